@@ -1,0 +1,321 @@
+//! Signing in: password logins with throttling, browser sessions, API tokens.
+//!
+//! Sessions, tokens and throttling state live in the database, so any number of server processes behave as
+//! one. Only digests of tokens are stored; a token is shown once, when it is made.
+
+use crate::page::{PageRequest, Paged, paginate};
+use crate::{Actor, App, AppError, AppResult, Caller};
+use accounts::secret::{self, same, visible_prefix};
+use accounts::{Email, PasswordHash, Secret, TokenDigest, TokenKind};
+use chrono::{DateTime, Duration, Utc};
+use review::ValidationError;
+use serde::Serialize;
+use serde_json::json;
+use store::{ApiToken, LoginFailures, Page, Session, User};
+use uuid::Uuid;
+
+/// A new browser session: the cookie value (shown once, to the browser) and the CSRF token for its forms.
+pub struct NewSession {
+    pub token: Secret,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
+        TokenView {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// The longest an API token may live.
+pub const MAX_TOKEN_DAYS: i64 = 366;
+
+/// A password hash to verify against when the e-mail is unknown, so both cases take the same time.
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$2u7S0x7zcuJRJ2QJyyxHSq8FTXvHEwi4ebjEh5U/6ic";
+
+impl App {
+    fn throttle_subject(email: &Email) -> String {
+        format!("login:{}", email.as_str())
+    }
+
+    /// Checks an e-mail and password and opens a session. Repeated failures lock the account for a while,
+    /// whatever the password, across every server process.
+    pub async fn login(&self, email: &str, password: &Secret) -> AppResult<NewSession> {
+        let invalid = || AppError::Invalid(ValidationError::new("password", "e-mail or password is wrong"));
+        let email = Email::parse("email", email)?;
+        let subject = Self::throttle_subject(&email);
+        let now = self.clock.now();
+        let failures = self.store.login_failures(&subject).await?;
+        if let Some(until) = failures
+            .as_ref()
+            .and_then(|f| f.locked_until)
+            .filter(|until| *until > now)
+        {
+            return Err(AppError::Throttled((until - now).num_seconds().max(1)));
+        }
+        let user = self.store.find_user_by_email(email.as_str()).await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DECOY_HASH.into());
+        let password_ok = PasswordHash(hash).verify(password);
+        let caller = match user {
+            Some(user) if password_ok => self.caller_of(user).await?,
+            _ => None,
+        };
+        let Some(caller) = caller else {
+            self.count_failure(subject, failures, now).await?;
+            return Err(invalid());
+        };
+        self.store.clear_login_failures(&subject).await?;
+        let token = secret::generate(TokenKind::Session);
+        let csrf_token = secret::generate(TokenKind::Csrf).expose().to_owned();
+        let expires_at = now + Duration::hours(self.config.session_hours);
+        let session = Session {
+            token_digest: TokenDigest::of(&token).0,
+            user_id: caller.user_id(),
+            csrf_token: csrf_token.clone(),
+            created_at: now,
+            expires_at,
+        };
+        let event = self.event(
+            (&caller).into(),
+            "session.login",
+            "user",
+            Some(caller.user_id()),
+            json!({}),
+        );
+        self.store.create_session(&session, &event).await?;
+        Ok(NewSession {
+            token,
+            csrf_token,
+            expires_at,
+        })
+    }
+
+    async fn count_failure(
+        &self,
+        subject: String,
+        previous: Option<LoginFailures>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let window = Duration::minutes(self.config.throttle_minutes);
+        let mut record = match previous {
+            Some(p) if p.first_failure_at + window > now && p.locked_until.is_none() => p,
+            _ => LoginFailures {
+                subject,
+                failures: 0,
+                first_failure_at: now,
+                locked_until: None,
+            },
+        };
+        record.failures += 1;
+        if record.failures >= self.config.max_login_failures {
+            record.locked_until = Some(now + window);
+            tracing::warn!(subject = %record.subject, "login locked after repeated failures");
+        }
+        self.store.put_login_failures(&record).await?;
+        Ok(())
+    }
+
+    pub async fn logout(&self, session_token: &str) -> AppResult<()> {
+        let digest = TokenDigest::of(&Secret::new(session_token.to_owned()));
+        if let Some(session) = self.store.find_session(&digest.0).await? {
+            let user = self.store.get_user(session.user_id).await?;
+            let actor = match user {
+                Some(u) => Actor::Person {
+                    user_id: u.id,
+                    org_id: u.org_id,
+                },
+                None => Actor::Operator,
+            };
+            let event = self.event(actor, "session.logout", "user", Some(session.user_id), json!({}));
+            self.store.delete_session(&digest.0, &event).await?;
+        }
+        Ok(())
+    }
+
+    /// The caller behind a person, if both they and their organisation are active.
+    async fn caller_of(&self, user: User) -> AppResult<Option<Caller>> {
+        let Some(org) = self.store.get_org(user.org_id).await? else {
+            return Ok(None);
+        };
+        Ok(Caller::from_rows(user, org))
+    }
+
+    pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
+        let digest = TokenDigest::of(&Secret::new(token.to_owned()));
+        let session = self
+            .store
+            .find_session(&digest.0)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if session.expires_at <= self.clock.now() {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = self
+            .store
+            .get_user(session.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let mut caller = self.caller_of(user).await?.ok_or(AppError::Unauthenticated)?;
+        caller.csrf_token = Some(session.csrf_token);
+        Ok(caller)
+    }
+
+    /// Checks a form's or header's CSRF token against the session's.
+    pub fn check_csrf(caller: &Caller, presented: Option<&str>) -> AppResult<()> {
+        match (caller.csrf_token.as_deref(), presented) {
+            (None, _) => Ok(()),
+            (Some(expected), Some(given)) if same(expected, given) => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "the form is out of date or was not sent by this site; reload and retry",
+            )),
+        }
+    }
+
+    pub async fn authenticate_bearer(&self, token: &str) -> AppResult<Caller> {
+        if !token.starts_with(TokenKind::Api.prefix()) {
+            return Err(AppError::Unauthenticated);
+        }
+        let digest = TokenDigest::of(&Secret::new(token.to_owned()));
+        let api_token = self
+            .store
+            .find_token(&digest.0)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let now = self.clock.now();
+        if api_token.revoked_at.is_some() || api_token.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = self
+            .store
+            .get_user(api_token.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        self.caller_of(user).await?.ok_or(AppError::Unauthenticated)
+    }
+
+    pub(crate) async fn issue_token(
+        &self,
+        actor: Actor,
+        user: &User,
+        name: &str,
+        expires_in_days: Option<i64>,
+    ) -> AppResult<(TokenView, Secret)> {
+        let name = review::validate::title("name", name)?;
+        if let Some(days) = expires_in_days
+            && !(1..=MAX_TOKEN_DAYS).contains(&days)
+        {
+            return Err(ValidationError::new(
+                "expires_in_days",
+                format!("must be between 1 and {MAX_TOKEN_DAYS}"),
+            )
+            .into());
+        }
+        let token = secret::generate(TokenKind::Api);
+        let now = self.clock.now();
+        let row = ApiToken {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            name,
+            prefix: visible_prefix(&token),
+            created_at: now,
+            expires_at: expires_in_days.map(|days| now + Duration::days(days)),
+            revoked_at: None,
+        };
+        let event = self.event(
+            actor,
+            "token.create",
+            "api_token",
+            Some(row.id),
+            json!({"user": user.id, "name": row.name, "expires_at": row.expires_at}),
+        );
+        self.store
+            .create_token(&row, &TokenDigest::of(&token).0, &event)
+            .await?;
+        Ok((row.into(), token))
+    }
+
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        expires_in_days: Option<i64>,
+    ) -> AppResult<(TokenView, Secret)> {
+        self.issue_token(caller.into(), &caller.user, name, expires_in_days)
+            .await
+    }
+
+    /// A person's own tokens; nobody else's are listed.
+    pub async fn list_tokens(&self, caller: &Caller, page: &PageRequest) -> AppResult<Paged<TokenView>> {
+        let limit = page.limit()?;
+        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let rows = self
+            .store
+            .list_tokens(
+                caller.user_id(),
+                &Page {
+                    after,
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        Ok(paginate(rows, limit, |t| t.id.to_string(), TokenView::from))
+    }
+
+    pub async fn revoke_token(&self, caller: &Caller, id: Uuid) -> AppResult<TokenView> {
+        let token = self
+            .store
+            .get_token(id)
+            .await?
+            .filter(|t| t.user_id == caller.user_id());
+        let mut token = token.ok_or(AppError::NotFound("token"))?;
+        if token.revoked_at.is_some() {
+            return Err(AppError::Conflict("the token is already revoked".into()));
+        }
+        let now = self.clock.now();
+        let event = self.event(
+            caller.into(),
+            "token.revoke",
+            "api_token",
+            Some(id),
+            json!({"name": token.name}),
+        );
+        self.store.revoke_token(id, now, &event).await?;
+        token.revoked_at = Some(now);
+        Ok(token.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use accounts::{PasswordHash, Secret};
+
+    #[test]
+    fn the_decoy_hash_parses_and_matches_nothing_likely() {
+        let decoy = PasswordHash(super::DECOY_HASH.into());
+        assert!(decoy.is_well_formed());
+        assert!(!decoy.verify(&Secret::new("password".into())));
+        assert!(!decoy.verify(&Secret::new(String::new())));
+    }
+}

@@ -1,0 +1,62 @@
+//! What an operation can answer besides success. The HTTP edge maps each kind to a status and a stable
+//! problem type; nothing here knows about HTTP.
+
+use review::ValidationError;
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credential was presented.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The object does not exist or the caller may not know that it exists.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller may see the object (or the collection) but not do this to it.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A field is wrong; the error names it.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The request is well-formed but conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many failed attempts; try again after the given number of seconds.
+    #[error("too many failed attempts; try again in {0} seconds")]
+    Throttled(i64),
+    /// We failed. The cause is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            StoreError::Stale(what) => {
+                AppError::Conflict(format!("the {what} changed meanwhile; reload and retry"))
+            }
+            other => AppError::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<accounts::secret::HashError> for AppError {
+    fn from(error: accounts::secret::HashError) -> Self {
+        AppError::Internal(Box::new(error))
+    }
+}
+
+impl From<review::window::DateError> for AppError {
+    fn from(error: review::window::DateError) -> Self {
+        use review::window::DateError;
+        match error {
+            DateError::LaunchInPast => {
+                AppError::Invalid(ValidationError::new("planned_launch_at", error.to_string()))
+            }
+            DateError::Withdrawn | DateError::AlreadyLaunched => AppError::Conflict(error.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

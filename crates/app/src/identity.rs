@@ -1,0 +1,426 @@
+//! Organisations, people and invitations.
+
+use crate::page::{PageRequest, Paged, paginate};
+use crate::{Actor, App, AppError, AppResult, Caller, policy};
+use accounts::secret::{self, check_new_password};
+use accounts::{Email, OrgKind, PasswordHash, Role, Secret, TokenDigest, TokenKind, display_name};
+use chrono::{DateTime, Duration, Utc};
+use review::ValidationError;
+use serde::Serialize;
+use serde_json::json;
+use store::{Invitation, Organization, Page, User};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgView {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Organization> for OrgView {
+    fn from(o: Organization) -> Self {
+        OrgView {
+            id: o.id,
+            kind: o.kind,
+            name: o.name,
+            active: o.active,
+            created_at: o.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+    /// False until the person has set a password through their invitation link.
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            org_id: u.org_id,
+            email: u.email,
+            display_name: u.display_name,
+            role: u.role,
+            active: u.active,
+            has_password: u.password_hash.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A new invitation: what to show once, and the link that carries the one-time token.
+pub struct IssuedInvitation {
+    pub invitation: Invitation,
+    pub link: Secret,
+}
+
+/// What a person opening an invitation link is told.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvitationInfo {
+    pub org_name: String,
+    pub org_kind: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl App {
+    pub(crate) async fn insert_org(
+        &self,
+        actor: Actor,
+        kind: OrgKind,
+        name: &str,
+    ) -> AppResult<Organization> {
+        let name = display_name("name", name)?;
+        let org = Organization {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            name,
+            active: true,
+            created_at: self.clock.now(),
+        };
+        let event = self.event(
+            actor,
+            "organization.create",
+            "organization",
+            Some(org.id),
+            json!({"kind": org.kind, "name": org.name}),
+        );
+        self.store.create_org(&org, &event).await?;
+        Ok(org)
+    }
+
+    pub async fn create_org(&self, caller: &Caller, kind: &str, name: &str) -> AppResult<OrgView> {
+        if !policy::can_administer_program(caller) {
+            return Err(AppError::Forbidden(
+                "only program administrators create organisations",
+            ));
+        }
+        let kind = OrgKind::parse("kind", kind)?;
+        Ok(self.insert_org(caller.into(), kind, name).await?.into())
+    }
+
+    /// The directory of organisations: every signed-in person may see names and kinds, to choose whom to
+    /// share with. Nothing confidential is in it.
+    pub async fn list_orgs(&self, _caller: &Caller, page: &PageRequest) -> AppResult<Paged<OrgView>> {
+        let limit = page.limit()?;
+        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let rows = self
+            .store
+            .list_orgs(&Page {
+                after,
+                limit: limit + 1,
+            })
+            .await?;
+        Ok(paginate(rows, limit, |o| o.id.to_string(), OrgView::from))
+    }
+
+    pub async fn get_org(&self, _caller: &Caller, id: Uuid) -> AppResult<OrgView> {
+        Ok(self
+            .store
+            .get_org(id)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?
+            .into())
+    }
+
+    pub async fn set_org_active(&self, caller: &Caller, id: Uuid, active: bool) -> AppResult<OrgView> {
+        if !policy::can_administer_program(caller) {
+            return Err(AppError::Forbidden(
+                "only program administrators activate or deactivate organisations",
+            ));
+        }
+        let mut org = self
+            .store
+            .get_org(id)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?;
+        if org.id == caller.org_id() && !active {
+            return Err(AppError::Conflict(
+                "you cannot deactivate your own organisation".into(),
+            ));
+        }
+        let action = if active {
+            "organization.activate"
+        } else {
+            "organization.deactivate"
+        };
+        let event = self.event(caller.into(), action, "organization", Some(id), json!({}));
+        self.store.set_org_active(id, active, &event).await?;
+        org.active = active;
+        Ok(org.into())
+    }
+
+    pub(crate) async fn issue_invitation(
+        &self,
+        actor: Actor,
+        org_id: Uuid,
+        email: Option<Email>,
+        role: Role,
+        existing_user: Option<Uuid>,
+    ) -> AppResult<IssuedInvitation> {
+        let token = secret::generate(TokenKind::Invitation);
+        let now = self.clock.now();
+        let invitation = Invitation {
+            id: Uuid::now_v7(),
+            token_digest: TokenDigest::of(&token).0,
+            org_id,
+            user_id: existing_user,
+            email: email.map(|e| e.as_str().to_owned()),
+            role: role.as_str().into(),
+            created_by: actor.user_id(),
+            created_at: now,
+            expires_at: now + Duration::days(self.config.invitation_days),
+            used_at: None,
+        };
+        let event = self.event(
+            actor,
+            "invitation.create",
+            "organization",
+            Some(org_id),
+            json!({"invitation": invitation.id, "email": invitation.email, "role": invitation.role}),
+        );
+        self.store.create_invitation(&invitation, &event).await?;
+        let link = Secret::new(format!(
+            "{}/invitations/{}",
+            self.config.public_url,
+            token.expose()
+        ));
+        Ok(IssuedInvitation { invitation, link })
+    }
+
+    /// Invites a person into an organisation; the link is shown once to the inviting admin.
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        org_id: Uuid,
+        email: &str,
+        role: &str,
+    ) -> AppResult<IssuedInvitation> {
+        let org = self
+            .store
+            .get_org(org_id)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?;
+        if !policy::can_view_people(caller, org.id) {
+            return Err(AppError::NotFound("organisation"));
+        }
+        if !policy::can_manage_people(caller, org.id) {
+            return Err(AppError::Forbidden("only organisation admins invite people"));
+        }
+        let email = Email::parse("email", email)?;
+        let role = Role::parse("role", role)?;
+        if self.store.find_user_by_email(email.as_str()).await?.is_some() {
+            return Err(AppError::Conflict(
+                "a person with this e-mail address already exists".into(),
+            ));
+        }
+        self.issue_invitation(caller.into(), org.id, Some(email), role, None)
+            .await
+    }
+
+    async fn open_invitation(&self, token: &str) -> AppResult<Invitation> {
+        let digest = TokenDigest::of(&Secret::new(token.to_owned()));
+        let invitation = self
+            .store
+            .find_invitation(&digest.0)
+            .await?
+            .ok_or(AppError::NotFound("invitation"))?;
+        if invitation.used_at.is_some() || invitation.expires_at <= self.clock.now() {
+            return Err(AppError::NotFound("invitation"));
+        }
+        Ok(invitation)
+    }
+
+    pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
+        let invitation = self.open_invitation(token).await?;
+        let org = self
+            .store
+            .get_org(invitation.org_id)
+            .await?
+            .ok_or(AppError::NotFound("invitation"))?;
+        Ok(InvitationInfo {
+            org_name: org.name,
+            org_kind: org.kind,
+            email: invitation.email,
+            role: invitation.role,
+            expires_at: invitation.expires_at,
+        })
+    }
+
+    /// Accepts an invitation: creates the person (or sets an existing person's password) and uses up the
+    /// link. `email` is only read when the invitation does not name one (the first administrator's setup).
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        email: Option<&str>,
+        name: &str,
+        password: &Secret,
+    ) -> AppResult<UserView> {
+        let invitation = self.open_invitation(token).await?;
+        let email = match (&invitation.email, email) {
+            (Some(fixed), _) => Email::parse("email", fixed)?,
+            (None, Some(given)) => Email::parse("email", given)?,
+            (None, None) => return Err(ValidationError::new("email", "must not be empty").into()),
+        };
+        let display_name = display_name("display_name", name)?;
+        check_new_password(password)?;
+        let hash = PasswordHash::create(password)?;
+        let now = self.clock.now();
+        let (user, create) = match invitation.user_id {
+            Some(id) => {
+                let mut user = self
+                    .store
+                    .get_user(id)
+                    .await?
+                    .ok_or(AppError::NotFound("invitation"))?;
+                user.password_hash = Some(hash.0);
+                user.display_name = display_name;
+                (user, false)
+            }
+            None => (
+                User {
+                    id: Uuid::now_v7(),
+                    org_id: invitation.org_id,
+                    email: email.as_str().into(),
+                    display_name,
+                    role: invitation.role.clone(),
+                    password_hash: Some(hash.0),
+                    active: true,
+                    created_at: now,
+                },
+                true,
+            ),
+        };
+        let actor = Actor::Person {
+            user_id: user.id,
+            org_id: user.org_id,
+        };
+        let event = self.event(
+            actor,
+            "invitation.accept",
+            "user",
+            Some(user.id),
+            json!({"invitation": invitation.id, "email": user.email, "role": user.role}),
+        );
+        self.store
+            .accept_invitation(invitation.id, now, &user, create, &event)
+            .await?;
+        Ok(user.into())
+    }
+
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        org_id: Option<Uuid>,
+        page: &PageRequest,
+    ) -> AppResult<Paged<UserView>> {
+        let scope = policy::people_scope(caller, org_id).ok_or(AppError::NotFound("organisation"))?;
+        let limit = page.limit()?;
+        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let rows = self
+            .store
+            .list_users(
+                scope,
+                &Page {
+                    after,
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        Ok(paginate(rows, limit, |u| u.id.to_string(), UserView::from))
+    }
+
+    pub async fn get_user(&self, caller: &Caller, id: Uuid) -> AppResult<UserView> {
+        let user = self
+            .store
+            .get_user(id)
+            .await?
+            .ok_or(AppError::NotFound("person"))?;
+        if !policy::can_view_people(caller, user.org_id) {
+            return Err(AppError::NotFound("person"));
+        }
+        Ok(user.into())
+    }
+
+    pub async fn set_user_active(&self, caller: &Caller, id: Uuid, active: bool) -> AppResult<UserView> {
+        let mut user = self
+            .store
+            .get_user(id)
+            .await?
+            .ok_or(AppError::NotFound("person"))?;
+        if !policy::can_view_people(caller, user.org_id) {
+            return Err(AppError::NotFound("person"));
+        }
+        if !policy::can_manage_people(caller, user.org_id) {
+            return Err(AppError::Forbidden(
+                "only organisation admins activate or deactivate people",
+            ));
+        }
+        if user.id == caller.user_id() && !active {
+            return Err(AppError::Conflict("you cannot deactivate yourself".into()));
+        }
+        let action = if active {
+            "user.activate"
+        } else {
+            "user.deactivate"
+        };
+        let event = self.event(
+            caller.into(),
+            action,
+            "user",
+            Some(id),
+            json!({"email": user.email}),
+        );
+        self.store.set_user_active(id, active, &event).await?;
+        user.active = active;
+        Ok(user.into())
+    }
+
+    /// Creates a person without a password (they set one through the returned invitation link).
+    pub(crate) async fn insert_user(
+        &self,
+        actor: Actor,
+        org: &Organization,
+        email: &str,
+        name: Option<&str>,
+        role: Role,
+    ) -> AppResult<User> {
+        let email = Email::parse("email", email)?;
+        let display_name = match name {
+            Some(name) => display_name("display_name", name)?,
+            None => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            email: email.as_str().into(),
+            display_name,
+            role: role.as_str().into(),
+            password_hash: None,
+            active: true,
+            created_at: self.clock.now(),
+        };
+        let event = self.event(
+            actor,
+            "user.create",
+            "user",
+            Some(user.id),
+            json!({"email": user.email, "role": user.role}),
+        );
+        self.store.create_user(&user, &event).await?;
+        Ok(user)
+    }
+}

@@ -1,0 +1,95 @@
+//! The program's operations. Each one asks `policy` whether the caller may act, validates its input through
+//! the domain types (`review`, `accounts`), and persists the change together with its audit event (`store`).
+//! Transports (the HTTP server, the command line) call these and nothing below them.
+
+pub mod audit;
+pub mod auth;
+pub mod caller;
+pub mod clock;
+pub mod error;
+pub mod housekeeping;
+pub mod identity;
+pub mod page;
+pub mod policy;
+pub mod program;
+pub mod provision;
+
+pub use caller::{Actor, Caller};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult};
+pub use page::{PageRequest, Paged};
+
+use serde_json::Value;
+use std::sync::Arc;
+use store::{AuditEvent, Store};
+use uuid::Uuid;
+
+/// Settings that shape the service, decided by the operator at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URL people use to reach the web UI, for links printed or shown (setup, invitations).
+    pub public_url: String,
+    /// How long a browser session lasts.
+    pub session_hours: i64,
+    /// Failed logins allowed in `throttle_minutes` before the account is locked for as long.
+    pub max_login_failures: i64,
+    pub throttle_minutes: i64,
+    /// How long invitation and setup links stay valid.
+    pub invitation_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_url: "http://127.0.0.1:8080".into(),
+            session_hours: 12,
+            max_login_failures: 5,
+            throttle_minutes: 15,
+            invitation_days: 7,
+        }
+    }
+}
+
+/// The service: a store, a clock and the operator's settings.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        App {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Describes a change for the audit trail; the store writes it in the change's transaction.
+    pub(crate) fn event(
+        &self,
+        actor: Actor,
+        action: &str,
+        object_type: &str,
+        object_id: Option<Uuid>,
+        details: Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            seq: 0,
+            id: Uuid::now_v7(),
+            at: self.clock.now(),
+            actor_user_id: actor.user_id(),
+            actor_org_id: actor.org_id(),
+            action: action.to_owned(),
+            object_type: object_type.to_owned(),
+            object_id,
+            details: sqlx_json(details),
+        }
+    }
+}
+
+fn sqlx_json(value: Value) -> store::Json<Value> {
+    store::Json(value)
+}

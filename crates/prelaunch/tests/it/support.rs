@@ -1,0 +1,346 @@
+//! The test kit: a real server on port 0 over a fresh database per test (SQLite or PostgreSQL, chosen by
+//! `PRELAUNCH_TEST_BACKEND`), driven over real HTTP, with an injected clock the test moves.
+
+#![allow(dead_code)]
+
+use app::{App, Config, ManualClock};
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("PRELAUNCH_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("PRELAUNCH_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// A fresh, empty database for one test; returns its URL.
+pub async fn fresh_database_url() -> String {
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    match backend() {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("prelaunch-tests").join(&name);
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join("prelaunch.db").display())
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("PRELAUNCH_TEST_PG_URL").expect(
+                "PRELAUNCH_TEST_PG_URL must name a PostgreSQL server for PRELAUNCH_TEST_BACKEND=postgres",
+            );
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connecting to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let (base, _) = admin
+                .rsplit_once('/')
+                .expect("PRELAUNCH_TEST_PG_URL ends with /database");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// 2027-01-01T00:00:00Z, where every test's clock starts.
+pub fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&fresh_database_url().await).await
+}
+
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    let store = store::connect(database_url)
+        .await
+        .expect("opening the test database");
+    let clock = Arc::new(ManualClock::new(epoch()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        public_url: base.clone(),
+        ..Config::default()
+    };
+    let app = App::new(store, clock.clone(), config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(listener, app.clone(), async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        app,
+        clock,
+        client,
+        database_url: database_url.to_owned(),
+        shutdown: Some(tx),
+    }
+}
+
+/// A person acting through the API with a Bearer token.
+#[derive(Clone)]
+pub struct Persona {
+    pub name: &'static str,
+    pub token: String,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+}
+
+/// A response: status, content type and parsed JSON (Null when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// Asserts an RFC 9457 problem with this status and `type`, and returns it.
+    pub fn problem(&self, status: u16, kind: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "{:?}", self.body);
+        assert_eq!(self.body["type"], format!("/problems/{kind}"), "{:?}", self.body);
+        assert_eq!(self.body["status"], status);
+        &self.body
+    }
+
+    pub fn ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        Self::reply(response).await
+    }
+
+    pub async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, p: &Persona, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&p.token), None).await
+    }
+
+    pub async fn post(&self, p: &Persona, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&p.token), Some(body)).await
+    }
+
+    pub async fn put(&self, p: &Persona, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&p.token), Some(body)).await
+    }
+
+    /// The first program administrator, created as the operator's `admin init` does.
+    pub async fn program_admin(&self) -> Persona {
+        let (user, token) = self.app.init_admin("admin@clearinghouse.example").await.unwrap();
+        Persona {
+            name: "program admin",
+            token: token.expose().to_owned(),
+            user_id: user.id,
+            org_id: user.org_id,
+            email: user.email,
+        }
+    }
+
+    pub async fn org(&self, kind: &str, name: &str) -> Uuid {
+        self.app.provision_org(kind, name).await.unwrap().id
+    }
+
+    /// A person of the named organisation with an API token (as `admin user create` and `admin token create`).
+    pub async fn person(&self, name: &'static str, org: &str, email: &str, role: &str) -> Persona {
+        let (user, _link) = self.app.provision_user(org, email, role).await.unwrap();
+        let token = self.app.provision_token(email, None).await.unwrap();
+        Persona {
+            name,
+            token: token.expose().to_owned(),
+            user_id: user.id,
+            org_id: user.org_id,
+            email: user.email,
+        }
+    }
+
+    /// Files a notice through the API as `dev`, planned `days` after the clock's now, shared with `agencies`.
+    pub async fn file_notice(&self, dev: &Persona, launch_in_days: i64, agencies: &[Uuid]) -> Value {
+        let launch = self.clock_now() + chrono::Duration::days(launch_in_days);
+        let body = json!({
+            "model_name": "Orion",
+            "model_version": "1.0",
+            "planned_launch_at": launch.to_rfc3339(),
+            "model_card": "# Orion\nA test model.",
+            "shared_with": agencies,
+        });
+        let reply = self.post(dev, "/api/v1/notices", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use app::Clock;
+        self.clock.now()
+    }
+}
+
+/// The cast most tests need: every kind of organisation, admins and members.
+pub struct World {
+    pub program_admin: Persona,
+    pub coordinator: Persona,
+    pub dev_admin: Persona,
+    pub dev_member: Persona,
+    pub other_dev: Persona,
+    pub agency_admin: Persona,
+    pub evaluator: Persona,
+    pub evaluator2: Persona,
+    pub other_agency_admin: Persona,
+    pub other_evaluator: Persona,
+    pub vendor: Persona,
+    pub operator: Persona,
+    pub agency: Uuid,
+    pub other_agency: Uuid,
+}
+
+impl World {
+    pub async fn new(t: &TestApp) -> World {
+        let program_admin = t.program_admin().await;
+        t.org("developer", "Frontier Lab").await;
+        t.org("developer", "Other Lab").await;
+        let agency = t.org("agency", "Cyber Evaluation Agency").await;
+        let other_agency = t.org("agency", "Infrastructure Agency").await;
+        t.org("vendor", "Router Vendor").await;
+        t.org("operator", "Grid Operator").await;
+        World {
+            coordinator: t
+                .person(
+                    "coordinator",
+                    "Clearinghouse",
+                    "coord@clearinghouse.example",
+                    "member",
+                )
+                .await,
+            dev_admin: t
+                .person("developer admin", "Frontier Lab", "admin@lab.example", "admin")
+                .await,
+            dev_member: t
+                .person("developer member", "Frontier Lab", "member@lab.example", "member")
+                .await,
+            other_dev: t
+                .person("other developer", "Other Lab", "admin@other-lab.example", "admin")
+                .await,
+            agency_admin: t
+                .person(
+                    "agency admin",
+                    "Cyber Evaluation Agency",
+                    "admin@agency.example",
+                    "admin",
+                )
+                .await,
+            evaluator: t
+                .person(
+                    "evaluator",
+                    "Cyber Evaluation Agency",
+                    "eval@agency.example",
+                    "member",
+                )
+                .await,
+            evaluator2: t
+                .person(
+                    "second evaluator",
+                    "Cyber Evaluation Agency",
+                    "eval2@agency.example",
+                    "member",
+                )
+                .await,
+            other_agency_admin: t
+                .person(
+                    "other agency admin",
+                    "Infrastructure Agency",
+                    "admin@infra.example",
+                    "admin",
+                )
+                .await,
+            other_evaluator: t
+                .person(
+                    "other evaluator",
+                    "Infrastructure Agency",
+                    "eval@infra.example",
+                    "member",
+                )
+                .await,
+            vendor: t
+                .person("vendor", "Router Vendor", "psirt@vendor.example", "admin")
+                .await,
+            operator: t
+                .person("operator", "Grid Operator", "soc@grid.example", "admin")
+                .await,
+            program_admin,
+            agency,
+            other_agency,
+        }
+    }
+}

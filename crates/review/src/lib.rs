@@ -1,0 +1,14 @@
+//! The review program's rules, free of HTTP and SQL.
+//!
+//! A release notice is voluntary and advisory: nothing here can block, delay or approve a launch. The window
+//! and the state of a notice are derived from dates and from the developer's own actions.
+
+pub mod markdown;
+pub mod validate;
+pub mod window;
+
+pub use validate::{
+    AssessmentLevels, Domain, EvidenceLinks, FindingText, ModelCard, ModelName, ModelVersion, RiskLevel,
+    Severity, ValidationError,
+};
+pub use window::{DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, NoticeDates, NoticeState, Window};

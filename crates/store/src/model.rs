@@ -1,0 +1,200 @@
+//! Rows as the store reads and writes them. Validation happens before a value gets here (`review`,
+//! `accounts`); these types only carry it.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A page request: items after the cursor `after` (exclusive), at most `limit` of them.
+#[derive(Debug, Clone)]
+pub struct Page<K> {
+    pub after: Option<K>,
+    pub limit: i64,
+}
+
+impl<K> Page<K> {
+    pub fn first(limit: i64) -> Self {
+        Page { after: None, limit }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Organization {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub token_digest: String,
+    pub org_id: Uuid,
+    /// Set when the invitation (re)sets the password of an existing person.
+    pub user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub role: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub token_digest: String,
+    pub user_id: Uuid,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginFailures {
+    pub subject: String,
+    pub failures: i64,
+    pub first_failure_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Notice {
+    pub id: Uuid,
+    pub developer_org_id: Uuid,
+    pub developer_name: String,
+    pub model_name: String,
+    pub model_version: String,
+    pub model_card: String,
+    pub planned_launch_at: DateTime<Utc>,
+    pub filed_at: DateTime<Utc>,
+    pub filed_by: Option<Uuid>,
+    pub window_days: i64,
+    pub shared_with_all: bool,
+    pub launched_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdraw_reason: Option<String>,
+    pub window_opens_at: DateTime<Utc>,
+    pub window_closes_at: DateTime<Utc>,
+}
+
+/// Who may see which notices, as computed by the policy: notices of `developer_org`, and notices shared with
+/// `agency_org` (by name or with every agency). Both `None` sees nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoticeScope {
+    pub developer_org: Option<Uuid>,
+    pub agency_org: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NoticeQuery {
+    pub scope: NoticeScope,
+    pub now: DateTime<Utc>,
+    /// Wanted states: scheduled, in review, launched, withdrawn.
+    pub states: [bool; 4],
+    pub developer_org: Option<Uuid>,
+    /// Notices are ordered by the time their window closes, then id.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NoticeDatesUpdate {
+    pub notice_id: Uuid,
+    pub planned_launch_at: DateTime<Utc>,
+    pub launched_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdraw_reason: Option<String>,
+    pub window_opens_at: DateTime<Utc>,
+    pub window_closes_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LaunchChange {
+    pub id: Uuid,
+    pub notice_id: Uuid,
+    pub kind: String,
+    pub previous_launch_at: Option<DateTime<Utc>>,
+    pub new_launch_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub changed_by: Option<Uuid>,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Assignment {
+    pub notice_id: Uuid,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub assigned_by: Option<Uuid>,
+    pub assigned_at: DateTime<Utc>,
+    pub email: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Finding {
+    pub id: Uuid,
+    pub notice_id: Uuid,
+    pub org_id: Uuid,
+    pub author_id: Uuid,
+    pub title: String,
+    pub domain: String,
+    pub severity: String,
+    pub description: String,
+    pub evidence: Json<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Assessment {
+    pub id: Uuid,
+    pub notice_id: Uuid,
+    pub org_id: Uuid,
+    pub author_id: Uuid,
+    pub levels: Json<BTreeMap<String, String>>,
+    pub rationale: String,
+    pub evidence: Json<Vec<String>>,
+    pub published_at: DateTime<Utc>,
+}
+
+/// One entry of the audit trail: who did what to which object, when.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditEvent {
+    /// Position in the trail; assigned by the database on insert.
+    pub seq: i64,
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_org_id: Option<Uuid>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<Uuid>,
+    pub details: Json<Value>,
+}

@@ -1,0 +1,28 @@
+//! PostgreSQL: the path past one machine. Any number of server and worker processes share one database.
+
+use crate::sql::{conflict, notice_select, sql_store};
+use crate::*;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub struct PostgresStore {
+    pool: sqlx::PgPool,
+}
+
+impl PostgresStore {
+    const BACKEND: Backend = Backend::Postgres;
+
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+sql_store!(PostgresStore, sqlx::Postgres);

@@ -1,0 +1,772 @@
+//! The SQL shared by both backends.
+//!
+//! The statements are written once, in the dialect SQLite and PostgreSQL share (numbered `$n` parameters,
+//! `ON CONFLICT`, `RETURNING`), and `sql_store!` instantiates them for each backend's concrete sqlx types. The
+//! per-backend modules hold only connection set-up and migrations.
+
+use crate::StoreError;
+
+/// Maps a unique-constraint violation to `Conflict(what)`, and any other error through unchanged.
+pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(error),
+    }
+}
+
+macro_rules! notice_select {
+    () => {
+        "SELECT n.id, n.developer_org_id, o.name AS developer_name, n.model_name, n.model_version, \
+         n.model_card, n.planned_launch_at, n.filed_at, n.filed_by, n.window_days, n.shared_with_all, \
+         n.launched_at, n.withdrawn_at, n.withdraw_reason, n.window_opens_at, n.window_closes_at \
+         FROM notices n JOIN organizations o ON o.id = n.developer_org_id "
+    };
+}
+pub(crate) use notice_select;
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        impl $store {
+            /// Appends one event to the audit trail, inside the caller's transaction. Every state change goes
+            /// through here; it runs first in each transaction so that a later failure visibly undoes it.
+            async fn record(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                event: &AuditEvent,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, at, actor_user_id, actor_org_id, action, object_type, \
+                     object_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(event.id)
+                .bind(event.at)
+                .bind(event.actor_user_id)
+                .bind(event.actor_org_id)
+                .bind(&event.action)
+                .bind(&event.object_type)
+                .bind(event.object_id)
+                .bind(&event.details)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_shares(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                object_id: Uuid,
+                shares: &[Uuid],
+            ) -> Result<()> {
+                for org_id in shares {
+                    sqlx::query("INSERT INTO shares (object_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(object_id)
+                        .bind(org_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                Self::BACKEND
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn count_orgs(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+            }
+
+            async fn create_org(&self, org: &Organization, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO organizations (id, kind, name, active, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(org.id)
+                .bind(&org.kind)
+                .bind(&org.name)
+                .bind(org.active)
+                .bind(org.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("an organisation with this name"))?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_org(&self, id: Uuid) -> Result<Option<Organization>> {
+                Ok(sqlx::query_as("SELECT * FROM organizations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn find_org_by_name(&self, name: &str) -> Result<Option<Organization>> {
+                Ok(sqlx::query_as("SELECT * FROM organizations WHERE lower(name) = lower($1)")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_orgs(&self, page: &Page<Uuid>) -> Result<Vec<Organization>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM organizations WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                )
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(active)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("organisation"));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_user(&self, user: &User, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                Self::insert_user(&mut tx, user).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_user(&self, id: Uuid) -> Result<Option<User>> {
+                Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+            }
+
+            async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+                Ok(sqlx::query_as("SELECT * FROM users WHERE email = $1")
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_users(&self, org_id: Option<Uuid>, page: &Page<Uuid>) -> Result<Vec<User>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM users WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id > $2) \
+                     ORDER BY id LIMIT $3",
+                )
+                .bind(org_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn count_admins(&self, org_id: Uuid) -> Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'admin' AND active = TRUE",
+                )
+                .bind(org_id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn set_user_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done = sqlx::query("UPDATE users SET active = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(active)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("person"));
+                }
+                if !active {
+                    // A deactivated person loses their sessions at once.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_password(&self, user_id: Uuid, hash: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_invitation(&self, invitation: &Invitation, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO invitations (id, token_digest, org_id, user_id, email, role, created_by, \
+                     created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(invitation.id)
+                .bind(&invitation.token_digest)
+                .bind(invitation.org_id)
+                .bind(invitation.user_id)
+                .bind(&invitation.email)
+                .bind(&invitation.role)
+                .bind(invitation.created_by)
+                .bind(invitation.created_at)
+                .bind(invitation.expires_at)
+                .bind(invitation.used_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_invitation(&self, token_digest: &str) -> Result<Option<Invitation>> {
+                Ok(sqlx::query_as("SELECT * FROM invitations WHERE token_digest = $1")
+                    .bind(token_digest)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn accept_invitation(
+                &self,
+                invitation_id: Uuid,
+                used_at: DateTime<Utc>,
+                user: &User,
+                create: bool,
+                event: &AuditEvent,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done = sqlx::query("UPDATE invitations SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+                    .bind(invitation_id)
+                    .bind(used_at)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("invitation"));
+                }
+                if create {
+                    Self::insert_user(&mut tx, user).await?;
+                } else {
+                    sqlx::query("UPDATE users SET password_hash = $2, display_name = $3 WHERE id = $1")
+                        .bind(user.id)
+                        .bind(&user.password_hash)
+                        .bind(&user.display_name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_session(&self, session: &Session, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&session.token_digest)
+                .bind(session.user_id)
+                .bind(&session.csrf_token)
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_session(&self, token_digest: &str) -> Result<Option<Session>> {
+                Ok(sqlx::query_as("SELECT * FROM sessions WHERE token_digest = $1")
+                    .bind(token_digest)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+                    .bind(token_digest)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+                let sessions =
+                    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+                let failures = sqlx::query(
+                    "DELETE FROM login_failures WHERE locked_until IS NOT NULL AND locked_until < $1",
+                )
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(sessions.rows_affected() + failures.rows_affected())
+            }
+
+            async fn create_token(&self, token: &ApiToken, token_digest: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, token_digest, user_id, name, prefix, created_at, expires_at, \
+                     revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(token.id)
+                .bind(token_digest)
+                .bind(token.user_id)
+                .bind(&token.name)
+                .bind(&token.prefix)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .bind(token.revoked_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_token(&self, token_digest: &str) -> Result<Option<ApiToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+                     WHERE token_digest = $1",
+                )
+                .bind(token_digest)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn get_token(&self, id: Uuid) -> Result<Option<ApiToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_tokens(&self, user_id: Uuid, page: &Page<Uuid>) -> Result<Vec<ApiToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+                     WHERE user_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                )
+                .bind(user_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done =
+                    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(id)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("token"));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn login_failures(&self, subject: &str) -> Result<Option<LoginFailures>> {
+                Ok(sqlx::query_as("SELECT * FROM login_failures WHERE subject = $1")
+                    .bind(subject)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn put_login_failures(&self, failures: &LoginFailures) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, \
+                     first_failure_at = excluded.first_failure_at, locked_until = excluded.locked_until",
+                )
+                .bind(&failures.subject)
+                .bind(failures.failures)
+                .bind(failures.first_failure_at)
+                .bind(failures.locked_until)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn clear_login_failures(&self, subject: &str) -> Result<()> {
+                sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn get_setting(&self, name: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn try_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE leases.holder = excluded.holder OR leases.expires_at <= $3",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(now)
+                .bind(until)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_notice(&self, notice: &Notice, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO notices (id, developer_org_id, model_name, model_version, model_card, \
+                     planned_launch_at, filed_at, filed_by, window_days, shared_with_all, launched_at, \
+                     withdrawn_at, withdraw_reason, window_opens_at, window_closes_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                )
+                .bind(notice.id)
+                .bind(notice.developer_org_id)
+                .bind(&notice.model_name)
+                .bind(&notice.model_version)
+                .bind(&notice.model_card)
+                .bind(notice.planned_launch_at)
+                .bind(notice.filed_at)
+                .bind(notice.filed_by)
+                .bind(notice.window_days)
+                .bind(notice.shared_with_all)
+                .bind(notice.launched_at)
+                .bind(notice.withdrawn_at)
+                .bind(&notice.withdraw_reason)
+                .bind(notice.window_opens_at)
+                .bind(notice.window_closes_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_shares(&mut tx, notice.id, shares).await?;
+                Self::insert_launch_change(
+                    &mut tx,
+                    &LaunchChange {
+                        id: event.id,
+                        notice_id: notice.id,
+                        kind: "filed".into(),
+                        previous_launch_at: None,
+                        new_launch_at: notice.planned_launch_at,
+                        reason: None,
+                        changed_by: notice.filed_by,
+                        changed_at: notice.filed_at,
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_notice(&self, id: Uuid) -> Result<Option<Notice>> {
+                Ok(sqlx::query_as(concat!(notice_select!(), "WHERE n.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn notice_shares(&self, object_id: Uuid) -> Result<Vec<Uuid>> {
+                Ok(sqlx::query_scalar("SELECT org_id FROM shares WHERE object_id = $1 ORDER BY org_id")
+                    .bind(object_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn list_notices(&self, q: &NoticeQuery) -> Result<Vec<Notice>> {
+                let [scheduled, in_review, launched, withdrawn] = q.states;
+                Ok(sqlx::query_as(concat!(
+                    notice_select!(),
+                    "WHERE (($1 IS NOT NULL AND n.developer_org_id = $1) \
+                       OR ($2 IS NOT NULL AND (n.shared_with_all \
+                           OR EXISTS (SELECT 1 FROM shares s WHERE s.object_id = n.id AND s.org_id = $2)))) \
+                     AND ($3 IS NULL OR n.developer_org_id = $3) \
+                     AND (($4 AND n.withdrawn_at IS NULL AND n.window_opens_at > $8) \
+                       OR ($5 AND n.withdrawn_at IS NULL AND n.window_opens_at <= $8 AND n.window_closes_at > $8) \
+                       OR ($6 AND n.withdrawn_at IS NULL AND n.window_closes_at <= $8) \
+                       OR ($7 AND n.withdrawn_at IS NOT NULL)) \
+                     AND ($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
+                     ORDER BY n.window_closes_at, n.id LIMIT $11"
+                ))
+                .bind(q.scope.developer_org)
+                .bind(q.scope.agency_org)
+                .bind(q.developer_org)
+                .bind(scheduled)
+                .bind(in_review)
+                .bind(launched)
+                .bind(withdrawn)
+                .bind(q.now)
+                .bind(q.after.map(|(t, _)| t))
+                .bind(q.after.map(|(_, id)| id))
+                .bind(q.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn change_notice_dates(
+                &self,
+                d: &NoticeDatesUpdate,
+                change: &LaunchChange,
+                event: &AuditEvent,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done = sqlx::query(
+                    "UPDATE notices SET planned_launch_at = $2, launched_at = $3, withdrawn_at = $4, \
+                     withdraw_reason = $5, window_opens_at = $6, window_closes_at = $7 \
+                     WHERE id = $1 AND launched_at IS NULL AND withdrawn_at IS NULL",
+                )
+                .bind(d.notice_id)
+                .bind(d.planned_launch_at)
+                .bind(d.launched_at)
+                .bind(d.withdrawn_at)
+                .bind(&d.withdraw_reason)
+                .bind(d.window_opens_at)
+                .bind(d.window_closes_at)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("notice"));
+                }
+                Self::insert_launch_change(&mut tx, change).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn launch_history(&self, notice_id: Uuid) -> Result<Vec<LaunchChange>> {
+                Ok(sqlx::query_as("SELECT * FROM launch_changes WHERE notice_id = $1 ORDER BY changed_at, id")
+                    .bind(notice_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn assign(&self, a: &Assignment, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO assignments (notice_id, user_id, org_id, assigned_by, assigned_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(a.notice_id)
+                .bind(a.user_id)
+                .bind(a.org_id)
+                .bind(a.assigned_by)
+                .bind(a.assigned_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("this assignment"))?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unassign(&self, notice_id: Uuid, user_id: Uuid, event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                let done = sqlx::query("DELETE FROM assignments WHERE notice_id = $1 AND user_id = $2")
+                    .bind(notice_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Stale("assignment"));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_assignments(&self, notice_id: Uuid) -> Result<Vec<Assignment>> {
+                Ok(sqlx::query_as(
+                    "SELECT a.notice_id, a.user_id, a.org_id, a.assigned_by, a.assigned_at, u.email, \
+                     u.display_name FROM assignments a JOIN users u ON u.id = a.user_id \
+                     WHERE a.notice_id = $1 ORDER BY a.assigned_at, a.user_id",
+                )
+                .bind(notice_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn create_finding(&self, f: &Finding, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO findings (id, notice_id, org_id, author_id, title, domain, severity, \
+                     description, evidence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(f.id)
+                .bind(f.notice_id)
+                .bind(f.org_id)
+                .bind(f.author_id)
+                .bind(&f.title)
+                .bind(&f.domain)
+                .bind(&f.severity)
+                .bind(&f.description)
+                .bind(&f.evidence)
+                .bind(f.created_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_shares(&mut tx, f.id, shares).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_finding(&self, id: Uuid) -> Result<Option<Finding>> {
+                Ok(sqlx::query_as("SELECT * FROM findings WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+            }
+
+            async fn list_findings(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Finding>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM findings WHERE notice_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                )
+                .bind(notice_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn create_assessment(&self, a: &Assessment, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::record(&mut tx, event).await?;
+                sqlx::query(
+                    "INSERT INTO assessments (id, notice_id, org_id, author_id, levels, rationale, evidence, \
+                     published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(a.id)
+                .bind(a.notice_id)
+                .bind(a.org_id)
+                .bind(a.author_id)
+                .bind(&a.levels)
+                .bind(&a.rationale)
+                .bind(&a.evidence)
+                .bind(a.published_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_shares(&mut tx, a.id, shares).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_assessment(&self, id: Uuid) -> Result<Option<Assessment>> {
+                Ok(sqlx::query_as("SELECT * FROM assessments WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM assessments WHERE notice_id = $1 AND ($2 IS NULL OR id > $2) \
+                     ORDER BY id LIMIT $3",
+                )
+                .bind(notice_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn list_audit(&self, object_id: Option<Uuid>, page: &Page<i64>) -> Result<Vec<AuditEvent>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM audit_events WHERE ($1 IS NULL OR object_id = $1) \
+                     AND ($2 IS NULL OR seq > $2) ORDER BY seq LIMIT $3",
+                )
+                .bind(object_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn count_audit(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&self.pool).await?)
+            }
+        }
+
+        impl $store {
+            async fn insert_user(conn: &mut <$db as sqlx::Database>::Connection, user: &User) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO users (id, org_id, email, display_name, role, password_hash, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(user.id)
+                .bind(user.org_id)
+                .bind(&user.email)
+                .bind(&user.display_name)
+                .bind(&user.role)
+                .bind(&user.password_hash)
+                .bind(user.active)
+                .bind(user.created_at)
+                .execute(&mut *conn)
+                .await
+                .map_err(conflict("a person with this e-mail address"))?;
+                Ok(())
+            }
+
+            async fn insert_launch_change(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                c: &LaunchChange,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO launch_changes (id, notice_id, kind, previous_launch_at, new_launch_at, reason, \
+                     changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(c.id)
+                .bind(c.notice_id)
+                .bind(&c.kind)
+                .bind(c.previous_launch_at)
+                .bind(c.new_launch_at)
+                .bind(&c.reason)
+                .bind(c.changed_by)
+                .bind(c.changed_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use sql_store;
