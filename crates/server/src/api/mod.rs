@@ -112,6 +112,8 @@ async fn me(ApiCaller(caller): ApiCaller) -> Json<Value> {
         "user": app::identity::UserView::from(caller.user.clone()),
         "organization": app::identity::OrgView::from(caller.org.clone()),
         "role_title": caller.role.title(caller.kind),
+        // For browser sessions calling the API: echo this in X-CSRF-Token on unsafe requests.
+        "csrf_token": caller.csrf_token,
     }))
 }
 
