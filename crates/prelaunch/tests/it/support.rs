@@ -58,6 +58,12 @@ pub fn epoch() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
 }
 
+/// The real time, for tests that share a database with servers running on the system clock.
+pub fn wall_clock() -> DateTime<Utc> {
+    use app::Clock;
+    app::SystemClock.now()
+}
+
 pub struct TestApp {
     pub base: String,
     pub app: App,
