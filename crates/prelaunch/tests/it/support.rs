@@ -85,18 +85,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(&fresh_database_url().await).await
 }
 
-pub async fn spawn_app_on(database_url: &str) -> TestApp {
+/// The service without a server (and without its scheduled work), for tests of operations alone.
+pub async fn app_on(database_url: &str, public_url: &str) -> (App, Arc<ManualClock>) {
     let store = store::connect(database_url)
         .await
         .expect("opening the test database");
     let clock = Arc::new(ManualClock::new(epoch()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let config = Config {
-        public_url: base.clone(),
+        public_url: public_url.to_owned(),
         ..Config::default()
     };
-    let app = App::new(store, clock.clone(), config);
+    (App::new(store, clock.clone(), config), clock)
+}
+
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (app, clock) = app_on(database_url, &base).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server::serve(listener, app.clone(), async move {
         let _ = rx.await;
