@@ -36,6 +36,8 @@ pub enum TokenKind {
     Invitation,
     /// A CSRF token for forms (`plc_…`).
     Csrf,
+    /// A gateway token, scoped to one notice (`plg_…`).
+    Gateway,
 }
 
 impl TokenKind {
@@ -45,6 +47,7 @@ impl TokenKind {
             TokenKind::Session => "pls_",
             TokenKind::Invitation => "pli_",
             TokenKind::Csrf => "plc_",
+            TokenKind::Gateway => "plg_",
         }
     }
 }

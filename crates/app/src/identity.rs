@@ -159,6 +159,7 @@ impl App {
         };
         let event = self.event(caller.into(), action, "organization", Some(id), json!({}));
         self.store.set_org_active(id, active, &event).await?;
+        self.gateway_changed();
         org.active = active;
         Ok(org.into())
     }
@@ -385,6 +386,7 @@ impl App {
             json!({"email": user.email}),
         );
         self.store.set_user_active(id, active, &event).await?;
+        self.gateway_changed();
         user.active = active;
         Ok(user.into())
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod caller;
 pub mod clock;
 pub mod error;
+pub mod gateway;
 pub mod housekeeping;
 pub mod identity;
 pub mod page;
@@ -50,12 +51,13 @@ impl Default for Config {
     }
 }
 
-/// The service: a store, a clock and the operator's settings.
+/// The service: a store, a clock and the operator's settings, and the model access gateway's in-process state.
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    pub gateway: Arc<crate::gateway::Gateway>,
 }
 
 impl App {
@@ -64,6 +66,8 @@ impl App {
             store,
             clock,
             config: Arc::new(config),
+            // Without a master key until `with_master_key`: model connections then cannot be made.
+            gateway: Arc::new(crate::gateway::Gateway::new(None)),
         }
     }
 

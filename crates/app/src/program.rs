@@ -66,7 +66,7 @@ pub struct NoticeView {
     pub shared_with: Option<Vec<Uuid>>,
 }
 
-fn dates_of(n: &Notice) -> NoticeDates {
+pub(crate) fn dates_of(n: &Notice) -> NoticeDates {
     NoticeDates {
         filed_at: n.filed_at,
         planned_launch_at: n.planned_launch_at,
@@ -387,7 +387,7 @@ impl App {
     }
 
     /// Loads a notice the caller may see; anything else is "not found".
-    async fn visible_notice(&self, caller: &Caller, id: Uuid) -> AppResult<(Notice, Vec<Uuid>)> {
+    pub(crate) async fn visible_notice(&self, caller: &Caller, id: Uuid) -> AppResult<(Notice, Vec<Uuid>)> {
         let notice = self
             .store
             .get_notice(id)
@@ -509,6 +509,7 @@ impl App {
             json!({"previous_launch_at": previous, "new_launch_at": new_launch_at, "reason": reason}),
         );
         self.store.change_notice_dates(&update, &record, &event).await?;
+        self.gateway_changed();
         let updated = Notice {
             planned_launch_at: update.planned_launch_at,
             launched_at: update.launched_at,
@@ -558,7 +559,7 @@ impl App {
     }
 
     /// Fails when the notice was withdrawn: no new work is assigned or filed on it.
-    fn check_not_withdrawn(notice: &Notice) -> AppResult<()> {
+    pub(crate) fn check_not_withdrawn(notice: &Notice) -> AppResult<()> {
         match notice.withdrawn_at {
             Some(_) => Err(AppError::Conflict("the notice is withdrawn".into())),
             None => Ok(()),
@@ -595,6 +596,7 @@ impl App {
             json!({"user": user_id, "email": assignment.email}),
         );
         self.store.assign(&assignment, &event).await?;
+        self.gateway_changed();
         Ok(assignment.into())
     }
 
@@ -616,6 +618,7 @@ impl App {
             json!({"user": user_id, "email": assignment.email}),
         );
         self.store.unassign(notice_id, user_id, &event).await?;
+        self.gateway_changed();
         Ok(())
     }
 
@@ -631,7 +634,7 @@ impl App {
             .collect())
     }
 
-    async fn is_assigned(&self, caller: &Caller, notice_id: Uuid) -> AppResult<bool> {
+    pub(crate) async fn is_assigned(&self, caller: &Caller, notice_id: Uuid) -> AppResult<bool> {
         let rows = self.store.list_assignments(notice_id).await?;
         Ok(rows.iter().any(|a| a.user_id == caller.user_id()))
     }

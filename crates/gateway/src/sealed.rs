@@ -77,12 +77,16 @@ impl MasterKey {
         Self::from_text(&text).ok_or_else(|| fail("does not hold a base64-encoded 32-byte key".into()))
     }
 
-    /// Writes the key to a new file only its owner can read (0600); fails if the file exists.
+    /// Writes the key to a new file only its owner can read (0600); fails if the file exists. The file appears
+    /// whole or not at all (written aside, then linked into place), so a concurrent reader never sees half a key.
     pub fn write_new(&self, path: &Path) -> Result<(), SealError> {
         let fail = |reason: String| SealError::KeyFile {
             path: path.display().to_string(),
             reason,
         };
+        let mut suffix = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let aside = path.with_extension(format!("tmp-{}", hex(&suffix)));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -90,10 +94,13 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(|e| fail(e.to_string()))?;
-        file.write_all(self.to_text().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| fail(e.to_string()))
+        let written = options.open(&aside).and_then(|mut file| {
+            file.write_all(self.to_text().as_bytes())?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+        let _ = std::fs::remove_file(&aside);
+        linked.map_err(|e| fail(e.to_string()))
     }
 
     /// Reads the key file, or creates it with a new key when it does not exist. Returns whether it was created.
@@ -102,8 +109,12 @@ impl MasterKey {
             return Ok((Self::load(path)?, false));
         }
         let key = Self::generate();
-        key.write_new(path)?;
-        Ok((key, true))
+        match key.write_new(path) {
+            Ok(()) => Ok((key, true)),
+            // Another process created it meanwhile: use theirs.
+            Err(_) if path.exists() => Ok((Self::load(path)?, false)),
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -30,6 +30,35 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Model access gateway tools for evaluators.
+    Gateway {
+        #[command(subcommand)]
+        command: GatewayCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GatewayCommand {
+    /// Lists the models a gateway token reaches and makes one test call.
+    Check {
+        /// The gateway's base URL, e.g. https://prelaunch.example/gateway/v1.
+        #[arg(long)]
+        url: String,
+        /// A gateway token (plg_…).
+        #[arg(long, env = "PRELAUNCH_GATEWAY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The model to call; the first one listed when not given.
+        #[arg(long)]
+        model: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct KeyArgs {
+    /// The master key that seals model credentials and transcripts (base64 of 32 bytes). When not given, the
+    /// key is `master.key` in the data directory, generated on the first start.
+    #[arg(long, env = "PRELAUNCH_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -52,6 +81,8 @@ struct ServeArgs {
     /// The URL people reach this service at, for links (defaults to http://<listen>).
     #[arg(long, env = "PRELAUNCH_PUBLIC_URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +108,14 @@ enum AdminCommand {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Re-seal every stored credential and transcript under a new master key, then replace the key file.
+    /// Run it with the service stopped.
+    RotateMasterKey {
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -145,6 +184,143 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where the master key is: the operator's file, or `master.key` in the (private) data directory.
+fn master_key_path(db: &DbArgs, key: &KeyArgs) -> Result<PathBuf> {
+    match &key.master_key_file {
+        Some(path) => Ok(path.clone()),
+        None => {
+            create_private_dir(&db.data_dir)?;
+            Ok(db.data_dir.join("master.key"))
+        }
+    }
+}
+
+/// The new key of a rotation in progress, beside the key file.
+fn next_key_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
+}
+
+/// The service with its master key: the operator's, or the data directory's (generated on the first start).
+/// Finishes a rotation a crash interrupted, and refuses a key that did not seal the stored secrets.
+async fn open_with_key(db: &DbArgs, key: &KeyArgs, public_url: Option<String>) -> Result<App> {
+    let path = master_key_path(db, key)?;
+    let app = open(db, public_url).await?;
+    let next = next_key_path(&path);
+    if next.exists() {
+        let next_key = gateway::MasterKey::load(&next)?;
+        if app.recorded_master_key().await.map_err(fail)? == Some(next_key.fingerprint()) {
+            // The database was re-sealed under the new key, but the key file was not yet replaced.
+            std::fs::rename(&next, &path).with_context(|| format!("installing {}", next.display()))?;
+            tracing::warn!(path = %path.display(), "finished an interrupted master key rotation");
+        } else {
+            std::fs::remove_file(&next).with_context(|| format!("removing {}", next.display()))?;
+            tracing::warn!(path = %next.display(), "discarded the new key of a rotation that did not happen");
+        }
+    }
+    let master_key = if key.master_key_file.is_some() {
+        gateway::MasterKey::load(&path)?
+    } else {
+        let (master_key, created) = gateway::MasterKey::load_or_create(&path)?;
+        if created {
+            tracing::info!(path = %path.display(), "generated a new master key");
+        }
+        master_key
+    };
+    let app = app.with_master_key(&master_key);
+    app.check_master_key().await.map_err(fail)?;
+    Ok(app)
+}
+
+async fn rotate_master_key(db: &DbArgs, key: &KeyArgs) -> Result<()> {
+    let path = master_key_path(db, key)?;
+    anyhow::ensure!(path.exists(), "no master key at {}", path.display());
+    let app = open_with_key(db, key, None).await?;
+    let new = gateway::MasterKey::generate();
+    let next = next_key_path(&path);
+    new.write_new(&next)?;
+    match app.reseal_secrets(&new).await {
+        Ok(count) => {
+            std::fs::rename(&next, &path).with_context(|| format!("installing {}", next.display()))?;
+            println!(
+                "Re-sealed {count} stored secrets under the new master key {} in {}",
+                new.fingerprint(),
+                path.display()
+            );
+            Ok(())
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&next);
+            Err(fail(error))
+        }
+    }
+}
+
+/// `prelaunch gateway check`: what an evaluator runs to see that their token works.
+async fn gateway_check(url: &str, token: &str, model: Option<String>) -> Result<()> {
+    let base = url.trim_end_matches('/');
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()?;
+    let response = client
+        .get(format!("{base}/models"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let message = |body: &serde_json::Value| {
+        body.pointer("/error/message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    anyhow::ensure!(
+        status.is_success(),
+        "listing models failed ({status}): {}",
+        message(&body)
+    );
+    let models: Vec<String> = body
+        .get("data")
+        .and_then(|d| d.as_array())
+        .map(|data| {
+            data.iter()
+                .filter_map(|m| m.get("id")?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("Models this token reaches: {}", models.join(", "));
+    let model = model
+        .or_else(|| models.first().cloned())
+        .context("the token reaches no model")?;
+    let started = std::time::Instant::now();
+    let response = client
+        .post(format!("{base}/chat/completions"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "Reply with OK."}],
+            "max_tokens": 16,
+        }))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let ms = started.elapsed().as_millis();
+    anyhow::ensure!(
+        status.is_success(),
+        "the test call failed ({status}): {}",
+        message(&body)
+    );
+    let reply = body
+        .pointer("/choices/0/message/content")
+        .and_then(|c| c.as_str())
+        .unwrap_or("");
+    println!("Test call to {model}: {status} in {ms} ms: {reply:?}");
+    Ok(())
+}
+
 async fn open(db: &DbArgs, public_url: Option<String>) -> Result<App> {
     let url = database_url(db)?;
     let store = store::connect(&url).await.context("opening the database")?;
@@ -196,7 +372,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
-    let app = open(&args.db, Some(public_url.clone())).await?;
+    let app = open_with_key(&args.db, &args.key, Some(public_url.clone())).await?;
     if let Some(link) = app.bootstrap().await.context("first-start set-up")? {
         // Printed once, to the operator's terminal only: the token is stored as a digest and never logged.
         println!(
@@ -266,6 +442,7 @@ async fn admin(command: AdminCommand) -> Result<()> {
             let token = app.provision_token(&email, expires_in).await.map_err(fail)?;
             println!("{}", token.expose());
         }
+        AdminCommand::RotateMasterKey { key, db } => rotate_master_key(&db, &key).await?,
     }
     Ok(())
 }
@@ -277,5 +454,8 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Admin { command } => admin(command).await,
+        Command::Gateway {
+            command: GatewayCommand::Check { url, token, model },
+        } => gateway_check(&url, &token, model).await,
     }
 }

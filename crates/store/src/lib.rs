@@ -4,11 +4,13 @@
 //! `record` in `sql.rs`): a change that fails writes no event, and no event exists without its change.
 //! Authorisation is not decided here; callers pass the scope that `app::policy` computed.
 
+mod gateway;
 mod model;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use gateway::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -73,8 +75,9 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
+/// Everything persisted; the gateway's part is `GatewayStore`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: GatewayStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

@@ -1,5 +1,6 @@
 //! PostgreSQL: the path past one machine. Any number of server and worker processes share one database.
 
+use crate::gateway::gateway_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::postgres::PgPoolOptions;
@@ -26,3 +27,4 @@ impl PostgresStore {
 }
 
 sql_store!(PostgresStore, sqlx::Postgres);
+gateway_sql_store!(PostgresStore, sqlx::Postgres);

@@ -95,7 +95,8 @@ pub async fn app_on(database_url: &str, public_url: &str) -> (App, Arc<ManualClo
         public_url: public_url.to_owned(),
         ..Config::default()
     };
-    (App::new(store, clock.clone(), config), clock)
+    let app = App::new(store, clock.clone(), config).with_master_key(&gateway::MasterKey::generate());
+    (app, clock)
 }
 
 pub async fn spawn_app_on(database_url: &str) -> TestApp {

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod gateway;
 mod openapi;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
@@ -49,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/findings/{id}", get(get_finding))
         .route("/assessments/{id}", get(get_assessment))
         .route("/audit", get(list_audit))
+        .merge(gateway::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
