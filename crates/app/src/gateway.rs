@@ -158,15 +158,18 @@ impl Grant {
         }
     }
 
+    /// The route to the named model, or why this token cannot take it: the model's own refusal when it exists,
+    /// else the token's refusal, else "not found".
     fn route(&self, model: &str, now: DateTime<Utc>) -> Result<Arc<Route>, GatewayError> {
-        let reachable = self.reachable(now)?;
-        if let Some(route) = reachable.into_iter().find(|r| r.model == model) {
-            return Ok(route.clone());
-        }
         match self.routes.iter().find(|r| r.model == model) {
-            Some(route) => policy::gateway_access(&self.facts(), route.post_launch_days, now)
-                .and(Err(GatewayError::internal())),
-            None => Err(GatewayError::model_not_found(model)),
+            Some(route) => {
+                policy::gateway_access(&self.facts(), route.post_launch_days, now)?;
+                Ok(route.clone())
+            }
+            None => {
+                self.reachable(now)?;
+                Err(GatewayError::model_not_found(model))
+            }
         }
     }
 }

@@ -3,5 +3,7 @@
 
 mod browser;
 mod cli;
+mod gateway;
 mod smoke;
 mod support;
+mod upstream;
