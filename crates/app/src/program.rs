@@ -599,11 +599,11 @@ impl App {
     }
 
     pub async fn unassign(&self, caller: &Caller, notice_id: Uuid, user_id: Uuid) -> AppResult<()> {
-        self.visible_notice(caller, notice_id).await?;
+        let (notice, _) = self.visible_notice(caller, notice_id).await?;
         let assignments = self.store.list_assignments(notice_id).await?;
         let assignment = assignments
             .into_iter()
-            .find(|a| a.user_id == user_id && a.org_id == caller.org_id());
+            .find(|a| a.user_id == user_id && policy::can_view_assignment(caller, &notice, a.org_id));
         let assignment = assignment.ok_or(AppError::NotFound("assignment"))?;
         if !policy::can_assign(caller) {
             return Err(AppError::Forbidden("only agency admins remove evaluators"));
@@ -622,11 +622,10 @@ impl App {
     /// The evaluators assigned to a notice: the developer sees all, an agency its own.
     pub async fn list_assignments(&self, caller: &Caller, notice_id: Uuid) -> AppResult<Vec<AssignmentView>> {
         let (notice, _) = self.visible_notice(caller, notice_id).await?;
-        let all = policy::can_manage_notice(caller, &notice);
         let rows = self.store.list_assignments(notice_id).await?;
         Ok(rows
             .into_iter()
-            .filter(|a| all || a.org_id == caller.org_id())
+            .filter(|a| policy::can_view_assignment(caller, &notice, a.org_id))
             .map(AssignmentView::from)
             .collect())
     }
