@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod authz;
 mod browser;
 mod smoke;
 mod support;
