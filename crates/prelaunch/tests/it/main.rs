@@ -11,6 +11,7 @@
 )]
 
 mod authz;
+mod bad_input;
 mod browser;
 mod smoke;
 mod support;
