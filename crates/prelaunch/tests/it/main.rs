@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod audit;
 mod authz;
 mod bad_input;
 mod browser;
