@@ -403,8 +403,10 @@ async fn notice_history(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.launch_history(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.launch_history_page(&caller, id(&raw)?, &page.into()).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -460,8 +462,14 @@ async fn list_assignments(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.list_assignments(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(
+        app.list_assignments_page(&caller, id(&raw)?, &page.into())
+            .await?,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
