@@ -1,10 +1,10 @@
 //! The role × endpoint authorisation matrix: every route of the API tried as every persona of every kind of
 //! organisation, and with every kind of missing or dead credential, each cell asserting the exact outcome.
 //!
-//! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4` 404
-//! (the caller may not know the object exists). Every 404 is also compared with the answer to the same request
-//! where each id the caller cannot see is replaced by the id of nothing: the two must be identical, or the
-//! difference would leak the object's existence.
+//! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
+//! 404 (the caller may not know the object exists). Every 404 is also compared with the answer to the same
+//! request where each id the caller cannot see is replaced by the id of nothing: the two must be identical,
+//! or the difference would leak the object's existence.
 
 use crate::support::*;
 use reqwest::header::AUTHORIZATION;
@@ -329,7 +329,8 @@ fn rows() -> Vec<Row> {
                     Method::POST,
                     "/api/v1/notices".into(),
                     json!({
-                        "model_name": "Vega", "model_version": "1", "planned_launch_at": "2027-06-01T00:00:00Z",
+                        "model_name": "Vega", "model_version": "1",
+                        "planned_launch_at": "2027-06-01T00:00:00Z",
                         "shared_with_all": true,
                     }),
                 )

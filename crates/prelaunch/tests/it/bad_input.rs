@@ -1,5 +1,5 @@
-//! Bad input, table-driven: each request gets a 4xx RFC 9457 problem whose `type` names the kind of mistake and
-//! whose `field` names the field at fault (where one is), and leaves the database exactly as it was.
+//! Bad input, table-driven: each request gets a 4xx RFC 9457 problem whose `type` names the kind of mistake
+//! and whose `field` names the field at fault (where one is), and leaves the database exactly as it was.
 
 use crate::support::*;
 use reqwest::Method;
@@ -23,8 +23,9 @@ struct Case {
     /// `{notice}` and `{member}` are filled in.
     path: &'static str,
     content_type: Option<&'static str>,
-    /// `{agency}`, `{other_agency}`, `{vendor}`, `{vendor_person}`, `{launch}` (a valid future time),
-    /// `{big}` (more than the 256 KiB body limit) and `{card}` (a model card 1 byte over its limit) are filled in.
+    /// `{agency}`, `{other_agency}`, `{developer}`, `{vendor}`, `{vendor_person}`, `{launch}` (a valid future
+    /// time), `{big}` (more than the 256 KiB body limit) and `{card}` (a model card 1 byte over its limit) are
+    /// filled in.
     body: &'static str,
     status: u16,
     kind: &'static str,
@@ -168,6 +169,8 @@ fn cases() -> Vec<Case> {
         case("garbage cursor", Developer, GET, "/api/v1/notices?cursor=%24%24%24", None, "", 422, invalid, Some("cursor")),
         case("another list's cursor", Developer, GET, "/api/v1/organizations?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
         case("findings cursor", Developer, GET, "/api/v1/notices/{notice}/findings?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        case("history cursor", Developer, GET, "/api/v1/notices/{notice}/history?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        case("assignments limit 0", Developer, GET, "/api/v1/notices/{notice}/assignments?limit=0", None, "", 422, invalid, Some("limit")),
         case("audit cursor", ProgramAdmin, GET, "/api/v1/audit?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
         case("limit 0", Developer, GET, "/api/v1/notices?limit=0", None, "", 422, invalid, Some("limit")),
         case("limit 201", Developer, GET, "/api/v1/tokens?limit=201", None, "", 422, invalid, Some("limit")),

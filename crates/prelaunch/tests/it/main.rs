@@ -14,6 +14,7 @@ mod audit;
 mod authz;
 mod bad_input;
 mod browser;
+mod pagination;
 mod smoke;
 mod support;
 mod windows;

@@ -1,6 +1,6 @@
 //! The review window and the notice states, table-driven: where the window opens and closes for each way a
-//! notice is filed or changed, and which state the notice is in as the clock crosses every transition. Nothing
-//! here is a review decision: every change is the developer's, and the states only follow the dates.
+//! notice is filed or changed, and which state the notice is in as the clock crosses every transition.
+//! Nothing here is a review decision: every change is the developer's, and the states only follow the dates.
 
 use crate::support::*;
 use chrono::{DateTime, Duration, Utc};
