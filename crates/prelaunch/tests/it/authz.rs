@@ -903,3 +903,94 @@ async fn lists_show_each_persona_only_what_it_may_see() {
         );
     }
 }
+
+/// What a session request tries: (what, method, path, CSRF header, body, expected status).
+type SessionCase<'a> = (&'a str, Method, &'a str, Option<&'a str>, Option<Value>, u16);
+
+#[tokio::test]
+async fn a_browser_session_reaches_the_api_and_changes_nothing_without_its_csrf_token() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let email = "browser@lab.example";
+    let (user, link) = t
+        .app
+        .provision_user("Frontier Lab", email, "admin")
+        .await
+        .unwrap();
+    let password = accounts::Secret::new("correct horse battery staple".into());
+    let invitation = link.expose().rsplit('/').next().unwrap().to_owned();
+    t.app
+        .accept_invitation(&invitation, Some(email), "Sam Browser", &password)
+        .await
+        .unwrap();
+    let session = t.app.login(email, &password).await.unwrap();
+    let other_session = t.app.login(email, &password).await.unwrap();
+    let cookie = format!("prelaunch_session={}", session.token.expose());
+    let send = |method: Method, path: &str, csrf: Option<&str>, body: Option<Value>| {
+        let mut request = t
+            .client
+            .request(method, t.url(path))
+            .header(reqwest::header::COOKIE, &cookie);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { TestApp::reply(request.send().await.unwrap()).await }
+    };
+
+    let me = send(Method::GET, "/api/v1/me", None, None).await;
+    assert_eq!(me.ok()["user"]["id"], json!(user.id));
+    assert_eq!(me.body["csrf_token"], json!(session.csrf_token));
+    let notice = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency]).await);
+    let withdraw = format!("/api/v1/notices/{notice}/withdraw");
+    let before = t.db_counts().await;
+    #[rustfmt::skip]
+    let cases: [SessionCase; 6] = [
+        ("a read needs no CSRF token", Method::GET, "/api/v1/notices", None, None, 200),
+        ("a token without CSRF", Method::POST, "/api/v1/tokens", None, Some(json!({"name": "x"})), 403),
+        ("a token with a forged CSRF", Method::POST, "/api/v1/tokens", Some("plc_forged"), Some(json!({"name": "x"})), 403),
+        ("a withdrawal without CSRF", Method::POST, &withdraw, None, None, 403),
+        ("a withdrawal with another session's CSRF", Method::POST, &withdraw, Some(&other_session.csrf_token), None, 403),
+        ("a policy change without CSRF", Method::PUT, "/api/v1/policy", None, Some(json!({"window_days": 9})), 403),
+    ];
+    for (what, method, path, csrf, body, status) in cases {
+        let reply = send(method, path, csrf, body).await;
+        assert_eq!(reply.status.as_u16(), status, "{what}: {}", reply.body);
+        if status == 403 {
+            reply.problem(403, "forbidden");
+        }
+    }
+    assert_eq!(
+        t.db_counts().await,
+        before,
+        "nothing changed without the CSRF token"
+    );
+    let made = send(
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&session.csrf_token),
+        Some(json!({"name": "from the browser"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+
+    // The session ends with its lifetime, and with the person's deactivation.
+    t.clock.set(session.expires_at);
+    send(Method::GET, "/api/v1/me", None, None)
+        .await
+        .problem(401, "unauthenticated");
+    t.clock.set(session.expires_at - chrono::Duration::hours(1));
+    send(Method::GET, "/api/v1/me", None, None).await.ok();
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/users/{}", user.id),
+        json!({"active": false}),
+    )
+    .await
+    .ok();
+    send(Method::GET, "/api/v1/me", None, None)
+        .await
+        .problem(401, "unauthenticated");
+}

@@ -305,7 +305,8 @@ impl TestApp {
         self.app.provision_org(kind, name).await.unwrap().id
     }
 
-    /// A person of the named organisation with an API token (as `admin user create` and `admin token create`).
+    /// A person of the named organisation with an API token (as `admin user create` and
+    /// `admin token create` make them).
     pub async fn person(&self, name: &'static str, org: &str, email: &str, role: &str) -> Persona {
         let (user, _link) = self.app.provision_user(org, email, role).await.unwrap();
         let token = self.app.provision_token(email, None).await.unwrap();
