@@ -16,46 +16,21 @@ enum By {
     ProgramAdmin,
 }
 
-struct Case {
-    label: &'static str,
-    by: By,
-    method: Method,
-    /// `{notice}` and `{member}` are filled in.
-    path: &'static str,
-    content_type: Option<&'static str>,
-    /// `{agency}`, `{other_agency}`, `{developer}`, `{vendor}`, `{vendor_person}`, `{launch}` (a valid future
-    /// time), `{big}` (more than the 256 KiB body limit) and `{card}` (a model card 1 byte over its limit) are
-    /// filled in.
-    body: &'static str,
-    status: u16,
-    kind: &'static str,
-    field: Option<&'static str>,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn case(
-    label: &'static str,
-    by: By,
-    method: Method,
-    path: &'static str,
-    content_type: Option<&'static str>,
-    body: &'static str,
-    status: u16,
-    kind: &'static str,
-    field: Option<&'static str>,
-) -> Case {
-    Case {
-        label,
-        by,
-        method,
-        path,
-        content_type,
-        body,
-        status,
-        kind,
-        field,
-    }
-}
+/// One request and what it must get: (label, sender, method, path, content type, body, status, problem type,
+/// field). In the path, `{notice}` and `{member}` are filled in; in the body `{agency}`, `{other_agency}`,
+/// `{developer}`, `{vendor}`, `{vendor_person}`, `{launch}` (a valid future time), `{big}` (more than the
+/// 256 KiB body limit) and `{card}` (a model card 1 byte over its limit).
+type Case = (
+    &'static str,
+    By,
+    Method,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
 
 /// A valid new notice with `extra` spliced into the object.
 macro_rules! notice {
@@ -96,130 +71,130 @@ fn cases() -> Vec<Case> {
     let (bad_json, invalid, not_found) = ("malformed-json", "invalid-field", "not-found");
     vec![
         // Malformed JSON
-        case("unterminated object", Developer, POST, NOTICES, JSON, r#"{"model_name": "Orion","#, 400, bad_json, None),
-        case("trailing data", Developer, POST, NOTICES, JSON, notice!(r#"} {"#), 400, bad_json, None),
-        case("empty body", Developer, POST, NOTICES, JSON, "", 400, bad_json, None),
-        case("not JSON at all", Developer, POST, NOTICES, JSON, "model_name=Orion", 400, bad_json, None),
-        case("malformed withdrawal", Developer, POST, WITHDRAW, JSON, r#"{"reason": "#, 400, bad_json, None),
-        case("a string for an object", Developer, POST, NOTICES, JSON, r#""Orion""#, 422, invalid, None),
+        ("unterminated object", Developer, POST, NOTICES, JSON, r#"{"model_name": "Orion","#, 400, bad_json, None),
+        ("trailing data", Developer, POST, NOTICES, JSON, notice!(r#"} {"#), 400, bad_json, None),
+        ("empty body", Developer, POST, NOTICES, JSON, "", 400, bad_json, None),
+        ("not JSON at all", Developer, POST, NOTICES, JSON, "model_name=Orion", 400, bad_json, None),
+        ("malformed withdrawal", Developer, POST, WITHDRAW, JSON, r#"{"reason": "#, 400, bad_json, None),
+        ("a string for an object", Developer, POST, NOTICES, JSON, r#""Orion""#, 422, invalid, None),
         // Wrong types
-        case("number for text", Developer, POST, NOTICES, JSON, r#"{"model_name": 1}"#, 422, invalid, Some("model_name")),
-        case("text for a list", Developer, POST, NOTICES, JSON, notice!(r#", "shared_with_all": "yes""#), 422, invalid, Some("shared_with_all")),
-        case("not a uuid in a list", Developer, POST, NOTICES, JSON,
+        ("number for text", Developer, POST, NOTICES, JSON, r#"{"model_name": 1}"#, 422, invalid, Some("model_name")),
+        ("text for a list", Developer, POST, NOTICES, JSON, notice!(r#", "shared_with_all": "yes""#), 422, invalid, Some("shared_with_all")),
+        ("not a uuid in a list", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "{launch}", "shared_with": ["agency-1"]}"#,
             422, invalid, Some("shared_with[0]")),
-        case("number for a date", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": 1800000000}"#, 422, invalid, Some("planned_launch_at")),
-        case("text for a number", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": "30"}"#, 422, invalid, Some("window_days")),
-        case("fraction for a whole number", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 30.5}"#, 422, invalid, Some("window_days")),
-        case("text for a boolean", Developer, PATCH, "/api/v1/users/{member}", JSON, r#"{"active": "no"}"#, 422, invalid, Some("active")),
-        case("text for a token lifetime", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": "never"}"#, 422, invalid, Some("expires_in_days")),
-        case("text for evidence links", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": "https://runs.example/1""#), 422, invalid, Some("evidence")),
-        case("list for levels", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": ["high"], "rationale": "r"}"#, 422, invalid, Some("levels")),
+        ("number for a date", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": 1800000000}"#, 422, invalid, Some("planned_launch_at")),
+        ("text for a number", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": "30"}"#, 422, invalid, Some("window_days")),
+        ("fraction for a whole number", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 30.5}"#, 422, invalid, Some("window_days")),
+        ("text for a boolean", Developer, PATCH, "/api/v1/users/{member}", JSON, r#"{"active": "no"}"#, 422, invalid, Some("active")),
+        ("text for a token lifetime", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": "never"}"#, 422, invalid, Some("expires_in_days")),
+        ("text for evidence links", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": "https://runs.example/1""#), 422, invalid, Some("evidence")),
+        ("list for levels", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": ["high"], "rationale": "r"}"#, 422, invalid, Some("levels")),
         // Unknown fields: nothing can smuggle in an approval
-        case("unknown field on a notice", Developer, POST, NOTICES, JSON, notice!(r#", "approved": true"#), 422, invalid, Some("approved")),
-        case("unknown field on a move", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": "{launch}", "release_allowed": true}"#, 422, invalid, Some("release_allowed")),
-        case("unknown field on a withdrawal", Developer, POST, WITHDRAW, JSON, r#"{"reason": "r", "force": true}"#, 422, invalid, Some("force")),
-        case("unknown field on an organisation", ProgramAdmin, POST, "/api/v1/organizations", JSON, r#"{"kind": "vendor", "name": "V", "active": false}"#, 422, invalid, Some("active")),
-        case("unknown field on a finding", Evaluator, POST, FINDINGS, JSON, finding!(r#", "blocks_launch": true"#), 422, invalid, Some("blocks_launch")),
+        ("unknown field on a notice", Developer, POST, NOTICES, JSON, notice!(r#", "approved": true"#), 422, invalid, Some("approved")),
+        ("unknown field on a move", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": "{launch}", "release_allowed": true}"#, 422, invalid, Some("release_allowed")),
+        ("unknown field on a withdrawal", Developer, POST, WITHDRAW, JSON, r#"{"reason": "r", "force": true}"#, 422, invalid, Some("force")),
+        ("unknown field on an organisation", ProgramAdmin, POST, "/api/v1/organizations", JSON, r#"{"kind": "vendor", "name": "V", "active": false}"#, 422, invalid, Some("active")),
+        ("unknown field on a finding", Evaluator, POST, FINDINGS, JSON, finding!(r#", "blocks_launch": true"#), 422, invalid, Some("blocks_launch")),
         // Missing fields
-        case("missing launch", Developer, POST, NOTICES, JSON, r#"{"model_name": "Orion", "model_version": "1", "shared_with_all": true}"#, 422, invalid, Some("planned_launch_at")),
-        case("missing model name", Developer, POST, NOTICES, JSON, r#"{"model_version": "1", "planned_launch_at": "{launch}", "shared_with_all": true}"#, 422, invalid, Some("model_name")),
-        case("missing new launch", Developer, PUT, LAUNCH, JSON, "{}", 422, invalid, Some("planned_launch_at")),
-        case("missing evaluator", AgencyAdmin, POST, "/api/v1/notices/{notice}/assignments", JSON, "{}", 422, invalid, Some("user_id")),
-        case("missing severity", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "other", "description": "d"}"#, 422, invalid, Some("severity")),
+        ("missing launch", Developer, POST, NOTICES, JSON, r#"{"model_name": "Orion", "model_version": "1", "shared_with_all": true}"#, 422, invalid, Some("planned_launch_at")),
+        ("missing model name", Developer, POST, NOTICES, JSON, r#"{"model_version": "1", "planned_launch_at": "{launch}", "shared_with_all": true}"#, 422, invalid, Some("model_name")),
+        ("missing new launch", Developer, PUT, LAUNCH, JSON, "{}", 422, invalid, Some("planned_launch_at")),
+        ("missing evaluator", AgencyAdmin, POST, "/api/v1/notices/{notice}/assignments", JSON, "{}", 422, invalid, Some("user_id")),
+        ("missing severity", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "other", "description": "d"}"#, 422, invalid, Some("severity")),
         // Sizes
-        case("body over 256 KiB", Developer, POST, NOTICES, JSON, notice!(r#", "model_card": "{big}""#), 413, "payload-too-large", None),
-        case("finding over 256 KiB", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": ["https://x.example/{big}"]"#), 413, "payload-too-large", None),
-        case("withdrawal over 256 KiB", Developer, POST, WITHDRAW, JSON, r#"{"reason": "{big}"}"#, 413, "payload-too-large", None),
-        case("model card over its limit", Developer, POST, NOTICES, JSON, notice!(r#", "model_card": "{card}""#), 422, invalid, Some("model_card")),
+        ("body over 256 KiB", Developer, POST, NOTICES, JSON, notice!(r#", "model_card": "{big}""#), 413, "payload-too-large", None),
+        ("finding over 256 KiB", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": ["https://x.example/{big}"]"#), 413, "payload-too-large", None),
+        ("withdrawal over 256 KiB", Developer, POST, WITHDRAW, JSON, r#"{"reason": "{big}"}"#, 413, "payload-too-large", None),
+        ("model card over its limit", Developer, POST, NOTICES, JSON, notice!(r#", "model_card": "{card}""#), 422, invalid, Some("model_card")),
         // Content types
-        case("text/plain", Developer, POST, NOTICES, Some("text/plain"), notice!(""), 415, "unsupported-media-type", None),
-        case("no content type", Developer, POST, NOTICES, None, notice!(""), 415, "unsupported-media-type", None),
-        case("form encoding", Developer, POST, NOTICES, Some("application/x-www-form-urlencoded"), "model_name=Orion", 415, "unsupported-media-type", None),
-        case("text/plain policy", ProgramAdmin, PUT, POLICY, Some("text/plain"), r#"{"window_days": 60}"#, 415, "unsupported-media-type", None),
-        case("text/plain withdrawal", Developer, POST, WITHDRAW, Some("text/plain"), r#"{"reason": "r"}"#, 415, "unsupported-media-type", None),
+        ("text/plain", Developer, POST, NOTICES, Some("text/plain"), notice!(""), 415, "unsupported-media-type", None),
+        ("no content type", Developer, POST, NOTICES, None, notice!(""), 415, "unsupported-media-type", None),
+        ("form encoding", Developer, POST, NOTICES, Some("application/x-www-form-urlencoded"), "model_name=Orion", 415, "unsupported-media-type", None),
+        ("text/plain policy", ProgramAdmin, PUT, POLICY, Some("text/plain"), r#"{"window_days": 60}"#, 415, "unsupported-media-type", None),
+        ("text/plain withdrawal", Developer, POST, WITHDRAW, Some("text/plain"), r#"{"reason": "r"}"#, 415, "unsupported-media-type", None),
         // Dates
-        case("words for a date", Developer, POST, NOTICES, JSON,
+        ("words for a date", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "tomorrow", "shared_with_all": true}"#,
             422, invalid, Some("planned_launch_at")),
-        case("30 February", Developer, POST, NOTICES, JSON,
+        ("30 February", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "2027-02-30T12:00:00Z", "shared_with_all": true}"#,
             422, invalid, Some("planned_launch_at")),
-        case("a date without a time", Developer, POST, NOTICES, JSON,
+        ("a date without a time", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "2027-06-01", "shared_with_all": true}"#,
             422, invalid, Some("planned_launch_at")),
-        case("month 13", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": "2027-13-01T00:00:00Z"}"#, 422, invalid, Some("planned_launch_at")),
+        ("month 13", Developer, PUT, LAUNCH, JSON, r#"{"planned_launch_at": "2027-13-01T00:00:00Z"}"#, 422, invalid, Some("planned_launch_at")),
         // Ids in paths name nothing
-        case("notice id", Developer, GET, "/api/v1/notices/not-a-uuid", None, "", 404, not_found, None),
-        case("notice id in history", Developer, GET, "/api/v1/notices/123/history", None, "", 404, not_found, None),
-        case("notice id on a move", Developer, PUT, "/api/v1/notices/zzz/launch", JSON, r#"{"planned_launch_at": "{launch}"}"#, 404, not_found, None),
-        case("notice id on a withdrawal", Developer, POST, "/api/v1/notices/zzz/withdraw", None, "", 404, not_found, None),
-        case("finding id", Developer, GET, "/api/v1/findings/zzz", None, "", 404, not_found, None),
-        case("assessment id", Developer, GET, "/api/v1/assessments/zzz", None, "", 404, not_found, None),
-        case("organisation id", Developer, GET, "/api/v1/organizations/zzz", None, "", 404, not_found, None),
-        case("person id", Developer, PATCH, "/api/v1/users/zzz", JSON, r#"{"active": false}"#, 404, not_found, None),
-        case("token id", Developer, DELETE, "/api/v1/tokens/zzz", None, "", 404, not_found, None),
-        case("evaluator id", AgencyAdmin, DELETE, "/api/v1/notices/{notice}/assignments/zzz", None, "", 404, not_found, None),
-        case("no such endpoint", Developer, GET, "/api/v1/approvals", None, "", 404, not_found, None),
+        ("notice id", Developer, GET, "/api/v1/notices/not-a-uuid", None, "", 404, not_found, None),
+        ("notice id in history", Developer, GET, "/api/v1/notices/123/history", None, "", 404, not_found, None),
+        ("notice id on a move", Developer, PUT, "/api/v1/notices/zzz/launch", JSON, r#"{"planned_launch_at": "{launch}"}"#, 404, not_found, None),
+        ("notice id on a withdrawal", Developer, POST, "/api/v1/notices/zzz/withdraw", None, "", 404, not_found, None),
+        ("finding id", Developer, GET, "/api/v1/findings/zzz", None, "", 404, not_found, None),
+        ("assessment id", Developer, GET, "/api/v1/assessments/zzz", None, "", 404, not_found, None),
+        ("organisation id", Developer, GET, "/api/v1/organizations/zzz", None, "", 404, not_found, None),
+        ("person id", Developer, PATCH, "/api/v1/users/zzz", JSON, r#"{"active": false}"#, 404, not_found, None),
+        ("token id", Developer, DELETE, "/api/v1/tokens/zzz", None, "", 404, not_found, None),
+        ("evaluator id", AgencyAdmin, DELETE, "/api/v1/notices/{notice}/assignments/zzz", None, "", 404, not_found, None),
+        ("no such endpoint", Developer, GET, "/api/v1/approvals", None, "", 404, not_found, None),
         // Ids in queries are fields
-        case("developer filter", Developer, GET, "/api/v1/notices?developer=zzz", None, "", 422, invalid, Some("developer")),
-        case("organisation filter", Developer, GET, "/api/v1/users?org_id=zzz", None, "", 422, invalid, Some("org_id")),
-        case("audit object filter", ProgramAdmin, GET, "/api/v1/audit?object_id=zzz", None, "", 422, invalid, Some("object_id")),
+        ("developer filter", Developer, GET, "/api/v1/notices?developer=zzz", None, "", 422, invalid, Some("developer")),
+        ("organisation filter", Developer, GET, "/api/v1/users?org_id=zzz", None, "", 422, invalid, Some("org_id")),
+        ("audit object filter", ProgramAdmin, GET, "/api/v1/audit?object_id=zzz", None, "", 422, invalid, Some("object_id")),
         // Paging
-        case("garbage cursor", Developer, GET, "/api/v1/notices?cursor=%24%24%24", None, "", 422, invalid, Some("cursor")),
-        case("another list's cursor", Developer, GET, "/api/v1/organizations?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
-        case("findings cursor", Developer, GET, "/api/v1/notices/{notice}/findings?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
-        case("history cursor", Developer, GET, "/api/v1/notices/{notice}/history?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
-        case("assignments limit 0", Developer, GET, "/api/v1/notices/{notice}/assignments?limit=0", None, "", 422, invalid, Some("limit")),
-        case("audit cursor", ProgramAdmin, GET, "/api/v1/audit?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
-        case("limit 0", Developer, GET, "/api/v1/notices?limit=0", None, "", 422, invalid, Some("limit")),
-        case("limit 201", Developer, GET, "/api/v1/tokens?limit=201", None, "", 422, invalid, Some("limit")),
-        case("negative limit", Developer, GET, "/api/v1/users?limit=-1", None, "", 422, invalid, Some("limit")),
-        case("limit in words", Developer, GET, "/api/v1/notices/{notice}/assessments?limit=ten", None, "", 422, invalid, Some("limit")),
-        case("limit twice", Developer, GET, "/api/v1/notices?limit=1&limit=2", None, "", 422, invalid, Some("limit")),
-        case("unknown state", Developer, GET, "/api/v1/notices?state=approved", None, "", 422, invalid, Some("state")),
-        case("unknown query parameter", Developer, GET, "/api/v1/notices?sort=name", None, "", 422, invalid, Some("sort")),
+        ("garbage cursor", Developer, GET, "/api/v1/notices?cursor=%24%24%24", None, "", 422, invalid, Some("cursor")),
+        ("another list's cursor", Developer, GET, "/api/v1/organizations?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        ("findings cursor", Developer, GET, "/api/v1/notices/{notice}/findings?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        ("history cursor", Developer, GET, "/api/v1/notices/{notice}/history?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        ("assignments limit 0", Developer, GET, "/api/v1/notices/{notice}/assignments?limit=0", None, "", 422, invalid, Some("limit")),
+        ("audit cursor", ProgramAdmin, GET, "/api/v1/audit?cursor=aGVsbG8", None, "", 422, invalid, Some("cursor")),
+        ("limit 0", Developer, GET, "/api/v1/notices?limit=0", None, "", 422, invalid, Some("limit")),
+        ("limit 201", Developer, GET, "/api/v1/tokens?limit=201", None, "", 422, invalid, Some("limit")),
+        ("negative limit", Developer, GET, "/api/v1/users?limit=-1", None, "", 422, invalid, Some("limit")),
+        ("limit in words", Developer, GET, "/api/v1/notices/{notice}/assessments?limit=ten", None, "", 422, invalid, Some("limit")),
+        ("limit twice", Developer, GET, "/api/v1/notices?limit=1&limit=2", None, "", 422, invalid, Some("limit")),
+        ("unknown state", Developer, GET, "/api/v1/notices?state=approved", None, "", 422, invalid, Some("state")),
+        ("unknown query parameter", Developer, GET, "/api/v1/notices?sort=name", None, "", 422, invalid, Some("sort")),
         // Evidence links must not carry script
-        case("javascript: evidence", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": ["javascript:alert(1)"]"#), 422, invalid, Some("evidence[0]")),
-        case("data: evidence", Evaluator, POST, FINDINGS, JSON,
+        ("javascript: evidence", Evaluator, POST, FINDINGS, JSON, finding!(r#", "evidence": ["javascript:alert(1)"]"#), 422, invalid, Some("evidence[0]")),
+        ("data: evidence", Evaluator, POST, FINDINGS, JSON,
             finding!(r#", "evidence": ["https://runs.example/1", "data:text/html,<script>alert(1)</script>"]"#),
             422, invalid, Some("evidence[1]")),
-        case("protocol-relative evidence", Evaluator, POST, ASSESSMENTS, JSON,
+        ("protocol-relative evidence", Evaluator, POST, ASSESSMENTS, JSON,
             r#"{"levels": {"cyber_offense": "low"}, "rationale": "r", "evidence": ["//evil.example/x"]}"#,
             422, invalid, Some("evidence[0]")),
-        case("javascript: assessment evidence", Evaluator, POST, ASSESSMENTS, JSON,
+        ("javascript: assessment evidence", Evaluator, POST, ASSESSMENTS, JSON,
             r#"{"levels": {"cyber_offense": "low"}, "rationale": "r", "evidence": ["JavaScript:alert(1)"]}"#,
             422, invalid, Some("evidence[0]")),
         // Values the domain does not know
-        case("unknown severity", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "other", "severity": "urgent", "description": "d"}"#, 422, invalid, Some("severity")),
-        case("unknown domain", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "weather", "severity": "low", "description": "d"}"#, 422, invalid, Some("domain")),
-        case("empty finding title", Evaluator, POST, FINDINGS, JSON, r#"{"title": " ", "domain": "other", "severity": "low", "description": "d"}"#, 422, invalid, Some("title")),
-        case("unknown risk level", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {"cyber_offense": "extreme"}, "rationale": "r"}"#, 422, invalid, Some("levels.cyber_offense")),
-        case("unknown risk domain", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {"weather": "low"}, "rationale": "r"}"#, 422, invalid, Some("levels.weather")),
-        case("no risk levels", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {}, "rationale": "r"}"#, 422, invalid, Some("levels")),
-        case("finding shared beyond the notice", Evaluator, POST, FINDINGS, JSON, finding!(r#", "shared_with": ["{other_agency}"]"#), 422, invalid, Some("shared_with[0]")),
-        case("notice shared with a vendor", Developer, POST, NOTICES, JSON,
+        ("unknown severity", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "other", "severity": "urgent", "description": "d"}"#, 422, invalid, Some("severity")),
+        ("unknown domain", Evaluator, POST, FINDINGS, JSON, r#"{"title": "t", "domain": "weather", "severity": "low", "description": "d"}"#, 422, invalid, Some("domain")),
+        ("empty finding title", Evaluator, POST, FINDINGS, JSON, r#"{"title": " ", "domain": "other", "severity": "low", "description": "d"}"#, 422, invalid, Some("title")),
+        ("unknown risk level", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {"cyber_offense": "extreme"}, "rationale": "r"}"#, 422, invalid, Some("levels.cyber_offense")),
+        ("unknown risk domain", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {"weather": "low"}, "rationale": "r"}"#, 422, invalid, Some("levels.weather")),
+        ("no risk levels", Evaluator, POST, ASSESSMENTS, JSON, r#"{"levels": {}, "rationale": "r"}"#, 422, invalid, Some("levels")),
+        ("finding shared beyond the notice", Evaluator, POST, FINDINGS, JSON, finding!(r#", "shared_with": ["{other_agency}"]"#), 422, invalid, Some("shared_with[0]")),
+        ("notice shared with a vendor", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "{launch}", "shared_with": ["{vendor}"]}"#,
             422, invalid, Some("shared_with[0]")),
-        case("notice shared with nobody", Developer, POST, NOTICES, JSON,
+        ("notice shared with nobody", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1", "planned_launch_at": "{launch}"}"#,
             422, invalid, Some("shared_with")),
-        case("notice shared both ways", Developer, POST, NOTICES, JSON, notice!(r#", "shared_with_all": true"#), 422, invalid, Some("shared_with")),
-        case("blank model name", Developer, POST, NOTICES, JSON,
+        ("notice shared both ways", Developer, POST, NOTICES, JSON, notice!(r#", "shared_with_all": true"#), 422, invalid, Some("shared_with")),
+        ("blank model name", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "  ", "model_version": "1", "planned_launch_at": "{launch}", "shared_with_all": true}"#,
             422, invalid, Some("model_name")),
-        case("control character in a version", Developer, POST, NOTICES, JSON,
+        ("control character in a version", Developer, POST, NOTICES, JSON,
             r#"{"model_name": "Orion", "model_version": "1\u0007", "planned_launch_at": "{launch}", "shared_with_all": true}"#,
             422, invalid, Some("model_version")),
-        case("window of 0 days", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 0}"#, 422, invalid, Some("window_days")),
-        case("window of 366 days", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 366}"#, 422, invalid, Some("window_days")),
-        case("token for 0 days", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": 0}"#, 422, invalid, Some("expires_in_days")),
-        case("token for 367 days", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": 367}"#, 422, invalid, Some("expires_in_days")),
-        case("unnamed token", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": ""}"#, 422, invalid, Some("name")),
-        case("unknown organisation kind", ProgramAdmin, POST, "/api/v1/organizations", JSON, r#"{"kind": "bank", "name": "B"}"#, 422, invalid, Some("kind")),
-        case("invitation to a bad address", Developer, POST, "/api/v1/invitations", JSON, r#"{"org_id": "{developer}", "email": "not-an-address"}"#, 422, invalid, Some("email")),
-        case("invitation as owner", Developer, POST, "/api/v1/invitations", JSON, r#"{"org_id": "{developer}", "email": "new@lab.example", "role": "owner"}"#, 422, invalid, Some("role")),
-        case("assigning a vendor's person", AgencyAdmin, POST, "/api/v1/notices/{notice}/assignments", JSON, r#"{"user_id": "{vendor_person}"}"#, 422, invalid, Some("user_id")),
+        ("window of 0 days", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 0}"#, 422, invalid, Some("window_days")),
+        ("window of 366 days", ProgramAdmin, PUT, POLICY, JSON, r#"{"window_days": 366}"#, 422, invalid, Some("window_days")),
+        ("token for 0 days", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": 0}"#, 422, invalid, Some("expires_in_days")),
+        ("token for 367 days", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": "ci", "expires_in_days": 367}"#, 422, invalid, Some("expires_in_days")),
+        ("unnamed token", Developer, POST, "/api/v1/tokens", JSON, r#"{"name": ""}"#, 422, invalid, Some("name")),
+        ("unknown organisation kind", ProgramAdmin, POST, "/api/v1/organizations", JSON, r#"{"kind": "bank", "name": "B"}"#, 422, invalid, Some("kind")),
+        ("invitation to a bad address", Developer, POST, "/api/v1/invitations", JSON, r#"{"org_id": "{developer}", "email": "not-an-address"}"#, 422, invalid, Some("email")),
+        ("invitation as owner", Developer, POST, "/api/v1/invitations", JSON, r#"{"org_id": "{developer}", "email": "new@lab.example", "role": "owner"}"#, 422, invalid, Some("role")),
+        ("assigning a vendor's person", AgencyAdmin, POST, "/api/v1/notices/{notice}/assignments", JSON, r#"{"user_id": "{vendor_person}"}"#, 422, invalid, Some("user_id")),
     ]
 }
 
@@ -262,8 +237,8 @@ async fn bad_input_gets_a_problem_naming_it_and_changes_nothing() {
             .replace("{card}", &card)
     };
     let mut failures = Vec::new();
-    for case in cases() {
-        let persona = match case.by {
+    for (label, by, method, path, content_type, body, status, kind, field) in cases() {
+        let persona = match by {
             By::Developer => &w.dev_admin,
             By::Evaluator => &w.evaluator,
             By::AgencyAdmin => &w.agency_admin,
@@ -272,35 +247,31 @@ async fn bad_input_gets_a_problem_naming_it_and_changes_nothing() {
         let before = snapshot(&t, &w, &notice_id).await;
         let reply = t
             .raw(
-                case.method.clone(),
-                &fill(case.path),
+                method,
+                &fill(path),
                 Some(&persona.token),
-                case.content_type,
-                fill(case.body).into_bytes(),
+                content_type,
+                fill(body).into_bytes(),
             )
             .await;
-        let wanted_type = json!(format!("/problems/{}", case.kind));
+        let wanted_type = json!(format!("/problems/{kind}"));
         let detail_ok = reply.body["detail"].as_str().is_some_and(|d| !d.is_empty());
         if (
             reply.status.as_u16(),
             reply.content_type.as_str(),
             &reply.body["type"],
             &reply.body["status"],
-        ) != (
-            case.status,
-            "application/problem+json",
-            &wanted_type,
-            &json!(case.status),
-        ) || !detail_ok
-            || reply.body.get("field").and_then(Value::as_str) != case.field
+        ) != (status, "application/problem+json", &wanted_type, &json!(status))
+            || !detail_ok
+            || reply.body.get("field").and_then(Value::as_str) != field
         {
             failures.push(format!(
-                "{}: expected {} {} field {:?}, got {} {:?} {}",
-                case.label, case.status, case.kind, case.field, reply.status, reply.content_type, reply.body
+                "{label}: expected {status} {kind} field {field:?}, got {} {:?} {}",
+                reply.status, reply.content_type, reply.body
             ));
         }
         if snapshot(&t, &w, &notice_id).await != before {
-            failures.push(format!("{}: the database changed", case.label));
+            failures.push(format!("{label}: the database changed"));
         }
     }
     assert!(
