@@ -48,6 +48,12 @@ pub fn can_assign(caller: &Caller) -> bool {
     caller.is(OrgKind::Agency) && caller.is_admin()
 }
 
+/// Seeing an evaluator's assignment to a notice the caller can see: the developer sees every agency's, an
+/// agency only its own.
+pub fn can_view_assignment(caller: &Caller, notice: &Notice, assignment_org: Uuid) -> bool {
+    can_manage_notice(caller, notice) || assignment_org == caller.org_id()
+}
+
 /// Who can be assigned by an agency admin: an active person of the same agency.
 pub fn can_be_assigned(caller: &Caller, evaluator_org: Uuid) -> bool {
     can_assign(caller) && evaluator_org == caller.org_id()

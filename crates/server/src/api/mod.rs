@@ -3,12 +3,11 @@
 mod openapi;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
-use crate::extract::{ApiCaller, ApiJson};
+use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
 use app::program::{NewAssessment, NewFinding, NewNotice, NoticeFilter};
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -404,8 +403,10 @@ async fn notice_history(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.launch_history(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.launch_history_page(&caller, id(&raw)?, &page.into()).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -450,14 +451,10 @@ async fn withdraw(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
-    body: Bytes,
-) -> ApiResult<Response> {
     // The body is optional here: an empty one withdraws without a reason.
-    let reason = if body.is_empty() {
-        None
-    } else {
-        crate::extract::parse_json::<WithdrawBody>(&body)?.reason
-    };
+    OptionalApiJson(body): OptionalApiJson<WithdrawBody>,
+) -> ApiResult<Response> {
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(app.withdraw(&caller, id(&raw)?, reason.as_deref()).await?).into_response())
 }
 
@@ -465,8 +462,14 @@ async fn list_assignments(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.list_assignments(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(
+        app.list_assignments_page(&caller, id(&raw)?, &page.into())
+            .await?,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
