@@ -207,7 +207,7 @@ fn wrong_sizes_and_swapped_roots_are_refused() {
 
 #[test]
 fn our_signed_checkpoints_verify_with_their_code() {
-    let key = LogKey::generate("prelaunch.example/ledger").unwrap();
+    let key = LogKey::generate("prelaunch.example/ledger");
     let tree = ours(&records(77));
     let cp = Checkpoint {
         origin: "prelaunch.example/ledger".into(),

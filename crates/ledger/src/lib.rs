@@ -11,6 +11,7 @@
 pub mod checkpoint;
 pub mod commitment;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod receipt;
 pub mod tile;

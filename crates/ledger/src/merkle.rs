@@ -42,23 +42,43 @@ pub trait NodeReader {
     fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError>;
 }
 
+/// The left siblings (level, index) whose hashes an append of leaf `index` combines with, lowest first.
+pub fn append_siblings(index: u64) -> Vec<(u8, u64)> {
+    let mut out = Vec::new();
+    let (mut level, mut i) = (0u8, index);
+    while i % 2 == 1 {
+        out.push((level, i - 1));
+        level += 1;
+        i /= 2;
+    }
+    out
+}
+
 /// The nodes to store when leaf `index` (hash `leaf`) is appended: the leaf itself, then every parent it
-/// completes. `reader` must see the nodes of leaves before `index`.
+/// completes, given the hashes of `append_siblings(index)` in order.
+pub fn append_nodes(index: u64, leaf: Hash, siblings: &[Hash]) -> Vec<(u8, u64, Hash)> {
+    let mut out = vec![(0u8, index, leaf)];
+    let (mut level, mut i, mut hash) = (0u8, index, leaf);
+    for left in siblings {
+        hash = node_hash(left, &hash);
+        level += 1;
+        i /= 2;
+        out.push((level, i, hash));
+    }
+    out
+}
+
+/// `append_nodes`, reading the siblings from `reader`.
 pub fn nodes_for_append<R: NodeReader + ?Sized>(
     index: u64,
     leaf: Hash,
     reader: &R,
 ) -> Result<Vec<(u8, u64, Hash)>, LedgerError> {
-    let mut out = vec![(0u8, index, leaf)];
-    let (mut level, mut i, mut hash) = (0u8, index, leaf);
-    while i % 2 == 1 {
-        let left = reader.node(level, i - 1)?;
-        hash = node_hash(&left, &hash);
-        level += 1;
-        i /= 2;
-        out.push((level, i, hash));
-    }
-    Ok(out)
+    let siblings = append_siblings(index)
+        .into_iter()
+        .map(|(level, i)| reader.node(level, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(append_nodes(index, leaf, &siblings))
 }
 
 /// Largest power of two strictly smaller than `n` (n ≥ 2).

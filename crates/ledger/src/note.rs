@@ -41,14 +41,27 @@ pub struct LogKey {
 }
 
 impl LogKey {
-    pub fn generate(name: &str) -> Result<Self, LedgerError> {
-        check_name(name)?;
+    /// A new random key. Characters a key name may not hold (spaces, '+', controls) become '-'.
+    pub fn generate(name: &str) -> Self {
+        let mut name: String = name
+            .chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '+' || c.is_control() {
+                    '-'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if name.is_empty() {
+            name.push_str("ledger");
+        }
         let mut seed = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-        Ok(LogKey {
-            name: name.to_owned(),
+        LogKey {
+            name,
             key: SigningKey::from_bytes(&seed),
-        })
+        }
     }
 
     /// Reads `PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`.
@@ -231,7 +244,7 @@ mod tests {
 
     #[test]
     fn sign_verify_and_round_trip_keys() {
-        let key = LogKey::generate("prelaunch.example/ledger").unwrap();
+        let key = LogKey::generate("prelaunch.example/ledger");
         let note = key.sign("hello\nworld\n").unwrap();
         let verifier = VerifierKey::parse(&key.verifier().to_string()).unwrap();
         assert_eq!(verifier.verify(&note).unwrap(), "hello\nworld\n");
@@ -242,19 +255,19 @@ mod tests {
             verifier.verify(&tampered),
             Err(LedgerError::BadSignature(_))
         ));
-        let other = LogKey::generate("prelaunch.example/ledger").unwrap().verifier();
+        let other = LogKey::generate("prelaunch.example/ledger").verifier();
         assert!(other.verify(&note).is_err());
     }
 
     #[test]
     fn bad_texts_and_keys_are_refused() {
-        let key = LogKey::generate("log").unwrap();
+        let key = LogKey::generate("log");
         for text in ["", "no newline", "a\n\nb\n"] {
             assert!(key.sign(text).is_err(), "{text:?}");
         }
         for bad in ["", "a+b", "name+00000000+AQ==", "na me+00000000+AA=="] {
             assert!(VerifierKey::parse(bad).is_err(), "{bad}");
         }
-        assert!(LogKey::generate("has space").is_err());
+        assert_eq!(LogKey::generate("has space+plus").name(), "has-space-plus");
     }
 }

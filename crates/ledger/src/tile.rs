@@ -109,8 +109,9 @@ impl Tile {
         }
     }
 
-    /// Whether the tile exists in a tree of `size` leaves: a full tile once all of its hashes exist, a
-    /// partial one of exactly the width the tree has at that spot.
+    /// Whether the tile can be served from a tree of `size` leaves: a full tile once all of its hashes exist,
+    /// a partial one as long as the tree has at least its width there (a monitor following an older
+    /// checkpoint asks for a narrower tile than the tree now has).
     pub fn exists_in(&self, size: u64) -> bool {
         let (level, index, width) = self.level_and_index();
         let available = size >> level;
@@ -118,7 +119,7 @@ impl Tile {
         if u64::from(width) == WIDTH {
             start + WIDTH <= available
         } else {
-            available > start && available - start == u64::from(width)
+            available > start && available - start >= u64::from(width)
         }
     }
 
@@ -236,8 +237,9 @@ mod tests {
             index: 1,
             width: 5,
         };
+        assert!(!partial.exists_in(260));
         assert!(partial.exists_in(261));
-        assert!(!partial.exists_in(262));
+        assert!(partial.exists_in(262));
         let upper = Tile::Hashes {
             level: 1,
             index: 0,
@@ -245,7 +247,7 @@ mod tests {
         };
         assert!(upper.exists_in(512));
         assert!(upper.exists_in(700));
-        assert!(!upper.exists_in(768));
+        assert!(!upper.exists_in(511));
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub(crate) use notice_select;
 macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         impl $store {
-            /// Appends one event to the audit trail, inside the caller's transaction. Every state change goes
-            /// through here; it runs first in each transaction so that a later failure visibly undoes it.
+            /// Appends one event to the audit trail and to the ledger, inside the caller's transaction. Every
+            /// state change goes through here. The ledger index comes from `ledger_head`, whose row lock is
+            /// held until the transaction ends, so indexes have no gaps and appends never interleave.
             async fn record(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 event: &AuditEvent,
@@ -47,6 +48,37 @@ macro_rules! sql_store {
                 .bind(&event.details)
                 .execute(&mut *conn)
                 .await?;
+                let size: i64 = sqlx::query_scalar("UPDATE ledger_head SET size = size + 1 WHERE id = 1 RETURNING size")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let index = u64::try_from(size - 1).map_err(|_| StoreError::Stale("ledger head"))?;
+                let salt = ledger::commitment::salt();
+                let commitment = ledger::commitment::commit(&salt, &event.canonical_bytes());
+                sqlx::query("INSERT INTO ledger_entries (idx, event_id, salt, commitment) VALUES ($1, $2, $3, $4)")
+                    .bind(size - 1)
+                    .bind(event.id)
+                    .bind(salt.as_slice())
+                    .bind(commitment.as_slice())
+                    .execute(&mut *conn)
+                    .await?;
+                let mut siblings = Vec::new();
+                for (level, i) in ledger::merkle::append_siblings(index) {
+                    let hash: Vec<u8> = sqlx::query_scalar("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
+                        .bind(i64::from(level))
+                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    siblings.push(ledger::merkle::hash_from_slice(&hash).map_err(|_| StoreError::Stale("ledger node"))?);
+                }
+                let leaf = ledger::merkle::leaf_hash(&commitment);
+                for (level, i, hash) in ledger::merkle::append_nodes(index, leaf, &siblings) {
+                    sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                        .bind(i64::from(level))
+                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                        .bind(hash.as_slice())
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(())
             }
 
@@ -717,6 +749,86 @@ macro_rules! sql_store {
                 .bind(object_id)
                 .bind(page.after)
                 .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn ledger_size(&self) -> Result<u64> {
+                let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head WHERE id = 1").fetch_one(&self.pool).await?;
+                Ok(u64::try_from(size).unwrap_or(0))
+            }
+
+            async fn ledger_nodes(&self, level: u8, from: u64, count: u64) -> Result<Vec<[u8; 32]>> {
+                let from = i64::try_from(from).unwrap_or(i64::MAX);
+                let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+                )
+                .bind(i64::from(level))
+                .bind(from)
+                .bind(from.saturating_add(i64::try_from(count).unwrap_or(i64::MAX)))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (expected, (idx, hash)) in (from..).zip(rows) {
+                    let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else { break };
+                    if idx != expected {
+                        break;
+                    }
+                    out.push(hash);
+                }
+                Ok(out)
+            }
+
+            async fn ledger_entries(&self, from: u64, count: u64) -> Result<Vec<LedgerEntry>> {
+                let from = i64::try_from(from).unwrap_or(i64::MAX);
+                let rows: Vec<LedgerEntryRow> = sqlx::query_as(
+                    "SELECT l.idx, l.salt, l.commitment, e.* FROM ledger_entries l \
+                     JOIN audit_events e ON e.id = l.event_id WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx",
+                )
+                .bind(from)
+                .bind(from.saturating_add(i64::try_from(count).unwrap_or(i64::MAX)))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(LedgerEntry::from).collect())
+            }
+
+            async fn ledger_entry_of(&self, event_id: Uuid) -> Result<Option<LedgerEntry>> {
+                let row: Option<LedgerEntryRow> = sqlx::query_as(
+                    "SELECT l.idx, l.salt, l.commitment, e.* FROM ledger_entries l \
+                     JOIN audit_events e ON e.id = l.event_id WHERE l.event_id = $1",
+                )
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(LedgerEntry::from))
+            }
+
+            async fn put_checkpoint(&self, c: &SignedCheckpoint) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO ledger_checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (size) DO NOTHING",
+                )
+                .bind(c.size)
+                .bind(&c.root)
+                .bind(&c.note)
+                .bind(c.signed_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+                Ok(sqlx::query_as("SELECT * FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn list_checkpoints(&self, before: Option<i64>, limit: i64) -> Result<Vec<SignedCheckpoint>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM ledger_checkpoints WHERE ($1 IS NULL OR size < $1) ORDER BY size DESC LIMIT $2",
+                )
+                .bind(before)
+                .bind(limit)
                 .fetch_all(&self.pool)
                 .await?)
             }

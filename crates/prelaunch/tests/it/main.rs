@@ -3,5 +3,6 @@
 
 mod browser;
 mod cli;
+mod ledger;
 mod smoke;
 mod support;
