@@ -93,7 +93,7 @@ pub fn range_hash<R: NodeReader + ?Sized>(lo: u64, hi: u64, reader: &R) -> Resul
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return reader.node(u8::try_from(n.trailing_zeros()).unwrap_or(63), lo / n);
     }
     let k = split(n);

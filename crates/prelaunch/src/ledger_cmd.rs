@@ -124,8 +124,9 @@ pub async fn verify(args: VerifyArgs) -> Result<()> {
                 .await?
                 .json()
                 .await?;
-            let hashes = proof["proof"]
-                .as_array()
+            let hashes = proof
+                .get("proof")
+                .and_then(|p| p.as_array())
                 .ok_or_else(|| anyhow!("malformed consistency proof"))?
                 .iter()
                 .map(|h| {
