@@ -2,7 +2,12 @@
 //! by `PRELAUNCH_TEST_BACKEND` (sqlite by default, or postgres with `PRELAUNCH_TEST_PG_URL`).
 
 // Test code states its expectations with unwrap and indexing: a failure is a test failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod browser;
 mod cli;
