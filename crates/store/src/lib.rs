@@ -172,6 +172,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>>;
 
     // Transparency ledger (appends happen inside every mutating method, with its audit event)
+    /// Records events that are themselves the change (e.g. periodic usage digests), in one transaction.
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<()>;
     async fn ledger_size(&self) -> Result<u64>;
     /// Hashes of nodes `(level, from ..from+count)`, in order; stops early at the first missing node.
     async fn ledger_nodes(&self, level: u8, from: u64, count: u64) -> Result<Vec<[u8; 32]>>;

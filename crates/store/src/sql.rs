@@ -28,56 +28,92 @@ macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         impl $store {
             /// Appends one event to the audit trail and to the ledger, inside the caller's transaction. Every
-            /// state change goes through here. The ledger index comes from `ledger_head`, whose row lock is
-            /// held until the transaction ends, so indexes have no gaps and appends never interleave.
+            /// state change goes through here.
             async fn record(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 event: &AuditEvent,
             ) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_events (id, at, actor_user_id, actor_org_id, action, object_type, \
-                     object_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(event.id)
-                .bind(event.at)
-                .bind(event.actor_user_id)
-                .bind(event.actor_org_id)
-                .bind(&event.action)
-                .bind(&event.object_type)
-                .bind(event.object_id)
-                .bind(&event.details)
-                .execute(&mut *conn)
-                .await?;
-                let size: i64 = sqlx::query_scalar("UPDATE ledger_head SET size = size + 1 WHERE id = 1 RETURNING size")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let index = u64::try_from(size - 1).map_err(|_| StoreError::Stale("ledger head"))?;
-                let salt = ledger::commitment::salt();
-                let commitment = ledger::commitment::commit(&salt, &event.canonical_bytes());
-                sqlx::query("INSERT INTO ledger_entries (idx, event_id, salt, commitment) VALUES ($1, $2, $3, $4)")
-                    .bind(size - 1)
-                    .bind(event.id)
-                    .bind(salt.as_slice())
-                    .bind(commitment.as_slice())
-                    .execute(&mut *conn)
-                    .await?;
-                let mut siblings = Vec::new();
-                for (level, i) in ledger::merkle::append_siblings(index) {
-                    let hash: Vec<u8> = sqlx::query_scalar("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
-                        .bind(i64::from(level))
-                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                Self::append(conn, std::slice::from_ref(event)).await
+            }
+
+            /// Writes events to the audit trail and appends them to the ledger. The ledger indexes come from
+            /// `ledger_head`, whose row lock is held until the transaction ends, so indexes have no gaps and
+            /// appends never interleave. Rows go in with multi-row inserts; only the nodes on the tree's right
+            /// edge are read.
+            async fn append(conn: &mut <$db as sqlx::Database>::Connection, events: &[AuditEvent]) -> Result<()> {
+                const ROWS: usize = 500;
+                for chunk in events.chunks(ROWS) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_events (id, at, actor_user_id, actor_org_id, action, object_type, \
+                         object_id, details) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.id)
+                            .push_bind(e.at)
+                            .push_bind(e.actor_user_id)
+                            .push_bind(e.actor_org_id)
+                            .push_bind(e.action.clone())
+                            .push_bind(e.object_type.clone())
+                            .push_bind(e.object_id)
+                            .push_bind(e.details.clone());
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
+                let count = i64::try_from(events.len()).map_err(|_| StoreError::Stale("ledger batch"))?;
+                let size: i64 =
+                    sqlx::query_scalar("UPDATE ledger_head SET size = size + $1 WHERE id = 1 RETURNING size")
+                        .bind(count)
                         .fetch_one(&mut *conn)
                         .await?;
-                    siblings.push(ledger::merkle::hash_from_slice(&hash).map_err(|_| StoreError::Stale("ledger node"))?);
+                let start = u64::try_from(size - count).map_err(|_| StoreError::Stale("ledger head"))?;
+                let mut entries = Vec::with_capacity(events.len());
+                let mut nodes: Vec<(u8, u64, [u8; 32])> = Vec::with_capacity(events.len() * 2);
+                let mut fresh: std::collections::HashMap<(u8, u64), [u8; 32]> = std::collections::HashMap::new();
+                for (offset, event) in events.iter().enumerate() {
+                    let index = start + offset as u64;
+                    let salt = ledger::commitment::salt();
+                    let commitment = ledger::commitment::commit(&salt, &event.canonical_bytes());
+                    let mut siblings = Vec::new();
+                    for (level, i) in ledger::merkle::append_siblings(index) {
+                        let hash = match fresh.get(&(level, i)) {
+                            Some(hash) => *hash,
+                            None => {
+                                let hash: Vec<u8> =
+                                    sqlx::query_scalar("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
+                                        .bind(i64::from(level))
+                                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                                        .fetch_one(&mut *conn)
+                                        .await?;
+                                ledger::merkle::hash_from_slice(&hash).map_err(|_| StoreError::Stale("ledger node"))?
+                            }
+                        };
+                        siblings.push(hash);
+                    }
+                    let leaf = ledger::merkle::leaf_hash(&commitment);
+                    for node in ledger::merkle::append_nodes(index, leaf, &siblings) {
+                        fresh.insert((node.0, node.1), node.2);
+                        nodes.push(node);
+                    }
+                    entries.push((index, event.id, salt, commitment));
                 }
-                let leaf = ledger::merkle::leaf_hash(&commitment);
-                for (level, i, hash) in ledger::merkle::append_nodes(index, leaf, &siblings) {
-                    sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                        .bind(i64::from(level))
-                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                        .bind(hash.as_slice())
-                        .execute(&mut *conn)
-                        .await?;
+                for chunk in entries.chunks(ROWS) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, event_id, salt, commitment) ");
+                    insert.push_values(chunk, |mut row, (index, id, salt, commitment)| {
+                        row.push_bind(i64::try_from(*index).unwrap_or(i64::MAX))
+                            .push_bind(*id)
+                            .push_bind(salt.to_vec())
+                            .push_bind(commitment.to_vec());
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
+                for chunk in nodes.chunks(ROWS) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+                    insert.push_values(chunk, |mut row, (level, index, hash)| {
+                        row.push_bind(i64::from(*level))
+                            .push_bind(i64::try_from(*index).unwrap_or(i64::MAX))
+                            .push_bind(hash.to_vec());
+                    });
+                    insert.build().execute(&mut *conn).await?;
                 }
                 Ok(())
             }
@@ -751,6 +787,16 @@ macro_rules! sql_store {
                 .bind(page.limit)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn append_events(&self, events: &[AuditEvent]) -> Result<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                Self::append(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn ledger_size(&self) -> Result<u64> {
