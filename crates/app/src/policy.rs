@@ -107,3 +107,18 @@ pub fn people_scope(caller: &Caller, requested: Option<Uuid>) -> Option<Option<U
         None => Some(Some(caller.org_id())),
     }
 }
+
+/// Seeing one event of the audit trail (and its ledger receipt): program administrators see all; a person
+/// sees their own actions, an organisation admin their organisation's; anyone sees the events of an object
+/// (notice, finding, assessment) they may see.
+pub fn can_view_event(
+    caller: &Caller,
+    actor_user: Option<Uuid>,
+    actor_org: Option<Uuid>,
+    object_visible: bool,
+) -> bool {
+    is_program_admin(caller)
+        || actor_user == Some(caller.user_id())
+        || (caller.is_admin() && actor_org == Some(caller.org_id()))
+        || object_visible
+}

@@ -15,6 +15,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod cli;
+mod ledger;
 mod pagination;
 mod smoke;
 mod support;

@@ -48,6 +48,8 @@ pub fn routes() -> Router<App> {
         .route("/findings/{id}", get(get_finding))
         .route("/assessments/{id}", get(get_assessment))
         .route("/audit", get(list_audit))
+        .route("/audit/{id}/receipt", get(receipt))
+        .route("/ledger/checkpoints", post(sign_checkpoint))
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
@@ -616,4 +618,28 @@ async fn list_audit(
         limit: q.limit,
     };
     Ok(Json(app.list_audit(&caller, q.object_id, &page).await?).into_response())
+}
+
+/// The ledger receipt of one event, as a C2SP tlog-proof document, for callers entitled to the event.
+async fn receipt(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let receipt = app.receipt(&caller, id(&raw)?).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        receipt,
+    )
+        .into_response())
+}
+
+/// Signs a checkpoint now (program administrators); checkpoints are also signed on a schedule.
+async fn sign_checkpoint(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
+    let signed = app.checkpoint_now(&caller).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"size": signed.size, "note": signed.note})),
+    )
+        .into_response())
 }
