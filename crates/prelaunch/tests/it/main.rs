@@ -4,3 +4,4 @@
 mod browser;
 mod smoke;
 mod support;
+mod web;
