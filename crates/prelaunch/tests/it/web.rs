@@ -1173,6 +1173,11 @@ async fn browser_files_a_notice_and_sees_it_on_the_timeline() {
         .set_value("#planned_launch_at", "2027-02-10T16:00")
         .await
         .unwrap();
+    std::fs::write(
+        "/tmp/prelaunch-notice-form.png",
+        browser.screenshot_png().await.unwrap(),
+    )
+    .unwrap();
     browser
         .fill(
             "#model_card",
@@ -1184,11 +1189,6 @@ async fn browser_files_a_notice_and_sees_it_on_the_timeline() {
         .click(&format!("input[name=shared_with][value='{}']", w.agency))
         .await
         .unwrap();
-    std::fs::write(
-        "/tmp/prelaunch-notice-form.png",
-        browser.screenshot_png().await.unwrap(),
-    )
-    .unwrap();
     browser.click("main form button[type=submit]").await.unwrap();
     wait_for(&browser, "h1", "Aurora 3.1-preview").await;
     assert!(
