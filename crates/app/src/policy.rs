@@ -40,7 +40,12 @@ pub fn can_file_notice(caller: &Caller) -> bool {
 
 /// Moving the launch, announcing it, withdrawing: the developer's own people, on a notice they can see.
 pub fn can_manage_notice(caller: &Caller, notice: &Notice) -> bool {
-    caller.is(OrgKind::Developer) && notice.developer_org_id == caller.org_id()
+    manages_notices_of(caller, notice.developer_org_id)
+}
+
+/// The same rule, for a notice known by its developer organisation only (as pages hold it).
+pub fn manages_notices_of(caller: &Caller, developer_org_id: Uuid) -> bool {
+    caller.is(OrgKind::Developer) && developer_org_id == caller.org_id()
 }
 
 /// Assigning evaluators: an admin of an agency that can see the notice.

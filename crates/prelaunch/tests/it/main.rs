@@ -19,4 +19,5 @@ mod ledger;
 mod pagination;
 mod smoke;
 mod support;
+mod web;
 mod windows;
