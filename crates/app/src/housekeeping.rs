@@ -1,4 +1,4 @@
-//! Scheduled work. Each run takes a lease in the database first, so with many server processes exactly one
+//! Scheduled work: expiring sessions and login locks, signing ledger checkpoints. Each run takes a lease in the database first, so with many server processes exactly one
 //! does the work at a time.
 
 use crate::{App, AppResult};
@@ -17,6 +17,8 @@ impl App {
         {
             return Ok(false);
         }
+        // A checkpoint at least every run, when the ledger grew, so monitors see new entries promptly.
+        self.sign_checkpoint().await?;
         let purged = self.store.purge_expired(now).await?;
         if purged > 0 {
             tracing::info!(purged, "housekeeping purged expired sessions and login locks");

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gateway;
 pub mod housekeeping;
 pub mod identity;
+pub mod ledger;
 pub mod page;
 pub mod policy;
 pub mod program;
@@ -51,24 +52,36 @@ impl Default for Config {
     }
 }
 
-/// The service: a store, a clock and the operator's settings, and the model access gateway's in-process state.
+/// The service: a store, a clock, the operator's settings, the ledger's signing key, and the model access
+/// gateway's in-process state.
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    pub(crate) ledger_key: Arc<::ledger::LogKey>,
+    pub(crate) ledger_cache: Arc<ledger::NodeCache>,
     pub gateway: Arc<crate::gateway::Gateway>,
 }
 
 impl App {
+    /// A service with a fresh ledger signing key; `with_ledger_key` gives it the operator's.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let key = ::ledger::LogKey::generate(&ledger::origin_for(&config.public_url));
         App {
             store,
             clock,
             config: Arc::new(config),
+            ledger_key: Arc::new(key),
+            ledger_cache: Arc::default(),
             // Without a master key until `with_master_key`: model connections then cannot be made.
             gateway: Arc::new(crate::gateway::Gateway::new(None)),
         }
+    }
+
+    pub fn with_ledger_key(mut self, key: ::ledger::LogKey) -> Self {
+        self.ledger_key = Arc::new(key);
+        self
     }
 
     /// Describes a change for the audit trail; the store writes it in the change's transaction.

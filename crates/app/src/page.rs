@@ -2,8 +2,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use review::ValidationError;
 use serde::Serialize;
+use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -91,6 +93,41 @@ pub fn paginate_filtered<R, T>(
     Paged { items, next_cursor }
 }
 
+/// The cursor key of a list ordered by a time, then an id: `2027-01-01T00:00:00+00:00|<id>`.
+pub fn time_id_key(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}|{id}", at.to_rfc3339())
+}
+
+pub fn parse_time_id_key(key: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (at, id) = key.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        id.parse().ok()?,
+    ))
+}
+
+/// Pages a list that is read whole because it is short by nature (a notice's history, its assignments): in
+/// the order of `key` (a time, then an id), the items after the cursor's key.
+pub fn paginate_read_whole<T>(
+    mut items: Vec<T>,
+    page: &PageRequest,
+    key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+) -> Result<Paged<T>, ValidationError> {
+    let limit = page.limit()?;
+    let after = page.after(parse_time_id_key)?;
+    items.sort_by_key(|item| key(item));
+    items.retain(|item| after.is_none_or(|after| key(item) > after));
+    Ok(paginate(
+        items,
+        limit,
+        |item| {
+            let (at, id) = key(item);
+            time_id_key(at, id)
+        },
+        |item| item,
+    ))
+}
+
 fn encode(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(text)
 }
@@ -118,6 +155,35 @@ mod tests {
             assert_eq!(decode(&encode(text)).as_deref(), Some(text));
         }
         assert_eq!(decode("not base64!"), None);
+    }
+
+    #[test]
+    fn lists_read_whole_page_in_key_order() {
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default();
+        let ids: Vec<Uuid> = (1..=4u128).map(Uuid::from_u128).collect();
+        // Out of order, with a tie on the time broken by the id.
+        let items = vec![(at(5), ids[3]), (at(1), ids[1]), (at(1), ids[0]), (at(3), ids[2])];
+        let mut page = PageRequest {
+            cursor: None,
+            limit: Some(2),
+        };
+        let mut seen = Vec::new();
+        loop {
+            let got = paginate_read_whole(items.clone(), &page, |i| *i).unwrap();
+            seen.extend(got.items);
+            match got.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![(at(1), ids[0]), (at(1), ids[1]), (at(3), ids[2]), (at(5), ids[3])]
+        );
+        assert_eq!(
+            parse_time_id_key(&time_id_key(at(3), ids[2])),
+            Some((at(3), ids[2]))
+        );
     }
 
     #[test]

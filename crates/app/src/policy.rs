@@ -43,12 +43,23 @@ pub fn can_file_notice(caller: &Caller) -> bool {
 
 /// Moving the launch, announcing it, withdrawing: the developer's own people, on a notice they can see.
 pub fn can_manage_notice(caller: &Caller, notice: &Notice) -> bool {
-    caller.is(OrgKind::Developer) && notice.developer_org_id == caller.org_id()
+    manages_notices_of(caller, notice.developer_org_id)
+}
+
+/// The same rule, for a notice known by its developer organisation only (as pages hold it).
+pub fn manages_notices_of(caller: &Caller, developer_org_id: Uuid) -> bool {
+    caller.is(OrgKind::Developer) && developer_org_id == caller.org_id()
 }
 
 /// Assigning evaluators: an admin of an agency that can see the notice.
 pub fn can_assign(caller: &Caller) -> bool {
     caller.is(OrgKind::Agency) && caller.is_admin()
+}
+
+/// Seeing an evaluator's assignment to a notice the caller can see: the developer sees every agency's, an
+/// agency only its own.
+pub fn can_view_assignment(caller: &Caller, notice: &Notice, assignment_org: Uuid) -> bool {
+    can_manage_notice(caller, notice) || assignment_org == caller.org_id()
 }
 
 /// Who can be assigned by an agency admin: an active person of the same agency.
@@ -222,4 +233,19 @@ pub fn gateway_access(
             }
         }
     }
+}
+
+/// Seeing one event of the audit trail (and its ledger receipt): program administrators see all; a person
+/// sees their own actions, an organisation admin their organisation's; anyone sees the events of an object
+/// (notice, finding, assessment) they may see.
+pub fn can_view_event(
+    caller: &Caller,
+    actor_user: Option<Uuid>,
+    actor_org: Option<Uuid>,
+    object_visible: bool,
+) -> bool {
+    is_program_admin(caller)
+        || actor_user == Some(caller.user_id())
+        || (caller.is_admin() && actor_org == Some(caller.org_id()))
+        || object_visible
 }

@@ -3,7 +3,7 @@
 //! Nothing here approves or blocks a launch. The developer files, moves, announces and withdraws at will;
 //! agencies read, evaluate, and write advisory findings and assessments.
 
-use crate::page::{PageRequest, Paged, paginate};
+use crate::page::{PageRequest, Paged, paginate, paginate_read_whole, parse_time_id_key, time_id_key};
 use crate::{App, AppError, AppResult, Caller, policy};
 use accounts::OrgKind;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -125,6 +125,7 @@ pub struct NoticeFilter {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LaunchChangeView {
+    pub id: Uuid,
     pub kind: String,
     pub previous_launch_at: Option<DateTime<Utc>>,
     pub new_launch_at: DateTime<Utc>,
@@ -136,6 +137,7 @@ pub struct LaunchChangeView {
 impl From<LaunchChange> for LaunchChangeView {
     fn from(c: LaunchChange) -> Self {
         LaunchChangeView {
+            id: c.id,
             kind: c.kind,
             previous_launch_at: c.previous_launch_at,
             new_launch_at: c.new_launch_at,
@@ -417,13 +419,7 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<NoticeView>> {
         let limit = page.limit()?;
-        let after = page.after(|s| {
-            let (at, id) = s.split_once('|')?;
-            Some((
-                DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-                id.parse::<Uuid>().ok()?,
-            ))
-        })?;
+        let after = page.after(parse_time_id_key)?;
         let mut states = [filter.states.is_empty(); 4];
         for state in &filter.states {
             if let Some(slot) = NoticeState::ALL
@@ -447,7 +443,7 @@ impl App {
         Ok(paginate(
             rows,
             limit,
-            |n| format!("{}|{}", n.window_closes_at.to_rfc3339(), n.id),
+            |n| time_id_key(n.window_closes_at, n.id),
             |n| {
                 let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
                 NoticeView::new(n, now, shared_with)
@@ -558,6 +554,17 @@ impl App {
             .collect())
     }
 
+    /// The history a page at a time, for the API.
+    pub async fn launch_history_page(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        page: &PageRequest,
+    ) -> AppResult<Paged<LaunchChangeView>> {
+        let history = self.launch_history(caller, id).await?;
+        Ok(paginate_read_whole(history, page, |c| (c.changed_at, c.id))?)
+    }
+
     /// Fails when the notice was withdrawn: no new work is assigned or filed on it.
     pub(crate) fn check_not_withdrawn(notice: &Notice) -> AppResult<()> {
         match notice.withdrawn_at {
@@ -601,11 +608,11 @@ impl App {
     }
 
     pub async fn unassign(&self, caller: &Caller, notice_id: Uuid, user_id: Uuid) -> AppResult<()> {
-        self.visible_notice(caller, notice_id).await?;
+        let (notice, _) = self.visible_notice(caller, notice_id).await?;
         let assignments = self.store.list_assignments(notice_id).await?;
         let assignment = assignments
             .into_iter()
-            .find(|a| a.user_id == user_id && a.org_id == caller.org_id());
+            .find(|a| a.user_id == user_id && policy::can_view_assignment(caller, &notice, a.org_id));
         let assignment = assignment.ok_or(AppError::NotFound("assignment"))?;
         if !policy::can_assign(caller) {
             return Err(AppError::Forbidden("only agency admins remove evaluators"));
@@ -625,13 +632,25 @@ impl App {
     /// The evaluators assigned to a notice: the developer sees all, an agency its own.
     pub async fn list_assignments(&self, caller: &Caller, notice_id: Uuid) -> AppResult<Vec<AssignmentView>> {
         let (notice, _) = self.visible_notice(caller, notice_id).await?;
-        let all = policy::can_manage_notice(caller, &notice);
         let rows = self.store.list_assignments(notice_id).await?;
         Ok(rows
             .into_iter()
-            .filter(|a| all || a.org_id == caller.org_id())
+            .filter(|a| policy::can_view_assignment(caller, &notice, a.org_id))
             .map(AssignmentView::from)
             .collect())
+    }
+
+    /// The assignments a page at a time, for the API.
+    pub async fn list_assignments_page(
+        &self,
+        caller: &Caller,
+        notice_id: Uuid,
+        page: &PageRequest,
+    ) -> AppResult<Paged<AssignmentView>> {
+        let assignments = self.list_assignments(caller, notice_id).await?;
+        Ok(paginate_read_whole(assignments, page, |a| {
+            (a.assigned_at, a.user_id)
+        })?)
     }
 
     pub(crate) async fn is_assigned(&self, caller: &Caller, notice_id: Uuid) -> AppResult<bool> {

@@ -1,5 +1,7 @@
 //! The `prelaunch` binary: the server and the operator's commands.
 
+mod ledger_cmd;
+
 use anyhow::{Context, Result};
 use app::{App, Config, SystemClock};
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: GatewayCommand,
     },
+    /// The transparency ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,6 +68,21 @@ struct KeyArgs {
     master_key_file: Option<PathBuf>,
 }
 
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check a receipt offline, a log against a saved checkpoint, follow a log, or (with --data-dir or
+    /// --database-url) recheck a database's stored ledger entry by entry.
+    Verify {
+        #[command(flatten)]
+        args: ledger_cmd::VerifyArgs,
+        /// Recheck the ledger stored in this database (with --data-dir, or --database-url).
+        #[arg(long)]
+        database: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
 #[derive(Args, Clone)]
 struct DbArgs {
     /// Directory for the embedded database and keys.
@@ -83,6 +105,10 @@ struct ServeArgs {
     public_url: Option<String>,
     #[command(flatten)]
     key: KeyArgs,
+    /// The ledger's signing key (C2SP note key, `PRIVATE+KEY+…`); generated into the data directory on
+    /// first start when absent. Every process over one database must use the same key.
+    #[arg(long, env = "PRELAUNCH_LEDGER_KEY_FILE")]
+    ledger_key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -373,6 +399,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
     let app = open_with_key(&args.db, &args.key, Some(public_url.clone())).await?;
+    let key_file = args
+        .ledger_key_file
+        .clone()
+        .unwrap_or_else(|| args.db.data_dir.join("ledger.key"));
+    let key = ledger_key(&key_file, &app::ledger::origin_for(&public_url))?;
+    let app = app.with_ledger_key(key);
+    app.register_ledger_key().await.map_err(fail)?;
+    app.sign_checkpoint()
+        .await
+        .map_err(fail)
+        .context("signing the first checkpoint")?;
     if let Some(link) = app.bootstrap().await.context("first-start set-up")? {
         // Printed once, to the operator's terminal only: the token is stored as a digest and never logged.
         println!(
@@ -386,6 +423,30 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .context("serving")?;
     Ok(())
+}
+
+/// Reads the ledger signing key, or creates it (readable by this user only) when the file does not exist.
+fn ledger_key(path: &Path, origin: &str) -> Result<ledger::LogKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => ledger::LogKey::from_secret(&text).with_context(|| format!("reading {}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)?;
+            }
+            let key = ledger::LogKey::generate(origin);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(&mut file, format!("{}\n", key.to_secret()).as_bytes())?;
+            tracing::info!(path = %path.display(), verifier = %key.verifier(), "created the ledger signing key");
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// Prints a failed operator command's reason in the operator's words.
@@ -447,6 +508,20 @@ async fn admin(command: AdminCommand) -> Result<()> {
     Ok(())
 }
 
+/// Rechecks the stored ledger; exits non-zero naming the first entry that broke.
+async fn verify_database(db: &DbArgs) -> Result<()> {
+    let app = open(db, None).await?;
+    let audit = app.audit_ledger().await.map_err(fail)?;
+    if let Some((index, why)) = audit.broken {
+        anyhow::bail!("ALARM: ledger entry {index} is broken: {why}");
+    }
+    println!(
+        "ok: {} entries and {} signed checkpoints check out",
+        audit.entries, audit.checkpoints
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -457,5 +532,14 @@ async fn main() -> Result<()> {
         Command::Gateway {
             command: GatewayCommand::Check { url, token, model },
         } => gateway_check(&url, &token, model).await,
+        Command::Ledger {
+            command: LedgerCommand::Verify { args, database, db },
+        } => {
+            if database {
+                verify_database(&db).await
+            } else {
+                ledger_cmd::verify(args).await
+            }
+        }
     }
 }

@@ -64,33 +64,63 @@ impl<T: DeserializeOwned> FromRequest<App> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim();
-                v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
-            });
-        if !json {
-            return Err(Problem::new(
-                ProblemKind::UnsupportedMediaType,
-                "send the body as application/json",
-            ));
+        if !is_json(&req) {
+            return Err(unsupported());
         }
-        let bytes = Bytes::from_request(req, app).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    ProblemKind::PayloadTooLarge,
-                    format!("the body exceeds {} bytes", crate::BODY_LIMIT),
-                )
-            } else {
-                Problem::new(ProblemKind::MalformedJson, rejection.body_text())
-            }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&body(req, app).await?).map(ApiJson)
     }
+}
+
+/// A JSON body that may be left out: an empty body reads as `None`; one that is sent is read as strictly as
+/// `ApiJson` reads its body.
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<App> for OptionalApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let json = is_json(&req);
+        let bytes = body(req, app).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalApiJson(None));
+        }
+        if !json {
+            return Err(unsupported());
+        }
+        parse_json(&bytes).map(|value| OptionalApiJson(Some(value)))
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+        })
+}
+
+fn unsupported() -> Problem {
+    Problem::new(
+        ProblemKind::UnsupportedMediaType,
+        "send the body as application/json",
+    )
+}
+
+/// The whole body, within the size limit (413 beyond it).
+async fn body(req: Request, app: &App) -> Result<Bytes, Problem> {
+    Bytes::from_request(req, app).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                ProblemKind::PayloadTooLarge,
+                format!("the body exceeds {} bytes", crate::BODY_LIMIT),
+            )
+        } else {
+            Problem::new(ProblemKind::MalformedJson, rejection.body_text())
+        }
+    })
 }
 
 /// Deserialises with the path of the failing field kept, so the problem can name it.

@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod ledger;
 pub mod web;
 
 use app::App;
@@ -27,6 +28,7 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(readyz))
         .nest("/api/v1", api::routes())
         .nest("/gateway/v1", gateway::routes())
+        .merge(ledger::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

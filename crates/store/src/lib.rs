@@ -174,6 +174,20 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
     async fn get_assessment(&self, id: Uuid) -> Result<Option<Assessment>>;
     async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>>;
 
+    // Transparency ledger (appends happen inside every mutating method, with its audit event)
+    /// Records events that are themselves the change (e.g. periodic usage digests), in one transaction.
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<()>;
+    async fn ledger_size(&self) -> Result<u64>;
+    /// Hashes of nodes `(level, from ..from+count)`, in order; stops early at the first missing node.
+    async fn ledger_nodes(&self, level: u8, from: u64, count: u64) -> Result<Vec<[u8; 32]>>;
+    async fn ledger_entries(&self, from: u64, count: u64) -> Result<Vec<LedgerEntry>>;
+    async fn ledger_entry_of(&self, event_id: Uuid) -> Result<Option<LedgerEntry>>;
+    /// Stores a signed checkpoint unless one of that size exists; true when stored.
+    async fn put_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<bool>;
+    async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>>;
+    /// Checkpoints newest first, before the size `before` when given.
+    async fn list_checkpoints(&self, before: Option<i64>, limit: i64) -> Result<Vec<SignedCheckpoint>>;
+
     // Audit trail
     async fn list_audit(&self, object_id: Option<Uuid>, page: &Page<i64>) -> Result<Vec<AuditEvent>>;
     async fn count_audit(&self) -> Result<i64>;

@@ -198,3 +198,94 @@ pub struct AuditEvent {
     pub object_id: Option<Uuid>,
     pub details: Json<Value>,
 }
+
+impl AuditEvent {
+    /// The event's canonical encoding, which the ledger commits to: a JSON object with every field, keys
+    /// sorted at every depth, times in RFC 3339 with microseconds. Stable across both backends.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let value = serde_json::json!({
+            "v": 1,
+            "id": self.id,
+            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "actor_user_id": self.actor_user_id,
+            "actor_org_id": self.actor_org_id,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "details": self.details.0,
+        });
+        let mut out = String::new();
+        canonical_json(&value, &mut out);
+        out.into_bytes()
+    }
+}
+
+fn canonical_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    canonical_json(v, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// One leaf of the ledger with the event it commits to.
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    pub idx: i64,
+    pub salt: Vec<u8>,
+    pub commitment: Vec<u8>,
+    pub event: AuditEvent,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignedCheckpoint {
+    pub size: i64,
+    pub root: Vec<u8>,
+    /// The whole signed note.
+    pub note: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LedgerEntryRow {
+    pub idx: i64,
+    pub salt: Vec<u8>,
+    pub commitment: Vec<u8>,
+    #[sqlx(flatten)]
+    pub event: AuditEvent,
+}
+
+impl From<LedgerEntryRow> for LedgerEntry {
+    fn from(r: LedgerEntryRow) -> Self {
+        LedgerEntry {
+            idx: r.idx,
+            salt: r.salt,
+            commitment: r.commitment,
+            event: r.event,
+        }
+    }
+}

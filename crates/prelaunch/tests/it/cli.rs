@@ -10,30 +10,41 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prelaunch");
 
-/// Database arguments for the binary: `--database-url` for PostgreSQL, `--data-dir` for SQLite.
-fn db_args(url: &str) -> Vec<String> {
+/// Database arguments for the binary: the test's own data directory (keys live there), and for PostgreSQL
+/// the database URL.
+pub fn db_args(url: &str) -> Vec<String> {
     match url.strip_prefix("sqlite://") {
         Some(path) => {
             let dir = std::path::Path::new(path).parent().unwrap();
             vec!["--data-dir".into(), dir.display().to_string()]
         }
-        None => vec!["--database-url".into(), url.into()],
+        None => {
+            let name = url.rsplit('/').next().unwrap();
+            let dir = std::env::temp_dir().join("prelaunch-tests").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            vec![
+                "--data-dir".into(),
+                dir.display().to_string(),
+                "--database-url".into(),
+                url.into(),
+            ]
+        }
     }
 }
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Run {
-    fn last_line(&self) -> &str {
+    pub fn last_line(&self) -> &str {
         self.stdout.lines().last().unwrap_or_default()
     }
 }
 
-async fn run(url: &str, args: &[&str]) -> Run {
+pub async fn run(url: &str, args: &[&str]) -> Run {
     let output = Command::new(BIN)
         .args(args)
         .args(db_args(url))
@@ -219,14 +230,14 @@ async fn provisioning_commands_create_orgs_people_and_tokens() {
 }
 
 /// A `prelaunch serve` child process; killed on drop if still running.
-struct Server {
-    child: Child,
-    base: String,
-    stdout: Vec<String>,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub stdout: Vec<String>,
 }
 
 impl Server {
-    async fn start(url: &str) -> Server {
+    pub async fn start(url: &str) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(db_args(url))
@@ -253,7 +264,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status and everything it wrote to stderr.
-    async fn stop(mut self) -> (bool, String) {
+    pub async fn stop(mut self) -> (bool, String) {
         let pid = self.child.id().unwrap().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
         assert!(killed.success());

@@ -1,9 +1,25 @@
 //! The integration suite: one binary, every test against a real server over real HTTP, on the backend named
 //! by `PRELAUNCH_TEST_BACKEND` (sqlite by default, or postgres with `PRELAUNCH_TEST_PG_URL`).
 
+// Test code states its expectations by panicking; clippy's in-test allowances reach only `#[test]` functions,
+// not the helpers of an integration-test crate.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod audit;
+mod authz;
+mod bad_input;
 mod browser;
 mod cli;
 mod gateway;
+mod ledger;
+mod pagination;
 mod smoke;
 mod support;
 mod upstream;
+mod web;
+mod windows;

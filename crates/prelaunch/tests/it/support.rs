@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -209,6 +210,97 @@ impl TestApp {
         self.call(Method::PUT, path, Some(&p.token), Some(body)).await
     }
 
+    pub async fn patch(&self, p: &Persona, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(&p.token), Some(body)).await
+    }
+
+    pub async fn delete(&self, p: &Persona, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(&p.token), None).await
+    }
+
+    /// A request with exactly these bytes and this content type (none when `None`), for malformed input.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path)).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// Rows in every table that holds the program's state, read straight from the database, so a test can
+    /// show that a refused request changed nothing. (Leases and login throttling are left out: they move on
+    /// their own.)
+    pub async fn db_counts(&self) -> BTreeMap<&'static str, i64> {
+        const TABLES: [&str; 13] = [
+            "organizations",
+            "users",
+            "invitations",
+            "sessions",
+            "api_tokens",
+            "settings",
+            "notices",
+            "shares",
+            "launch_changes",
+            "assignments",
+            "findings",
+            "assessments",
+            "audit_events",
+        ];
+        macro_rules! count_all {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(&self.database_url).await.unwrap();
+                let mut counts = BTreeMap::new();
+                for table in TABLES {
+                    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap();
+                    counts.insert(table, n);
+                }
+                counts
+            }};
+        }
+        match backend() {
+            Backend::Sqlite => count_all!(sqlx::SqliteConnection),
+            Backend::Postgres => count_all!(sqlx::PgConnection),
+        }
+    }
+
+    /// The position of the latest audit event (0 when the trail is empty).
+    pub async fn audit_seq(&self) -> i64 {
+        self.audit_after(0).await.last().map_or(0, |e| e.seq)
+    }
+
+    /// Every audit event after position `seq`, in order.
+    pub async fn audit_after(&self, seq: i64) -> Vec<store::AuditEvent> {
+        let mut events = Vec::new();
+        let mut after = Some(seq);
+        loop {
+            let page = self
+                .app
+                .store
+                .list_audit(None, &store::Page { after, limit: 200 })
+                .await
+                .unwrap();
+            let done = page.len() < 200;
+            after = page.last().map(|e| e.seq).or(after);
+            events.extend(page);
+            if done {
+                return events;
+            }
+        }
+    }
+
     /// The first program administrator, created as the operator's `admin init` does.
     pub async fn program_admin(&self) -> Persona {
         let (user, token) = self.app.init_admin("admin@clearinghouse.example").await.unwrap();
@@ -225,7 +317,8 @@ impl TestApp {
         self.app.provision_org(kind, name).await.unwrap().id
     }
 
-    /// A person of the named organisation with an API token (as `admin user create` and `admin token create`).
+    /// A person of the named organisation with an API token (as `admin user create` and
+    /// `admin token create` make them).
     pub async fn person(&self, name: &'static str, org: &str, email: &str, role: &str) -> Persona {
         let (user, _link) = self.app.provision_user(org, email, role).await.unwrap();
         let token = self.app.provision_token(email, None).await.unwrap();
@@ -241,6 +334,11 @@ impl TestApp {
     /// Files a notice through the API as `dev`, planned `days` after the clock's now, shared with `agencies`.
     pub async fn file_notice(&self, dev: &Persona, launch_in_days: i64, agencies: &[Uuid]) -> Value {
         let launch = self.clock_now() + chrono::Duration::days(launch_in_days);
+        self.file_notice_at(dev, launch, agencies).await
+    }
+
+    /// Files a notice through the API as `dev`, planned at `launch`, shared with `agencies`.
+    pub async fn file_notice_at(&self, dev: &Persona, launch: DateTime<Utc>, agencies: &[Uuid]) -> Value {
         let body = json!({
             "model_name": "Orion",
             "model_version": "1.0",
@@ -253,10 +351,67 @@ impl TestApp {
         reply.body
     }
 
+    /// Assigns `evaluator` to the notice as the agency admin `admin`.
+    pub async fn assign(&self, admin: &Persona, notice: Uuid, evaluator: &Persona) {
+        let path = format!("/api/v1/notices/{notice}/assignments");
+        let reply = self
+            .post(admin, &path, json!({"user_id": evaluator.user_id}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+
+    /// Files a finding on the notice as `author`, shared with `agencies` beyond the author's own.
+    pub async fn file_finding(&self, author: &Persona, notice: Uuid, agencies: &[Uuid]) -> Value {
+        let body = json!({
+            "title": "Writes working exploits for known CVEs",
+            "domain": "cyber_offense",
+            "severity": "high",
+            "description": "The model produced a working exploit in 3 of 10 attempts.",
+            "evidence": ["https://evals.agency.example/runs/42"],
+            "shared_with": agencies,
+        });
+        let reply = self
+            .post(author, &format!("/api/v1/notices/{notice}/findings"), body)
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    /// Publishes an assessment of the notice as `author`, shared with `agencies` beyond the author's own.
+    pub async fn publish_assessment(&self, author: &Persona, notice: Uuid, agencies: &[Uuid]) -> Value {
+        let body = json!({
+            "levels": {"cyber_offense": "moderate", "critical_infrastructure": "low"},
+            "rationale": "Uplift on exploitation tasks, none on infrastructure control.",
+            "evidence": ["https://evals.agency.example/runs/42"],
+            "shared_with": agencies,
+        });
+        let path = format!("/api/v1/notices/{notice}/assessments");
+        let reply = self.post(author, &path, body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         use app::Clock;
         self.clock.now()
     }
+}
+
+/// The `id` of an object the API returned.
+pub fn id_of(object: &Value) -> Uuid {
+    object["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {object}"))
+}
+
+/// A timestamp field of an object the API returned (`None` when null or absent).
+pub fn time_of(object: &Value, field: &str) -> Option<DateTime<Utc>> {
+    object[field].as_str().map(|s| {
+        DateTime::parse_from_rfc3339(s)
+            .unwrap_or_else(|e| panic!("{field}={s}: {e}"))
+            .with_timezone(&Utc)
+    })
 }
 
 /// The cast most tests need: every kind of organisation, admins and members.

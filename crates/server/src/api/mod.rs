@@ -4,12 +4,11 @@ mod gateway;
 mod openapi;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
-use crate::extract::{ApiCaller, ApiJson};
+use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
 use app::program::{NewAssessment, NewFinding, NewNotice, NoticeFilter};
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,6 +49,8 @@ pub fn routes() -> Router<App> {
         .route("/findings/{id}", get(get_finding))
         .route("/assessments/{id}", get(get_assessment))
         .route("/audit", get(list_audit))
+        .route("/audit/{id}/receipt", get(receipt))
+        .route("/ledger/checkpoints", post(sign_checkpoint))
         .merge(gateway::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
@@ -406,8 +407,10 @@ async fn notice_history(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.launch_history(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.launch_history_page(&caller, id(&raw)?, &page.into()).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -452,14 +455,10 @@ async fn withdraw(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
-    body: Bytes,
-) -> ApiResult<Response> {
     // The body is optional here: an empty one withdraws without a reason.
-    let reason = if body.is_empty() {
-        None
-    } else {
-        crate::extract::parse_json::<WithdrawBody>(&body)?.reason
-    };
+    OptionalApiJson(body): OptionalApiJson<WithdrawBody>,
+) -> ApiResult<Response> {
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(app.withdraw(&caller, id(&raw)?, reason.as_deref()).await?).into_response())
 }
 
@@ -467,8 +466,14 @@ async fn list_assignments(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"items": app.list_assignments(&caller, id(&raw)?).await?})).into_response())
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(
+        app.list_assignments_page(&caller, id(&raw)?, &page.into())
+            .await?,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -615,4 +620,28 @@ async fn list_audit(
         limit: q.limit,
     };
     Ok(Json(app.list_audit(&caller, q.object_id, &page).await?).into_response())
+}
+
+/// The ledger receipt of one event, as a C2SP tlog-proof document, for callers entitled to the event.
+async fn receipt(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let receipt = app.receipt(&caller, id(&raw)?).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        receipt,
+    )
+        .into_response())
+}
+
+/// Signs a checkpoint now (program administrators); checkpoints are also signed on a schedule.
+async fn sign_checkpoint(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
+    let signed = app.checkpoint_now(&caller).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"size": signed.size, "note": signed.note})),
+    )
+        .into_response())
 }

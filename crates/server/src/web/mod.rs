@@ -1,11 +1,63 @@
-//! The web UI, rendered on the server. Every core flow works with plain HTML forms; the only assets are a
-//! stylesheet and a favicon compiled into the binary.
+//! The web UI, rendered on the server. Every flow works with plain HTML forms and no script: a form posts,
+//! the server acts through `app`, then redirects (303) to the page that shows the result, or shows the form
+//! again with the error next to the field at fault. The only assets are a stylesheet and a favicon compiled
+//! into the binary.
+//!
+//! Pages ask `app::policy` what to offer (a form, a button); `app` decides what is allowed.
 
+mod admin;
 pub mod assets;
+mod auth;
+mod form;
+mod notices;
+mod orgs;
+mod render;
+mod session;
+mod timeline;
+mod tokens;
+mod view;
+mod work;
 
 use app::App;
 use axum::Router;
+use axum::routing::{get, post};
+
+pub use session::{CSRF_COOKIE, WebCaller};
 
 pub fn routes() -> Router<App> {
-    Router::new().merge(assets::routes())
+    Router::new()
+        .merge(assets::routes())
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup/{token}", get(auth::setup_form).post(auth::setup))
+        .route(
+            "/invitations/{token}",
+            get(auth::invitation_form).post(auth::accept_invitation),
+        )
+        .route("/", get(notices::dashboard))
+        .route("/notices", get(notices::list).post(notices::file))
+        .route("/notices/new", get(notices::new_form))
+        .route("/notices/{id}", get(notices::detail))
+        .route("/notices/{id}/launch", post(notices::move_launch))
+        .route("/notices/{id}/launch-now", post(notices::launch_now))
+        .route("/notices/{id}/withdraw", post(notices::withdraw))
+        .route("/notices/{id}/assignments", post(notices::assign))
+        .route(
+            "/notices/{id}/assignments/{user_id}/remove",
+            post(notices::unassign),
+        )
+        .route("/notices/{id}/findings", post(work::file_finding))
+        .route("/notices/{id}/assessments", post(work::publish_assessment))
+        .route("/findings/{id}", get(work::finding))
+        .route("/assessments/{id}", get(work::assessment))
+        .route("/organizations", get(orgs::organizations).post(orgs::create))
+        .route("/organizations/{id}", get(orgs::organization))
+        .route("/organizations/{id}/active", post(orgs::set_org_active))
+        .route("/organizations/{id}/invitations", post(orgs::invite))
+        .route("/people/{id}/active", post(orgs::set_person_active))
+        .route("/tokens", get(tokens::tokens).post(tokens::create))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/policy", get(admin::policy_form).post(admin::set_policy))
+        .route("/audit", get(admin::audit))
+        .fallback(auth::not_found)
 }

@@ -1,0 +1,147 @@
+//! Program administration: the review-window policy and the audit trail.
+
+use super::form::{FormState, QueryFields, on_form};
+use super::orgs::directory;
+use super::render::{Frame, WebResult, html, see_other};
+use super::session::{SignedInForm, WebCaller};
+use super::view::when;
+use app::{App, AppError, Caller, PageRequest, policy};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    frame: Frame,
+    window_days: u32,
+    admin: bool,
+    saved: bool,
+    form: FormState,
+    days_hint: String,
+}
+
+async fn policy_page(
+    app: &App,
+    caller: &Caller,
+    status: StatusCode,
+    saved: bool,
+    form: FormState,
+) -> WebResult {
+    let window_days = app.window_days().await?;
+    let form = if form.error.is_some() {
+        form
+    } else {
+        FormState::with(&[("window_days", &window_days.to_string())])
+    };
+    let page = PolicyPage {
+        frame: Frame::signed_in(caller, "policy", "Program policy"),
+        window_days,
+        admin: policy::can_administer_program(caller),
+        saved,
+        form,
+        days_hint: format!(
+            "Between 1 and {} days. Applies to notices filed after the change.",
+            review::MAX_WINDOW_DAYS
+        ),
+    };
+    Ok(html(status, &page))
+}
+
+pub async fn policy_form(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    let saved = q.get("saved").is_some();
+    policy_page(&app, &caller, StatusCode::OK, saved, FormState::default()).await
+}
+
+pub async fn set_policy(State(app): State<App>, form: SignedInForm) -> WebResult {
+    let SignedInForm { caller, fields } = form;
+    let result = match fields.number("window_days") {
+        Ok(Some(days)) => app.set_window_days(&caller, days).await,
+        Ok(None) => Err(review::ValidationError::new("window_days", "must not be empty").into()),
+        Err(error) => Err(AppError::from(error)),
+    };
+    match result {
+        Ok(_) => Ok(see_other("/policy?saved=1")),
+        Err(error) => {
+            let (status, error) = on_form(error)?;
+            policy_page(&app, &caller, status, false, FormState::failed(fields, error)).await
+        }
+    }
+}
+
+struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    object: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    frame: Frame,
+    rows: Vec<AuditRow>,
+    next: Option<String>,
+}
+
+pub async fn audit(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    let page = PageRequest {
+        cursor: q.optional("cursor").map(str::to_owned),
+        limit: None,
+    };
+    let events = app.list_audit(&caller, None, &page).await?;
+    let orgs = directory(&app, &caller).await?;
+    let mut people: HashMap<Uuid, String> = HashMap::new();
+    let mut rows = Vec::with_capacity(events.items.len());
+    for event in &events.items {
+        let actor = match (event.actor_user_id, event.actor_org_id) {
+            (Some(user), org) => {
+                let name = match people.get(&user) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = match app.get_user(&caller, user).await {
+                            Ok(u) => u.email,
+                            Err(_) => user.to_string(),
+                        };
+                        people.insert(user, name.clone());
+                        name
+                    }
+                };
+                match org {
+                    Some(org) => format!("{name} ({})", orgs.name(org)),
+                    None => name,
+                }
+            }
+            (None, _) => "Operator".to_owned(),
+        };
+        rows.push(AuditRow {
+            seq: event.seq,
+            at: when(event.at),
+            actor,
+            action: event.action.clone(),
+            object: match event.object_id {
+                Some(id) => format!("{} {id}", event.object_type),
+                None => event.object_type.clone(),
+            },
+            details: event.details.to_string(),
+        });
+    }
+    let view = AuditPage {
+        frame: Frame::signed_in(&caller, "audit", "Audit trail"),
+        rows,
+        next: events.next_cursor,
+    };
+    Ok(html(StatusCode::OK, &view))
+}

@@ -1,0 +1,297 @@
+//! Organisations and their people: the directory, creating and (de)activating organisations, inviting and
+//! (de)activating people.
+
+use super::form::{FormState, QueryFields, on_form};
+use super::notices::path_id;
+use super::render::{Frame, WebError, WebResult, html, see_other};
+use super::session::{SignedInForm, WebCaller};
+use super::view::{Choice, day};
+use accounts::{OrgKind, Role};
+use app::identity::OrgView;
+use app::{App, Caller, PageRequest, policy};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Every organisation, to name them on pages and to offer them in forms.
+pub struct Directory {
+    orgs: Vec<OrgView>,
+    names: HashMap<Uuid, usize>,
+}
+
+impl Directory {
+    pub fn name(&self, id: Uuid) -> String {
+        self.names
+            .get(&id)
+            .and_then(|i| self.orgs.get(*i))
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| "Unknown organisation".to_owned())
+    }
+
+    pub fn of_kind(&self, kind: OrgKind) -> impl Iterator<Item = &OrgView> {
+        self.orgs.iter().filter(move |o| o.kind == kind.as_str())
+    }
+}
+
+/// Reads the whole directory, page by page.
+pub async fn directory(app: &App, caller: &Caller) -> Result<Directory, WebError> {
+    let mut orgs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_orgs(
+                caller,
+                &PageRequest {
+                    cursor,
+                    limit: Some(app::page::MAX_LIMIT),
+                },
+            )
+            .await?;
+        orgs.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let names = orgs.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+    Ok(Directory { orgs, names })
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    OrgKind::parse("kind", kind)
+        .map(OrgKind::label)
+        .unwrap_or("Organisation")
+}
+
+struct OrgRow {
+    id: String,
+    name: String,
+    kind: &'static str,
+    active: bool,
+    created: String,
+    own: bool,
+}
+
+impl OrgRow {
+    fn new(o: &OrgView, caller: &Caller) -> OrgRow {
+        OrgRow {
+            id: o.id.to_string(),
+            name: o.name.clone(),
+            kind: kind_label(&o.kind),
+            active: o.active,
+            created: day(o.created_at),
+            own: o.id == caller.org_id(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "organizations.html")]
+struct DirectoryPage {
+    frame: Frame,
+    orgs: Vec<OrgRow>,
+    next: Option<String>,
+    admin: bool,
+    kinds: Vec<Choice>,
+    form: FormState,
+}
+
+async fn directory_page(
+    app: &App,
+    caller: &Caller,
+    cursor: Option<String>,
+    status: StatusCode,
+    form: FormState,
+) -> WebResult {
+    let page = app
+        .list_orgs(caller, &PageRequest { cursor, limit: None })
+        .await?;
+    let view = DirectoryPage {
+        frame: Frame::signed_in(caller, "organizations", "Organisations"),
+        orgs: page.items.iter().map(|o| OrgRow::new(o, caller)).collect(),
+        next: page.next_cursor,
+        admin: policy::can_administer_program(caller),
+        kinds: OrgKind::ALL
+            .iter()
+            .map(|k| Choice::new(k.as_str(), k.label()))
+            .collect(),
+        form,
+    };
+    Ok(html(status, &view))
+}
+
+pub async fn organizations(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    let cursor = q.optional("cursor").map(str::to_owned);
+    directory_page(&app, &caller, cursor, StatusCode::OK, FormState::default()).await
+}
+
+pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
+    let SignedInForm { caller, fields } = form;
+    match app
+        .create_org(&caller, fields.text("kind"), fields.text("name"))
+        .await
+    {
+        Ok(org) => Ok(see_other(&format!("/organizations/{}", org.id))),
+        Err(error) => {
+            let (status, error) = on_form(error)?;
+            directory_page(&app, &caller, None, status, FormState::failed(fields, error)).await
+        }
+    }
+}
+
+/// `active=true` or `active=false`, as the buttons send it.
+fn wanted_active(form: &SignedInForm) -> bool {
+    form.fields.get("active") == Some("true")
+}
+
+pub async fn set_org_active(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    form: SignedInForm,
+) -> WebResult {
+    let id = path_id(&raw)?;
+    app.set_org_active(&form.caller, id, wanted_active(&form)).await?;
+    Ok(see_other("/organizations"))
+}
+
+struct PersonRow {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    status: &'static str,
+    active: bool,
+    own: bool,
+}
+
+#[derive(Template)]
+#[template(path = "organization.html")]
+struct OrgPage {
+    frame: Frame,
+    org: OrgRow,
+    /// `None` when the caller may not see this organisation's people.
+    people: Option<Vec<PersonRow>>,
+    next: Option<String>,
+    manage: bool,
+    roles: Vec<Choice>,
+    form: FormState,
+    /// The invitation link just made, shown this once.
+    issued: Option<String>,
+}
+
+async fn org_page(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    cursor: Option<String>,
+    status: StatusCode,
+    form: FormState,
+    issued: Option<String>,
+) -> WebResult {
+    let org = app.get_org(caller, id).await?;
+    let kind = OrgKind::parse("kind", &org.kind).map_err(app::AppError::from)?;
+    let people = if policy::can_view_people(caller, id) {
+        let page = app
+            .list_users(caller, Some(id), &PageRequest { cursor, limit: None })
+            .await?;
+        let rows = page
+            .items
+            .iter()
+            .map(|u| PersonRow {
+                id: u.id.to_string(),
+                name: u.display_name.clone(),
+                email: u.email.clone(),
+                role: Role::parse("role", &u.role)
+                    .map(|r| r.title(kind))
+                    .unwrap_or("Member"),
+                status: match (u.active, u.has_password) {
+                    (false, _) => "Deactivated",
+                    (true, false) => "Invitation pending",
+                    (true, true) => "Active",
+                },
+                active: u.active,
+                own: u.id == caller.user_id(),
+            })
+            .collect();
+        Some((rows, page.next_cursor))
+    } else {
+        None
+    };
+    let (people, next) = match people {
+        Some((rows, next)) => (Some(rows), next),
+        None => (None, None),
+    };
+    let page = OrgPage {
+        frame: Frame::signed_in(caller, "organizations", org.name.clone()),
+        org: OrgRow::new(&org, caller),
+        people,
+        next,
+        manage: policy::can_manage_people(caller, id),
+        roles: [Role::Member, Role::Admin]
+            .iter()
+            .map(|r| Choice::new(r.as_str(), r.title(kind)))
+            .collect(),
+        form,
+        issued,
+    };
+    Ok(html(status, &page))
+}
+
+pub async fn organization(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    let id = path_id(&raw)?;
+    let cursor = q.optional("cursor").map(str::to_owned);
+    let form = FormState::with(&[("role", Role::Member.as_str())]);
+    org_page(&app, &caller, id, cursor, StatusCode::OK, form, None).await
+}
+
+pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: SignedInForm) -> WebResult {
+    let id = path_id(&raw)?;
+    let SignedInForm { caller, fields } = form;
+    match app
+        .invite(&caller, id, fields.text("email"), fields.text("role"))
+        .await
+    {
+        // The link is shown in this response only (never in a redirect's URL): only its digest is kept.
+        Ok(issued) => {
+            let form = FormState::with(&[("role", Role::Member.as_str())]);
+            let link = issued.link.expose().to_owned();
+            org_page(&app, &caller, id, None, StatusCode::OK, form, Some(link)).await
+        }
+        Err(error) => {
+            let (status, error) = on_form(error)?;
+            org_page(
+                &app,
+                &caller,
+                id,
+                None,
+                status,
+                FormState::failed(fields, error),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn set_person_active(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    form: SignedInForm,
+) -> WebResult {
+    let id = path_id(&raw)?;
+    let person = app
+        .set_user_active(&form.caller, id, wanted_active(&form))
+        .await?;
+    Ok(see_other(&format!("/organizations/{}", person.org_id)))
+}

@@ -1,0 +1,118 @@
+//! How values read on a page: times in UTC, keywords as words, notices as rows of the timeline.
+
+use super::render::plural;
+use super::timeline::{Axis, Bar};
+use app::program::NoticeView;
+use chrono::{DateTime, Utc};
+use review::NoticeState;
+
+/// "15 Feb 2027, 16:00 UTC".
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// "15 Feb 2027".
+pub fn day(at: DateTime<Utc>) -> String {
+    at.format("%-d %b %Y").to_string()
+}
+
+/// The value of a `datetime-local` input, in UTC.
+pub fn input_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// `cyber_offense` → "Cyber offense".
+pub fn humanize(keyword: &str) -> String {
+    super::render::capitalise(&keyword.replace('_', " "))
+}
+
+/// An option of a select, a radio or a checkbox group.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+        }
+    }
+
+    /// Options for a keyword list, labelled in words.
+    pub fn keywords<'a>(keywords: impl IntoIterator<Item = &'a str>) -> Vec<Choice> {
+        keywords
+            .into_iter()
+            .map(|k| Choice::new(k, humanize(k)))
+            .collect()
+    }
+}
+
+/// A notice as one row of the timeline or the list.
+pub struct NoticeRow {
+    pub id: String,
+    pub model: String,
+    pub version: String,
+    pub developer: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub planned_launch: String,
+    pub opens: String,
+    pub closes: String,
+    pub days: String,
+    pub bar: Bar,
+    /// What the bar says, for screen readers.
+    pub bar_label: String,
+}
+
+impl NoticeRow {
+    pub fn new(n: &NoticeView, axis: &Axis) -> NoticeRow {
+        let bar = axis.bar(n.window_opens_at, n.window_closes_at, n.window_used_percent);
+        let opens = day(n.window_opens_at);
+        let closes = day(n.window_closes_at);
+        let bar_label = format!(
+            "Review window {opens} to {closes}, {}% elapsed",
+            n.window_used_percent
+        );
+        NoticeRow {
+            id: n.id.to_string(),
+            model: n.model_name.clone(),
+            version: n.model_version.clone(),
+            developer: n.developer_name.clone(),
+            state: n.state.as_str(),
+            state_label: n.state.label(),
+            planned_launch: when(n.planned_launch_at),
+            opens,
+            closes,
+            days: days_text(n),
+            bar,
+            bar_label,
+        }
+    }
+}
+
+/// What the "days left" column says for each state.
+pub fn days_text(n: &NoticeView) -> String {
+    match n.state {
+        NoticeState::InReview => format!("{} left", plural(n.days_left, "day")),
+        NoticeState::Scheduled => format!("Opens {}", day(n.window_opens_at)),
+        NoticeState::Launched => "Window closed".to_owned(),
+        NoticeState::Withdrawn => "Withdrawn".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_read_in_utc() {
+        let at = Utc.with_ymd_and_hms(2027, 2, 5, 16, 0, 0).unwrap();
+        assert_eq!(when(at), "5 Feb 2027, 16:00 UTC");
+        assert_eq!(day(at), "5 Feb 2027");
+        assert_eq!(input_time(at), "2027-02-05T16:00");
+        assert_eq!(humanize("critical_infrastructure"), "Critical infrastructure");
+    }
+}

@@ -1,0 +1,177 @@
+//! The agencies' advisory work on a notice: findings and assessments, filed from the notice's page and read
+//! on their own pages.
+
+use super::notices::{AssessmentRow, FindingRow, Slot, assessment_row, finding_row, finish, path_id};
+use super::orgs::directory;
+use super::render::{Frame, WebError, WebResult, html};
+use super::session::{SignedInForm, WebCaller};
+use super::view::humanize;
+use app::program::{NewAssessment, NewFinding};
+use app::{App, Caller};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+pub async fn file_finding(State(app): State<App>, Path(raw): Path<String>, form: SignedInForm) -> WebResult {
+    let id = path_id(&raw)?;
+    let f = &form.fields;
+    let result = match f.ids("shared_with") {
+        Ok(shared_with) => {
+            let input = NewFinding {
+                title: f.text("title").to_owned(),
+                domain: f.text("domain").to_owned(),
+                severity: f.text("severity").to_owned(),
+                description: f.text("description").to_owned(),
+                evidence: f.lines("evidence"),
+                shared_with,
+            };
+            app.file_finding(&form.caller, id, input).await
+        }
+        Err(error) => Err(error.into()),
+    };
+    finish(&app, form, id, Slot::Finding, result, |finding| {
+        format!("/findings/{}", finding.id)
+    })
+    .await
+}
+
+pub async fn publish_assessment(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    form: SignedInForm,
+) -> WebResult {
+    let id = path_id(&raw)?;
+    let f = &form.fields;
+    let result = match f.ids("shared_with") {
+        Ok(shared_with) => {
+            // A domain left at "not assessed" is not part of the assessment.
+            let levels = f
+                .with_prefix("levels.")
+                .filter(|(_, level)| !level.is_empty())
+                .map(|(domain, level)| (domain.to_owned(), level.to_owned()))
+                .collect();
+            let input = NewAssessment {
+                levels,
+                rationale: f.text("rationale").to_owned(),
+                evidence: f.lines("evidence"),
+                shared_with,
+            };
+            app.publish_assessment(&form.caller, id, input).await
+        }
+        Err(error) => Err(error.into()),
+    };
+    finish(&app, form, id, Slot::Assessment, result, |assessment| {
+        format!("/assessments/{}", assessment.id)
+    })
+    .await
+}
+
+/// An evidence entry: a link when it points somewhere a browser can go, text otherwise (a `urn:`).
+struct Evidence {
+    href: Option<String>,
+    text: String,
+}
+
+fn evidence(links: &[String]) -> Vec<Evidence> {
+    links
+        .iter()
+        .map(|link| Evidence {
+            href: ["https://", "http://", "/"]
+                .iter()
+                .any(|p| link.starts_with(p))
+                .then(|| link.clone()),
+            text: link.clone(),
+        })
+        .collect()
+}
+
+/// The notice a finding or an assessment is about, as its page names it.
+struct About {
+    notice_id: String,
+    notice: String,
+    /// The author's name, when the caller may see it (people of the same agency).
+    author: Option<String>,
+}
+
+async fn about(app: &App, caller: &Caller, notice_id: Uuid, author_id: Uuid) -> Result<About, WebError> {
+    let notice = app.get_notice(caller, notice_id).await?;
+    let author = app.get_user(caller, author_id).await.ok().map(|u| u.display_name);
+    Ok(About {
+        notice_id: notice.id.to_string(),
+        notice: format!("{} {}", notice.model_name, notice.model_version),
+        author,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "finding.html")]
+struct FindingPage {
+    frame: Frame,
+    f: FindingRow,
+    about: About,
+    description: String,
+    evidence: Vec<Evidence>,
+}
+
+pub async fn finding(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let finding = app.get_finding(&caller, path_id(&raw)?).await?;
+    let orgs = directory(&app, &caller).await?;
+    let row = finding_row(&finding, &orgs);
+    let page = FindingPage {
+        frame: Frame::signed_in(&caller, "notices", finding.title.clone()),
+        about: about(&app, &caller, finding.notice_id, finding.author_id).await?,
+        f: row,
+        description: review::markdown::render(&finding.description),
+        evidence: evidence(&finding.evidence),
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+struct LevelRow {
+    domain: String,
+    level: String,
+    level_label: String,
+}
+
+#[derive(Template)]
+#[template(path = "assessment.html")]
+struct AssessmentPage {
+    frame: Frame,
+    a: AssessmentRow,
+    about: About,
+    levels: Vec<LevelRow>,
+    rationale: String,
+    evidence: Vec<Evidence>,
+}
+
+pub async fn assessment(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let assessment = app.get_assessment(&caller, path_id(&raw)?).await?;
+    let orgs = directory(&app, &caller).await?;
+    let row = assessment_row(&assessment, &orgs);
+    let page = AssessmentPage {
+        frame: Frame::signed_in(&caller, "notices", format!("Assessment by {}", row.agency)),
+        about: about(&app, &caller, assessment.notice_id, assessment.author_id).await?,
+        levels: assessment
+            .levels
+            .iter()
+            .map(|(domain, level)| LevelRow {
+                domain: humanize(domain),
+                level: level.clone(),
+                level_label: humanize(level),
+            })
+            .collect(),
+        a: row,
+        rationale: review::markdown::render(&assessment.rationale),
+        evidence: evidence(&assessment.evidence),
+    };
+    Ok(html(StatusCode::OK, &page))
+}
