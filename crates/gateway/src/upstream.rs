@@ -61,8 +61,6 @@ impl Default for Upstream {
 
 impl Upstream {
     pub fn new() -> Self {
-        // The ring provider; a second installation (another Upstream, tests) is a harmless no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
