@@ -252,10 +252,15 @@ impl App {
             .get_org(invitation.org_id)
             .await?
             .ok_or(AppError::NotFound("invitation"))?;
+        let email = match (invitation.email, invitation.user_id) {
+            (Some(email), _) => Some(email),
+            (None, Some(id)) => self.store.get_user(id).await?.map(|person| person.email),
+            (None, None) => None,
+        };
         Ok(InvitationInfo {
             org_name: org.name,
             org_kind: org.kind,
-            email: invitation.email,
+            email,
             role: invitation.role,
             expires_at: invitation.expires_at,
         })
@@ -271,22 +276,29 @@ impl App {
         password: &Secret,
     ) -> AppResult<UserView> {
         let invitation = self.open_invitation(token).await?;
-        let email = match (&invitation.email, email) {
-            (Some(fixed), _) => Email::parse("email", fixed)?,
-            (None, Some(given)) => Email::parse("email", given)?,
-            (None, None) => return Err(ValidationError::new("email", "must not be empty").into()),
+        // A link that sets an existing person's password keeps their address; a new person's comes from the
+        // invitation, or, for the first administrator's set-up link, from the form.
+        let existing = match invitation.user_id {
+            Some(id) => Some(
+                self.store
+                    .get_user(id)
+                    .await?
+                    .ok_or(AppError::NotFound("invitation"))?,
+            ),
+            None => None,
+        };
+        let email = match (&invitation.email, &existing, email) {
+            (Some(fixed), _, _) => Email::parse("email", fixed)?,
+            (None, Some(person), _) => Email::parse("email", &person.email)?,
+            (None, None, Some(given)) => Email::parse("email", given)?,
+            (None, None, None) => return Err(ValidationError::new("email", "must not be empty").into()),
         };
         let display_name = display_name("display_name", name)?;
         check_new_password(password)?;
         let hash = PasswordHash::create(password)?;
         let now = self.clock.now();
-        let (user, create) = match invitation.user_id {
-            Some(id) => {
-                let mut user = self
-                    .store
-                    .get_user(id)
-                    .await?
-                    .ok_or(AppError::NotFound("invitation"))?;
+        let (user, create) = match existing {
+            Some(mut user) => {
                 user.password_hash = Some(hash.0);
                 user.display_name = display_name;
                 (user, false)

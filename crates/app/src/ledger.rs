@@ -407,3 +407,60 @@ impl App {
         Ok(audit)
     }
 }
+
+/// A receipt as shown to a person: the proof document, what it proves, and whether it verified here.
+#[derive(Debug, Clone)]
+pub struct ReceiptView {
+    pub text: String,
+    pub index: u64,
+    pub checkpoint_size: u64,
+    pub event: serde_json::Value,
+    pub verified: Result<(), String>,
+}
+
+impl App {
+    /// The events of one object (a notice, finding or assessment) that the caller may see, oldest first.
+    pub async fn events_of(
+        &self,
+        caller: &Caller,
+        object_id: Uuid,
+    ) -> AppResult<Vec<crate::audit::AuditView>> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_audit(Some(object_id), &store::Page { after, limit: 200 })
+                .await?;
+            let full = page.len() == 200;
+            after = page.last().map(|e| e.seq);
+            for event in page {
+                if self.may_see_event(caller, &event).await? {
+                    out.push(event.into());
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A receipt, checked against this service's own key, for display.
+    pub async fn receipt_view(&self, caller: &Caller, event_id: Uuid) -> AppResult<ReceiptView> {
+        let text = self.receipt(caller, event_id).await?;
+        let receipt = Receipt::parse(&text).map_err(internal)?;
+        let verified = receipt.verify(&self.ledger_key.verifier());
+        Ok(ReceiptView {
+            index: receipt.index,
+            checkpoint_size: verified.as_ref().map(|c| c.size).unwrap_or(0),
+            event: serde_json::from_slice(&receipt.event).unwrap_or(serde_json::Value::Null),
+            verified: verified.map(|_| ()).map_err(|e| e.to_string()),
+            text,
+        })
+    }
+
+    /// Signed checkpoints, newest first, for the ledger's history.
+    pub async fn checkpoint_history(&self, limit: i64) -> AppResult<Vec<SignedCheckpoint>> {
+        Ok(self.store.list_checkpoints(None, limit).await?)
+    }
+}

@@ -1203,3 +1203,62 @@ async fn browser_files_a_notice_and_sees_it_on_the_timeline() {
     assert!(!browser.source().await.unwrap().contains("<script"));
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_ledger_pages_show_checkpoints_and_verified_receipts_to_those_entitled() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let notice = t.file_notice(&w.dev_admin, 40, &[w.agency]).await;
+    let id = notice["id"].as_str().unwrap();
+    let developer = signed_in(&t, "Frontier Lab", "rm@lab.example", "member", "Release Manager").await;
+
+    let overview = developer.get("/ledger").await;
+    overview.assert(200);
+    assert!(
+        overview.body.contains(&t.app.verifier_key()),
+        "the verifier key is published"
+    );
+    assert!(overview.body.contains("Latest signed checkpoint"));
+    assert_accessible("/ledger", &overview.body);
+
+    let detail = developer.get(&format!("/notices/{id}")).await;
+    assert!(detail.body.contains(&format!("/ledger/objects/{id}")));
+    let object = developer.get(&format!("/ledger/objects/{id}")).await;
+    object.assert(200);
+    assert!(object.body.contains("notice.file"));
+    let event = object
+        .body
+        .split("/ledger/events/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let receipt = developer.get(&format!("/ledger/events/{event}")).await;
+    receipt.assert(200);
+    assert!(
+        receipt.body.contains("Verified: this event is entry"),
+        "{}",
+        receipt.body
+    );
+    assert!(receipt.body.contains("c2sp.org/tlog-proof@v1"));
+    assert_accessible("/ledger/events", &receipt.body);
+
+    // Someone the notice is not shared with learns nothing, exactly as for an object that does not exist.
+    let outsider = signed_in(
+        &t,
+        "Infrastructure Agency",
+        "analyst@infra.example",
+        "member",
+        "Analyst",
+    )
+    .await;
+    let hidden = outsider.get(&format!("/ledger/objects/{id}")).await;
+    let missing = outsider
+        .get(&format!("/ledger/objects/{}", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!((hidden.status.as_u16(), missing.status.as_u16()), (404, 404));
+    assert_eq!(hidden.body, missing.body);
+    outsider.get(&format!("/ledger/events/{event}")).await.assert(404);
+}

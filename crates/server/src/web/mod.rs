@@ -9,6 +9,7 @@ mod admin;
 pub mod assets;
 mod auth;
 mod form;
+mod ledger;
 mod notices;
 mod orgs;
 mod render;
@@ -59,5 +60,8 @@ pub fn routes() -> Router<App> {
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
+        .route("/ledger", get(ledger::overview))
+        .route("/ledger/objects/{id}", get(ledger::object))
+        .route("/ledger/events/{id}", get(ledger::event))
         .fallback(auth::not_found)
 }
