@@ -169,6 +169,15 @@ pub trait GatewayStore: Send + Sync + 'static {
 /// The program setting holding the fingerprint of the master key that sealed the stored secrets.
 pub const MASTER_KEY_SETTING: &str = "gateway.master_key_fingerprint";
 
+/// A gateway token's columns, without its digest.
+macro_rules! gateway_token_select {
+    () => {
+        "SELECT id, notice_id, user_id, org_id, name, prefix, created_at, expires_at, revoked_at \
+         FROM gateway_tokens "
+    };
+}
+pub(crate) use gateway_token_select;
+
 macro_rules! gateway_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait]
@@ -304,20 +313,14 @@ macro_rules! gateway_sql_store {
             }
 
             async fn find_gateway_token(&self, token_digest: &str) -> Result<Option<GatewayToken>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, notice_id, user_id, org_id, name, prefix, created_at, expires_at, revoked_at \
-                     FROM gateway_tokens WHERE token_digest = $1",
-                )
+                Ok(sqlx::query_as(concat!(gateway_token_select!(), "WHERE token_digest = $1"))
                 .bind(token_digest)
                 .fetch_optional(&self.pool)
                 .await?)
             }
 
             async fn get_gateway_token(&self, id: Uuid) -> Result<Option<GatewayToken>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, notice_id, user_id, org_id, name, prefix, created_at, expires_at, revoked_at \
-                     FROM gateway_tokens WHERE id = $1",
-                )
+                Ok(sqlx::query_as(concat!(gateway_token_select!(), "WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -330,11 +333,11 @@ macro_rules! gateway_sql_store {
                 user_id: Option<Uuid>,
                 page: &Page<Uuid>,
             ) -> Result<Vec<GatewayToken>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, notice_id, user_id, org_id, name, prefix, created_at, expires_at, revoked_at \
-                     FROM gateway_tokens WHERE notice_id = $1 AND ($2 IS NULL OR org_id = $2) \
-                     AND ($3 IS NULL OR user_id = $3) AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5",
-                )
+                Ok(sqlx::query_as(concat!(
+                    gateway_token_select!(),
+                    "WHERE notice_id = $1 AND ($2 IS NULL OR org_id = $2) \
+                     AND ($3 IS NULL OR user_id = $3) AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5"
+                ))
                 .bind(notice_id)
                 .bind(org_id)
                 .bind(user_id)

@@ -1,6 +1,6 @@
 //! PostgreSQL: the path past one machine. Any number of server and worker processes share one database.
 
-use crate::gateway::gateway_sql_store;
+use crate::gateway::{gateway_sql_store, gateway_token_select};
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::postgres::PgPoolOptions;

@@ -1,6 +1,6 @@
 //! SQLite: the embedded default. One file, WAL mode, a busy timeout so concurrent writers wait their turn.
 
-use crate::gateway::gateway_sql_store;
+use crate::gateway::{gateway_sql_store, gateway_token_select};
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

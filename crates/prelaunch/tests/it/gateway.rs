@@ -36,12 +36,8 @@ fn connection_body(up: &Upstream, extra: Value) -> Value {
     )
 }
 
-/// A notice launching in `launch_in_days`, shared with the agency, its evaluator assigned, a connection with
-/// `extra` settings, and a gateway token of the evaluator.
-async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
-    let t = spawn_app().await;
-    let w = World::new(&t).await;
-    let up = Upstream::start().await;
+/// A notice launching in `launch_in_days`, shared with the agency, with the agency's evaluator assigned.
+async fn notice_with_evaluator(t: &TestApp, w: &World, launch_in_days: i64) -> String {
     let notice = t.file_notice(&w.dev_admin, launch_in_days, &[w.agency]).await["id"]
         .as_str()
         .unwrap()
@@ -53,6 +49,16 @@ async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
     )
     .await
     .ok();
+    notice
+}
+
+/// A notice launching in `launch_in_days`, shared with the agency, its evaluator assigned, a connection with
+/// `extra` settings, and a gateway token of the evaluator.
+async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let up = Upstream::start().await;
+    let notice = notice_with_evaluator(&t, &w, launch_in_days).await;
     let connection = t
         .post(
             &w.dev_admin,
@@ -145,6 +151,31 @@ fn assert_no_identity_headers(reply_headers: &reqwest::header::HeaderMap) {
     }
 }
 
+/// The notice's calls as its evaluator sees them, newest first.
+async fn calls(g: &Gw) -> Vec<Value> {
+    let reply =
+        g.t.get(
+            &g.w.evaluator,
+            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
+        )
+        .await;
+    reply.ok()["items"].as_array().unwrap().clone()
+}
+
+/// The actions of the audit trail about one object, and the trail's text.
+async fn audit_actions(t: &TestApp, admin: &Persona, object_id: &str) -> (Vec<String>, String) {
+    let audit = t
+        .get(admin, &format!("/api/v1/audit?object_id={object_id}"))
+        .await;
+    let actions = audit.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    (actions, audit.body.to_string())
+}
+
 async fn usage(t: &TestApp, who: &Persona, notice: &str) -> Value {
     t.get(who, &format!("/api/v1/notices/{notice}/gateway-usage"))
         .await
@@ -200,13 +231,8 @@ async fn a_call_reaches_the_model_with_tools_and_comes_back_without_its_identity
     );
 
     // Metered: the evaluator sees the call with the upstream's usage.
-    let calls =
-        g.t.get(
-            &g.w.evaluator,
-            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
-        )
-        .await;
-    let call = &calls.ok()["items"][0];
+    let calls = calls(&g).await;
+    let call = &calls[0];
     assert_eq!(call["id"], call_id);
     assert_eq!(call["status"], 200);
     assert_eq!(call["model"], MODEL);
@@ -285,13 +311,7 @@ async fn streams_are_relayed_event_by_event_in_order_and_metered() {
     let usage: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
     assert_eq!(usage["usage"]["completion_tokens"], 3);
 
-    let calls =
-        g.t.get(
-            &g.w.evaluator,
-            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
-        )
-        .await;
-    let calls = calls.ok()["items"].as_array().unwrap().clone();
+    let calls = calls(&g).await;
     assert_eq!(calls.len(), 2);
     let first_call = &calls[1];
     assert_eq!(first_call["stream"], true);
@@ -520,18 +540,8 @@ async fn limits_are_enforced_per_token() {
     assert_eq!(chat(t, &token, &chat_body("after")).await.status, 200);
 
     // Every refusal was recorded.
-    let calls =
-        g.t.get(
-            &g.w.evaluator,
-            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
-        )
-        .await;
-    let statuses: Vec<i64> = calls.ok()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_i64().unwrap())
-        .collect();
+    let calls = calls(&g).await;
+    let statuses: Vec<i64> = calls.iter().map(|c| c["status"].as_i64().unwrap()).collect();
     assert_eq!(statuses, [200, 429, 200], "newest first");
 }
 
@@ -658,15 +668,8 @@ async fn upstream_failures_become_clear_gateway_errors() {
         "the two events before the break, then the error: {data:?}"
     );
 
-    let calls =
-        g.t.get(
-            &g.w.evaluator,
-            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
-        )
-        .await;
-    let codes: Vec<String> = calls.ok()["items"]
-        .as_array()
-        .unwrap()
+    let calls = calls(&g).await;
+    let codes: Vec<String> = calls
         .iter()
         .map(|c| c["error_code"].as_str().unwrap_or("").to_owned())
         .collect();
@@ -707,16 +710,12 @@ async fn an_evaluator_going_away_stops_the_upstream_stream() {
     assert_eq!(g.up.finished(), 0);
     // The slot is free again, and the call is on record as cut short.
     assert_eq!(chat(&g.t, &g.token, &chat_body("next")).await.status, 200);
-    let (t, notice, evaluator) = (&g.t, g.notice.clone(), g.w.evaluator.clone());
+    let g = &g;
     eventually("the cut call is recorded", async || {
-        let calls = t
-            .get(&evaluator, &format!("/api/v1/notices/{notice}/gateway-calls"))
-            .await;
-        calls.body["items"].as_array().is_some_and(|items| {
-            items
-                .iter()
-                .any(|c| c["error_code"] == "client_closed" && c["status"] == 499)
-        })
+        calls(g)
+            .await
+            .iter()
+            .any(|c| c["error_code"] == "client_closed" && c["status"] == 499)
     })
     .await;
 }
@@ -771,13 +770,7 @@ async fn anthropic_style_models_are_reached_through_messages() {
     let message = refused(&reply, 400, "unsupported_api_style");
     assert!(message.contains("/gateway/v1/messages"), "{message}");
 
-    let calls =
-        g.t.get(
-            &g.w.evaluator,
-            &format!("/api/v1/notices/{}/gateway-calls", g.notice),
-        )
-        .await;
-    let calls = calls.ok()["items"].as_array().unwrap().clone();
+    let calls = calls(&g).await;
     assert_eq!(calls[1]["endpoint"], "messages");
     assert_eq!(calls[1]["input_tokens"], 9);
     assert_eq!(calls[1]["output_tokens"], 3);
@@ -864,24 +857,15 @@ async fn connections_are_the_developers_and_their_credential_is_never_shown() {
     );
 
     // Every change is on the audit trail, without the secrets.
-    let audit = t
-        .get(
-            &w.program_admin,
-            &format!("/api/v1/audit?object_id={}", g.connection),
-        )
-        .await;
-    let actions: Vec<&str> = audit.ok()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let (actions, audit) = audit_actions(t, &w.program_admin, &g.connection).await;
     assert_eq!(
         actions,
         ["connection.create", "connection.update", "connection.delete"]
     );
-    assert!(!audit.body.to_string().contains(CREDENTIAL));
-    assert!(!audit.body.to_string().contains(HEADER_VALUE));
+    assert!(
+        !audit.contains(CREDENTIAL) && !audit.contains(HEADER_VALUE),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -943,15 +927,7 @@ async fn gateway_tokens_are_issued_by_assigned_evaluators_and_seen_by_scope() {
     t.call(Method::DELETE, &one, Some(&w.evaluator.token), None)
         .await
         .problem(409, "conflict");
-    let audit = t
-        .get(&w.program_admin, &format!("/api/v1/audit?object_id={id}"))
-        .await;
-    let actions: Vec<&str> = audit.ok()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let (actions, _) = audit_actions(t, &w.program_admin, &id).await;
     assert_eq!(actions, ["gateway_token.create", "gateway_token.revoke"]);
 }
 
@@ -1140,17 +1116,7 @@ async fn binary_gateway(connections: &[Value]) -> (TestApp, World, Upstream, cra
     seed.clock.set(wall_clock());
     let w = World::new(&seed).await;
     let up = Upstream::start().await;
-    let notice = seed.file_notice(&w.dev_admin, 10, &[w.agency]).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    seed.post(
-        &w.agency_admin,
-        &format!("/api/v1/notices/{notice}/assignments"),
-        json!({"user_id": w.evaluator.user_id}),
-    )
-    .await
-    .ok();
+    let notice = notice_with_evaluator(&seed, &w, 10).await;
     let server = crate::cli::Server::start(&url).await;
     for extra in connections {
         let body = connection_body(&up, extra.clone());
