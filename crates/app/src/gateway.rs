@@ -547,7 +547,12 @@ impl App {
     fn meter(&self) -> &mpsc::Sender<MeterJob> {
         self.gateway.meter.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(8192);
-            tokio::spawn(run_meter(self.store.clone(), receiver));
+            // Started by the first call, on the server's runtime; a stream dropped while the runtime shuts down
+            // may find none, and its record is then refused rather than panicking.
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(run_meter(self.store.clone(), receiver))),
+                Err(_) => tracing::error!("no runtime to record gateway calls on"),
+            }
             sender
         })
     }
