@@ -78,17 +78,20 @@ impl App {
         compute(&recorder).map_err(internal)?;
         let wanted = recorder.0.into_inner().unwrap_or_default();
         let mut fetched = HashMap::with_capacity(wanted.len());
-        for (level, index) in wanted {
-            let hash = match self.ledger_cache.get((level, index)) {
-                Some(hash) => hash,
-                None => {
-                    let hash = self.store.ledger_nodes(level, index, 1).await?.first().copied();
-                    let hash = hash.ok_or_else(|| internal(LedgerError::MissingNode { level, index }))?;
-                    self.ledger_cache.put((level, index), hash);
-                    hash
+        let mut missing = Vec::new();
+        for key in wanted {
+            match self.ledger_cache.get(key) {
+                Some(hash) => {
+                    fetched.insert(key, hash);
                 }
-            };
-            fetched.insert((level, index), hash);
+                None => missing.push(key),
+            }
+        }
+        if !missing.is_empty() {
+            for (level, index, hash) in self.store.ledger_nodes_at(&missing).await? {
+                self.ledger_cache.put((level, index), hash);
+                fetched.insert((level, index), hash);
+            }
         }
         compute(&Fetched(fetched)).map_err(internal)
     }

@@ -246,3 +246,54 @@ fn their_signed_checkpoints_verify_with_our_code() {
     let ours_signer = LogKey::from_secret(&skey).unwrap();
     assert_eq!(ours_signer.verifier().to_string(), vkey);
 }
+
+/// Their tile paths are Go's sumdb form `tile/<height>/<level>/<N>` (entries: `data`); C2SP tlog-tiles drops
+/// the height and says `entries`. Everything else, including the index encoding, must agree.
+fn c2sp_path(go_path: &str) -> String {
+    go_path
+        .replacen("tile/8/data/", "tile/entries/", 1)
+        .replacen("tile/8/", "tile/", 1)
+}
+
+#[test]
+fn tiles_match_the_independent_implementation() {
+    use crate::tile::Tile;
+    let cases = [
+        (0u8, 0u64, 256u16),
+        (0, 1234067, 256),
+        (1, 1, 17),
+        (2, 999, 3),
+        (3, 1000, 255),
+    ];
+    for (level, index, width) in cases {
+        let ours = Tile::Hashes { level, index, width }.path();
+        assert_eq!(
+            ours,
+            c2sp_path(&tlog_tiles::Tile::new(8, level, index, u32::from(width), false).path())
+        );
+        assert_eq!(Tile::parse(&ours).unwrap(), Tile::Hashes { level, index, width });
+        let ours = Tile::Entries { index, width }.path();
+        assert_eq!(
+            ours,
+            c2sp_path(&tlog_tiles::Tile::new(8, 0, index, u32::from(width), true).path())
+        );
+    }
+    // The contents of every hash tile of a tree with two levels of tiles.
+    let size = 256 * 256 + 17 * 256 + 5;
+    let recs = records(size);
+    let (our, their) = (ours(&recs), TheirTree::new(&recs));
+    for (level, index, width) in [
+        (0u8, 0u64, 256u16),
+        (0, 256, 256),
+        (0, 272, 5),
+        (1, 0, 256),
+        (1, 1, 17),
+    ] {
+        let tile = Tile::Hashes { level, index, width };
+        assert!(tile.exists_in(size), "{}", tile.path());
+        let theirs = tlog_tiles::Tile::new(8, level, index, u32::from(width), false)
+            .read_data(&their)
+            .unwrap();
+        assert_eq!(tile.hashes(&our).unwrap(), theirs, "{}", tile.path());
+    }
+}

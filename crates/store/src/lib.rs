@@ -180,6 +180,8 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
     async fn ledger_size(&self) -> Result<u64>;
     /// Hashes of nodes `(level, from ..from+count)`, in order; stops early at the first missing node.
     async fn ledger_nodes(&self, level: u8, from: u64, count: u64) -> Result<Vec<[u8; 32]>>;
+    /// Hashes of the named nodes, in one round trip; a node that does not exist is left out.
+    async fn ledger_nodes_at(&self, nodes: &[(u8, u64)]) -> Result<Vec<(u8, u64, [u8; 32])>>;
     async fn ledger_entries(&self, from: u64, count: u64) -> Result<Vec<LedgerEntry>>;
     async fn ledger_entry_of(&self, event_id: Uuid) -> Result<Option<LedgerEntry>>;
     /// Stores a signed checkpoint unless one of that size exists; true when stored.

@@ -825,6 +825,29 @@ macro_rules! sql_store {
                 Ok(out)
             }
 
+            async fn ledger_nodes_at(&self, nodes: &[(u8, u64)]) -> Result<Vec<(u8, u64, [u8; 32])>> {
+                let mut out = Vec::with_capacity(nodes.len());
+                for chunk in nodes.chunks(200) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+                    for (i, (level, index)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            query.push(" OR ");
+                        }
+                        query.push("(level = ").push_bind(i64::from(*level));
+                        query.push(" AND idx = ").push_bind(i64::try_from(*index).unwrap_or(i64::MAX)).push(")");
+                    }
+                    let rows: Vec<(i64, i64, Vec<u8>)> = query.build_query_as().fetch_all(&self.pool).await?;
+                    for (level, index, hash) in rows {
+                        if let (Ok(level), Ok(index), Ok(hash)) =
+                            (u8::try_from(level), u64::try_from(index), <[u8; 32]>::try_from(hash.as_slice()))
+                        {
+                            out.push((level, index, hash));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
             async fn ledger_entries(&self, from: u64, count: u64) -> Result<Vec<LedgerEntry>> {
                 let from = i64::try_from(from).unwrap_or(i64::MAX);
                 let rows: Vec<LedgerEntryRow> = sqlx::query_as(
