@@ -2,5 +2,6 @@
 //! by `PRELAUNCH_TEST_BACKEND` (sqlite by default, or postgres with `PRELAUNCH_TEST_PG_URL`).
 
 mod browser;
+mod openapi;
 mod smoke;
 mod support;
