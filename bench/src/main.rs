@@ -251,7 +251,7 @@ struct Walk {
     middle: Option<(usize, String)>,
 }
 
-async fn walk(client: &reqwest::Client, base: &str, token: &str) -> Result<Walk> {
+async fn walk(client: &reqwest::Client, base: &str, token: &str, filter: &str) -> Result<Walk> {
     let mut cursors = Vec::new();
     let mut cursor: Option<String> = None;
     let mut walk = Walk {
@@ -261,7 +261,7 @@ async fn walk(client: &reqwest::Client, base: &str, token: &str) -> Result<Walk>
         middle: None,
     };
     loop {
-        let mut url = format!("{base}/api/v1/notices?limit=50");
+        let mut url = format!("{base}/api/v1/notices?limit=50{filter}");
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
@@ -299,13 +299,20 @@ async fn scenarios(
         ("developer", &seeded.developer_person),
     ];
     for (caller, person) in people {
-        let walk = walk(client, base, &person.token).await?;
+        let walk = walk(client, base, &person.token, "").await?;
         eprintln!(
             "{caller} sees {} notices on {} pages: {:?}",
             walk.items, walk.pages, walk.states
         );
         if walk.states.len() < 4 {
             bail!("the {caller} does not see notices in all four states");
+        }
+        // Each state's filtered list must hold exactly the notices the whole list shows in that state.
+        for (state, count) in &walk.states {
+            let only = self::walk(client, base, &person.token, &format!("&state={state}")).await?;
+            if only.items != *count || only.states.len() != 1 {
+                bail!("state={state} lists {:?}, the whole list {count}", only.states);
+            }
         }
         let bearer = Auth::Bearer(person.token.clone());
         let list = |name: String, path: String| Scenario {
@@ -314,6 +321,10 @@ async fn scenarios(
             path,
             auth: bearer.clone(),
         };
+        scenarios.push(list(
+            "GET /api/v1/me (baseline: authentication only)".into(),
+            "/api/v1/me".into(),
+        ));
         scenarios.push(list(
             "GET /api/v1/notices?limit=50 (first page)".into(),
             "/api/v1/notices?limit=50".into(),
