@@ -266,14 +266,21 @@ async fn walk(client: &reqwest::Client, base: &str, token: &str, filter: &str) -
             url.push_str(&format!("&cursor={c}"));
         }
         let page: serde_json::Value = client.get(url).bearer_auth(token).send().await?.json().await?;
-        let items = page["items"].as_array().context("a page without items")?;
+        let items = page
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .context("a page without items")?;
         walk.items += items.len();
         walk.pages += 1;
         for item in items {
-            let state = item["state"].as_str().unwrap_or("?").to_owned();
+            let state = item
+                .get("state")
+                .and_then(|s| s.as_str())
+                .unwrap_or("?")
+                .to_owned();
             *walk.states.entry(state).or_default() += 1;
         }
-        match page["next_cursor"].as_str() {
+        match page.get("next_cursor").and_then(|c| c.as_str()) {
             Some(next) => {
                 cursors.push(next.to_owned());
                 cursor = Some(next.to_owned());

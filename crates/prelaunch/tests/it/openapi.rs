@@ -469,6 +469,17 @@ fn known_properties<'a>(doc: &'a Value, schema: &'a Value) -> BTreeSet<&'a str> 
     names
 }
 
+/// One request: who sends it (no one: no credential), method, documented path, actual path, body, and the
+/// status it must answer.
+type Step<'a> = (
+    Option<&'a Persona>,
+    &'static str,
+    &'static str,
+    String,
+    Option<Value>,
+    u16,
+);
+
 /// Drives the API over HTTP and checks every answer against the document.
 struct Checked<'a> {
     t: &'a TestApp,
@@ -535,19 +546,30 @@ impl Checked<'_> {
         self.exercised.insert((key, template.to_owned()));
     }
 
-    async fn get(&mut self, who: &Persona, template: &str, path: &str) -> Reply {
-        self.call(Some(who), Method::GET, template, path, None).await
-    }
-
-    async fn send(
+    /// Creates an object with a POST that must answer 201; returns the object and its id.
+    async fn create(
         &mut self,
-        who: &Persona,
-        method: Method,
+        who: Option<&Persona>,
         template: &str,
         path: &str,
         body: Value,
-    ) -> Reply {
-        self.call(Some(who), method, template, path, Some(body)).await
+    ) -> (Value, String) {
+        let reply = self.call(who, Method::POST, template, path, Some(body)).await;
+        assert_eq!(reply.status, 201, "POST {path}: {}", reply.body);
+        let id = reply.body["id"].as_str().unwrap().to_owned();
+        (reply.body, id)
+    }
+
+    /// Runs each request of a table, asserting its status, and returns the answers in order.
+    async fn run(&mut self, steps: Vec<Step<'_>>) -> Vec<Reply> {
+        let mut replies = Vec::new();
+        for (who, method, template, path, body, status) in steps {
+            let method: Method = method.parse().unwrap();
+            let reply = self.call(who, method.clone(), template, &path, body).await;
+            assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+            replies.push(reply);
+        }
+        replies
     }
 
     /// Sends a raw body with a content type, for the problems a well-typed client never meets.
@@ -575,10 +597,6 @@ impl Checked<'_> {
     }
 }
 
-fn id(reply: &Reply) -> String {
-    reply.ok()["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn every_answer_conforms_to_the_document() {
     let t = spawn_app().await;
@@ -589,443 +607,166 @@ async fn every_answer_conforms_to_the_document() {
         doc,
         exercised: BTreeSet::new(),
     };
-    c.call(None, Method::GET, "/openapi.json", "/openapi.json", None)
-        .await;
+    let (pa, dev, member) = (Some(&w.program_admin), Some(&w.dev_admin), Some(&w.dev_member));
+    let (ag, ev, other) = (
+        Some(&w.agency_admin),
+        Some(&w.evaluator),
+        Some(&w.other_evaluator),
+    );
 
-    // Who is calling, and the directory.
-    assert!(c.get(&w.evaluator, "/me", "/me").await.ok()["csrf_token"].is_null());
-    c.call(None, Method::GET, "/me", "/me", None)
-        .await
-        .problem(401, "unauthenticated");
-    let first = c
-        .get(&w.evaluator, "/organizations", "/organizations?limit=2")
+    // The answers later steps build on.
+    let me = c.call(ev, Method::GET, "/me", "/me", None).await;
+    assert!(
+        me.ok()["csrf_token"].is_null(),
+        "a Bearer caller has no CSRF token"
+    );
+    let orgs = c
+        .call(ev, Method::GET, "/organizations", "/organizations?limit=2", None)
         .await;
-    let cursor = first.ok()["next_cursor"].as_str().unwrap().to_owned();
-    c.get(
-        &w.evaluator,
-        "/organizations",
-        &format!("/organizations?cursor={cursor}"),
-    )
-    .await
-    .ok();
-    c.get(&w.evaluator, "/organizations", "/organizations?limit=0")
-        .await
-        .problem(422, "invalid-field");
-    let third = c
-        .send(
-            &w.program_admin,
-            Method::POST,
-            "/organizations",
-            "/organizations",
-            json!({"kind": "agency", "name": "Third Agency"}),
-        )
-        .await;
-    let third = id(&third);
-    c.send(
-        &w.program_admin,
-        Method::POST,
-        "/organizations",
-        "/organizations",
-        json!({"kind": "agency", "name": "third agency"}),
-    )
-    .await
-    .problem(409, "conflict");
-    c.send(
-        &w.dev_admin,
-        Method::POST,
-        "/organizations",
-        "/organizations",
-        json!({"kind": "agency", "name": "Mine"}),
-    )
-    .await
-    .problem(403, "forbidden");
-    c.get(
-        &w.dev_admin,
-        "/organizations/{id}",
-        &format!("/organizations/{third}"),
-    )
-    .await
-    .ok();
-    c.get(&w.dev_admin, "/organizations/{id}", "/organizations/not-an-id")
-        .await
-        .problem(404, "not-found");
-    let org = format!("/organizations/{third}");
-    c.send(
-        &w.program_admin,
-        Method::PATCH,
-        "/organizations/{id}",
-        &org,
-        json!({"active": false}),
-    )
-    .await
-    .ok();
-    c.send(
-        &w.program_admin,
-        Method::PATCH,
-        "/organizations/{id}",
-        &org,
-        json!({"active": "no"}),
-    )
-    .await
-    .problem(422, "invalid-field");
-
-    // People, invitations, tokens, policy.
-    c.get(&w.agency_admin, "/users", "/users").await.ok();
-    c.get(
-        &w.agency_admin,
-        "/users",
-        &format!("/users?org_id={}", w.other_agency),
-    )
-    .await
-    .problem(404, "not-found");
-    let member = format!("/users/{}", w.dev_member.user_id);
-    c.get(&w.dev_admin, "/users/{id}", &member).await.ok();
-    c.send(
-        &w.dev_admin,
-        Method::PATCH,
-        "/users/{id}",
-        &member,
-        json!({"active": false}),
-    )
-    .await
-    .ok();
-    c.send(
-        &w.dev_member,
-        Method::PATCH,
-        "/users/{id}",
-        &member,
-        json!({"active": true}),
-    )
-    .await
-    .problem(401, "unauthenticated");
-    let invitation = json!({"org_id": w.agency, "email": "new@agency.example"});
-    c.send(
-        &w.agency_admin,
-        Method::POST,
-        "/invitations",
-        "/invitations",
-        invitation,
-    )
-    .await
-    .ok();
-    let existing = json!({"org_id": w.agency, "email": w.evaluator.email});
-    c.send(
-        &w.agency_admin,
-        Method::POST,
-        "/invitations",
-        "/invitations",
-        existing,
-    )
-    .await
-    .problem(409, "conflict");
-    c.get(&w.dev_admin, "/tokens", "/tokens").await.ok();
-    let token = c
-        .send(
-            &w.dev_admin,
-            Method::POST,
-            "/tokens",
-            "/tokens",
-            json!({"name": "ci", "expires_in_days": 30}),
-        )
-        .await;
-    assert!(token.ok()["token"].as_str().unwrap().starts_with("plk_"));
-    let token = format!("/tokens/{}", id(&token));
-    c.call(Some(&w.dev_admin), Method::DELETE, "/tokens/{id}", &token, None)
-        .await
-        .ok();
-    c.call(Some(&w.dev_admin), Method::DELETE, "/tokens/{id}", &token, None)
-        .await
-        .problem(409, "conflict");
-    c.get(&w.dev_admin, "/policy", "/policy").await.ok();
-    c.send(
-        &w.program_admin,
-        Method::PUT,
-        "/policy",
-        "/policy",
-        json!({"window_days": 30}),
-    )
-    .await
-    .ok();
-    c.send(
-        &w.dev_admin,
-        Method::PUT,
-        "/policy",
-        "/policy",
-        json!({"window_days": 30}),
-    )
-    .await
-    .problem(403, "forbidden");
-
-    // Notices and their dates.
+    let cursor = orgs.ok()["next_cursor"].as_str().unwrap().to_owned();
+    let third = json!({"kind": "agency", "name": "Third Agency"});
+    let (_, third) = c.create(pa, "/organizations", "/organizations", third).await;
+    let third = format!("/organizations/{third}");
+    let token = json!({"name": "ci", "expires_in_days": 30});
+    let (token, token_id) = c.create(dev, "/tokens", "/tokens", token).await;
+    assert!(token["token"].as_str().unwrap().starts_with("plk_"));
+    let token = format!("/tokens/{token_id}");
     let launch = t.clock_now() + chrono::Duration::days(20);
     let new_notice = json!({
         "model_name": "Orion", "model_version": "2", "planned_launch_at": launch.to_rfc3339(),
         "model_card": "# Orion", "shared_with": [w.agency],
     });
-    let notice = c
-        .send(
-            &w.dev_admin,
-            Method::POST,
-            "/notices",
-            "/notices",
-            new_notice.clone(),
-        )
-        .await;
-    assert_eq!(notice.ok()["shared_with"], json!([w.agency]));
-    let n = id(&notice);
-    c.send(
-        &w.agency_admin,
-        Method::POST,
-        "/notices",
-        "/notices",
-        new_notice.clone(),
-    )
-    .await
-    .problem(403, "forbidden");
-    c.raw(
-        &w.dev_admin,
-        "/notices",
-        "/notices",
-        "application/json",
-        b"{\"model_name\": ".to_vec(),
-    )
-    .await
-    .problem(400, "malformed-json");
-    c.raw(&w.dev_admin, "/notices", "/notices", "text/plain", b"{}".to_vec())
-        .await
-        .problem(415, "unsupported-media-type");
-    c.raw(
-        &w.dev_admin,
-        "/notices",
-        "/notices",
-        "application/json",
-        vec![b' '; 300 * 1024],
-    )
-    .await
-    .problem(413, "payload-too-large");
-    for who in [&w.dev_admin, &w.evaluator] {
-        let page = c
-            .get(who, "/notices", "/notices?state=in_review,scheduled&limit=1")
-            .await;
-        assert_eq!(page.ok()["items"][0]["id"], n.as_str());
+    // Three notices: one to work on, two to withdraw.
+    let mut filed = Vec::new();
+    for _ in 0..3 {
+        let (notice, id) = c.create(dev, "/notices", "/notices", new_notice.clone()).await;
+        assert_eq!(
+            notice["shared_with"],
+            json!([w.agency]),
+            "the developer sees whom it shared with"
+        );
+        filed.push(id);
     }
-    c.get(&w.evaluator, "/notices", "/notices?state=pending")
-        .await
-        .problem(422, "invalid-field");
-    let notice_path = format!("/notices/{n}");
-    assert!(
-        c.get(&w.evaluator, "/notices/{id}", &notice_path)
-            .await
-            .ok()
-            .get("shared_with")
-            .is_none()
-    );
-    c.get(&w.other_evaluator, "/notices/{id}", &notice_path)
-        .await
-        .problem(404, "not-found");
-    c.get(
-        &w.evaluator,
-        "/notices/{id}/history",
-        &format!("{notice_path}/history"),
-    )
-    .await
-    .ok();
-    let launch_path = format!("{notice_path}/launch");
-    let later = (launch + chrono::Duration::days(10)).to_rfc3339();
-    c.send(
-        &w.dev_admin,
-        Method::PUT,
-        "/notices/{id}/launch",
-        &launch_path,
-        json!({"planned_launch_at": later, "reason": "slip"}),
-    )
-    .await
-    .ok();
-    c.send(
-        &w.evaluator,
-        Method::PUT,
-        "/notices/{id}/launch",
-        &launch_path,
-        json!({"planned_launch_at": later}),
-    )
-    .await
-    .problem(403, "forbidden");
-    c.send(
-        &w.dev_admin,
-        Method::PUT,
-        "/notices/{id}/launch",
-        &launch_path,
-        json!({"planned_launch_at": "2020-01-01T00:00:00Z"}),
-    )
-    .await
-    .problem(422, "invalid-field");
+    let n = format!("/notices/{}", filed[0]);
+    let withdrawable: Vec<String> = filed[1..]
+        .iter()
+        .map(|id| format!("/notices/{id}/withdraw"))
+        .collect();
+    let member_path = format!("/users/{}", w.dev_member.user_id);
+    let later =
+        json!({"planned_launch_at": (launch + chrono::Duration::days(10)).to_rfc3339(), "reason": "slip"});
+    let past = json!({"planned_launch_at": "2020-01-01T00:00:00Z"});
+    let assign = |person: &Persona| Some(json!({"user_id": person.user_id}));
+    let duplicate = Some(json!({"kind": "agency", "name": "third agency"}));
+    let invite = |email: &str| Some(json!({"org_id": w.agency, "email": email}));
+    let unassign = format!("{n}/assignments/{}", w.evaluator2.user_id);
 
-    // Assignments, findings, assessments.
-    let assignments = format!("{notice_path}/assignments");
-    for person in [&w.evaluator, &w.evaluator2] {
-        c.send(
-            &w.agency_admin,
-            Method::POST,
-            "/notices/{id}/assignments",
-            &assignments,
-            json!({"user_id": person.user_id}),
-        )
-        .await
-        .ok();
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (None, "GET", "/openapi.json", "/openapi.json".into(), None, 200),
+        (None, "GET", "/me", "/me".into(), None, 401),
+        (ev, "GET", "/organizations", format!("/organizations?cursor={cursor}"), None, 200),
+        (ev, "GET", "/organizations", "/organizations?limit=0".into(), None, 422),
+        (pa, "POST", "/organizations", "/organizations".into(), duplicate.clone(), 409),
+        (dev, "POST", "/organizations", "/organizations".into(), duplicate, 403),
+        (dev, "GET", "/organizations/{id}", third.clone(), None, 200),
+        (dev, "GET", "/organizations/{id}", "/organizations/not-an-id".into(), None, 404),
+        (pa, "PATCH", "/organizations/{id}", third.clone(), Some(json!({"active": false})), 200),
+        (pa, "PATCH", "/organizations/{id}", third, Some(json!({"active": "no"})), 422),
+        // People, invitations, tokens, policy.
+        (ag, "GET", "/users", "/users".into(), None, 200),
+        (ag, "GET", "/users", format!("/users?org_id={}", w.other_agency), None, 404),
+        (dev, "GET", "/users/{id}", member_path.clone(), None, 200),
+        (dev, "PATCH", "/users/{id}", member_path.clone(), Some(json!({"active": false})), 200),
+        (member, "PATCH", "/users/{id}", member_path, Some(json!({"active": true})), 401),
+        (ag, "POST", "/invitations", "/invitations".into(), invite("new@agency.example"), 201),
+        (ag, "POST", "/invitations", "/invitations".into(), invite(&w.evaluator.email), 409),
+        (dev, "GET", "/tokens", "/tokens".into(), None, 200),
+        (dev, "DELETE", "/tokens/{id}", token.clone(), None, 200),
+        (dev, "DELETE", "/tokens/{id}", token, None, 409),
+        (dev, "GET", "/policy", "/policy".into(), None, 200),
+        (pa, "PUT", "/policy", "/policy".into(), Some(json!({"window_days": 30})), 200),
+        (dev, "PUT", "/policy", "/policy".into(), Some(json!({"window_days": 30})), 403),
+        // Notices and their dates.
+        (ag, "POST", "/notices", "/notices".into(), Some(new_notice.clone()), 403),
+        (ev, "GET", "/notices", "/notices?state=pending".into(), None, 422),
+        (ev, "GET", "/notices/{id}", n.clone(), None, 200),
+        (other, "GET", "/notices/{id}", n.clone(), None, 404),
+        (ev, "GET", "/notices/{id}/history", format!("{n}/history"), None, 200),
+        (dev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later.clone()), 200),
+        (ev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later), 403),
+        (dev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(past), 422),
+        // Assignments.
+        (ag, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator), 201),
+        (ag, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator2), 201),
+        (ev, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator), 403),
+        (dev, "GET", "/notices/{id}/assignments", format!("{n}/assignments"), None, 200),
+        (ag, "DELETE", "/notices/{id}/assignments/{user_id}", unassign.clone(), None, 204),
+        (ag, "DELETE", "/notices/{id}/assignments/{user_id}", unassign, None, 404),
+    ];
+    c.run(steps).await;
+    for (who, developer) in [(dev, true), (ev, false)] {
+        let filtered = "/notices?state=in_review,scheduled&limit=1".to_owned();
+        let page = c.run(vec![(who, "GET", "/notices", filtered, None, 200)]).await;
+        let first = &page[0].body["items"][0];
+        assert!(filed.iter().any(|id| first["id"] == id.as_str()), "{first}");
+        assert_eq!(
+            first.get("shared_with").is_some(),
+            developer,
+            "only the developer sees the sharing"
+        );
     }
-    c.send(
-        &w.evaluator,
-        Method::POST,
-        "/notices/{id}/assignments",
-        &assignments,
-        json!({"user_id": w.evaluator.user_id}),
-    )
-    .await
-    .problem(403, "forbidden");
-    assert_eq!(
-        c.get(&w.dev_admin, "/notices/{id}/assignments", &assignments)
-            .await
-            .ok()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    let unassign = format!("{assignments}/{}", w.evaluator2.user_id);
-    let done = c
-        .call(
-            Some(&w.agency_admin),
-            Method::DELETE,
-            "/notices/{id}/assignments/{user_id}",
-            &unassign,
-            None,
-        )
-        .await;
-    assert_eq!(done.status, 204);
-    c.call(
-        Some(&w.agency_admin),
-        Method::DELETE,
-        "/notices/{id}/assignments/{user_id}",
-        &unassign,
-        None,
-    )
-    .await
-    .problem(404, "not-found");
-    let findings = format!("{notice_path}/findings");
+
     let finding = json!({
         "title": "Writes working exploits", "domain": "cyber_offense", "severity": "high",
         "description": "Details.", "evidence": ["https://runs.example/1"],
     });
-    let finding = c
-        .send(
-            &w.evaluator,
-            Method::POST,
-            "/notices/{id}/findings",
-            &findings,
-            finding,
-        )
-        .await;
-    let finding = format!("/findings/{}", id(&finding));
-    c.send(
-        &w.evaluator,
-        Method::POST,
-        "/notices/{id}/findings",
-        &findings,
-        json!({"title": "t", "domain": "weather", "severity": "high", "description": "d"}),
-    )
-    .await
-    .problem(422, "invalid-field");
-    c.get(&w.dev_admin, "/notices/{id}/findings", &findings)
-        .await
-        .ok();
-    c.get(&w.dev_admin, "/findings/{id}", &finding).await.ok();
-    c.get(&w.other_evaluator, "/findings/{id}", &finding)
-        .await
-        .problem(404, "not-found");
-    let assessments = format!("{notice_path}/assessments");
+    let findings = format!("{n}/findings");
+    let (_, finding) = c.create(ev, "/notices/{id}/findings", &findings, finding).await;
+    let finding = format!("/findings/{finding}");
     let assessment = json!({"levels": {"cyber_offense": "high", "autonomy": "low"}, "rationale": "Because."});
-    let assessment = c
-        .send(
-            &w.agency_admin,
-            Method::POST,
-            "/notices/{id}/assessments",
-            &assessments,
-            assessment,
-        )
+    let assessments = format!("{n}/assessments");
+    let (assessment, assessment_id) = c
+        .create(ag, "/notices/{id}/assessments", &assessments, assessment)
         .await;
-    assert_eq!(assessment.ok()["overall"], "high");
-    let assessment = format!("/assessments/{}", id(&assessment));
-    c.get(&w.dev_admin, "/notices/{id}/assessments", &assessments)
-        .await
-        .ok();
-    c.get(&w.dev_admin, "/assessments/{id}", &assessment).await.ok();
-    c.get(&w.other_evaluator, "/assessments/{id}", &assessment)
-        .await
-        .problem(404, "not-found");
+    assert_eq!(assessment["overall"], "high");
+    let assessment = format!("/assessments/{assessment_id}");
+    let weather = Some(json!({"title": "t", "domain": "weather", "severity": "high", "description": "d"}));
+    let reason = Some(json!({"reason": "cancelled"}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "POST", "/notices/{id}/findings", findings.clone(), weather, 422),
+        (dev, "GET", "/notices/{id}/findings", findings, None, 200),
+        (dev, "GET", "/findings/{id}", finding.clone(), None, 200),
+        (other, "GET", "/findings/{id}", finding, None, 404),
+        (dev, "GET", "/notices/{id}/assessments", assessments, None, 200),
+        (dev, "GET", "/assessments/{id}", assessment.clone(), None, 200),
+        (other, "GET", "/assessments/{id}", assessment, None, 404),
+        // Launch, withdraw (with and without a body), and what follows.
+        (dev, "POST", "/notices/{id}/launch", format!("{n}/launch"), None, 200),
+        (dev, "POST", "/notices/{id}/launch", format!("{n}/launch"), None, 409),
+        (dev, "POST", "/notices/{id}/withdraw", withdrawable[0].clone(), reason, 200),
+        (dev, "POST", "/notices/{id}/withdraw", withdrawable[1].clone(), None, 200),
+        (dev, "POST", "/notices/{id}/withdraw", format!("{n}/withdraw"), None, 409),
+        // The audit trail.
+        (pa, "GET", "/audit", format!("/audit?object_id={}&limit=2", filed[0]), None, 200),
+        (dev, "GET", "/audit", "/audit".into(), None, 403),
+    ];
+    c.run(steps).await;
 
-    // Launch, withdraw (with and without a body), and what follows.
-    c.call(
-        Some(&w.dev_admin),
-        Method::POST,
-        "/notices/{id}/launch",
-        &launch_path,
-        None,
-    )
-    .await
-    .ok();
-    c.call(
-        Some(&w.dev_admin),
-        Method::POST,
-        "/notices/{id}/launch",
-        &launch_path,
-        None,
-    )
-    .await
-    .problem(409, "conflict");
-    for body in [Some(json!({"reason": "cancelled"})), None] {
-        let other = c
-            .send(
-                &w.dev_admin,
-                Method::POST,
-                "/notices",
-                "/notices",
-                new_notice.clone(),
-            )
+    // What a well-typed client never sends.
+    let too_large = vec![b' '; 300 * 1024];
+    let bodies: [(&str, Vec<u8>, u16); 3] = [
+        ("application/json", b"{\"model_name\": ".to_vec(), 400),
+        ("text/plain", b"{}".to_vec(), 415),
+        ("application/json", too_large, 413),
+    ];
+    for (content_type, body, status) in bodies {
+        let reply = c
+            .raw(&w.dev_admin, "/notices", "/notices", content_type, body)
             .await;
-        let withdraw = format!("/notices/{}/withdraw", id(&other));
-        let withdrawn = c
-            .call(
-                Some(&w.dev_admin),
-                Method::POST,
-                "/notices/{id}/withdraw",
-                &withdraw,
-                body,
-            )
-            .await;
-        assert_eq!(withdrawn.ok()["state"], "withdrawn");
+        assert_eq!(reply.status, status, "{content_type}: {}", reply.body);
     }
-    c.call(
-        Some(&w.dev_admin),
-        Method::POST,
-        "/notices/{id}/withdraw",
-        &format!("{notice_path}/withdraw"),
-        None,
-    )
-    .await
-    .problem(409, "conflict");
-
-    // The audit trail.
-    let audit = c
-        .get(
-            &w.program_admin,
-            "/audit",
-            &format!("/audit?object_id={n}&limit=2"),
-        )
-        .await;
-    assert!(audit.ok()["next_cursor"].is_string());
-    c.get(&w.dev_admin, "/audit", "/audit")
-        .await
-        .problem(403, "forbidden");
 
     let untested: Vec<_> = documented_operations(&c.doc)
         .difference(&c.exercised)
