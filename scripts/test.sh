@@ -134,7 +134,7 @@ fi
 
 header "summary"
 if ((${#failed[@]})); then
-  echo "FAILED: ${failed[*]} (openapi: the document; sqlite, postgres: the test runs)"
+  echo "FAILED: ${failed[*]}"
   exit 1
 fi
 echo "all stages passed"
