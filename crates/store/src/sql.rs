@@ -4,7 +4,8 @@
 //! `ON CONFLICT`, `RETURNING`), and `sql_store!` instantiates them for each backend's concrete sqlx types. The
 //! per-backend modules hold only connection set-up and migrations.
 
-use crate::StoreError;
+use crate::{NoticeQuery, StoreError};
+use chrono::{DateTime, Utc};
 
 /// Maps a unique-constraint violation to `Conflict(what)`, and any other error through unchanged.
 pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
@@ -23,6 +24,51 @@ macro_rules! notice_select {
     };
 }
 pub(crate) use notice_select;
+
+/// The conditions of a notice list after the scope's index condition: who may see it, the developer and
+/// state filters, the keyset cursor, and `window_closes_at >= $12` (see `closes_from`) so that the database
+/// seeks into the `(…, window_closes_at, id)` indexes instead of filtering from the first row.
+///
+/// `OFFSET 0` keeps PostgreSQL from turning the share check into a hash of every notice shared with the
+/// agency, built anew for each page (its choice ignores the LIMIT); probing the primary key for the few
+/// rows a page reads is cheaper.
+macro_rules! notice_list_conditions {
+    () => {
+        "(($1 IS NOT NULL AND n.developer_org_id = $1) \
+            OR ($2 IS NOT NULL AND (n.shared_with_all \
+                OR EXISTS (SELECT 1 FROM shares s WHERE s.object_id = n.id AND s.org_id = $2 LIMIT 1 OFFSET 0)))) \
+         AND ($3 IS NULL OR n.developer_org_id = $3) \
+         AND (($4 AND n.withdrawn_at IS NULL AND n.window_opens_at > $8) \
+           OR ($5 AND n.withdrawn_at IS NULL AND n.window_opens_at <= $8 AND n.window_closes_at > $8) \
+           OR ($6 AND n.withdrawn_at IS NULL AND n.window_closes_at <= $8) \
+           OR ($7 AND n.withdrawn_at IS NOT NULL)) \
+         AND n.window_closes_at >= $12 \
+         AND ($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
+         ORDER BY n.window_closes_at, n.id LIMIT $11"
+    };
+}
+pub(crate) use notice_list_conditions;
+
+/// The earliest `window_closes_at` a notice list can hold: a cursor's page starts at its time, and scheduled
+/// or in-review windows close after now (a window never closes before it opens). A bound in SQL lets the
+/// database start its index scan there; the exact conditions still decide each row.
+pub(crate) fn closes_from(q: &NoticeQuery) -> DateTime<Utc> {
+    let [_, _, launched, withdrawn] = q.states;
+    let mut from = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).unwrap_or_default(); // 0001-01-01
+    if !launched && !withdrawn {
+        from = from.max(q.now);
+    }
+    if let Some((at, _)) = q.after {
+        from = from.max(at);
+    }
+    from
+}
+
+/// Whether a notice list is of one developer's notices, so that the `(developer_org_id, window_closes_at,
+/// id)` index serves it: the developer filter is given, or the caller sees only its own organisation's.
+pub(crate) fn one_developer(q: &NoticeQuery) -> bool {
+    q.developer_org.is_some() || (q.scope.developer_org.is_some() && q.scope.agency_org.is_none())
+}
 
 macro_rules! sql_store {
     ($store:ident, $db:ty) => {
@@ -587,32 +633,31 @@ macro_rules! sql_store {
 
             async fn list_notices(&self, q: &NoticeQuery) -> Result<Vec<Notice>> {
                 let [scheduled, in_review, launched, withdrawn] = q.states;
-                Ok(sqlx::query_as(concat!(
-                    notice_select!(),
-                    "WHERE (($1 IS NOT NULL AND n.developer_org_id = $1) \
-                       OR ($2 IS NOT NULL AND (n.shared_with_all \
-                           OR EXISTS (SELECT 1 FROM shares s WHERE s.object_id = n.id AND s.org_id = $2)))) \
-                     AND ($3 IS NULL OR n.developer_org_id = $3) \
-                     AND (($4 AND n.withdrawn_at IS NULL AND n.window_opens_at > $8) \
-                       OR ($5 AND n.withdrawn_at IS NULL AND n.window_opens_at <= $8 AND n.window_closes_at > $8) \
-                       OR ($6 AND n.withdrawn_at IS NULL AND n.window_closes_at <= $8) \
-                       OR ($7 AND n.withdrawn_at IS NOT NULL)) \
-                     AND ($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
-                     ORDER BY n.window_closes_at, n.id LIMIT $11"
-                ))
-                .bind(q.scope.developer_org)
-                .bind(q.scope.agency_org)
-                .bind(q.developer_org)
-                .bind(scheduled)
-                .bind(in_review)
-                .bind(launched)
-                .bind(withdrawn)
-                .bind(q.now)
-                .bind(q.after.map(|(t, _)| t))
-                .bind(q.after.map(|(_, id)| id))
-                .bind(q.limit)
-                .fetch_all(&self.pool)
-                .await?)
+                let sql = if $crate::sql::one_developer(q) {
+                    // Implied by the conditions when `one_developer` holds; stated so the index is used.
+                    concat!(
+                        notice_select!(),
+                        "WHERE n.developer_org_id = COALESCE($3, $1) AND ",
+                        $crate::sql::notice_list_conditions!()
+                    )
+                } else {
+                    concat!(notice_select!(), "WHERE ", $crate::sql::notice_list_conditions!())
+                };
+                Ok(sqlx::query_as(sql)
+                    .bind(q.scope.developer_org)
+                    .bind(q.scope.agency_org)
+                    .bind(q.developer_org)
+                    .bind(scheduled)
+                    .bind(in_review)
+                    .bind(launched)
+                    .bind(withdrawn)
+                    .bind(q.now)
+                    .bind(q.after.map(|(t, _)| t))
+                    .bind(q.after.map(|(_, id)| id))
+                    .bind(q.limit)
+                    .bind($crate::sql::closes_from(q))
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn change_notice_dates(
@@ -951,3 +996,72 @@ macro_rules! sql_store {
     };
 }
 pub(crate) use sql_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoticeScope;
+    use chrono::{Duration, TimeZone};
+    use uuid::Uuid;
+
+    fn query(states: [bool; 4], after: Option<DateTime<Utc>>) -> NoticeQuery {
+        NoticeQuery {
+            scope: NoticeScope::default(),
+            now: Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).unwrap(),
+            states,
+            developer_org: None,
+            after: after.map(|at| (at, Uuid::nil())),
+            limit: 51,
+        }
+    }
+
+    #[test]
+    fn a_list_seeks_past_rows_that_cannot_match() {
+        let now = query([true; 4], None).now;
+        let start = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+        let (earlier, later) = (now - Duration::days(3), now + Duration::days(3));
+        // [scheduled, in_review, launched, withdrawn]
+        let cases = [
+            ([true, true, true, true], None, start),
+            ([true, true, false, false], None, now),
+            ([false, true, false, false], None, now),
+            ([true, false, false, false], None, now),
+            ([false, false, true, false], None, start),
+            ([false, false, false, true], None, start),
+            ([false, true, false, true], None, start),
+            ([true, true, true, true], Some(earlier), earlier),
+            ([false, true, false, false], Some(earlier), now),
+            ([false, true, false, false], Some(later), later),
+        ];
+        for (states, after, expected) in cases {
+            assert_eq!(
+                closes_from(&query(states, after)),
+                expected,
+                "{states:?} after {after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_lists_of_one_developer_use_its_index() {
+        let (a, b) = (Some(Uuid::now_v7()), Some(Uuid::now_v7()));
+        // (scope developer, scope agency, developer filter)
+        let cases = [
+            ((a, None, None), true),
+            ((None, b, None), false),
+            ((None, b, a), true),
+            ((a, None, a), true),
+            ((a, b, None), false),
+            ((None, None, None), false),
+        ];
+        for ((developer_org, agency_org, filter), expected) in cases {
+            let mut q = query([true; 4], None);
+            q.scope = NoticeScope {
+                developer_org,
+                agency_org,
+            };
+            q.developer_org = filter;
+            assert_eq!(one_developer(&q), expected, "{:?}", q.scope);
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod browser;
 mod cli;
 mod gateway;
 mod ledger;
+mod openapi;
 mod pagination;
 mod smoke;
 mod support;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the notice-list benchmark on SQLite and on a throwaway PostgreSQL
+# cluster (started and removed here, loopback only), printing the machine and
+# the tables for bench/RESULTS.md; each backend's output is also kept in
+# bench/out/.
+#
+# Usage: bench/run.sh [bench list args...]       e.g. bench/run.sh --runs 1
+#   BACKENDS="sqlite postgres"   which backends, in order (default both)
+#   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
+#   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# runuser (used to start PostgreSQL as root) lives in sbin.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+BACKENDS="${BACKENDS:-sqlite postgres}"
+if [[ -z "${BENCH_BIN:-}" ]]; then
+  cargo build --release --quiet -p bench
+  BENCH_BIN="$ROOT/target/release/bench"
+fi
+
+# shellcheck source=scripts/pg.sh
+source "$ROOT/scripts/pg.sh"
+trap stop_pg EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), \
+$(free -g | awk '/^Mem:/ {print $2}') GiB memory; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)'); binary: $BENCH_BIN"
+
+mkdir -p bench/out
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+for backend in $BACKENDS; do
+  args=(list --backend "$backend")
+  if [[ "$backend" == postgres ]]; then
+    [[ -n "${PRELAUNCH_TEST_PG_URL:-}" ]] || start_pg
+    args+=(--database-url "$PRELAUNCH_TEST_PG_URL")
+  fi
+  echo "+ bench ${args[*]} $*"
+  "$BENCH_BIN" "${args[@]}" "$@" | tee "bench/out/$stamp-$backend.md"
+done
