@@ -16,6 +16,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod gateway;
+mod gateway_web;
 mod ledger;
 mod openapi;
 mod pagination;

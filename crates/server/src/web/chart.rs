@@ -4,14 +4,15 @@
 
 use chrono::{Duration, NaiveDate};
 
-pub const WIDTH: f64 = 640.0;
+/// About the width a chart is shown at, three to a row, so that its text keeps the page's size.
+pub const WIDTH: f64 = 360.0;
 pub const HEIGHT: f64 = 180.0;
 /// Room on the left for the value labels, and below for the day labels.
-const LEFT: f64 = 52.0;
+const LEFT: f64 = 40.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
-const MAX_DAY_LABELS: usize = 8;
+const MAX_DAY_LABELS: usize = 5;
 
 /// A number formatted as an SVG coordinate.
 fn at(value: f64) -> String {

@@ -6,8 +6,9 @@
 
 use super::form::{Fields, FormState, QueryFields, on_form};
 use super::notices::{path_id, person_name};
-use super::render::{Frame, WebError, WebResult, html, plural, see_other};
+use super::render::{Frame, WebError, WebResult, capitalise, html, plural, see_other};
 use super::session::{SignedInForm, WebCaller};
+use super::usage::{grouped, millis};
 use super::view::{Choice, when};
 use accounts::Secret;
 use app::gateway::{ConnectionInput, ConnectionView, GatewayModel, GatewayTokenView};
@@ -78,6 +79,12 @@ pub fn gateway_url(app: &App) -> String {
     format!("{}/gateway/v1", app.config.public_url.trim_end_matches('/'))
 }
 
+/// A message from `app` as a sentence on the page.
+fn sentence(message: &str) -> String {
+    let text = capitalise(message.trim_end_matches('.'));
+    format!("{text}.")
+}
+
 fn style_label(style: &str) -> &'static str {
     match style {
         "openai" => "OpenAI chat completions",
@@ -132,9 +139,9 @@ struct ConnectionCard {
     base_url: String,
     upstream_model: String,
     header_names: String,
-    requests_per_minute: i64,
-    tokens_per_minute: i64,
-    concurrency: i64,
+    requests_per_minute: String,
+    tokens_per_minute: String,
+    concurrency: String,
     post_launch: String,
     retention: String,
     retention_text: &'static str,
@@ -152,9 +159,9 @@ impl From<&ConnectionView> for ConnectionCard {
             base_url: c.base_url.clone(),
             upstream_model: c.upstream_model.clone(),
             header_names: c.header_names.join(", "),
-            requests_per_minute: c.requests_per_minute,
-            tokens_per_minute: c.tokens_per_minute,
-            concurrency: c.concurrency,
+            requests_per_minute: grouped(c.requests_per_minute),
+            tokens_per_minute: grouped(c.tokens_per_minute),
+            concurrency: grouped(c.concurrency),
             post_launch: post_launch_text(c.post_launch_days),
             retention: super::view::humanize(&c.retention),
             retention_text: retention_text(&c.retention),
@@ -168,7 +175,8 @@ impl From<&ConnectionView> for ConnectionCard {
 struct ProbeResult {
     model: String,
     ok: bool,
-    status: String,
+    /// The upstream's status, when it answered.
+    status: Option<String>,
     latency: String,
     message: String,
 }
@@ -195,7 +203,6 @@ struct ConnectionForm {
 impl ConnectionForm {
     fn new(n: &NoticeView, form: FormState, editing: Option<&ConnectionView>) -> ConnectionForm {
         ConnectionForm {
-            form,
             action: match editing {
                 Some(c) => format!("/notices/{}/connections/{}", n.id, c.id),
                 None => format!("/notices/{}/connections", n.id),
@@ -226,10 +233,12 @@ impl ConnectionForm {
             } else {
                 "Credential"
             },
-            credential_hint: if editing.is_some() {
-                "A credential is set. Leave this empty to keep it: it is never shown, only replaced."
-            } else {
-                "The API key the gateway presents to your API. It is encrypted at rest and never shown again, to anyone."
+            credential_hint: match (editing.is_some(), form.error.is_some()) {
+                (true, _) => "A credential is set. Leave this empty to keep it: it is never shown, only replaced.",
+                (false, false) => {
+                    "The API key the gateway presents to your API. It is encrypted at rest and never shown again, to anyone."
+                }
+                (false, true) => "Enter it again: a credential is never sent back to the browser.",
             },
             headers_hint: match editing {
                 Some(c) if !c.header_names.is_empty() => format!(
@@ -246,6 +255,7 @@ impl ConnectionForm {
             ),
             editing: editing.is_some(),
             header_names: editing.is_some_and(|c| !c.header_names.is_empty()),
+            form,
         }
     }
 
@@ -517,9 +527,9 @@ pub async fn test_connection(
     let result = ProbeResult {
         model: c.model,
         ok,
-        status: status.map_or_else(|| "No answer".to_owned(), |s| s.to_string()),
-        latency: format!("{latency_ms:.0} ms"),
-        message: super::render::capitalise(&message),
+        status: status.map(|s| s.to_string()),
+        latency: millis(latency_ms),
+        message: sentence(&message),
     };
     connections_page(&app, &caller, id, StatusCode::OK, None, Some(result)).await
 }
@@ -675,7 +685,7 @@ async fn issue_token(app: &App, caller: &Caller, id: Uuid, fields: &Fields) -> A
         .gateway_models(Some(&token))
         .await
         .err()
-        .map(|e| super::render::capitalise(&e.message));
+        .map(|e| sentence(&e.message));
     Ok(Issued { token, not_yet })
 }
 

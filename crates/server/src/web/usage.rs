@@ -275,7 +275,8 @@ pub async fn usage(
             .iter()
             .rev()
             .map(|d| DayRow {
-                day: d.day.clone(),
+                day: chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d")
+                    .map_or_else(|_| d.day.clone(), |day| day.format("%-d %b %Y").to_string()),
                 totals: Totals::from(&d.totals),
             })
             .collect(),
