@@ -15,6 +15,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod cli;
+mod clients;
 mod gateway;
 mod gateway_web;
 mod ledger;
