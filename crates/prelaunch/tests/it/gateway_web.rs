@@ -81,6 +81,22 @@ async fn scene() -> Scene {
     }
 }
 
+impl Scene {
+    /// Connects the model through the API, as the developer's admin.
+    async fn connect(&self) {
+        let path = format!("/api/v1/notices/{}/connections", self.notice);
+        let body = connection_body(&self.up, json!({}));
+        self.t.post(&self.w.dev_admin, &path, body).await.ok();
+    }
+
+    /// The id of the notice's first gateway token, as the agency's admin sees it.
+    async fn first_token_id(&self) -> String {
+        let path = format!("/api/v1/notices/{}/gateway-tokens", self.notice);
+        let listed = self.t.get(&self.w.agency_admin, &path).await;
+        listed.ok()["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+}
+
 /// The connection form's fields, pointing at the scripted upstream.
 fn connection_fields(up: &Upstream) -> Vec<(&'static str, String)> {
     vec![
@@ -267,13 +283,7 @@ async fn the_developer_connects_and_tests_the_model_and_the_credential_never_com
 async fn an_evaluator_issues_a_token_once_uses_it_sees_usage_and_revokes_it() {
     let s = scene().await;
     let t = &s.t;
-    t.post(
-        &s.w.dev_admin,
-        &format!("/api/v1/notices/{}/connections", s.notice),
-        connection_body(&s.up, json!({})),
-    )
-    .await
-    .ok();
+    s.connect().await;
     let page = format!("/notices/{}/gateway-tokens", s.notice);
 
     let before = s.lin.get(&page).await;
@@ -349,16 +359,7 @@ async fn an_evaluator_issues_a_token_once_uses_it_sees_usage_and_revokes_it() {
     let developers = s.dev.get(&page).await;
     developers.assert(200);
     assert!(!developers.body.contains("/revoke"), "the developer only reads");
-    let token_id = t
-        .get(
-            &s.w.agency_admin,
-            &format!("/api/v1/notices/{}/gateway-tokens", s.notice),
-        )
-        .await
-        .ok()["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token_id = s.first_token_id().await;
     s.lin
         .submit(&page, &format!("{page}/{token_id}/revoke"), &[])
         .await
@@ -379,26 +380,11 @@ async fn an_evaluator_issues_a_token_once_uses_it_sees_usage_and_revokes_it() {
 async fn agency_admins_revoke_their_evaluators_tokens_and_outsiders_see_nothing() {
     let s = scene().await;
     let t = &s.t;
-    t.post(
-        &s.w.dev_admin,
-        &format!("/api/v1/notices/{}/connections", s.notice),
-        connection_body(&s.up, json!({})),
-    )
-    .await
-    .ok();
+    s.connect().await;
     let page = format!("/notices/{}/gateway-tokens", s.notice);
     let issued = s.lin.submit(&page, &page, &[("name", "cluster")]).await;
     let token = issued.input_value("id=\"new-gateway-token\"");
-    let token_id = t
-        .get(
-            &s.w.agency_admin,
-            &format!("/api/v1/notices/{}/gateway-tokens", s.notice),
-        )
-        .await
-        .ok()["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token_id = s.first_token_id().await;
 
     // An unassigned member of the agency is told how access is given, and cannot issue.
     let unassigned = Web::sign_in(

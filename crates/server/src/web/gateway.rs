@@ -8,10 +8,11 @@ use super::form::{Fields, FormState, QueryFields, on_form};
 use super::notices::{path_id, person_name};
 use super::render::{Frame, WebError, WebResult, capitalise, html, plural, see_other};
 use super::session::{SignedInForm, WebCaller};
+use super::tokens::token_status;
 use super::usage::{grouped, millis};
 use super::view::{Choice, when};
 use accounts::Secret;
-use app::gateway::{ConnectionInput, ConnectionView, GatewayModel, GatewayTokenView};
+use app::gateway::{ConnectionInput, ConnectionView, GatewayModel};
 use app::program::NoticeView;
 use app::{App, AppResult, Caller, PageRequest, policy};
 use askama::Template;
@@ -385,15 +386,31 @@ pub async fn create_connection(
         Ok(input) => app.create_connection(&caller, id, input).await,
         Err(error) => Err(error.into()),
     };
-    match created {
+    saved(id, &fields, created, |status, form| {
+        connections_page(&app, &caller, id, status, Some(form), None)
+    })
+    .await
+}
+
+/// Ends a connection form: to the connection in the list when it was saved, or the form again (`again`) with
+/// its values, less the secrets, and the error.
+async fn saved<F>(
+    id: Uuid,
+    fields: &Fields,
+    result: AppResult<ConnectionView>,
+    again: impl FnOnce(StatusCode, FormState) -> F,
+) -> WebResult
+where
+    F: Future<Output = WebResult>,
+{
+    match result {
         Ok(c) => Ok(see_other(&format!(
             "/notices/{id}/connections#connection-{}",
             c.id
         ))),
         Err(error) => {
             let (status, error) = on_form(error)?;
-            let form = failed_connection_form(&fields, error);
-            connections_page(&app, &caller, id, status, Some(form), None).await
+            again(status, failed_connection_form(fields, error)).await
         }
     }
 }
@@ -408,18 +425,33 @@ struct ConnectionPage {
     remove: FormState,
 }
 
+/// What a connection's page shows again after a failed form.
+enum Failed {
+    Nothing,
+    /// The settings, as sent (less the secrets), with their error.
+    Settings(FormState),
+    /// The removal, not confirmed.
+    Removal(ValidationError),
+}
+
 async fn connection_page(
     app: &App,
     caller: &Caller,
-    id: Uuid,
-    connection_id: Uuid,
+    (id, connection_id): (Uuid, Uuid),
     status: StatusCode,
-    form: Option<FormState>,
-    remove: FormState,
+    failed: Failed,
 ) -> WebResult {
     let n = app.get_notice(caller, id).await?;
     let c = app.get_connection(caller, id, connection_id).await?;
-    let form = form.unwrap_or_else(|| ConnectionForm::of(&c));
+    let mut remove = FormState::prefixed("remove-");
+    let form = match failed {
+        Failed::Settings(form) => form,
+        Failed::Removal(error) => {
+            remove.error = Some(error);
+            ConnectionForm::of(&c)
+        }
+        Failed::Nothing => ConnectionForm::of(&c),
+    };
     let page = ConnectionPage {
         frame: Frame::signed_in(caller, "notices", format!("Change connection · {}", c.model)),
         head: NoticeHead::new(caller, &n, Section::Connections),
@@ -435,16 +467,8 @@ pub async fn connection(
     WebCaller(caller): WebCaller,
     Path((raw, connection)): Path<(String, String)>,
 ) -> WebResult {
-    connection_page(
-        &app,
-        &caller,
-        path_id(&raw)?,
-        path_id(&connection)?,
-        StatusCode::OK,
-        None,
-        FormState::prefixed("remove-"),
-    )
-    .await
+    let ids = (path_id(&raw)?, path_id(&connection)?);
+    connection_page(&app, &caller, ids, StatusCode::OK, Failed::Nothing).await
 }
 
 pub async fn update_connection(
@@ -458,26 +482,10 @@ pub async fn update_connection(
         Ok(input) => app.update_connection(&caller, id, connection_id, input).await,
         Err(error) => Err(error.into()),
     };
-    match updated {
-        Ok(c) => Ok(see_other(&format!(
-            "/notices/{id}/connections#connection-{}",
-            c.id
-        ))),
-        Err(error) => {
-            let (status, error) = on_form(error)?;
-            let form = failed_connection_form(&fields, error);
-            connection_page(
-                &app,
-                &caller,
-                id,
-                connection_id,
-                status,
-                Some(form),
-                FormState::prefixed("remove-"),
-            )
-            .await
-        }
-    }
+    saved(id, &fields, updated, |status, form| {
+        connection_page(&app, &caller, (id, connection_id), status, Failed::Settings(form))
+    })
+    .await
 }
 
 pub async fn delete_connection(
@@ -492,18 +500,8 @@ pub async fn delete_connection(
             "confirm",
             "tick the box to confirm that evaluators lose this model",
         );
-        let mut remove = FormState::failed(Fields::default(), error);
-        remove.prefix = "remove-";
-        return connection_page(
-            &app,
-            &caller,
-            id,
-            connection_id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            remove,
-        )
-        .await;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return connection_page(&app, &caller, (id, connection_id), status, Failed::Removal(error)).await;
     }
     app.delete_connection(&caller, id, connection_id).await?;
     Ok(see_other(&format!("/notices/{id}/connections")))
@@ -589,14 +587,6 @@ impl From<&GatewayModel> for ModelRow {
     }
 }
 
-fn token_status(t: &GatewayTokenView, now: chrono::DateTime<chrono::Utc>) -> &'static str {
-    match (t.revoked_at, t.expires_at) {
-        (Some(_), _) => "Revoked",
-        (None, Some(at)) if at <= now => "Expired",
-        _ => "Active",
-    }
-}
-
 async fn tokens_page(
     app: &App,
     caller: &Caller,
@@ -619,7 +609,7 @@ async fn tokens_page(
             Some(a) => a.display_name.clone(),
             None => person_name(app, caller, Some(t.user_id), "A former evaluator").await,
         };
-        let status = token_status(t, now);
+        let status = token_status(t.revoked_at, t.expires_at, now);
         tokens.push(TokenRow {
             id: t.id,
             name: t.name.clone(),

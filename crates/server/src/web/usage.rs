@@ -68,13 +68,9 @@ impl From<&UsageTotals> for Totals {
     }
 }
 
-struct DayRow {
-    day: String,
-    totals: Totals,
-}
-
-struct EvaluatorRow {
-    name: String,
+/// A day's or an evaluator's totals, as one row of a table.
+struct TotalsRow {
+    label: String,
     totals: Totals,
 }
 
@@ -108,8 +104,8 @@ struct UsagePage {
     lead: &'static str,
     totals: Totals,
     figures: Vec<Figure>,
-    days: Vec<DayRow>,
-    evaluators: Vec<EvaluatorRow>,
+    days: Vec<TotalsRow>,
+    evaluators: Vec<TotalsRow>,
     /// Individual calls, for the evaluating agency; `None` for the developer, who sees the aggregate only.
     calls: Option<Vec<CallRow>>,
     calls_next: Option<String>,
@@ -252,8 +248,8 @@ pub async fn usage(
         (Some(rows), "agency") => {
             let names = names(&app, &caller, rows.iter().map(|e| e.user_id)).await;
             rows.iter()
-                .map(|e| EvaluatorRow {
-                    name: names.get(&e.user_id).cloned().unwrap_or_default(),
+                .map(|e| TotalsRow {
+                    label: names.get(&e.user_id).cloned().unwrap_or_default(),
                     totals: Totals::from(&e.totals),
                 })
                 .collect()
@@ -274,8 +270,8 @@ pub async fn usage(
             .by_day
             .iter()
             .rev()
-            .map(|d| DayRow {
-                day: chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d")
+            .map(|d| TotalsRow {
+                label: chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d")
                     .map_or_else(|_| d.day.clone(), |day| day.format("%-d %b %Y").to_string()),
                 totals: Totals::from(&d.totals),
             })
