@@ -46,7 +46,10 @@ fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
 }
 
 fn event(n: u64) -> AuditEvent {
-    let base = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let base = Utc
+        .with_ymd_and_hms(2027, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     AuditEvent {
         seq: 0,
         id: Uuid::now_v7(),
@@ -69,7 +72,12 @@ pub async fn run(args: LedgerArgs) -> Result<()> {
 
 async fn measure(args: &LedgerArgs, url: &str) -> Result<()> {
     let store = store::connect(url).await.context("opening the database")?;
-    println!("appending {} entries in batches of {} ({:?})", args.entries, args.batch, store.backend());
+    println!(
+        "appending {} entries in batches of {} ({:?})",
+        args.entries,
+        args.batch,
+        store.backend()
+    );
     let started = Instant::now();
     let mut batch_times = Vec::new();
     let mut n = 0;
@@ -81,7 +89,10 @@ async fn measure(args: &LedgerArgs, url: &str) -> Result<()> {
         batch_times.push(t.elapsed());
         n += count;
         if n % 100_000 == 0 {
-            println!("  {n} entries, {:.0}/s so far", n as f64 / started.elapsed().as_secs_f64());
+            println!(
+                "  {n} entries, {:.0}/s so far",
+                n as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     let append_secs = started.elapsed().as_secs_f64();
@@ -138,9 +149,17 @@ async fn measure(args: &LedgerArgs, url: &str) -> Result<()> {
             let mut rng = rand::rngs::StdRng::from_entropy();
             while Instant::now() < deadline {
                 let tile = if full1 > 0 && rng.gen_bool(0.1) {
-                    ledger::tile::Tile::Hashes { level: 1, index: rng.gen_range(0..full1), width: 256 }
+                    ledger::tile::Tile::Hashes {
+                        level: 1,
+                        index: rng.gen_range(0..full1),
+                        width: 256,
+                    }
                 } else {
-                    ledger::tile::Tile::Hashes { level: 0, index: rng.gen_range(0..full0.max(1)), width: 256 }
+                    ledger::tile::Tile::Hashes {
+                        level: 0,
+                        index: rng.gen_range(0..full0.max(1)),
+                        width: 256,
+                    }
                 };
                 let t = Instant::now();
                 match client.get(format!("{base}/ledger/{}", tile.path())).send().await {
@@ -167,7 +186,9 @@ async fn measure(args: &LedgerArgs, url: &str) -> Result<()> {
     let _ = server.await;
 
     println!();
-    println!("| backend | entries | appends/s | batch p50 / p99 ms | checkpoint sign p50 / p99 ms | inclusion p50 / p99 ms | consistency p50 / p99 ms | tiles/s | tile p50 / p99 ms | tile errors |");
+    println!(
+        "| backend | entries | appends/s | batch p50 / p99 ms | checkpoint sign p50 / p99 ms | inclusion p50 / p99 ms | consistency p50 / p99 ms | tiles/s | tile p50 / p99 ms | tile errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {:?} | {} | {:.0} | {:.1} / {:.1} | {:.2} / {:.2} | {:.3} / {:.3} | {:.3} / {:.3} | {:.0} | {:.2} / {:.2} | {} |",

@@ -145,12 +145,17 @@ impl App {
     /// A published (signed) tree size that satisfies `enough`, if any does. Published sizes only grow, so
     /// the largest one seen is remembered and the database is asked again only when it is not enough.
     async fn published_size(&self, enough: impl Fn(u64) -> bool) -> AppResult<u64> {
-        let known = self.ledger_cache.published.load(std::sync::atomic::Ordering::Relaxed);
+        let known = self
+            .ledger_cache
+            .published
+            .load(std::sync::atomic::Ordering::Relaxed);
         if known > 0 && enough(known) {
             return Ok(known);
         }
         let size = u64::try_from(self.latest_checkpoint().await?.size).unwrap_or(0);
-        self.ledger_cache.published.fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        self.ledger_cache
+            .published
+            .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
         Ok(size)
     }
 
