@@ -1,6 +1,7 @@
 //! `bench`: seeds a program of realistic size into a fresh database, starts the real server on a loopback
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
+mod ledger;
 mod load;
 mod seed;
 
@@ -25,10 +26,12 @@ struct Cli {
 enum Command {
     /// The notice list (API) and the dashboard (web UI), as an agency and as a developer.
     List(ListArgs),
+    /// The transparency ledger: appends, checkpoint signing, proofs and tiles at a million entries.
+    Ledger(ledger::LedgerArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -75,11 +78,12 @@ struct ListArgs {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::List(args) => list(args).await,
+        Command::Ledger(args) => ledger::run(args).await,
     }
 }
 
 /// A fresh database for one benchmark, and how to remove it.
-enum Database {
+pub(crate) enum Database {
     Sqlite {
         dir: PathBuf,
         url: String,
@@ -92,9 +96,9 @@ enum Database {
 }
 
 impl Database {
-    async fn create(args: &ListArgs) -> Result<Database> {
+    async fn create(backend: Backend, database_url: Option<&str>) -> Result<Database> {
         let name = format!("prelaunch_bench_{}", uuid::Uuid::new_v4().simple());
-        match args.backend {
+        match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir)?;
@@ -102,10 +106,9 @@ impl Database {
                 Ok(Database::Sqlite { dir, url })
             }
             Backend::Postgres => {
-                let admin = args
-                    .database_url
-                    .clone()
+                let admin = database_url
                     .filter(|u| u.starts_with("postgres"))
+                    .map(str::to_owned)
                     .context("--backend postgres needs --database-url postgres://…")?;
                 let mut conn = sqlx::PgConnection::connect(&admin).await?;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -139,7 +142,7 @@ impl Database {
 }
 
 async fn list(args: ListArgs) -> Result<()> {
-    let database = Database::create(&args).await?;
+    let database = Database::create(args.backend, args.database_url.as_deref()).await?;
     let outcome = seed_and_measure(&args, database.url()).await;
     if args.keep {
         eprintln!("kept the database: {}", database.url());
