@@ -92,6 +92,12 @@ pub fn compact(value: f64) -> String {
         trim(format!("{:.1}", value / 1_000.0)) + "k"
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
+    } else if value < 10.0 {
+        // Small scales (latencies under a millisecond) need their second decimal: 0.25, not 0.2.
+        format!("{value:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
     } else {
         format!("{value:.1}")
     }
@@ -245,6 +251,8 @@ mod tests {
         }
         let labels = [
             (0.0, "0"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
             (12.5, "12.5"),
             (950.0, "950"),
             (1500.0, "1.5k"),

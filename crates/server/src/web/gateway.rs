@@ -564,6 +564,8 @@ struct TokensPage {
     can_issue: bool,
     /// An agency member not assigned to the notice, told how to get access.
     unassigned: bool,
+    /// Whether the caller administers their organisation (and so assigns evaluators).
+    admin: bool,
     form: FormState,
     issued: Option<Issued>,
     gateway_url: String,
@@ -632,6 +634,7 @@ async fn tokens_page(
         next: page.next_cursor,
         can_issue: policy::can_issue_gateway_token(caller, is_assigned) && n.state != NoticeState::Withdrawn,
         unassigned: is_agency && !is_assigned,
+        admin: caller.is_admin(),
         form,
         issued,
         gateway_url: gateway_url(app),
