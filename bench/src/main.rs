@@ -1,6 +1,7 @@
 //! `bench`: seeds a program of realistic size into a fresh database, starts the real server on a loopback
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
+mod gateway;
 mod load;
 mod seed;
 
@@ -25,6 +26,11 @@ struct Cli {
 enum Command {
     /// The notice list (API) and the dashboard (web UI), as an agency and as a developer.
     List(ListArgs),
+    /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
+    Gateway {
+        #[command(subcommand)]
+        command: gateway::Command,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +81,7 @@ struct ListArgs {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::List(args) => list(args).await,
+        Command::Gateway { command } => gateway::main(command).await,
     }
 }
 
