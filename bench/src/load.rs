@@ -56,7 +56,7 @@ pub struct Stats {
 }
 
 /// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p * sorted.len() as f64).ceil() as usize).saturating_sub(1);
     sorted.get(rank).copied().unwrap_or_default()
 }

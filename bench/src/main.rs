@@ -1,6 +1,7 @@
 //! `bench`: seeds a program of realistic size into a fresh database, starts the real server on a loopback
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
+mod gateway;
 mod ledger;
 mod load;
 mod seed;
@@ -28,6 +29,11 @@ enum Command {
     List(ListArgs),
     /// The transparency ledger: appends, checkpoint signing, proofs and tiles at a million entries.
     Ledger(ledger::LedgerArgs),
+    /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
+    Gateway {
+        #[command(subcommand)]
+        command: gateway::Command,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +85,7 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::List(args) => list(args).await,
         Command::Ledger(args) => ledger::run(args).await,
+        Command::Gateway { command } => gateway::main(command).await,
     }
 }
 

@@ -83,7 +83,7 @@ pub fn app_at(store: &Arc<dyn Store>, at: DateTime<Utc>) -> (App, Arc<ManualCloc
     (App::new(store.clone(), clock.clone(), Config::default()), clock)
 }
 
-async fn person(app: &App, org: &str, email: String, role: &str) -> Result<Person> {
+pub(crate) async fn person(app: &App, org: &str, email: String, role: &str) -> Result<Person> {
     let (_, link) = app.provision_user(org, &email, role).await?;
     let token = app.provision_token(&email, None).await?;
     let caller = app.authenticate_bearer(token.expose()).await?;

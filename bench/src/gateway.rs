@@ -1,0 +1,689 @@
+//! `bench gateway`: the model access gateway's overhead, side by side with LiteLLM's proxy.
+//!
+//! `run` starts, each in its own process and on loopback only, a mock model API with a fixed service time
+//! (`mock-upstream`), the real `prelaunch serve` over a freshly provisioned data directory, and (when given)
+//! LiteLLM's proxy pointing at the same mock. It then sends the same open-loop load straight to the mock and
+//! through each proxy, at each rate, for non-streaming and streaming calls, three runs by default, and prints
+//! Markdown tables: latency, what each proxy adds over the direct call, memory, errors; then a rate ladder
+//! that finds each one's sustainable rate. See `bench/README.md`.
+
+mod mock;
+mod open_loop;
+mod procs;
+mod setup;
+
+use anyhow::{Context, Result, bail};
+use open_loop::{Mode, Outcome, Step, Target};
+use procs::Proc;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command as Process;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// The mock model API (`run` starts it in its own process).
+    MockUpstream {
+        /// A loopback address; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        shape: mock::Shape,
+    },
+    /// Starts the mock, `prelaunch serve` and LiteLLM's proxy on loopback, and measures them.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The `prelaunch` binary to measure (a release build).
+    #[arg(long, default_value = "target/release/prelaunch")]
+    prelaunch: PathBuf,
+    /// LiteLLM's `litellm` command; LiteLLM is left out when not given.
+    #[arg(long)]
+    litellm: Option<PathBuf>,
+    #[arg(long, default_value = "bench/gateway/litellm.yaml")]
+    litellm_config: PathBuf,
+    /// LiteLLM's worker processes (its documented default is one per CPU).
+    #[arg(long, default_value_t = 2)]
+    litellm_workers: usize,
+    /// Requests per second of the side-by-side measurements.
+    #[arg(long, value_delimiter = ',', default_values_t = [200.0, 500.0, 1000.0])]
+    rates: Vec<f64>,
+    /// Runs over every measurement; the tables give the median of each figure.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Seconds measured at each rate.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds of load, unmeasured, before.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Seconds after which a request counts as failed.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Requests in flight at most; one more is counted as an error instead of queued in the client.
+    #[arg(long, default_value_t = 2000)]
+    max_in_flight: usize,
+    /// Gateway tokens used in turn (each token is limited to 100,000 requests a minute).
+    #[arg(long, default_value_t = 32)]
+    tokens: usize,
+    /// Skip the search for each one's sustainable rate.
+    #[arg(long)]
+    no_ladder: bool,
+    /// The low rate whose p99 is each one's reference in the search.
+    #[arg(long, default_value_t = 50.0)]
+    baseline_rate: f64,
+    /// Rates tried in the search, in order; it stops at the first that fails.
+    #[arg(long, value_delimiter = ',', default_values_t = [100.0, 200.0, 300.0, 400.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0])]
+    ladder_rates: Vec<f64>,
+    /// Seconds measured at each rate of the search (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    ladder_duration: u64,
+    #[command(flatten)]
+    shape: mock::Shape,
+    /// Keep the data directory and the servers' logs (its path is printed).
+    #[arg(long)]
+    keep: bool,
+}
+
+pub async fn main(command: Command) -> Result<()> {
+    match command {
+        Command::MockUpstream { listen, shape } => {
+            if !listen.ip().is_loopback() {
+                bail!("the mock listens on loopback only, not {listen}");
+            }
+            mock::serve(listen, shape).await
+        }
+        Command::Run(args) => {
+            let dir =
+                std::env::temp_dir().join(format!("prelaunch_gwbench_{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir)?;
+            let outcome = run(&args, &dir).await;
+            if args.keep || outcome.is_err() {
+                eprintln!("the data directory and logs are in {}", dir.display());
+            } else {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            outcome
+        }
+    }
+}
+
+/// The LiteLLM proxy's master key (it only guards this loopback run).
+const LITELLM_KEY: &str = "sk-bench-litellm-master-key";
+/// The model name in `bench/gateway/litellm.yaml`.
+const LITELLM_MODEL: &str = "bench-model";
+
+/// A target under load and the process whose memory is reported for it.
+struct Measured {
+    target: Target,
+    pid: u32,
+}
+
+/// One step's figures and the process's memory during it.
+#[derive(Clone)]
+struct Figures {
+    outcome: Outcome,
+    rss_peak_kib: u64,
+}
+
+async fn run(args: &RunArgs, dir: &std::path::Path) -> Result<()> {
+    let client = open_loop::client()?;
+    let this = std::env::current_exe()?;
+    let shape = args.shape;
+
+    let mut mock = Proc::start(
+        "mock upstream",
+        {
+            let mut c = Process::new(&this);
+            c.args(["gateway", "mock-upstream", "--listen", "127.0.0.1:0"])
+                .args(["--service-us", &shape.service_us.to_string()])
+                .args(["--chunks", &shape.chunks.to_string()])
+                .args(["--gap-us", &shape.gap_us.to_string()]);
+            c
+        },
+        &dir.join("mock.log"),
+    )?;
+    let line = mock.line_with("listening on", Duration::from_secs(10)).await?;
+    let mock_url = line.rsplit(' ').next().context("the mock's address")?.to_owned();
+    let upstream = format!("{mock_url}/v1");
+    eprintln!("mock upstream at {upstream} (pid {})", mock.pid);
+
+    let provisioned = setup::provision(dir, &upstream, args.tokens).await?;
+    let mut prelaunch = Proc::start(
+        "prelaunch",
+        {
+            let mut c = Process::new(&args.prelaunch);
+            c.arg("serve")
+                .arg("--data-dir")
+                .arg(dir)
+                .args(["--listen", "127.0.0.1:0"]);
+            for var in [
+                "DATABASE_URL",
+                "PRELAUNCH_DATA_DIR",
+                "PRELAUNCH_LISTEN",
+                "PRELAUNCH_PUBLIC_URL",
+                "PRELAUNCH_MASTER_KEY_FILE",
+                "PRELAUNCH_LEDGER_KEY_FILE",
+                "PRELAUNCH_LOG",
+            ] {
+                c.env_remove(var);
+            }
+            c
+        },
+        &dir.join("prelaunch.log"),
+    )?;
+    let line = prelaunch
+        .line_with("Prelaunch is listening on", Duration::from_secs(60))
+        .await?;
+    let prelaunch_url = line.rsplit(' ').next().context("prelaunch's address")?.to_owned();
+    eprintln!("prelaunch serve at {prelaunch_url} (pid {})", prelaunch.pid);
+
+    let mut litellm = None;
+    if let Some(command) = &args.litellm {
+        let port = procs::free_port()?;
+        let mut c = Process::new(command);
+        c.arg("--config")
+            .arg(&args.litellm_config)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--num_workers", &args.litellm_workers.to_string()])
+            .env("MOCK_API_BASE", &upstream)
+            .env("LITELLM_MASTER_KEY", LITELLM_KEY)
+            // Use the model cost map shipped in the package instead of fetching it: loopback traffic only.
+            .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            .env("LITELLM_MODE", "PRODUCTION")
+            .env("LITELLM_LOG", "ERROR")
+            .env_remove("DATABASE_URL");
+        let mut proc = Proc::start("litellm", c, &dir.join("litellm.log"))?;
+        proc.drain_stdout();
+        let base = format!("http://127.0.0.1:{port}");
+        procs::wait_ready(
+            &client,
+            &format!("{base}/health/liveliness"),
+            Duration::from_secs(180),
+        )
+        .await
+        .context("LiteLLM's proxy did not start (see litellm.log)")?;
+        eprintln!("litellm proxy at {base} (pid {})", proc.pid);
+        litellm = Some((proc, base));
+    }
+
+    let mut targets = vec![
+        Measured {
+            target: Target {
+                name: "direct",
+                url: format!("{upstream}/chat/completions"),
+                keys: vec![setup::UPSTREAM_CREDENTIAL.into()],
+                model: setup::UPSTREAM_MODEL.into(),
+            },
+            pid: mock.pid,
+        },
+        Measured {
+            target: Target {
+                name: "prelaunch",
+                url: format!("{prelaunch_url}/gateway/v1/chat/completions"),
+                keys: provisioned.tokens.clone(),
+                model: provisioned.model.clone(),
+            },
+            pid: prelaunch.pid,
+        },
+    ];
+    if let Some((proc, base)) = &litellm {
+        targets.push(Measured {
+            target: Target {
+                name: "litellm",
+                url: format!("{base}/v1/chat/completions"),
+                keys: vec![LITELLM_KEY.into()],
+                model: LITELLM_MODEL.into(),
+            },
+            pid: proc.pid,
+        });
+    }
+
+    let bench = Bench {
+        client,
+        args,
+        litellm_base: litellm.as_ref().map(|(_, base)| base.clone()),
+    };
+    // Every target must answer both kinds of call correctly before anything is measured.
+    for m in &targets {
+        for mode in [Mode::Json, Mode::Stream] {
+            let check = bench.step(m, mode, 5.0, 0, 1).await?;
+            if check.outcome.ok == 0 || check.outcome.error_count() > 0 {
+                bail!(
+                    "{} does not answer {} calls: {:?} (logs in {})",
+                    m.target.name,
+                    mode.label(),
+                    check.outcome.errors,
+                    dir.display()
+                );
+            }
+        }
+    }
+    let idle: Vec<(&str, u64)> = targets
+        .iter()
+        .map(|m| (m.target.name, procs::rss_kib(m.pid)))
+        .collect();
+
+    let matrix = bench.matrix(&targets).await?;
+    let after: Vec<(&str, u64, Option<u64>)> = targets
+        .iter()
+        .map(|m| (m.target.name, procs::rss_kib(m.pid), procs::peak_kib(m.pid)))
+        .collect();
+    let ladder = if args.no_ladder {
+        None
+    } else {
+        // LiteLLM first: its p99 at its sustainable rate is the bar the others are then held to.
+        targets.reverse();
+        Some(bench.ladder(&targets).await?)
+    };
+
+    report(args, &matrix, &idle, &after, ladder.as_ref());
+
+    prelaunch.stop(Duration::from_secs(10)).await;
+    if let Some((proc, _)) = litellm {
+        proc.stop(Duration::from_secs(10)).await;
+    }
+    mock.stop(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+/// The side-by-side figures: (mode, rate, target) → one `Figures` per run.
+type Matrix = BTreeMap<(Mode, u64, &'static str), Vec<Figures>>;
+
+/// Each rate tried in the search, with its figures.
+type Rungs = Vec<(f64, Figures)>;
+
+/// The rate search, per target: the low-rate reference and the rates tried.
+struct Ladder {
+    rungs: Vec<(&'static str, Figures, Rungs)>,
+}
+
+struct Bench<'a> {
+    client: reqwest::Client,
+    args: &'a RunArgs,
+    litellm_base: Option<String>,
+}
+
+impl Bench<'_> {
+    /// Runs one step, sampling the target process's memory every 100 ms meanwhile.
+    async fn step(&self, m: &Measured, mode: Mode, rate: f64, warmup: u64, duration: u64) -> Result<Figures> {
+        let step = Step {
+            rate,
+            warmup: Duration::from_secs(warmup),
+            duration: Duration::from_secs(duration),
+            timeout: Duration::from_secs(self.args.timeout),
+            max_in_flight: self.args.max_in_flight,
+        };
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let pid = m.pid;
+        let sampler = tokio::spawn(async move {
+            let mut peak = 0;
+            loop {
+                peak = peak.max(procs::rss_kib(pid));
+                tokio::select! {
+                    _ = &mut stopped => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        });
+        let outcome = open_loop::run(&self.client, &m.target, mode, step).await;
+        let _ = stop.send(());
+        let rss_peak_kib = sampler.await.unwrap_or(0);
+        let outcome = outcome?;
+        self.settle(m, &outcome).await;
+        Ok(Figures {
+            outcome,
+            rss_peak_kib,
+        })
+    }
+
+    /// A pause between steps; after an overloaded step, waits until the target answers promptly again.
+    async fn settle(&self, m: &Measured, outcome: &Outcome) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if outcome.error_count() == 0 {
+            return;
+        }
+        let ready = match (m.target.name, &self.litellm_base) {
+            ("litellm", Some(base)) => format!("{base}/health/liveliness"),
+            _ => return tokio::time::sleep(Duration::from_secs(2)).await,
+        };
+        if let Err(error) = procs::wait_ready(&self.client, &ready, Duration::from_secs(120)).await {
+            eprintln!("  {} did not recover: {error}", m.target.name);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    async fn matrix(&self, targets: &[Measured]) -> Result<Matrix> {
+        let mut matrix = Matrix::new();
+        for run in 1..=self.args.runs {
+            for mode in [Mode::Json, Mode::Stream] {
+                for &rate in &self.args.rates {
+                    for m in targets {
+                        let figures = self
+                            .step(m, mode, rate, self.args.warmup, self.args.duration)
+                            .await?;
+                        eprintln!(
+                            "run {run}: {:<13} {:>5}/s {:<9} {}",
+                            mode.label(),
+                            rate,
+                            m.target.name,
+                            line(&figures)
+                        );
+                        matrix
+                            .entry((mode, rate as u64, m.target.name))
+                            .or_default()
+                            .push(figures);
+                    }
+                }
+            }
+        }
+        Ok(matrix)
+    }
+
+    /// Raises the rate of non-streaming calls until the p99 passes both twice the p99 at the low rate and
+    /// the bar set by the first target (LiteLLM's p99 at its sustainable rate), or a call fails.
+    async fn ladder(&self, targets: &[Measured]) -> Result<Ladder> {
+        let mut ladder = Ladder { rungs: Vec::new() };
+        let mut bar: Option<Duration> = None;
+        for m in targets {
+            let base = self
+                .step(
+                    m,
+                    Mode::Json,
+                    self.args.baseline_rate,
+                    1,
+                    self.args.ladder_duration,
+                )
+                .await?;
+            let own = base.outcome.p(0.99) * 2;
+            eprintln!(
+                "ladder: {:<9} {:>5}/s {} (reference)",
+                m.target.name,
+                self.args.baseline_rate,
+                line(&base)
+            );
+            let mut rungs = Vec::new();
+            for &rate in &self.args.ladder_rates {
+                let figures = self
+                    .step(m, Mode::Json, rate, 1, self.args.ladder_duration)
+                    .await?;
+                eprintln!("ladder: {:<9} {:>5}/s {}", m.target.name, rate, line(&figures));
+                let p99 = figures.outcome.p(0.99);
+                let clean = figures.outcome.error_count() == 0;
+                rungs.push((rate, figures));
+                if !clean || p99 > own.max(bar.unwrap_or_default()) {
+                    break;
+                }
+            }
+            if bar.is_none() {
+                bar = sustainable(&base, &rungs).map(|(_, f)| f.outcome.p(0.99));
+            }
+            ladder.rungs.push((m.target.name, base, rungs));
+        }
+        Ok(ladder)
+    }
+}
+
+/// The highest rate whose p99 is within twice the low-rate p99, with no error, and its figures.
+fn sustainable<'a>(base: &Figures, rungs: &'a [(f64, Figures)]) -> Option<&'a (f64, Figures)> {
+    let own = base.outcome.p(0.99) * 2;
+    rungs
+        .iter()
+        .take_while(|(_, f)| f.outcome.error_count() == 0 && f.outcome.p(0.99) <= own)
+        .last()
+}
+
+/// The highest rate with no error and a p99 within `bar`, counting up from the lowest.
+fn rate_within(rungs: &[(f64, Figures)], bar: Duration) -> Option<f64> {
+    rungs
+        .iter()
+        .take_while(|(_, f)| f.outcome.error_count() == 0 && f.outcome.p(0.99) <= bar)
+        .last()
+        .map(|(rate, _)| *rate)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn signed_ms(d: f64) -> String {
+    format!("{:+.2}", d * 1000.0)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0}", kib as f64 / 1024.0)
+}
+
+fn line(f: &Figures) -> String {
+    let o = &f.outcome;
+    let ttft = o
+        .ttft_p(0.5)
+        .map(|t| format!(" ttft p50 {}", ms(t)))
+        .unwrap_or_default();
+    format!(
+        "{:>7.0}/s p50 {} p99 {} max {}{ttft} errors {:?} lag p99 {} rss {} MiB",
+        o.per_second,
+        ms(o.p(0.5)),
+        ms(o.p(0.99)),
+        ms(o.p(1.0)),
+        o.errors,
+        ms(o.send_lag_p99),
+        mib(f.rss_peak_kib)
+    )
+}
+
+/// The median of values (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// The median over runs of one figure, in seconds.
+fn med(runs: &[Figures], figure: impl Fn(&Figures) -> Option<f64>) -> Option<f64> {
+    let values: Vec<f64> = runs.iter().filter_map(figure).collect();
+    (!values.is_empty()).then(|| median(values))
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map(|s| format!("{:.2}", s * 1000.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// What `through` adds over `direct` in one figure: the median over runs of the run-by-run difference.
+fn added(direct: &[Figures], through: &[Figures], figure: impl Fn(&Figures) -> Option<f64>) -> Option<f64> {
+    let diffs: Vec<f64> = direct
+        .iter()
+        .zip(through)
+        .filter_map(|(d, t)| Some(figure(t)? - figure(d)?))
+        .collect();
+    (!diffs.is_empty()).then(|| median(diffs))
+}
+
+fn report(
+    args: &RunArgs,
+    matrix: &Matrix,
+    idle: &[(&str, u64)],
+    after: &[(&str, u64, Option<u64>)],
+    ladder: Option<&Ladder>,
+) {
+    let shape = args.shape;
+    println!(
+        "\n### Latency: open loop, {} s per rate after {} s warm-up, median of {} runs\n",
+        args.duration, args.warmup, args.runs
+    );
+    println!(
+        "Mock upstream: {:.1} ms to answer (or to a stream's first chunk); streams of {} chunks {:.1} ms apart. \
+         Latency from each request's scheduled time to the last byte; TTFT to the first byte of the body.\n",
+        shape.service_us as f64 / 1000.0,
+        shape.chunks,
+        shape.gap_us as f64 / 1000.0
+    );
+    println!(
+        "| calls | rate/s | target | answered/s | p50 ms | p90 ms | p99 ms | max ms | TTFT p50 | TTFT p99 | errors | RSS peak MiB |"
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for ((mode, rate, target), runs) in matrix {
+        let errors: usize = runs.iter().map(|f| f.outcome.error_count()).sum();
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in runs {
+            for (kind, n) in &f.outcome.errors {
+                *kinds.entry(kind.as_str()).or_default() += n;
+            }
+        }
+        let errors = if errors == 0 {
+            "0".to_owned()
+        } else {
+            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            kinds.join(", ")
+        };
+        println!(
+            "| {} | {rate} | {target} | {:.0} | {} | {} | {} | {} | {} | {} | {errors} | {} |",
+            mode.label(),
+            med(runs, |f| Some(f.outcome.per_second)).unwrap_or_default(),
+            cell(med(runs, |f| Some(secs(f.outcome.p(0.5))))),
+            cell(med(runs, |f| Some(secs(f.outcome.p(0.9))))),
+            cell(med(runs, |f| Some(secs(f.outcome.p(0.99))))),
+            cell(med(runs, |f| Some(secs(f.outcome.p(1.0))))),
+            cell(med(runs, |f| f.outcome.ttft_p(0.5).map(secs))),
+            cell(med(runs, |f| f.outcome.ttft_p(0.99).map(secs))),
+            mib(med(runs, |f| Some(f.rss_peak_kib as f64)).unwrap_or_default() as u64),
+        );
+    }
+
+    println!(
+        "\n### Added latency: through the proxy minus direct (ms; median over runs of each run's difference)\n"
+    );
+    let proxies: Vec<&str> = ["prelaunch", "litellm"]
+        .into_iter()
+        .filter(|p| matrix.keys().any(|(_, _, t)| t == p))
+        .collect();
+    let mut head = "| calls | rate/s |".to_owned();
+    let mut rule = "|---|---:|".to_owned();
+    for p in &proxies {
+        head.push_str(&format!(" {p} +p50 | {p} +p99 | {p} +TTFT p50 | {p} +TTFT p99 |"));
+        rule.push_str("---:|---:|---:|---:|");
+    }
+    println!("{head}\n{rule}");
+    let mut rows: Vec<(Mode, u64)> = matrix.keys().map(|(m, r, _)| (*m, *r)).collect();
+    rows.dedup();
+    for (mode, rate) in &rows {
+        let Some(direct) = matrix.get(&(*mode, *rate, "direct")) else {
+            continue;
+        };
+        let mut row = format!("| {} | {rate} |", mode.label());
+        for p in &proxies {
+            let through = matrix
+                .get(&(*mode, *rate, *p))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let figure = |q: f64| added(direct, through, move |f| Some(secs(f.outcome.p(q))));
+            let ttft = |q: f64| added(direct, through, move |f| f.outcome.ttft_p(q).map(secs));
+            let show = |v: Option<f64>| v.map(signed_ms).unwrap_or_else(|| "–".into());
+            row.push_str(&format!(
+                " {} | {} | {} | {} |",
+                show(figure(0.5)),
+                show(figure(0.99)),
+                show(ttft(0.5)),
+                show(ttft(0.99))
+            ));
+        }
+        println!("{row}");
+    }
+
+    println!("\n### Memory (resident set, MiB; a proxy's workers included)\n");
+    println!(
+        "| process | idle, after the first calls | at the end of the runs | peak sampled under load | VmHWM |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (name, idle_kib) in idle {
+        let peak = matrix
+            .iter()
+            .filter(|((_, _, t), _)| t == name)
+            .flat_map(|(_, runs)| runs.iter().map(|f| f.rss_peak_kib))
+            .max()
+            .unwrap_or_default();
+        let (end, hwm) = after
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, end, hwm)| (*end, *hwm))
+            .unwrap_or_default();
+        let process = if *name == "direct" { "mock upstream" } else { name };
+        println!(
+            "| {process} | {} | {} | {} | {} |",
+            mib(*idle_kib),
+            mib(end),
+            mib(peak),
+            hwm.map(mib).unwrap_or_else(|| "–".into())
+        );
+    }
+
+    let Some(ladder) = ladder else {
+        return;
+    };
+    println!(
+        "\n### Sustainable rate: non-streaming calls, {} s per rate after 1 s warm-up, one run\n",
+        args.ladder_duration
+    );
+    println!(
+        "Sustainable: the highest rate tried with no error and a p99 within twice the p99 at {}/s.\n",
+        args.baseline_rate
+    );
+    println!(
+        "| target | p99 at {}/s | sustainable rate/s | p99 there | first rate that failed | its p99 | its errors |",
+        args.baseline_rate
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut litellm_bar = None;
+    for (name, base, rungs) in &ladder.rungs {
+        let best = sustainable(base, rungs);
+        let failed = rungs.iter().find(|(rate, _)| best.is_none_or(|(b, _)| rate > b));
+        if *name == "litellm" {
+            litellm_bar = best.map(|(rate, f)| (*rate, f.outcome.p(0.99)));
+        }
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            ms(base.outcome.p(0.99)),
+            best.map(|(r, _)| format!("{r:.0}"))
+                .unwrap_or_else(|| "none".into()),
+            best.map(|(_, f)| ms(f.outcome.p(0.99)))
+                .unwrap_or_else(|| "–".into()),
+            failed
+                .map(|(r, _)| format!("{r:.0}"))
+                .unwrap_or_else(|| "none".into()),
+            failed
+                .map(|(_, f)| ms(f.outcome.p(0.99)))
+                .unwrap_or_else(|| "–".into()),
+            failed
+                .map(|(_, f)| f.outcome.error_count().to_string())
+                .unwrap_or_else(|| "–".into()),
+        );
+    }
+    if let Some((rate, bar)) = litellm_bar {
+        for (name, _, rungs) in &ladder.rungs {
+            if *name == "litellm" {
+                continue;
+            }
+            let top = rungs.iter().map(|(r, _)| *r).fold(0.0, f64::max);
+            match rate_within(rungs, bar) {
+                Some(r) => println!(
+                    "\nAt LiteLLM's p99 at its sustainable rate ({} ms at {rate:.0}/s), {name} sustains {r:.0}/s{}: \
+                     {:.1}× LiteLLM's rate.",
+                    ms(bar),
+                    if r >= top { " (the highest rate tried)" } else { "" },
+                    r / rate
+                ),
+                None => println!(
+                    "\n{name} does not reach LiteLLM's p99 ({} ms) at any rate tried.",
+                    ms(bar)
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Provisions what a gateway call needs into a fresh data directory, through the `app` operations over the
+//! database `prelaunch serve` will then open, with the master key it will load (`master.key` in the data
+//! directory): a developer with a notice in review, an agency whose evaluator is assigned to it, a model
+//! connection to the mock upstream, and gateway tokens issued by the evaluator.
+
+use crate::seed::person;
+use anyhow::Result;
+use app::gateway::ConnectionInput;
+use app::program::NewNotice;
+use app::{App, Clock, Config, SystemClock};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The credential the developer enters for the mock; the mock accepts any.
+pub const UPSTREAM_CREDENTIAL: &str = "sk-bench-upstream-credential";
+/// The model id behind the connection.
+pub const UPSTREAM_MODEL: &str = "bench-upstream-model";
+
+/// What the benchmark calls the gateway with.
+pub struct Provisioned {
+    /// The model's name at the gateway.
+    pub model: String,
+    /// Gateway tokens (`plg_…`) of the assigned evaluator, used in turn.
+    pub tokens: Vec<String>,
+}
+
+/// Provisions into `data_dir` (SQLite `prelaunch.db` and `master.key`), with a connection to `base_url`.
+/// `tokens` tokens are issued so that the per-token limits (at most 100,000 requests per minute each) are
+/// not what a high rate measures.
+pub async fn provision(data_dir: &Path, base_url: &str, tokens: usize) -> Result<Provisioned> {
+    let url = format!("sqlite://{}", data_dir.join("prelaunch.db").display());
+    let store = store::connect(&url).await?;
+    let (key, _) = ::gateway::MasterKey::load_or_create(&data_dir.join("master.key"))?;
+    let app = App::new(store, Arc::new(SystemClock), Config::default()).with_master_key(&key);
+    app.check_master_key().await?;
+    app.init_admin("admin@clearinghouse.example").await?;
+
+    app.provision_org("developer", "Frontier Lab").await?;
+    app.provision_org("agency", "Evaluation Agency").await?;
+    let developer = person(&app, "Frontier Lab", "admin@lab.example".into(), "admin").await?;
+    let agency_admin = person(&app, "Evaluation Agency", "admin@agency.example".into(), "admin").await?;
+    let evaluator = person(&app, "Evaluation Agency", "eval@agency.example".into(), "member").await?;
+
+    // The window opens at filing (launch is closer than the review window), so the notice is in review.
+    let launch = SystemClock.now() + chrono::Duration::days(20);
+    let notice = app
+        .file_notice(
+            &developer.caller,
+            NewNotice {
+                model_name: "Bench Model".into(),
+                model_version: "1.0".into(),
+                planned_launch_at: launch.to_rfc3339(),
+                model_card: "# Model card\n\nA model for the gateway benchmark.\n".into(),
+                shared_with: Vec::new(),
+                shared_with_all: true,
+            },
+        )
+        .await?;
+    app.assign(&agency_admin.caller, notice.id, evaluator.caller.user_id())
+        .await?;
+    let connection = app
+        .create_connection(
+            &developer.caller,
+            notice.id,
+            ConnectionInput {
+                api_style: "openai".into(),
+                base_url: base_url.into(),
+                upstream_model: UPSTREAM_MODEL.into(),
+                credential: Some(accounts::Secret::new(UPSTREAM_CREDENTIAL.into())),
+                // The highest limits a connection may have: the benchmark measures the gateway, not them.
+                requests_per_minute: Some(i64::from(::gateway::settings::MAX_REQUESTS_PER_MINUTE)),
+                tokens_per_minute: Some(i64::from(::gateway::settings::MAX_TOKENS_PER_MINUTE)),
+                concurrency: Some(i64::from(::gateway::settings::MAX_CONCURRENCY)),
+                // `digest` is the default retention: each call's record carries the SHA-256 of both texts.
+                ..ConnectionInput::default()
+            },
+        )
+        .await?;
+    let mut issued = Vec::with_capacity(tokens);
+    for i in 0..tokens.max(1) {
+        let (_, token) = app
+            .create_gateway_token(&evaluator.caller, notice.id, &format!("bench {i}"), Some(7))
+            .await?;
+        issued.push(token.expose().to_owned());
+    }
+    Ok(Provisioned {
+        model: connection.model,
+        tokens: issued,
+    })
+}
