@@ -6,11 +6,15 @@
 #
 # Usage: bench/gateway/run.sh [bench gateway run args...]     e.g. bench/gateway/run.sh --runs 1 --no-ladder
 #   LITELLM=0              leave LiteLLM out
+#   BACKEND=postgres       the gateway on a throwaway PostgreSQL cluster (started and removed here) instead of SQLite
+#   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   with BACKEND=postgres, use this server instead of starting one
 #   LITELLM_VENV=path      where the virtual environment goes (default target/litellm-venv)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# runuser (used to start PostgreSQL as root) lives in sbin.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 # 1.82.7 and 1.82.8 (March 2026) and 1.107.0 were malicious uploads; this release predates both incidents.
 LITELLM_VERSION="1.82.6"
@@ -19,6 +23,13 @@ VENV="${LITELLM_VENV:-$ROOT/target/litellm-venv}"
 cargo build --release --quiet -p prelaunch -p bench
 
 args=(gateway run --prelaunch "$ROOT/target/release/prelaunch")
+if [[ "${BACKEND:-sqlite}" == postgres ]]; then
+  # shellcheck source=scripts/pg.sh
+  source "$ROOT/scripts/pg.sh"
+  trap stop_pg EXIT
+  [[ -n "${PRELAUNCH_TEST_PG_URL:-}" ]] || start_pg
+  args+=(--backend postgres --database-url "$PRELAUNCH_TEST_PG_URL")
+fi
 if [[ "${LITELLM:-1}" != 0 ]]; then
   if [[ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null)" \
     != "$LITELLM_VERSION" ]]; then
@@ -38,6 +49,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 $(free -g | awk '/^Mem:/ {print $2}') GiB memory; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+echo "backend: ${BACKEND:-sqlite}"
 if [[ "${LITELLM:-1}" != 0 ]]; then
   echo "litellm: $LITELLM_VERSION ($("$VENV/bin/python" --version))"
 fi

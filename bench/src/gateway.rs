@@ -12,6 +12,7 @@ mod open_loop;
 mod procs;
 mod setup;
 
+use crate::{Backend, Database};
 use anyhow::{Context, Result, bail};
 use open_loop::{Mode, Outcome, Step, Target};
 use procs::Proc;
@@ -83,6 +84,12 @@ pub struct RunArgs {
     ladder_duration: u64,
     #[command(flatten)]
     shape: mock::Shape,
+    /// The gateway's database: SQLite in the data directory, or a fresh PostgreSQL database.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: Backend,
+    /// PostgreSQL: a server to create the fresh database on (e.g. postgres://user@127.0.0.1:5432/postgres).
+    #[arg(long)]
+    database_url: Option<String>,
     /// Keep the data directory and the servers' logs (its path is printed).
     #[arg(long)]
     keep: bool,
@@ -100,11 +107,24 @@ pub async fn main(command: Command) -> Result<()> {
             let dir =
                 std::env::temp_dir().join(format!("prelaunch_gwbench_{}", uuid::Uuid::new_v4().simple()));
             std::fs::create_dir_all(&dir)?;
-            let outcome = run(&args, &dir).await;
+            let database = match args.backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => {
+                    Some(Database::create(args.backend, args.database_url.as_deref()).await?)
+                }
+            };
+            let outcome = run(&args, &dir, database.as_ref().map(Database::url)).await;
             if args.keep || outcome.is_err() {
                 eprintln!("the data directory and logs are in {}", dir.display());
             } else {
                 std::fs::remove_dir_all(&dir)?;
+            }
+            if let Some(database) = database {
+                if args.keep {
+                    eprintln!("kept the database: {}", database.url());
+                } else {
+                    database.remove().await?;
+                }
             }
             outcome
         }
@@ -129,7 +149,7 @@ struct Figures {
     rss_peak_kib: u64,
 }
 
-async fn run(args: &RunArgs, dir: &std::path::Path) -> Result<()> {
+async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) -> Result<()> {
     let client = open_loop::client()?;
     let this = std::env::current_exe()?;
     let shape = args.shape;
@@ -151,7 +171,7 @@ async fn run(args: &RunArgs, dir: &std::path::Path) -> Result<()> {
     let upstream = format!("{mock_url}/v1");
     eprintln!("mock upstream at {upstream} (pid {})", mock.pid);
 
-    let provisioned = setup::provision(dir, &upstream, args.tokens).await?;
+    let provisioned = setup::provision(dir, database_url, &upstream, args.tokens).await?;
     let mut prelaunch = Proc::start(
         "prelaunch",
         {
@@ -160,6 +180,9 @@ async fn run(args: &RunArgs, dir: &std::path::Path) -> Result<()> {
                 .arg("--data-dir")
                 .arg(dir)
                 .args(["--listen", "127.0.0.1:0"]);
+            if let Some(url) = database_url {
+                c.args(["--database-url", url]);
+            }
             for var in [
                 "DATABASE_URL",
                 "PRELAUNCH_DATA_DIR",

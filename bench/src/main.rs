@@ -103,7 +103,7 @@ pub(crate) enum Database {
 }
 
 impl Database {
-    async fn create(backend: Backend, database_url: Option<&str>) -> Result<Database> {
+    pub(crate) async fn create(backend: Backend, database_url: Option<&str>) -> Result<Database> {
         let name = format!("prelaunch_bench_{}", uuid::Uuid::new_v4().simple());
         match backend {
             Backend::Sqlite => {
@@ -128,13 +128,13 @@ impl Database {
         }
     }
 
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         match self {
             Database::Sqlite { url, .. } | Database::Postgres { url, .. } => url,
         }
     }
 
-    async fn remove(self) -> Result<()> {
+    pub(crate) async fn remove(self) -> Result<()> {
         match self {
             Database::Sqlite { dir, .. } => std::fs::remove_dir_all(dir)?,
             Database::Postgres { admin, name, .. } => {

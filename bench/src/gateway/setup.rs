@@ -24,11 +24,20 @@ pub struct Provisioned {
     pub tokens: Vec<String>,
 }
 
-/// Provisions into `data_dir` (SQLite `prelaunch.db` and `master.key`), with a connection to `base_url`.
+/// Provisions into `data_dir` (`master.key`, and SQLite's `prelaunch.db` unless a PostgreSQL `database_url` is
+/// given), with a connection to `base_url`.
 /// `tokens` tokens are issued so that the per-token limits (at most 100,000 requests per minute each) are
 /// not what a high rate measures.
-pub async fn provision(data_dir: &Path, base_url: &str, tokens: usize) -> Result<Provisioned> {
-    let url = format!("sqlite://{}", data_dir.join("prelaunch.db").display());
+pub async fn provision(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    base_url: &str,
+    tokens: usize,
+) -> Result<Provisioned> {
+    let url = match database_url {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", data_dir.join("prelaunch.db").display()),
+    };
     let store = store::connect(&url).await?;
     let (key, _) = ::gateway::MasterKey::load_or_create(&data_dir.join("master.key"))?;
     let app = App::new(store, Arc::new(SystemClock), Config::default()).with_master_key(&key);

@@ -8,8 +8,9 @@
 //! a person) clear the cache at once; changes made through another process take effect within `GRANT_TTL`.
 //!
 //! Every call that presents a valid token is recorded, whatever its outcome. See the `gateway` crate's docs for
-//! why the record is committed before the response completes, and how that is batched.
+//! why the record is journalled before the response completes, and how it reaches the database.
 
+use crate::journal::{self, CallJournal};
 use crate::page::{PageRequest, Paged, paginate};
 use crate::policy::{self, GatewayGrant, GatewayScope};
 use crate::{Actor, App, AppError, AppResult, Caller};
@@ -30,14 +31,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use store::{
     CallQuery, GatewayCall, GatewayToken, GatewayTranscript, MASTER_KEY_SETTING, ModelConnection, Notice,
-    Page, SealedKind, Store,
+    Page, SealedKind,
 };
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// The largest request body the gateway accepts (long prompts are welcome; the API's limit is far smaller).
@@ -46,8 +47,10 @@ pub const GATEWAY_BODY_LIMIT: usize = 8 * 1024 * 1024;
 const GRANT_TTL: Duration = Duration::from_secs(2);
 /// Grants kept in memory before stale ones are swept.
 const GRANT_CACHE_SWEEP: usize = 10_000;
-/// Call records written in one transaction at most.
-const METER_BATCH: usize = 512;
+/// How long a read of calls or usage waits for this process's records to reach the database.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
+/// How long a stopping server waits for its call records to reach the database.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// The longest a gateway token may live.
 pub const MAX_GATEWAY_TOKEN_DAYS: i64 = 366;
 
@@ -57,7 +60,7 @@ pub struct Gateway {
     upstream: Upstream,
     limiter: RateLimiter<(Uuid, Uuid)>,
     grants: Mutex<HashMap<String, (Instant, Arc<Grant>)>>,
-    meter: OnceLock<mpsc::Sender<MeterJob>>,
+    journal: OnceLock<Arc<CallJournal>>,
 }
 
 impl Gateway {
@@ -67,7 +70,7 @@ impl Gateway {
             upstream: Upstream::new(),
             limiter: RateLimiter::default(),
             grants: Mutex::new(HashMap::new()),
-            meter: OnceLock::new(),
+            journal: OnceLock::new(),
         }
     }
 
@@ -482,43 +485,6 @@ impl CallLog {
     }
 }
 
-struct MeterJob {
-    call: GatewayCall,
-    transcript: Option<GatewayTranscript>,
-    /// Told whether the record is committed; absent when nobody waits.
-    done: Option<oneshot::Sender<bool>>,
-}
-
-/// Writes call records in batches: whatever is queued when a write starts goes into one transaction.
-async fn run_meter(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<MeterJob>) {
-    let mut batch = Vec::with_capacity(METER_BATCH);
-    while let Some(job) = jobs.recv().await {
-        batch.push(job);
-        while batch.len() < METER_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let calls: Vec<GatewayCall> = batch.iter().map(|j| j.call.clone()).collect();
-        let transcripts: Vec<GatewayTranscript> = batch.iter().filter_map(|j| j.transcript.clone()).collect();
-        let mut written = store.record_gateway_calls(&calls, &transcripts).await;
-        if written.is_err() {
-            // One retry covers a brief lock or connection hiccup; the rows are idempotent by id.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            written = store.record_gateway_calls(&calls, &transcripts).await;
-        }
-        if let Err(error) = &written {
-            tracing::error!(error = %error, calls = calls.len(), "recording gateway calls failed");
-        }
-        for job in batch.drain(..) {
-            if let Some(done) = job.done {
-                let _ = done.send(written.is_ok());
-            }
-        }
-    }
-}
-
 /// Reports an internal failure on the hot path: logged with its cause, answered without it.
 fn internal(error: AppError) -> GatewayError {
     match error {
@@ -542,7 +508,11 @@ fn limits_of(c: &ModelConnection) -> Limits {
 impl App {
     /// The same service with a master key, which sealing credentials and transcripts needs.
     pub fn with_master_key(mut self, key: &MasterKey) -> Self {
-        self.gateway = Arc::new(Gateway::new(Some(key)));
+        let gateway = Gateway::new(Some(key));
+        if let Some(journal) = self.gateway.journal.get() {
+            let _ = gateway.journal.set(journal.clone());
+        }
+        self.gateway = Arc::new(gateway);
         self
     }
 
@@ -551,42 +521,51 @@ impl App {
         self.gateway.forget_grants();
     }
 
-    fn meter(&self) -> &mpsc::Sender<MeterJob> {
-        self.gateway.meter.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(8192);
-            // Started by the first call, on the server's runtime; a stream dropped while the runtime shuts down
-            // may find none, and its record is then refused rather than panicking.
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn(run_meter(self.store.clone(), receiver))),
-                Err(_) => tracing::error!("no runtime to record gateway calls on"),
-            }
-            sender
-        })
-    }
-
-    /// Records a call and waits until the record is committed; false if it could not be.
-    async fn record_call(&self, call: GatewayCall, transcript: Option<GatewayTranscript>) -> bool {
-        let (done, committed) = oneshot::channel();
-        let job = MeterJob {
-            call,
-            transcript,
-            done: Some(done),
-        };
-        if self.meter().send(job).await.is_err() {
-            return false;
+    /// Opens the call journal in `dir`, copies into the database what stopped processes left there, and starts
+    /// copying this process's records; returns how many records were recovered. Gateway calls are refused
+    /// until a journal is open.
+    pub async fn open_call_journal(&self, dir: &Path) -> AppResult<usize> {
+        let failed =
+            |e: std::io::Error| AppError::Internal(format!("call journal {}: {e}", dir.display()).into());
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        let recovered = journal::recover(dir, self.store.as_ref()).await.map_err(failed)?;
+        let journal = Arc::new(CallJournal::open(dir).map_err(failed)?);
+        if self.gateway.journal.set(journal.clone()).is_err() {
+            return Err(AppError::Internal("the call journal is already open".into()));
         }
-        committed.await.unwrap_or(false)
+        tokio::spawn(journal.run(self.store.clone()));
+        Ok(recovered)
     }
 
-    /// Records a call without waiting (its caller is gone).
-    fn record_call_later(&self, call: GatewayCall) {
-        let job = MeterJob {
-            call,
-            transcript: None,
-            done: None,
+    /// Waits until every call recorded so far is in the database (at most a few seconds); false if it is not.
+    pub async fn close_call_journal(&self) -> bool {
+        match self.gateway.journal.get() {
+            Some(journal) => journal.close(CLOSE_WAIT).await,
+            None => true,
+        }
+    }
+
+    /// Lets the records of calls this process answered reach the database before they are read.
+    async fn settle_calls(&self) {
+        if let Some(journal) = self.gateway.journal.get()
+            && !journal.settle(SETTLE_WAIT).await
+        {
+            tracing::warn!("call records are slow to reach the database; usage shown may lag");
+        }
+    }
+
+    /// Records a call; once this returns true, the record survives the process.
+    fn record_call(&self, call: GatewayCall, transcript: Option<GatewayTranscript>) -> bool {
+        let Some(journal) = self.gateway.journal.get() else {
+            tracing::error!("no call journal is open; the call is refused");
+            return false;
         };
-        if self.meter().try_send(job).is_err() {
-            tracing::error!("the gateway's metering queue is full; a call record was dropped");
+        match journal.append(call, transcript) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, dir = %journal.dir().display(), "recording a gateway call failed");
+                false
+            }
         }
     }
 
@@ -627,6 +606,8 @@ impl App {
     /// service stopped: running servers keep the old key in memory. Returns how many values were re-sealed.
     pub async fn reseal_secrets(&self, new: &MasterKey) -> AppResult<usize> {
         let old = self.gateway.secret_box()?;
+        // Transcripts this process sealed are resealed with the rest.
+        self.settle_calls().await;
         let new_box = SecretBox::new(new);
         let mut values = self.store.sealed_values().await?;
         for value in &mut values {
@@ -972,6 +953,7 @@ impl App {
         let (_, scope) = self.gateway_scope(caller, notice_id).await?;
         let (org_id, user_id) = scope.filter();
         let limit = page.limit()?;
+        self.settle_calls().await;
         let after = page.after(|s| s.parse::<Uuid>().ok())?;
         let rows = self
             .store
@@ -1048,6 +1030,7 @@ impl App {
     pub async fn gateway_usage(&self, caller: &Caller, notice_id: Uuid) -> AppResult<UsageView> {
         let (_, scope) = self.gateway_scope(caller, notice_id).await?;
         let (org_id, user_id) = scope.filter();
+        self.settle_calls().await;
         let rows = self.store.gateway_usage(notice_id, org_id, user_id).await?;
         let mut totals = UsageTotals::default();
         let mut by_day: BTreeMap<String, UsageTotals> = BTreeMap::new();
@@ -1092,6 +1075,7 @@ impl App {
         }
         let (org_id, user_id) = scope.filter();
         let limit = page.limit()?;
+        self.settle_calls().await;
         let after = page.after(|s| s.parse::<Uuid>().ok())?;
         let rows = self
             .store
@@ -1116,6 +1100,7 @@ impl App {
         call_id: Uuid,
     ) -> AppResult<TranscriptView> {
         self.visible_notice(caller, notice_id).await?;
+        self.settle_calls().await;
         let call = self
             .store
             .get_gateway_call(call_id)
@@ -1232,7 +1217,7 @@ impl App {
                 log.finish(200, None, usage, None);
                 let transcript = log.transcript(&body, self.gateway.secret_box.as_ref());
                 let call_id = log.call.id;
-                let recorded = self.record_call(log.call, transcript).await;
+                let recorded = self.record_call(log.call, transcript);
                 drop(permit);
                 if recorded {
                     Ok(GatewayReply::Complete { call_id, body })
@@ -1272,7 +1257,7 @@ impl App {
             }
             Err(error) => {
                 log.finish(error.status, Some(error.code), Usage::default(), None);
-                if !self.record_call(log.call, None).await {
+                if !self.record_call(log.call, None) {
                     return Err(GatewayError::metering_failed());
                 }
                 Err(error)
@@ -1448,7 +1433,7 @@ impl Relay {
         } else {
             None
         };
-        if self.app.record_call(log.call, transcript).await {
+        if self.app.record_call(log.call, transcript) {
             self.pending.push_back(last);
         } else {
             self.pending
@@ -1463,7 +1448,7 @@ impl Drop for Relay {
             let usage = self.rewriter.usage;
             self.app.charge(&self.grant, &self.route, usage);
             log.finish(499, Some("client_closed"), usage, self.ttft_ms);
-            self.app.record_call_later(log.call);
+            self.app.record_call(log.call, None);
         }
     }
 }

@@ -11,15 +11,15 @@
 //!
 //! # The path of a call, and what it costs
 //! Authorisation (`app::gateway`) is answered from a short-lived in-process cache of the token's grant, so a
-//! call normally touches the database only once: to record its usage. That record must survive a `kill -9`
-//! once the evaluator has the response, so it is written *before the response completes*: a non-streamed
-//! response is sent after its record is committed; a stream is relayed as it arrives, and only its last event
-//! (`data: [DONE]`, or Anthropic's `message_stop`) waits for the commit. Records are written by one task in
-//! batches (group commit): calls finishing together share one transaction, so the cost under load is one
-//! commit per batch, paid at the end of each call and never before its first token. The trade-off: every call
-//! ends at least one commit later than it could (on SQLite in WAL mode a commit is a write to the OS, not a
-//! disk flush — it survives the process being killed, not the machine losing power); in return no usage
-//! record can be lost to a crash once its response was delivered, and no separate journal needs replaying.
+//! call normally does not touch the database at all. Its usage record must survive a `kill -9` once the
+//! evaluator has the response, so it is written *before the response completes* — not to the database, but to
+//! an append-only journal file in the data directory (`app::journal`): a non-streamed response is sent after
+//! its record is appended; a stream is relayed as it arrives, and only its last event (`data: [DONE]`, or
+//! Anthropic's `message_stop`) waits for the append. An append is one `write` to the kernel (microseconds) and
+//! survives the process being killed, not the machine losing power. A background task copies the journal into
+//! the database in batches, and the next start copies whatever a killed process left. The database's own
+//! pauses (a SQLite checkpoint, a busy lock, a slow PostgreSQL) therefore never reach an answer; they only delay
+//! when a call shows in the usage tables (a read of usage first waits for this process's records).
 //!
 //! Cross-style calls are refused, not translated: an OpenAI-style call to a model whose upstream speaks the
 //! Anthropic messages API (or the reverse) gets a 400 `unsupported_api_style` naming the endpoint to use.

@@ -221,6 +221,11 @@ fn master_key_path(db: &DbArgs, key: &KeyArgs) -> Result<PathBuf> {
     }
 }
 
+/// Where a server journals its gateway calls before they reach the database.
+fn journal_dir(db: &DbArgs) -> PathBuf {
+    db.data_dir.join("calls")
+}
+
 /// The new key of a rotation in progress, beside the key file.
 fn next_key_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -263,6 +268,13 @@ async fn rotate_master_key(db: &DbArgs, key: &KeyArgs) -> Result<()> {
     let path = master_key_path(db, key)?;
     anyhow::ensure!(path.exists(), "no master key at {}", path.display());
     let app = open_with_key(db, key, None).await?;
+    // Call records a stopped server left in its journal may hold transcripts sealed under the old key.
+    let journal = journal_dir(db);
+    if journal.exists() {
+        app::journal::recover(&journal, app.store.as_ref())
+            .await
+            .with_context(|| format!("recording the journalled calls in {}", journal.display()))?;
+    }
     let new = gateway::MasterKey::generate();
     let next = next_key_path(&path);
     new.write_new(&next)?;
@@ -400,6 +412,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let key = ledger_key(&key_file, &app::ledger::origin_for(&public_url))?;
     let app = app.with_ledger_key(key);
     app.register_ledger_key().await.map_err(fail)?;
+    let journal = journal_dir(&args.db);
+    let recovered = app.open_call_journal(&journal).await.map_err(fail)?;
+    if recovered > 0 {
+        tracing::info!(
+            recovered,
+            "recorded the gateway calls a stopped server had journalled"
+        );
+    }
     app.sign_checkpoint()
         .await
         .map_err(fail)
@@ -413,7 +433,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     println!("Prelaunch is listening on {public_url}");
     tracing::info!(%local, backend = ?app.store.backend(), "serving");
-    server::serve(listener, app, shutdown).await.context("serving")?;
+    server::serve(listener, app.clone(), shutdown)
+        .await
+        .context("serving")?;
+    if !app.close_call_journal().await {
+        tracing::warn!(dir = %journal.display(), "some gateway call records are still in the journal; the next start records them");
+    }
     Ok(())
 }
 

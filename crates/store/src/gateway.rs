@@ -47,7 +47,7 @@ pub struct GatewayToken {
 }
 
 /// The record of one gateway call.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct GatewayCall {
     pub id: Uuid,
     pub token_id: Uuid,

@@ -10,26 +10,28 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prelaunch");
 
-/// Database arguments for the binary: the test's own data directory (keys live there), and for PostgreSQL
-/// the database URL.
-pub fn db_args(url: &str) -> Vec<String> {
+/// The binary's data directory for a test database: the SQLite file's directory, or one named after the
+/// PostgreSQL database.
+pub fn data_dir(url: &str) -> std::path::PathBuf {
     match url.strip_prefix("sqlite://") {
-        Some(path) => {
-            let dir = std::path::Path::new(path).parent().unwrap();
-            vec!["--data-dir".into(), dir.display().to_string()]
-        }
+        Some(path) => std::path::Path::new(path).parent().unwrap().to_owned(),
         None => {
             let name = url.rsplit('/').next().unwrap();
             let dir = std::env::temp_dir().join("prelaunch-tests").join(name);
             std::fs::create_dir_all(&dir).unwrap();
-            vec![
-                "--data-dir".into(),
-                dir.display().to_string(),
-                "--database-url".into(),
-                url.into(),
-            ]
+            dir
         }
     }
+}
+
+/// Database arguments for the binary: the test's own data directory (keys live there), and for PostgreSQL
+/// the database URL.
+pub fn db_args(url: &str) -> Vec<String> {
+    let mut args = vec!["--data-dir".into(), data_dir(url).display().to_string()];
+    if !url.starts_with("sqlite://") {
+        args.extend(["--database-url".into(), url.into()]);
+    }
+    args
 }
 
 pub struct Run {

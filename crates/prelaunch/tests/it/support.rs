@@ -97,6 +97,13 @@ pub async fn app_on(database_url: &str, public_url: &str) -> (App, Arc<ManualClo
         ..Config::default()
     };
     let app = App::new(store, clock.clone(), config).with_master_key(&gateway::MasterKey::generate());
+    // Each service its own call journal, apart from any binary's sharing the database.
+    let journal = std::env::temp_dir()
+        .join("prelaunch-tests")
+        .join(format!("calls-{}", Uuid::new_v4()));
+    app.open_call_journal(&journal)
+        .await
+        .expect("opening the call journal");
     (app, clock)
 }
 
