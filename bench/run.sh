@@ -5,6 +5,7 @@
 # bench/out/.
 #
 # Usage: bench/run.sh [bench list args...]       e.g. bench/run.sh --runs 1
+#   BENCH_COMMAND=ledger bench/run.sh             the ledger benchmark instead of the list
 #   BACKENDS="sqlite postgres"   which backends, in order (default both)
 #   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one
@@ -33,7 +34,7 @@ echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with un
 mkdir -p bench/out
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 for backend in $BACKENDS; do
-  args=(list --backend "$backend")
+  args=("${BENCH_COMMAND:-list}" --backend "$backend")
   if [[ "$backend" == postgres ]]; then
     [[ -n "${PRELAUNCH_TEST_PG_URL:-}" ]] || start_pg
     args+=(--database-url "$PRELAUNCH_TEST_PG_URL")

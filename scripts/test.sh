@@ -122,6 +122,25 @@ if ! "$OPENAPI_VENV/bin/openapi-spec-validator" --schema 3.1 crates/server/src/a
   failed+=(openapi)
 fi
 
+header "real clients for the gateway tests (tests/clients)"
+# The gateway is tested with the official OpenAI Python SDK and Inspect AI (crates/prelaunch/tests/it/clients.rs),
+# pinned in tests/clients/requirements.txt and installed into a virtual environment named after that file's
+# hash: created once, reused while the pins stay, replaced when they change.
+CLIENTS_REQUIREMENTS="$ROOT/tests/clients/requirements.txt"
+CLIENTS_HASH="$(sha256sum "$CLIENTS_REQUIREMENTS" | cut -c1-16)"
+CLIENTS_VENV="$ROOT/target/test-clients-$CLIENTS_HASH"
+if [[ ! -f "$CLIENTS_VENV/.installed" ]]; then
+  # Environments of earlier pins are a few hundred MB each.
+  rm -rf "$ROOT"/target/test-clients-*
+  echo "installing $(grep -v '^#' "$CLIENTS_REQUIREMENTS" | xargs) into $CLIENTS_VENV"
+  python3 -m venv "$CLIENTS_VENV"
+  "$CLIENTS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CLIENTS_REQUIREMENTS"
+  touch "$CLIENTS_VENV/.installed"
+fi
+export PRELAUNCH_TEST_PYTHON="$CLIENTS_VENV/bin/python"
+export PRELAUNCH_TEST_INSPECT="$CLIENTS_VENV/bin/inspect"
+echo "openai $("$PRELAUNCH_TEST_PYTHON" -c 'import openai; print(openai.__version__)'), inspect-ai $("$PRELAUNCH_TEST_INSPECT" --version)"
+
 header "tests (sqlite)"
 if ! PRELAUNCH_TEST_BACKEND=sqlite cargo nextest run --workspace --no-fail-fast "$@"; then
   failed+=(sqlite)

@@ -2,6 +2,7 @@
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
 mod gateway;
+mod ledger;
 mod load;
 mod seed;
 
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// The notice list (API) and the dashboard (web UI), as an agency and as a developer.
     List(ListArgs),
+    /// The transparency ledger: appends, checkpoint signing, proofs and tiles at a million entries.
+    Ledger(ledger::LedgerArgs),
     /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
     Gateway {
         #[command(subcommand)]
@@ -34,7 +37,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -81,12 +84,13 @@ struct ListArgs {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::List(args) => list(args).await,
+        Command::Ledger(args) => ledger::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,
     }
 }
 
 /// A fresh database for one benchmark, and how to remove it.
-enum Database {
+pub(crate) enum Database {
     Sqlite {
         dir: PathBuf,
         url: String,
@@ -99,9 +103,9 @@ enum Database {
 }
 
 impl Database {
-    async fn create(args: &ListArgs) -> Result<Database> {
+    async fn create(backend: Backend, database_url: Option<&str>) -> Result<Database> {
         let name = format!("prelaunch_bench_{}", uuid::Uuid::new_v4().simple());
-        match args.backend {
+        match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir)?;
@@ -109,10 +113,9 @@ impl Database {
                 Ok(Database::Sqlite { dir, url })
             }
             Backend::Postgres => {
-                let admin = args
-                    .database_url
-                    .clone()
+                let admin = database_url
                     .filter(|u| u.starts_with("postgres"))
+                    .map(str::to_owned)
                     .context("--backend postgres needs --database-url postgres://…")?;
                 let mut conn = sqlx::PgConnection::connect(&admin).await?;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -146,7 +149,7 @@ impl Database {
 }
 
 async fn list(args: ListArgs) -> Result<()> {
-    let database = Database::create(&args).await?;
+    let database = Database::create(args.backend, args.database_url.as_deref()).await?;
     let outcome = seed_and_measure(&args, database.url()).await;
     if args.keep {
         eprintln!("kept the database: {}", database.url());

@@ -252,6 +252,13 @@ impl From<ModelConnection> for ConnectionView {
     }
 }
 
+/// A model as evaluators reach it: its name at the gateway and the API style it is called in.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayModel {
+    pub name: String,
+    pub api_style: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GatewayTokenView {
     pub id: Uuid,
@@ -1020,6 +1027,20 @@ impl App {
         self.gateway_changed();
         token.revoked_at = Some(now);
         Ok(token.into())
+    }
+
+    /// The names a notice's models have at the gateway and the style to call each in, for anyone with a part
+    /// in its gateway: what an evaluator configures a client with. Never the upstream's address or model id.
+    pub async fn gateway_models_of(&self, caller: &Caller, notice_id: Uuid) -> AppResult<Vec<GatewayModel>> {
+        self.gateway_scope(caller, notice_id).await?;
+        let rows = self.store.list_connections(notice_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| GatewayModel {
+                name: c.model,
+                api_style: c.api_style,
+            })
+            .collect())
     }
 
     // Usage.

@@ -14,17 +14,21 @@ use uuid::Uuid;
 /// Nodes of the ledger kept in memory. A stored node never changes once written, so the cache never goes
 /// stale; it is bounded and simply cleared when full.
 #[derive(Default)]
-pub struct NodeCache(Mutex<HashMap<(u8, u64), Hash>>);
+pub struct NodeCache {
+    nodes: Mutex<HashMap<(u8, u64), Hash>>,
+    /// The largest checkpoint size seen signed.
+    published: std::sync::atomic::AtomicU64,
+}
 
 const NODE_CACHE_LIMIT: usize = 500_000;
 
 impl NodeCache {
     fn get(&self, key: (u8, u64)) -> Option<Hash> {
-        self.0.lock().ok()?.get(&key).copied()
+        self.nodes.lock().ok()?.get(&key).copied()
     }
 
     fn put(&self, key: (u8, u64), hash: Hash) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.nodes.lock() {
             if map.len() >= NODE_CACHE_LIMIT {
                 map.clear();
             }
@@ -138,8 +142,21 @@ impl App {
         }
     }
 
-    async fn published_size(&self) -> AppResult<u64> {
-        Ok(u64::try_from(self.latest_checkpoint().await?.size).unwrap_or(0))
+    /// A published (signed) tree size that satisfies `enough`, if any does. Published sizes only grow, so
+    /// the largest one seen is remembered and the database is asked again only when it is not enough.
+    async fn published_size(&self, enough: impl Fn(u64) -> bool) -> AppResult<u64> {
+        let known = self
+            .ledger_cache
+            .published
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if known > 0 && enough(known) {
+            return Ok(known);
+        }
+        let size = u64::try_from(self.latest_checkpoint().await?.size).unwrap_or(0);
+        self.ledger_cache
+            .published
+            .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        Ok(size)
     }
 
     fn size_field(field: &str, why: &str) -> AppError {
@@ -148,7 +165,7 @@ impl App {
 
     /// Inclusion proof of entry `index` in the published tree of `size` entries.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> AppResult<Vec<Hash>> {
-        if size > self.published_size().await? {
+        if size > self.published_size(|p| p >= size).await? {
             return Err(Self::size_field("size", "is larger than the latest checkpoint"));
         }
         if index >= size {
@@ -159,7 +176,7 @@ impl App {
 
     /// Consistency proof between two published tree sizes.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> AppResult<Vec<Hash>> {
-        if new > self.published_size().await? {
+        if new > self.published_size(|p| p >= new).await? {
             return Err(Self::size_field("new", "is larger than the latest checkpoint"));
         }
         if old == 0 || old > new {
@@ -171,7 +188,7 @@ impl App {
     /// The bytes of a tile of the published tree; `NotFound` for a tile it does not have.
     pub async fn tile(&self, path: &str) -> AppResult<Vec<u8>> {
         let tile = Tile::parse(path).map_err(|_| AppError::NotFound("tile"))?;
-        if !tile.exists_in(self.published_size().await?) {
+        if !tile.exists_in(self.published_size(|p| tile.exists_in(p)).await?) {
             return Err(AppError::NotFound("tile"));
         }
         match tile {

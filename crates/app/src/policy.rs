@@ -172,9 +172,14 @@ pub fn can_list_gateway_calls(scope: GatewayScope) -> bool {
 
 /// Revoking a gateway token: its holder, or an admin of the holder's agency.
 pub fn can_revoke_gateway_token(caller: &Caller, token: &GatewayToken) -> bool {
+    may_revoke_gateway_tokens_of(caller, token.org_id, token.user_id)
+}
+
+/// The same rule, for a token known by its holder (as pages hold it).
+pub fn may_revoke_gateway_tokens_of(caller: &Caller, holder_org: Uuid, holder: Uuid) -> bool {
     caller.is(OrgKind::Agency)
-        && caller.org_id() == token.org_id
-        && (caller.user_id() == token.user_id || caller.is_admin())
+        && caller.org_id() == holder_org
+        && (caller.user_id() == holder || caller.is_admin())
 }
 
 /// Reading a retained transcript: the evaluating agency (the caller, and admins of their agency).

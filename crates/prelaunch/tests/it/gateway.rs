@@ -7,15 +7,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const MODEL: &str = "orion-1.0";
+pub(crate) const MODEL: &str = "orion-1.0";
 
-struct Gw {
-    t: TestApp,
-    w: World,
-    up: Upstream,
-    notice: String,
-    connection: String,
-    token: String,
+pub(crate) struct Gw {
+    pub(crate) t: TestApp,
+    pub(crate) w: World,
+    pub(crate) up: Upstream,
+    pub(crate) notice: String,
+    pub(crate) connection: String,
+    pub(crate) token: String,
 }
 
 /// Adds `extra`'s fields to `base`.
@@ -26,7 +26,7 @@ fn merged(mut base: Value, extra: Value) -> Value {
     base
 }
 
-fn connection_body(up: &Upstream, extra: Value) -> Value {
+pub(crate) fn connection_body(up: &Upstream, extra: Value) -> Value {
     merged(
         json!({
             "api_style": "openai", "base_url": up.base_url, "upstream_model": UPSTREAM_MODEL,
@@ -37,7 +37,7 @@ fn connection_body(up: &Upstream, extra: Value) -> Value {
 }
 
 /// A notice launching in `launch_in_days`, shared with the agency, with the agency's evaluator assigned.
-async fn notice_with_evaluator(t: &TestApp, w: &World, launch_in_days: i64) -> String {
+pub(crate) async fn notice_with_evaluator(t: &TestApp, w: &World, launch_in_days: i64) -> String {
     let notice = t.file_notice(&w.dev_admin, launch_in_days, &[w.agency]).await["id"]
         .as_str()
         .unwrap()
@@ -54,7 +54,7 @@ async fn notice_with_evaluator(t: &TestApp, w: &World, launch_in_days: i64) -> S
 
 /// A notice launching in `launch_in_days`, shared with the agency, its evaluator assigned, a connection with
 /// `extra` settings, and a gateway token of the evaluator.
-async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
+pub(crate) async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
     let t = spawn_app().await;
     let w = World::new(&t).await;
     let up = Upstream::start().await;
@@ -87,7 +87,7 @@ async fn issue(t: &TestApp, who: &Persona, notice: &str, body: Value) -> String 
     token
 }
 
-fn chat_body(text: &str) -> Value {
+pub(crate) fn chat_body(text: &str) -> Value {
     json!({"model": MODEL, "messages": [{"role": "user", "content": text}]})
 }
 
@@ -108,12 +108,12 @@ async fn gateway(
     TestApp::reply(request.send().await.unwrap()).await
 }
 
-async fn chat(t: &TestApp, token: &str, body: &Value) -> Reply {
+pub(crate) async fn chat(t: &TestApp, token: &str, body: &Value) -> Reply {
     gateway(t, Some(token), Method::POST, "/chat/completions", Some(body)).await
 }
 
 /// Asserts an OpenAI-style error with this status and code; returns its message.
-fn refused(reply: &Reply, status: u16, code: &str) -> String {
+pub(crate) fn refused(reply: &Reply, status: u16, code: &str) -> String {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "{}", reply.body);
     assert!(reply.body["error"]["type"].is_string(), "{}", reply.body);
@@ -136,7 +136,7 @@ async fn read_stream(response: reqwest::Response) -> (Vec<String>, bool) {
     (data, done)
 }
 
-fn assert_no_identity(up: &Upstream, what: &str, text: &str) {
+pub(crate) fn assert_no_identity(up: &Upstream, what: &str, text: &str) {
     for needle in up.identity() {
         assert!(!text.contains(&needle), "{what} reveals {needle:?}: {text}");
     }
@@ -152,7 +152,7 @@ fn assert_no_identity_headers(reply_headers: &reqwest::header::HeaderMap) {
 }
 
 /// The notice's calls as its evaluator sees them, newest first.
-async fn calls(g: &Gw) -> Vec<Value> {
+pub(crate) async fn calls(g: &Gw) -> Vec<Value> {
     let reply =
         g.t.get(
             &g.w.evaluator,

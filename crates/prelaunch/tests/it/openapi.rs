@@ -1,79 +1,196 @@
-//! The OpenAPI document at `/api/v1/openapi.json` is exact: it names every route the router has and no other,
-//! declares every path parameter and a problem answer for each operation, its request schemas accept and
-//! reject what the server does, and every answer the server gives while exercising each operation conforms
-//! to the schema documented for its status.
+//! The OpenAPI document at `/api/v1/openapi.json` is exact: it names every route the server's API, public
+//! ledger and model gateway have and no other, declares every path parameter and the error answers of each
+//! operation, its request schemas accept and reject what the server does, and every answer the server gives
+//! while exercising each operation conforms to the schema documented for its status.
 
 use crate::support::*;
+use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
 use accounts::Secret;
+use ledger::VerifierKey;
+use ledger::receipt::Receipt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
-/// The router's source, scanned for routes so that a route added without documentation fails here.
-const ROUTER_SOURCE: &str = include_str!("../../../server/src/api/mod.rs");
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+/// What the server's root router mounts that the document leaves out: the web UI's pages and the health checks.
+const UNDESCRIBED_MODULES: [&str; 1] = ["web"];
+const UNDESCRIBED_ROUTES: [(&str, &str); 2] = [("get", "/healthz"), ("get", "/readyz")];
 
+/// `(method, path)`.
 type Operation = (String, String);
 
-/// `(method, path)` for every `.route("path", get(..).post(..))` in the API router.
-fn router_routes() -> BTreeSet<Operation> {
-    for unsupported in [".nest(", ".merge(", ".route_service(", "on(MethodFilter"] {
+/// The server crate's source file for a module path under `crates/server/src`.
+fn server_source(relative: &Path) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/src")
+        .join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The file of module `name` declared in `parent` (`lib.rs`, `api/mod.rs`, `gateway.rs`, ...).
+fn child_module(parent: &Path, name: &str) -> PathBuf {
+    let dir = match parent.file_name().and_then(|f| f.to_str()) {
+        Some("lib.rs" | "mod.rs") => parent.parent().unwrap().to_owned(),
+        _ => parent.with_extension(""),
+    };
+    let flat = dir.join(format!("{name}.rs"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src");
+    if root.join(&flat).exists() {
+        flat
+    } else {
+        dir.join(name).join("mod.rs")
+    }
+}
+
+/// The arguments of the call whose opening parenthesis ends just before `rest`.
+fn call_arguments(rest: &str) -> &str {
+    let mut depth = 1;
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        })
+        .map(|(i, _)| i)
+        .expect("an unclosed call");
+    &rest[..end]
+}
+
+/// `<module>::routes()`, the one form of router this scan follows into another file.
+fn routes_module(argument: &str, file: &Path) -> String {
+    argument
+        .trim()
+        .strip_suffix("::routes()")
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .unwrap_or_else(|| panic!("{}: cannot follow the router {argument:?}", file.display()))
+        .to_owned()
+}
+
+/// Every `(method, path)` routed by the router in `file`, mounted at `prefix`: its `.route("path", get(..)..)`
+/// calls, and the routers it `.merge(m::routes())`s or `.nest("/p", m::routes())`s, read from their files.
+fn scan_router(file: &Path, prefix: &str, routes: &mut BTreeSet<Operation>) {
+    let source = server_source(file);
+    for unsupported in [".route_service(", ".nest_service(", "on(MethodFilter"] {
         assert!(
-            !ROUTER_SOURCE.contains(unsupported),
-            "the API router uses {unsupported}; teach this scan to read it"
+            !source.contains(unsupported),
+            "{} uses {unsupported}; teach this scan to read it",
+            file.display()
         );
     }
-    let mut routes = BTreeSet::new();
-    let mut rest = ROUTER_SOURCE;
-    while let Some(start) = rest.find(".route(") {
-        rest = &rest[start + ".route(".len()..];
-        // The call's arguments end at the parenthesis that closes `.route(`.
-        let mut depth = 1;
-        let end = rest
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map(|(i, _)| i)
-            .expect("an unclosed .route(");
-        let call = &rest[..end];
-        let path = call.split('"').nth(1).expect("a route without a path literal");
-        let methods: Vec<&str> = METHODS
-            .into_iter()
-            .filter(|m| {
-                call.match_indices(&format!("{m}(")).any(|(i, _)| {
-                    !call[..i]
-                        .chars()
-                        .next_back()
-                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
-                })
-            })
-            .collect();
-        assert!(!methods.is_empty(), "no method found for route {path}");
-        for method in methods {
-            routes.insert((method.to_owned(), path.to_owned()));
+    let calls = [".route(", ".merge(", ".nest("];
+    let mut rest = source.as_str();
+    while let Some((start, call)) = calls
+        .iter()
+        .filter_map(|call| rest.find(call).map(|i| (i, *call)))
+        .min()
+    {
+        rest = &rest[start + call.len()..];
+        let arguments = call_arguments(rest);
+        rest = &rest[arguments.len()..];
+        match call {
+            ".merge(" => {
+                let module = routes_module(arguments, file);
+                if !UNDESCRIBED_MODULES.contains(&module.as_str()) {
+                    scan_router(&child_module(file, &module), prefix, routes);
+                }
+            }
+            ".nest(" => {
+                let (mount, router) = arguments
+                    .split_once(',')
+                    .unwrap_or_else(|| panic!("{}: cannot read .nest({arguments})", file.display()));
+                let mount = mount.trim().trim_matches('"');
+                let module = routes_module(router, file);
+                scan_router(&child_module(file, &module), &format!("{prefix}{mount}"), routes);
+            }
+            _ => {
+                let path = arguments
+                    .split('"')
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{}: a route without a path literal", file.display()));
+                // axum's `{*rest}` is OpenAPI's `{rest}`.
+                let path = format!("{prefix}{}", path.replace("{*", "{"));
+                let methods: Vec<&str> = METHODS
+                    .into_iter()
+                    .filter(|m| {
+                        arguments.match_indices(&format!("{m}(")).any(|(i, _)| {
+                            !arguments[..i]
+                                .chars()
+                                .next_back()
+                                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                        })
+                    })
+                    .collect();
+                assert!(!methods.is_empty(), "no method found for route {path}");
+                for method in methods {
+                    routes.insert((method.to_owned(), path.clone()));
+                }
+            }
         }
-        rest = &rest[end..];
+    }
+}
+
+/// Every route of the server that the document must describe.
+fn server_routes() -> BTreeSet<Operation> {
+    let mut routes = BTreeSet::new();
+    scan_router(Path::new("lib.rs"), "", &mut routes);
+    for (method, path) in UNDESCRIBED_ROUTES {
+        assert!(
+            routes.remove(&(method.to_owned(), path.to_owned())),
+            "{method} {path} is no longer routed; drop it from UNDESCRIBED_ROUTES"
+        );
     }
     routes
 }
 
+/// `(method, path as written in the document)` for every operation.
 fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if method != "parameters" {
+            if METHODS.contains(&method.as_str()) {
                 ops.insert((method.clone(), path.clone()));
             }
         }
     }
     ops
+}
+
+/// The base URL a documented path is under: its own server, or the document's.
+fn base<'a>(doc: &'a Value, path: &str) -> &'a str {
+    let servers = doc["paths"][path]
+        .get("servers")
+        .unwrap_or(&doc["servers"])
+        .as_array()
+        .unwrap();
+    assert_eq!(servers.len(), 1, "{path}: one server");
+    servers[0]["url"].as_str().unwrap()
+}
+
+/// The parts of the service the document describes, told apart by their base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    /// `/api/v1`: RFC 9457 problems, Bearer tokens or sessions.
+    Api,
+    /// `/ledger`: public, RFC 9457 problems.
+    Ledger,
+    /// `/gateway/v1`: gateway tokens, errors in the model APIs' shapes.
+    Gateway,
+}
+
+fn surface(doc: &Value, path: &str) -> Surface {
+    match base(doc, path) {
+        "/api/v1" => Surface::Api,
+        "/ledger" => Surface::Ledger,
+        "/gateway/v1" => Surface::Gateway,
+        other => panic!("{path}: unknown server {other}"),
+    }
 }
 
 /// Follows a local `$ref` (`#/components/...`).
@@ -124,11 +241,20 @@ async fn the_document_describes_exactly_the_routes_the_server_has() {
     );
     assert_eq!(doc["servers"][0]["url"], "/api/v1");
 
-    let routes = router_routes();
-    assert!(routes.len() >= 30, "the scan found only {routes:?}");
+    let routes = server_routes();
+    for prefix in ["/api/v1/", "/gateway/v1/", "/ledger/"] {
+        assert!(
+            routes.iter().filter(|(_, path)| path.starts_with(prefix)).count() >= 3,
+            "the scan found too few routes under {prefix}: {routes:?}"
+        );
+    }
     let documented = documented_operations(&doc);
-    let undocumented: Vec<_> = routes.difference(&documented).collect();
-    let unrouted: Vec<_> = documented.difference(&routes).collect();
+    let at_base: BTreeSet<Operation> = documented
+        .iter()
+        .map(|(method, path)| (method.clone(), format!("{}{path}", base(&doc, path))))
+        .collect();
+    let undocumented: Vec<_> = routes.difference(&at_base).collect();
+    let unrouted: Vec<_> = at_base.difference(&routes).collect();
     assert!(
         undocumented.is_empty(),
         "routes missing from openapi.json: {undocumented:?}"
@@ -147,7 +273,7 @@ async fn the_document_describes_exactly_the_routes_the_server_has() {
 }
 
 #[tokio::test]
-async fn every_operation_declares_its_path_parameters_and_its_problems() {
+async fn every_operation_declares_its_path_parameters_and_its_errors() {
     let t = spawn_app().await;
     let doc = fetch_document(&t).await;
     let problem = &doc["components"]["schemas"]["Problem"];
@@ -173,44 +299,84 @@ async fn every_operation_declares_its_path_parameters_and_its_problems() {
         assert_eq!(declared, in_template, "{method} {path}: path parameters");
 
         let responses = op["responses"].as_object().unwrap();
-        let problem_statuses: BTreeSet<&str> = responses
+        for response in responses.values() {
+            assert!(resolve(&doc, response)["description"].is_string());
+        }
+        // Each error answer's one media type and schema, by status.
+        let errors: BTreeMap<&str, (&str, &Value)> = responses
             .iter()
-            .filter(|(_, r)| {
-                resolve(
-                    &doc,
-                    &resolve(&doc, r)["content"]["application/problem+json"]["schema"],
-                ) == problem
+            .filter(|(status, _)| !status.starts_with('2'))
+            .map(|(status, response)| {
+                let content = resolve(&doc, response)["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{method} {path} {status}: no body"));
+                assert_eq!(content.len(), 1, "{method} {path} {status}: one media type");
+                let (media, body) = content.iter().next().unwrap();
+                (status.as_str(), (media.as_str(), resolve(&doc, &body["schema"])))
             })
-            .map(|(status, _)| status.as_str())
             .collect();
-        if op["operationId"] == "getOpenApi" {
-            // The document itself is public and cannot fail short of a server error.
-            assert_eq!(op["security"], json!([]));
-            continue;
-        }
-        assert!(
-            problem_statuses.iter().any(|s| s.starts_with('4')),
-            "{method} {path}: no 4xx problem answer"
-        );
-        let mut expected = vec!["401", "500"];
-        if json_body_schema(&doc, &path, &method).is_some() {
-            expected.extend(["400", "413", "422"]);
-        }
-        if !in_template.is_empty() {
-            expected.push("404");
-        }
-        if method != "get" {
-            // A session request without its CSRF token.
-            expected.push("403");
+        let has_body = json_body_schema(&doc, &path, &method).is_some();
+        let all_problems = || {
+            for (status, (media, schema)) in &errors {
+                assert_eq!(
+                    (*media, *schema),
+                    ("application/problem+json", problem),
+                    "{method} {path} {status}: errors are problems"
+                );
+            }
+        };
+        let mut expected = Vec::new();
+        match surface(&doc, &path) {
+            Surface::Api if op["operationId"] == "getOpenApi" => {
+                // The document itself is public and cannot fail short of a server error.
+                assert_eq!(op["security"], json!([]));
+                all_problems();
+            }
+            Surface::Api => {
+                all_problems();
+                expected.extend(["401", "500"]);
+                if has_body {
+                    expected.extend(["400", "413", "422"]);
+                }
+                if !in_template.is_empty() {
+                    expected.push("404");
+                }
+                if method != "get" {
+                    // A session request without its CSRF token.
+                    expected.push("403");
+                }
+            }
+            Surface::Ledger => {
+                assert_eq!(op["security"], json!([]), "{method} {path}: public");
+                all_problems();
+                if !in_template.is_empty() {
+                    expected.push("404");
+                }
+                if params.iter().any(|p| p["in"] == "query") {
+                    expected.push("422");
+                }
+            }
+            Surface::Gateway => {
+                assert_eq!(op["security"][0], json!({"gatewayToken": []}));
+                let styles = ["GatewayOpenAiError", "GatewayAnthropicError"]
+                    .map(|name| ("application/json", &doc["components"]["schemas"][name]));
+                assert!(
+                    styles
+                        .iter()
+                        .any(|style| errors.values().all(|error| error == style)),
+                    "{method} {path}: every error has the shape of one model API"
+                );
+                expected.extend(["401", "403", "500"]);
+                if has_body {
+                    expected.extend(["400", "404", "413", "429", "502", "503", "504"]);
+                }
+            }
         }
         for status in expected {
             assert!(
-                problem_statuses.contains(status),
-                "{method} {path}: no {status} problem answer"
+                errors.contains_key(status),
+                "{method} {path}: no {status} error answer"
             );
-        }
-        for response in responses.values() {
-            assert!(resolve(&doc, response)["description"].is_string());
         }
     }
 }
@@ -257,9 +423,15 @@ fn is_shape_problem(reply: &Reply) -> bool {
                 .any(|words| detail.contains(words)))
 }
 
+/// The path with a fresh id for each parameter.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", &Uuid::now_v7().to_string())
-        .replace("{user_id}", &Uuid::now_v7().to_string())
+    path.split('/')
+        .map(|segment| match segment.starts_with('{') {
+            true => Uuid::now_v7().to_string(),
+            false => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[tokio::test]
@@ -271,8 +443,11 @@ async fn request_schemas_accept_and_reject_what_the_server_does() {
     let mut queries = 0;
     for (method, path) in documented_operations(&doc) {
         let m: Method = method.to_uppercase().parse().unwrap();
-        let url = format!("/api/v1{}", concrete(&path));
-        if let Some(schema) = json_body_schema(&doc, &path, &method) {
+        let url = format!("{}{}", base(&doc, &path), concrete(&path));
+        // The gateway's bodies are the model APIs' own, passed on as they are; only `model` is read.
+        let body_schema =
+            json_body_schema(&doc, &path, &method).filter(|_| surface(&doc, &path) != Surface::Gateway);
+        if let Some(schema) = body_schema {
             bodies += 1;
             assert_eq!(
                 schema["additionalProperties"], false,
@@ -321,33 +496,54 @@ async fn request_schemas_accept_and_reject_what_the_server_does() {
             assert_eq!(reply.body["field"], "surplus", "{method} {path}");
         }
 
-        let query_params: Vec<&Value> = parameters(&doc, &path, &method)
+        // `(name, a value, required)` of each query parameter.
+        let query_params: Vec<(&str, String, bool)> = parameters(&doc, &path, &method)
             .into_iter()
             .filter(|p| p["in"] == "query")
-            .collect();
-        if !query_params.is_empty() {
-            queries += 1;
-            for param in query_params {
-                let name = param["name"].as_str().unwrap();
-                let value = match sample(&doc, &param["schema"]) {
-                    Value::Array(_) => json!(sample(&doc, &param["schema"]["items"])),
+            .map(|p| {
+                let value = match sample(&doc, &p["schema"]) {
+                    Value::Array(_) => sample(&doc, &p["schema"]["items"]),
                     other => other,
                 };
                 let value = value.as_str().map(str::to_owned).unwrap_or(value.to_string());
-                let reply = t.get(&admin, &format!("{url}?{name}={value}")).await;
-                assert!(
-                    !is_shape_problem(&reply),
-                    "{method} {path}?{name}={value}: {}",
-                    reply.body
-                );
+                (p["name"].as_str().unwrap(), value, p["required"] == true)
+            })
+            .collect();
+        if !query_params.is_empty() {
+            queries += 1;
+            // The required parameters, but `left_out`, and `extra`.
+            let query = |left_out: &str, extra: &str| {
+                let mut pairs: Vec<String> = query_params
+                    .iter()
+                    .filter(|(name, _, required)| *required && *name != left_out)
+                    .map(|(name, value, _)| format!("{name}={value}"))
+                    .collect();
+                pairs.extend((!extra.is_empty()).then(|| extra.to_owned()));
+                format!("{url}?{}", pairs.join("&"))
+            };
+            let reply = t.get(&admin, &query("", "")).await;
+            assert!(!is_shape_problem(&reply), "{method} {path}: {}", reply.body);
+            for (name, value, required) in &query_params {
+                if *required {
+                    let reply = t.get(&admin, &query(name, "")).await;
+                    reply.problem(422, "invalid-field");
+                    assert_eq!(reply.body["field"], *name, "{method} {path}: {}", reply.body);
+                } else {
+                    let reply = t.get(&admin, &query("", &format!("{name}={value}"))).await;
+                    assert!(
+                        !is_shape_problem(&reply),
+                        "{method} {path}?{name}={value}: {}",
+                        reply.body
+                    );
+                }
             }
-            let reply = t.get(&admin, &format!("{url}?surplus=1")).await;
+            let reply = t.get(&admin, &query("", "surplus=1")).await;
             reply.problem(422, "invalid-field");
             assert_eq!(reply.body["field"], "surplus", "{method} {path}");
         }
     }
     assert!(
-        bodies >= 12 && queries >= 7,
+        bodies >= 15 && queries >= 13,
         "only {bodies} bodies and {queries} queries checked"
     );
 }
@@ -449,10 +645,21 @@ fn conform_inner(
                 conform_inner(doc, names, &json!(key), &here, true, errors);
             }
             conform_inner(doc, extra, item, &here, true, errors);
-        } else if strict && !known.is_empty() && !known.contains(key.as_str()) {
+        } else if strict && !known.is_empty() && !known.contains(key.as_str()) && !admits_any(doc, schema) {
             errors.push(format!("{here}: not in the schema"));
         }
     }
+}
+
+/// Whether a schema, through `$ref` and `allOf`, takes properties it does not name (`additionalProperties: {}`).
+fn admits_any(doc: &Value, schema: &Value) -> bool {
+    let schema = resolve(doc, schema);
+    schema["additionalProperties"] == json!({})
+        || schema["allOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|part| admits_any(doc, part))
 }
 
 /// Every property a schema names, through `$ref` and `allOf`.
@@ -480,7 +687,33 @@ type Step<'a> = (
     u16,
 );
 
-/// Drives the API over HTTP and checks every answer against the document.
+/// A response, its body read by its media type: JSON parsed, anything else as text (Null when empty).
+async fn reply_of(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.bytes().await.unwrap();
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let body = match (
+        bytes.is_empty(),
+        media == "application/json" || media.ends_with("+json"),
+    ) {
+        (true, _) => Value::Null,
+        (false, true) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        (false, false) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+    };
+    Reply {
+        status,
+        content_type,
+        body,
+        headers,
+    }
+}
+
+/// Drives the service over HTTP and checks every answer against the document.
 struct Checked<'a> {
     t: &'a TestApp,
     doc: Value,
@@ -488,6 +721,11 @@ struct Checked<'a> {
 }
 
 impl Checked<'_> {
+    /// The URL of `path`, under the base of the documented `template`.
+    fn url(&self, template: &str, path: &str) -> String {
+        self.t.url(&format!("{}{path}", base(&self.doc, template)))
+    }
+
     /// Sends a request and asserts that its status is documented for `template` and its body conforms.
     async fn call(
         &mut self,
@@ -497,15 +735,14 @@ impl Checked<'_> {
         path: &str,
         body: Option<Value>,
     ) -> Reply {
-        let reply = self
-            .t
-            .call(
-                method.clone(),
-                &format!("/api/v1{path}"),
-                who.map(|p| p.token.as_str()),
-                body,
-            )
-            .await;
+        let mut request = self.t.client.request(method.clone(), self.url(template, path));
+        if let Some(who) = who {
+            request = request.bearer_auth(&who.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = reply_of(request.send().await.unwrap()).await;
         self.check(&method, template, &reply);
         reply
     }
@@ -584,14 +821,14 @@ impl Checked<'_> {
         let response = self
             .t
             .client
-            .post(self.t.url(&format!("/api/v1{path}")))
+            .post(self.url(template, path))
             .bearer_auth(&who.token)
             .header("content-type", content_type)
             .body(body)
             .send()
             .await
             .unwrap();
-        let reply = TestApp::reply(response).await;
+        let reply = reply_of(response).await;
         self.check(&Method::POST, template, &reply);
         reply
     }
@@ -700,7 +937,7 @@ async fn every_answer_conforms_to_the_document() {
         (ag, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator), 201),
         (ag, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator2), 201),
         (ev, "POST", "/notices/{id}/assignments", format!("{n}/assignments"), assign(&w.evaluator), 403),
-        (dev, "GET", "/notices/{id}/assignments", format!("{n}/assignments"), None, 200),
+        (dev, "GET", "/notices/{id}/assignments", format!("{n}/assignments?limit=1"), None, 200),
         (ag, "DELETE", "/notices/{id}/assignments/{user_id}", unassign.clone(), None, 204),
         (ag, "DELETE", "/notices/{id}/assignments/{user_id}", unassign, None, 404),
     ];
@@ -716,6 +953,7 @@ async fn every_answer_conforms_to_the_document() {
             "only the developer sees the sharing"
         );
     }
+    exercise_gateway(&mut c, &w, &n).await;
 
     let finding = json!({
         "title": "Writes working exploits", "domain": "cyber_offense", "severity": "high",
@@ -753,6 +991,7 @@ async fn every_answer_conforms_to_the_document() {
         (dev, "GET", "/audit", "/audit".into(), None, 403),
     ];
     c.run(steps).await;
+    exercise_ledger(&mut c, &w, &filed[0]).await;
 
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
@@ -776,6 +1015,176 @@ async fn every_answer_conforms_to_the_document() {
         untested.is_empty(),
         "operations this test does not exercise: {untested:?}"
     );
+}
+
+/// The model gateway: a notice's connections, an evaluator's gateway token, calls in both API styles through a
+/// scripted model API, and what the calls left. `n` is the path of a notice in review, shared with the agency
+/// and its evaluator assigned.
+async fn exercise_gateway(c: &mut Checked<'_>, w: &World, n: &str) {
+    let (dev, ag, ev, other) = (
+        Some(&w.dev_admin),
+        Some(&w.agency_admin),
+        Some(&w.evaluator),
+        Some(&w.other_evaluator),
+    );
+    let up = Upstream::start().await;
+    let settings = |style: &str, model: &str| {
+        json!({
+            "model": model, "api_style": style, "base_url": up.base_url, "upstream_model": UPSTREAM_MODEL,
+            "credential": CREDENTIAL, "retention": "encrypted",
+        })
+    };
+    let connections = format!("{n}/connections");
+    let mut created = Vec::new();
+    for (style, model) in [("openai", "orion-chat"), ("anthropic", "orion-messages")] {
+        let (_, id) = c
+            .create(
+                dev,
+                "/notices/{id}/connections",
+                &connections,
+                settings(style, model),
+            )
+            .await;
+        created.push(format!("{connections}/{id}"));
+    }
+    let (chat, messages) = (&created[0], &created[1]);
+    let tokens = format!("{n}/gateway-tokens");
+    let (issued, token_id) = c
+        .create(
+            ev,
+            "/notices/{id}/gateway-tokens",
+            &tokens,
+            json!({"name": "laptop", "expires_in_days": 7}),
+        )
+        .await;
+    let token = format!("{tokens}/{token_id}");
+    // The evaluator, holding their gateway token.
+    let holder = Persona {
+        token: issued["token"].as_str().unwrap().to_owned(),
+        ..w.evaluator.clone()
+    };
+    let gw = Some(&holder);
+    let ask = |model: &str, stream: bool| {
+        Some(json!({
+            "model": model, "stream": stream, "max_tokens": 5,
+            "messages": [{"role": "user", "content": "Hello"}],
+        }))
+    };
+    let mut change = settings("openai", "orion-chat");
+    change.as_object_mut().unwrap().remove("credential");
+    change["requests_per_minute"] = json!(100);
+    let ftp = json!({"api_style": "openai", "base_url": "ftp://model.example", "upstream_model": "m", "credential": "k"});
+    let missing = format!("{connections}/{}", Uuid::now_v7());
+    let calls = format!("{n}/gateway-calls");
+
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        // Connections.
+        (dev, "GET", "/notices/{id}/connections", connections.clone(), None, 200),
+        (ag, "GET", "/notices/{id}/connections", connections.clone(), None, 403),
+        (dev, "POST", "/notices/{id}/connections", connections.clone(), Some(settings("anthropic", "orion-messages")), 409),
+        (dev, "POST", "/notices/{id}/connections", connections, Some(ftp), 422),
+        (dev, "GET", "/notices/{id}/connections/{connection}", chat.clone(), None, 200),
+        (dev, "GET", "/notices/{id}/connections/{connection}", missing, None, 404),
+        (dev, "PUT", "/notices/{id}/connections/{connection}", chat.clone(), Some(change), 200),
+        (dev, "POST", "/notices/{id}/connections/{connection}/test", format!("{chat}/test"), None, 200),
+        (ev, "POST", "/notices/{id}/connections/{connection}/test", format!("{chat}/test"), None, 403),
+        // Gateway tokens.
+        (dev, "POST", "/notices/{id}/gateway-tokens", tokens.clone(), Some(json!({"name": "mine"})), 403),
+        (ag, "GET", "/notices/{id}/gateway-tokens", format!("{tokens}?limit=1"), None, 200),
+        // Calls, in both styles, answered and refused.
+        (None, "GET", "/models", "/models".into(), None, 401),
+        (gw, "GET", "/models", "/models".into(), None, 200),
+        (gw, "POST", "/chat/completions", "/chat/completions".into(), ask("orion-chat", false), 200),
+        (gw, "POST", "/chat/completions", "/chat/completions".into(), ask("orion-chat", true), 200),
+        (gw, "POST", "/chat/completions", "/chat/completions".into(), ask("orion-messages", false), 400),
+        (gw, "POST", "/chat/completions", "/chat/completions".into(), ask("nothing", false), 404),
+        (None, "POST", "/messages", "/messages".into(), ask("orion-messages", false), 401),
+        (gw, "POST", "/messages", "/messages".into(), ask("orion-messages", false), 200),
+        // What the calls left.
+        (dev, "GET", "/notices/{id}/gateway-usage", format!("{n}/gateway-usage"), None, 200),
+        (ag, "GET", "/notices/{id}/gateway-usage", format!("{n}/gateway-usage"), None, 200),
+        (dev, "GET", "/notices/{id}/gateway-calls", calls.clone(), None, 403),
+        (ev, "GET", "/notices/{id}/gateway-calls", calls.clone(), None, 200),
+    ];
+    let replies = c.run(steps).await;
+    assert!(
+        replies.iter().any(|r| r.content_type == "text/event-stream"),
+        "a streamed call is answered with events"
+    );
+    let listed = &replies.last().unwrap().body["items"];
+    let answered = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|call| call["status"] == 200);
+    let transcript = format!("{calls}/{}/transcript", answered.unwrap()["id"].as_str().unwrap());
+
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "GET", "/notices/{id}/gateway-calls/{call}/transcript", transcript.clone(), None, 200),
+        (other, "GET", "/notices/{id}/gateway-calls/{call}/transcript", transcript, None, 404),
+        (ev, "DELETE", "/notices/{id}/gateway-tokens/{token}", token.clone(), None, 200),
+        (ev, "DELETE", "/notices/{id}/gateway-tokens/{token}", token, None, 409),
+        (gw, "POST", "/chat/completions", "/chat/completions".into(), ask("orion-chat", false), 401),
+        (dev, "DELETE", "/notices/{id}/connections/{connection}", messages.clone(), None, 204),
+        (dev, "DELETE", "/notices/{id}/connections/{connection}", messages.into(), None, 404),
+    ];
+    c.run(steps).await;
+}
+
+/// The transparency ledger: a receipt for an event of a notice, a checkpoint signed on demand, and the public
+/// ledger's reads against it.
+async fn exercise_ledger(c: &mut Checked<'_>, w: &World, notice_id: &str) {
+    let (pa, dev, ev, other) = (
+        Some(&w.program_admin),
+        Some(&w.dev_admin),
+        Some(&w.evaluator),
+        Some(&w.other_evaluator),
+    );
+    let audit = format!("/audit?object_id={notice_id}&limit=1");
+    let audit = c.call(pa, Method::GET, "/audit", &audit, None).await;
+    let receipt = format!(
+        "/audit/{}/receipt",
+        audit.ok()["items"][0]["id"].as_str().unwrap()
+    );
+    let signed = c
+        .call(
+            pa,
+            Method::POST,
+            "/ledger/checkpoints",
+            "/ledger/checkpoints",
+            None,
+        )
+        .await;
+    assert_eq!(signed.status, 201, "{}", signed.body);
+    let size = signed.body["size"].as_u64().unwrap();
+    let tile = match size {
+        256.. => "/tile/0/000".to_owned(),
+        _ => format!("/tile/0/000.p/{size}"),
+    };
+
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "GET", "/audit/{id}/receipt", receipt.clone(), None, 200),
+        (other, "GET", "/audit/{id}/receipt", receipt, None, 404),
+        (dev, "POST", "/ledger/checkpoints", "/ledger/checkpoints".into(), None, 403),
+        // The public ledger.
+        (None, "GET", "/key", "/key".into(), None, 200),
+        (None, "GET", "/checkpoint", "/checkpoint".into(), None, 200),
+        (None, "GET", "/tile/{path}", tile, None, 200),
+        (None, "GET", "/tile/{path}", "/tile/9/000".into(), None, 404),
+        (None, "GET", "/proof/inclusion", format!("/proof/inclusion?index=0&size={size}"), None, 200),
+        (None, "GET", "/proof/inclusion", "/proof/inclusion?index=0".into(), None, 422),
+        (None, "GET", "/proof/consistency", format!("/proof/consistency?old=1&new={size}"), None, 200),
+        (None, "GET", "/proof/consistency", "/proof/consistency?old=0&new=1".into(), None, 422),
+    ];
+    let replies = c.run(steps).await;
+    // The texts are what the document says they are: the receipt (the first answer) verifies with the
+    // ledger's key (the fourth).
+    let key = VerifierKey::parse(replies[3].body.as_str().unwrap().trim()).unwrap();
+    let receipt = Receipt::parse(replies[0].body.as_str().unwrap()).unwrap();
+    receipt.verify(&key).unwrap();
 }
 
 /// The session alternative the document describes: a browser's cookie works for the API, and its unsafe

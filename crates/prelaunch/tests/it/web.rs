@@ -9,15 +9,15 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A person who can sign in with a password.
-struct Member {
-    email: String,
+pub(crate) struct Member {
+    pub(crate) email: String,
 }
 
 /// Creates a person as `admin user create` does and sets their password through their one-time link.
-async fn member(t: &TestApp, org: &str, email: &str, role: &str, name: &str) -> Member {
+pub(crate) async fn member(t: &TestApp, org: &str, email: &str, role: &str, name: &str) -> Member {
     let (_, link) = t.app.provision_user(org, email, role).await.unwrap();
     let token = link.expose().rsplit('/').next().unwrap().to_owned();
     t.app
@@ -28,14 +28,14 @@ async fn member(t: &TestApp, org: &str, email: &str, role: &str, name: &str) -> 
 }
 
 /// A page as the server answered it.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -57,7 +57,7 @@ impl Page {
     }
 
     /// The value of the `<input>` that follows `marker` (a name or an id attribute).
-    fn input_value(&self, marker: &str) -> String {
+    pub(crate) fn input_value(&self, marker: &str) -> String {
         let start = self
             .body
             .find(marker)
@@ -67,7 +67,7 @@ impl Page {
         value[..value.find('"').unwrap()].to_owned()
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.input_value("name=\"csrf\"")
     }
 
@@ -82,7 +82,7 @@ impl Page {
     }
 
     /// A form shown again after a mistake: 422, the error next to the field with this id, the value kept.
-    fn assert_form_error(&self, field_id: &str, kept: &str) {
+    pub(crate) fn assert_form_error(&self, field_id: &str, kept: &str) {
         self.assert(422);
         assert!(
             self.body.contains(&format!("id=\"{field_id}-error\"")),
@@ -95,14 +95,14 @@ impl Page {
         );
     }
 
-    fn assert(&self, status: u16) -> &Self {
+    pub(crate) fn assert(&self, status: u16) -> &Self {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
         self
     }
 }
 
 /// A browser without script: a cookie jar and forms.
-struct Web {
+pub(crate) struct Web {
     client: reqwest::Client,
     base: String,
 }
@@ -128,7 +128,7 @@ impl Web {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -137,7 +137,7 @@ impl Web {
         Self::page(self.client.get(url).send().await.unwrap()).await
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -147,14 +147,14 @@ impl Web {
     }
 
     /// Opens the page with the form, then sends the form with its CSRF token, as a person would.
-    async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let csrf = self.get(form_page).await.assert(200).csrf();
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
         self.post(action, &all).await
     }
 
-    async fn sign_in(t: &TestApp, who: &Member) -> Web {
+    pub(crate) async fn sign_in(t: &TestApp, who: &Member) -> Web {
         let web = Web::new(t);
         let page = web
             .submit(
@@ -170,7 +170,7 @@ impl Web {
 }
 
 /// A new person of `org`, signed in.
-async fn signed_in(t: &TestApp, org: &str, email: &str, role: &str, name: &str) -> Web {
+pub(crate) async fn signed_in(t: &TestApp, org: &str, email: &str, role: &str, name: &str) -> Web {
     Web::sign_in(t, &member(t, org, email, role, name).await).await
 }
 
@@ -194,7 +194,7 @@ fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// The page is usable without script and within the CSP, and every control has a label.
-fn assert_accessible(path: &str, html: &str) {
+pub(crate) fn assert_accessible(path: &str, html: &str) {
     assert!(html.contains("<html lang=\"en\">"), "{path}: lang");
     for forbidden in ["<script", "style=", "<style", "javascript:"] {
         assert!(!html.contains(forbidden), "{path} contains {forbidden}");

@@ -94,6 +94,17 @@ impl Fields {
             .transpose()
     }
 
+    /// The same fields less those named, such as secrets a form must not show again.
+    pub fn without(&self, names: &[&str]) -> Fields {
+        Fields(
+            self.0
+                .iter()
+                .filter(|(k, _)| !names.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// Every field whose name starts with `prefix`, with the prefix cut off.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.0
@@ -276,6 +287,13 @@ fn field_label(field: &str) -> String {
         "levels" => "Risk levels",
         "evidence" => "Evidence links",
         "confirm" => "Confirmation",
+        "api_style" => "API style",
+        "base_url" => "Base URL",
+        "upstream_model" => "Upstream model ID",
+        "model" => "Name at the gateway",
+        "headers" => "Extra headers",
+        "post_launch_days" => "Access after launch (days)",
+        "timeout_seconds" => "Upstream timeout (seconds)",
         "" => "This form",
         other => return capitalise(&other.replace('_', " ")),
     };

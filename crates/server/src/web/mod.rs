@@ -8,7 +8,9 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod chart;
 mod form;
+mod gateway;
 mod ledger;
 mod notices;
 mod orgs;
@@ -16,6 +18,7 @@ mod render;
 mod session;
 mod timeline;
 mod tokens;
+mod usage;
 mod view;
 mod work;
 
@@ -49,6 +52,31 @@ pub fn routes() -> Router<App> {
         )
         .route("/notices/{id}/findings", post(work::file_finding))
         .route("/notices/{id}/assessments", post(work::publish_assessment))
+        .route(
+            "/notices/{id}/connections",
+            get(gateway::connections).post(gateway::create_connection),
+        )
+        .route(
+            "/notices/{id}/connections/{connection}",
+            get(gateway::connection).post(gateway::update_connection),
+        )
+        .route(
+            "/notices/{id}/connections/{connection}/test",
+            post(gateway::test_connection),
+        )
+        .route(
+            "/notices/{id}/connections/{connection}/delete",
+            post(gateway::delete_connection),
+        )
+        .route(
+            "/notices/{id}/gateway-tokens",
+            get(gateway::tokens).post(gateway::create_token),
+        )
+        .route(
+            "/notices/{id}/gateway-tokens/{token}/revoke",
+            post(gateway::revoke_token),
+        )
+        .route("/notices/{id}/gateway-usage", get(usage::usage))
         .route("/findings/{id}", get(work::finding))
         .route("/assessments/{id}", get(work::assessment))
         .route("/organizations", get(orgs::organizations).post(orgs::create))

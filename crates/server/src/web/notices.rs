@@ -316,7 +316,7 @@ struct NoticePage {
 }
 
 /// Someone's name if the caller may see it, otherwise what they can be called instead.
-async fn person_name(app: &App, caller: &Caller, id: Option<Uuid>, otherwise: &str) -> String {
+pub async fn person_name(app: &App, caller: &Caller, id: Option<Uuid>, otherwise: &str) -> String {
     match id {
         Some(id) => match app.get_user(caller, id).await {
             Ok(user) => user.display_name,

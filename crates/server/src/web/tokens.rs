@@ -9,6 +9,7 @@ use app::{App, AppError, Caller, PageRequest};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 
 struct TokenRow {
     id: String,
@@ -32,6 +33,19 @@ struct TokensPage {
     days_hint: String,
 }
 
+/// What a token's row says of it: "Revoked", "Expired" or "Active".
+pub fn token_status(
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> &'static str {
+    match (revoked_at, expires_at) {
+        (Some(_), _) => "Revoked",
+        (None, Some(at)) if at <= now => "Expired",
+        _ => "Active",
+    }
+}
+
 async fn tokens_page(
     app: &App,
     caller: &Caller,
@@ -48,11 +62,7 @@ async fn tokens_page(
         .items
         .iter()
         .map(|t| {
-            let status = match (t.revoked_at, t.expires_at) {
-                (Some(_), _) => "Revoked",
-                (None, Some(at)) if at <= now => "Expired",
-                _ => "Active",
-            };
+            let status = token_status(t.revoked_at, t.expires_at, now);
             TokenRow {
                 id: t.id.to_string(),
                 name: t.name.clone(),
