@@ -710,3 +710,67 @@ fn report(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(p99_ms: u64, errors: usize) -> Figures {
+        let mut outcome = Outcome {
+            latency: vec![Duration::from_millis(p99_ms); 10],
+            ..Outcome::default()
+        };
+        if errors > 0 {
+            outcome.errors.insert("timeout".into(), errors);
+        }
+        Figures {
+            outcome,
+            rss_peak_kib: 0,
+        }
+    }
+
+    #[test]
+    fn the_sustainable_rate_is_the_last_clean_one_within_twice_the_reference() {
+        let base = figures(10, 0);
+        // (rate, p99 ms, errors) of each rate tried, and the sustainable rate.
+        type Case<'a> = (&'a [(f64, u64, usize)], Option<f64>);
+        let cases: [Case; 5] = [
+            (&[(100.0, 12, 0), (200.0, 19, 0), (300.0, 25, 0)], Some(200.0)),
+            (&[(100.0, 12, 0), (200.0, 15, 3)], Some(100.0)),
+            (&[(100.0, 21, 0)], None),
+            (&[(100.0, 20, 0), (200.0, 20, 0)], Some(200.0)),
+            // A rate after a failed one does not count, even within the bar.
+            (&[(100.0, 30, 0), (200.0, 12, 0)], None),
+        ];
+        for (steps, expected) in cases {
+            let rungs: Rungs = steps.iter().map(|(r, p, e)| (*r, figures(*p, *e))).collect();
+            assert_eq!(sustainable(&base, &rungs).map(|(r, _)| *r), expected, "{steps:?}");
+        }
+    }
+
+    #[test]
+    fn the_rate_at_equal_p99_is_the_last_clean_one_within_the_bar() {
+        let rungs: Rungs = [(100.0, 5, 0), (1000.0, 9, 0), (2000.0, 11, 0), (4000.0, 8, 2)]
+            .iter()
+            .map(|(r, p, e)| (*r, figures(*p, *e)))
+            .collect();
+        let cases = [(12, Some(2000.0)), (10, Some(1000.0)), (4, None)];
+        for (bar_ms, expected) in cases {
+            assert_eq!(
+                rate_within(&rungs, Duration::from_millis(bar_ms)),
+                expected,
+                "bar {bar_ms} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn added_latency_is_the_median_of_each_runs_difference() {
+        let direct = [figures(1, 0), figures(5, 0), figures(2, 0)];
+        let through = [figures(3, 0), figures(6, 0), figures(6, 0)];
+        let p99 = |f: &Figures| Some(secs(f.outcome.p(0.99)));
+        // Differences 2, 1 and 4 ms: the median is 2 ms (the medians' difference would be 6 − 2 = 4 ms).
+        let added = added(&direct, &through, p99).unwrap_or_default();
+        assert!((added - 0.002).abs() < 1e-9, "{added}");
+    }
+}
