@@ -179,7 +179,9 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
             c.arg("serve")
                 .arg("--data-dir")
                 .arg(dir)
-                .args(["--listen", "127.0.0.1:0"]);
+                .args(["--listen", "127.0.0.1:0"])
+                // The mock upstream listens on loopback.
+                .arg("--allow-private-upstreams");
             if let Some(url) = database_url {
                 c.args(["--database-url", url]);
             }
@@ -191,6 +193,7 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
                 "PRELAUNCH_MASTER_KEY_FILE",
                 "PRELAUNCH_LEDGER_KEY_FILE",
                 "PRELAUNCH_LOG",
+                "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
             ] {
                 c.env_remove(var);
             }

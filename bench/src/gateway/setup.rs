@@ -40,7 +40,12 @@ pub async fn provision(
     };
     let store = store::connect(&url).await?;
     let (key, _) = ::gateway::MasterKey::load_or_create(&data_dir.join("master.key"))?;
-    let app = App::new(store, Arc::new(SystemClock), Config::default()).with_master_key(&key);
+    // The mock upstream listens on loopback.
+    let config = Config {
+        allow_private_upstreams: true,
+        ..Config::default()
+    };
+    let app = App::new(store, Arc::new(SystemClock), config).with_master_key(&key);
     app.check_master_key().await?;
     app.init_admin("admin@clearinghouse.example").await?;
 

@@ -22,6 +22,7 @@ use futures_util::Stream;
 use gateway::relay::{rewrite_response, stream_error};
 use gateway::settings::{self, MAX_POST_LAUNCH_DAYS, MAX_TIMEOUT_SECONDS};
 use gateway::upstream::{Response as UpstreamResponse, map_status};
+use gateway::egress::Egress;
 use gateway::{
     ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Permit, Probe, RateLimiter, Refusal, Relayed,
     Retention, SecretBox, StreamRewriter, Target, Upstream, Usage,
@@ -64,10 +65,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(key: Option<&MasterKey>) -> Self {
+    pub fn new(key: Option<&MasterKey>, egress: Egress) -> Self {
         Gateway {
             secret_box: key.map(SecretBox::new),
-            upstream: Upstream::new(),
+            upstream: Upstream::new(egress),
             limiter: RateLimiter::default(),
             grants: Mutex::new(HashMap::new()),
             journal: OnceLock::new(),
@@ -508,7 +509,7 @@ fn limits_of(c: &ModelConnection) -> Limits {
 impl App {
     /// The same service with a master key, which sealing credentials and transcripts needs.
     pub fn with_master_key(mut self, key: &MasterKey) -> Self {
-        let gateway = Gateway::new(Some(key));
+        let gateway = Gateway::new(Some(key), self.gateway.upstream.egress());
         if let Some(journal) = self.gateway.journal.get() {
             let _ = gateway.journal.set(journal.clone());
         }
@@ -660,6 +661,14 @@ impl App {
         };
         let api_style = ApiStyle::parse("api_style", input.api_style.trim())?;
         let base_url = settings::base_url("base_url", &input.base_url)?;
+        if self.gateway.upstream.egress().check_url(&base_url).is_err() {
+            return Err(ValidationError::new(
+                "base_url",
+                "names a private, local or reserved address, which this server does not call (its operator can \
+                 allow private networks)",
+            )
+            .into());
+        }
         let upstream_model = settings::upstream_model("upstream_model", &input.upstream_model)?;
         let defaults = Limits::default();
         let limits = Limits::parse(

@@ -39,6 +39,9 @@ pub struct Config {
     pub throttle_minutes: i64,
     /// How long invitation and setup links stay valid.
     pub invitation_days: i64,
+    /// Whether model connections may call private, local and reserved addresses (by default only public ones:
+    /// a developer's base URL must not reach into the operator's network).
+    pub allow_private_upstreams: bool,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             max_login_failures: 5,
             throttle_minutes: 15,
             invitation_days: 7,
+            allow_private_upstreams: false,
         }
     }
 }
@@ -69,6 +73,11 @@ impl App {
     /// A service with a fresh ledger signing key; `with_ledger_key` gives it the operator's.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> Self {
         let key = ::ledger::LogKey::generate(&ledger::origin_for(&config.public_url));
+        let egress = if config.allow_private_upstreams {
+            ::gateway::egress::Egress::Any
+        } else {
+            ::gateway::egress::Egress::PublicOnly
+        };
         App {
             store,
             clock,
@@ -76,7 +85,7 @@ impl App {
             ledger_key: Arc::new(key),
             ledger_cache: Arc::default(),
             // Without a master key until `with_master_key`: model connections then cannot be made.
-            gateway: Arc::new(crate::gateway::Gateway::new(None)),
+            gateway: Arc::new(crate::gateway::Gateway::new(None, egress)),
         }
     }
 

@@ -291,6 +291,16 @@ impl GatewayError {
         )
     }
 
+    pub fn upstream_not_public() -> Self {
+        Self::new(
+            502,
+            ErrorType::Api,
+            "upstream_address_not_allowed",
+            "the model's API is at a private, local or reserved address, which this server does not call \
+             (its operator can allow private networks)",
+        )
+    }
+
     pub fn upstream_failed(status: u16) -> Self {
         Self::new(
             502,

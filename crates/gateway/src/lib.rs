@@ -24,6 +24,7 @@
 //! Cross-style calls are refused, not translated: an OpenAI-style call to a model whose upstream speaks the
 //! Anthropic messages API (or the reverse) gets a 400 `unsupported_api_style` naming the endpoint to use.
 
+pub mod egress;
 pub mod error;
 pub mod limits;
 pub mod relay;

@@ -5,11 +5,13 @@
 //! Errors never carry the upstream's address: `reqwest` puts the URL into its errors, so they are reduced to
 //! what happened (timeout, unreachable) before anyone sees or logs them.
 
+use crate::egress::{self, Egress, Resolver};
 use crate::error::GatewayError;
 use crate::relay::{Identity, upstream_error_message};
 use crate::settings::ApiStyle;
 use accounts::Secret;
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The version of the Anthropic API the gateway speaks.
@@ -37,6 +39,7 @@ impl Target {
 #[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
+    egress: Egress,
 }
 
 /// A response whose status and headers have arrived; its body is read on demand.
@@ -55,13 +58,16 @@ pub enum BodyError {
 
 impl Default for Upstream {
     fn default() -> Self {
-        Self::new()
+        Self::new(Egress::default())
     }
 }
 
 impl Upstream {
-    pub fn new() -> Self {
+    /// A client that calls only the addresses `egress` allows.
+    pub fn new(egress: Egress) -> Self {
+        let resolver = Arc::new(Resolver(egress));
         let client = reqwest::Client::builder()
+            .dns_resolver(resolver.clone())
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
@@ -70,13 +76,27 @@ impl Upstream {
             .build()
             .unwrap_or_else(|error| {
                 tracing::error!(error = %error.without_url(), "building the upstream client failed; using defaults");
-                reqwest::Client::new()
+                // Defaults, but still only the addresses the operator allows.
+                reqwest::Client::builder()
+                    .dns_resolver(resolver)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_default()
             });
-        Upstream { client }
+        Upstream { client, egress }
+    }
+
+    /// The addresses this client calls.
+    pub fn egress(&self) -> Egress {
+        self.egress
     }
 
     /// Sends a call and waits for the response's status and headers.
     pub async fn send(&self, target: &Target, body: Vec<u8>) -> Result<Response, GatewayError> {
+        // Host names are checked as they resolve; an address in the URL is checked here.
+        self.egress
+            .check_url(&target.base_url)
+            .map_err(|_| GatewayError::upstream_not_public())?;
         let url = format!("{}{}", target.base_url, target.style.call_path());
         let mut request = self
             .client
@@ -95,6 +115,7 @@ impl Upstream {
         match tokio::time::timeout(target.timeout, request.send()).await {
             Err(_) => Err(GatewayError::upstream_timeout()),
             Ok(Err(error)) if error.is_timeout() => Err(GatewayError::upstream_timeout()),
+            Ok(Err(error)) if egress::is_refusal(&error) => Err(GatewayError::upstream_not_public()),
             Ok(Err(error)) => {
                 tracing::warn!(error = %error.without_url(), "upstream call failed");
                 Err(GatewayError::upstream_unreachable())

@@ -109,6 +109,11 @@ struct ServeArgs {
     /// first start when absent. Every process over one database must use the same key.
     #[arg(long, env = "PRELAUNCH_LEDGER_KEY_FILE")]
     ledger_key_file: Option<PathBuf>,
+    /// Let model connections call private, local and reserved addresses (loopback, RFC 1918, link-local, …).
+    /// By default only public addresses are called, so that a developer's base URL cannot reach into this
+    /// server's network.
+    #[arg(long, env = "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS")]
+    allow_private_upstreams: bool,
 }
 
 #[derive(Subcommand)]
@@ -235,9 +240,9 @@ fn next_key_path(path: &Path) -> PathBuf {
 
 /// The service with its master key: the operator's, or the data directory's (generated on the first start).
 /// Finishes a rotation a crash interrupted, and refuses a key that did not seal the stored secrets.
-async fn open_with_key(db: &DbArgs, key: &KeyArgs, public_url: Option<String>) -> Result<App> {
+async fn open_with_key(db: &DbArgs, key: &KeyArgs, config: Config) -> Result<App> {
     let path = master_key_path(db, key)?;
-    let app = open(db, public_url).await?;
+    let app = open(db, config).await?;
     let next = next_key_path(&path);
     if next.exists() {
         let next_key = gateway::MasterKey::load(&next)?;
@@ -267,7 +272,7 @@ async fn open_with_key(db: &DbArgs, key: &KeyArgs, public_url: Option<String>) -
 async fn rotate_master_key(db: &DbArgs, key: &KeyArgs) -> Result<()> {
     let path = master_key_path(db, key)?;
     anyhow::ensure!(path.exists(), "no master key at {}", path.display());
-    let app = open_with_key(db, key, None).await?;
+    let app = open_with_key(db, key, config(None)).await?;
     // Call records a stopped server left in its journal may hold transcripts sealed under the old key.
     let journal = journal_dir(db);
     if journal.exists() {
@@ -359,14 +364,19 @@ async fn gateway_check(url: &str, token: &str, model: Option<String>) -> Result<
     Ok(())
 }
 
-async fn open(db: &DbArgs, public_url: Option<String>) -> Result<App> {
+async fn open(db: &DbArgs, config: Config) -> Result<App> {
     let url = database_url(db)?;
     let store = store::connect(&url).await.context("opening the database")?;
+    Ok(App::new(store, Arc::new(SystemClock), config))
+}
+
+/// The operator's settings, with the public URL when known.
+fn config(public_url: Option<String>) -> Config {
     let mut config = Config::default();
     if let Some(public_url) = public_url {
         config.public_url = public_url.trim_end_matches('/').to_owned();
     }
-    Ok(App::new(store, Arc::new(SystemClock), config))
+    config
 }
 
 fn init_logging(json: bool) {
@@ -404,7 +414,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
-    let app = open_with_key(&args.db, &args.key, Some(public_url.clone())).await?;
+    let mut config = config(Some(public_url.clone()));
+    config.allow_private_upstreams = args.allow_private_upstreams;
+    let app = open_with_key(&args.db, &args.key, config).await?;
     let key_file = args
         .ledger_key_file
         .clone()
@@ -477,7 +489,7 @@ fn fail(error: app::AppError) -> anyhow::Error {
 async fn admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Init { email, db } => {
-            let app = open(&db, None).await?;
+            let app = open(&db, config(None)).await?;
             let (user, token) = app.init_admin(&email).await.map_err(fail)?;
             println!("Created administrator {} ({})", user.email, user.id);
             println!("{}", token.expose());
@@ -485,7 +497,7 @@ async fn admin(command: AdminCommand) -> Result<()> {
         AdminCommand::Org {
             command: OrgCommand::Create { kind, name, db },
         } => {
-            let app = open(&db, None).await?;
+            let app = open(&db, config(None)).await?;
             let org = app.provision_org(&kind, &name).await.map_err(fail)?;
             println!("Created {} organisation {:?}", org.kind, org.name);
             println!("{}", org.id);
@@ -500,7 +512,7 @@ async fn admin(command: AdminCommand) -> Result<()> {
                     db,
                 },
         } => {
-            let app = open(&db, public_url).await?;
+            let app = open(&db, config(public_url)).await?;
             let (user, link) = app.provision_user(&org, &email, &role).await.map_err(fail)?;
             println!(
                 "Created {} {} ({}); they set their password at:",
@@ -516,7 +528,7 @@ async fn admin(command: AdminCommand) -> Result<()> {
                     db,
                 },
         } => {
-            let app = open(&db, None).await?;
+            let app = open(&db, config(None)).await?;
             let token = app.provision_token(&email, expires_in).await.map_err(fail)?;
             println!("{}", token.expose());
         }
@@ -527,7 +539,7 @@ async fn admin(command: AdminCommand) -> Result<()> {
 
 /// Rechecks the stored ledger; exits non-zero naming the first entry that broke.
 async fn verify_database(db: &DbArgs) -> Result<()> {
-    let app = open(db, None).await?;
+    let app = open(db, config(None)).await?;
     let audit = app.audit_ledger().await.map_err(fail)?;
     if let Some((index, why)) = audit.broken {
         anyhow::bail!("ALARM: ledger entry {index} is broken: {why}");

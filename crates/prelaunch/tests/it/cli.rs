@@ -242,6 +242,8 @@ impl Server {
     pub async fn start(url: &str) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            // The scripted upstreams listen on loopback.
+            .arg("--allow-private-upstreams")
             .args(db_args(url))
             .env("PRELAUNCH_LOG", "info")
             .stdout(Stdio::piped())

@@ -869,6 +869,45 @@ async fn connections_are_the_developers_and_their_credential_is_never_shown() {
 }
 
 #[tokio::test]
+async fn upstreams_at_private_addresses_are_not_called_by_default() {
+    let url = fresh_database_url().await;
+    let t = spawn_configured(&url, |c| c.allow_private_upstreams = false).await;
+    let w = World::new(&t).await;
+    let up = Upstream::start().await;
+    let notice = notice_with_evaluator(&t, &w, 10).await;
+    let connections = format!("/api/v1/notices/{notice}/connections");
+    // An address in the URL is refused when the connection is saved.
+    for base_url in [
+        up.base_url.as_str(),
+        "http://[::1]:9/v1",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.5/v1",
+        "http://[::ffff:192.168.1.1]/v1",
+    ] {
+        let body = connection_body(&up, json!({"base_url": base_url}));
+        let reply = t.post(&w.dev_admin, &connections, body).await;
+        let problem = reply.problem(422, "invalid-field");
+        assert_eq!(problem["field"], "base_url", "{base_url}");
+        assert!(problem.to_string().contains("private"), "{base_url}: {problem}");
+    }
+    // A name is judged by the addresses it resolves to, each time it is called.
+    let named = up.base_url.replace("127.0.0.1", "localhost");
+    let body = connection_body(&up, json!({"base_url": named}));
+    let connection = t.post(&w.dev_admin, &connections, body).await;
+    let connection = connection.ok()["id"].as_str().unwrap().to_owned();
+    let probe = t
+        .post(&w.dev_admin, &format!("{connections}/{connection}/test"), json!({}))
+        .await;
+    assert_eq!(probe.ok()["ok"], false);
+    assert!(probe.body["message"].as_str().unwrap().contains("private"), "{}", probe.body);
+    let token = issue(&t, &w.evaluator, &notice, json!({"name": "laptop"})).await;
+    let reply = chat(&t, &token, &chat_body("hello")).await;
+    let message = refused(&reply, 502, "upstream_address_not_allowed");
+    assert!(!message.contains("localhost") && !message.contains("127.0.0.1"), "{message}");
+    assert!(up.seen().is_empty(), "the upstream was never called");
+}
+
+#[tokio::test]
 async fn gateway_tokens_are_issued_by_assigned_evaluators_and_seen_by_scope() {
     let g = gateway_with(10, json!({})).await;
     let (t, w) = (&g.t, &g.w);

@@ -88,14 +88,26 @@ pub async fn spawn_app() -> TestApp {
 
 /// The service without a server (and without its scheduled work), for tests of operations alone.
 pub async fn app_on(database_url: &str, public_url: &str) -> (App, Arc<ManualClock>) {
+    app_configured(database_url, public_url, |_| ()).await
+}
+
+/// `app_on` with the test settings changed by `configure`.
+pub async fn app_configured(
+    database_url: &str,
+    public_url: &str,
+    configure: impl FnOnce(&mut Config),
+) -> (App, Arc<ManualClock>) {
     let store = store::connect(database_url)
         .await
         .expect("opening the test database");
     let clock = Arc::new(ManualClock::new(epoch()));
-    let config = Config {
+    let mut config = Config {
         public_url: public_url.to_owned(),
+        // The scripted upstreams listen on loopback.
+        allow_private_upstreams: true,
         ..Config::default()
     };
+    configure(&mut config);
     let app = App::new(store, clock.clone(), config).with_master_key(&gateway::MasterKey::generate());
     // Each service its own call journal, apart from any binary's sharing the database.
     let journal = std::env::temp_dir()
@@ -108,9 +120,14 @@ pub async fn app_on(database_url: &str, public_url: &str) -> (App, Arc<ManualClo
 }
 
 pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    spawn_configured(database_url, |_| ()).await
+}
+
+/// A server whose test settings are changed by `configure`.
+pub async fn spawn_configured(database_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (app, clock) = app_on(database_url, &base).await;
+    let (app, clock) = app_configured(database_url, &base, configure).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server::serve(listener, app.clone(), async move {
         let _ = rx.await;
