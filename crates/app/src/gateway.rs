@@ -19,10 +19,10 @@ use accounts::{Secret, TokenDigest, TokenKind};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use gateway::egress::Egress;
 use gateway::relay::{rewrite_response, stream_error};
 use gateway::settings::{self, MAX_POST_LAUNCH_DAYS, MAX_TIMEOUT_SECONDS};
 use gateway::upstream::{Response as UpstreamResponse, map_status};
-use gateway::egress::Egress;
 use gateway::{
     ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Permit, Probe, RateLimiter, Refusal, Relayed,
     Retention, SecretBox, StreamRewriter, Target, Upstream, Usage,

@@ -31,7 +31,10 @@ impl Egress {
             return Ok(());
         };
         let host = parsed.host_str().unwrap_or_default();
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         let Ok(ip) = host.parse::<IpAddr>() else {
             return Ok(());
         };

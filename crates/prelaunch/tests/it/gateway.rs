@@ -896,14 +896,25 @@ async fn upstreams_at_private_addresses_are_not_called_by_default() {
     let connection = t.post(&w.dev_admin, &connections, body).await;
     let connection = connection.ok()["id"].as_str().unwrap().to_owned();
     let probe = t
-        .post(&w.dev_admin, &format!("{connections}/{connection}/test"), json!({}))
+        .post(
+            &w.dev_admin,
+            &format!("{connections}/{connection}/test"),
+            json!({}),
+        )
         .await;
     assert_eq!(probe.ok()["ok"], false);
-    assert!(probe.body["message"].as_str().unwrap().contains("private"), "{}", probe.body);
+    assert!(
+        probe.body["message"].as_str().unwrap().contains("private"),
+        "{}",
+        probe.body
+    );
     let token = issue(&t, &w.evaluator, &notice, json!({"name": "laptop"})).await;
     let reply = chat(&t, &token, &chat_body("hello")).await;
     let message = refused(&reply, 502, "upstream_address_not_allowed");
-    assert!(!message.contains("localhost") && !message.contains("127.0.0.1"), "{message}");
+    assert!(
+        !message.contains("localhost") && !message.contains("127.0.0.1"),
+        "{message}"
+    );
     assert!(up.seen().is_empty(), "the upstream was never called");
 }
 
