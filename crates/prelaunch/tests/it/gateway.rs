@@ -1298,6 +1298,41 @@ impl WriteLock {
 }
 
 #[tokio::test]
+async fn a_stalled_database_delays_the_usage_tables_not_the_answers() {
+    let g = gateway_with(10, json!({"retention": "encrypted"})).await;
+    let lock = WriteLock::take(&g.t.database_url).await;
+    // Answers go on while nothing can be written to the database.
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let stream = i % 2 == 1;
+        let body = merged(chat_body(&format!("stalled {i}")), json!({"stream": stream}));
+        let reply = tokio::time::timeout(Duration::from_secs(10), chat(&g.t, &g.token, &body))
+            .await
+            .expect("an answer waited for the database");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        ids.push(reply.headers["x-request-id"].to_str().unwrap().to_owned());
+    }
+    lock.release().await;
+    // Once the database is back, every call is on record with its transcript.
+    let recorded: Vec<String> = calls(&g)
+        .await
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        assert!(recorded.contains(id), "{id} is missing from {recorded:?}");
+    }
+    let last = ids.last().unwrap();
+    let transcript =
+        g.t.get(
+            &g.w.evaluator,
+            &format!("/api/v1/notices/{}/gateway-calls/{last}/transcript", g.notice),
+        )
+        .await;
+    assert!(transcript.ok()["request"].as_str().unwrap().contains("stalled 4"));
+}
+
+#[tokio::test]
 async fn a_killed_server_loses_no_answered_call() {
     let (seed, _w, _up, mut server, token) = binary_gateway(&[json!({
         "requests_per_minute": 100000, "tokens_per_minute": 100000000, "concurrency": 64,
