@@ -528,9 +528,9 @@ impl App {
     pub async fn open_call_journal(&self, dir: &Path) -> AppResult<usize> {
         let failed =
             |e: std::io::Error| AppError::Internal(format!("call journal {}: {e}", dir.display()).into());
-        std::fs::create_dir_all(dir).map_err(failed)?;
-        let recovered = journal::recover(dir, self.store.as_ref()).await.map_err(failed)?;
+        // Opening creates the directory and locks this process's own segment, which recovery then passes over.
         let journal = Arc::new(CallJournal::open(dir).map_err(failed)?);
+        let recovered = journal::recover(dir, self.store.as_ref()).await.map_err(failed)?;
         if self.gateway.journal.set(journal.clone()).is_err() {
             return Err(AppError::Internal("the call journal is already open".into()));
         }

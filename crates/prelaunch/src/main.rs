@@ -414,9 +414,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
-    let mut config = config(Some(public_url.clone()));
-    config.allow_private_upstreams = args.allow_private_upstreams;
-    let app = open_with_key(&args.db, &args.key, config).await?;
+    let settings = Config {
+        allow_private_upstreams: args.allow_private_upstreams,
+        ..config(Some(public_url.clone()))
+    };
+    let app = open_with_key(&args.db, &args.key, settings).await?;
     let key_file = args
         .ledger_key_file
         .clone()
