@@ -150,7 +150,7 @@ fn server_routes() -> BTreeSet<Operation> {
 }
 
 /// `(method, path as written in the document)` for every operation.
-fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
+pub(crate) fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
@@ -163,7 +163,7 @@ fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
 }
 
 /// The base URL a documented path is under: its own server, or the document's.
-fn base<'a>(doc: &'a Value, path: &str) -> &'a str {
+pub(crate) fn base<'a>(doc: &'a Value, path: &str) -> &'a str {
     let servers = doc["paths"][path]
         .get("servers")
         .unwrap_or(&doc["servers"])
