@@ -21,6 +21,7 @@ mod gateway_web;
 mod ledger;
 mod openapi;
 mod pagination;
+mod schemathesis;
 mod smoke;
 mod support;
 mod upstream;
