@@ -6,7 +6,7 @@
 use crate::page::{PageRequest, Paged, paginate, paginate_read_whole, parse_time_id_key, time_id_key};
 use crate::{App, AppError, AppResult, Caller, policy};
 use accounts::OrgKind;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use review::validate::{reason, title};
 use review::window::check_future_launch;
 use review::{
@@ -23,21 +23,31 @@ use uuid::Uuid;
 
 const WINDOW_DAYS_SETTING: &str = "window_days";
 
-/// Reads a time as RFC 3339, or as `YYYY-MM-DDTHH:MM[:SS]` taken to be UTC (what an HTML form sends).
+/// Reads a time as RFC 3339, or as `YYYY-MM-DDTHH:MM[:SS]` taken to be UTC (what an HTML form sends). Only
+/// times whose UTC year has four digits are taken: they are stored as RFC 3339 text, which sorts as time only
+/// then (`9999-12-31T23:59:59-23:59` is in the year 10000).
 pub fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ValidationError> {
     let value = value.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(crate::clock::truncate(at.with_timezone(&Utc)));
+    let parsed = DateTime::parse_from_rfc3339(value)
+        .map(|at| crate::clock::truncate(at.with_timezone(&Utc)))
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+                .into_iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+                .map(|naive| naive.and_utc())
+        });
+    match parsed {
+        Some(at) if (0..=9999).contains(&at.year()) => Ok(at),
+        Some(_) => Err(ValidationError::new(
+            field,
+            "must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+        )),
+        None => Err(ValidationError::new(
+            field,
+            "must be a date and time like 2027-03-01T16:00:00Z",
+        )),
     }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(value, format) {
-            return Ok(naive.and_utc());
-        }
-    }
-    Err(ValidationError::new(
-        field,
-        "must be a date and time like 2027-03-01T16:00:00Z",
-    ))
 }
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -882,5 +892,154 @@ impl App {
             |r| ids(r).0.to_string(),
             view,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+    use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+    use proptest::prelude::*;
+
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, as seconds since the epoch.
+    const FIRST: i64 = -62_167_219_200;
+    const LAST: i64 = 253_402_300_799;
+
+    /// Any instant of the four-digit years, to the microsecond.
+    fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        let seconds = prop_oneof![FIRST..=LAST, FIRST..FIRST + 100_000, LAST - 100_000..=LAST];
+        (seconds, 0..1_000_000u32)
+            .prop_map(|(s, micros)| DateTime::from_timestamp(s, micros * 1000).unwrap_or_default())
+    }
+
+    /// Text that looks like a time: their pieces in any order, numbers of any size, and any characters.
+    fn time_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[+-]?[0-9]{1,6}",
+            Just("-".to_owned()),
+            Just(":".to_owned()),
+            Just("T".to_owned()),
+            Just("t".to_owned()),
+            Just(" ".to_owned()),
+            Just("Z".to_owned()),
+            Just(".".to_owned()),
+            "[+-][0-9]{2}:[0-9]{2}",
+            "\\PC{0,3}",
+        ];
+        let edge = |edges: Vec<u32>, any: std::ops::RangeInclusive<u32>| {
+            prop_oneof![proptest::sample::select(edges), any]
+        };
+        // Well-formed times with the edges of every field weighted up: the first and last instants of the
+        // four-digit years, signed years, the ends of months and days, the widest offsets.
+        let fields = (
+            proptest::sample::select(vec!["", "+", "-"]),
+            edge(vec![0, 1, 9998, 9999, 10000], 0..=99999),
+            edge(vec![1, 12], 0..=13),
+            edge(vec![1, 28, 29, 30, 31], 0..=32),
+            edge(vec![0, 23], 0..=24),
+            edge(vec![0, 59], 0..=60),
+        )
+            .prop_map(|(sign, y, mo, d, h, mi)| {
+                format!("{sign}{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{mi:02}")
+            });
+        let local = prop_oneof![
+            Just("9999-12-31T23:59:59".to_owned()),
+            Just("0000-01-01T00:00:00".to_owned()),
+            Just("9999-12-31T23:59".to_owned()),
+            fields,
+        ];
+        let zone = proptest::sample::select(vec!["Z", "+23:59", "-23:59", "+00:01", "-00:01", "", "+24:00"]);
+        let formed = (local, zone).prop_map(|(local, zone)| format!("{local}{zone}"));
+        prop_oneof![
+            proptest::collection::vec(piece, 0..14).prop_map(|pieces| pieces.concat()),
+            "\\PC{0,40}",
+            formed,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn a_time_written_in_rfc3339_at_any_offset_reads_back(
+            at in any_instant(),
+            offset_minutes in -1439..=1439i32,
+            digits in prop_oneof![Just(SecondsFormat::Secs), Just(SecondsFormat::Micros), Just(SecondsFormat::AutoSi)],
+        ) {
+            let zone = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            let local = at.with_timezone(&zone);
+            // RFC 3339 has four-digit years in the writer's zone too.
+            prop_assume!((0..=9999).contains(&chrono::Datelike::year(&local)));
+            let text = local.to_rfc3339_opts(digits, true);
+            let expected = match digits {
+                SecondsFormat::Secs => at.with_nanosecond_zero(),
+                _ => at,
+            };
+            prop_assert_eq!(parse_time("planned_launch_at", &text).ok(), Some(expected), "{}", text);
+        }
+
+        #[test]
+        fn a_time_written_as_a_form_sends_it_reads_back_as_utc(at in any_instant()) {
+            let text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let read = parse_time("planned_launch_at", &text).ok();
+            prop_assert_eq!(read, Some(at.with_nanosecond_zero()), "{}", text);
+            let minutes = at.format("%Y-%m-%dT%H:%M").to_string();
+            prop_assert!(parse_time("planned_launch_at", &minutes).is_ok(), "{}", minutes);
+        }
+
+        #[test]
+        fn any_text_is_a_storable_time_or_an_error_naming_the_field(text in time_like()) {
+            match parse_time("planned_launch_at", &text) {
+                Ok(at) => {
+                    // What is taken is written back as RFC 3339 with a four-digit year, and reads back the same.
+                    let written = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                    prop_assert_eq!(written.find('-'), Some(4), "{} -> {}", text, written);
+                    prop_assert_eq!(parse_time("planned_launch_at", &written).ok(), Some(at));
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.field, "planned_launch_at");
+                    prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+    }
+
+    trait NanosecondZero {
+        fn with_nanosecond_zero(self) -> Self;
+    }
+
+    impl NanosecondZero for DateTime<Utc> {
+        fn with_nanosecond_zero(self) -> Self {
+            chrono::Timelike::with_nanosecond(&self, 0).unwrap_or(self)
+        }
+    }
+
+    #[test]
+    fn times_beyond_four_digit_years_are_refused() {
+        let cases = [
+            ("9999-12-31T23:59:59Z", true),
+            ("9999-12-31T23:59:59+23:59", true),
+            ("9999-12-31T23:59:59-23:59", false),
+            ("9999-12-31T23:59:59-00:01", false),
+            ("0000-01-01T00:00:00Z", true),
+            ("0000-01-01T00:00:00+00:01", false),
+            ("0000-01-01T00:00:00-23:59", true),
+            ("9999-12-31T23:59", true),
+            ("10000-01-01T00:00", false),
+            ("+10000-01-01T00:00:00Z", false),
+            ("-0001-12-31T23:59", false),
+            ("262143-12-31T23:59:59", false),
+            ("2027-02-30T00:00:00Z", false),
+            ("2027-03-01T24:00:00Z", false),
+            ("2027-03-01T16:00:60Z", true),
+            ("", false),
+        ];
+        for (text, taken) in cases {
+            let read = parse_time("planned_launch_at", text);
+            assert_eq!(read.is_ok(), taken, "{text}: {read:?}");
+            if let Err(e) = read {
+                assert_eq!(e.field, "planned_launch_at", "{text}");
+            }
+        }
     }
 }

@@ -21,6 +21,7 @@ mod gateway_web;
 mod ledger;
 mod openapi;
 mod pagination;
+mod parsers;
 mod schemathesis;
 mod smoke;
 mod support;
