@@ -9,8 +9,9 @@
 //! `cargo nextest run -p prelaunch --run-ignored only -E 'test(/schemathesis/)'` to run it by hand. The number
 //! of examples per operation is bounded and the seed fixed (`PRELAUNCH_TEST_SCHEMATHESIS_SEED` changes it),
 //! so a run takes about a minute and fails the same way twice; `PRELAUNCH_TEST_SCHEMATHESIS_EXAMPLES` asks for more
-//! examples, for a deeper search by hand, and `PRELAUNCH_TEST_SCHEMATHESIS_ONLY` picks runs by persona. Each
-//! run's report and HAR log are kept under the system's temporary directory (`prelaunch-tests/schemathesis-*`).
+//! examples, for a deeper search by hand, and `PRELAUNCH_TEST_SCHEMATHESIS_ONLY` picks runs by persona. When a
+//! run fails, each run's report and HAR log are left under the system's temporary directory
+//! (`prelaunch-tests/schemathesis-*`).
 
 use crate::support::*;
 use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
@@ -332,6 +333,10 @@ async fn schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_
         }
     }
     drop(up);
+    if failed.is_empty() {
+        // The logs (a few MB a run) are kept only to explain a failure.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     assert!(
         failed.is_empty(),
         "Schemathesis found answers the document does not describe ({examples} examples, seed {seed}):\n{}",
