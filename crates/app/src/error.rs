@@ -51,7 +51,7 @@ impl From<review::window::DateError> for AppError {
     fn from(error: review::window::DateError) -> Self {
         use review::window::DateError;
         match error {
-            DateError::LaunchInPast => {
+            DateError::LaunchInPast | DateError::LaunchTooFar { .. } => {
                 AppError::Invalid(ValidationError::new("planned_launch_at", error.to_string()))
             }
             DateError::Withdrawn | DateError::AlreadyLaunched => AppError::Conflict(error.to_string()),
