@@ -313,7 +313,7 @@ impl App {
     async fn policy_days(&self, name: &'static str, default: u32) -> AppResult<u32> {
         match self.store.get_setting(name).await? {
             Some(value) => value.parse().map_err(|error: std::num::ParseIntError| {
-                AppError::Internal(format!("the stored program policy {name}={value:?}: {error}").into())
+                AppError::corrupt(format!("the stored program policy {name}={value:?}: {error}"))
             }),
             None => Ok(default),
         }
