@@ -247,11 +247,9 @@ impl App {
 
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
         let invitation = self.open_invitation(token).await?;
-        let org = self
-            .store
-            .get_org(invitation.org_id)
-            .await?
-            .ok_or(AppError::NotFound("invitation"))?;
+        let org = self.store.get_org(invitation.org_id).await?.ok_or_else(|| {
+            AppError::corrupt(format!("invitation {} names no organisation", invitation.id))
+        })?;
         let email = match (invitation.email, invitation.user_id) {
             (Some(email), _) => Some(email),
             (None, Some(id)) => self.store.get_user(id).await?.map(|person| person.email),
@@ -278,15 +276,13 @@ impl App {
         let invitation = self.open_invitation(token).await?;
         // A link that sets an existing person's password keeps their address; a new person's comes from the
         // invitation, or, for the first administrator's set-up link, from the form.
-        let existing = match invitation.user_id {
-            Some(id) => Some(
-                self.store
-                    .get_user(id)
-                    .await?
-                    .ok_or(AppError::NotFound("invitation"))?,
-            ),
-            None => None,
-        };
+        let existing =
+            match invitation.user_id {
+                Some(id) => Some(self.store.get_user(id).await?.ok_or_else(|| {
+                    AppError::corrupt(format!("invitation {} names no person", invitation.id))
+                })?),
+                None => None,
+            };
         let email = match (&invitation.email, &existing, email) {
             (Some(fixed), _, _) => Email::parse("email", fixed)?,
             (None, Some(person), _) => Email::parse("email", &person.email)?,

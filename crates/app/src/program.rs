@@ -6,12 +6,14 @@
 use crate::page::{PageRequest, Paged, paginate, paginate_read_whole, parse_time_id_key, time_id_key};
 use crate::{App, AppError, AppResult, Caller, policy};
 use accounts::OrgKind;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
+use review::dates::parse_time;
 use review::validate::{reason, title};
-use review::window::check_future_launch;
+use review::window::check_planned_launch;
 use review::{
-    AssessmentLevels, DEFAULT_WINDOW_DAYS, Domain, EvidenceLinks, FindingText, MAX_WINDOW_DAYS, ModelCard,
-    ModelName, ModelVersion, NoticeDates, NoticeState, Severity, ValidationError,
+    AssessmentLevels, DEFAULT_LAUNCH_HORIZON_DAYS, DEFAULT_WINDOW_DAYS, Domain, EvidenceLinks, FindingText,
+    MAX_LAUNCH_HORIZON_DAYS, MAX_WINDOW_DAYS, ModelCard, ModelName, ModelVersion, NoticeDates, NoticeState,
+    Severity, ValidationError,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -22,22 +24,13 @@ use store::{
 use uuid::Uuid;
 
 const WINDOW_DAYS_SETTING: &str = "window_days";
+const LAUNCH_HORIZON_SETTING: &str = "launch_horizon_days";
 
-/// Reads a time as RFC 3339, or as `YYYY-MM-DDTHH:MM[:SS]` taken to be UTC (what an HTML form sends).
-pub fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ValidationError> {
-    let value = value.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(crate::clock::truncate(at.with_timezone(&Utc)));
-    }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(value, format) {
-            return Ok(naive.and_utc());
-        }
-    }
-    Err(ValidationError::new(
-        field,
-        "must be a date and time like 2027-03-01T16:00:00Z",
-    ))
+/// The program policy: how far ahead of a launch its window opens, and how far ahead a launch may be planned.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProgramPolicy {
+    pub window_days: u32,
+    pub launch_horizon_days: u32,
 }
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -265,15 +258,76 @@ enum DateChange {
 }
 
 impl App {
-    /// The review-window length in force for new notices.
-    pub async fn window_days(&self) -> AppResult<u32> {
-        Ok(match self.store.get_setting(WINDOW_DAYS_SETTING).await? {
-            Some(value) => value.parse().unwrap_or(DEFAULT_WINDOW_DAYS),
-            None => DEFAULT_WINDOW_DAYS,
+    /// The program policy in force.
+    pub async fn program_policy(&self) -> AppResult<ProgramPolicy> {
+        Ok(ProgramPolicy {
+            window_days: self.window_days().await?,
+            launch_horizon_days: self.launch_horizon_days().await?,
         })
     }
 
-    pub async fn set_window_days(&self, caller: &Caller, days: i64) -> AppResult<u32> {
+    /// Sets the parts of the program policy given (at least one), each checked before either is written.
+    pub async fn set_program_policy(
+        &self,
+        caller: &Caller,
+        window_days: Option<i64>,
+        launch_horizon_days: Option<i64>,
+    ) -> AppResult<ProgramPolicy> {
+        if !policy::can_administer_program(caller) {
+            return Err(AppError::Forbidden(
+                "only program administrators set program policy",
+            ));
+        }
+        let check = |name: &str, days: Option<i64>, max: u32| -> AppResult<()> {
+            match days {
+                Some(days) if !(1..=i64::from(max)).contains(&days) => {
+                    Err(ValidationError::new(name, format!("must be between 1 and {max}")).into())
+                }
+                _ => Ok(()),
+            }
+        };
+        check(WINDOW_DAYS_SETTING, window_days, MAX_WINDOW_DAYS)?;
+        check(
+            LAUNCH_HORIZON_SETTING,
+            launch_horizon_days,
+            MAX_LAUNCH_HORIZON_DAYS,
+        )?;
+        if window_days.is_none() && launch_horizon_days.is_none() {
+            return Err(ValidationError::new(
+                WINDOW_DAYS_SETTING,
+                "give window_days, launch_horizon_days, or both",
+            )
+            .into());
+        }
+        if let Some(days) = window_days {
+            self.set_window_days(caller, days).await?;
+        }
+        if let Some(days) = launch_horizon_days {
+            self.set_launch_horizon_days(caller, days).await?;
+        }
+        self.program_policy().await
+    }
+
+    /// A number of days of program policy: the stored value, or `default` when none was set. A stored value
+    /// that does not read back is our failure, not a reason to apply another policy.
+    async fn policy_days(&self, name: &'static str, default: u32) -> AppResult<u32> {
+        match self.store.get_setting(name).await? {
+            Some(value) => value.parse().map_err(|error: std::num::ParseIntError| {
+                AppError::corrupt(format!("the stored program policy {name}={value:?}: {error}"))
+            }),
+            None => Ok(default),
+        }
+    }
+
+    /// Sets a number of days of program policy, between 1 and `max`, and records the change.
+    async fn set_policy_days(
+        &self,
+        caller: &Caller,
+        (name, action): (&'static str, &'static str),
+        days: i64,
+        max: u32,
+        current: u32,
+    ) -> AppResult<u32> {
         if !policy::can_administer_program(caller) {
             return Err(AppError::Forbidden(
                 "only program administrators set program policy",
@@ -281,22 +335,47 @@ impl App {
         }
         let days = u32::try_from(days)
             .ok()
-            .filter(|d| (1..=MAX_WINDOW_DAYS).contains(d))
-            .ok_or_else(|| {
-                ValidationError::new("window_days", format!("must be between 1 and {MAX_WINDOW_DAYS}"))
-            })?;
-        let previous = self.window_days().await?;
+            .filter(|d| (1..=max).contains(d))
+            .ok_or_else(|| ValidationError::new(name, format!("must be between 1 and {max}")))?;
         let event = self.event(
             caller.into(),
-            "policy.window_days",
+            action,
             "policy",
             None,
-            json!({"previous": previous, "window_days": days}),
+            json!({"previous": current, name: days}),
         );
-        self.store
-            .put_setting(WINDOW_DAYS_SETTING, &days.to_string(), &event)
-            .await?;
+        self.store.put_setting(name, &days.to_string(), &event).await?;
         Ok(days)
+    }
+
+    /// The review-window length in force for new notices.
+    pub async fn window_days(&self) -> AppResult<u32> {
+        self.policy_days(WINDOW_DAYS_SETTING, DEFAULT_WINDOW_DAYS).await
+    }
+
+    pub async fn set_window_days(&self, caller: &Caller, days: i64) -> AppResult<u32> {
+        let current = self.window_days().await?;
+        let setting = (WINDOW_DAYS_SETTING, "policy.window_days");
+        self.set_policy_days(caller, setting, days, MAX_WINDOW_DAYS, current)
+            .await
+    }
+
+    /// How far ahead of now a planned launch may be, in days (program policy, on filing and on moving).
+    pub async fn launch_horizon_days(&self) -> AppResult<u32> {
+        self.policy_days(LAUNCH_HORIZON_SETTING, DEFAULT_LAUNCH_HORIZON_DAYS)
+            .await
+    }
+
+    pub async fn set_launch_horizon_days(&self, caller: &Caller, days: i64) -> AppResult<u32> {
+        let current = self.launch_horizon_days().await?;
+        self.set_policy_days(
+            caller,
+            (LAUNCH_HORIZON_SETTING, "policy.launch_horizon_days"),
+            days,
+            MAX_LAUNCH_HORIZON_DAYS,
+            current,
+        )
+        .await
     }
 
     /// Checks that every organisation in `orgs` is an active agency, naming the first that is not.
@@ -321,7 +400,7 @@ impl App {
         let model_card = ModelCard::parse("model_card", &input.model_card)?;
         let planned_launch_at = parse_time("planned_launch_at", &input.planned_launch_at)?;
         let now = self.clock.now();
-        check_future_launch(planned_launch_at, now)?;
+        check_planned_launch(planned_launch_at, now, self.launch_horizon_days().await?)?;
         let mut shared_with = input.shared_with;
         shared_with.sort();
         shared_with.dedup();
@@ -388,17 +467,14 @@ impl App {
         Ok(NoticeView::new(notice, now, Some(shared_with)))
     }
 
-    /// Loads a notice the caller may see; anything else is "not found".
+    /// Loads a notice the caller may see, with the agencies it is shared with; anything else is "not found".
     pub(crate) async fn visible_notice(&self, caller: &Caller, id: Uuid) -> AppResult<(Notice, Vec<Uuid>)> {
         let notice = self
             .store
-            .get_notice(id)
+            .visible_notice(id, &policy::audience(caller))
             .await?
             .ok_or(AppError::NotFound("notice"))?;
         let shares = self.store.notice_shares(id).await?;
-        if !policy::can_view_notice(caller, &notice, &shares) {
-            return Err(AppError::NotFound("notice"));
-        }
         Ok((notice, shares))
     }
 
@@ -432,7 +508,7 @@ impl App {
         }
         let now = self.clock.now();
         let query = NoticeQuery {
-            scope: policy::notice_scope(caller),
+            audience: policy::audience(caller),
             now,
             states,
             developer_org: filter.developer_org,
@@ -462,19 +538,19 @@ impl App {
         let mut dates = dates_of(&notice);
         dates.check_open(now)?;
         let previous = notice.planned_launch_at;
-        let (kind, new_launch_at, reason) = match change {
+        let (kind, action, new_launch_at, reason) = match change {
             DateChange::Move { to, reason } => {
-                check_future_launch(to, now)?;
+                check_planned_launch(to, now, self.launch_horizon_days().await?)?;
                 dates.planned_launch_at = to;
-                ("moved", to, reason)
+                ("moved", "notice.moved", to, reason)
             }
             DateChange::LaunchNow => {
                 dates.launched_at = Some(now);
-                ("launched", now, None)
+                ("launched", "notice.launched", now, None)
             }
             DateChange::Withdraw { reason } => {
                 dates.withdrawn_at = Some(now);
-                ("withdrawn", notice.planned_launch_at, reason)
+                ("withdrawn", "notice.withdrawn", notice.planned_launch_at, reason)
             }
         };
         let window = dates.window();
@@ -499,7 +575,7 @@ impl App {
         };
         let event = self.event(
             caller.into(),
-            &format!("notice.{kind}"),
+            action,
             "notice",
             Some(id),
             json!({"previous_launch_at": previous, "new_launch_at": new_launch_at, "reason": reason}),
@@ -725,69 +801,38 @@ impl App {
         notice_id: Uuid,
         page: &PageRequest,
     ) -> AppResult<Paged<FindingView>> {
-        let (notice, _) = self.visible_notice(caller, notice_id).await?;
+        self.visible_notice(caller, notice_id).await?;
         let limit = page.limit()?;
         let after = page.after(|s| s.parse::<Uuid>().ok())?;
         let rows = self
             .store
             .list_findings(
                 notice_id,
+                &policy::audience(caller),
                 &Page {
                     after,
                     limit: limit + 1,
                 },
             )
             .await?;
-        self.work_page(
-            caller,
-            &notice,
-            rows,
-            limit,
-            |f| (f.id, f.org_id),
-            FindingView::from,
-        )
-        .await
-    }
-
-    /// Checks that the caller may see a finding or assessment of this notice; anything else is "not found".
-    async fn check_work_visible(
-        &self,
-        caller: &Caller,
-        what: &'static str,
-        id: Uuid,
-        notice_id: Uuid,
-        author_org: Uuid,
-    ) -> AppResult<()> {
-        let (notice, _) = self
-            .visible_notice(caller, notice_id)
-            .await
-            .map_err(|_| AppError::NotFound(what))?;
-        let shares = self.store.notice_shares(id).await?;
-        if !policy::can_view_agency_work(caller, &notice, author_org, &shares) {
-            return Err(AppError::NotFound(what));
-        }
-        Ok(())
+        Ok(paginate(rows, limit, |f| f.id.to_string(), FindingView::from))
     }
 
     pub async fn get_finding(&self, caller: &Caller, id: Uuid) -> AppResult<FindingView> {
         let finding = self
             .store
-            .get_finding(id)
+            .visible_finding(id, &policy::audience(caller))
             .await?
             .ok_or(AppError::NotFound("finding"))?;
-        self.check_work_visible(caller, "finding", id, finding.notice_id, finding.org_id)
-            .await?;
         Ok(finding.into())
     }
 
     pub async fn get_assessment(&self, caller: &Caller, id: Uuid) -> AppResult<AssessmentView> {
         let assessment = self
             .store
-            .get_assessment(id)
+            .visible_assessment(id, &policy::audience(caller))
             .await?
             .ok_or(AppError::NotFound("assessment"))?;
-        self.check_work_visible(caller, "assessment", id, assessment.notice_id, assessment.org_id)
-            .await?;
         Ok(assessment.into())
     }
 
@@ -835,52 +880,20 @@ impl App {
         notice_id: Uuid,
         page: &PageRequest,
     ) -> AppResult<Paged<AssessmentView>> {
-        let (notice, _) = self.visible_notice(caller, notice_id).await?;
+        self.visible_notice(caller, notice_id).await?;
         let limit = page.limit()?;
         let after = page.after(|s| s.parse::<Uuid>().ok())?;
         let rows = self
             .store
             .list_assessments(
                 notice_id,
+                &policy::audience(caller),
                 &Page {
                     after,
                     limit: limit + 1,
                 },
             )
             .await?;
-        self.work_page(
-            caller,
-            &notice,
-            rows,
-            limit,
-            |a| (a.id, a.org_id),
-            AssessmentView::from,
-        )
-        .await
-    }
-
-    /// A page of findings or assessments, keeping those the caller may see.
-    async fn work_page<R, T>(
-        &self,
-        caller: &Caller,
-        notice: &Notice,
-        rows: Vec<R>,
-        limit: i64,
-        ids: impl Fn(&R) -> (Uuid, Uuid),
-        view: impl FnMut(R) -> T,
-    ) -> AppResult<Paged<T>> {
-        let mut keep = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let (id, author_org) = ids(row);
-            let shares = self.store.notice_shares(id).await?;
-            keep.push(policy::can_view_agency_work(caller, notice, author_org, &shares));
-        }
-        Ok(crate::page::paginate_filtered(
-            rows,
-            &keep,
-            limit,
-            |r| ids(r).0.to_string(),
-            view,
-        ))
+        Ok(paginate(rows, limit, |a| a.id.to_string(), AssessmentView::from))
     }
 }

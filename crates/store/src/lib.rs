@@ -2,14 +2,17 @@
 //!
 //! Every mutating method takes the audit event that describes it and writes both in one transaction (see
 //! `record` in `sql.rs`): a change that fails writes no event, and no event exists without its change.
-//! Authorisation is not decided here; callers pass the scope that `app::policy` computed.
+//! Authorisation is not decided here; callers pass the audience that `app::policy` computed, and every read of
+//! notices, findings, assessments and events compiles it into its query (`audience.rs`).
 
+mod audience;
 mod gateway;
 mod model;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -29,6 +32,9 @@ pub enum StoreError {
     /// The row to change is gone or no longer in the expected state.
     #[error("{0} was changed concurrently or no longer exists")]
     Stale(&'static str),
+    /// Stored data breaks an invariant the store keeps (our failure, never the caller's).
+    #[error("corrupt data: {0}")]
+    Corrupt(&'static str),
     #[error("unsupported database URL: {0}")]
     Url(String),
     #[error("database error: {0}")]
@@ -75,9 +81,9 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
-/// Everything persisted; the gateway's part is `GatewayStore`.
+/// Everything persisted; the gateway's part is `GatewayStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + Send + Sync + 'static {
+pub trait Store: GatewayStore + AudienceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 
@@ -163,16 +169,12 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
 
     // Findings and assessments
     async fn create_finding(&self, finding: &Finding, shares: &[Uuid], event: &AuditEvent) -> Result<()>;
-    async fn get_finding(&self, id: Uuid) -> Result<Option<Finding>>;
-    async fn list_findings(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Finding>>;
     async fn create_assessment(
         &self,
         assessment: &Assessment,
         shares: &[Uuid],
         event: &AuditEvent,
     ) -> Result<()>;
-    async fn get_assessment(&self, id: Uuid) -> Result<Option<Assessment>>;
-    async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>>;
 
     // Transparency ledger (appends happen inside every mutating method, with its audit event)
     /// Records events that are themselves the change (e.g. periodic usage digests), in one transaction.
@@ -191,6 +193,8 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
     async fn list_checkpoints(&self, before: Option<i64>, limit: i64) -> Result<Vec<SignedCheckpoint>>;
 
     // Audit trail
+    /// The whole trail, unfiltered: for checks of the whole ledger and for tests. Readers get their events
+    /// through `AudienceStore::list_events`.
     async fn list_audit(&self, object_id: Option<Uuid>, page: &Page<i64>) -> Result<Vec<AuditEvent>>;
     async fn count_audit(&self) -> Result<i64>;
 }

@@ -104,17 +104,10 @@ pub struct Notice {
     pub window_closes_at: DateTime<Utc>,
 }
 
-/// Who may see which notices, as computed by the policy: notices of `developer_org`, and notices shared with
-/// `agency_org` (by name or with every agency). Both `None` sees nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoticeScope {
-    pub developer_org: Option<Uuid>,
-    pub agency_org: Option<Uuid>,
-}
-
 #[derive(Debug, Clone)]
 pub struct NoticeQuery {
-    pub scope: NoticeScope,
+    /// Who reads: the list holds only the notices they may see.
+    pub audience: crate::Audience,
     pub now: DateTime<Utc>,
     /// Wanted states: scheduled, in review, launched, withdrawn.
     pub states: [bool; 4],
