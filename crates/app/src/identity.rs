@@ -2,7 +2,8 @@
 
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{Actor, App, AppError, AppResult, Caller, policy};
-use accounts::secret::{self, check_new_password};
+use accounts::check_new_password;
+use accounts::secret;
 use accounts::{Email, OrgKind, PasswordHash, Role, Secret, TokenDigest, TokenKind, display_name};
 use chrono::{DateTime, Duration, Utc};
 use review::ValidationError;
@@ -75,6 +76,11 @@ pub struct InvitationInfo {
     pub role: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Why an invitation to an address that already has an account cannot be accepted; shown only to whoever
+/// opens the link, never to the inviter.
+const ADDRESS_TAKEN: &str = "this e-mail address already has an account, and a person belongs to one \
+     organisation: sign in with that account, or ask whoever invited you to invite another address";
 
 impl App {
     pub(crate) async fn insert_org(
@@ -223,7 +229,13 @@ impl App {
         }
         let email = Email::parse("email", email)?;
         let role = Role::parse("role", role)?;
-        if self.store.find_user_by_email(email.as_str()).await?.is_some() {
+        // Someone the caller can see is named; anyone else's address gets the answer a new one gets, so that
+        // inviting cannot tell whether an address has an account elsewhere. That invitation can never make a
+        // second account: accepting it is refused (`accept_invitation`) and the existing person's account is
+        // left as it is.
+        if let Some(person) = self.store.find_user_by_email(email.as_str()).await?
+            && policy::can_view_people(caller, person.org_id)
+        {
             return Err(AppError::Conflict(
                 "a person with this e-mail address already exists".into(),
             ));
@@ -289,8 +301,13 @@ impl App {
             (None, None, Some(given)) => Email::parse("email", given)?,
             (None, None, None) => return Err(ValidationError::new("email", "must not be empty").into()),
         };
+        // An invitation to an address that has an account (made after an invitation elsewhere, or sent to
+        // it without the inviter knowing) cannot make a second one, and leaves the first untouched.
+        if existing.is_none() && self.store.find_user_by_email(email.as_str()).await?.is_some() {
+            return Err(AppError::Conflict(ADDRESS_TAKEN.into()));
+        }
         let display_name = display_name("display_name", name)?;
-        check_new_password(password)?;
+        check_new_password(password, &[email.as_str(), &display_name])?;
         let hash = PasswordHash::create(password)?;
         let now = self.clock.now();
         let (user, create) = match existing {

@@ -131,9 +131,22 @@ pub trait Store: GatewayStore + AudienceStore + Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
 
     // Login throttling, shared by every server process
-    async fn login_failures(&self, subject: &str) -> Result<Option<LoginFailures>>;
-    async fn put_login_failures(&self, failures: &LoginFailures) -> Result<()>;
+    /// Counts one login attempt against `subject` atomically and returns the row as it now is: the attempt
+    /// may go ahead when `failures <= max`. The attempt that reaches `max` locks the subject until `now +
+    /// window`; a locked subject is not counted further; a lapsed lock or a first failure older than
+    /// `window` starts the count again.
+    async fn count_login_attempt(
+        &self,
+        subject: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        max: i64,
+    ) -> Result<LoginFailures>;
+    /// Takes back one counted attempt that succeeded (lifting the lock it may have set).
+    async fn uncount_login_attempt(&self, subject: &str, max: i64) -> Result<()>;
     async fn clear_login_failures(&self, subject: &str) -> Result<()>;
+    /// Removes unlocked counts whose first failure is before `before` (they no longer count).
+    async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
 
     // Program settings
     async fn get_setting(&self, name: &str) -> Result<Option<String>>;
@@ -208,6 +221,50 @@ mod tests {
         let sqlite = migration_versions(Backend::Sqlite);
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, migration_versions(Backend::Postgres));
+    }
+
+    #[test]
+    fn rows_with_secrets_never_print_them() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let session = Session {
+            token_digest: "d1gest0fthesessiontoken".into(),
+            user_id: Uuid::now_v7(),
+            csrf_token: "plc_thesessionsformtoken".into(),
+            created_at: at,
+            expires_at: at,
+        };
+        let invitation = Invitation {
+            id: Uuid::now_v7(),
+            token_digest: "d1gest0ftheinvitation".into(),
+            org_id: Uuid::now_v7(),
+            user_id: None,
+            email: Some("ada@lab.example".into()),
+            role: "member".into(),
+            created_by: None,
+            created_at: at,
+            expires_at: at,
+            used_at: None,
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            email: "ada@lab.example".into(),
+            display_name: "Ada".into(),
+            role: "member".into(),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
+            active: true,
+            created_at: at,
+        };
+        let shown = format!("{session:?} {invitation:#?} {user:?}");
+        for secret in [
+            "d1gest0f",
+            "plc_thesessionsformtoken",
+            "argon2",
+            "aGFzaGhhc2hoYXNo",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("ada@lab.example"), "{shown}");
     }
 
     #[test]

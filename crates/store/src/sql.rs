@@ -499,26 +499,69 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn login_failures(&self, subject: &str) -> Result<Option<LoginFailures>> {
-                Ok(sqlx::query_as("SELECT * FROM login_failures WHERE subject = $1")
-                    .bind(subject)
-                    .fetch_optional(&self.pool)
-                    .await?)
+            async fn count_login_attempt(
+                &self,
+                subject: &str,
+                now: DateTime<Utc>,
+                window: chrono::Duration,
+                max: i64,
+            ) -> Result<LoginFailures> {
+                // One statement, so concurrent attempts in any number of processes each see the count the
+                // others left. A row whose lock has passed, or whose first failure is older than the window,
+                // starts again at 1; a locked row stays put (capped at `max + 1`, which the caller reads as
+                // "refused"); otherwise the count goes up and the attempt that reaches `max` sets the lock.
+                Ok(sqlx::query_as(
+                    "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
+                     VALUES ($1, 1, $2, CASE WHEN $4 <= 1 THEN $3 END) \
+                     ON CONFLICT (subject) DO UPDATE SET \
+                     failures = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN 1 \
+                         WHEN login_failures.failures > $4 THEN login_failures.failures \
+                         ELSE login_failures.failures + 1 END, \
+                     first_failure_at = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN $2 \
+                         ELSE login_failures.first_failure_at END, \
+                     locked_until = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) \
+                           THEN CASE WHEN $4 <= 1 THEN $3 END \
+                         WHEN login_failures.locked_until IS NOT NULL THEN login_failures.locked_until \
+                         WHEN login_failures.failures + 1 >= $4 THEN $3 \
+                         ELSE NULL END \
+                     RETURNING subject, failures, first_failure_at, locked_until",
+                )
+                .bind(subject)
+                .bind(now)
+                .bind(now + window)
+                .bind(max)
+                .bind(now - window)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
-            async fn put_login_failures(&self, failures: &LoginFailures) -> Result<()> {
+            async fn uncount_login_attempt(&self, subject: &str, max: i64) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, \
-                     first_failure_at = excluded.first_failure_at, locked_until = excluded.locked_until",
+                    "UPDATE login_failures SET failures = failures - 1, \
+                     locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until END \
+                     WHERE subject = $1 AND failures > 0",
                 )
-                .bind(&failures.subject)
-                .bind(failures.failures)
-                .bind(failures.first_failure_at)
-                .bind(failures.locked_until)
+                .bind(subject)
+                .bind(max)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM login_failures WHERE locked_until IS NULL AND first_failure_at < $1",
+                )
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn clear_login_failures(&self, subject: &str) -> Result<()> {

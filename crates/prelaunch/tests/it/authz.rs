@@ -923,8 +923,16 @@ async fn a_browser_session_reaches_the_api_and_changes_nothing_without_its_csrf_
         .accept_invitation(&invitation, Some(email), "Sam Browser", &password)
         .await
         .unwrap();
-    let session = t.app.login(email, &password).await.unwrap();
-    let other_session = t.app.login(email, &password).await.unwrap();
+    let session = t
+        .app
+        .login(email, &password, std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
+    let other_session = t
+        .app
+        .login(email, &password, std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
     let cookie = format!("prelaunch_session={}", session.token.expose());
     let send = |method: Method, path: &str, csrf: Option<&str>, body: Option<Value>| {
         let mut request = t

@@ -11,6 +11,7 @@
 )]
 
 mod audit;
+mod auth_hardening;
 mod authz;
 mod bad_input;
 mod browser;
