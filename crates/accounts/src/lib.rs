@@ -1,7 +1,9 @@
 //! Organisations, people and their credentials.
 
+pub mod password;
 pub mod secret;
 
+pub use password::check_new_password;
 pub use secret::{PasswordHash, Secret, TokenDigest, TokenKind};
 
 use review::ValidationError;

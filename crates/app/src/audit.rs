@@ -5,7 +5,7 @@ use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use store::{AuditEvent, Page};
+use store::{AuditEvent, EventQuery};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,30 +38,54 @@ impl From<AuditEvent> for AuditView {
 }
 
 impl App {
-    /// The whole trail, for program administrators.
+    /// The audit trail as the caller may see it: the whole trail for program administrators, the events of
+    /// one object (`object_id`) for anyone. Events the caller may not see are left out in the query, so a
+    /// page is full while more remain.
     pub async fn list_audit(
         &self,
         caller: &Caller,
         object_id: Option<Uuid>,
         page: &PageRequest,
     ) -> AppResult<Paged<AuditView>> {
-        if !policy::can_administer_program(caller) {
+        if object_id.is_none() && !policy::can_list_whole_trail(caller) {
             return Err(AppError::Forbidden(
-                "only program administrators read the whole audit trail",
+                "only program administrators read the whole audit trail; give object_id for the events of one object",
             ));
         }
         let limit = page.limit()?;
         let after = page.after(|s| s.parse::<i64>().ok())?;
         let rows = self
             .store
-            .list_audit(
-                object_id,
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
+            .list_events(&self.event_query(caller, object_id, None, after, limit + 1))
             .await?;
         Ok(paginate(rows, limit, |e| e.seq.to_string(), AuditView::from))
+    }
+
+    /// A query of the events the caller may see.
+    pub(crate) fn event_query(
+        &self,
+        caller: &Caller,
+        object_id: Option<Uuid>,
+        event_id: Option<Uuid>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> EventQuery {
+        EventQuery {
+            audience: policy::audience(caller),
+            kinds: policy::EVENT_KINDS,
+            object_id,
+            event_id,
+            after,
+            limit,
+        }
+    }
+
+    /// The event, if the caller may see it.
+    pub(crate) async fn visible_event(&self, caller: &Caller, id: Uuid) -> AppResult<Option<AuditEvent>> {
+        let mut found = self
+            .store
+            .list_events(&self.event_query(caller, None, Some(id), None, 1))
+            .await?;
+        Ok(found.pop())
     }
 }

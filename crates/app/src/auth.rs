@@ -11,7 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use review::ValidationError;
 use serde::Serialize;
 use serde_json::json;
-use store::{ApiToken, LoginFailures, Page, Session, User};
+use std::net::IpAddr;
+use store::{ApiToken, Page, Session, User};
 use uuid::Uuid;
 
 /// A new browser session: the cookie value (shown once, to the browser) and the CSRF token for its forms.
@@ -53,25 +54,16 @@ const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$2u7S0x7zcuJRJ2QJyyxHSq8FTXvHEwi4ebjEh5U/6ic";
 
 impl App {
-    fn throttle_subject(email: &Email) -> String {
-        format!("login:{}", email.as_str())
-    }
-
-    /// Checks an e-mail and password and opens a session. Repeated failures lock the account for a while,
-    /// whatever the password, across every server process.
-    pub async fn login(&self, email: &str, password: &Secret) -> AppResult<NewSession> {
+    /// Checks an e-mail and password and opens a session. `from` is the address the attempt came from.
+    ///
+    /// The attempt is counted against the account and the address before the password is checked
+    /// (`throttle.rs`): once either has had its allowed failures, no password is checked, right or wrong,
+    /// until the lock lapses, across every server process.
+    pub async fn login(&self, email: &str, password: &Secret, from: IpAddr) -> AppResult<NewSession> {
         let invalid = || AppError::Invalid(ValidationError::new("password", "e-mail or password is wrong"));
         let email = Email::parse("email", email)?;
-        let subject = Self::throttle_subject(&email);
+        let admitted = self.admit_login(&email, from).await?;
         let now = self.clock.now();
-        let failures = self.store.login_failures(&subject).await?;
-        if let Some(until) = failures
-            .as_ref()
-            .and_then(|f| f.locked_until)
-            .filter(|until| *until > now)
-        {
-            return Err(AppError::Throttled((until - now).num_seconds().max(1)));
-        }
         let user = self.store.find_user_by_email(email.as_str()).await?;
         let hash = user
             .as_ref()
@@ -83,10 +75,10 @@ impl App {
             _ => None,
         };
         let Some(caller) = caller else {
-            self.count_failure(subject, failures, now).await?;
+            self.login_failed(&admitted);
             return Err(invalid());
         };
-        self.store.clear_login_failures(&subject).await?;
+        self.login_succeeded(&admitted).await?;
         let token = secret::generate(TokenKind::Session);
         let csrf_token = secret::generate(TokenKind::Csrf).expose().to_owned();
         let expires_at = now + Duration::hours(self.config.session_hours);
@@ -110,31 +102,6 @@ impl App {
             csrf_token,
             expires_at,
         })
-    }
-
-    async fn count_failure(
-        &self,
-        subject: String,
-        previous: Option<LoginFailures>,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let window = Duration::minutes(self.config.throttle_minutes);
-        let mut record = match previous {
-            Some(p) if p.first_failure_at + window > now && p.locked_until.is_none() => p,
-            _ => LoginFailures {
-                subject,
-                failures: 0,
-                first_failure_at: now,
-                locked_until: None,
-            },
-        };
-        record.failures += 1;
-        if record.failures >= self.config.max_login_failures {
-            record.locked_until = Some(now + window);
-            tracing::warn!(subject = %record.subject, "login locked after repeated failures");
-        }
-        self.store.put_login_failures(&record).await?;
-        Ok(())
     }
 
     pub async fn logout(&self, session_token: &str) -> AppResult<()> {

@@ -4,8 +4,9 @@ use accounts::{OrgKind, Role};
 use store::{Organization, User};
 use uuid::Uuid;
 
-/// An authenticated, active person of an active organisation.
-#[derive(Debug, Clone)]
+/// An authenticated, active person of an active organisation. `Debug` leaves the CSRF token out (and `User`'s
+/// leaves the password hash out).
+#[derive(Clone)]
 pub struct Caller {
     pub user: User,
     pub org: Organization,
@@ -13,6 +14,18 @@ pub struct Caller {
     pub role: Role,
     /// Set for browser sessions: the token every form must echo.
     pub csrf_token: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user)
+            .field("org", &self.org)
+            .field("kind", &self.kind)
+            .field("role", &self.role)
+            .field("csrf_token", &self.csrf_token.as_ref().map(|_| store::REDACTED))
+            .finish()
+    }
 }
 
 impl Caller {
@@ -81,5 +94,43 @@ impl Actor {
             Actor::Person { org_id, .. } => Some(org_id),
             Actor::Operator => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    #[test]
+    fn secrets_never_print() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let org = Organization {
+            id: Uuid::now_v7(),
+            kind: "developer".into(),
+            name: "Frontier Lab".into(),
+            active: true,
+            created_at: at,
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            email: "ada@lab.example".into(),
+            display_name: "Ada".into(),
+            role: "admin".into(),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
+            active: true,
+            created_at: at,
+        };
+        let mut caller = Caller::from_rows(user, org).unwrap();
+        caller.csrf_token = Some("plc_thesessionsformtoken".into());
+        let shown = format!("{caller:?} {caller:#?}");
+        for secret in ["argon2", "aGFzaGhhc2hoYXNo", "plc_thesessionsformtoken"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("ada@lab.example"),
+            "the rest still prints: {shown}"
+        );
     }
 }

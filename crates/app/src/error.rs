@@ -29,14 +29,28 @@ pub enum AppError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl AppError {
+    /// Stored data that breaks an invariant we keep (a row its foreign key promises is missing, a value that
+    /// does not read back): our failure, answered 500 with the cause logged, never a 404 or a 409 that would
+    /// send the caller looking for their own mistake.
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        AppError::Internal(what.into().into())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            // Another change got there first: the caller's view is out of date.
             StoreError::Stale(what) => {
                 AppError::Conflict(format!("the {what} changed meanwhile; reload and retry"))
             }
-            other => AppError::Internal(Box::new(other)),
+            // A failed database, corrupt data: ours.
+            other @ (StoreError::Corrupt(_)
+            | StoreError::Url(_)
+            | StoreError::Database(_)
+            | StoreError::Migrate(_)) => AppError::Internal(Box::new(other)),
         }
     }
 }
@@ -51,7 +65,7 @@ impl From<review::window::DateError> for AppError {
     fn from(error: review::window::DateError) -> Self {
         use review::window::DateError;
         match error {
-            DateError::LaunchInPast => {
+            DateError::LaunchInPast | DateError::LaunchTooFar { .. } => {
                 AppError::Invalid(ValidationError::new("planned_launch_at", error.to_string()))
             }
             DateError::Withdrawn | DateError::AlreadyLaunched => AppError::Conflict(error.to_string()),

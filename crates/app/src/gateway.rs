@@ -756,11 +756,13 @@ impl App {
         })
     }
 
-    /// What the audit trail says about a connection: its settings, never its secrets.
+    /// What the audit trail says about a connection: what every reader of its events may know (program
+    /// administrators read them too), never its secrets nor the upstream's identity (base URL, upstream model
+    /// id, extra header names), which only the developer sees. A receipt commits to these exact bytes, so
+    /// they cannot be cut per reader afterwards.
     fn connection_details(c: &ModelConnection) -> Value {
         json!({
-            "notice": c.notice_id, "model": c.model, "api_style": c.api_style, "base_url": c.base_url,
-            "upstream_model": c.upstream_model, "header_names": c.header_names.0,
+            "notice": c.notice_id, "model": c.model, "api_style": c.api_style,
             "requests_per_minute": c.requests_per_minute, "tokens_per_minute": c.tokens_per_minute,
             "concurrency": c.concurrency, "post_launch_days": c.post_launch_days, "retention": c.retention,
             "timeout_seconds": c.timeout_seconds,
@@ -807,9 +809,13 @@ impl App {
         let existing = self.notice_connection(notice_id, id).await?;
         let credential_replaced = input.credential.is_some();
         let row = self.connection_row(caller, &notice, input, Some(&existing))?;
+        let upstream_changed = row.base_url != existing.base_url
+            || row.upstream_model != existing.upstream_model
+            || row.header_names.0 != existing.header_names.0;
         let mut details = Self::connection_details(&row);
         if let Some(object) = details.as_object_mut() {
             object.insert("credential_replaced".into(), Value::Bool(credential_replaced));
+            object.insert("upstream_changed".into(), Value::Bool(upstream_changed));
         }
         let event = self.event(
             caller.into(),

@@ -19,7 +19,7 @@ impl App {
         }
         // A checkpoint at least every run, when the ledger grew, so monitors see new entries promptly.
         self.sign_checkpoint().await?;
-        let purged = self.store.purge_expired(now).await?;
+        let purged = self.store.purge_expired(now).await? + self.purge_stale_login_failures().await?;
         if purged > 0 {
             tracing::info!(purged, "housekeeping purged expired sessions and login locks");
         }

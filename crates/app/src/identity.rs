@@ -2,7 +2,8 @@
 
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{Actor, App, AppError, AppResult, Caller, policy};
-use accounts::secret::{self, check_new_password};
+use accounts::check_new_password;
+use accounts::secret;
 use accounts::{Email, OrgKind, PasswordHash, Role, Secret, TokenDigest, TokenKind, display_name};
 use chrono::{DateTime, Duration, Utc};
 use review::ValidationError;
@@ -75,6 +76,11 @@ pub struct InvitationInfo {
     pub role: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Why an invitation to an address that already has an account cannot be accepted; shown only to whoever
+/// opens the link, never to the inviter.
+const ADDRESS_TAKEN: &str = "this e-mail address already has an account, and a person belongs to one \
+     organisation: sign in with that account, or ask whoever invited you to invite another address";
 
 impl App {
     pub(crate) async fn insert_org(
@@ -223,7 +229,13 @@ impl App {
         }
         let email = Email::parse("email", email)?;
         let role = Role::parse("role", role)?;
-        if self.store.find_user_by_email(email.as_str()).await?.is_some() {
+        // Someone the caller can see is named; anyone else's address gets the answer a new one gets, so that
+        // inviting cannot tell whether an address has an account elsewhere. That invitation can never make a
+        // second account: accepting it is refused (`accept_invitation`) and the existing person's account is
+        // left as it is.
+        if let Some(person) = self.store.find_user_by_email(email.as_str()).await?
+            && policy::can_view_people(caller, person.org_id)
+        {
             return Err(AppError::Conflict(
                 "a person with this e-mail address already exists".into(),
             ));
@@ -247,11 +259,9 @@ impl App {
 
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
         let invitation = self.open_invitation(token).await?;
-        let org = self
-            .store
-            .get_org(invitation.org_id)
-            .await?
-            .ok_or(AppError::NotFound("invitation"))?;
+        let org = self.store.get_org(invitation.org_id).await?.ok_or_else(|| {
+            AppError::corrupt(format!("invitation {} names no organisation", invitation.id))
+        })?;
         let email = match (invitation.email, invitation.user_id) {
             (Some(email), _) => Some(email),
             (None, Some(id)) => self.store.get_user(id).await?.map(|person| person.email),
@@ -278,23 +288,26 @@ impl App {
         let invitation = self.open_invitation(token).await?;
         // A link that sets an existing person's password keeps their address; a new person's comes from the
         // invitation, or, for the first administrator's set-up link, from the form.
-        let existing = match invitation.user_id {
-            Some(id) => Some(
-                self.store
-                    .get_user(id)
-                    .await?
-                    .ok_or(AppError::NotFound("invitation"))?,
-            ),
-            None => None,
-        };
+        let existing =
+            match invitation.user_id {
+                Some(id) => Some(self.store.get_user(id).await?.ok_or_else(|| {
+                    AppError::corrupt(format!("invitation {} names no person", invitation.id))
+                })?),
+                None => None,
+            };
         let email = match (&invitation.email, &existing, email) {
             (Some(fixed), _, _) => Email::parse("email", fixed)?,
             (None, Some(person), _) => Email::parse("email", &person.email)?,
             (None, None, Some(given)) => Email::parse("email", given)?,
             (None, None, None) => return Err(ValidationError::new("email", "must not be empty").into()),
         };
+        // An invitation to an address that has an account (made after an invitation elsewhere, or sent to
+        // it without the inviter knowing) cannot make a second one, and leaves the first untouched.
+        if existing.is_none() && self.store.find_user_by_email(email.as_str()).await?.is_some() {
+            return Err(AppError::Conflict(ADDRESS_TAKEN.into()));
+        }
         let display_name = display_name("display_name", name)?;
-        check_new_password(password)?;
+        check_new_password(password, &[email.as_str(), &display_name])?;
         let hash = PasswordHash::create(password)?;
         let now = self.clock.now();
         let (user, create) = match existing {

@@ -219,17 +219,21 @@ impl App {
     }
 
     /// An offline receipt for an event the caller may see: the event, its salt, its inclusion proof and the
-    /// signed checkpoint the proof is against (signed now if the latest does not cover the event yet).
+    /// signed checkpoint the proof is against (signed now if the latest does not cover the event yet). An
+    /// event the caller may not see is "not found", like one that does not exist.
     pub async fn receipt(&self, caller: &Caller, event_id: Uuid) -> AppResult<String> {
+        if self.visible_event(caller, event_id).await?.is_none() {
+            return Err(AppError::NotFound("event"));
+        }
+        // Every event is appended to the ledger in its own transaction: one without its entry is our failure.
         let entry = self
             .store
             .ledger_entry_of(event_id)
             .await?
-            .ok_or(AppError::NotFound("event"))?;
-        if !self.may_see_event(caller, &entry.event).await? {
-            return Err(AppError::NotFound("event"));
-        }
-        let index = u64::try_from(entry.idx).map_err(|_| AppError::NotFound("event"))?;
+            .ok_or_else(|| AppError::Internal(format!("event {event_id} has no ledger entry").into()))?;
+        let index = u64::try_from(entry.idx).map_err(|_| {
+            AppError::Internal(format!("event {event_id} has ledger index {}", entry.idx).into())
+        })?;
         let mut checkpoint = self.latest_checkpoint().await?;
         if u64::try_from(checkpoint.size).unwrap_or(0) <= index {
             checkpoint = self.sign_checkpoint().await?;
@@ -246,24 +250,6 @@ impl App {
             checkpoint_note: checkpoint.note,
         };
         Ok(receipt.encode())
-    }
-
-    /// Whether the caller may see an event: program admins see all; a person sees their own actions, an
-    /// organisation admin their organisation's; anyone sees the events of a notice, finding or assessment
-    /// they may see.
-    async fn may_see_event(&self, caller: &Caller, event: &store::AuditEvent) -> AppResult<bool> {
-        let object_visible = match (event.object_type.as_str(), event.object_id) {
-            ("notice", Some(id)) => self.get_notice(caller, id).await.is_ok(),
-            ("finding", Some(id)) => self.get_finding(caller, id).await.is_ok(),
-            ("assessment", Some(id)) => self.get_assessment(caller, id).await.is_ok(),
-            _ => false,
-        };
-        Ok(policy::can_view_event(
-            caller,
-            event.actor_user_id,
-            event.actor_org_id,
-            object_visible,
-        ))
     }
 }
 
@@ -439,26 +425,23 @@ pub struct ReceiptView {
 }
 
 impl App {
-    /// The events of one object (a notice, finding or assessment) that the caller may see, oldest first.
+    /// The events of one object that the caller may see, oldest first.
     pub async fn events_of(
         &self,
         caller: &Caller,
         object_id: Uuid,
     ) -> AppResult<Vec<crate::audit::AuditView>> {
+        const PAGE: i64 = 200;
         let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self
                 .store
-                .list_audit(Some(object_id), &store::Page { after, limit: 200 })
+                .list_events(&self.event_query(caller, Some(object_id), None, after, PAGE))
                 .await?;
-            let full = page.len() == 200;
+            let full = page.len() == PAGE as usize;
             after = page.last().map(|e| e.seq);
-            for event in page {
-                if self.may_see_event(caller, &event).await? {
-                    out.push(event.into());
-                }
-            }
+            out.extend(page.into_iter().map(crate::audit::AuditView::from));
             if !full {
                 return Ok(out);
             }

@@ -16,6 +16,7 @@ pub mod page;
 pub mod policy;
 pub mod program;
 pub mod provision;
+pub mod throttle;
 
 pub use caller::{Actor, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -34,9 +35,16 @@ pub struct Config {
     pub public_url: String,
     /// How long a browser session lasts.
     pub session_hours: i64,
-    /// Failed logins allowed in `throttle_minutes` before the account is locked for as long.
+    /// Failed logins allowed per account in `throttle_minutes` before the account is locked for as long
+    /// (see `throttle.rs`).
     pub max_login_failures: i64,
+    /// Failed logins allowed per source address (IPv6: per /64), over all accounts, in `throttle_minutes`
+    /// before logins from it are locked for as long.
+    pub max_address_failures: i64,
     pub throttle_minutes: i64,
+    /// Proxies whose `X-Forwarded-For` names the client; empty (the default) means the header is ignored and
+    /// the connection's peer is the source address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How long invitation and setup links stay valid.
     pub invitation_days: i64,
     /// Whether model connections may call private, local and reserved addresses (by default only public ones:
@@ -50,7 +58,9 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             session_hours: 12,
             max_login_failures: 5,
+            max_address_failures: 30,
             throttle_minutes: 15,
+            trusted_proxies: Vec::new(),
             invitation_days: 7,
             allow_private_upstreams: false,
         }

@@ -114,6 +114,15 @@ struct ServeArgs {
     /// server's network.
     #[arg(long, env = "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS")]
     allow_private_upstreams: bool,
+    /// The address of a reverse proxy in front of this server (repeat, or separate with commas). Only for
+    /// connections from these is `X-Forwarded-For` believed, to find the client's address for login
+    /// throttling; without any, the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PRELAUNCH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Subcommand)]
@@ -416,6 +425,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{local}"));
     let settings = Config {
         allow_private_upstreams: args.allow_private_upstreams,
+        trusted_proxies: args.trusted_proxies.clone(),
         ..config(Some(public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;

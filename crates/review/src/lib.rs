@@ -3,6 +3,7 @@
 //! A release notice is voluntary and advisory: nothing here can block, delay or approve a launch. The window
 //! and the state of a notice are derived from dates and from the developer's own actions.
 
+pub mod dates;
 pub mod markdown;
 pub mod validate;
 pub mod window;
@@ -11,4 +12,7 @@ pub use validate::{
     AssessmentLevels, Domain, EvidenceLinks, FindingText, ModelCard, ModelName, ModelVersion, RiskLevel,
     Severity, ValidationError,
 };
-pub use window::{DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, NoticeDates, NoticeState, Window};
+pub use window::{
+    DEFAULT_LAUNCH_HORIZON_DAYS, DEFAULT_WINDOW_DAYS, MAX_LAUNCH_HORIZON_DAYS, MAX_WINDOW_DAYS, NoticeDates,
+    NoticeState, Window,
+};

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_WINDOW_DAYS: u32 = 30;
 /// Upper bound an administrator may set; the policy this program serves once proposed 90.
 pub const MAX_WINDOW_DAYS: u32 = 365;
+/// Program policy default: a planned launch is at most two years ahead of now.
+pub const DEFAULT_LAUNCH_HORIZON_DAYS: u32 = 730;
+/// Upper bound an administrator may set for the launch horizon: ten years.
+pub const MAX_LAUNCH_HORIZON_DAYS: u32 = 3650;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,6 +143,12 @@ impl NoticeDates {
 pub enum DateError {
     #[error("planned_launch_at must be in the future")]
     LaunchInPast,
+    /// Further ahead than the program's launch horizon allows.
+    #[error("planned_launch_at must be at most {horizon_days} days ahead, on or before {}", crate::dates::display(*.latest))]
+    LaunchTooFar {
+        horizon_days: u32,
+        latest: DateTime<Utc>,
+    },
     #[error("the notice is withdrawn")]
     Withdrawn,
     #[error("the model has already launched")]
@@ -156,9 +166,17 @@ impl NoticeDates {
     }
 }
 
-pub fn check_future_launch(planned_launch_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DateError> {
+/// Checks a planned launch given at `now`: in the future, and at most `horizon_days` ahead (program policy).
+pub fn check_planned_launch(
+    planned_launch_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+) -> Result<(), DateError> {
+    let latest = now + Duration::days(i64::from(horizon_days));
     if planned_launch_at <= now {
         Err(DateError::LaunchInPast)
+    } else if planned_launch_at > latest {
+        Err(DateError::LaunchTooFar { horizon_days, latest })
     } else {
         Ok(())
     }
@@ -217,6 +235,46 @@ mod tests {
         dates.withdrawn_at = Some(at(3));
         assert_eq!(dates.state(at(3)), NoticeState::Withdrawn);
         assert_eq!(dates.window().closes_at, at(3));
+    }
+
+    #[test]
+    fn a_planned_launch_is_ahead_but_within_the_horizon() {
+        let now = at(0);
+        // (planned, horizon days, expected)
+        let cases = [
+            (at(-1), 730, Err(DateError::LaunchInPast)),
+            (now, 730, Err(DateError::LaunchInPast)),
+            (at(1), 730, Ok(())),
+            (at(730), 730, Ok(())),
+            (
+                at(730) + Duration::seconds(1),
+                730,
+                Err(DateError::LaunchTooFar {
+                    horizon_days: 730,
+                    latest: at(730),
+                }),
+            ),
+            (
+                at(40),
+                30,
+                Err(DateError::LaunchTooFar {
+                    horizon_days: 30,
+                    latest: at(30),
+                }),
+            ),
+        ];
+        for (planned, horizon, expected) in cases {
+            assert_eq!(
+                check_planned_launch(planned, now, horizon),
+                expected,
+                "{planned} within {horizon}"
+            );
+        }
+        let message = check_planned_launch(at(800), now, 730).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "planned_launch_at must be at most 730 days ahead, on or before 2028-12-31T12:00:00Z"
+        );
     }
 
     #[test]

@@ -3,10 +3,11 @@
 use crate::error::{Problem, ProblemKind};
 use app::{App, AppError, Caller};
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
 
 pub const SESSION_COOKIE: &str = "prelaunch_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -29,6 +30,75 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// The address a request came from, for login throttling: the connection's peer, or, behind a proxy the
+/// operator named (`Config::trusted_proxies`), the client that proxy reports.
+pub struct ClientAddr(pub IpAddr);
+
+impl FromRequestParts<App> for ClientAddr {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // `serve` always records the peer; a router served without it is our mistake, not the caller's.
+        let ConnectInfo(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+            .ok_or_else(|| {
+                Problem::from(AppError::Internal(
+                    "the server was started without the peer address of connections".into(),
+                ))
+            })?;
+        Ok(ClientAddr(client_address(
+            peer.ip(),
+            &parts.headers,
+            &app.config.trusted_proxies,
+        )))
+    }
+}
+
+/// How many `X-Forwarded-For` hops are looked at, at most.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+/// The client's address. `X-Forwarded-For` is read only when the peer is a trusted proxy: then, from the
+/// right (the hop nearest to us), the first address that is not itself a trusted proxy. Anyone can write the
+/// header, so without a trusted peer it is ignored, and a hop that cannot be read ends the walk at the last
+/// trusted one.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let mut client = peer.to_canonical();
+    if !is_trusted(client) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    for hop in hops.into_iter().rev().take(MAX_FORWARDED_HOPS) {
+        let Some(ip) = forwarded_ip(hop.trim()) else {
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn forwarded_ip(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -217,6 +287,116 @@ mod tests {
             let problem = parse_json::<Body>(body.as_bytes()).unwrap_err();
             assert_eq!(problem.kind(), Some(*kind), "{body}");
             assert_eq!(problem.field.as_deref(), *field, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+        let proxy = "10.0.0.5";
+        // (what, peer, trusted proxies, X-Forwarded-For headers, client)
+        type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [&'a str], &'a str);
+        let cases: &[Case] = &[
+            (
+                "no setting: the peer",
+                "192.0.2.1",
+                &[],
+                &["198.51.100.9"],
+                "192.0.2.1",
+            ),
+            (
+                "an untrusted peer's header is ignored",
+                "192.0.2.1",
+                &[proxy],
+                &["198.51.100.9"],
+                "192.0.2.1",
+            ),
+            (
+                "a trusted proxy names the client",
+                proxy,
+                &[proxy],
+                &["198.51.100.9"],
+                "198.51.100.9",
+            ),
+            (
+                "the nearest untrusted hop wins over what the client wrote",
+                proxy,
+                &[proxy],
+                &["203.0.113.1, 198.51.100.9"],
+                "198.51.100.9",
+            ),
+            (
+                "trusted hops are skipped",
+                proxy,
+                &[proxy, "10.0.0.6"],
+                &["198.51.100.9, 10.0.0.6"],
+                "198.51.100.9",
+            ),
+            (
+                "several headers read in order",
+                proxy,
+                &[proxy],
+                &["203.0.113.1", "198.51.100.9"],
+                "198.51.100.9",
+            ),
+            (
+                "a port is dropped",
+                proxy,
+                &[proxy],
+                &["198.51.100.9:4711"],
+                "198.51.100.9",
+            ),
+            (
+                "IPv6 with a port",
+                proxy,
+                &[proxy],
+                &["[2001:db8::7]:4711"],
+                "2001:db8::7",
+            ),
+            (
+                "IPv6 in brackets",
+                proxy,
+                &[proxy],
+                &["[2001:db8::7]"],
+                "2001:db8::7",
+            ),
+            (
+                "an unreadable hop stops at the proxy",
+                proxy,
+                &[proxy],
+                &["198.51.100.9, unknown"],
+                proxy,
+            ),
+            ("no header: the proxy itself", proxy, &[proxy], &[], proxy),
+            (
+                "only trusted hops: the farthest",
+                proxy,
+                &[proxy, "10.0.0.6"],
+                &["10.0.0.6"],
+                "10.0.0.6",
+            ),
+            (
+                "a mapped IPv4 peer matches its IPv4 setting",
+                "::ffff:10.0.0.5",
+                &[proxy],
+                &["198.51.100.9"],
+                "198.51.100.9",
+            ),
+            (
+                "a mapped IPv4 peer is reported as IPv4",
+                "::ffff:192.0.2.1",
+                &[],
+                &[],
+                "192.0.2.1",
+            ),
+        ];
+        for (what, peer, trusted, forwarded, expected) in cases {
+            let mut headers = HeaderMap::new();
+            for value in *forwarded {
+                headers.append("x-forwarded-for", value.parse().unwrap());
+            }
+            let trusted: Vec<IpAddr> = trusted.iter().map(|t| t.parse().unwrap()).collect();
+            let got = client_address(peer.parse().unwrap(), &headers, &trusted);
+            assert_eq!(got, expected.parse::<IpAddr>().unwrap(), "{what}");
         }
     }
 }

@@ -119,7 +119,9 @@ pub async fn serve(
             tracing::debug!(error = %error, "could not set TCP_NODELAY");
         }
     });
-    let result = axum::serve(listener, router(app))
+    // Each request knows its connection's peer address (`extract::ClientAddr`), for login throttling.
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     ticker.abort();

@@ -2,14 +2,17 @@
 //!
 //! Every mutating method takes the audit event that describes it and writes both in one transaction (see
 //! `record` in `sql.rs`): a change that fails writes no event, and no event exists without its change.
-//! Authorisation is not decided here; callers pass the scope that `app::policy` computed.
+//! Authorisation is not decided here; callers pass the audience that `app::policy` computed, and every read of
+//! notices, findings, assessments and events compiles it into its query (`audience.rs`).
 
+mod audience;
 mod gateway;
 mod model;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -29,6 +32,9 @@ pub enum StoreError {
     /// The row to change is gone or no longer in the expected state.
     #[error("{0} was changed concurrently or no longer exists")]
     Stale(&'static str),
+    /// Stored data breaks an invariant the store keeps (our failure, never the caller's).
+    #[error("corrupt data: {0}")]
+    Corrupt(&'static str),
     #[error("unsupported database URL: {0}")]
     Url(String),
     #[error("database error: {0}")]
@@ -75,9 +81,9 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
-/// Everything persisted; the gateway's part is `GatewayStore`.
+/// Everything persisted; the gateway's part is `GatewayStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + Send + Sync + 'static {
+pub trait Store: GatewayStore + AudienceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 
@@ -125,9 +131,22 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
 
     // Login throttling, shared by every server process
-    async fn login_failures(&self, subject: &str) -> Result<Option<LoginFailures>>;
-    async fn put_login_failures(&self, failures: &LoginFailures) -> Result<()>;
+    /// Counts one login attempt against `subject` atomically and returns the row as it now is: the attempt
+    /// may go ahead when `failures <= max`. The attempt that reaches `max` locks the subject until `now +
+    /// window`; a locked subject is not counted further; a lapsed lock or a first failure older than
+    /// `window` starts the count again.
+    async fn count_login_attempt(
+        &self,
+        subject: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        max: i64,
+    ) -> Result<LoginFailures>;
+    /// Takes back one counted attempt that succeeded (lifting the lock it may have set).
+    async fn uncount_login_attempt(&self, subject: &str, max: i64) -> Result<()>;
     async fn clear_login_failures(&self, subject: &str) -> Result<()>;
+    /// Removes unlocked counts whose first failure is before `before` (they no longer count).
+    async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
 
     // Program settings
     async fn get_setting(&self, name: &str) -> Result<Option<String>>;
@@ -163,16 +182,12 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
 
     // Findings and assessments
     async fn create_finding(&self, finding: &Finding, shares: &[Uuid], event: &AuditEvent) -> Result<()>;
-    async fn get_finding(&self, id: Uuid) -> Result<Option<Finding>>;
-    async fn list_findings(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Finding>>;
     async fn create_assessment(
         &self,
         assessment: &Assessment,
         shares: &[Uuid],
         event: &AuditEvent,
     ) -> Result<()>;
-    async fn get_assessment(&self, id: Uuid) -> Result<Option<Assessment>>;
-    async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>>;
 
     // Transparency ledger (appends happen inside every mutating method, with its audit event)
     /// Records events that are themselves the change (e.g. periodic usage digests), in one transaction.
@@ -191,6 +206,8 @@ pub trait Store: GatewayStore + Send + Sync + 'static {
     async fn list_checkpoints(&self, before: Option<i64>, limit: i64) -> Result<Vec<SignedCheckpoint>>;
 
     // Audit trail
+    /// The whole trail, unfiltered: for checks of the whole ledger and for tests. Readers get their events
+    /// through `AudienceStore::list_events`.
     async fn list_audit(&self, object_id: Option<Uuid>, page: &Page<i64>) -> Result<Vec<AuditEvent>>;
     async fn count_audit(&self) -> Result<i64>;
 }
@@ -204,6 +221,50 @@ mod tests {
         let sqlite = migration_versions(Backend::Sqlite);
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, migration_versions(Backend::Postgres));
+    }
+
+    #[test]
+    fn rows_with_secrets_never_print_them() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let session = Session {
+            token_digest: "d1gest0fthesessiontoken".into(),
+            user_id: Uuid::now_v7(),
+            csrf_token: "plc_thesessionsformtoken".into(),
+            created_at: at,
+            expires_at: at,
+        };
+        let invitation = Invitation {
+            id: Uuid::now_v7(),
+            token_digest: "d1gest0ftheinvitation".into(),
+            org_id: Uuid::now_v7(),
+            user_id: None,
+            email: Some("ada@lab.example".into()),
+            role: "member".into(),
+            created_by: None,
+            created_at: at,
+            expires_at: at,
+            used_at: None,
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            email: "ada@lab.example".into(),
+            display_name: "Ada".into(),
+            role: "member".into(),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
+            active: true,
+            created_at: at,
+        };
+        let shown = format!("{session:?} {invitation:#?} {user:?}");
+        for secret in [
+            "d1gest0f",
+            "plc_thesessionsformtoken",
+            "argon2",
+            "aGFzaGhhc2hoYXNo",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("ada@lab.example"), "{shown}");
     }
 
     #[test]

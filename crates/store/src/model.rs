@@ -29,7 +29,8 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A person. `Debug` leaves the password hash out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -41,7 +42,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// `Debug` leaves the token's digest out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct Invitation {
     pub id: Uuid,
     pub token_digest: String,
@@ -56,13 +58,61 @@ pub struct Invitation {
     pub used_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A browser session. `Debug` leaves the token's digest and the CSRF token out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct Session {
     pub token_digest: String,
     pub user_id: Uuid,
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// What a `Debug` shows in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| REDACTED))
+            .field("active", &self.active)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Invitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invitation")
+            .field("id", &self.id)
+            .field("token_digest", &REDACTED)
+            .field("org_id", &self.org_id)
+            .field("user_id", &self.user_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("token_digest", &REDACTED)
+            .field("user_id", &self.user_id)
+            .field("csrf_token", &REDACTED)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -104,17 +154,10 @@ pub struct Notice {
     pub window_closes_at: DateTime<Utc>,
 }
 
-/// Who may see which notices, as computed by the policy: notices of `developer_org`, and notices shared with
-/// `agency_org` (by name or with every agency). Both `None` sees nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoticeScope {
-    pub developer_org: Option<Uuid>,
-    pub agency_org: Option<Uuid>,
-}
-
 #[derive(Debug, Clone)]
 pub struct NoticeQuery {
-    pub scope: NoticeScope,
+    /// Who reads: the list holds only the notices they may see.
+    pub audience: crate::Audience,
     pub now: DateTime<Utc>,
     /// Wanted states: scheduled, in review, launched, withdrawn.
     pub states: [bool; 4],

@@ -1,5 +1,6 @@
 //! PostgreSQL: the path past one machine. Any number of server and worker processes share one database.
 
+use crate::audience::audience_sql_store;
 use crate::gateway::{gateway_sql_store, gateway_token_select};
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
@@ -28,3 +29,4 @@ impl PostgresStore {
 
 sql_store!(PostgresStore, sqlx::Postgres);
 gateway_sql_store!(PostgresStore, sqlx::Postgres);
+audience_sql_store!(PostgresStore, sqlx::Postgres);

@@ -25,19 +25,15 @@ macro_rules! notice_select {
 }
 pub(crate) use notice_select;
 
-/// The conditions of a notice list after the scope's index condition: who may see it, the developer and
-/// state filters, the keyset cursor, and `window_closes_at >= $12` (see `closes_from`) so that the database
-/// seeks into the `(…, window_closes_at, id)` indexes instead of filtering from the first row.
-///
-/// `OFFSET 0` keeps PostgreSQL from turning the share check into a hash of every notice shared with the
-/// agency, built anew for each page (its choice ignores the LIMIT); probing the primary key for the few
-/// rows a page reads is cheaper.
+/// The conditions of a notice list after the audience's index condition: who may see it (the audience's
+/// `notice_visible`), the developer and state filters, the keyset cursor, and `window_closes_at >= $12` (see
+/// `closes_from`) so that the database seeks into the `(…, window_closes_at, id)` indexes instead of
+/// filtering from the first row.
 macro_rules! notice_list_conditions {
     () => {
-        "(($1 IS NOT NULL AND n.developer_org_id = $1) \
-            OR ($2 IS NOT NULL AND (n.shared_with_all \
-                OR EXISTS (SELECT 1 FROM shares s WHERE s.object_id = n.id AND s.org_id = $2 LIMIT 1 OFFSET 0)))) \
-         AND ($3 IS NULL OR n.developer_org_id = $3) \
+        concat!(
+            $crate::audience::notice_visible!("$1", "$2"),
+            " AND ($3 IS NULL OR n.developer_org_id = $3) \
          AND (($4 AND n.withdrawn_at IS NULL AND n.window_opens_at > $8) \
            OR ($5 AND n.withdrawn_at IS NULL AND n.window_opens_at <= $8 AND n.window_closes_at > $8) \
            OR ($6 AND n.withdrawn_at IS NULL AND n.window_closes_at <= $8) \
@@ -45,6 +41,7 @@ macro_rules! notice_list_conditions {
          AND n.window_closes_at >= $12 \
          AND ($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
          ORDER BY n.window_closes_at, n.id LIMIT $11"
+        )
     };
 }
 pub(crate) use notice_list_conditions;
@@ -67,7 +64,7 @@ pub(crate) fn closes_from(q: &NoticeQuery) -> DateTime<Utc> {
 /// Whether a notice list is of one developer's notices, so that the `(developer_org_id, window_closes_at,
 /// id)` index serves it: the developer filter is given, or the caller sees only its own organisation's.
 pub(crate) fn one_developer(q: &NoticeQuery) -> bool {
-    q.developer_org.is_some() || (q.scope.developer_org.is_some() && q.scope.agency_org.is_none())
+    q.developer_org.is_some() || (q.audience.developer_org.is_some() && q.audience.agency_org.is_none())
 }
 
 macro_rules! sql_store {
@@ -105,13 +102,13 @@ macro_rules! sql_store {
                     });
                     insert.build().execute(&mut *conn).await?;
                 }
-                let count = i64::try_from(events.len()).map_err(|_| StoreError::Stale("ledger batch"))?;
+                let count = i64::try_from(events.len()).map_err(|_| StoreError::Corrupt("ledger batch"))?;
                 let size: i64 =
                     sqlx::query_scalar("UPDATE ledger_head SET size = size + $1 WHERE id = 1 RETURNING size")
                         .bind(count)
                         .fetch_one(&mut *conn)
                         .await?;
-                let start = u64::try_from(size - count).map_err(|_| StoreError::Stale("ledger head"))?;
+                let start = u64::try_from(size - count).map_err(|_| StoreError::Corrupt("ledger head"))?;
                 let mut entries = Vec::with_capacity(events.len());
                 let mut nodes: Vec<(u8, u64, [u8; 32])> = Vec::with_capacity(events.len() * 2);
                 let mut fresh: std::collections::HashMap<(u8, u64), [u8; 32]> = std::collections::HashMap::new();
@@ -130,7 +127,7 @@ macro_rules! sql_store {
                                         .bind(i64::try_from(i).unwrap_or(i64::MAX))
                                         .fetch_one(&mut *conn)
                                         .await?;
-                                ledger::merkle::hash_from_slice(&hash).map_err(|_| StoreError::Stale("ledger node"))?
+                                ledger::merkle::hash_from_slice(&hash).map_err(|_| StoreError::Corrupt("ledger node"))?
                             }
                         };
                         siblings.push(hash);
@@ -502,26 +499,69 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn login_failures(&self, subject: &str) -> Result<Option<LoginFailures>> {
-                Ok(sqlx::query_as("SELECT * FROM login_failures WHERE subject = $1")
-                    .bind(subject)
-                    .fetch_optional(&self.pool)
-                    .await?)
+            async fn count_login_attempt(
+                &self,
+                subject: &str,
+                now: DateTime<Utc>,
+                window: chrono::Duration,
+                max: i64,
+            ) -> Result<LoginFailures> {
+                // One statement, so concurrent attempts in any number of processes each see the count the
+                // others left. A row whose lock has passed, or whose first failure is older than the window,
+                // starts again at 1; a locked row stays put (capped at `max + 1`, which the caller reads as
+                // "refused"); otherwise the count goes up and the attempt that reaches `max` sets the lock.
+                Ok(sqlx::query_as(
+                    "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
+                     VALUES ($1, 1, $2, CASE WHEN $4 <= 1 THEN $3 END) \
+                     ON CONFLICT (subject) DO UPDATE SET \
+                     failures = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN 1 \
+                         WHEN login_failures.failures > $4 THEN login_failures.failures \
+                         ELSE login_failures.failures + 1 END, \
+                     first_failure_at = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN $2 \
+                         ELSE login_failures.first_failure_at END, \
+                     locked_until = CASE \
+                         WHEN login_failures.locked_until <= $2 \
+                           OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) \
+                           THEN CASE WHEN $4 <= 1 THEN $3 END \
+                         WHEN login_failures.locked_until IS NOT NULL THEN login_failures.locked_until \
+                         WHEN login_failures.failures + 1 >= $4 THEN $3 \
+                         ELSE NULL END \
+                     RETURNING subject, failures, first_failure_at, locked_until",
+                )
+                .bind(subject)
+                .bind(now)
+                .bind(now + window)
+                .bind(max)
+                .bind(now - window)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
-            async fn put_login_failures(&self, failures: &LoginFailures) -> Result<()> {
+            async fn uncount_login_attempt(&self, subject: &str, max: i64) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, \
-                     first_failure_at = excluded.first_failure_at, locked_until = excluded.locked_until",
+                    "UPDATE login_failures SET failures = failures - 1, \
+                     locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until END \
+                     WHERE subject = $1 AND failures > 0",
                 )
-                .bind(&failures.subject)
-                .bind(failures.failures)
-                .bind(failures.first_failure_at)
-                .bind(failures.locked_until)
+                .bind(subject)
+                .bind(max)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM login_failures WHERE locked_until IS NULL AND first_failure_at < $1",
+                )
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn clear_login_failures(&self, subject: &str) -> Result<()> {
@@ -644,8 +684,8 @@ macro_rules! sql_store {
                     concat!(notice_select!(), "WHERE ", $crate::sql::notice_list_conditions!())
                 };
                 Ok(sqlx::query_as(sql)
-                    .bind(q.scope.developer_org)
-                    .bind(q.scope.agency_org)
+                    .bind(q.audience.developer_org)
+                    .bind(q.audience.agency_org)
                     .bind(q.developer_org)
                     .bind(scheduled)
                     .bind(in_review)
@@ -766,21 +806,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn get_finding(&self, id: Uuid) -> Result<Option<Finding>> {
-                Ok(sqlx::query_as("SELECT * FROM findings WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
-            }
-
-            async fn list_findings(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Finding>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM findings WHERE notice_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
-                )
-                .bind(notice_id)
-                .bind(page.after)
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?)
-            }
-
             async fn create_assessment(&self, a: &Assessment, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
                 let mut tx = self.pool.begin().await?;
                 Self::record(&mut tx, event).await?;
@@ -801,25 +826,6 @@ macro_rules! sql_store {
                 Self::insert_shares(&mut tx, a.id, shares).await?;
                 tx.commit().await?;
                 Ok(())
-            }
-
-            async fn get_assessment(&self, id: Uuid) -> Result<Option<Assessment>> {
-                Ok(sqlx::query_as("SELECT * FROM assessments WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
-            }
-
-            async fn list_assessments(&self, notice_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Assessment>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM assessments WHERE notice_id = $1 AND ($2 IS NULL OR id > $2) \
-                     ORDER BY id LIMIT $3",
-                )
-                .bind(notice_id)
-                .bind(page.after)
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?)
             }
 
             async fn list_audit(&self, object_id: Option<Uuid>, page: &Page<i64>) -> Result<Vec<AuditEvent>> {
@@ -1000,18 +1006,29 @@ pub(crate) use sql_store;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NoticeScope;
+    use crate::Audience;
     use chrono::{Duration, TimeZone};
     use uuid::Uuid;
 
     fn query(states: [bool; 4], after: Option<DateTime<Utc>>) -> NoticeQuery {
         NoticeQuery {
-            scope: NoticeScope::default(),
+            audience: audience(None, None),
             now: Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).unwrap(),
             states,
             developer_org: None,
             after: after.map(|at| (at, Uuid::nil())),
             limit: 51,
+        }
+    }
+
+    fn audience(developer_org: Option<Uuid>, agency_org: Option<Uuid>) -> Audience {
+        Audience {
+            user_id: Uuid::nil(),
+            org_id: Uuid::nil(),
+            org_admin: false,
+            program_admin: false,
+            developer_org,
+            agency_org,
         }
     }
 
@@ -1045,7 +1062,7 @@ mod tests {
     #[test]
     fn only_lists_of_one_developer_use_its_index() {
         let (a, b) = (Some(Uuid::now_v7()), Some(Uuid::now_v7()));
-        // (scope developer, scope agency, developer filter)
+        // (audience developer, audience agency, developer filter)
         let cases = [
             ((a, None, None), true),
             ((None, b, None), false),
@@ -1056,12 +1073,9 @@ mod tests {
         ];
         for ((developer_org, agency_org, filter), expected) in cases {
             let mut q = query([true; 4], None);
-            q.scope = NoticeScope {
-                developer_org,
-                agency_org,
-            };
+            q.audience = audience(developer_org, agency_org);
             q.developer_org = filter;
-            assert_eq!(one_developer(&q), expected, "{:?}", q.scope);
+            assert_eq!(one_developer(&q), expected, "{:?}", q.audience);
         }
     }
 }

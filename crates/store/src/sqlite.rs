@@ -1,5 +1,6 @@
 //! SQLite: the embedded default. One file, WAL mode, a busy timeout so concurrent writers wait their turn.
 
+use crate::audience::audience_sql_store;
 use crate::gateway::{gateway_sql_store, gateway_token_select};
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
@@ -34,3 +35,4 @@ impl SqliteStore {
 
 sql_store!(SqliteStore, sqlx::Sqlite);
 gateway_sql_store!(SqliteStore, sqlx::Sqlite);
+audience_sql_store!(SqliteStore, sqlx::Sqlite);

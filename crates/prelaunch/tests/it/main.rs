@@ -11,6 +11,7 @@
 )]
 
 mod audit;
+mod auth_hardening;
 mod authz;
 mod bad_input;
 mod browser;
@@ -18,6 +19,7 @@ mod cli;
 mod clients;
 mod gateway;
 mod gateway_web;
+mod launch_dates;
 mod ledger;
 mod openapi;
 mod pagination;
@@ -26,5 +28,6 @@ mod schemathesis;
 mod smoke;
 mod support;
 mod upstream;
+mod visibility;
 mod web;
 mod windows;

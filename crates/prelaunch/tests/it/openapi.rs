@@ -1241,12 +1241,16 @@ async fn a_session_calls_the_api_with_its_csrf_token() {
         .await
         .unwrap();
     let invitation = link.expose().rsplit('/').next().unwrap().to_owned();
-    let password = Secret::new("a long enough password".into());
+    let password = Secret::new("a long enough passphrase".into());
     t.app
         .accept_invitation(&invitation, Some("dev@lab.example"), "Dev", &password)
         .await
         .unwrap();
-    let session = t.app.login("dev@lab.example", &password).await.unwrap();
+    let session = t
+        .app
+        .login("dev@lab.example", &password, std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
     let cookie = format!("prelaunch_session={}", session.token.expose());
 
     let send = |method: Method, path: &str, csrf: Option<&str>| {

@@ -289,13 +289,15 @@ async fn revoke_token(
 }
 
 async fn get_policy(State(app): State<App>, ApiCaller(_caller): ApiCaller) -> ApiResult<Response> {
-    Ok(Json(json!({"window_days": app.window_days().await?})).into_response())
+    Ok(Json(app.program_policy().await?).into_response())
 }
 
+/// The parts of the policy to change; those left out stay as they are.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyBody {
-    window_days: i64,
+    window_days: Option<i64>,
+    launch_horizon_days: Option<i64>,
 }
 
 async fn put_policy(
@@ -303,7 +305,10 @@ async fn put_policy(
     ApiCaller(caller): ApiCaller,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> ApiResult<Response> {
-    Ok(Json(json!({"window_days": app.set_window_days(&caller, body.window_days).await?})).into_response())
+    let policy = app
+        .set_program_policy(&caller, body.window_days, body.launch_horizon_days)
+        .await?;
+    Ok(Json(policy).into_response())
 }
 
 #[derive(Debug, Deserialize)]

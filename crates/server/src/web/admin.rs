@@ -1,4 +1,4 @@
-//! Program administration: the review-window policy and the audit trail.
+//! Program administration: the program policy (review window, launch horizon) and the audit trail.
 
 use super::form::{FormState, QueryFields, on_form};
 use super::orgs::directory;
@@ -17,10 +17,12 @@ use uuid::Uuid;
 struct PolicyPage {
     frame: Frame,
     window_days: u32,
+    launch_horizon_days: u32,
     admin: bool,
     saved: bool,
     form: FormState,
     days_hint: String,
+    horizon_hint: String,
 }
 
 async fn policy_page(
@@ -30,21 +32,29 @@ async fn policy_page(
     saved: bool,
     form: FormState,
 ) -> WebResult {
-    let window_days = app.window_days().await?;
+    let policy = app.program_policy().await?;
     let form = if form.error.is_some() {
         form
     } else {
-        FormState::with(&[("window_days", &window_days.to_string())])
+        FormState::with(&[
+            ("window_days", &policy.window_days.to_string()),
+            ("launch_horizon_days", &policy.launch_horizon_days.to_string()),
+        ])
     };
     let page = PolicyPage {
         frame: Frame::signed_in(caller, "policy", "Program policy"),
-        window_days,
+        window_days: policy.window_days,
+        launch_horizon_days: policy.launch_horizon_days,
         admin: policy::can_administer_program(caller),
         saved,
         form,
         days_hint: format!(
             "Between 1 and {} days. Applies to notices filed after the change.",
             review::MAX_WINDOW_DAYS
+        ),
+        horizon_hint: format!(
+            "Between 1 and {} days. Applies when a launch is planned or moved.",
+            review::MAX_LAUNCH_HORIZON_DAYS
         ),
     };
     Ok(html(status, &page))
@@ -61,10 +71,16 @@ pub async fn policy_form(
 
 pub async fn set_policy(State(app): State<App>, form: SignedInForm) -> WebResult {
     let SignedInForm { caller, fields } = form;
-    let result = match fields.number("window_days") {
-        Ok(Some(days)) => app.set_window_days(&caller, days).await,
-        Ok(None) => Err(review::ValidationError::new("window_days", "must not be empty").into()),
-        Err(error) => Err(AppError::from(error)),
+    // A field left out (an older form) keeps its value; one sent empty is a mistake.
+    let number = |name: &str| match fields.get(name) {
+        Some(value) if value.trim().is_empty() => {
+            Err(review::ValidationError::new(name, "must not be empty"))
+        }
+        _ => fields.number(name),
+    };
+    let result = match (number("window_days"), number("launch_horizon_days")) {
+        (Ok(window_days), Ok(horizon)) => app.set_program_policy(&caller, window_days, horizon).await,
+        (Err(error), _) | (_, Err(error)) => Err(AppError::from(error)),
     };
     match result {
         Ok(_) => Ok(see_other("/policy?saved=1")),

@@ -4,7 +4,7 @@ use super::form::{Fields, FormState, on_form};
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{AnonCsrf, SignedInForm, add_cookie, set_cookie};
 use super::view::when;
-use crate::extract::{SESSION_COOKIE, cookie};
+use crate::extract::{ClientAddr, SESSION_COOKIE, cookie};
 use accounts::{OrgKind, Role, Secret};
 use app::auth::NewSession;
 use app::{App, AppError};
@@ -13,6 +13,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
+use std::net::IpAddr;
 
 /// Whether the browser already has a valid session (the sign-in page then sends it on to the dashboard).
 pub struct MaybeSignedIn(pub bool);
@@ -64,11 +65,16 @@ pub async fn login_form(State(app): State<App>, signed_in: MaybeSignedIn, anon: 
     login_page(&app, &anon, StatusCode::OK, FormState::default())
 }
 
-pub async fn login(State(app): State<App>, anon: AnonCsrf, fields: Fields) -> WebResult {
+pub async fn login(
+    State(app): State<App>,
+    ClientAddr(from): ClientAddr,
+    anon: AnonCsrf,
+    fields: Fields,
+) -> WebResult {
     anon.check(&fields)?;
     let email = fields.text("email");
     let password = Secret::new(fields.text("password").to_owned());
-    match app.login(email, &password).await {
+    match app.login(email, &password, from).await {
         Ok(session) => Ok(start_session(&app, &session)),
         Err(AppError::Invalid(error)) => {
             // The password is never sent back; the e-mail address is kept.
@@ -150,7 +156,14 @@ async fn accept_page(
     Ok(anon.attach(app, html(status, &page)))
 }
 
-async fn accept(app: App, anon: AnonCsrf, token: String, setup: bool, fields: Fields) -> WebResult {
+async fn accept(
+    app: App,
+    from: IpAddr,
+    anon: AnonCsrf,
+    token: String,
+    setup: bool,
+    fields: Fields,
+) -> WebResult {
     anon.check(&fields)?;
     let info = app.invitation_info(&token).await?;
     let email = match &info.email {
@@ -163,7 +176,7 @@ async fn accept(app: App, anon: AnonCsrf, token: String, setup: bool, fields: Fi
         .await
     {
         // Signed in at once; should that fail (say, throttled), the sign-in page explains.
-        Ok(user) => match app.login(&user.email, &password).await {
+        Ok(user) => match app.login(&user.email, &password, from).await {
             Ok(session) => Ok(start_session(&app, &session)),
             Err(_) => Ok(see_other("/login")),
         },
@@ -185,10 +198,11 @@ pub async fn setup_form(State(app): State<App>, Path(token): Path<String>, anon:
 pub async fn setup(
     State(app): State<App>,
     Path(token): Path<String>,
+    ClientAddr(from): ClientAddr,
     anon: AnonCsrf,
     fields: Fields,
 ) -> WebResult {
-    accept(app, anon, token, true, fields).await
+    accept(app, from, anon, token, true, fields).await
 }
 
 pub async fn invitation_form(State(app): State<App>, Path(token): Path<String>, anon: AnonCsrf) -> WebResult {
@@ -198,10 +212,11 @@ pub async fn invitation_form(State(app): State<App>, Path(token): Path<String>, 
 pub async fn accept_invitation(
     State(app): State<App>,
     Path(token): Path<String>,
+    ClientAddr(from): ClientAddr,
     anon: AnonCsrf,
     fields: Fields,
 ) -> WebResult {
-    accept(app, anon, token, false, fields).await
+    accept(app, from, anon, token, false, fields).await
 }
 
 /// Any other path: a page-not-found page.

@@ -277,6 +277,25 @@ mod tests {
     }
 
     #[test]
+    fn a_chart_is_as_large_whatever_the_span_of_its_days() {
+        // Days thousands of years apart give as many days, bars and labels as a month does.
+        for days in [
+            vec!["2027-01-01", "2027-01-31"],
+            vec!["1970-01-01", "9999-12-31"],
+            vec!["0001-01-01", "2027-01-01", "9999-12-31"],
+        ] {
+            let calendar = calendar(&days, 30);
+            assert_eq!(calendar.len(), 30, "{days:?}");
+            let values = vec![1.0; calendar.len()];
+            let bars = stacked_bars("calls".into(), &calendar, &[("ok", values.clone())]);
+            assert_eq!(bars.rects.len(), 30);
+            assert!(bars.days.len() <= MAX_DAY_LABELS);
+            let line = line("latency".into(), &calendar, &values);
+            assert_eq!(line.dots.len(), 30);
+        }
+    }
+
+    #[test]
     fn bars_stack_from_the_baseline_and_the_tallest_reaches_the_scale() {
         let days = [day(1), day(2)];
         let chart = stacked_bars(

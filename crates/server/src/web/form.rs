@@ -14,9 +14,27 @@ use review::ValidationError;
 use uuid::Uuid;
 
 /// The fields of a submitted form or of a query string, in the order sent. Repeated names (checkboxes) are
-/// kept.
-#[derive(Debug, Clone, Default)]
+/// kept. `Debug` shows the values of every field but the secret ones (`SECRET_FIELDS`).
+#[derive(Clone, Default)]
 pub struct Fields(Vec<(String, String)>);
+
+/// Fields whose values are secrets: passwords, CSRF tokens, a model connection's credential and headers.
+const SECRET_FIELDS: [&str; 4] = ["password", "csrf", "credential", "headers"];
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, value)| {
+                let value = if SECRET_FIELDS.contains(&name.as_str()) {
+                    store::REDACTED
+                } else {
+                    value.as_str()
+                };
+                (name, value)
+            }))
+            .finish()
+    }
+}
 
 impl Fields {
     pub fn new(pairs: &[(&str, &str)]) -> Fields {
@@ -313,6 +331,25 @@ pub fn on_form(error: AppError) -> Result<(StatusCode, ValidationError), WebErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_fields_never_print() {
+        let fields = Fields::new(&[
+            ("email", "ada@lab.example"),
+            ("password", "hunter2 hunter2"),
+            ("csrf", "plc_formtoken"),
+            ("credential", "sk-upstream"),
+            ("headers", "X-Key: k-upstream"),
+        ]);
+        let shown = format!(
+            "{fields:?} {:?}",
+            FormState::failed(fields.clone(), ValidationError::new("", ""))
+        );
+        for secret in ["hunter2", "plc_formtoken", "sk-upstream", "k-upstream"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("ada@lab.example"), "{shown}");
+    }
 
     #[test]
     fn errors_land_on_their_field() {

@@ -66,8 +66,8 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
             .map(|n| (n.window_opens_at, n.window_closes_at)),
         now,
     );
-    let scope = policy::notice_scope(caller);
-    let developers = match scope.agency_org {
+    let audience = policy::audience(caller);
+    let developers = match audience.agency_org {
         Some(_) => Some(
             directory(app, caller)
                 .await?
@@ -87,7 +87,7 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
             .map(|s| Choice::new(s.as_str(), s.label()))
             .collect(),
         developers,
-        receives: scope.developer_org.is_some() || scope.agency_org.is_some(),
+        receives: policy::receives_notices(caller),
         ticks: axis.ticks(),
         today: axis.today(),
         today_label: format!("Today, {}", day(now)),

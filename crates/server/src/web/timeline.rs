@@ -1,5 +1,9 @@
-//! Geometry of the timeline: where each review window, each month and today fall on a shared axis. Positions
-//! are percentages, used as SVG `x`/`width` attributes so that no inline style is needed.
+//! Geometry of the timeline: where each review window, the ticks of the calendar and today fall on a shared
+//! axis. Positions are percentages, used as SVG `x`/`width` attributes so that no inline style is needed.
+//!
+//! The size of what is drawn does not depend on the span of the dates: an axis holds at most `MAX_TICKS`
+//! ticks (months, or every few months or years as the span grows), whatever its range — a notice planned for
+//! 9999 once made every dashboard showing it carry a line per month until then, on every row.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
@@ -19,7 +23,7 @@ pub struct Bar {
     pub used: String,
 }
 
-/// A month boundary: a faint line and a label.
+/// A calendar boundary (the first of a month, of a quarter, of a year…): a faint line and a label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tick {
     pub x: String,
@@ -30,6 +34,10 @@ pub struct Tick {
 
 const MARGIN_DAYS: i64 = 3;
 const MAX_LABELS: usize = 8;
+/// The most ticks an axis draws, whatever its span.
+pub const MAX_TICKS: usize = 24;
+/// Tick intervals, in months: a month, a quarter, half a year, then years.
+const STEPS: [i64; 12] = [1, 3, 6, 12, 24, 60, 120, 240, 600, 1200, 2400, 6000];
 
 fn percent(value: f64) -> String {
     format!("{:.2}%", value.clamp(0.0, 100.0))
@@ -78,42 +86,58 @@ impl Axis {
         }
     }
 
-    /// The first day of every month inside the axis.
+    /// Calendar boundaries inside the axis, at most `MAX_TICKS`: the first of every month, or of every
+    /// quarter, half year, year, or several years, as the span needs; months are labelled "Mar 2027", longer
+    /// steps by the year.
     pub fn ticks(&self) -> Vec<Tick> {
-        let mut months = Vec::new();
-        let mut month = first_of_next_month(self.start.date_naive());
-        while let Some(day) = month {
-            let at = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-            match at {
-                Some(at) if at < self.end => months.push(at),
-                _ => break,
+        let month_index = |at: DateTime<Utc>| i64::from(at.year()) * 12 + i64::from(at.month0());
+        let (first, last) = (month_index(self.start), month_index(self.end));
+        let span = (last - first).max(1);
+        let max = i64::try_from(MAX_TICKS).unwrap_or(i64::MAX);
+        let step = STEPS
+            .iter()
+            .copied()
+            .find(|step| span / step <= max)
+            .unwrap_or_else(|| ((span + max - 1) / max).max(1));
+        // The first boundary after the start that is a multiple of the step (quarters start in January, April…).
+        let mut index = (first / step + 1) * step;
+        let mut at_times = Vec::new();
+        while at_times.len() <= MAX_TICKS {
+            let Some(at) = month_start(index) else { break };
+            if at >= self.end {
+                break;
             }
-            month = first_of_next_month(day);
+            if at > self.start {
+                at_times.push(at);
+            }
+            index += step;
         }
-        let step = months.len().div_ceil(MAX_LABELS).max(1);
-        months
+        at_times.truncate(MAX_TICKS);
+        let format = if step < 12 { "%b %Y" } else { "%Y" };
+        let label_step = at_times.len().div_ceil(MAX_LABELS).max(1);
+        at_times
             .into_iter()
             .enumerate()
             .map(|(i, at)| {
                 let x = self.position(at);
                 Tick {
                     x: percent(x),
-                    label: at.format("%b %Y").to_string(),
+                    label: at.format(format).to_string(),
                     // The last few percent are too narrow for a label.
-                    labelled: i % step == 0 && x < 92.0,
+                    labelled: i % label_step == 0 && x < 92.0,
                 }
             })
             .collect()
     }
 }
 
-fn first_of_next_month(day: NaiveDate) -> Option<NaiveDate> {
-    let (year, month) = if day.month() == 12 {
-        (day.year() + 1, 1)
-    } else {
-        (day.year(), day.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(year, month, 1)
+/// The first instant of the month numbered `year * 12 + month0`.
+fn month_start(index: i64) -> Option<DateTime<Utc>> {
+    let year = i32::try_from(index.div_euclid(12)).ok()?;
+    let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
+    NaiveDate::from_ymd_opt(year, month, 1)?
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -162,5 +186,41 @@ mod tests {
         let ticks = long.ticks();
         assert_eq!(ticks.len(), 24);
         assert!(ticks.iter().filter(|t| t.labelled).count() <= MAX_LABELS);
+    }
+
+    #[test]
+    fn an_axis_holds_a_bounded_number_of_ticks_whatever_its_span() {
+        let today = at(2027, 1, 10);
+        let latest = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        // (window closes, expected first labels)
+        let cases = [
+            (at(2027, 3, 20), vec!["Feb 2027", "Mar 2027"]),
+            (at(2029, 1, 1), vec!["Feb 2027", "Mar 2027"]),
+            (at(2031, 6, 1), vec!["Apr 2027", "Jul 2027"]),
+            (at(2040, 1, 1), vec!["2028", "2029"]),
+            (at(2200, 1, 1), vec!["2030", "2040"]),
+            (latest, vec!["2500", "3000"]),
+        ];
+        for (closes, first) in cases {
+            let axis = Axis::around([(today, closes)], today);
+            let ticks = axis.ticks();
+            assert!(
+                !ticks.is_empty() && ticks.len() <= MAX_TICKS,
+                "{closes}: {}",
+                ticks.len()
+            );
+            let labels: Vec<&str> = ticks.iter().take(2).map(|t| t.label.as_str()).collect();
+            assert_eq!(labels, first, "{closes}");
+            assert!(ticks.iter().filter(|t| t.labelled).count() <= MAX_LABELS);
+            let xs: Vec<f64> = ticks
+                .iter()
+                .map(|t| t.x.trim_end_matches('%').parse().unwrap())
+                .collect();
+            assert!(xs.windows(2).all(|w| w[0] < w[1]), "{closes}: {xs:?}");
+        }
+        // The whole supported range, and windows far in the past.
+        let earliest = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        let axis = Axis::around([(earliest, latest)], today);
+        assert!(axis.ticks().len() <= MAX_TICKS);
     }
 }

@@ -1,0 +1,673 @@
+//! Who sees which events: every kind of event the service writes, as every persona, through every read path
+//! of events (receipts, the audit list of an object, the whole trail). An event is visible only to those who
+//! may see every fact in it; to anyone else it is "not found", exactly like an event that does not exist.
+//! Also: errors that are our failure are answered as such, not as "not found" or "reload and retry".
+
+use crate::support::*;
+use crate::web::{PASSWORD, Web};
+use accounts::Secret;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use store::AuditEvent;
+use uuid::Uuid;
+
+/// The personas of the table's columns, in order.
+const COLUMNS: [&str; 13] = [
+    "program admin",
+    "coordinator",
+    "developer admin",
+    "developer member",
+    "other developer",
+    "agency admin",
+    "evaluator",
+    "second evaluator",
+    "other agency admin",
+    "other evaluator",
+    "third agency admin",
+    "vendor",
+    "operator",
+];
+
+fn personas(w: &World, third: &Persona) -> Vec<Persona> {
+    let all = vec![
+        w.program_admin.clone(),
+        w.coordinator.clone(),
+        w.dev_admin.clone(),
+        w.dev_member.clone(),
+        w.other_dev.clone(),
+        w.agency_admin.clone(),
+        w.evaluator.clone(),
+        w.evaluator2.clone(),
+        w.other_agency_admin.clone(),
+        w.other_evaluator.clone(),
+        third.clone(),
+        w.vendor.clone(),
+        w.operator.clone(),
+    ];
+    for (p, name) in all.iter().zip(COLUMNS) {
+        assert_eq!(p.name, name);
+    }
+    all
+}
+
+/// The one event with this action among `events`.
+fn only(events: &[AuditEvent], action: &str) -> AuditEvent {
+    let found: Vec<&AuditEvent> = events.iter().filter(|e| e.action == action).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "{action} in {:?}",
+        events.iter().map(|e| &e.action).collect::<Vec<_>>()
+    );
+    found[0].clone()
+}
+
+/// A problem document without what names the request itself.
+fn problem_shape(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("instance");
+    }
+    body
+}
+
+/// Files a notice through the API as `dev` with this body's sharing.
+async fn notice_shared(t: &TestApp, dev: &Persona, sharing: Value) -> Uuid {
+    let launch = t.clock_now() + chrono::Duration::days(40);
+    let mut body = json!({
+        "model_name": "Orion", "model_version": "1.0", "planned_launch_at": launch.to_rfc3339(),
+        "model_card": "# Orion",
+    });
+    for (key, value) in sharing.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    let reply = t.post(dev, "/api/v1/notices", body).await;
+    id_of(reply.ok())
+}
+
+#[tokio::test]
+#[allow(unused_assignments)] // `events!` moves the mark on after its last use too
+async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_one_else() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let mark = t.audit_seq().await;
+    let third_agency = t.org("agency", "Third Agency").await;
+    let third = t
+        .person(
+            "third agency admin",
+            "Third Agency",
+            "admin@third.example",
+            "admin",
+        )
+        .await;
+    let made = t.audit_after(mark).await;
+    let everyone = personas(&w, &third);
+    // (what, event, who sees it: one column per persona, `+` sees, `.` does not)
+    let mut rows: Vec<(&str, AuditEvent, &str)> = Vec::new();
+    rows.push((
+        "the third agency is created",
+        only(&made, "organization.create"),
+        "+ . . . . . . . . . + . .",
+    ));
+    rows.push((
+        "its admin is created",
+        only(&made, "user.create"),
+        "+ . . . . . . . . . + . .",
+    ));
+
+    let mut step = t.audit_seq().await;
+    macro_rules! events {
+        () => {{
+            let events = t.audit_after(step).await;
+            step = events.last().map_or(step, |e| e.seq);
+            events
+        }};
+    }
+
+    // Notices: a filing names every agency it is shared with.
+    let agencies = [w.agency, w.other_agency, third_agency];
+    let broad = notice_shared(&t, &w.dev_member, json!({"shared_with": agencies})).await;
+    rows.push((
+        "a notice shared with three agencies is filed",
+        only(&events!(), "notice.file"),
+        "+ . + + . . . . . . . . .",
+    ));
+    let narrow = notice_shared(&t, &w.dev_admin, json!({"shared_with": [w.agency]})).await;
+    rows.push((
+        "a notice shared with one agency is filed",
+        only(&events!(), "notice.file"),
+        "+ . + + . + + + . . . . .",
+    ));
+    let open = notice_shared(&t, &w.dev_admin, json!({"shared_with_all": true})).await;
+    rows.push((
+        "a notice shared with every agency is filed",
+        only(&events!(), "notice.file"),
+        "+ . + + . + + + + + + . .",
+    ));
+    let to = t.clock_now() + chrono::Duration::days(45);
+    t.put(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{broad}/launch"),
+        json!({"planned_launch_at": to}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "its launch is moved",
+        only(&events!(), "notice.moved"),
+        "+ . + + . + + + + + + . .",
+    ));
+
+    // Assignments name an agency's evaluator.
+    t.assign(&w.agency_admin, broad, &w.evaluator).await;
+    rows.push((
+        "an agency assigns its evaluator",
+        only(&events!(), "assignment.create"),
+        "+ . + + . + + + . . . . .",
+    ));
+    t.assign(&w.other_agency_admin, broad, &w.other_evaluator).await;
+    rows.push((
+        "another agency assigns its own",
+        only(&events!(), "assignment.create"),
+        "+ . + + . . . . + + . . .",
+    ));
+    t.assign(&w.agency_admin, broad, &w.evaluator2).await;
+    events!();
+    let path = format!("/api/v1/notices/{broad}/assignments/{}", w.evaluator2.user_id);
+    t.delete(&w.agency_admin, &path).await.ok();
+    rows.push((
+        "an agency removes its evaluator",
+        only(&events!(), "assignment.delete"),
+        "+ . + + . + + + . . . . .",
+    ));
+
+    // Findings and assessments name the agencies they are shared with.
+    t.file_finding(&w.evaluator, broad, &[w.other_agency]).await;
+    rows.push((
+        "a finding shared with one other agency",
+        only(&events!(), "finding.file"),
+        "+ . + + . + + + + + . . .",
+    ));
+    t.file_finding(&w.evaluator, broad, &[w.other_agency, third_agency])
+        .await;
+    rows.push((
+        "a finding shared with two other agencies",
+        only(&events!(), "finding.file"),
+        "+ . + + . + + + . . . . .",
+    ));
+    t.file_finding(&w.evaluator, broad, &[]).await;
+    rows.push((
+        "a finding kept to its agency",
+        only(&events!(), "finding.file"),
+        "+ . + + . + + + . . . . .",
+    ));
+    t.publish_assessment(&w.other_evaluator, broad, &[w.agency]).await;
+    rows.push((
+        "an assessment shared with one other agency",
+        only(&events!(), "assessment.publish"),
+        "+ . + + . + + + + + . . .",
+    ));
+    t.publish_assessment(&w.other_evaluator, broad, &[w.agency, third_agency])
+        .await;
+    rows.push((
+        "an assessment shared with two other agencies",
+        only(&events!(), "assessment.publish"),
+        "+ . + + . . . . + + . . .",
+    ));
+
+    // Model connections are the developer's; program administrators see what their events say, which is
+    // no longer the upstream.
+    let connections = format!("/api/v1/notices/{broad}/connections");
+    let body = json!({
+        "api_style": "openai", "base_url": "http://127.0.0.1:9/upstream-secret-path", "upstream_model": "orion-internal-7",
+        "credential": "sk-test-credential", "headers": {"X-Upstream-Org": "lab-org-1"},
+    });
+    let connection = id_of(t.post(&w.dev_admin, &connections, body).await.ok());
+    rows.push((
+        "a connection is made",
+        only(&events!(), "connection.create"),
+        "+ . + + . . . . . . . . .",
+    ));
+    let one = format!("{connections}/{connection}");
+    let body = json!({
+        "api_style": "openai", "base_url": "http://127.0.0.1:9/moved", "upstream_model": "orion-internal-8",
+    });
+    t.put(&w.dev_admin, &one, body).await.ok();
+    let update = only(&events!(), "connection.update");
+    assert_eq!(update.details.0["upstream_changed"], true, "{}", update.details.0);
+    rows.push(("it is re-pointed", update, "+ . + + . . . . . . . . ."));
+    // An event written before connection events left the upstream out names it: the developer's only.
+    let legacy = AuditEvent {
+        seq: 0,
+        id: Uuid::now_v7(),
+        at: t.clock_now(),
+        actor_user_id: Some(w.dev_admin.user_id),
+        actor_org_id: Some(w.dev_admin.org_id),
+        action: "connection.update".into(),
+        object_type: "connection".into(),
+        object_id: Some(connection),
+        details: store::Json(json!({
+            "notice": broad, "model": "orion", "base_url": "http://127.0.0.1:9/upstream-secret-path",
+            "upstream_model": "orion-internal-7", "header_names": ["x-upstream-org"],
+        })),
+    };
+    t.app
+        .store
+        .append_events(std::slice::from_ref(&legacy))
+        .await
+        .unwrap();
+    events!();
+    rows.push((
+        "an older connection event naming the upstream",
+        legacy,
+        ". . + + . . . . . . . . .",
+    ));
+
+    // Gateway tokens: the developer, the holder, the holder's agency admins.
+    let tokens = format!("/api/v1/notices/{broad}/gateway-tokens");
+    let token = t.post(&w.evaluator, &tokens, json!({"name": "inspect"})).await;
+    let token = id_of(token.ok());
+    rows.push((
+        "an evaluator takes a gateway token",
+        only(&events!(), "gateway_token.create"),
+        "+ . + + . + + . . . . . .",
+    ));
+    t.delete(&w.agency_admin, &format!("{tokens}/{token}")).await.ok();
+    rows.push((
+        "their admin revokes it",
+        only(&events!(), "gateway_token.revoke"),
+        "+ . + + . + + . . . . . .",
+    ));
+    t.delete(&w.dev_admin, &one).await.ok();
+    rows.push((
+        "the connection is removed",
+        only(&events!(), "connection.delete"),
+        "+ . + + . . . . . . . . .",
+    ));
+
+    // People, organisations, sessions and API tokens.
+    let invited = t
+        .post(
+            &w.dev_admin,
+            "/api/v1/invitations",
+            json!({"org_id": w.dev_admin.org_id, "email": "new@lab.example"}),
+        )
+        .await;
+    let link = invited.ok()["link"].as_str().unwrap().to_owned();
+    rows.push((
+        "a developer admin invites a person",
+        only(&events!(), "invitation.create"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let token = link.rsplit('/').next().unwrap();
+    let newcomer = t
+        .app
+        .accept_invitation(token, None, "Newcomer", &Secret::new(PASSWORD.into()))
+        .await
+        .unwrap();
+    rows.push((
+        "the person accepts",
+        only(&events!(), "invitation.accept"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let web = Web::sign_in(
+        &t,
+        &crate::web::Member {
+            email: "new@lab.example".into(),
+        },
+    )
+    .await;
+    rows.push((
+        "they sign in",
+        only(&events!(), "session.login"),
+        "+ . + . . . . . . . . . .",
+    ));
+    web.submit("/notices", "/logout", &[]).await;
+    rows.push((
+        "they sign out",
+        only(&events!(), "session.logout"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let person = format!("/api/v1/users/{}", newcomer.id);
+    t.patch(&w.dev_admin, &person, json!({"active": false}))
+        .await
+        .ok();
+    rows.push((
+        "their admin deactivates them",
+        only(&events!(), "user.deactivate"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.patch(&w.dev_admin, &person, json!({"active": true})).await.ok();
+    rows.push((
+        "and activates them again",
+        only(&events!(), "user.activate"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let api_token = t
+        .post(&w.dev_member, "/api/v1/tokens", json!({"name": "ci"}))
+        .await;
+    let api_token = id_of(api_token.ok());
+    rows.push((
+        "a member makes an API token",
+        only(&events!(), "token.create"),
+        "+ . + + . . . . . . . . .",
+    ));
+    t.delete(&w.dev_member, &format!("/api/v1/tokens/{api_token}"))
+        .await
+        .ok();
+    rows.push((
+        "and revokes it",
+        only(&events!(), "token.revoke"),
+        "+ . + + . . . . . . . . .",
+    ));
+    let spare = t.org("vendor", "Spare Vendor").await;
+    events!();
+    let org = format!("/api/v1/organizations/{spare}");
+    t.patch(&w.program_admin, &org, json!({"active": false}))
+        .await
+        .ok();
+    rows.push((
+        "an organisation is deactivated",
+        only(&events!(), "organization.deactivate"),
+        "+ . . . . . . . . . . . .",
+    ));
+    t.patch(&w.program_admin, &org, json!({"active": true}))
+        .await
+        .ok();
+    rows.push((
+        "and activated",
+        only(&events!(), "organization.activate"),
+        "+ . . . . . . . . . . . .",
+    ));
+
+    // The program and the service.
+    let policy = json!({"window_days": 31, "launch_horizon_days": 700});
+    t.put(&w.program_admin, "/api/v1/policy", policy).await.ok();
+    let changes = events!();
+    rows.push((
+        "the review window is changed",
+        only(&changes, "policy.window_days"),
+        "+ . . . . . . . . . . . .",
+    ));
+    rows.push((
+        "the launch horizon is changed",
+        only(&changes, "policy.launch_horizon_days"),
+        "+ . . . . . . . . . . . .",
+    ));
+    t.app.check_master_key().await.unwrap();
+    rows.push((
+        "the master key is registered",
+        only(&events!(), "master_key.register"),
+        "+ . . . . . . . . . . . .",
+    ));
+    t.app
+        .reseal_secrets(&gateway::MasterKey::generate())
+        .await
+        .unwrap();
+    rows.push((
+        "the master key is rotated",
+        only(&events!(), "master_key.rotate"),
+        "+ . . . . . . . . . . . .",
+    ));
+    t.app.register_ledger_key().await.unwrap();
+    rows.push((
+        "the ledger's key is registered",
+        only(&events!(), "ledger.key"),
+        "+ + + + + + + + + + + + +",
+    ));
+
+    // The last date changes.
+    t.post(&w.dev_admin, &format!("/api/v1/notices/{open}/launch"), json!({}))
+        .await
+        .ok();
+    rows.push((
+        "a notice shared with all launches",
+        only(&events!(), "notice.launched"),
+        "+ . + + . + + + + + + . .",
+    ));
+    t.post(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{narrow}/withdraw"),
+        json!({}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "a notice shared with one is withdrawn",
+        only(&events!(), "notice.withdrawn"),
+        "+ . + + . + + + . . . . .",
+    ));
+
+    // Every kind the policy names is in the table.
+    let covered: BTreeSet<&str> = rows.iter().map(|(_, e, _)| e.action.as_str()).collect();
+    let kinds: BTreeSet<&str> = app::policy::EVENT_KINDS.iter().map(|(kind, _)| *kind).collect();
+    let untested: Vec<&&str> = kinds.difference(&covered).collect();
+    assert!(untested.is_empty(), "kinds without a row: {untested:?}");
+
+    let missing = t
+        .get(
+            &w.program_admin,
+            &format!("/api/v1/audit/{}/receipt", Uuid::now_v7()),
+        )
+        .await;
+    let not_found = problem_shape(&missing.body);
+    let key = ledger::VerifierKey::parse(&t.app.verifier_key()).unwrap();
+    let mut whole = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/audit?limit=200&cursor={c}"),
+            None => "/api/v1/audit?limit=200".to_owned(),
+        };
+        let page = t.get(&w.program_admin, &path).await;
+        for event in page.ok()["items"].as_array().unwrap() {
+            whole.insert(event["id"].as_str().unwrap().to_owned());
+            let details = event["details"].to_string();
+            for secret in [
+                "upstream-secret-path",
+                "orion-internal",
+                "x-upstream-org",
+                "sk-test-credential",
+            ] {
+                assert!(
+                    !details.contains(secret),
+                    "the whole trail shows {secret}: {details}"
+                );
+            }
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+
+    for (what, event, expected) in &rows {
+        let expected: Vec<bool> = expected.split_whitespace().map(|c| c == "+").collect();
+        assert_eq!(expected.len(), COLUMNS.len(), "{what}");
+        let receipt = format!("/api/v1/audit/{}/receipt", event.id);
+        for (who, sees) in everyone.iter().zip(&expected) {
+            let reply = t
+                .client
+                .get(t.url(&receipt))
+                .bearer_auth(&who.token)
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            let text = reply.text().await.unwrap();
+            if *sees {
+                assert_eq!(
+                    status, 200,
+                    "{what}: {} should have the receipt: {text}",
+                    who.name
+                );
+                let receipt = ledger::receipt::Receipt::parse(&text).unwrap();
+                receipt.verify(&key).unwrap();
+                assert_eq!(
+                    receipt.event,
+                    event.canonical_bytes(),
+                    "{what}: the receipt holds the event as committed"
+                );
+            } else {
+                assert_eq!(status, 404, "{what}: {} should not have the receipt", who.name);
+                let body: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    problem_shape(&body),
+                    not_found,
+                    "{what}: as for an event that does not exist"
+                );
+            }
+            if let Some(object) = event.object_id {
+                let listed = t
+                    .get(who, &format!("/api/v1/audit?object_id={object}&limit=200"))
+                    .await;
+                let ids: Vec<&str> = listed.ok()["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap())
+                    .collect();
+                assert_eq!(
+                    ids.contains(&event.id.to_string().as_str()),
+                    *sees,
+                    "{what}: the events of {object} as {}",
+                    who.name
+                );
+            }
+        }
+        assert_eq!(
+            whole.contains(&event.id.to_string()),
+            expected[0],
+            "{what}: in the whole trail"
+        );
+    }
+
+    // The whole trail stays the program administrators'.
+    for who in &everyone[1..] {
+        t.get(who, "/api/v1/audit").await.problem(403, "forbidden");
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_pages_show_an_object_s_events_only_to_those_who_may_see_them() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let notice = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency, w.other_agency]).await);
+    t.assign(&w.agency_admin, notice, &w.evaluator).await;
+    let events = t.audit_after(0).await;
+    let filing = events.iter().find(|e| e.action == "notice.file").unwrap().id;
+    let assignment = events
+        .iter()
+        .find(|e| e.action == "assignment.create")
+        .unwrap()
+        .id;
+    let other = crate::web::signed_in(
+        &t,
+        "Infrastructure Agency",
+        "reader@infra.example",
+        "member",
+        "Reader",
+    )
+    .await;
+    let dev = crate::web::signed_in(&t, "Frontier Lab", "reader@lab.example", "member", "Reader").await;
+    // The other agency sees the notice but neither the filing (it names the first agency) nor the
+    // assignment (it names the first agency's evaluator).
+    other.get(&format!("/notices/{notice}")).await.assert(200);
+    other.get(&format!("/ledger/objects/{notice}")).await.assert(404);
+    other.get(&format!("/ledger/events/{filing}")).await.assert(404);
+    other
+        .get(&format!("/ledger/events/{assignment}"))
+        .await
+        .assert(404);
+    let page = dev.get(&format!("/ledger/objects/{notice}")).await;
+    page.assert(200);
+    assert!(page.body.contains(&filing.to_string()) && page.body.contains(&assignment.to_string()));
+    let receipt = dev.get(&format!("/ledger/events/{assignment}")).await;
+    receipt.assert(200);
+    assert!(receipt.body.contains(&w.evaluator.email));
+    let missing = other.get(&format!("/ledger/events/{}", Uuid::now_v7())).await;
+    let invisible = other.get(&format!("/ledger/events/{assignment}")).await;
+    assert_eq!(
+        missing.body, invisible.body,
+        "an invisible event reads as a missing one"
+    );
+    // A third, the other agency's own action, is listed for it.
+    t.assign(&w.other_agency_admin, notice, &w.other_evaluator).await;
+    let page = other.get(&format!("/ledger/objects/{notice}")).await;
+    page.assert(200);
+    assert!(!page.body.contains(&filing.to_string()) && !page.body.contains(&assignment.to_string()));
+}
+
+/// Runs one statement on the test's database, as the operator of a broken server would find it.
+async fn break_database(t: &TestApp, sqlite: &str, postgres: &str) {
+    use sqlx::Connection;
+    match backend() {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&t.database_url).await.unwrap();
+            sqlx::query(sqlite).execute(&mut conn).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&t.database_url).await.unwrap();
+            sqlx::query(postgres).execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_database_or_corrupt_data_is_our_failure_not_the_caller_s() {
+    // (what breaks, SQLite, PostgreSQL, the request that meets it)
+    let cases: [(&str, &str, &str, &str); 3] = [
+        (
+            "the table of shares is gone while a finding is read",
+            "ALTER TABLE shares RENAME TO shares_gone",
+            "ALTER TABLE shares RENAME TO shares_gone",
+            "finding",
+        ),
+        (
+            "the ledger's right edge holds a hash of the wrong length",
+            "UPDATE ledger_nodes SET hash = X'00'",
+            "UPDATE ledger_nodes SET hash = '\\x00'::bytea",
+            "file",
+        ),
+        (
+            "the stored review window does not read back",
+            "UPDATE settings SET value = 'thirty' WHERE name = 'window_days'",
+            "UPDATE settings SET value = 'thirty' WHERE name = 'window_days'",
+            "file",
+        ),
+    ];
+    for (what, sqlite, postgres, request) in cases {
+        let t = spawn_app().await;
+        let w = World::new(&t).await;
+        t.put(&w.program_admin, "/api/v1/policy", json!({"window_days": 30}))
+            .await
+            .ok();
+        let notice = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency]).await);
+        t.assign(&w.agency_admin, notice, &w.evaluator).await;
+        let finding = id_of(&t.file_finding(&w.evaluator, notice, &[]).await);
+        // An append reads the ledger's right edge only for a leaf at an odd index.
+        if t.app.store.ledger_size().await.unwrap() % 2 == 0 {
+            t.put(&w.program_admin, "/api/v1/policy", json!({"window_days": 30}))
+                .await
+                .ok();
+        }
+        break_database(&t, sqlite, postgres).await;
+        let reply = match request {
+            "finding" => t.get(&w.dev_admin, &format!("/api/v1/findings/{finding}")).await,
+            _ => {
+                let launch = t.clock_now() + chrono::Duration::days(40);
+                let body = json!({
+                    "model_name": "Orion", "model_version": "2", "planned_launch_at": launch,
+                    "model_card": "# Orion", "shared_with": [w.agency],
+                });
+                t.post(&w.dev_admin, "/api/v1/notices", body).await
+            }
+        };
+        assert_eq!(reply.status, 500, "{what}: {}", reply.body);
+        let problem = reply.problem(500, "internal");
+        let text = problem.to_string();
+        for leak in ["shares", "ledger", "thirty", "window_days", "sql", "SQL"] {
+            assert!(!text.contains(leak), "{what}: the answer tells {leak}: {text}");
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! Audiences: which rows a reader may see, as `app::policy` decides it, compiled into each query's `WHERE`.
+//!
+//! Every read of notices, findings, assessments and audit events takes an `Audience` and returns only what
+//! it may see: a list page holds as many visible rows as asked for while more exist (nothing is filtered
+//! after the `LIMIT`), and an invisible row reads exactly like one that does not exist. The SQL of each rule
+//! is written once, in the macros below, and shared by the list and the single-row queries.
+
+use crate::{Assessment, AuditEvent, Finding, Notice, Result};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// The reader, in the terms the visibility rules use. `app::policy::audience` builds it from the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    /// An admin of `org_id`: sees what its people did.
+    pub org_admin: bool,
+    /// A program administrator: sees events of every kind the policy lets them (see `EventReaders`).
+    pub program_admin: bool,
+    /// Sees the notices this organisation filed, with all their findings and assessments.
+    pub developer_org: Option<Uuid>,
+    /// Sees the notices shared with this organisation (by name or with every agency), and of their findings
+    /// and assessments those it wrote or was given.
+    pub agency_org: Option<Uuid>,
+}
+
+/// Who may see an event of a kind, beside the person who acted and the admins of their organisation (who
+/// know every fact of their own actions). `app::policy::EVENT_KINDS` gives each kind of event its readers;
+/// a kind it does not name is seen by no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventReaders {
+    /// Every signed-in person (facts that are public anyway, like the ledger's key).
+    Everyone,
+    /// Program administrators.
+    ProgramAdmins,
+    /// The admins of the organisation the event is about, and program administrators.
+    Organization,
+    /// The person the event is about, the admins of their organisation, and program administrators.
+    Person,
+    /// The holder of the API token the event is about, the admins of their organisation, and program
+    /// administrators.
+    ApiTokenHolder,
+    /// Everyone who may see the notice, and program administrators.
+    NoticeReaders,
+    /// A notice's filing names every agency it is shared with: its developer, an agency only when the notice
+    /// names no other agency (shared with every agency, or with it alone), and program administrators.
+    NoticeFiling,
+    /// An assignment names an agency's evaluator: the notice's developer, the people of the agency that
+    /// assigned (who may see the notice), and program administrators.
+    Assignment,
+    /// A finding's or assessment's publication names the agencies it is shared with: the notice's developer,
+    /// the agency that wrote it, an agency it was given only when it names no other agency, and program
+    /// administrators.
+    AgencyWork,
+    /// A model connection's settings are the developer's: the notice's developer, and program administrators
+    /// only when the event names no upstream (`base_url`, `upstream_model`; events written before those were
+    /// left out of connection events name them).
+    Connection,
+    /// A gateway token: the notice's developer, the token's holder, the admins of the holder's agency, and
+    /// program administrators.
+    GatewayToken,
+}
+
+/// A page of the audit trail as one reader sees it.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub audience: Audience,
+    /// The readers of each kind of event (`app::policy::EVENT_KINDS`); other kinds are left out.
+    pub kinds: &'static [(&'static str, EventReaders)],
+    /// Only the events about this object.
+    pub object_id: Option<Uuid>,
+    /// Only this event.
+    pub event_id: Option<Uuid>,
+    /// Events after this position in the trail.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// Reads that return only what an audience may see.
+#[async_trait]
+pub trait AudienceStore {
+    /// The notice, if the audience may see it.
+    async fn visible_notice(&self, id: Uuid, audience: &Audience) -> Result<Option<Notice>>;
+    /// A notice's findings the audience may see, by id.
+    async fn list_findings(
+        &self,
+        notice_id: Uuid,
+        audience: &Audience,
+        page: &crate::Page<Uuid>,
+    ) -> Result<Vec<Finding>>;
+    async fn visible_finding(&self, id: Uuid, audience: &Audience) -> Result<Option<Finding>>;
+    /// A notice's assessments the audience may see, by id.
+    async fn list_assessments(
+        &self,
+        notice_id: Uuid,
+        audience: &Audience,
+        page: &crate::Page<Uuid>,
+    ) -> Result<Vec<Assessment>>;
+    async fn visible_assessment(&self, id: Uuid, audience: &Audience) -> Result<Option<Assessment>>;
+    /// Audit events the audience may see, in trail order.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// Whether the notice `n` is visible to the reader whose developer and agency organisations are the SQL
+/// expressions `$developer` and `$agency`: filed by the developer, or shared with the agency (by name, or with
+/// every agency).
+///
+/// `OFFSET 0` keeps PostgreSQL from turning the share check into a hash of every notice shared with the
+/// agency, built anew for each page (its choice ignores the LIMIT); probing the primary key for the few rows
+/// a page reads is cheaper.
+macro_rules! notice_visible {
+    ($developer:literal, $agency:literal) => {
+        concat!(
+            "((",
+            $developer,
+            " IS NOT NULL AND n.developer_org_id = ",
+            $developer,
+            ") OR (",
+            $agency,
+            " IS NOT NULL AND (n.shared_with_all OR EXISTS (SELECT 1 FROM shares s WHERE s.object_id = n.id \
+             AND s.org_id = ",
+            $agency,
+            " LIMIT 1 OFFSET 0))))"
+        )
+    };
+}
+pub(crate) use notice_visible;
+
+/// Whether the finding or assessment `w` of the notice `n` is visible: the notice is, and the reader is its
+/// developer, or the agency that wrote it, or an agency it was shared with.
+macro_rules! work_visible {
+    ($developer:literal, $agency:literal) => {
+        concat!(
+            "(",
+            $crate::audience::notice_visible!($developer, $agency),
+            " AND (n.developer_org_id = ",
+            $developer,
+            " OR w.org_id = ",
+            $agency,
+            " OR EXISTS (SELECT 1 FROM shares ws WHERE ws.object_id = w.id AND ws.org_id = ",
+            $agency,
+            ")))"
+        )
+    };
+}
+pub(crate) use work_visible;
+
+/// Whether the object `$object` is shared with no organisation but the reader's agency: an event that lists
+/// whom it is shared with then names no one the reader may not know of.
+macro_rules! shared_with_reader_alone {
+    ($object:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM shares so WHERE so.object_id = ",
+            $object,
+            " AND so.org_id <> r.agency_org)"
+        )
+    };
+}
+
+/// The condition under which the reader `r` may see the event `e` of a kind with these readers.
+pub(crate) fn event_condition(readers: EventReaders) -> &'static str {
+    match readers {
+        EventReaders::Everyone => "1 = 1",
+        EventReaders::ProgramAdmins => "r.program_admin",
+        EventReaders::Organization => "(r.program_admin OR (r.org_admin AND e.object_id = r.org_id))",
+        EventReaders::Person => {
+            "(r.program_admin OR e.object_id = r.user_id OR (r.org_admin AND EXISTS (SELECT 1 FROM users u \
+             WHERE u.id = e.object_id AND u.org_id = r.org_id)))"
+        }
+        EventReaders::ApiTokenHolder => {
+            "(r.program_admin OR EXISTS (SELECT 1 FROM api_tokens k JOIN users u ON u.id = k.user_id \
+             WHERE k.id = e.object_id AND (k.user_id = r.user_id OR (r.org_admin AND u.org_id = r.org_id))))"
+        }
+        EventReaders::NoticeReaders => concat!(
+            "(r.program_admin OR EXISTS (SELECT 1 FROM notices n WHERE n.id = e.object_id AND ",
+            notice_visible!("r.developer_org", "r.agency_org"),
+            "))"
+        ),
+        EventReaders::NoticeFiling => concat!(
+            "(r.program_admin OR EXISTS (SELECT 1 FROM notices n WHERE n.id = e.object_id AND ",
+            notice_visible!("r.developer_org", "r.agency_org"),
+            " AND (n.developer_org_id = r.developer_org OR ",
+            shared_with_reader_alone!("n.id"),
+            ")))"
+        ),
+        EventReaders::Assignment => concat!(
+            "(r.program_admin OR EXISTS (SELECT 1 FROM notices n WHERE n.id = e.object_id AND ",
+            notice_visible!("r.developer_org", "r.agency_org"),
+            " AND (n.developer_org_id = r.developer_org OR e.actor_org_id = r.agency_org)))"
+        ),
+        EventReaders::AgencyWork => concat!(
+            "(r.program_admin OR EXISTS (SELECT 1 FROM findings w JOIN notices n ON n.id = w.notice_id \
+             WHERE w.id = e.object_id AND ",
+            work_visible!("r.developer_org", "r.agency_org"),
+            " AND (n.developer_org_id = r.developer_org OR w.org_id = r.agency_org OR ",
+            shared_with_reader_alone!("w.id"),
+            ")) OR EXISTS (SELECT 1 FROM assessments w JOIN notices n ON n.id = w.notice_id \
+             WHERE w.id = e.object_id AND ",
+            work_visible!("r.developer_org", "r.agency_org"),
+            " AND (n.developer_org_id = r.developer_org OR w.org_id = r.agency_org OR ",
+            shared_with_reader_alone!("w.id"),
+            ")))"
+        ),
+        EventReaders::Connection => {
+            "((r.program_admin AND (e.details ->> 'base_url') IS NULL AND (e.details ->> 'upstream_model') IS NULL) \
+             OR EXISTS (SELECT 1 FROM model_connections c JOIN notices n ON n.id = c.notice_id \
+             WHERE c.id = e.object_id AND n.developer_org_id = r.developer_org))"
+        }
+        EventReaders::GatewayToken => {
+            "(r.program_admin OR EXISTS (SELECT 1 FROM gateway_tokens g JOIN notices n ON n.id = g.notice_id \
+             WHERE g.id = e.object_id AND (n.developer_org_id = r.developer_org OR g.user_id = r.user_id \
+             OR (r.org_admin AND g.org_id = r.org_id))))"
+        }
+    }
+}
+
+/// The person who acted, and the admins of their organisation, know every fact of their own actions.
+pub(crate) const ACTOR_CONDITION: &str =
+    "(e.actor_user_id = r.user_id OR (r.org_admin AND e.actor_org_id = r.org_id))";
+
+macro_rules! audience_sql_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait]
+        impl AudienceStore for $store {
+            async fn visible_notice(&self, id: Uuid, audience: &Audience) -> Result<Option<Notice>> {
+                Ok(sqlx::query_as(concat!(
+                    notice_select!(),
+                    "WHERE n.id = $3 AND ",
+                    $crate::audience::notice_visible!("$1", "$2")
+                ))
+                .bind(audience.developer_org)
+                .bind(audience.agency_org)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_findings(
+                &self,
+                notice_id: Uuid,
+                audience: &Audience,
+                page: &Page<Uuid>,
+            ) -> Result<Vec<Finding>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id \
+                     WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
+                    $crate::audience::work_visible!("$1", "$2"),
+                    " ORDER BY w.id LIMIT $5"
+                ))
+                .bind(audience.developer_org)
+                .bind(audience.agency_org)
+                .bind(notice_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn visible_finding(&self, id: Uuid, audience: &Audience) -> Result<Option<Finding>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
+                    $crate::audience::work_visible!("$1", "$2")
+                ))
+                .bind(audience.developer_org)
+                .bind(audience.agency_org)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_assessments(
+                &self,
+                notice_id: Uuid,
+                audience: &Audience,
+                page: &Page<Uuid>,
+            ) -> Result<Vec<Assessment>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id \
+                     WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
+                    $crate::audience::work_visible!("$1", "$2"),
+                    " ORDER BY w.id LIMIT $5"
+                ))
+                .bind(audience.developer_org)
+                .bind(audience.agency_org)
+                .bind(notice_id)
+                .bind(page.after)
+                .bind(page.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn visible_assessment(&self, id: Uuid, audience: &Audience) -> Result<Option<Assessment>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
+                    $crate::audience::work_visible!("$1", "$2")
+                ))
+                .bind(audience.developer_org)
+                .bind(audience.agency_org)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_events(&self, q: &EventQuery) -> Result<Vec<AuditEvent>> {
+                let a = &q.audience;
+                // The reader is a one-row table `r`, so that each kind's condition can name it.
+                let mut query =
+                    sqlx::QueryBuilder::<$db>::new("SELECT e.* FROM audit_events e CROSS JOIN (SELECT ");
+                query.push_bind(a.developer_org).push(" AS developer_org, ");
+                query.push_bind(a.agency_org).push(" AS agency_org, ");
+                query.push_bind(a.user_id).push(" AS user_id, ");
+                query.push_bind(a.org_id).push(" AS org_id, ");
+                query.push_bind(a.org_admin).push(" AS org_admin, ");
+                query
+                    .push_bind(a.program_admin)
+                    .push(" AS program_admin) r WHERE ");
+                if let Some(object_id) = q.object_id {
+                    query
+                        .push("e.object_id = ")
+                        .push_bind(object_id)
+                        .push(" AND ");
+                }
+                if let Some(event_id) = q.event_id {
+                    query.push("e.id = ").push_bind(event_id).push(" AND ");
+                }
+                if let Some(after) = q.after {
+                    query.push("e.seq > ").push_bind(after).push(" AND ");
+                }
+                query.push("(");
+                // Grouped by readers, in a fixed order, so the same kinds make the same statement (which each
+                // backend then prepares once).
+                let mut kinds = std::collections::BTreeMap::<EventReaders, Vec<&str>>::new();
+                for (action, readers) in q.kinds {
+                    kinds.entry(*readers).or_default().push(action);
+                }
+                let known: Vec<&str> = q.kinds.iter().map(|(action, _)| *action).collect();
+                // With no kind known, nothing is visible; `1 = 0` keeps the statement well-formed.
+                query.push("1 = 0");
+                for (readers, actions) in &kinds {
+                    query.push(" OR (");
+                    Self::push_actions(&mut query, actions);
+                    query
+                        .push(" AND ")
+                        .push($crate::audience::event_condition(*readers))
+                        .push(")");
+                }
+                if !known.is_empty() {
+                    query.push(" OR (");
+                    Self::push_actions(&mut query, &known);
+                    query
+                        .push(" AND ")
+                        .push($crate::audience::ACTOR_CONDITION)
+                        .push(")");
+                }
+                query.push(") ORDER BY e.seq LIMIT ").push_bind(q.limit);
+                Ok(query.build_query_as().fetch_all(&self.pool).await?)
+            }
+        }
+
+        impl $store {
+            /// `e.action IN (…)`, one bound value per action.
+            fn push_actions(query: &mut sqlx::QueryBuilder<'_, $db>, actions: &[&str]) {
+                query.push("e.action IN (");
+                let mut list = query.separated(", ");
+                for action in actions {
+                    list.push_bind(action.to_string());
+                }
+                query.push(")");
+            }
+        }
+    };
+}
+pub(crate) use audience_sql_store;
