@@ -151,6 +151,32 @@ if ! PRELAUNCH_TEST_BACKEND=postgres cargo nextest run --workspace --no-fail-fas
   failed+=(postgres)
 fi
 
+header "API fuzzing (Schemathesis)"
+# A third-party property-based API tester (crates/prelaunch/tests/it/schemathesis.rs): it generates requests
+# from the served OpenAPI document and sends them as several personas to a real server on each backend; no
+# answer may be a 5xx or differ from the document. Pinned, with everything it installs, in
+# tests/schemathesis/requirements.txt, installed into a virtual environment named after that file's hash. The
+# test is #[ignore]d, so the runs above leave it to this stage.
+SCHEMATHESIS_REQUIREMENTS="$ROOT/tests/schemathesis/requirements.txt"
+SCHEMATHESIS_HASH="$(sha256sum "$SCHEMATHESIS_REQUIREMENTS" | cut -c1-16)"
+SCHEMATHESIS_VENV="$ROOT/target/schemathesis-$SCHEMATHESIS_HASH"
+if [[ ! -f "$SCHEMATHESIS_VENV/.installed" ]]; then
+  rm -rf "$ROOT"/target/schemathesis-*
+  echo "installing $(grep '^schemathesis==' "$SCHEMATHESIS_REQUIREMENTS") into $SCHEMATHESIS_VENV"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    -r "$SCHEMATHESIS_REQUIREMENTS"
+  touch "$SCHEMATHESIS_VENV/.installed"
+fi
+export PRELAUNCH_TEST_SCHEMATHESIS="$SCHEMATHESIS_VENV/bin/schemathesis"
+"$PRELAUNCH_TEST_SCHEMATHESIS" --version
+for backend in sqlite postgres; do
+  if ! PRELAUNCH_TEST_BACKEND=$backend cargo nextest run -p prelaunch --no-fail-fast --run-ignored only \
+    -E 'test(/^schemathesis::/)'; then
+    failed+=("schemathesis-$backend")
+  fi
+done
+
 header "summary"
 if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"

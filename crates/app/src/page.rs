@@ -115,6 +115,7 @@ fn decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn cursors_round_trip() {
@@ -171,6 +172,114 @@ mod tests {
         for (limit, expected) in cases {
             let got = PageRequest { cursor: None, limit }.limit().map_err(|_| ());
             assert_eq!(got, expected, "{limit:?}");
+        }
+    }
+
+    /// Any instant of the supported range (1970 to 9999), to the microsecond, as times are stored.
+    fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        (0..=253_402_300_799i64, 0..1_000_000u32)
+            .prop_map(|(s, micros)| DateTime::from_timestamp(s, micros * 1000).unwrap_or_default())
+    }
+
+    fn any_uuid() -> impl Strategy<Value = Uuid> {
+        any::<u128>().prop_map(Uuid::from_u128)
+    }
+
+    /// What a caller may send as a cursor: real cursors cut, extended or altered, base64 of anything, any text.
+    fn cursor_like() -> impl Strategy<Value = String> {
+        let real = (any_instant(), any_uuid()).prop_map(|(at, id)| encode(&time_id_key(at, id)));
+        prop_oneof![
+            (real, any::<prop::sample::Index>(), "\\PC{0,3}").prop_map(|(c, at, extra)| {
+                let cut = at.index(c.len() + 1);
+                format!("{}{extra}", c.get(..cut).unwrap_or(&c))
+            }),
+            any::<Vec<u8>>().prop_map(|bytes| URL_SAFE_NO_PAD.encode(bytes)),
+            "[A-Za-z0-9_=+/-]{0,500}",
+            "\\PC{0,100}",
+        ]
+    }
+
+    /// Reads a cursor with every kind of key the lists use.
+    fn read_every_way(cursor: &str) -> [Result<bool, ValidationError>; 3] {
+        let page = PageRequest {
+            cursor: Some(cursor.to_owned()),
+            limit: None,
+        };
+        [
+            page.after(parse_time_id_key).map(|k| k.is_some()),
+            page.after(|s| s.parse::<Uuid>().ok()).map(|k| k.is_some()),
+            page.after(|s| s.parse::<i64>().ok()).map(|k| k.is_some()),
+        ]
+    }
+
+    /// The cursor a list hands out after the row with this key.
+    fn handed_out(key: String) -> PageRequest {
+        let page = paginate(vec![key, String::new()], 1, Clone::clone, |k| k);
+        PageRequest {
+            cursor: page.next_cursor,
+            limit: None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_key_of_up_to_300_bytes_round_trips(text in "\\PC{0,75}") {
+            prop_assume!(text.len() <= 300);
+            prop_assert_eq!(decode(&encode(&text)), Some(text));
+        }
+
+        #[test]
+        fn the_cursors_lists_hand_out_read_back_to_their_keys(
+            at in any_instant(), id in any_uuid(), seq in any::<i64>(),
+        ) {
+            let read = handed_out(time_id_key(at, id)).after(parse_time_id_key);
+            prop_assert_eq!(read.ok(), Some(Some((at, id))));
+            let read = handed_out(id.to_string()).after(|s| s.parse::<Uuid>().ok());
+            prop_assert_eq!(read.ok(), Some(Some(id)));
+            let read = handed_out(seq.to_string()).after(|s| s.parse::<i64>().ok());
+            prop_assert_eq!(read.ok(), Some(Some(seq)));
+        }
+
+        #[test]
+        fn any_cursor_reads_to_a_key_or_is_refused_naming_the_field(cursor in cursor_like()) {
+            for read in read_every_way(&cursor) {
+                match read {
+                    Ok(found) => {
+                        prop_assert!(found);
+                        prop_assert!(cursor.len() <= 400, "a long cursor is refused before decoding");
+                    }
+                    Err(e) => prop_assert_eq!(e.field, "cursor"),
+                }
+            }
+        }
+
+        #[test]
+        fn a_limit_is_taken_exactly_between_1_and_200(limit in prop_oneof![any::<i64>(), -5..205i64]) {
+            let got = PageRequest { cursor: None, limit: Some(limit) }.limit();
+            prop_assert_eq!(got.is_ok(), (1..=MAX_LIMIT).contains(&limit));
+        }
+
+        #[test]
+        fn following_the_cursors_of_a_list_read_whole_yields_each_item_once_in_order(
+            keys in proptest::collection::btree_set((any_instant(), any_uuid()), 0..40),
+            limit in 1..12i64,
+        ) {
+            let mut shuffled: Vec<(DateTime<Utc>, Uuid)> = keys.iter().copied().collect();
+            shuffled.reverse();
+            let mut page = PageRequest { cursor: None, limit: Some(limit) };
+            let mut seen = Vec::new();
+            for _ in 0..=keys.len() {
+                let got = paginate_read_whole(shuffled.clone(), &page, |k| *k).unwrap();
+                prop_assert!(got.items.len() <= usize::try_from(limit).unwrap());
+                seen.extend(got.items);
+                match got.next_cursor {
+                    Some(cursor) => page.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+            prop_assert_eq!(seen, keys.into_iter().collect::<Vec<_>>());
         }
     }
 

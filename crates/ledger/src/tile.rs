@@ -115,12 +115,13 @@ impl Tile {
     pub fn exists_in(&self, size: u64) -> bool {
         let (level, index, width) = self.level_and_index();
         let available = size >> level;
-        let start = index.saturating_mul(WIDTH);
-        if u64::from(width) == WIDTH {
-            start + WIDTH <= available
-        } else {
-            available > start && available - start >= u64::from(width)
-        }
+        // An index so large that its first hash's position does not fit names no tile of any tree.
+        let Some(start) = index.checked_mul(WIDTH) else {
+            return false;
+        };
+        available
+            .checked_sub(start)
+            .is_some_and(|there| there > 0 && there >= u64::from(width))
     }
 
     /// The concatenated hashes of a hash tile.
@@ -169,6 +170,7 @@ pub fn parse_entry_bundle(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, LedgerError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn paths() {
@@ -248,6 +250,73 @@ mod tests {
         assert!(upper.exists_in(512));
         assert!(upper.exists_in(700));
         assert!(!upper.exists_in(511));
+    }
+
+    /// Any tile: a level (or the entries), an index of any size, a full or partial width.
+    fn any_tile() -> impl Strategy<Value = Tile> {
+        let index = prop_oneof![0..5_000u64, any::<u64>(), (u64::MAX - 1000)..=u64::MAX];
+        let width = prop_oneof![Just(256u16), 1..256u16];
+        (proptest::option::of(0..8u8), index, width).prop_map(|(level, index, width)| match level {
+            Some(level) => Tile::Hashes { level, index, width },
+            None => Tile::Entries { index, width },
+        })
+    }
+
+    /// Text that looks like tile paths: their pieces in any order and number, and any characters.
+    fn path_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("tile/".to_owned()),
+            Just("entries/".to_owned()),
+            Just(".p/".to_owned()),
+            Just("/".to_owned()),
+            "x?[0-9]{1,4}/?",
+            "[0-9]{1,3}",
+            "\\PC{0,4}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat()),
+            "\\PC{0,60}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn every_tile_path_parses_back_to_its_tile(tile in any_tile()) {
+            prop_assert_eq!(Tile::parse(&tile.path()).ok(), Some(tile));
+        }
+
+        #[test]
+        fn any_text_is_a_canonical_tile_path_or_a_clean_error(text in path_like(), size in any::<u64>()) {
+            match Tile::parse(&text) {
+                Ok(tile) => {
+                    prop_assert_eq!(tile.path(), text);
+                    // Whether it exists in a tree of any size is answered, never a panic or an overflow.
+                    let _ = tile.exists_in(size);
+                    let _ = tile.exists_in(u64::MAX);
+                }
+                Err(e) => prop_assert!(e.to_string().contains("tile path"), "{e}"),
+            }
+        }
+
+        #[test]
+        fn a_tile_exists_exactly_when_the_tree_holds_its_hashes(tile in any_tile(), size in any::<u64>()) {
+            let (level, index, width) = tile.level_and_index();
+            let available = u128::from(size >> level);
+            let start = u128::from(index) * u128::from(WIDTH);
+            let holds = available > start && available - start >= u128::from(width);
+            prop_assert_eq!(tile.exists_in(size), holds);
+        }
+    }
+
+    #[test]
+    fn the_last_index_names_no_tile() {
+        let path = "tile/0/x018/x446/x744/x073/x709/x551/615";
+        let tile = Tile::parse(path).unwrap();
+        for size in [0, 256, u64::MAX] {
+            assert!(!tile.exists_in(size), "{size}");
+        }
     }
 
     #[test]

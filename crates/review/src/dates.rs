@@ -120,3 +120,125 @@ mod tests {
         assert_eq!(last, latest());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::{earliest, latest, parse_time};
+    use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+    use proptest::prelude::*;
+
+    /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z, as seconds since the epoch.
+    const FIRST: i64 = 0;
+    const LAST: i64 = 253_402_300_799;
+
+    /// Any instant of the supported range, to the microsecond.
+    fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        let seconds = prop_oneof![FIRST..=LAST, FIRST..FIRST + 100_000, LAST - 100_000..=LAST];
+        (seconds, 0..1_000_000u32)
+            .prop_map(|(s, micros)| DateTime::from_timestamp(s, micros * 1000).unwrap_or_default())
+    }
+
+    /// Text that looks like a time: their pieces in any order, numbers of any size, and any characters.
+    fn time_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[+-]?[0-9]{1,6}",
+            Just("-".to_owned()),
+            Just(":".to_owned()),
+            Just("T".to_owned()),
+            Just("t".to_owned()),
+            Just(" ".to_owned()),
+            Just("Z".to_owned()),
+            Just(".".to_owned()),
+            "[+-][0-9]{2}:[0-9]{2}",
+            "\\PC{0,3}",
+        ];
+        let edge = |edges: Vec<u32>, any: std::ops::RangeInclusive<u32>| {
+            prop_oneof![proptest::sample::select(edges), any]
+        };
+        // Well-formed times with the edges of every field weighted up: the first and last instants of the
+        // supported range, signed years, the ends of months and days, the widest offsets.
+        let fields = (
+            proptest::sample::select(vec!["", "+", "-"]),
+            edge(vec![0, 1, 1969, 1970, 9998, 9999, 10000], 0..=99999),
+            edge(vec![1, 12], 0..=13),
+            edge(vec![1, 28, 29, 30, 31], 0..=32),
+            edge(vec![0, 23], 0..=24),
+            edge(vec![0, 59], 0..=60),
+        )
+            .prop_map(|(sign, y, mo, d, h, mi)| {
+                format!("{sign}{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{mi:02}")
+            });
+        let local = prop_oneof![
+            Just("9999-12-31T23:59:59".to_owned()),
+            Just("1970-01-01T00:00:00".to_owned()),
+            Just("1969-12-31T23:59:59".to_owned()),
+            Just("9999-12-31T23:59".to_owned()),
+            fields,
+        ];
+        let zone = proptest::sample::select(vec!["Z", "+23:59", "-23:59", "+00:01", "-00:01", "", "+24:00"]);
+        let formed = (local, zone).prop_map(|(local, zone)| format!("{local}{zone}"));
+        prop_oneof![
+            proptest::collection::vec(piece, 0..14).prop_map(|pieces| pieces.concat()),
+            "\\PC{0,40}",
+            formed,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn a_time_written_in_rfc3339_at_any_offset_reads_back(
+            at in any_instant(),
+            offset_minutes in -1439..=1439i32,
+            digits in prop_oneof![Just(SecondsFormat::Secs), Just(SecondsFormat::Micros), Just(SecondsFormat::AutoSi)],
+        ) {
+            let zone = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            let local = at.with_timezone(&zone);
+            // RFC 3339 has four-digit years in the writer's zone too.
+            prop_assume!((0..=9999).contains(&chrono::Datelike::year(&local)));
+            let text = local.to_rfc3339_opts(digits, true);
+            let expected = match digits {
+                SecondsFormat::Secs => at.with_nanosecond_zero(),
+                _ => at,
+            };
+            prop_assert_eq!(parse_time("planned_launch_at", &text).ok(), Some(expected), "{}", text);
+        }
+
+        #[test]
+        fn a_time_written_as_a_form_sends_it_reads_back_as_utc(at in any_instant()) {
+            let text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let read = parse_time("planned_launch_at", &text).ok();
+            prop_assert_eq!(read, Some(at.with_nanosecond_zero()), "{}", text);
+            let minutes = at.format("%Y-%m-%dT%H:%M").to_string();
+            prop_assert!(parse_time("planned_launch_at", &minutes).is_ok(), "{}", minutes);
+        }
+
+        #[test]
+        fn any_text_is_a_supported_time_or_an_error_naming_the_field(text in time_like()) {
+            match parse_time("planned_launch_at", &text) {
+                Ok(at) => {
+                    prop_assert!(earliest() <= at && at <= latest(), "{} -> {}", text, at);
+                    // What is taken is written back as RFC 3339 with a four-digit year, and reads back the same.
+                    let written = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                    prop_assert_eq!(written.find('-'), Some(4), "{} -> {}", text, written);
+                    prop_assert_eq!(parse_time("planned_launch_at", &written).ok(), Some(at));
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.field, "planned_launch_at");
+                    prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+    }
+
+    trait NanosecondZero {
+        fn with_nanosecond_zero(self) -> Self;
+    }
+
+    impl NanosecondZero for DateTime<Utc> {
+        fn with_nanosecond_zero(self) -> Self {
+            chrono::Timelike::with_nanosecond(&self, 0).unwrap_or(self)
+        }
+    }
+}

@@ -1,12 +1,22 @@
-//! The role × endpoint authorisation matrix: every route of the API tried as every persona of every kind of
-//! organisation, and with every kind of missing or dead credential, each cell asserting the exact outcome.
+//! The role × endpoint authorisation matrix: every operation of the OpenAPI document (the API, the public
+//! ledger and the model gateway) tried as every persona of every kind of organisation, and with every kind of
+//! missing or dead credential, each cell asserting the exact outcome.
+//!
+//! The matrix is driven by the document: each row names the documented operation it tries (`METHOD
+//! /base/path`), and `the_matrix_covers_every_documented_operation` fails when an operation of the served
+//! document has no row, when a row names an operation the document lacks, when a row's request is not an
+//! instance of the operation it names, or when a row lacks an outcome for a persona. A new route therefore
+//! cannot be added (the OpenAPI tests require it to be documented) without its row here.
 //!
 //! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
 //! 404 (the caller may not know the object exists). Every 404 is also compared with the answer to the same
 //! request where each id the caller cannot see is replaced by the id of nothing: the two must be identical,
-//! or the difference would leak the object's existence.
+//! or the difference would leak the object's existence. Under `/gateway/v1` each persona presents its gateway
+//! token when it holds one and its API token otherwise (which the gateway must refuse), and the refusals are
+//! in the model APIs' error shapes rather than RFC 9457.
 
 use crate::support::*;
+use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -89,6 +99,25 @@ struct Ids {
     broad_finding_shared: Uuid,
     broad_assessment_private: Uuid,
     broad_assessment_shared: Uuid,
+    /// Frontier Lab's notice in review, shared with both agencies; each agency has its evaluator assigned,
+    /// holding a gateway token. It has an OpenAI-style connection (`orion-1.0`) and an Anthropic-style one.
+    gw: Uuid,
+    /// The OpenAI-style connection of `gw`.
+    connection: Uuid,
+    /// A gateway token of the evaluator on `gw`.
+    gw_token: Uuid,
+    /// A call the evaluator made through `gw`, whose transcript is kept (as digests).
+    call: Uuid,
+    /// The port of the scripted upstream the connections call.
+    upstream_port: u16,
+    /// Audit events, for their receipts: the filing of `broad` (which names both agencies) and of `notice`
+    /// (one agency), the evaluator's agency assigning them to `broad`, and the evaluator's work on `broad`.
+    file_broad_event: Uuid,
+    file_notice_event: Uuid,
+    assign_broad_event: Uuid,
+    finding_private_event: Uuid,
+    finding_shared_event: Uuid,
+    assessment_shared_event: Uuid,
 }
 
 impl Ids {
@@ -96,7 +125,11 @@ impl Ids {
     /// one of nothing, except the notices the caller can see (their existence is no secret to it).
     async fn as_if_absent(&self, m: &Matrix<'_>, auth: &Auth) -> Ids {
         let mut ids = Ids::nonexistent();
-        for (real, absent) in [(self.notice, &mut ids.notice), (self.broad, &mut ids.broad)] {
+        for (real, absent) in [
+            (self.notice, &mut ids.notice),
+            (self.broad, &mut ids.broad),
+            (self.gw, &mut ids.gw),
+        ] {
             let seen = m.send(&get(format!("/api/v1/notices/{real}")), auth).await;
             if seen.status == StatusCode::OK {
                 *absent = real;
@@ -123,6 +156,17 @@ impl Ids {
             broad_finding_shared: r(),
             broad_assessment_private: r(),
             broad_assessment_shared: r(),
+            gw: r(),
+            connection: r(),
+            gw_token: r(),
+            call: r(),
+            upstream_port: 9,
+            file_broad_event: r(),
+            file_notice_event: r(),
+            assign_broad_event: r(),
+            finding_private_event: r(),
+            finding_shared_event: r(),
+            assessment_shared_event: r(),
         }
     }
 }
@@ -138,6 +182,10 @@ enum Fresh {
     Person,
     /// A new token of the developer admin.
     Token,
+    /// A new connection of `gw`, made by the developer admin.
+    Connection,
+    /// A new gateway token of the evaluator on `gw`.
+    GatewayToken,
 }
 
 struct Req {
@@ -162,6 +210,23 @@ fn send(method: Method, path: String, body: Value) -> Req {
     }
 }
 
+fn delete(path: String) -> Req {
+    Req {
+        method: Method::DELETE,
+        path,
+        body: None,
+    }
+}
+
+/// The settings of a connection to the scripted upstream, named `model`.
+fn connection_body(ids: &Ids, model: &str) -> Value {
+    json!({
+        "model": model, "api_style": "openai",
+        "base_url": format!("http://127.0.0.1:{}/v1", ids.upstream_port),
+        "upstream_model": UPSTREAM_MODEL, "credential": CREDENTIAL, "requests_per_minute": 1000,
+    })
+}
+
 fn finding_body(shared_with: &[Uuid]) -> Value {
     json!({
         "title": "Finding", "domain": "cyber_offense", "severity": "low",
@@ -174,7 +239,11 @@ fn assessment_body() -> Value {
 }
 
 struct Row {
-    route: &'static str,
+    /// The documented operation this row tries: `METHOD /base/path`, as the OpenAPI document writes the path
+    /// under its server.
+    op: &'static str,
+    /// What sets this row apart from the operation's other rows ("" for none).
+    case: &'static str,
     fresh: Fresh,
     /// The request for one attempt; `n` is unique per attempt, for names that must not repeat.
     request: fn(&Ids, usize) -> Req,
@@ -182,29 +251,42 @@ struct Row {
     expect: &'static str,
 }
 
+impl Row {
+    fn label(&self) -> String {
+        match self.case {
+            "" => self.op.to_owned(),
+            case => format!("{} ({case})", self.op),
+        }
+    }
+}
+
 fn rows() -> Vec<Row> {
     vec![
         // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
         Row {
-            route: "GET /openapi.json",
+            op: "GET /api/v1/openapi.json",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/openapi.json".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
         },
         Row {
-            route: "GET /me",
+            op: "GET /api/v1/me",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/me".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "GET /organizations",
+            op: "GET /api/v1/organizations",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/organizations".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "POST /organizations",
+            op: "POST /api/v1/organizations",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, n| {
                 send(
@@ -216,13 +298,15 @@ fn rows() -> Vec<Row> {
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
         },
         Row {
-            route: "GET /organizations/{id}",
+            op: "GET /api/v1/organizations/{id}",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/organizations/{}", ids.org)),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "PATCH /organizations/{id}",
+            op: "PATCH /api/v1/organizations/{id}",
+            case: "",
             fresh: Fresh::Org,
             request: |ids, _| {
                 send(
@@ -234,25 +318,29 @@ fn rows() -> Vec<Row> {
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
         },
         Row {
-            route: "GET /users",
+            op: "GET /api/v1/users",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/users".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "GET /users?org_id={developer}",
+            op: "GET /api/v1/users",
+            case: "?org_id= the developer",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/users?org_id={}", ids.org)),
             expect: "+  4  +  +  4  4  4  4  4  4  4  4  1",
         },
         Row {
-            route: "GET /users/{id}",
+            op: "GET /api/v1/users/{id}",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/users/{}", ids.person)),
             expect: "+  4  +  +  4  4  4  4  4  4  4  4  1",
         },
         Row {
-            route: "PATCH /users/{id}",
+            op: "PATCH /api/v1/users/{id}",
+            case: "",
             fresh: Fresh::Person,
             request: |ids, _| {
                 send(
@@ -264,7 +352,8 @@ fn rows() -> Vec<Row> {
             expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
         },
         Row {
-            route: "POST /invitations",
+            op: "POST /api/v1/invitations",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, n| {
                 send(
@@ -276,13 +365,15 @@ fn rows() -> Vec<Row> {
             expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
         },
         Row {
-            route: "GET /tokens",
+            op: "GET /api/v1/tokens",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/tokens".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "POST /tokens",
+            op: "POST /api/v1/tokens",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, n| {
                 send(
@@ -294,7 +385,8 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "DELETE /tokens/{id} (the developer admin's)",
+            op: "DELETE /api/v1/tokens/{id}",
+            case: "the developer admin's",
             fresh: Fresh::Token,
             request: |ids, _| Req {
                 method: Method::DELETE,
@@ -304,25 +396,29 @@ fn rows() -> Vec<Row> {
             expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
         },
         Row {
-            route: "GET /policy",
+            op: "GET /api/v1/policy",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/policy".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "PUT /policy",
+            op: "PUT /api/v1/policy",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| send(Method::PUT, "/api/v1/policy".into(), json!({"window_days": 30})),
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
         },
         Row {
-            route: "GET /notices",
+            op: "GET /api/v1/notices",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/notices".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
-            route: "POST /notices",
+            op: "POST /api/v1/notices",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| {
                 send(
@@ -338,25 +434,29 @@ fn rows() -> Vec<Row> {
             expect: "3  3  +  +  +  3  3  3  3  3  3  3  1",
         },
         Row {
-            route: "GET /notices/{id}",
+            op: "GET /api/v1/notices/{id}",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}", ids.notice)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "GET /notices/{id} (shared with both agencies)",
+            op: "GET /api/v1/notices/{id}",
+            case: "shared with both agencies",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}", ids.broad)),
             expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
         },
         Row {
-            route: "GET /notices/{id}/history",
+            op: "GET /api/v1/notices/{id}/history",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}/history", ids.notice)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "PUT /notices/{id}/launch",
+            op: "PUT /api/v1/notices/{id}/launch",
+            case: "",
             fresh: Fresh::Notices,
             request: |ids, _| {
                 send(
@@ -368,7 +468,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/launch",
+            op: "POST /api/v1/notices/{id}/launch",
+            case: "",
             fresh: Fresh::Notices,
             request: |ids, _| {
                 send(
@@ -380,7 +481,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/withdraw",
+            op: "POST /api/v1/notices/{id}/withdraw",
+            case: "",
             fresh: Fresh::Notices,
             request: |ids, _| {
                 send(
@@ -392,13 +494,15 @@ fn rows() -> Vec<Row> {
             expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
         },
         Row {
-            route: "GET /notices/{id}/assignments",
+            op: "GET /api/v1/notices/{id}/assignments",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}/assignments", ids.notice)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/assignments",
+            op: "POST /api/v1/notices/{id}/assignments",
+            case: "",
             fresh: Fresh::Notices,
             request: |ids, _| {
                 send(
@@ -410,7 +514,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  3  3  4  4  4  4  1",
         },
         Row {
-            route: "DELETE /notices/{id}/assignments/{user_id}",
+            op: "DELETE /api/v1/notices/{id}/assignments/{user_id}",
+            case: "",
             fresh: Fresh::Notices,
             request: |ids, _| Req {
                 method: Method::DELETE,
@@ -420,7 +525,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  3  3  4  4  4  4  1",
         },
         Row {
-            route: "DELETE /notices/{id}/assignments/{user_id} (the other agency's)",
+            op: "DELETE /api/v1/notices/{id}/assignments/{user_id}",
+            case: "the other agency's",
             fresh: Fresh::Notices,
             request: |ids, _| Req {
                 method: Method::DELETE,
@@ -430,13 +536,15 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  4  4  4  +  3  4  4  1",
         },
         Row {
-            route: "GET /notices/{id}/findings",
+            op: "GET /api/v1/notices/{id}/findings",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}/findings", ids.notice)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/findings",
+            op: "POST /api/v1/notices/{id}/findings",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| {
                 send(
@@ -448,7 +556,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/findings (shared with both agencies)",
+            op: "POST /api/v1/notices/{id}/findings",
+            case: "shared with both agencies",
             fresh: Fresh::Nothing,
             request: |ids, _| {
                 send(
@@ -460,13 +569,15 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  +  3  +  +  4  4  1",
         },
         Row {
-            route: "GET /notices/{id}/assessments",
+            op: "GET /api/v1/notices/{id}/assessments",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/notices/{}/assessments", ids.notice)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/assessments",
+            op: "POST /api/v1/notices/{id}/assessments",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| {
                 send(
@@ -478,7 +589,8 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
         },
         Row {
-            route: "POST /notices/{id}/assessments (shared with both agencies)",
+            op: "POST /api/v1/notices/{id}/assessments",
+            case: "shared with both agencies",
             fresh: Fresh::Nothing,
             request: |ids, _| {
                 send(
@@ -490,46 +602,322 @@ fn rows() -> Vec<Row> {
             expect: "4  4  3  3  4  +  +  3  +  +  4  4  1",
         },
         Row {
-            route: "GET /findings/{id}",
+            op: "GET /api/v1/findings/{id}",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/findings/{}", ids.finding)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "GET /findings/{id} (broad notice, not shared)",
+            op: "GET /api/v1/findings/{id}",
+            case: "broad notice, not shared",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/findings/{}", ids.broad_finding_private)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "GET /findings/{id} (broad notice, shared)",
+            op: "GET /api/v1/findings/{id}",
+            case: "broad notice, shared",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/findings/{}", ids.broad_finding_shared)),
             expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
         },
         Row {
-            route: "GET /assessments/{id}",
+            op: "GET /api/v1/assessments/{id}",
+            case: "",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/assessments/{}", ids.assessment)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "GET /assessments/{id} (broad notice, not shared)",
+            op: "GET /api/v1/assessments/{id}",
+            case: "broad notice, not shared",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/assessments/{}", ids.broad_assessment_private)),
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
-            route: "GET /assessments/{id} (broad notice, shared)",
+            op: "GET /api/v1/assessments/{id}",
+            case: "broad notice, shared",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/assessments/{}", ids.broad_assessment_shared)),
             expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
         },
+        // The model access gateway's resources under a notice, on `gw`: connections are the developer's
+        // alone (agencies that see the notice get 403); tokens, usage and calls are seen by scope.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
         Row {
-            route: "GET /audit",
+            op: "GET /api/v1/notices/{id}/connections",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/notices/{}/connections", ids.gw)),
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/notices/{id}/connections",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/notices/{}/connections", ids.gw),
+                    connection_body(ids, &format!("extra-{n}")),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/notices/{id}/connections/{connection}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/notices/{}/connections/{}",
+                    ids.gw, ids.connection
+                ))
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "PUT /api/v1/notices/{id}/connections/{connection}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::PUT,
+                    format!("/api/v1/notices/{}/connections/{}", ids.gw, ids.connection),
+                    connection_body(ids, "orion-1.0"),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/notices/{id}/connections/{connection}",
+            case: "",
+            fresh: Fresh::Connection,
+            request: |ids, _| {
+                delete(format!(
+                    "/api/v1/notices/{}/connections/{}",
+                    ids.gw, ids.connection
+                ))
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/notices/{id}/connections/{connection}/test",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| Req {
+                method: Method::POST,
+                path: format!("/api/v1/notices/{}/connections/{}/test", ids.gw, ids.connection),
+                body: None,
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/notices/{id}/gateway-tokens",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/notices/{}/gateway-tokens", ids.gw)),
+            expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/notices/{id}/gateway-tokens",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/notices/{}/gateway-tokens", ids.gw),
+                    json!({"name": format!("laptop {n}")}),
+                )
+            },
+            expect: "4  4  3  3  4  3  +  3  3  +  4  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/notices/{id}/gateway-tokens/{token}",
+            case: "the evaluator's",
+            fresh: Fresh::GatewayToken,
+            request: |ids, _| {
+                delete(format!(
+                    "/api/v1/notices/{}/gateway-tokens/{}",
+                    ids.gw, ids.gw_token
+                ))
+            },
+            expect: "4  4  3  3  4  +  +  4  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/notices/{id}/gateway-usage",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/notices/{}/gateway-usage", ids.gw)),
+            expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/notices/{id}/gateway-calls",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/notices/{}/gateway-calls", ids.gw)),
+            expect: "4  4  3  3  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/notices/{id}/gateway-calls/{call}/transcript",
+            case: "the evaluator's call",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/notices/{}/gateway-calls/{}/transcript",
+                    ids.gw, ids.call
+                ))
+            },
+            expect: "4  4  4  4  4  +  +  4  4  4  4  4  1",
+        },
+        // The gateway itself: only a gateway token reaches it (EV and OE hold one for `gw`); an API token, of
+        // any role, is refused like no credential.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "GET /gateway/v1/models",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/gateway/v1/models".into()),
+            expect: "1  1  1  1  1  1  +  1  1  +  1  1  1",
+        },
+        Row {
+            op: "POST /gateway/v1/chat/completions",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::POST,
+                    "/gateway/v1/chat/completions".into(),
+                    json!({"model": "orion-1.0", "messages": [{"role": "user", "content": "hi"}]}),
+                )
+            },
+            expect: "1  1  1  1  1  1  +  1  1  +  1  1  1",
+        },
+        Row {
+            op: "POST /gateway/v1/messages",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::POST,
+                    "/gateway/v1/messages".into(),
+                    json!({"model": "orion-claude", "max_tokens": 10,
+                           "messages": [{"role": "user", "content": "hi"}]}),
+                )
+            },
+            expect: "1  1  1  1  1  1  +  1  1  +  1  1  1",
+        },
+        // The audit trail and the ledger. The whole trail is the program administrators'; anyone may list an
+        // object's events, of which they are shown those they may see (`visibility` checks which). A receipt
+        // carries its event, so it is given only to a caller who may see every fact in the event: program
+        // administrators see all, the developer its own notices' events, an agency its own work and what was
+        // shared with it, never who else received a notice (a filing naming it alone it may see).
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "GET /api/v1/audit",
+            case: "",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/audit".into()),
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/audit",
+            case: "?object_id= a notice: its events the caller may see",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit?object_id={}", ids.broad)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "notice.file, shared with both agencies",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.file_broad_event)),
+            expect: "+  4  +  +  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "notice.file, shared with one agency",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.file_notice_event)),
+            expect: "+  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "assignment.create by an agency, broad notice",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.assign_broad_event)),
+            expect: "+  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "finding.file, broad notice, not shared",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.finding_private_event)),
+            expect: "+  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "finding.file, broad notice, shared",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.finding_shared_event)),
+            expect: "+  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/audit/{id}/receipt",
+            case: "assessment.publish, broad notice, shared",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/audit/{}/receipt", ids.assessment_shared_event)),
+            expect: "+  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/ledger/checkpoints",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| Req {
+                method: Method::POST,
+                path: "/api/v1/ledger/checkpoints".into(),
+                body: None,
+            },
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        // The public ledger: commitments only, open to anyone, whatever credential comes with the request.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "GET /ledger/checkpoint",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/ledger/checkpoint".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /ledger/key",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/ledger/key".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /ledger/tile/{path}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/ledger/tile/0/000.p/2".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /ledger/proof/inclusion",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/ledger/proof/inclusion?index=0&size=2".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /ledger/proof/consistency",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/ledger/proof/consistency?old=1&new=2".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
         },
     ]
 }
@@ -539,6 +927,8 @@ struct Matrix<'a> {
     t: &'a TestApp,
     w: &'a World,
     ids: Ids,
+    /// The gateway tokens personas hold for `gw`, by persona name.
+    gateway_tokens: Vec<(&'static str, String)>,
     attempts: Cell<usize>,
 }
 
@@ -546,6 +936,19 @@ impl Matrix<'_> {
     fn next(&self) -> usize {
         self.attempts.set(self.attempts.get() + 1);
         self.attempts.get()
+    }
+
+    /// What `persona` presents for `row`: its gateway token at the gateway when it holds one, else its API token.
+    fn credential(&self, row: &Row, persona: &Persona) -> Auth {
+        let held = self
+            .gateway_tokens
+            .iter()
+            .find(|(name, _)| *name == persona.name)
+            .map(|(_, token)| token);
+        match held {
+            Some(token) if surface(row.op) == Surface::Gateway => Auth::bearer(token),
+            _ => Auth::bearer(&persona.token),
+        }
     }
 
     /// The ids for one attempt, with fresh objects where the row asks for them.
@@ -585,6 +988,20 @@ impl Matrix<'_> {
                     .await;
                 ids.token = id_of(made.ok());
             }
+            Fresh::Connection => {
+                let path = format!("/api/v1/notices/{}/connections", ids.gw);
+                let made = t
+                    .post(&w.dev_admin, &path, connection_body(&ids, &format!("target-{n}")))
+                    .await;
+                ids.connection = id_of(made.ok());
+            }
+            Fresh::GatewayToken => {
+                let path = format!("/api/v1/notices/{}/gateway-tokens", ids.gw);
+                let made = t
+                    .post(&w.evaluator, &path, json!({"name": format!("target {n}")}))
+                    .await;
+                ids.gw_token = id_of(made.ok());
+            }
         }
         ids
     }
@@ -601,8 +1018,25 @@ impl Matrix<'_> {
     }
 }
 
+/// The parts of the service, told apart by the base of an operation's path; each answers refusals its way.
+#[derive(Clone, Copy, PartialEq)]
+enum Surface {
+    /// `/api/v1` and `/ledger`: RFC 9457 problems.
+    Problems,
+    /// `/gateway/v1`: errors in the OpenAI or Anthropic shape.
+    Gateway,
+}
+
+fn surface(op: &str) -> Surface {
+    if op.contains(" /gateway/v1/") {
+        Surface::Gateway
+    } else {
+        Surface::Problems
+    }
+}
+
 /// Whether a reply is the outcome a cell expects, and if not, why.
-fn judge(expect: &str, reply: &Reply) -> Result<(), String> {
+fn judge(expect: &str, surface: Surface, reply: &Reply) -> Result<(), String> {
     let status = reply.status.as_u16();
     let wanted = match expect {
         "+" if reply.status.is_success() => return Ok(()),
@@ -612,19 +1046,134 @@ fn judge(expect: &str, reply: &Reply) -> Result<(), String> {
         "4" => (404, "not-found"),
         other => return Err(format!("bad expectation {other:?}")),
     };
-    if (status, reply.content_type.as_str(), &reply.body["type"])
-        != (
-            wanted.0,
-            "application/problem+json",
-            &json!(format!("/problems/{}", wanted.1)),
-        )
-    {
+    let shaped = match surface {
+        Surface::Problems => {
+            reply.content_type == "application/problem+json"
+                && reply.body["type"] == json!(format!("/problems/{}", wanted.1))
+        }
+        // Both model APIs put the kind of error at `error.type`.
+        Surface::Gateway => reply.body["error"]["type"].is_string(),
+    };
+    if status != wanted.0 || !shaped {
         return Err(format!(
-            "expected a {} problem, got {status}: {}",
+            "expected a {} refusal, got {status}: {}",
             wanted.0, reply.body
         ));
     }
     Ok(())
+}
+
+/// Every operation of the served OpenAPI document, as `METHOD /base/path`.
+async fn documented_operations(t: &TestApp) -> BTreeSet<String> {
+    let doc = t.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    crate::openapi::documented_operations(&doc.body)
+        .into_iter()
+        .map(|(method, path)| {
+            let base = crate::openapi::base(&doc.body, &path);
+            format!("{} {base}{path}", method.to_uppercase())
+        })
+        .collect()
+}
+
+/// The one path parameter that stands for the rest of the path, slashes included (the router's `{*path}`).
+const REST_PARAMETER: &str = "{path}";
+
+/// Whether `path` is an instance of `template`: each `{parameter}` stands for one non-empty segment, except a
+/// last `{path}`, which stands for the rest of the path.
+fn instance_of(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    let (mut want, mut got) = (template.split('/').peekable(), path.split('/'));
+    while let Some(segment) = want.next() {
+        let is_parameter = segment.starts_with('{') && segment.ends_with('}');
+        if segment == REST_PARAMETER && want.peek().is_none() {
+            return got.next().is_some_and(|s| !s.is_empty());
+        }
+        match got.next() {
+            Some(s) if is_parameter && !s.is_empty() => {}
+            Some(s) if s == segment => {}
+            _ => return false,
+        }
+    }
+    got.next().is_none()
+}
+
+/// The documented operation a request reaches.
+fn operation_of<'a>(ops: &'a BTreeSet<String>, req: &Req) -> Option<&'a str> {
+    ops.iter()
+        .find(|op| {
+            op.split_once(' ').is_some_and(|(method, template)| {
+                method == req.method.as_str() && instance_of(template, &req.path)
+            })
+        })
+        .map(String::as_str)
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_documented_operation() {
+    let t = spawn_app().await;
+    let ops = documented_operations(&t).await;
+    assert!(ops.len() > 50, "{ops:?}");
+    let rows = rows();
+    let mut problems = Vec::new();
+    for op in &ops {
+        if !rows.iter().any(|row| row.op == op) {
+            problems.push(format!("{op}: no row of expectations"));
+        }
+    }
+    let ids = Ids::nonexistent();
+    for row in &rows {
+        let label = row.label();
+        if !ops.contains(row.op) {
+            problems.push(format!("{label}: the document has no such operation"));
+        }
+        let req = (row.request)(&ids, 0);
+        let reached = operation_of(&ops, &req);
+        if reached != Some(row.op) {
+            problems.push(format!(
+                "{label}: its request {} {} reaches {reached:?}",
+                req.method, req.path
+            ));
+        }
+        let expect: Vec<&str> = row.expect.split_whitespace().collect();
+        if expect.len() != CAST.len() + 1 || expect.iter().any(|e| !["+", "1", "3", "4"].contains(e)) {
+            problems.push(format!(
+                "{label}: {:?} is not one outcome (+, 1, 3 or 4) per persona ({}) and one for dead credentials",
+                row.expect,
+                CAST.join(" ")
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn requests_are_matched_to_operations_segment_by_segment() {
+    let ops: BTreeSet<String> = [
+        "GET /api/v1/notices/{id}",
+        "GET /api/v1/notices/{id}/history",
+        "GET /ledger/tile/{path}",
+    ]
+    .map(str::to_owned)
+    .into();
+    let cases = [
+        ("/api/v1/notices/1", Some("GET /api/v1/notices/{id}")),
+        ("/api/v1/notices/1?x=2", Some("GET /api/v1/notices/{id}")),
+        (
+            "/api/v1/notices/1/history",
+            Some("GET /api/v1/notices/{id}/history"),
+        ),
+        ("/api/v1/notices/1/assignments", None),
+        ("/api/v1/notices/", None),
+        ("/api/v1/notices", None),
+        ("/ledger/tile/0/x001/234.p/5", Some("GET /ledger/tile/{path}")),
+        ("/ledger/tile/", None),
+    ];
+    for (path, want) in cases {
+        assert_eq!(operation_of(&ops, &get(path.into())), want, "{path}");
+    }
+    let post = send(Method::POST, "/api/v1/notices/1".into(), Value::Null);
+    assert_eq!(operation_of(&ops, &post), None, "another method");
 }
 
 /// Dead credentials, each of a person who would otherwise be let in.
@@ -675,6 +1224,18 @@ async fn dead_credentials(t: &TestApp, w: &World) -> Vec<Auth> {
     dead
 }
 
+/// The id of the one audit event with this action about this object (and by this actor, when given).
+fn event_id(events: &[store::AuditEvent], action: &str, object: Uuid, actor: Option<Uuid>) -> Uuid {
+    let found: Vec<Uuid> = events
+        .iter()
+        .filter(|e| e.action == action && e.object_id == Some(object))
+        .filter(|e| actor.is_none_or(|a| e.actor_user_id == Some(a)))
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(found.len(), 1, "{action} of {object}: {found:?}");
+    found[0]
+}
+
 #[tokio::test]
 async fn every_route_as_every_persona_and_credential() {
     let t = spawn_app().await;
@@ -686,6 +1247,56 @@ async fn every_route_as_every_persona_and_credential() {
     let broad = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency, w.other_agency]).await);
     t.assign(&w.agency_admin, broad, &w.evaluator).await;
     t.assign(&w.other_agency_admin, broad, &w.other_evaluator).await;
+    let broad_finding_private = id_of(&t.file_finding(&w.evaluator, broad, &[]).await);
+    let broad_finding_shared = id_of(&t.file_finding(&w.evaluator, broad, &[w.other_agency]).await);
+    let broad_assessment_shared = id_of(&t.publish_assessment(&w.evaluator, broad, &[w.other_agency]).await);
+
+    // The gateway's notice: in review, both agencies' evaluators assigned and holding tokens, two connections.
+    let upstream = Upstream::start().await;
+    let upstream_port: u16 = upstream
+        .base_url
+        .trim_end_matches("/v1")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let gw = id_of(&t.file_notice(&w.dev_admin, 10, &[w.agency, w.other_agency]).await);
+    t.assign(&w.agency_admin, gw, &w.evaluator).await;
+    t.assign(&w.other_agency_admin, gw, &w.other_evaluator).await;
+    let mut ids = Ids::nonexistent();
+    ids.upstream_port = upstream_port;
+    let connections = format!("/api/v1/notices/{gw}/connections");
+    let connection = t
+        .post(&w.dev_admin, &connections, connection_body(&ids, "orion-1.0"))
+        .await;
+    let mut anthropic = connection_body(&ids, "orion-claude");
+    anthropic["api_style"] = json!("anthropic");
+    t.post(&w.dev_admin, &connections, anthropic).await.ok();
+    let tokens = format!("/api/v1/notices/{gw}/gateway-tokens");
+    let mut gateway_tokens = Vec::new();
+    for holder in [&w.evaluator, &w.other_evaluator] {
+        let issued = t.post(holder, &tokens, json!({"name": "laptop"})).await;
+        let token = issued.ok()["token"].as_str().unwrap().to_owned();
+        gateway_tokens.push((holder.name, token));
+    }
+    let gw_token = id_of(&t.get(&w.evaluator, &tokens).await.ok()["items"][0]);
+    let called = t
+        .client
+        .post(t.url("/gateway/v1/chat/completions"))
+        .bearer_auth(&gateway_tokens[0].1)
+        .json(&json!({"model": "orion-1.0", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(called.status(), StatusCode::OK);
+    let call: Uuid = called.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let events = t.audit_after(0).await;
     let ids = Ids {
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
@@ -701,21 +1312,37 @@ async fn every_route_as_every_persona_and_credential() {
         assessment: id_of(&t.publish_assessment(&w.evaluator, notice, &[]).await),
         broad,
         other_assignee: w.other_evaluator.user_id,
-        broad_finding_private: id_of(&t.file_finding(&w.evaluator, broad, &[]).await),
-        broad_finding_shared: id_of(&t.file_finding(&w.evaluator, broad, &[w.other_agency]).await),
+        broad_finding_private,
+        broad_finding_shared,
         broad_assessment_private: id_of(&t.publish_assessment(&w.evaluator, broad, &[]).await),
-        broad_assessment_shared: id_of(&t.publish_assessment(&w.evaluator, broad, &[w.other_agency]).await),
+        broad_assessment_shared,
+        gw,
+        connection: id_of(connection.ok()),
+        gw_token,
+        call,
+        upstream_port,
+        file_broad_event: event_id(&events, "notice.file", broad, None),
+        file_notice_event: event_id(&events, "notice.file", notice, None),
+        assign_broad_event: event_id(&events, "assignment.create", broad, Some(w.agency_admin.user_id)),
+        finding_private_event: event_id(&events, "finding.file", broad_finding_private, None),
+        finding_shared_event: event_id(&events, "finding.file", broad_finding_shared, None),
+        assessment_shared_event: event_id(&events, "assessment.publish", broad_assessment_shared, None),
     };
+    // The public ledger's tiles and proofs name entries up to a signed checkpoint.
+    t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))
+        .await
+        .ok();
     let m = Matrix {
         t: &t,
         w: &w,
         ids,
+        gateway_tokens,
         attempts: Cell::new(0),
     };
 
     let mut table = String::new();
     let mut failures = Vec::new();
-    let _ = write!(table, "{:<58}", "route");
+    let _ = write!(table, "{:<84}", "operation");
     for column in CAST.iter().chain(DEAD.iter()) {
         let _ = write!(table, " {column:>4}");
     }
@@ -726,13 +1353,14 @@ async fn every_route_as_every_persona_and_credential() {
             expect.len(),
             CAST.len() + 1,
             "{}: one outcome per persona, then one for dead credentials",
-            row.route
+            row.op
         );
-        let _ = write!(table, "\n{:<58}", row.route);
+        let label = row.label();
+        let _ = write!(table, "\n{label:<84}");
         let mut callers: Vec<(String, Auth, &str)> = cast(&w)
             .into_iter()
             .zip(&expect)
-            .map(|(p, e)| (p.name.to_owned(), Auth::bearer(&p.token), *e))
+            .map(|(p, e)| (p.name.to_owned(), m.credential(row, p), *e))
             .collect();
         let dead_expect = expect[CAST.len()];
         callers.extend(
@@ -744,7 +1372,7 @@ async fn every_route_as_every_persona_and_credential() {
             let ids = m.ids_for(row.fresh).await;
             let req = (row.request)(&ids, m.next());
             let reply = m.send(&req, &auth).await;
-            let mut verdict = judge(wanted, &reply);
+            let mut verdict = judge(wanted, surface(row.op), &reply);
             if verdict.is_ok() && reply.status == StatusCode::NOT_FOUND {
                 let absent = ids.as_if_absent(&m, &auth).await;
                 let elsewhere = m.send(&(row.request)(&absent, m.next()), &auth).await;
@@ -758,10 +1386,11 @@ async fn every_route_as_every_persona_and_credential() {
             let mark = if verdict.is_ok() { " " } else { "*" };
             let _ = write!(table, " {:>3}{mark}", reply.status.as_u16());
             if let Err(why) = verdict {
-                failures.push(format!("{} as {who} (expected {wanted}): {why}", row.route));
+                failures.push(format!("{label} as {who} (expected {wanted}): {why}"));
             }
         }
     }
+    drop(upstream);
     assert!(
         failures.is_empty(),
         "{} cells differ (marked *):\n{table}\n\n{}",

@@ -23,6 +23,8 @@ mod launch_dates;
 mod ledger;
 mod openapi;
 mod pagination;
+mod parsers;
+mod schemathesis;
 mod smoke;
 mod support;
 mod upstream;

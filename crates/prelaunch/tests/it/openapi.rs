@@ -150,7 +150,7 @@ fn server_routes() -> BTreeSet<Operation> {
 }
 
 /// `(method, path as written in the document)` for every operation.
-fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
+pub(crate) fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
@@ -163,7 +163,7 @@ fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
 }
 
 /// The base URL a documented path is under: its own server, or the document's.
-fn base<'a>(doc: &'a Value, path: &str) -> &'a str {
+pub(crate) fn base<'a>(doc: &'a Value, path: &str) -> &'a str {
     let servers = doc["paths"][path]
         .get("servers")
         .unwrap_or(&doc["servers"])
@@ -386,6 +386,9 @@ fn sample(doc: &Value, schema: &Value) -> Value {
     let schema = resolve(doc, schema);
     if let Some(first) = schema["enum"].get(0) {
         return first.clone();
+    }
+    if let Some(first) = schema["anyOf"].get(0).or(schema["oneOf"].get(0)) {
+        return sample(doc, first);
     }
     let kind = match &schema["type"] {
         Value::Array(kinds) => kinds
@@ -687,7 +690,36 @@ type Step<'a> = (
     u16,
 );
 
-/// A response, its body read by its media type: JSON parsed, anything else as text (Null when empty).
+/// The events of a server-sent event stream, each as an EventSource client reads it: `data` lines joined by
+/// newlines, `event`, `id` and `retry` as sent, comments left out.
+fn events_of(text: &str) -> Value {
+    let mut events = Vec::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let mut event = serde_json::Map::new();
+        let mut data: Vec<&str> = Vec::new();
+        for line in block.lines().filter(|l| !l.starts_with(':')) {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "data" => data.push(value),
+                "retry" => {
+                    event.insert(field.into(), json!(value.parse::<u64>().unwrap()));
+                }
+                _ => {
+                    event.insert(field.into(), json!(value));
+                }
+            }
+        }
+        if !data.is_empty() {
+            event.insert("data".into(), json!(data.join("\n")));
+        }
+        events.push(Value::Object(event));
+    }
+    Value::Array(events)
+}
+
+/// A response, its body read by its media type: JSON parsed, an event stream as its events, anything else as
+/// text (Null when empty).
 async fn reply_of(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
@@ -703,6 +735,7 @@ async fn reply_of(response: reqwest::Response) -> Reply {
     ) {
         (true, _) => Value::Null,
         (false, true) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        (false, false) if media == "text/event-stream" => events_of(&String::from_utf8_lossy(&bytes)),
         (false, false) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
     };
     Reply {
@@ -772,7 +805,16 @@ impl Checked<'_> {
                     .get(media)
                     .unwrap_or_else(|| panic!("{method} {template} {status}: {media} is not documented"))["schema"];
                 let mut errors = Vec::new();
-                conform(&self.doc, schema, &reply.body, "$", &mut errors);
+                if media == "text/event-stream" {
+                    // The schema describes each event.
+                    let events = reply.body.as_array().unwrap();
+                    assert!(!events.is_empty(), "{method} {template}: an empty stream");
+                    for (i, event) in events.iter().enumerate() {
+                        conform(&self.doc, schema, event, &format!("$[{i}]"), &mut errors);
+                    }
+                } else {
+                    conform(&self.doc, schema, &reply.body, "$", &mut errors);
+                }
                 assert!(
                     errors.is_empty(),
                     "{method} {template} {status}: {errors:#?}\n{}",
