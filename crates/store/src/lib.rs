@@ -5,12 +5,14 @@
 //! Authorisation is not decided here; callers pass the scope that `app::policy` computed.
 
 mod gateway;
+mod limits;
 mod model;
 mod postgres;
 mod sql;
 mod sqlite;
 
 pub use gateway::*;
+pub use limits::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -75,9 +77,9 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
-/// Everything persisted; the gateway's part is `GatewayStore`.
+/// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`.
 #[async_trait]
-pub trait Store: GatewayStore + Send + Sync + 'static {
+pub trait Store: GatewayStore + LimitStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

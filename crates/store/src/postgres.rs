@@ -1,6 +1,7 @@
 //! PostgreSQL: the path past one machine. Any number of server and worker processes share one database.
 
 use crate::gateway::{gateway_sql_store, gateway_token_select};
+use crate::limits::limits_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::postgres::PgPoolOptions;
@@ -28,3 +29,4 @@ impl PostgresStore {
 
 sql_store!(PostgresStore, sqlx::Postgres);
 gateway_sql_store!(PostgresStore, sqlx::Postgres);
+limits_sql_store!(PostgresStore, sqlx::Postgres);

@@ -1,6 +1,7 @@
 //! SQLite: the embedded default. One file, WAL mode, a busy timeout so concurrent writers wait their turn.
 
 use crate::gateway::{gateway_sql_store, gateway_token_select};
+use crate::limits::limits_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -34,3 +35,4 @@ impl SqliteStore {
 
 sql_store!(SqliteStore, sqlx::Sqlite);
 gateway_sql_store!(SqliteStore, sqlx::Sqlite);
+limits_sql_store!(SqliteStore, sqlx::Sqlite);

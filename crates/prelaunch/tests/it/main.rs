@@ -17,6 +17,7 @@ mod browser;
 mod cli;
 mod clients;
 mod gateway;
+mod gateway_limits;
 mod gateway_web;
 mod ledger;
 mod openapi;
