@@ -23,8 +23,9 @@
 //! Calls in flight do not refill with time, so they are not leased by rate: each process holds *slots* of a
 //! budget, one row per process that it renews while it runs. It takes more when its calls in flight reach what
 //! it holds, in a transaction that first locks the budget's row, so the sum over the processes never exceeds the
-//! limit; it keeps slots it stops using for `SLOT_LINGER_MS` (steady traffic then does not touch the database)
-//! and then gives them back. The slots of a process that died count until their row expires (`SLOT_TTL_MS`).
+//! limit. Once it has not used all the slots it holds for `SLOT_LINGER_MS`, it gives back those beyond its calls
+//! in flight: steady traffic does not touch the database, and a burst's slots do not stay with one process. The
+//! slots of a process that died count until their row expires (`SLOT_TTL_MS`).
 //! A fixed per-process share (the limit divided by the processes) would need no database work, but it needs the
 //! count of live processes, cannot split a small limit (one call at a time cannot be halved), and refuses one
 //! process's burst while another's share sits idle.
@@ -292,7 +293,9 @@ impl Allowance {
 struct Slots {
     held: u32,
     in_flight: u32,
-    used_at_ms: i64,
+    /// When every slot held was last in use: the slots beyond the calls in flight go back once that is
+    /// `SLOT_LINGER_MS` ago, so a process keeps what its steady traffic uses and no more.
+    full_at_ms: i64,
     /// The database said no slot is free; trusted until then.
     full_until_ms: i64,
 }
@@ -304,7 +307,7 @@ impl Slots {
             let chunk = (cap / LEASE_DIVISOR).max(1);
             (self.held + chunk).max(self.in_flight + 1).min(cap)
         } else if self.held > self.in_flight
-            && (now_ms - self.used_at_ms >= SLOT_LINGER_MS || limit.is_none())
+            && (now_ms - self.full_at_ms >= SLOT_LINGER_MS || limit.is_none())
         {
             self.in_flight
         } else if self.held > cap.max(self.in_flight) {
@@ -439,7 +442,9 @@ impl Share {
 
     fn take_call(&mut self, now_ms: i64) {
         self.slots.in_flight += 1;
-        self.slots.used_at_ms = now_ms;
+        if self.slots.in_flight >= self.slots.held {
+            self.slots.full_at_ms = now_ms;
+        }
         if self.caps.requests_per_minute.is_some() && self.requests.units >= 1 {
             self.requests.units -= 1;
         }
@@ -630,8 +635,11 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
         if let (Some(change), Some(held)) = (&lease.slots, grant.and_then(|g| g.slots)) {
             share.slots.held = held;
-            if change.acquires() && held <= share.slots.in_flight {
-                share.slots.full_until_ms = now_ms + FULL_RECHECK_MS;
+            if change.acquires() {
+                share.slots.full_at_ms = now_ms;
+                if held <= share.slots.in_flight {
+                    share.slots.full_until_ms = now_ms + FULL_RECHECK_MS;
+                }
             }
         }
     }
@@ -895,6 +903,30 @@ mod tests {
         db.lease(&a, 0, 1, later);
         assert!(!a.holds_slots());
         assert!(db.admit(&b, 1, &keys, later + FULL_RECHECK_MS).is_ok());
+    }
+
+    #[test]
+    fn slots_beyond_steady_use_go_back() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let mut db = Db::default();
+        let keys = [(1, caps(1_000, 1_000_000, 4))];
+        // A burst of four calls in A, then one at a time, every 500 ms.
+        let burst: Vec<_> = (0..4).map(|_| db.admit(&a, 0, &keys, NOW_MS).unwrap()).collect();
+        drop(burst);
+        assert!(db.admit(&b, 1, &keys, NOW_MS).is_err());
+        let mut now = NOW_MS;
+        while now < NOW_MS + SLOT_LINGER_MS {
+            now += 500;
+            drop(db.admit(&a, 0, &keys, now).unwrap());
+            for key in a.due(now) {
+                db.lease(&a, 0, key, now);
+            }
+        }
+        // A gave back the burst's slots: B gets three, and A one again when it needs it.
+        let later = now + FULL_RECHECK_MS;
+        let calls: Vec<_> = (0..3).map(|_| db.admit(&b, 1, &keys, later)).collect();
+        assert!(calls.iter().all(Result::is_ok));
+        assert!(db.admit(&a, 0, &keys, later).is_ok());
     }
 
     #[test]

@@ -133,12 +133,7 @@ impl Budgets {
         let started = Instant::now();
         loop {
             let need = match limits.limiter.admit(keys, self.now_ms()) {
-                Admission::Admitted(permit) => {
-                    if limits.alone.swap(false, Ordering::Relaxed) {
-                        tracing::info!("the database answers the gateway's leases again");
-                    }
-                    return Ok(permit);
-                }
+                Admission::Admitted(permit) => return Ok(permit),
                 Admission::Refused(key, refusal) => return Err(refused(&key, refusal)),
                 Admission::Lease(need) => need,
             };
@@ -201,7 +196,12 @@ impl Budgets {
             return;
         };
         match self.ask(key, &lease).await {
-            Ok(grant) => limiter.settle(key, &lease, Some(&grant), now_ms),
+            Ok(grant) => {
+                limiter.settle(key, &lease, Some(&grant), now_ms);
+                if self.limits().alone.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the database answers the gateway's leases again");
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, "leasing from a gateway budget failed");
                 limiter.settle(key, &lease, None, now_ms);
@@ -356,14 +356,5 @@ impl App {
         if let Err(error) = self.store.renew_slots(&limits.holder, now_ms).await {
             tracing::warn!(%error, "freeing the gateway's concurrency slots failed; they expire on their own");
         }
-    }
-
-    /// Calls in flight of an evaluator through a connection, in this process (for tests and diagnostics).
-    pub fn gateway_in_flight(&self, connection_id: Uuid, user_id: Uuid) -> u32 {
-        self.gateway.limits.limiter.in_flight(&BudgetKey {
-            connection_id,
-            scope: BudgetScope::Evaluator,
-            subject_id: user_id,
-        })
     }
 }
