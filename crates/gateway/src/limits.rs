@@ -9,10 +9,10 @@
 //! at most a minute's allowance, may be spent in a burst, and refills at the limit's pace. A process does not
 //! ask the database for every call: it *leases* a share of the budget — a fiftieth of the limit, at least one
 //! unit (`lease_size`) — in one atomic statement and spends it locally. A small limit is exact (a limit of 1 a
-//! minute is leased one call at a time); a large one costs one round trip per many calls. Units leased but not
-//! spent go back after `LEASE_TTL_MS` (in the same statement that takes the next share, while the budget is in
-//! use), so an idle process does not sit on a share; the share of a process that died is spent, and the
-//! budget refills at its pace. Admitted calls can exceed an ideal single counter only by what the processes
+//! minute is leased one call at a time); a large one costs one round trip per many calls. Units leased at least
+//! `LEASE_TTL_MS` ago and not spent go back once the process has stopped using the budget for a second, so an
+//! idle process does not sit on a share (one in use keeps it for its next calls); the share of a process that
+//! died is spent, and the budget refills at its pace. Admitted calls can exceed an ideal single counter only by what the processes
 //! hold at once, at most one lease each (2 % of the limit per process).
 //!
 //! Tokens are charged when the upstream reports them: a call is admitted while the process holds any token
@@ -23,8 +23,8 @@
 //! Calls in flight do not refill with time, so they are not leased by rate: each process holds *slots* of a
 //! budget, one row per process that it renews while it runs. It takes more when its calls in flight reach what
 //! it holds, in a transaction that first locks the budget's row, so the sum over the processes never exceeds the
-//! limit. Once it has not used all the slots it holds for `SLOT_LINGER_MS`, it gives back those beyond its calls
-//! in flight: steady traffic does not touch the database, and a burst's slots do not stay with one process. The
+//! limit. At the end of each `SLOT_LINGER_MS` it gives back the slots beyond the most it had in flight at once
+//! meanwhile: steady traffic does not touch the database, and a burst's slots do not stay with one process. The
 //! slots of a process that died count until their row expires (`SLOT_TTL_MS`).
 //! A fixed per-process share (the limit divided by the processes) would need no database work, but it needs the
 //! count of live processes, cannot split a small limit (one call at a time cannot be halved), and refuses one
@@ -51,15 +51,15 @@ pub const MINUTE_NS: i64 = 60_000_000_000;
 pub const MAX_AHEAD_NS: i64 = 60 * MINUTE_NS;
 /// A lease takes this fraction of the limit (at least one unit).
 pub const LEASE_DIVISOR: u32 = 50;
-/// Units leased and not spent for this long go back to the budget.
+/// Units leased this long ago and not spent go back to the budget once it is no longer in use here.
 pub const LEASE_TTL_MS: i64 = 5_000;
 /// How long a process's concurrency slots count without being renewed.
 pub const SLOT_TTL_MS: i64 = 30_000;
-/// How long a process keeps slots it no longer uses.
+/// The window at whose end a process gives back the slots beyond the most it had in flight at once.
 pub const SLOT_LINGER_MS: i64 = 2_000;
 /// How long a process trusts the database's "no slot free" before asking again.
 pub const FULL_RECHECK_MS: i64 = 1_000;
-/// A budget used this recently is in use: its lease is renewed rather than given back.
+/// A budget used this recently is in use: what this process holds of it is kept for its next calls.
 const IN_USE_MS: i64 = 1_000;
 /// A budget this process holds nothing of and has not used for this long is forgotten.
 const FORGET_AFTER_MS: i64 = 120_000;
@@ -246,15 +246,8 @@ impl Allowance {
         };
         let want = if wanted && self.units < 1 {
             lease_size(limit)
-        } else if self.units < 0 {
+        } else if self.units < 0 || self.idle(now_ms) {
             0
-        } else if self.units > 0 && now_ms - self.granted_at_ms >= LEASE_TTL_MS {
-            // Renewed while in use, given back when not.
-            if now_ms - self.used_at_ms < IN_USE_MS {
-                lease_size(limit)
-            } else {
-                0
-            }
         } else {
             return None;
         };
@@ -283,8 +276,13 @@ impl Allowance {
         }
     }
 
+    /// Units leased a while ago and not in use now: they go back.
+    fn idle(&self, now_ms: i64) -> bool {
+        self.units > 0 && now_ms - self.granted_at_ms >= LEASE_TTL_MS && now_ms - self.used_at_ms >= IN_USE_MS
+    }
+
     fn due(&self, now_ms: i64) -> bool {
-        self.units < 0 || (self.units > 0 && now_ms - self.granted_at_ms >= LEASE_TTL_MS)
+        self.units < 0 || self.idle(now_ms)
     }
 }
 
@@ -293,22 +291,42 @@ impl Allowance {
 struct Slots {
     held: u32,
     in_flight: u32,
-    /// When every slot held was last in use: the slots beyond the calls in flight go back once that is
-    /// `SLOT_LINGER_MS` ago, so a process keeps what its steady traffic uses and no more.
-    full_at_ms: i64,
+    /// The most calls in flight at once since `window_ms`.
+    peak: u32,
+    window_ms: i64,
+    /// What to give back down to, as decided when a window ended.
+    release_to: Option<u32>,
     /// The database said no slot is free; trusted until then.
     full_until_ms: i64,
 }
 
+/// The slots taken at once when more are needed.
+fn slot_chunk(limit: u32) -> u32 {
+    (limit / LEASE_DIVISOR).max(1)
+}
+
 impl Slots {
-    fn change(&self, limit: Option<u32>, wanted: bool, now_ms: i64) -> Option<SlotChange> {
+    /// Ends a window of `SLOT_LINGER_MS`: slots beyond the most it had in flight at once (by a whole chunk)
+    /// are to go back, so a process keeps what its traffic uses and a burst's slots do not stay with it.
+    fn roll(&mut self, limit: Option<u32>, now_ms: i64) {
+        if now_ms - self.window_ms < SLOT_LINGER_MS {
+            return;
+        }
+        let keep = self.peak.max(self.in_flight);
+        if self.held > keep + slot_chunk(limit.unwrap_or(1)) - 1 {
+            self.release_to = Some(keep);
+        }
+        self.peak = self.in_flight;
+        self.window_ms = now_ms;
+    }
+
+    fn change(&self, limit: Option<u32>, wanted: bool) -> Option<SlotChange> {
         let cap = limit.unwrap_or(0);
         let target = if wanted && limit.is_some() && self.in_flight >= self.held && self.held < cap {
-            let chunk = (cap / LEASE_DIVISOR).max(1);
-            (self.held + chunk).max(self.in_flight + 1).min(cap)
-        } else if self.held > self.in_flight
-            && (now_ms - self.full_at_ms >= SLOT_LINGER_MS || limit.is_none())
-        {
+            (self.held + slot_chunk(cap)).max(self.in_flight + 1).min(cap)
+        } else if let Some(keep) = self.release_to {
+            keep.max(self.in_flight)
+        } else if limit.is_none() && self.held > self.in_flight {
             self.in_flight
         } else if self.held > cap.max(self.in_flight) {
             cap.max(self.in_flight)
@@ -320,10 +338,6 @@ impl Slots {
             from: self.held,
             target,
         })
-    }
-
-    fn due(&self, limit: Option<u32>, now_ms: i64) -> bool {
-        self.change(limit, false, now_ms).is_some()
     }
 }
 
@@ -359,7 +373,10 @@ impl Share {
             caps,
             requests: Allowance::default(),
             tokens: Allowance::default(),
-            slots: Slots::default(),
+            slots: Slots {
+                window_ms: now_ms,
+                ..Slots::default()
+            },
             local_requests: Bucket::full(caps.requests_per_minute, now_ms),
             local_tokens: Bucket::full(caps.tokens_per_minute, now_ms),
             wanted: false,
@@ -442,9 +459,7 @@ impl Share {
 
     fn take_call(&mut self, now_ms: i64) {
         self.slots.in_flight += 1;
-        if self.slots.in_flight >= self.slots.held {
-            self.slots.full_at_ms = now_ms;
-        }
+        self.slots.peak = self.slots.peak.max(self.slots.in_flight);
         if self.caps.requests_per_minute.is_some() && self.requests.units >= 1 {
             self.requests.units -= 1;
         }
@@ -606,9 +621,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             now_ms,
             requests: share.requests.lease(caps.requests_per_minute, wanted, now_ms),
             tokens: share.tokens.lease(caps.tokens_per_minute, wanted, now_ms),
-            slots: share.slots.change(caps.concurrency, wanted, now_ms),
+            slots: share.slots.change(caps.concurrency, wanted),
         };
         share.wanted = false;
+        share.slots.release_to = None;
         if lease.requests.is_none() && lease.tokens.is_none() && lease.slots.is_none() {
             return None;
         }
@@ -635,11 +651,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
         if let (Some(change), Some(held)) = (&lease.slots, grant.and_then(|g| g.slots)) {
             share.slots.held = held;
-            if change.acquires() {
-                share.slots.full_at_ms = now_ms;
-                if held <= share.slots.in_flight {
-                    share.slots.full_until_ms = now_ms + FULL_RECHECK_MS;
-                }
+            if change.acquires() && held <= share.slots.in_flight {
+                share.slots.full_until_ms = now_ms + FULL_RECHECK_MS;
             }
         }
     }
@@ -648,13 +661,16 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     pub fn due(&self, now_ms: i64) -> Vec<K> {
         let mut shares = self.lock();
         shares.retain(|_, share| !share.idle(now_ms));
+        for share in shares.values_mut() {
+            share.slots.roll(share.caps.concurrency, now_ms);
+        }
         shares
             .iter()
             .filter(|(_, s)| {
                 !s.leasing
                     && (s.requests.due(now_ms)
                         || s.tokens.due(now_ms)
-                        || s.slots.due(s.caps.concurrency, now_ms))
+                        || s.slots.change(s.caps.concurrency, false).is_some())
             })
             .map(|(key, _)| key.clone())
             .collect()
@@ -898,7 +914,10 @@ mod tests {
             db.admit(&b, 1, &keys, NOW_MS + 1_500).err(),
             Some(Refusal::Concurrency { limit: 2 })
         );
-        let later = NOW_MS + 500 + SLOT_LINGER_MS;
+        // Used in the window that ends now, kept for the next; not used in that one, given back.
+        let later = NOW_MS + SLOT_LINGER_MS;
+        assert!(a.due(later).is_empty());
+        let later = later + SLOT_LINGER_MS;
         assert_eq!(a.due(later), [1]);
         db.lease(&a, 0, 1, later);
         assert!(!a.holds_slots());
@@ -915,14 +934,14 @@ mod tests {
         drop(burst);
         assert!(db.admit(&b, 1, &keys, NOW_MS).is_err());
         let mut now = NOW_MS;
-        while now < NOW_MS + SLOT_LINGER_MS {
+        while now < NOW_MS + 2 * SLOT_LINGER_MS {
             now += 500;
             drop(db.admit(&a, 0, &keys, now).unwrap());
             for key in a.due(now) {
                 db.lease(&a, 0, key, now);
             }
         }
-        // A gave back the burst's slots: B gets three, and A one again when it needs it.
+        // A kept one slot, what its steady traffic uses; B gets the other three.
         let later = now + FULL_RECHECK_MS;
         let calls: Vec<_> = (0..3).map(|_| db.admit(&b, 1, &keys, later)).collect();
         assert!(calls.iter().all(Result::is_ok));
