@@ -33,7 +33,7 @@ pub enum Command {
         shape: mock::Shape,
     },
     /// Starts the mock, `prelaunch serve` and LiteLLM's proxy on loopback, and measures them.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(clap::Args)]
@@ -67,9 +67,18 @@ pub struct RunArgs {
     /// Requests in flight at most; one more is counted as an error instead of queued in the client.
     #[arg(long, default_value_t = 2000)]
     max_in_flight: usize,
-    /// Gateway tokens used in turn (each token is limited to 100,000 requests a minute).
+    /// Gateway tokens used in turn.
     #[arg(long, default_value_t = 32)]
     tokens: usize,
+    /// Evaluators the tokens belong to, in turn (limits apply per evaluator, across their tokens).
+    #[arg(long, default_value_t = 8)]
+    evaluators: usize,
+    /// The connection's limit of requests per minute per evaluator (by default the highest allowed).
+    #[arg(long, default_value_t = ::gateway::settings::MAX_REQUESTS_PER_MINUTE)]
+    requests_per_minute: u32,
+    /// `prelaunch serve` processes over the one database (and data directory), sent requests in turn.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
     /// Skip the search for each one's sustainable rate.
     #[arg(long)]
     no_ladder: bool,
@@ -136,10 +145,10 @@ const LITELLM_KEY: &str = "sk-bench-litellm-master-key";
 /// The model name in `bench/gateway/litellm.yaml`.
 const LITELLM_MODEL: &str = "bench-model";
 
-/// A target under load and the process whose memory is reported for it.
+/// A target under load and the processes whose memory is reported for it (summed).
 struct Measured {
     target: Target,
-    pid: u32,
+    pids: Vec<u32>,
 }
 
 /// One step's figures and the process's memory during it.
@@ -171,41 +180,52 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
     let upstream = format!("{mock_url}/v1");
     eprintln!("mock upstream at {upstream} (pid {})", mock.pid);
 
-    let provisioned = setup::provision(dir, database_url, &upstream, args.tokens).await?;
-    let mut prelaunch = Proc::start(
-        "prelaunch",
-        {
-            let mut c = Process::new(&args.prelaunch);
-            c.arg("serve")
-                .arg("--data-dir")
-                .arg(dir)
-                .args(["--listen", "127.0.0.1:0"])
-                // The mock upstream listens on loopback.
-                .arg("--allow-private-upstreams");
-            if let Some(url) = database_url {
-                c.args(["--database-url", url]);
-            }
-            for var in [
-                "DATABASE_URL",
-                "PRELAUNCH_DATA_DIR",
-                "PRELAUNCH_LISTEN",
-                "PRELAUNCH_PUBLIC_URL",
-                "PRELAUNCH_MASTER_KEY_FILE",
-                "PRELAUNCH_LEDGER_KEY_FILE",
-                "PRELAUNCH_LOG",
-                "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
-            ] {
-                c.env_remove(var);
-            }
-            c
-        },
-        &dir.join("prelaunch.log"),
-    )?;
-    let line = prelaunch
-        .line_with("Prelaunch is listening on", Duration::from_secs(60))
-        .await?;
-    let prelaunch_url = line.rsplit(' ').next().context("prelaunch's address")?.to_owned();
-    eprintln!("prelaunch serve at {prelaunch_url} (pid {})", prelaunch.pid);
+    let shape_of_gateway = setup::Shape {
+        tokens: args.tokens,
+        evaluators: args.evaluators,
+        requests_per_minute: args.requests_per_minute,
+    };
+    let provisioned = setup::provision(dir, database_url, &upstream, &shape_of_gateway).await?;
+    // Every process on the same data directory (master key, SQLite file or PostgreSQL URL, call journal).
+    let mut prelaunch = Vec::new();
+    let mut prelaunch_urls = Vec::new();
+    for n in 0..args.processes.max(1) {
+        let mut c = Process::new(&args.prelaunch);
+        c.arg("serve")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--listen", "127.0.0.1:0"])
+            // The mock upstream listens on loopback.
+            .arg("--allow-private-upstreams");
+        if let Some(url) = database_url {
+            c.args(["--database-url", url]);
+        }
+        for var in [
+            "DATABASE_URL",
+            "PRELAUNCH_DATA_DIR",
+            "PRELAUNCH_LISTEN",
+            "PRELAUNCH_PUBLIC_URL",
+            "PRELAUNCH_MASTER_KEY_FILE",
+            "PRELAUNCH_LEDGER_KEY_FILE",
+            "PRELAUNCH_LOG",
+            "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
+        ] {
+            c.env_remove(var);
+        }
+        let log = if n == 0 {
+            dir.join("prelaunch.log")
+        } else {
+            dir.join(format!("prelaunch-{n}.log"))
+        };
+        let mut proc = Proc::start("prelaunch", c, &log)?;
+        let line = proc
+            .line_with("Prelaunch is listening on", Duration::from_secs(60))
+            .await?;
+        let url = line.rsplit(' ').next().context("prelaunch's address")?.to_owned();
+        eprintln!("prelaunch serve at {url} (pid {})", proc.pid);
+        prelaunch_urls.push(format!("{url}/gateway/v1/chat/completions"));
+        prelaunch.push(proc);
+    }
 
     let mut litellm = None;
     if let Some(command) = &args.litellm {
@@ -240,31 +260,31 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
         Measured {
             target: Target {
                 name: "direct",
-                url: format!("{upstream}/chat/completions"),
+                urls: vec![format!("{upstream}/chat/completions")],
                 keys: vec![setup::UPSTREAM_CREDENTIAL.into()],
                 model: setup::UPSTREAM_MODEL.into(),
             },
-            pid: mock.pid,
+            pids: vec![mock.pid],
         },
         Measured {
             target: Target {
                 name: "prelaunch",
-                url: format!("{prelaunch_url}/gateway/v1/chat/completions"),
+                urls: prelaunch_urls,
                 keys: provisioned.tokens.clone(),
                 model: provisioned.model.clone(),
             },
-            pid: prelaunch.pid,
+            pids: prelaunch.iter().map(|p| p.pid).collect(),
         },
     ];
     if let Some((proc, base)) = &litellm {
         targets.push(Measured {
             target: Target {
                 name: "litellm",
-                url: format!("{base}/v1/chat/completions"),
+                urls: vec![format!("{base}/v1/chat/completions")],
                 keys: vec![LITELLM_KEY.into()],
                 model: LITELLM_MODEL.into(),
             },
-            pid: proc.pid,
+            pids: vec![proc.pid],
         });
     }
 
@@ -290,13 +310,20 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
     }
     let idle: Vec<(&str, u64)> = targets
         .iter()
-        .map(|m| (m.target.name, procs::rss_kib(m.pid)))
+        .map(|m| (m.target.name, m.pids.iter().map(|p| procs::rss_kib(*p)).sum()))
         .collect();
 
     let matrix = bench.matrix(&targets).await?;
     let after: Vec<(&str, u64, Option<u64>)> = targets
         .iter()
-        .map(|m| (m.target.name, procs::rss_kib(m.pid), procs::peak_kib(m.pid)))
+        .map(|m| {
+            let peaks: Option<Vec<u64>> = m.pids.iter().map(|p| procs::peak_kib(*p)).collect();
+            (
+                m.target.name,
+                m.pids.iter().map(|p| procs::rss_kib(*p)).sum(),
+                peaks.map(|p| p.iter().sum()),
+            )
+        })
         .collect();
     let ladder = if args.no_ladder {
         None
@@ -308,7 +335,9 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
 
     report(args, &matrix, &idle, &after, ladder.as_ref());
 
-    prelaunch.stop(Duration::from_secs(10)).await;
+    for proc in prelaunch {
+        proc.stop(Duration::from_secs(10)).await;
+    }
     if let Some((proc, _)) = litellm {
         proc.stop(Duration::from_secs(10)).await;
     }
@@ -344,11 +373,11 @@ impl Bench<'_> {
             max_in_flight: self.args.max_in_flight,
         };
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let pid = m.pid;
+        let pids = m.pids.clone();
         let sampler = tokio::spawn(async move {
             let mut peak = 0;
             loop {
-                peak = peak.max(procs::rss_kib(pid));
+                peak = peak.max(pids.iter().map(|p| procs::rss_kib(*p)).sum());
                 tokio::select! {
                     _ = &mut stopped => return peak,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}

@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 pub struct Target {
     /// `direct`, `prelaunch`, `litellm`.
     pub name: &'static str,
-    /// The chat completions URL.
-    pub url: String,
-    /// Bearer keys, used in turn.
+    /// The chat completions URL of each process serving the target, used in turn.
+    pub urls: Vec<String>,
+    /// Bearer keys, used in turn (each key by every process in turn).
     pub keys: Vec<String>,
     /// The model name to ask for.
     pub model: String,
@@ -133,14 +133,14 @@ enum Done {
 /// Sends one request and reads the whole answer, checking that it is one.
 async fn once(
     client: &reqwest::Client,
-    target: &Target,
+    url: &str,
     key: &HeaderValue,
     body: Bytes,
     mode: Mode,
     scheduled: Instant,
 ) -> Done {
     let sent = client
-        .post(&target.url)
+        .post(url)
         .header(AUTHORIZATION, key.clone())
         .header(CONTENT_TYPE, "application/json")
         .body(body)
@@ -226,20 +226,18 @@ pub async fn run(client: &reqwest::Client, target: &Target, mode: Mode, step: St
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
-        let (client, target, body, results, in_flight) = (
-            client.clone(),
-            target.clone(),
-            body.clone(),
-            results.clone(),
-            in_flight.clone(),
-        );
+        let (client, body, results, in_flight) =
+            (client.clone(), body.clone(), results.clone(), in_flight.clone());
+        // Processes in turn, and each key through every process in turn.
+        let processes = target.urls.len().max(1);
+        let url = target.urls.get(i % processes).cloned().unwrap_or_default();
         let key = keys
-            .get(i % keys.len().max(1))
+            .get((i / processes) % keys.len().max(1))
             .cloned()
             .unwrap_or(HeaderValue::from_static(""));
         let timeout = step.timeout;
         tokio::spawn(async move {
-            let done = tokio::time::timeout(timeout, once(&client, &target, &key, body, mode, scheduled))
+            let done = tokio::time::timeout(timeout, once(&client, &url, &key, body, mode, scheduled))
                 .await
                 .unwrap_or_else(|_| Done::Failed("timeout".into()));
             in_flight.fetch_sub(1, Ordering::Relaxed);

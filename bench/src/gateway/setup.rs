@@ -1,10 +1,10 @@
 //! Provisions what a gateway call needs into a fresh data directory, through the `app` operations over the
 //! database `prelaunch serve` will then open, with the master key it will load (`master.key` in the data
 //! directory): a developer with a notice in review, an agency whose evaluator is assigned to it, a model
-//! connection to the mock upstream, and gateway tokens issued by the evaluator.
+//! connection to the mock upstream, and gateway tokens issued by its evaluators.
 
 use crate::seed::person;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use app::gateway::ConnectionInput;
 use app::program::NewNotice;
 use app::{App, Clock, Config, SystemClock};
@@ -20,19 +20,28 @@ pub const UPSTREAM_MODEL: &str = "bench-upstream-model";
 pub struct Provisioned {
     /// The model's name at the gateway.
     pub model: String,
-    /// Gateway tokens (`plg_…`) of the assigned evaluator, used in turn.
+    /// Gateway tokens (`plg_…`) of the assigned evaluators (each evaluator's in turn), used in turn.
     pub tokens: Vec<String>,
+}
+
+/// How the gateway is provisioned: tokens, the evaluators holding them, and the connection's limit of
+/// requests per evaluator.
+pub struct Shape {
+    pub tokens: usize,
+    /// Limits apply per evaluator, across their tokens: several evaluators keep a high rate from measuring
+    /// one evaluator's limit.
+    pub evaluators: usize,
+    /// Requests per minute per evaluator (at most 100,000).
+    pub requests_per_minute: u32,
 }
 
 /// Provisions into `data_dir` (`master.key`, and SQLite's `prelaunch.db` unless a PostgreSQL `database_url` is
 /// given), with a connection to `base_url`.
-/// `tokens` tokens are issued so that the per-token limits (at most 100,000 requests per minute each) are
-/// not what a high rate measures.
 pub async fn provision(
     data_dir: &Path,
     database_url: Option<&str>,
     base_url: &str,
-    tokens: usize,
+    shape: &Shape,
 ) -> Result<Provisioned> {
     let url = match database_url {
         Some(url) => url.to_owned(),
@@ -53,7 +62,11 @@ pub async fn provision(
     app.provision_org("agency", "Evaluation Agency").await?;
     let developer = person(&app, "Frontier Lab", "admin@lab.example".into(), "admin").await?;
     let agency_admin = person(&app, "Evaluation Agency", "admin@agency.example".into(), "admin").await?;
-    let evaluator = person(&app, "Evaluation Agency", "eval@agency.example".into(), "member").await?;
+    let mut evaluators = Vec::new();
+    for i in 0..shape.evaluators.max(1) {
+        let email = format!("eval{i}@agency.example");
+        evaluators.push(person(&app, "Evaluation Agency", email, "member").await?);
+    }
 
     // The window opens at filing (launch is closer than the review window), so the notice is in review.
     let launch = SystemClock.now() + chrono::Duration::days(20);
@@ -70,8 +83,10 @@ pub async fn provision(
             },
         )
         .await?;
-    app.assign(&agency_admin.caller, notice.id, evaluator.caller.user_id())
-        .await?;
+    for evaluator in &evaluators {
+        app.assign(&agency_admin.caller, notice.id, evaluator.caller.user_id())
+            .await?;
+    }
     let connection = app
         .create_connection(
             &developer.caller,
@@ -81,8 +96,9 @@ pub async fn provision(
                 base_url: base_url.into(),
                 upstream_model: UPSTREAM_MODEL.into(),
                 credential: Some(accounts::Secret::new(UPSTREAM_CREDENTIAL.into())),
-                // The highest limits a connection may have: the benchmark measures the gateway, not them.
-                requests_per_minute: Some(i64::from(::gateway::settings::MAX_REQUESTS_PER_MINUTE)),
+                // By default the highest limits a connection may have: the benchmark measures the gateway, not
+                // them.
+                requests_per_minute: Some(i64::from(shape.requests_per_minute)),
                 tokens_per_minute: Some(i64::from(::gateway::settings::MAX_TOKENS_PER_MINUTE)),
                 concurrency: Some(i64::from(::gateway::settings::MAX_CONCURRENCY)),
                 // `digest` is the default retention: each call's record carries the SHA-256 of both texts.
@@ -90,8 +106,9 @@ pub async fn provision(
             },
         )
         .await?;
-    let mut issued = Vec::with_capacity(tokens);
-    for i in 0..tokens.max(1) {
+    let mut issued = Vec::with_capacity(shape.tokens);
+    for i in 0..shape.tokens.max(1) {
+        let evaluator = evaluators.get(i % evaluators.len()).context("an evaluator")?;
         let (_, token) = app
             .create_gateway_token(&evaluator.caller, notice.id, &format!("bench {i}"), Some(7))
             .await?;

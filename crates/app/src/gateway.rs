@@ -2,13 +2,17 @@
 //! evaluators'), the calls themselves, and usage.
 //!
 //! The hot path (`gateway_call`) asks the database nothing in the common case: a token's grant (token,
-//! holder, assignment, notice dates, connections with their secrets opened) is cached in this process for
-//! `GRANT_TTL`, and every time-dependent rule is decided afresh on each call with the injected clock. Changes
-//! made through this process (revoking, unassigning, moving or withdrawing, changing a connection, deactivating
-//! a person) clear the cache at once; changes made through another process take effect within `GRANT_TTL`.
+//! holder, assignment, notice dates, the developer's standing, connections with their secrets opened) is cached
+//! in this process for `GRANT_TTL` of the injected clock, and every time-dependent rule is decided afresh on
+//! each call with it. Changes made through this process (revoking, unassigning, moving or withdrawing, changing
+//! a connection, deactivating a person or an organisation) clear the cache at once; changes made through
+//! another process take effect within `GRANT_TTL`. The limits (`limits`) lease shares of shared budgets from
+//! the database now and then, not per call.
 //!
 //! Every call that presents a valid token is recorded, whatever its outcome. See the `gateway` crate's docs for
 //! why the record is journalled before the response completes, and how it reaches the database.
+
+mod limits;
 
 use crate::journal::{self, CallJournal};
 use crate::page::{PageRequest, Paged, paginate};
@@ -24,9 +28,10 @@ use gateway::relay::{rewrite_response, stream_error};
 use gateway::settings::{self, MAX_POST_LAUNCH_DAYS, MAX_TIMEOUT_SECONDS};
 use gateway::upstream::{Response as UpstreamResponse, map_status};
 use gateway::{
-    ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Permit, Probe, RateLimiter, Refusal, Relayed,
-    Retention, SecretBox, StreamRewriter, Target, Upstream, Usage,
+    AgencyLimits, ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Probe, Relayed, Retention,
+    SecretBox, StreamRewriter, Target, Upstream, Usage,
 };
+use limits::{CallLimits, CallPermit};
 use review::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -44,8 +49,8 @@ use uuid::Uuid;
 
 /// The largest request body the gateway accepts (long prompts are welcome; the API's limit is far smaller).
 pub const GATEWAY_BODY_LIMIT: usize = 8 * 1024 * 1024;
-/// How long a token's grant is trusted before it is read again from the database.
-const GRANT_TTL: Duration = Duration::from_secs(2);
+/// How long a token's grant is trusted before it is read again from the database (time of the injected clock).
+const GRANT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
 /// Grants kept in memory before stale ones are swept.
 const GRANT_CACHE_SWEEP: usize = 10_000;
 /// How long a read of calls or usage waits for this process's records to reach the database.
@@ -55,12 +60,15 @@ const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// The longest a gateway token may live.
 pub const MAX_GATEWAY_TOKEN_DAYS: i64 = 366;
 
+/// A grant and when (by the clock) it was read.
+type CachedGrant = (DateTime<Utc>, Arc<Grant>);
+
 /// The gateway's in-process state, shared by every clone of the `App`.
 pub struct Gateway {
     secret_box: Option<SecretBox>,
     upstream: Upstream,
-    limiter: RateLimiter<(Uuid, Uuid)>,
-    grants: Mutex<HashMap<String, (Instant, Arc<Grant>)>>,
+    limits: CallLimits,
+    grants: Mutex<HashMap<String, CachedGrant>>,
     journal: OnceLock<Arc<CallJournal>>,
 }
 
@@ -69,7 +77,7 @@ impl Gateway {
         Gateway {
             secret_box: key.map(SecretBox::new),
             upstream: Upstream::new(egress),
-            limiter: RateLimiter::default(),
+            limits: CallLimits::new(),
             grants: Mutex::new(HashMap::new()),
             journal: OnceLock::new(),
         }
@@ -88,23 +96,18 @@ impl Gateway {
         })
     }
 
-    fn cached(&self, digest: &str) -> Option<Arc<Grant>> {
+    fn cached(&self, digest: &str, now: DateTime<Utc>) -> Option<Arc<Grant>> {
         let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         let (at, grant) = grants.get(digest)?;
-        (at.elapsed() < GRANT_TTL).then(|| grant.clone())
+        (now - *at < GRANT_TTL).then(|| grant.clone())
     }
 
-    fn remember(&self, digest: String, grant: Arc<Grant>) {
+    fn remember(&self, digest: String, grant: Arc<Grant>, now: DateTime<Utc>) {
         let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         if grants.len() >= GRANT_CACHE_SWEEP {
-            grants.retain(|_, (at, _)| at.elapsed() < GRANT_TTL);
+            grants.retain(|_, (at, _)| now - *at < GRANT_TTL);
         }
-        grants.insert(digest, (Instant::now(), grant));
-    }
-
-    /// Calls in flight for a token through a connection (for tests and diagnostics).
-    pub fn in_flight(&self, token_id: Uuid, connection_id: Uuid) -> u32 {
-        self.limiter.in_flight(&(token_id, connection_id))
+        grants.insert(digest, (now, grant));
     }
 }
 
@@ -112,6 +115,7 @@ impl Gateway {
 struct Grant {
     token: GatewayToken,
     holder_active: bool,
+    developer_active: bool,
     assigned: bool,
     notice: Notice,
     routes: Vec<Arc<Route>>,
@@ -123,6 +127,7 @@ struct Route {
     model: String,
     style: ApiStyle,
     limits: Limits,
+    agency_limits: AgencyLimits,
     post_launch_days: u32,
     retention: Retention,
     target: Target,
@@ -133,6 +138,7 @@ impl Grant {
         GatewayGrant {
             token: &self.token,
             holder_active: self.holder_active,
+            developer_active: self.developer_active,
             assigned: self.assigned,
             notice: &self.notice,
         }
@@ -206,6 +212,10 @@ pub struct ConnectionInput {
     pub requests_per_minute: Option<i64>,
     pub tokens_per_minute: Option<i64>,
     pub concurrency: Option<i64>,
+    /// Caps on each agency as a whole (the sum over its evaluators); absent: no cap.
+    pub agency_requests_per_minute: Option<i64>,
+    pub agency_tokens_per_minute: Option<i64>,
+    pub agency_concurrency: Option<i64>,
     pub post_launch_days: Option<i64>,
     pub retention: Option<String>,
     pub timeout_seconds: Option<i64>,
@@ -226,6 +236,10 @@ pub struct ConnectionView {
     pub requests_per_minute: i64,
     pub tokens_per_minute: i64,
     pub concurrency: i64,
+    /// Caps on each agency as a whole (the sum over its evaluators); `null`: none.
+    pub agency_requests_per_minute: Option<i64>,
+    pub agency_tokens_per_minute: Option<i64>,
+    pub agency_concurrency: Option<i64>,
     pub post_launch_days: i64,
     pub retention: String,
     pub timeout_seconds: i64,
@@ -247,6 +261,9 @@ impl From<ModelConnection> for ConnectionView {
             requests_per_minute: c.requests_per_minute,
             tokens_per_minute: c.tokens_per_minute,
             concurrency: c.concurrency,
+            agency_requests_per_minute: c.agency_requests_per_minute,
+            agency_tokens_per_minute: c.agency_tokens_per_minute,
+            agency_concurrency: c.agency_concurrency,
             post_launch_days: c.post_launch_days,
             retention: c.retention,
             timeout_seconds: c.timeout_seconds,
@@ -506,6 +523,15 @@ fn limits_of(c: &ModelConnection) -> Limits {
     }
 }
 
+fn agency_limits_of(c: &ModelConnection) -> AgencyLimits {
+    let n = |v: Option<i64>| v.map(|v| u32::try_from(v).unwrap_or(1));
+    AgencyLimits {
+        requests_per_minute: n(c.agency_requests_per_minute),
+        tokens_per_minute: n(c.agency_tokens_per_minute),
+        concurrency: n(c.agency_concurrency),
+    }
+}
+
 impl App {
     /// The same service with a master key, which sealing credentials and transcripts needs.
     pub fn with_master_key(mut self, key: &MasterKey) -> Self {
@@ -680,6 +706,11 @@ impl App {
                 .unwrap_or(i64::from(defaults.tokens_per_minute)),
             input.concurrency.unwrap_or(i64::from(defaults.concurrency)),
         )?;
+        let agency_limits = AgencyLimits::parse(
+            input.agency_requests_per_minute,
+            input.agency_tokens_per_minute,
+            input.agency_concurrency,
+        )?;
         let post_launch_days = settings::bounded(
             "post_launch_days",
             input.post_launch_days.unwrap_or(0),
@@ -746,6 +777,9 @@ impl App {
             requests_per_minute: i64::from(limits.requests_per_minute),
             tokens_per_minute: i64::from(limits.tokens_per_minute),
             concurrency: i64::from(limits.concurrency),
+            agency_requests_per_minute: agency_limits.requests_per_minute.map(i64::from),
+            agency_tokens_per_minute: agency_limits.tokens_per_minute.map(i64::from),
+            agency_concurrency: agency_limits.concurrency.map(i64::from),
             post_launch_days: i64::from(post_launch_days),
             retention: retention.as_str().into(),
             timeout_seconds: i64::from(timeout_seconds),
@@ -764,7 +798,9 @@ impl App {
         json!({
             "notice": c.notice_id, "model": c.model, "api_style": c.api_style,
             "requests_per_minute": c.requests_per_minute, "tokens_per_minute": c.tokens_per_minute,
-            "concurrency": c.concurrency, "post_launch_days": c.post_launch_days, "retention": c.retention,
+            "concurrency": c.concurrency, "agency_requests_per_minute": c.agency_requests_per_minute,
+            "agency_tokens_per_minute": c.agency_tokens_per_minute, "agency_concurrency": c.agency_concurrency,
+            "post_launch_days": c.post_launch_days, "retention": c.retention,
             "timeout_seconds": c.timeout_seconds,
         })
     }
@@ -882,6 +918,7 @@ impl App {
             model: c.model.clone(),
             style,
             limits: limits_of(c),
+            agency_limits: agency_limits_of(c),
             post_launch_days: u32::try_from(c.post_launch_days).unwrap_or(0),
             retention: Retention::parse("retention", &c.retention)?,
             target: Target {
@@ -1158,12 +1195,13 @@ impl App {
             return Err(GatewayError::invalid_key());
         }
         let digest = TokenDigest::of(&Secret::new(token.to_owned())).0;
-        if let Some(grant) = self.gateway.cached(&digest) {
+        let now = self.clock.now();
+        if let Some(grant) = self.gateway.cached(&digest, now) {
             return Ok(grant);
         }
         let grant = self.load_grant(&digest).await.map_err(internal)?;
         let grant = Arc::new(grant.ok_or_else(GatewayError::invalid_key)?);
-        self.gateway.remember(digest, grant.clone());
+        self.gateway.remember(digest, grant.clone(), now);
         Ok(grant)
     }
 
@@ -1180,6 +1218,11 @@ impl App {
             .get_notice(token.notice_id)
             .await?
             .ok_or(AppError::NotFound("notice"))?;
+        let developer_active = self
+            .store
+            .get_org(notice.developer_org_id)
+            .await?
+            .is_some_and(|o| o.active);
         let assigned = self
             .store
             .list_assignments(notice.id)
@@ -1193,6 +1236,7 @@ impl App {
         Ok(Some(Grant {
             token,
             holder_active,
+            developer_active,
             assigned,
             notice,
             routes,
@@ -1281,11 +1325,7 @@ impl App {
     }
 
     fn charge(&self, grant: &Grant, route: &Route, usage: Usage) {
-        let key = (grant.token.id, route.connection_id);
-        let now_ms = self.clock.now().timestamp_millis();
-        self.gateway
-            .limiter
-            .charge(&key, &route.limits, usage.total(), now_ms);
+        self.charge_call(&grant.token, route, usage.total());
     }
 
     async fn forward(
@@ -1302,23 +1342,7 @@ impl App {
         if route.style != style {
             return Err(GatewayError::wrong_style(route.style));
         }
-        let permit = self
-            .gateway
-            .limiter
-            .admit(
-                &(grant.token.id, route.connection_id),
-                &route.limits,
-                now.timestamp_millis(),
-            )
-            .map_err(|refusal| match refusal {
-                Refusal::RequestsPerMinute { retry_after_secs } => {
-                    GatewayError::requests_per_minute(route.limits.requests_per_minute, retry_after_secs)
-                }
-                Refusal::TokensPerMinute { retry_after_secs } => {
-                    GatewayError::tokens_per_minute(route.limits.tokens_per_minute, retry_after_secs)
-                }
-                Refusal::Concurrency => GatewayError::concurrency(route.limits.concurrency),
-            })?;
+        let permit = self.admit_call(&grant.token, &route).await?;
         let upstream_body = request.upstream_body(style, &route.target.upstream_model);
         let response = self.gateway.upstream.send(&route.target, upstream_body).await?;
         let status = response.status();
@@ -1353,13 +1377,13 @@ enum Forwarded {
         route: Arc<Route>,
         body: Bytes,
         usage: Usage,
-        permit: Permit<(Uuid, Uuid)>,
+        permit: CallPermit,
     },
     Stream {
         route: Arc<Route>,
         response: Box<UpstreamResponse>,
         rewriter: Box<StreamRewriter>,
-        permit: Permit<(Uuid, Uuid)>,
+        permit: CallPermit,
     },
 }
 
@@ -1374,7 +1398,7 @@ struct Relay {
     rewriter: Box<StreamRewriter>,
     keep_response: bool,
     log: Option<CallLog>,
-    _permit: Permit<(Uuid, Uuid)>,
+    _permit: CallPermit,
     pending: VecDeque<Bytes>,
     /// What was sent, when the transcript needs it.
     sent: Vec<u8>,

@@ -184,6 +184,8 @@ pub struct GatewayGrant<'a> {
     pub token: &'a GatewayToken,
     /// The holder and their organisation are both active.
     pub holder_active: bool,
+    /// The notice's developer organisation is active.
+    pub developer_active: bool,
     /// The holder is still assigned to the notice.
     pub assigned: bool,
     pub notice: &'a Notice,
@@ -205,6 +207,9 @@ pub fn gateway_access(
     }
     if !grant.holder_active {
         return Err(GatewayError::account_inactive());
+    }
+    if !grant.developer_active {
+        return Err(GatewayError::developer_inactive());
     }
     if !grant.assigned {
         return Err(GatewayError::not_assigned());

@@ -4,6 +4,7 @@
 //! "message"}}`. Messages speak only of the caller's own token and notice, never of other notices, and never
 //! name the upstream.
 
+use crate::limits::Refusal;
 use crate::settings::ApiStyle;
 use serde_json::{Value, json};
 
@@ -130,6 +131,16 @@ impl GatewayError {
         )
     }
 
+    /// The notice's developer organisation was deactivated by the program: its models are not reachable.
+    pub fn developer_inactive() -> Self {
+        Self::new(
+            403,
+            ErrorType::Permission,
+            "developer_inactive",
+            "the developer of this model is not active in the program, so the model is not reachable",
+        )
+    }
+
     pub fn not_assigned() -> Self {
         Self::new(
             403,
@@ -228,34 +239,43 @@ impl GatewayError {
 
     // Limits.
 
-    pub fn requests_per_minute(limit: u32, retry_after: u64) -> Self {
-        Self::new(
-            429,
-            ErrorType::RateLimit,
-            "rate_limit_exceeded",
-            format!("rate limit of {limit} requests per minute reached for this token; retry after {retry_after} s"),
-        )
-        .retry_after(retry_after)
-    }
-
-    pub fn tokens_per_minute(limit: u32, retry_after: u64) -> Self {
-        Self::new(
-            429,
-            ErrorType::RateLimit,
-            "tokens_per_minute_exceeded",
-            format!("limit of {limit} tokens per minute reached for this token; retry after {retry_after} s"),
-        )
-        .retry_after(retry_after)
-    }
-
-    pub fn concurrency(limit: u32) -> Self {
-        Self::new(
-            429,
-            ErrorType::RateLimit,
-            "concurrency_limit_exceeded",
-            format!("this token already has {limit} calls in flight, its limit; wait for one to finish"),
-        )
-        .retry_after(1)
+    /// A call a limit refuses: the evaluator's own (all their gateway tokens together) or their agency's (all its
+    /// evaluators together), through this model.
+    pub fn limited(refusal: Refusal, agency: bool) -> Self {
+        let whose = if agency {
+            "your agency's calls to this model (all its evaluators together)"
+        } else {
+            "your calls to this model (all your gateway tokens together)"
+        };
+        match refusal {
+            Refusal::RequestsPerMinute {
+                limit,
+                retry_after_secs,
+            } => Self::new(
+                429,
+                ErrorType::RateLimit,
+                "rate_limit_exceeded",
+                format!("rate limit of {limit} requests per minute reached for {whose}; retry after {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
+            Refusal::TokensPerMinute {
+                limit,
+                retry_after_secs,
+            } => Self::new(
+                429,
+                ErrorType::RateLimit,
+                "tokens_per_minute_exceeded",
+                format!("limit of {limit} tokens per minute reached for {whose}; retry after {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
+            Refusal::Concurrency { limit } => Self::new(
+                429,
+                ErrorType::RateLimit,
+                "concurrency_limit_exceeded",
+                format!("{limit} calls in flight at once is the limit for {whose}, and it is reached; wait for one to finish"),
+            )
+            .retry_after(1),
+        }
     }
 
     // The upstream.
@@ -364,7 +384,13 @@ mod tests {
 
     #[test]
     fn bodies_have_each_style_shape() {
-        let e = GatewayError::requests_per_minute(2, 30);
+        let e = GatewayError::limited(
+            Refusal::RequestsPerMinute {
+                limit: 2,
+                retry_after_secs: 30,
+            },
+            false,
+        );
         let openai = e.body(ApiStyle::OpenAi);
         assert_eq!(openai["error"]["type"], "rate_limit_error");
         assert_eq!(openai["error"]["code"], "rate_limit_exceeded");

@@ -4,7 +4,8 @@
 //! - `settings`: a model connection's validated settings (API style, base URL, limits, post-launch access,
 //!   retention).
 //! - `sealed`: the master key and XChaCha20-Poly1305 sealing of credentials and transcripts.
-//! - `limits`: per-token requests and tokens per minute, and concurrency caps.
+//! - `limits`: requests and tokens per minute and calls in flight, per evaluator and per agency, shared by
+//!   every server process through leases from budgets in the database.
 //! - `relay`: request and response rewriting, server-sent events, usage, stripping the upstream's identity.
 //! - `upstream`: the HTTP client that calls the developer's API.
 //! - `error`: refusals and failures in the OpenAI and Anthropic error shapes.
@@ -33,8 +34,8 @@ pub mod settings;
 pub mod upstream;
 
 pub use error::{ErrorType, GatewayError};
-pub use limits::{Permit, RateLimiter, Refusal};
+pub use limits::{Admission, Caps, Limiter, Permit, Refusal};
 pub use relay::{CallRequest, Identity, Relayed, StreamRewriter, Usage};
 pub use sealed::{MasterKey, SealError, SecretBox};
-pub use settings::{ApiStyle, Limits, Retention};
+pub use settings::{AgencyLimits, ApiStyle, Limits, Retention};
 pub use upstream::{Probe, Target, Upstream};

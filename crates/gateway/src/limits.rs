@@ -1,29 +1,202 @@
-//! Per-token rate limits and concurrency caps.
+//! Limits on gateway calls — requests per minute, tokens per minute, calls in flight — for each evaluator (all
+//! their gateway tokens together) and, when the connection sets them, each agency (all its evaluators
+//! together), through each connection; held across every server process over one database.
 //!
-//! Requests and tokens per minute are token buckets: a bucket holds up to a minute's allowance and refills
-//! continuously, so a token may burst up to its limit and then proceeds at the sustained rate. A call takes one
-//! request up front; its tokens are charged when the upstream reports them, so the token bucket may go into
-//! debt and then refuses calls until it has refilled (the size of a call is unknown until it ends). Time comes
-//! from the caller (the injected clock), in milliseconds.
+//! # Budgets and leases
+//! A per-minute limit is a budget in the database kept as one number, its *theoretical arrival time* (GCRA, a
+//! token bucket in one number): the budget is full when that time is at or before now and empty when it is a
+//! minute ahead, and one unit (a request, a token) moves it by a minute divided by the limit. So a budget holds
+//! at most a minute's allowance, may be spent in a burst, and refills at the limit's pace. A process does not
+//! ask the database for every call: it *leases* a share of the budget — a fiftieth of the limit, at least one
+//! unit (`lease_size`) — in one atomic statement and spends it locally. A small limit is exact (a limit of 1 a
+//! minute is leased one call at a time); a large one costs one round trip per many calls. Units leased at least
+//! `LEASE_TTL_MS` ago and not spent go back once the process has stopped using the budget for a second, so an
+//! idle process does not sit on a share (one in use keeps it for its next calls); the share of a process that
+//! died is spent, and the budget refills at its pace. Admitted calls can exceed an ideal single counter only by what the processes
+//! hold at once, at most one lease each (2 % of the limit per process).
 //!
-//! The state lives in this process: with several server processes, each enforces the limits on its own share
-//! of the traffic.
+//! Tokens are charged when the upstream reports them: a call is admitted while the process holds any token
+//! allowance, and what it used beyond it is a debt the next lease reports (or the maintenance tick, within a
+//! second); the budget may run up to an hour into debt and then refuses calls until it has refilled.
+//!
+//! # Concurrency
+//! Calls in flight do not refill with time, so they are not leased by rate: each process holds *slots* of a
+//! budget, one row per process that it renews while it runs. It takes more when its calls in flight reach what
+//! it holds, in a transaction that first locks the budget's row, so the sum over the processes never exceeds the
+//! limit. At the end of each `SLOT_LINGER_MS` it gives back the slots beyond the most it had in flight at once
+//! meanwhile: steady traffic does not touch the database, and a burst's slots do not stay with one process. The
+//! slots of a process that died count until their row expires (`SLOT_TTL_MS`).
+//! A fixed per-process share (the limit divided by the processes) would need no database work, but it needs the
+//! count of live processes, cannot split a small limit (one call at a time cannot be halved), and refuses one
+//! process's burst while another's share sits idle.
+//!
+//! # Without the database
+//! Each process also keeps the limits on its own (per-process buckets, as if it were the only one). They decide
+//! only while a lease the database does not answer in time is outstanding (the app's `LEASE_WAIT`): a stalled
+//! database then slows no call, and the limits hold per process until it answers again.
+//!
+//! This module is the rules and one process's state, without I/O: `Limiter::admit` admits a call from what the
+//! process holds or names the budgets to lease from; `take_lease` and `settle` are the two halves of a lease,
+//! between which the app runs the statement; `due` names the budgets whose shares to give back or renew. Time
+//! is the injected clock's, in milliseconds, passed in.
 
-use crate::settings::Limits;
+use crate::settings::{AgencyLimits, Limits};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// A minute in nanoseconds: the window of every per-minute limit.
+pub const MINUTE_NS: i64 = 60_000_000_000;
+/// How far a budget may run into debt: an hour ahead (beyond, debts are forgiven).
+pub const MAX_AHEAD_NS: i64 = 60 * MINUTE_NS;
+/// A lease takes this fraction of the limit (at least one unit).
+pub const LEASE_DIVISOR: u32 = 50;
+/// Units leased this long ago and not spent go back to the budget once it is no longer in use here.
+pub const LEASE_TTL_MS: i64 = 5_000;
+/// How long a process's concurrency slots count without being renewed.
+pub const SLOT_TTL_MS: i64 = 30_000;
+/// The window at whose end a process gives back the slots beyond the most it had in flight at once.
+pub const SLOT_LINGER_MS: i64 = 2_000;
+/// How long a process trusts the database's "no slot free" before asking again.
+pub const FULL_RECHECK_MS: i64 = 1_000;
+/// A budget used this recently is in use: what this process holds of it is kept for its next calls.
+const IN_USE_MS: i64 = 1_000;
+/// A budget this process holds nothing of and has not used for this long is forgotten.
+const FORGET_AFTER_MS: i64 = 120_000;
 const MINUTE_MS: f64 = 60_000.0;
+
+/// The limits of one budget; `None` caps nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u32>,
+    pub concurrency: Option<u32>,
+}
+
+impl From<Limits> for Caps {
+    fn from(l: Limits) -> Self {
+        Caps {
+            requests_per_minute: Some(l.requests_per_minute),
+            tokens_per_minute: Some(l.tokens_per_minute),
+            concurrency: Some(l.concurrency),
+        }
+    }
+}
+
+impl From<AgencyLimits> for Caps {
+    fn from(l: AgencyLimits) -> Self {
+        Caps {
+            requests_per_minute: l.requests_per_minute,
+            tokens_per_minute: l.tokens_per_minute,
+            concurrency: l.concurrency,
+        }
+    }
+}
 
 /// Which limit refused a call, and when to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    RequestsPerMinute { retry_after_secs: u64 },
-    TokensPerMinute { retry_after_secs: u64 },
-    Concurrency,
+    RequestsPerMinute { limit: u32, retry_after_secs: u64 },
+    TokensPerMinute { limit: u32, retry_after_secs: u64 },
+    Concurrency { limit: u32 },
 }
 
+/// The units one lease takes of a limit.
+pub fn lease_size(limit: u32) -> i64 {
+    i64::from((limit / LEASE_DIVISOR).max(1))
+}
+
+/// One per-minute budget's part of a lease: the limit, the units wanted, and the balance given back (positive:
+/// units leased and not spent; negative: units spent beyond what was leased).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLease {
+    pub per_minute: u32,
+    pub want: i64,
+    pub balance: i64,
+}
+
+impl RateLease {
+    /// What one unit moves the budget's time by.
+    pub fn unit_ns(&self) -> i64 {
+        (MINUTE_NS / i64::from(self.per_minute.max(1))).max(1)
+    }
+
+    /// The lease as the database takes it: at most a minute's allowance wanted or given back, a debt of at
+    /// most an hour's.
+    pub fn bounded(self) -> RateLease {
+        let most = i64::from(self.per_minute);
+        RateLease {
+            per_minute: self.per_minute,
+            want: self.want.clamp(0, most),
+            balance: self.balance.clamp(-(MAX_AHEAD_NS / self.unit_ns()), most),
+        }
+    }
+
+    /// The lease applied to a budget whose time is `tat_ns` (a budget without a row is full: `now_ns`):
+    /// the units granted and the budget's new time. The database's statement does exactly this
+    /// (`store::limits`); a test holds them equal.
+    pub fn apply(&self, tat_ns: i64, now_ns: i64) -> (i64, i64) {
+        let unit = self.unit_ns();
+        let base = tat_ns.clamp(now_ns, now_ns + MAX_AHEAD_NS) - self.balance * unit;
+        let base = base.max(now_ns);
+        let room = now_ns + MINUTE_NS - base;
+        let granted = if room < unit {
+            0
+        } else {
+            (room / unit).min(self.want)
+        };
+        (granted, base + granted * unit)
+    }
+
+    /// Milliseconds until one unit fits in a budget whose time is `tat_ns` (at least one).
+    pub fn wait_ms(&self, tat_ns: i64, now_ns: i64) -> i64 {
+        let wait_ns = tat_ns + self.unit_ns() - MINUTE_NS - now_ns;
+        ((wait_ns + 999_999) / 1_000_000).max(1)
+    }
+}
+
+/// A change to the concurrency slots this process holds of a budget: more (`target > from`, as far as the
+/// limit leaves room) or fewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotChange {
+    pub limit: u32,
+    pub from: u32,
+    pub target: u32,
+}
+
+impl SlotChange {
+    pub fn acquires(&self) -> bool {
+        self.target > self.from
+    }
+}
+
+/// What to ask of one budget in the database, at `now_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub now_ms: i64,
+    pub requests: Option<RateLease>,
+    pub tokens: Option<RateLease>,
+    pub slots: Option<SlotChange>,
+}
+
+/// What a rate lease got: units, and the budget's time after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateGrant {
+    pub granted: i64,
+    pub tat_ns: i64,
+}
+
+/// The database's answer to a lease.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grant {
+    pub requests: Option<RateGrant>,
+    pub tokens: Option<RateGrant>,
+    /// The slots now held.
+    pub slots: Option<u32>,
+}
+
+/// A per-process token bucket: the limits as if this process were the only one, which decide while the
+/// database does not answer.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     level: f64,
@@ -31,121 +204,486 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn full(capacity: u32, now_ms: i64) -> Self {
+    fn full(capacity: Option<u32>, now_ms: i64) -> Self {
         Bucket {
-            level: f64::from(capacity),
+            level: f64::from(capacity.unwrap_or(0)),
             at_ms: now_ms,
         }
     }
 
-    fn refill(&mut self, capacity: u32, now_ms: i64) {
-        let capacity = f64::from(capacity);
+    fn refill(&mut self, capacity: Option<u32>, now_ms: i64) {
+        let capacity = f64::from(capacity.unwrap_or(0));
         let elapsed = (now_ms - self.at_ms).max(0) as f64;
         self.level = (self.level + elapsed * capacity / MINUTE_MS).min(capacity);
         self.at_ms = self.at_ms.max(now_ms);
     }
 
-    /// Whole seconds until the level reaches `needed`, at least one.
-    fn wait_secs(&self, capacity: u32, needed: f64) -> u64 {
-        let missing = (needed - self.level).max(0.0);
+    /// Whole seconds until the level reaches one, at least one.
+    fn wait_secs(&self, capacity: u32) -> u64 {
+        let missing = (1.0 - self.level).max(0.0);
         let ms = missing * MINUTE_MS / f64::from(capacity.max(1));
         ((ms / 1000.0).ceil() as u64).max(1)
     }
 }
 
-#[derive(Debug)]
-struct State {
-    requests: Bucket,
-    tokens: Bucket,
+/// Units of one per-minute budget this process holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Allowance {
+    /// Leased and not yet spent; negative when calls used more (tokens), until reported.
+    units: i64,
+    granted_at_ms: i64,
+    used_at_ms: i64,
+    /// The database said the budget is empty until then.
+    empty_until_ms: i64,
+}
+
+impl Allowance {
+    /// This allowance's part of a lease, moving its balance into it.
+    fn lease(&mut self, limit: Option<u32>, wanted: bool, now_ms: i64) -> Option<RateLease> {
+        let Some(limit) = limit else {
+            self.units = 0;
+            return None;
+        };
+        let want = if wanted && self.units < 1 {
+            lease_size(limit)
+        } else if self.units < 0 || self.idle(now_ms) {
+            0
+        } else {
+            return None;
+        };
+        let lease = RateLease {
+            per_minute: limit,
+            want,
+            balance: self.units,
+        }
+        .bounded();
+        self.units = 0;
+        Some(lease)
+    }
+
+    fn settle(&mut self, lease: &RateLease, grant: Option<&RateGrant>, now_ms: i64) {
+        match grant {
+            None => self.units += lease.balance,
+            Some(grant) => {
+                self.units += grant.granted;
+                self.granted_at_ms = now_ms;
+                self.empty_until_ms = if lease.want > 0 && grant.granted == 0 {
+                    now_ms + lease.wait_ms(grant.tat_ns, now_ms.saturating_mul(1_000_000))
+                } else {
+                    0
+                };
+            }
+        }
+    }
+
+    /// Units leased a while ago and not in use now: they go back.
+    fn idle(&self, now_ms: i64) -> bool {
+        self.units > 0 && now_ms - self.granted_at_ms >= LEASE_TTL_MS && now_ms - self.used_at_ms >= IN_USE_MS
+    }
+
+    fn due(&self, now_ms: i64) -> bool {
+        self.units < 0 || self.idle(now_ms)
+    }
+}
+
+/// Concurrency slots of one budget this process holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slots {
+    held: u32,
     in_flight: u32,
+    /// The most calls in flight at once since `window_ms`.
+    peak: u32,
+    window_ms: i64,
+    /// What to give back down to, as decided when a window ended.
+    release_to: Option<u32>,
+    /// The database said no slot is free; trusted until then.
+    full_until_ms: i64,
 }
 
-/// The limits of every (token, connection) pair seen by this process.
-pub struct RateLimiter<K> {
-    states: Arc<Mutex<HashMap<K, State>>>,
+/// The slots taken at once when more are needed.
+fn slot_chunk(limit: u32) -> u32 {
+    (limit / LEASE_DIVISOR).max(1)
 }
 
-impl<K> Clone for RateLimiter<K> {
+impl Slots {
+    /// Ends a window of `SLOT_LINGER_MS`: slots beyond the most it had in flight at once (by a whole chunk)
+    /// are to go back, so a process keeps what its traffic uses and a burst's slots do not stay with it.
+    fn roll(&mut self, limit: Option<u32>, now_ms: i64) {
+        if now_ms - self.window_ms < SLOT_LINGER_MS {
+            return;
+        }
+        let keep = self.peak.max(self.in_flight);
+        if self.held > keep + slot_chunk(limit.unwrap_or(1)) - 1 {
+            self.release_to = Some(keep);
+        }
+        self.peak = self.in_flight;
+        self.window_ms = now_ms;
+    }
+
+    fn change(&self, limit: Option<u32>, wanted: bool) -> Option<SlotChange> {
+        let cap = limit.unwrap_or(0);
+        let target = if wanted && limit.is_some() && self.in_flight >= self.held && self.held < cap {
+            (self.held + slot_chunk(cap)).max(self.in_flight + 1).min(cap)
+        } else if let Some(keep) = self.release_to {
+            keep.max(self.in_flight)
+        } else if limit.is_none() && self.held > self.in_flight {
+            self.in_flight
+        } else if self.held > cap.max(self.in_flight) {
+            cap.max(self.in_flight)
+        } else {
+            return None;
+        };
+        (target != self.held).then_some(SlotChange {
+            limit: cap,
+            from: self.held,
+            target,
+        })
+    }
+}
+
+/// One budget as this process sees it.
+#[derive(Debug)]
+struct Share {
+    caps: Caps,
+    requests: Allowance,
+    tokens: Allowance,
+    slots: Slots,
+    local_requests: Bucket,
+    local_tokens: Bucket,
+    /// A call waits for a lease.
+    wanted: bool,
+    /// A lease is outstanding.
+    leasing: bool,
+    seen_ms: i64,
+}
+
+enum Check {
+    Ready,
+    Lease,
+    Refused(Refusal),
+}
+
+fn secs(ms: i64) -> u64 {
+    u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1)
+}
+
+impl Share {
+    fn new(caps: Caps, now_ms: i64) -> Self {
+        Share {
+            caps,
+            requests: Allowance::default(),
+            tokens: Allowance::default(),
+            slots: Slots {
+                window_ms: now_ms,
+                ..Slots::default()
+            },
+            local_requests: Bucket::full(caps.requests_per_minute, now_ms),
+            local_tokens: Bucket::full(caps.tokens_per_minute, now_ms),
+            wanted: false,
+            leasing: false,
+            seen_ms: now_ms,
+        }
+    }
+
+    fn refresh(&mut self, caps: Caps, now_ms: i64) {
+        self.caps = caps;
+        self.seen_ms = now_ms;
+        self.local_requests.refill(caps.requests_per_minute, now_ms);
+        self.local_tokens.refill(caps.tokens_per_minute, now_ms);
+    }
+
+    /// Whether what this process holds admits a call.
+    fn check(&self, now_ms: i64) -> Check {
+        let mut lease = false;
+        if let Some(limit) = self.caps.concurrency {
+            if self.slots.in_flight >= limit {
+                return Check::Refused(Refusal::Concurrency { limit });
+            }
+            if self.slots.in_flight >= self.slots.held {
+                if self.slots.full_until_ms > now_ms {
+                    return Check::Refused(Refusal::Concurrency { limit });
+                }
+                lease = true;
+            }
+        }
+        if let Some(limit) = self.caps.requests_per_minute
+            && self.requests.units < 1
+        {
+            if self.requests.empty_until_ms > now_ms {
+                return Check::Refused(Refusal::RequestsPerMinute {
+                    limit,
+                    retry_after_secs: secs(self.requests.empty_until_ms - now_ms),
+                });
+            }
+            lease = true;
+        }
+        if let Some(limit) = self.caps.tokens_per_minute
+            && self.tokens.units < 1
+        {
+            if self.tokens.empty_until_ms > now_ms {
+                return Check::Refused(Refusal::TokensPerMinute {
+                    limit,
+                    retry_after_secs: secs(self.tokens.empty_until_ms - now_ms),
+                });
+            }
+            lease = true;
+        }
+        if lease { Check::Lease } else { Check::Ready }
+    }
+
+    /// Whether this process's own buckets admit a call.
+    fn check_locally(&self) -> Result<(), Refusal> {
+        if let Some(limit) = self.caps.concurrency
+            && self.slots.in_flight >= limit
+        {
+            return Err(Refusal::Concurrency { limit });
+        }
+        if let Some(limit) = self.caps.requests_per_minute
+            && self.local_requests.level < 1.0
+        {
+            return Err(Refusal::RequestsPerMinute {
+                limit,
+                retry_after_secs: self.local_requests.wait_secs(limit),
+            });
+        }
+        if let Some(limit) = self.caps.tokens_per_minute
+            && self.local_tokens.level <= 0.0
+        {
+            return Err(Refusal::TokensPerMinute {
+                limit,
+                retry_after_secs: self.local_tokens.wait_secs(limit),
+            });
+        }
+        Ok(())
+    }
+
+    fn take_call(&mut self, now_ms: i64) {
+        self.slots.in_flight += 1;
+        self.slots.peak = self.slots.peak.max(self.slots.in_flight);
+        if self.caps.requests_per_minute.is_some() && self.requests.units >= 1 {
+            self.requests.units -= 1;
+        }
+        self.requests.used_at_ms = now_ms;
+        self.tokens.used_at_ms = now_ms;
+        self.local_requests.level -= 1.0;
+    }
+
+    fn idle(&self, now_ms: i64) -> bool {
+        !self.leasing
+            && self.slots.in_flight == 0
+            && self.slots.held == 0
+            && self.requests.units == 0
+            && self.tokens.units == 0
+            && now_ms - self.seen_ms >= FORGET_AFTER_MS
+    }
+}
+
+/// What `Limiter::admit` decided.
+pub enum Admission<K: Hash + Eq + Clone> {
+    Admitted(Permit<K>),
+    /// The budget `K` refuses the call.
+    Refused(K, Refusal),
+    /// This process holds too little of these budgets: lease from them, then ask again.
+    Lease(Vec<K>),
+}
+
+/// This process's state of every budget its calls met.
+pub struct Limiter<K> {
+    shares: Arc<Mutex<HashMap<K, Share>>>,
+}
+
+impl<K> Clone for Limiter<K> {
     fn clone(&self) -> Self {
-        RateLimiter {
-            states: self.states.clone(),
+        Limiter {
+            shares: self.shares.clone(),
         }
     }
 }
 
-impl<K: Hash + Eq + Clone> Default for RateLimiter<K> {
+impl<K: Hash + Eq + Clone> Default for Limiter<K> {
     fn default() -> Self {
-        RateLimiter {
-            states: Arc::new(Mutex::new(HashMap::new())),
+        Limiter {
+            shares: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 }
 
-/// A call in flight; dropping it (the call ended, or the client went away) frees its concurrency slot.
+/// A call in flight; dropping it (the call ended, or the client went away) frees its concurrency slots.
 pub struct Permit<K: Hash + Eq + Clone> {
-    limiter: RateLimiter<K>,
-    key: K,
+    limiter: Limiter<K>,
+    keys: Vec<K>,
 }
 
 impl<K: Hash + Eq + Clone> Drop for Permit<K> {
     fn drop(&mut self) {
-        if let Some(state) = self.limiter.lock().get_mut(&self.key) {
-            state.in_flight = state.in_flight.saturating_sub(1);
+        let mut shares = self.limiter.lock();
+        for key in &self.keys {
+            if let Some(share) = shares.get_mut(key) {
+                share.slots.in_flight = share.slots.in_flight.saturating_sub(1);
+            }
         }
     }
 }
 
-impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, State>> {
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Share>> {
         // A panic while holding the lock cannot leave the counters inconsistent beyond one call.
-        self.states
+        self.shares
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Admits a call or says which limit refuses it.
-    pub fn admit(&self, key: &K, limits: &Limits, now_ms: i64) -> Result<Permit<K>, Refusal> {
-        let mut states = self.lock();
-        let state = states.entry(key.clone()).or_insert_with(|| State {
-            requests: Bucket::full(limits.requests_per_minute, now_ms),
-            tokens: Bucket::full(limits.tokens_per_minute, now_ms),
-            in_flight: 0,
-        });
-        state.requests.refill(limits.requests_per_minute, now_ms);
-        state.tokens.refill(limits.tokens_per_minute, now_ms);
-        if state.in_flight >= limits.concurrency {
-            return Err(Refusal::Concurrency);
-        }
-        if state.requests.level < 1.0 {
-            return Err(Refusal::RequestsPerMinute {
-                retry_after_secs: state.requests.wait_secs(limits.requests_per_minute, 1.0),
-            });
-        }
-        if state.tokens.level <= 0.0 {
-            return Err(Refusal::TokensPerMinute {
-                retry_after_secs: state.tokens.wait_secs(limits.tokens_per_minute, 1.0),
-            });
-        }
-        state.requests.level -= 1.0;
-        state.in_flight += 1;
-        drop(states);
-        Ok(Permit {
+    fn permit(&self, keys: &[(K, Caps)]) -> Permit<K> {
+        Permit {
             limiter: self.clone(),
-            key: key.clone(),
-        })
-    }
-
-    /// Charges the tokens a call used, as the upstream reported them.
-    pub fn charge(&self, key: &K, limits: &Limits, tokens: u64, now_ms: i64) {
-        if let Some(state) = self.lock().get_mut(key) {
-            state.tokens.refill(limits.tokens_per_minute, now_ms);
-            state.tokens.level -= tokens as f64;
+            keys: keys.iter().map(|(key, _)| key.clone()).collect(),
         }
     }
 
-    /// Calls in flight for the key (for tests and diagnostics).
+    /// Admits a call that every one of `keys` (its budgets and their caps) must admit, from what this process
+    /// holds; or says which budget refuses it; or which budgets to lease from first.
+    pub fn admit(&self, keys: &[(K, Caps)], now_ms: i64) -> Admission<K> {
+        let mut shares = self.lock();
+        let mut lease = Vec::new();
+        for (key, caps) in keys {
+            let share = shares
+                .entry(key.clone())
+                .or_insert_with(|| Share::new(*caps, now_ms));
+            share.refresh(*caps, now_ms);
+            match share.check(now_ms) {
+                Check::Ready => {}
+                Check::Lease => lease.push(key.clone()),
+                Check::Refused(refusal) => return Admission::Refused(key.clone(), refusal),
+            }
+        }
+        if !lease.is_empty() {
+            for key in &lease {
+                if let Some(share) = shares.get_mut(key) {
+                    share.wanted = true;
+                }
+            }
+            return Admission::Lease(lease);
+        }
+        for (key, _) in keys {
+            if let Some(share) = shares.get_mut(key) {
+                share.take_call(now_ms);
+            }
+        }
+        drop(shares);
+        Admission::Admitted(self.permit(keys))
+    }
+
+    /// Admits a call by this process's own buckets alone, while the database does not answer a lease.
+    pub fn admit_locally(&self, keys: &[(K, Caps)], now_ms: i64) -> Result<Permit<K>, (K, Refusal)> {
+        let mut shares = self.lock();
+        for (key, caps) in keys {
+            let share = shares
+                .entry(key.clone())
+                .or_insert_with(|| Share::new(*caps, now_ms));
+            share.refresh(*caps, now_ms);
+            share.check_locally().map_err(|refusal| (key.clone(), refusal))?;
+        }
+        for (key, _) in keys {
+            if let Some(share) = shares.get_mut(key) {
+                share.take_call(now_ms);
+            }
+        }
+        drop(shares);
+        Ok(self.permit(keys))
+    }
+
+    /// Charges the tokens a call used, as the upstream reported them, to each of its budgets.
+    pub fn charge(&self, keys: &[K], tokens: u64, now_ms: i64) {
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX).min(MAX_AHEAD_NS);
+        let mut shares = self.lock();
+        for key in keys {
+            if let Some(share) = shares.get_mut(key)
+                && share.caps.tokens_per_minute.is_some()
+            {
+                share.local_tokens.refill(share.caps.tokens_per_minute, now_ms);
+                share.local_tokens.level -= tokens as f64;
+                share.tokens.units = share.tokens.units.saturating_sub(tokens);
+            }
+        }
+    }
+
+    /// The first half of a lease from one budget: what to ask of the database now (the balances it carries
+    /// leave this process's hands until `settle`), or `None` when there is nothing to ask or a lease is
+    /// already outstanding.
+    pub fn take_lease(&self, key: &K, now_ms: i64) -> Option<Lease> {
+        let mut shares = self.lock();
+        let share = shares.get_mut(key)?;
+        if share.leasing {
+            return None;
+        }
+        let (caps, wanted) = (share.caps, share.wanted);
+        let lease = Lease {
+            now_ms,
+            requests: share.requests.lease(caps.requests_per_minute, wanted, now_ms),
+            tokens: share.tokens.lease(caps.tokens_per_minute, wanted, now_ms),
+            slots: share.slots.change(caps.concurrency, wanted),
+        };
+        share.wanted = false;
+        share.slots.release_to = None;
+        if lease.requests.is_none() && lease.tokens.is_none() && lease.slots.is_none() {
+            return None;
+        }
+        share.leasing = true;
+        Some(lease)
+    }
+
+    /// The second half: what the database granted, or `None` when it failed (the balances come back).
+    pub fn settle(&self, key: &K, lease: &Lease, grant: Option<&Grant>, now_ms: i64) {
+        let mut shares = self.lock();
+        let Some(share) = shares.get_mut(key) else {
+            return;
+        };
+        share.leasing = false;
+        if let Some(requests) = &lease.requests {
+            share
+                .requests
+                .settle(requests, grant.and_then(|g| g.requests.as_ref()), lease.now_ms);
+        }
+        if let Some(tokens) = &lease.tokens {
+            share
+                .tokens
+                .settle(tokens, grant.and_then(|g| g.tokens.as_ref()), lease.now_ms);
+        }
+        if let (Some(change), Some(held)) = (&lease.slots, grant.and_then(|g| g.slots)) {
+            share.slots.held = held;
+            if change.acquires() && held <= share.slots.in_flight {
+                share.slots.full_until_ms = now_ms + FULL_RECHECK_MS;
+            }
+        }
+    }
+
+    /// The budgets with something to give back, renew or report (and forgets the ones long idle).
+    pub fn due(&self, now_ms: i64) -> Vec<K> {
+        let mut shares = self.lock();
+        shares.retain(|_, share| !share.idle(now_ms));
+        for share in shares.values_mut() {
+            share.slots.roll(share.caps.concurrency, now_ms);
+        }
+        shares
+            .iter()
+            .filter(|(_, s)| {
+                !s.leasing
+                    && (s.requests.due(now_ms)
+                        || s.tokens.due(now_ms)
+                        || s.slots.change(s.caps.concurrency, false).is_some())
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// Whether this process holds any concurrency slot (whose rows it must then keep renewing).
+    pub fn holds_slots(&self) -> bool {
+        self.lock().values().any(|s| s.slots.held > 0)
+    }
+
+    /// Calls in flight for a budget in this process (for tests and diagnostics).
     pub fn in_flight(&self, key: &K) -> u32 {
-        self.lock().get(key).map_or(0, |s| s.in_flight)
+        self.lock().get(key).map_or(0, |s| s.slots.in_flight)
     }
 }
 
@@ -153,53 +691,328 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 mod tests {
     use super::*;
 
-    fn limits(rpm: u32, tpm: u32, concurrency: u32) -> Limits {
-        Limits {
-            requests_per_minute: rpm,
-            tokens_per_minute: tpm,
-            concurrency,
+    fn caps(rpm: u32, tpm: u32, concurrency: u32) -> Caps {
+        Caps {
+            requests_per_minute: Some(rpm),
+            tokens_per_minute: Some(tpm),
+            concurrency: Some(concurrency),
+        }
+    }
+
+    const NOW_MS: i64 = 1_800_000_000_000;
+
+    /// A database of one process's budgets, by the same rule the SQL follows.
+    #[derive(Default)]
+    struct Db {
+        requests: HashMap<u8, i64>,
+        tokens: HashMap<u8, i64>,
+        slots: HashMap<(u8, u8), u32>,
+    }
+
+    impl Db {
+        /// Runs a lease for `key` of process `holder` against the budgets.
+        fn lease(&mut self, limiter: &Limiter<u8>, holder: u8, key: u8, now_ms: i64) {
+            let Some(lease) = limiter.take_lease(&key, now_ms) else {
+                return;
+            };
+            let now_ns = now_ms * 1_000_000;
+            let mut grant = Grant::default();
+            for (part, tats, out) in [
+                (lease.requests, &mut self.requests, &mut grant.requests),
+                (lease.tokens, &mut self.tokens, &mut grant.tokens),
+            ] {
+                if let Some(part) = part {
+                    let tat = tats.get(&key).copied().unwrap_or(now_ns);
+                    let (granted, tat) = part.apply(tat, now_ns);
+                    tats.insert(key, tat);
+                    *out = Some(RateGrant { granted, tat_ns: tat });
+                }
+            }
+            if let Some(change) = lease.slots {
+                let others: u32 = self
+                    .slots
+                    .iter()
+                    .filter(|((h, k), _)| *h != holder && *k == key)
+                    .map(|(_, n)| n)
+                    .sum();
+                let held = if change.acquires() {
+                    change.target.min(change.limit.saturating_sub(others))
+                } else {
+                    change.target
+                };
+                self.slots.insert((holder, key), held);
+                grant.slots = Some(held);
+            }
+            limiter.settle(&key, &lease, Some(&grant), now_ms);
+        }
+
+        /// Admits a call as the app does: lease when asked, then ask again.
+        fn admit(
+            &mut self,
+            limiter: &Limiter<u8>,
+            holder: u8,
+            keys: &[(u8, Caps)],
+            now_ms: i64,
+        ) -> Result<Permit<u8>, Refusal> {
+            for _ in 0..4 {
+                match limiter.admit(keys, now_ms) {
+                    Admission::Admitted(permit) => return Ok(permit),
+                    Admission::Refused(_, refusal) => return Err(refusal),
+                    Admission::Lease(need) => {
+                        for key in need {
+                            self.lease(limiter, holder, key, now_ms);
+                        }
+                    }
+                }
+            }
+            panic!("no decision after four leases");
         }
     }
 
     #[test]
-    fn requests_per_minute_burst_then_refill() {
-        let limiter = RateLimiter::default();
-        let l = limits(2, 1_000, 10);
-        let _a = limiter.admit(&1, &l, 0).unwrap();
-        let _b = limiter.admit(&1, &l, 0).unwrap();
-        assert_eq!(
-            limiter.admit(&1, &l, 0).err(),
-            Some(Refusal::RequestsPerMinute { retry_after_secs: 30 })
-        );
-        assert!(limiter.admit(&2, &l, 0).is_ok(), "keys are independent");
-        assert!(limiter.admit(&1, &l, 29_000).is_err());
-        assert!(limiter.admit(&1, &l, 30_000).is_ok());
+    fn a_rate_lease_grants_what_fits_in_a_minute() {
+        let now = 1_000 * MINUTE_NS;
+        // (limit, budget's time relative to now in s, want, balance) → (granted, new time relative to now in s)
+        let cases: [(u32, i64, i64, i64, i64, i64); 9] = [
+            (60, -100, 1, 0, 1, 1),      // a full budget
+            (60, 0, 60, 0, 60, 60),      // all of it
+            (60, 0, 100, 0, 60, 60),     // never more than a minute's
+            (60, 59, 1, 0, 1, 60),       // the last unit
+            (60, 60, 1, 0, 0, 60),       // empty
+            (60, 30, 0, -20, 0, 50),     // a debt is reported
+            (60, 30, 0, 10, 0, 20),      // unspent units come back
+            (60, 5, 0, 30, 0, 0),        // never fuller than full
+            (60, 4_000, 1, 0, 0, 3_600), // a debt is held to an hour
+        ];
+        for (limit, tat_s, want, balance, granted, after_s) in cases {
+            let lease = RateLease {
+                per_minute: limit,
+                want,
+                balance,
+            }
+            .bounded();
+            let (got, tat) = lease.apply(now + tat_s * 1_000_000_000, now);
+            assert_eq!(
+                (got, (tat - now) / 1_000_000_000),
+                (granted, after_s),
+                "{limit}/min, at {tat_s} s, want {want}, balance {balance}"
+            );
+        }
+        let one = RateLease {
+            per_minute: 1,
+            want: 1,
+            balance: 0,
+        };
+        assert_eq!(one.wait_ms(now + MINUTE_NS, now), 60_000);
+        assert_eq!(lease_size(1), 1);
+        assert_eq!(lease_size(100), 2);
+        assert_eq!(lease_size(100_000), 2_000);
     }
 
     #[test]
-    fn tokens_are_charged_after_the_call_and_refill() {
-        let limiter = RateLimiter::default();
-        let l = limits(100, 600, 10);
-        drop(limiter.admit(&1, &l, 0).unwrap());
-        limiter.charge(&1, &l, 900, 0);
+    fn one_call_a_minute_whatever_the_tokens() {
+        let limiter = Limiter::default();
+        let mut db = Db::default();
+        let keys = [(1, caps(1, 1_000, 10))];
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS).is_ok());
+        let refused = db.admit(&limiter, 0, &keys, NOW_MS + 1_000).err();
         assert_eq!(
-            limiter.admit(&1, &l, 0).err(),
-            Some(Refusal::TokensPerMinute { retry_after_secs: 31 })
+            refused,
+            Some(Refusal::RequestsPerMinute {
+                limit: 1,
+                retry_after_secs: 59
+            })
         );
-        assert!(limiter.admit(&1, &l, 30_000).is_err(), "still in debt");
-        assert!(limiter.admit(&1, &l, 30_100).is_ok());
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS + 59_999).is_err());
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS + 60_000).is_ok());
     }
 
     #[test]
-    fn concurrency_is_freed_when_a_permit_drops() {
-        let limiter = RateLimiter::default();
-        let l = limits(100, 1_000, 2);
-        let a = limiter.admit(&1, &l, 0).unwrap();
-        let _b = limiter.admit(&1, &l, 0).unwrap();
-        assert_eq!(limiter.admit(&1, &l, 0).err(), Some(Refusal::Concurrency));
-        assert_eq!(limiter.in_flight(&1), 2);
-        drop(a);
-        assert_eq!(limiter.in_flight(&1), 1);
-        assert!(limiter.admit(&1, &l, 0).is_ok());
+    fn refusals_are_remembered_until_the_budget_refills() {
+        let limiter = Limiter::default();
+        let mut db = Db::default();
+        let keys = [(1, caps(2, 1_000, 10))];
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS).is_ok());
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS).is_ok());
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS).is_err());
+        // Without asking the database again.
+        assert!(matches!(
+            limiter.admit(&keys, NOW_MS + 29_000),
+            Admission::Refused(1, _)
+        ));
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS + 30_000).is_ok());
+    }
+
+    #[test]
+    fn two_processes_share_one_budget() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let mut db = Db::default();
+        let keys = [(1, caps(100, 1_000_000, 100))];
+        let mut admitted = 0;
+        // Three times the limit's pace for three minutes, alternating between the processes.
+        for step in 0..900 {
+            let now = NOW_MS + step * 200;
+            let limiter = if step % 2 == 0 { &a } else { &b };
+            if db.admit(limiter, (step % 2) as u8, &keys, now).is_ok() {
+                admitted += 1;
+            }
+            if step % 5 == 0 {
+                for (holder, limiter) in [(0, &a), (1, &b)] {
+                    for key in limiter.due(now) {
+                        db.lease(limiter, holder, key, now);
+                    }
+                }
+            }
+        }
+        // A full minute's burst, then 100 a minute.
+        let ideal = 100 + 300;
+        assert!(
+            (admitted as f64 - f64::from(ideal)).abs() <= 0.1 * f64::from(ideal),
+            "{admitted} admitted, {ideal} ideally"
+        );
+    }
+
+    #[test]
+    fn tokens_are_charged_after_the_call() {
+        let limiter = Limiter::default();
+        let mut db = Db::default();
+        let keys = [(1, caps(100, 30, 10))];
+        for _ in 0..2 {
+            let permit = db.admit(&limiter, 0, &keys, NOW_MS).unwrap();
+            limiter.charge(&[1], 18, NOW_MS);
+            drop(permit);
+        }
+        let refused = db.admit(&limiter, 0, &keys, NOW_MS).err();
+        assert_eq!(
+            refused,
+            Some(Refusal::TokensPerMinute {
+                limit: 30,
+                retry_after_secs: 14
+            })
+        );
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS + 13_000).is_err());
+        assert!(db.admit(&limiter, 0, &keys, NOW_MS + 14_000).is_ok());
+    }
+
+    #[test]
+    fn concurrency_is_shared_through_slots() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let mut db = Db::default();
+        let keys = [(1, caps(1_000, 1_000_000, 2))];
+        let first = db.admit(&a, 0, &keys, NOW_MS).unwrap();
+        let _second = db.admit(&b, 1, &keys, NOW_MS).unwrap();
+        assert_eq!(
+            db.admit(&a, 0, &keys, NOW_MS).err(),
+            Some(Refusal::Concurrency { limit: 2 })
+        );
+        assert_eq!(a.in_flight(&1), 1);
+        drop(first);
+        assert_eq!(a.in_flight(&1), 0);
+        // The slot stays with the process that used it for a while, then goes back.
+        assert!(db.admit(&a, 0, &keys, NOW_MS + 500).is_ok());
+        assert_eq!(
+            db.admit(&b, 1, &keys, NOW_MS + 1_500).err(),
+            Some(Refusal::Concurrency { limit: 2 })
+        );
+        // Used in the window that ends now, kept for the next; not used in that one, given back.
+        let later = NOW_MS + SLOT_LINGER_MS;
+        assert!(a.due(later).is_empty());
+        let later = later + SLOT_LINGER_MS;
+        assert_eq!(a.due(later), [1]);
+        db.lease(&a, 0, 1, later);
+        assert!(!a.holds_slots());
+        assert!(db.admit(&b, 1, &keys, later + FULL_RECHECK_MS).is_ok());
+    }
+
+    #[test]
+    fn slots_beyond_steady_use_go_back() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let mut db = Db::default();
+        let keys = [(1, caps(1_000, 1_000_000, 4))];
+        // A burst of four calls in A, then one at a time, every 500 ms.
+        let burst: Vec<_> = (0..4).map(|_| db.admit(&a, 0, &keys, NOW_MS).unwrap()).collect();
+        drop(burst);
+        assert!(db.admit(&b, 1, &keys, NOW_MS).is_err());
+        let mut now = NOW_MS;
+        while now < NOW_MS + 2 * SLOT_LINGER_MS {
+            now += 500;
+            drop(db.admit(&a, 0, &keys, now).unwrap());
+            for key in a.due(now) {
+                db.lease(&a, 0, key, now);
+            }
+        }
+        // A kept one slot, what its steady traffic uses; B gets the other three.
+        let later = now + FULL_RECHECK_MS;
+        let calls: Vec<_> = (0..3).map(|_| db.admit(&b, 1, &keys, later)).collect();
+        assert!(calls.iter().all(Result::is_ok));
+        assert!(db.admit(&a, 0, &keys, later).is_ok());
+    }
+
+    #[test]
+    fn a_lease_not_spent_goes_back() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let mut db = Db::default();
+        let keys = [(1, caps(100, 1_000_000, 10))];
+        // A leases two, spends one; B spends the other 98, and is refused the 99th.
+        drop(db.admit(&a, 0, &keys, NOW_MS).unwrap());
+        for _ in 0..98 {
+            drop(db.admit(&b, 1, &keys, NOW_MS).unwrap());
+        }
+        assert!(db.admit(&b, 1, &keys, NOW_MS).is_err());
+        // A gives back its unspent unit once its lease is old; B may then have it (its refusal was for 1 s).
+        let later = NOW_MS + LEASE_TTL_MS;
+        assert!(a.due(later).contains(&1));
+        db.lease(&a, 0, 1, later);
+        let mut got = 0;
+        while db.admit(&b, 1, &keys, later + 1_000).is_ok() {
+            got += 1;
+        }
+        // 1 given back, and 6 s of refill at 100 a minute.
+        assert_eq!(got, 1 + 10);
+    }
+
+    #[test]
+    fn every_budget_of_a_call_must_admit_it() {
+        let limiter = Limiter::default();
+        let mut db = Db::default();
+        let agency = Caps {
+            requests_per_minute: Some(3),
+            ..Caps::default()
+        };
+        let first = [(1, caps(100, 1_000_000, 10)), (9, agency)];
+        let second = [(2, caps(100, 1_000_000, 10)), (9, agency)];
+        assert!(db.admit(&limiter, 0, &first, NOW_MS).is_ok());
+        assert!(db.admit(&limiter, 0, &second, NOW_MS).is_ok());
+        assert!(db.admit(&limiter, 0, &first, NOW_MS).is_ok());
+        assert_eq!(
+            db.admit(&limiter, 0, &second, NOW_MS).err(),
+            Some(Refusal::RequestsPerMinute {
+                limit: 3,
+                retry_after_secs: 20
+            })
+        );
+    }
+
+    #[test]
+    fn without_the_database_each_process_keeps_the_limits_alone() {
+        let limiter = Limiter::default();
+        let keys = [(1, caps(2, 1_000, 1))];
+        let permit = limiter.admit_locally(&keys, NOW_MS).unwrap();
+        assert_eq!(
+            limiter.admit_locally(&keys, NOW_MS).err(),
+            Some((1, Refusal::Concurrency { limit: 1 }))
+        );
+        drop(permit);
+        drop(limiter.admit_locally(&keys, NOW_MS).unwrap());
+        assert_eq!(
+            limiter.admit_locally(&keys, NOW_MS).err(),
+            Some((
+                1,
+                Refusal::RequestsPerMinute {
+                    limit: 2,
+                    retry_after_secs: 30
+                }
+            ))
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! A model connection's settings, validated: the upstream API's style and address, the model id behind it, the
-//! limits each gateway token gets, how long access lasts after launch, and what is kept of each call.
+//! limits each evaluator (and, optionally, each agency) gets, how long access lasts after launch, and what is
+//! kept of each call.
 
 use review::ValidationError;
 use serde::Serialize;
@@ -78,7 +79,7 @@ fn one_of<T: Copy>(
     })
 }
 
-/// What each gateway token may do through one connection.
+/// What each evaluator may do through one connection, all their gateway tokens together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     pub requests_per_minute: u32,
@@ -120,6 +121,36 @@ impl Limits {
             tokens_per_minute: bounded("tokens_per_minute", tpm, 1, MAX_TOKENS_PER_MINUTE)?,
             concurrency: bounded("concurrency", concurrency, 1, MAX_CONCURRENCY)?,
         })
+    }
+}
+
+/// What each agency may do through one connection, all its evaluators together; `None` caps nothing. An agency
+/// cap does not raise an evaluator's own limits: a call must fit both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AgencyLimits {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u32>,
+    pub concurrency: Option<u32>,
+}
+
+impl AgencyLimits {
+    /// Each cap absent (no cap) or within the same bounds as an evaluator's, naming the field otherwise.
+    pub fn parse(
+        rpm: Option<i64>,
+        tpm: Option<i64>,
+        concurrency: Option<i64>,
+    ) -> Result<Self, ValidationError> {
+        let cap =
+            |field: &str, value: Option<i64>, max: u32| value.map(|v| bounded(field, v, 1, max)).transpose();
+        Ok(AgencyLimits {
+            requests_per_minute: cap("agency_requests_per_minute", rpm, MAX_REQUESTS_PER_MINUTE)?,
+            tokens_per_minute: cap("agency_tokens_per_minute", tpm, MAX_TOKENS_PER_MINUTE)?,
+            concurrency: cap("agency_concurrency", concurrency, MAX_CONCURRENCY)?,
+        })
+    }
+
+    pub fn is_none(&self) -> bool {
+        *self == AgencyLimits::default()
     }
 }
 
@@ -305,6 +336,17 @@ mod tests {
             (1, 1, 100_000, "concurrency"),
         ] {
             assert_eq!(Limits::parse(rpm, tpm, c).unwrap_err().field, field);
+        }
+        let agency = AgencyLimits::parse(Some(10), None, Some(3)).unwrap();
+        assert_eq!(agency.requests_per_minute, Some(10));
+        assert_eq!(agency.tokens_per_minute, None);
+        assert!(AgencyLimits::parse(None, None, None).unwrap().is_none());
+        for (rpm, tpm, c, field) in [
+            (Some(0), None, None, "agency_requests_per_minute"),
+            (None, Some(100_000_001), None, "agency_tokens_per_minute"),
+            (None, None, Some(-1), "agency_concurrency"),
+        ] {
+            assert_eq!(AgencyLimits::parse(rpm, tpm, c).unwrap_err().field, field);
         }
         assert_eq!(
             extra_header("h", "OpenAI-Organization", "org-1").unwrap(),

@@ -460,6 +460,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     server::serve(listener, app.clone(), shutdown)
         .await
         .context("serving")?;
+    app.release_gateway_limits().await;
     if !app.close_call_journal().await {
         tracing::warn!(dir = %journal.display(), "some gateway call records are still in the journal; the next start records them");
     }

@@ -7,6 +7,7 @@
 
 mod audience;
 mod gateway;
+mod limits;
 mod model;
 mod postgres;
 mod sql;
@@ -14,6 +15,7 @@ mod sqlite;
 
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
+pub use limits::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -81,9 +83,10 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
-/// Everything persisted; the gateway's part is `GatewayStore`, the reads an audience decides `AudienceStore`.
+/// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`, the reads an
+/// audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + AudienceStore + Send + Sync + 'static {
+pub trait Store: GatewayStore + LimitStore + AudienceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

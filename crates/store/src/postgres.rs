@@ -2,6 +2,7 @@
 
 use crate::audience::audience_sql_store;
 use crate::gateway::{gateway_sql_store, gateway_token_select};
+use crate::limits::limits_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::postgres::PgPoolOptions;
@@ -30,3 +31,4 @@ impl PostgresStore {
 sql_store!(PostgresStore, sqlx::Postgres);
 gateway_sql_store!(PostgresStore, sqlx::Postgres);
 audience_sql_store!(PostgresStore, sqlx::Postgres);
+limits_sql_store!(PostgresStore, sqlx::Postgres);

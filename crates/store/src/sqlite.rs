@@ -2,6 +2,7 @@
 
 use crate::audience::audience_sql_store;
 use crate::gateway::{gateway_sql_store, gateway_token_select};
+use crate::limits::limits_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -36,3 +37,4 @@ impl SqliteStore {
 sql_store!(SqliteStore, sqlx::Sqlite);
 gateway_sql_store!(SqliteStore, sqlx::Sqlite);
 audience_sql_store!(SqliteStore, sqlx::Sqlite);
+limits_sql_store!(SqliteStore, sqlx::Sqlite);

@@ -78,7 +78,7 @@ pub(crate) async fn gateway_with(launch_in_days: i64, extra: Value) -> Gw {
     }
 }
 
-async fn issue(t: &TestApp, who: &Persona, notice: &str, body: Value) -> String {
+pub(crate) async fn issue(t: &TestApp, who: &Persona, notice: &str, body: Value) -> String {
     let reply = t
         .post(who, &format!("/api/v1/notices/{notice}/gateway-tokens"), body)
         .await;
@@ -499,7 +499,7 @@ async fn a_launch_ends_access_at_once() {
 }
 
 #[tokio::test]
-async fn limits_are_enforced_per_token() {
+async fn limits_are_enforced_per_evaluator() {
     // Requests per minute: a burst of two, then one every 30 s.
     let g = gateway_with(10, json!({"requests_per_minute": 2})).await;
     assert_eq!(chat(&g.t, &g.token, &chat_body("1")).await.status, 200);
@@ -509,7 +509,16 @@ async fn limits_are_enforced_per_token() {
     assert_eq!(reply.headers["retry-after"], "30");
     assert_eq!(reply.body["error"]["type"], "rate_limit_error");
     let other = issue(&g.t, &g.w.evaluator, &g.notice, json!({"name": "second"})).await;
-    assert_eq!(chat(&g.t, &other, &chat_body("4")).await.status, 200, "per token");
+    let reply = chat(&g.t, &other, &chat_body("4")).await;
+    refused(&reply, 429, "rate_limit_exceeded");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("all your gateway tokens together"),
+        "per evaluator, not per token: {}",
+        reply.body
+    );
     g.t.clock.advance(chrono::Duration::seconds(30));
     assert_eq!(chat(&g.t, &g.token, &chat_body("5")).await.status, 200);
 

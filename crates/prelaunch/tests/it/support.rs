@@ -71,6 +71,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     pub database_url: String,
+    pub master_key: gateway::MasterKey,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -97,6 +98,22 @@ pub async fn app_configured(
     public_url: &str,
     configure: impl FnOnce(&mut Config),
 ) -> (App, Arc<ManualClock>) {
+    app_with_key(
+        database_url,
+        public_url,
+        &gateway::MasterKey::generate(),
+        configure,
+    )
+    .await
+}
+
+/// `app_configured` with this master key.
+async fn app_with_key(
+    database_url: &str,
+    public_url: &str,
+    key: &gateway::MasterKey,
+    configure: impl FnOnce(&mut Config),
+) -> (App, Arc<ManualClock>) {
     let store = store::connect(database_url)
         .await
         .expect("opening the test database");
@@ -108,7 +125,7 @@ pub async fn app_configured(
         ..Config::default()
     };
     configure(&mut config);
-    let app = App::new(store, clock.clone(), config).with_master_key(&gateway::MasterKey::generate());
+    let app = App::new(store, clock.clone(), config).with_master_key(key);
     // Each service its own call journal, apart from any binary's sharing the database.
     let journal = std::env::temp_dir()
         .join("prelaunch-tests")
@@ -125,9 +142,17 @@ pub async fn spawn_app_on(database_url: &str) -> TestApp {
 
 /// A server whose test settings are changed by `configure`.
 pub async fn spawn_configured(database_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_with_key(database_url, gateway::MasterKey::generate(), configure).await
+}
+
+async fn spawn_with_key(
+    database_url: &str,
+    master_key: gateway::MasterKey,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (app, clock) = app_configured(database_url, &base, configure).await;
+    let (app, clock) = app_with_key(database_url, &base, &master_key, configure).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server::serve(listener, app.clone(), async move {
         let _ = rx.await;
@@ -143,6 +168,7 @@ pub async fn spawn_configured(database_url: &str, configure: impl FnOnce(&mut Co
         clock,
         client,
         database_url: database_url.to_owned(),
+        master_key,
         shutdown: Some(tx),
     }
 }
@@ -188,6 +214,14 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A second server over the same database with the same master key, as another `serve` process of the
+    /// same deployment; its clock starts at this one's.
+    pub async fn sibling(&self) -> TestApp {
+        let sibling = spawn_with_key(&self.database_url, self.master_key.clone(), |_| ()).await;
+        sibling.clock.set(self.clock_now());
+        sibling
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -143,6 +143,8 @@ struct ConnectionCard {
     requests_per_minute: String,
     tokens_per_minute: String,
     concurrency: String,
+    /// The caps on each agency as a whole, when any.
+    agency_limits: Option<String>,
     post_launch: String,
     retention: String,
     retention_text: &'static str,
@@ -163,6 +165,7 @@ impl From<&ConnectionView> for ConnectionCard {
             requests_per_minute: grouped(c.requests_per_minute),
             tokens_per_minute: grouped(c.tokens_per_minute),
             concurrency: grouped(c.concurrency),
+            agency_limits: agency_limits_text(c),
             post_launch: post_launch_text(c.post_launch_days),
             retention: super::view::humanize(&c.retention),
             retention_text: retention_text(&c.retention),
@@ -170,6 +173,19 @@ impl From<&ConnectionView> for ConnectionCard {
             updated: when(c.updated_at),
         }
     }
+}
+
+/// The caps on each agency, as a sentence ("12 requests/min, 4 at once"), or `None` when there are none.
+fn agency_limits_text(c: &ConnectionView) -> Option<String> {
+    let parts: Vec<String> = [
+        (c.agency_requests_per_minute, "requests/min"),
+        (c.agency_tokens_per_minute, "tokens/min"),
+        (c.agency_concurrency, "at once"),
+    ]
+    .into_iter()
+    .filter_map(|(cap, unit)| cap.map(|n| format!("{} {unit}", grouped(n))))
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The outcome of a test call, as shown: never more than the app reports.
@@ -284,6 +300,12 @@ impl ConnectionForm {
             ("requests_per_minute", &c.requests_per_minute.to_string()),
             ("tokens_per_minute", &c.tokens_per_minute.to_string()),
             ("concurrency", &c.concurrency.to_string()),
+            (
+                "agency_requests_per_minute",
+                &optional(c.agency_requests_per_minute),
+            ),
+            ("agency_tokens_per_minute", &optional(c.agency_tokens_per_minute)),
+            ("agency_concurrency", &optional(c.agency_concurrency)),
             ("post_launch_days", &c.post_launch_days.to_string()),
             ("retention", &c.retention),
             ("timeout_seconds", &c.timeout_seconds.to_string()),
@@ -332,6 +354,11 @@ pub async fn connections(
     connections_page(&app, &caller, path_id(&raw)?, StatusCode::OK, None, None).await
 }
 
+/// A cap as a form shows it: blank when there is none.
+fn optional(cap: Option<i64>) -> String {
+    cap.map(|n| n.to_string()).unwrap_or_default()
+}
+
 /// The extra headers as entered, one `Name: value` per line. When changing a connection, an empty box keeps
 /// the stored headers and the "remove" box clears them.
 fn headers(fields: &Fields, editing: bool) -> Result<Option<Vec<(String, Secret)>>, ValidationError> {
@@ -364,6 +391,9 @@ fn connection_input(fields: &Fields, editing: bool) -> Result<ConnectionInput, V
         requests_per_minute: fields.number("requests_per_minute")?,
         tokens_per_minute: fields.number("tokens_per_minute")?,
         concurrency: fields.number("concurrency")?,
+        agency_requests_per_minute: fields.number("agency_requests_per_minute")?,
+        agency_tokens_per_minute: fields.number("agency_tokens_per_minute")?,
+        agency_concurrency: fields.number("agency_concurrency")?,
         post_launch_days: fields.number("post_launch_days")?,
         retention: fields.optional("retention").map(str::to_owned),
         timeout_seconds: fields.number("timeout_seconds")?,
