@@ -27,6 +27,10 @@ pub struct ModelConnection {
     pub post_launch_days: i64,
     pub retention: String,
     pub timeout_seconds: i64,
+    /// How much of the upstream's answers is read: a whole JSON body, one stream event, a whole stream.
+    pub max_response_bytes: i64,
+    pub max_event_bytes: i64,
+    pub max_stream_bytes: i64,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -188,8 +192,10 @@ macro_rules! gateway_sql_store {
                 sqlx::query(
                     "INSERT INTO model_connections (id, notice_id, model, api_style, base_url, upstream_model, \
                      sealed_secrets, header_names, requests_per_minute, tokens_per_minute, concurrency, \
-                     post_launch_days, retention, timeout_seconds, created_by, created_at, updated_at, deleted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                     post_launch_days, retention, timeout_seconds, created_by, created_at, updated_at, deleted_at, \
+                     max_response_bytes, max_event_bytes, max_stream_bytes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                     $19, $20, $21)",
                 )
                 .bind(c.id)
                 .bind(c.notice_id)
@@ -209,6 +215,9 @@ macro_rules! gateway_sql_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(c.deleted_at)
+                .bind(c.max_response_bytes)
+                .bind(c.max_event_bytes)
+                .bind(c.max_stream_bytes)
                 .execute(&mut *tx)
                 .await
                 .map_err(conflict("a connection with this model name on this notice"))?;
@@ -223,7 +232,8 @@ macro_rules! gateway_sql_store {
                     "UPDATE model_connections SET model = $2, api_style = $3, base_url = $4, upstream_model = $5, \
                      sealed_secrets = $6, header_names = $7, requests_per_minute = $8, tokens_per_minute = $9, \
                      concurrency = $10, post_launch_days = $11, retention = $12, timeout_seconds = $13, \
-                     updated_at = $14 WHERE id = $1 AND deleted_at IS NULL",
+                     updated_at = $14, max_response_bytes = $15, max_event_bytes = $16, max_stream_bytes = $17 \
+                     WHERE id = $1 AND deleted_at IS NULL",
                 )
                 .bind(c.id)
                 .bind(&c.model)
@@ -239,6 +249,9 @@ macro_rules! gateway_sql_store {
                 .bind(&c.retention)
                 .bind(c.timeout_seconds)
                 .bind(c.updated_at)
+                .bind(c.max_response_bytes)
+                .bind(c.max_event_bytes)
+                .bind(c.max_stream_bytes)
                 .execute(&mut *tx)
                 .await
                 .map_err(conflict("a connection with this model name on this notice"))?;
