@@ -218,6 +218,11 @@ impl Scrubber {
     }
 }
 
+/// The most channels text is held for at once. Streams keep a few open (a choice's content, its tool calls);
+/// beyond this, text that would be held is dropped instead, so a hostile stream cannot grow the held text or
+/// the time to find it.
+pub const MAX_HELD_CHANNELS: usize = 256;
+
 /// Text held back per channel (one piece of joined text, such as a choice's content), so that a needle split
 /// between two pieces is found once they are joined.
 #[derive(Debug)]
@@ -249,7 +254,9 @@ impl<K: PartialEq + Clone> Tails<K> {
         let hold = scrubber.held_back(&text);
         if hold > 0 {
             let tail = text.split_off(text.len() - hold);
-            self.held.push((channel.clone(), tail));
+            if self.held.len() < MAX_HELD_CHANNELS {
+                self.held.push((channel.clone(), tail));
+            }
         }
         text
     }
@@ -365,6 +372,22 @@ mod tests {
         let out: String = pieces.iter().map(|p| tails.pass(&s, &0, p)).collect();
         let rest = tails.take(&0).unwrap_or_default();
         assert_eq!(out + &rest, "your key is [redacted] and more");
+    }
+
+    #[test]
+    fn the_held_channels_are_bounded() {
+        let s = scrubber();
+        let mut tails = Tails::default();
+        for channel in 0..MAX_HELD_CHANNELS + 10 {
+            assert_eq!(tails.pass(&s, &channel, "text sk-"), "text ");
+        }
+        assert_eq!(tails.held.len(), MAX_HELD_CHANNELS);
+        assert_eq!(tails.take(&0).as_deref(), Some("sk-"));
+        assert_eq!(
+            tails.take(&(MAX_HELD_CHANNELS + 1)),
+            None,
+            "dropped, not let through"
+        );
     }
 
     proptest! {

@@ -24,5 +24,6 @@ mod pagination;
 mod smoke;
 mod support;
 mod upstream;
+mod upstream_answers;
 mod web;
 mod windows;
