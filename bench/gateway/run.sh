@@ -9,6 +9,8 @@
 #   BACKEND=postgres       the gateway on a throwaway PostgreSQL cluster (started and removed here) instead of SQLite
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   with BACKEND=postgres, use this server instead of starting one
 #   LITELLM_VENV=path      where the virtual environment goes (default target/litellm-venv)
+#   HOSTILE=1              instead, the hostile-upstream case: prelaunch's memory while several evaluators get
+#                          300 MB answers (`bench gateway hostile`; its flags pass through, e.g. --clients 8)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -21,6 +23,18 @@ LITELLM_VERSION="1.82.6"
 VENV="${LITELLM_VENV:-$ROOT/target/litellm-venv}"
 
 cargo build --release --quiet -p prelaunch -p bench
+
+if [[ "${HOSTILE:-0}" != 0 ]]; then
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), \
+$(free -g | awk '/^Mem:/ {print $2}') GiB memory; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
+  mkdir -p bench/out
+  out="bench/out/$(date -u +%Y%m%dT%H%M%SZ)-gateway-hostile.md"
+  echo "+ bench gateway hostile --prelaunch target/release/prelaunch $*"
+  "$ROOT/target/release/bench" gateway hostile --prelaunch "$ROOT/target/release/prelaunch" "$@" | tee "$out"
+  exit 0
+fi
 
 args=(gateway run --prelaunch "$ROOT/target/release/prelaunch")
 if [[ "${BACKEND:-sqlite}" == postgres ]]; then

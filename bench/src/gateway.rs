@@ -6,7 +6,11 @@
 //! through each proxy, at each rate, for non-streaming and streaming calls, three runs by default, and prints
 //! Markdown tables: latency, what each proxy adds over the direct call, memory, errors; then a rate ladder
 //! that finds each one's sustainable rate. See `bench/README.md`.
+//!
+//! `hostile` measures the server's memory while a hostile upstream answers with far more than a connection
+//! allows (`hostile.rs`).
 
+mod hostile;
 mod mock;
 mod open_loop;
 mod procs;
@@ -34,6 +38,17 @@ pub enum Command {
     },
     /// Starts the mock, `prelaunch serve` and LiteLLM's proxy on loopback, and measures them.
     Run(Box<RunArgs>),
+    /// A model API that answers every call with far more than a connection allows (`hostile` starts it).
+    HostileUpstream {
+        /// A loopback address; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Bytes of every answer.
+        #[arg(long, default_value_t = 300_000_000)]
+        bytes: u64,
+    },
+    /// Prelaunch's memory while several evaluators get answers of hundreds of megabytes from a hostile upstream.
+    Hostile(hostile::HostileArgs),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +127,13 @@ pub async fn main(command: Command) -> Result<()> {
             }
             mock::serve(listen, shape).await
         }
+        Command::HostileUpstream { listen, bytes } => {
+            if !listen.ip().is_loopback() {
+                bail!("the hostile upstream listens on loopback only, not {listen}");
+            }
+            hostile::serve(listen, bytes).await
+        }
+        Command::Hostile(args) => hostile::run(&args).await,
         Command::Run(args) => {
             let dir =
                 std::env::temp_dir().join(format!("prelaunch_gwbench_{}", uuid::Uuid::new_v4().simple()));

@@ -28,8 +28,8 @@ use gateway::relay::{rewrite_response, stream_error};
 use gateway::settings::{self, MAX_POST_LAUNCH_DAYS, MAX_TIMEOUT_SECONDS};
 use gateway::upstream::{Response as UpstreamResponse, map_status};
 use gateway::{
-    AgencyLimits, ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Probe, Relayed, Retention,
-    SecretBox, StreamRewriter, Target, Upstream, Usage,
+    AgencyLimits, ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Probe, Relayed, ResponseLimits,
+    Retention, SecretBox, StreamRewriter, Target, Upstream, Usage,
 };
 use limits::{CallLimits, CallPermit};
 use review::ValidationError;
@@ -219,6 +219,9 @@ pub struct ConnectionInput {
     pub post_launch_days: Option<i64>,
     pub retention: Option<String>,
     pub timeout_seconds: Option<i64>,
+    pub max_response_bytes: Option<i64>,
+    pub max_event_bytes: Option<i64>,
+    pub max_stream_bytes: Option<i64>,
 }
 
 /// A connection as its developer sees it: everything but the secrets, which are never shown again.
@@ -243,6 +246,10 @@ pub struct ConnectionView {
     pub post_launch_days: i64,
     pub retention: String,
     pub timeout_seconds: i64,
+    /// The most the gateway reads of the upstream's answers: a whole JSON body, one stream event, a stream.
+    pub max_response_bytes: i64,
+    pub max_event_bytes: i64,
+    pub max_stream_bytes: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -267,6 +274,9 @@ impl From<ModelConnection> for ConnectionView {
             post_launch_days: c.post_launch_days,
             retention: c.retention,
             timeout_seconds: c.timeout_seconds,
+            max_response_bytes: c.max_response_bytes,
+            max_event_bytes: c.max_event_bytes,
+            max_stream_bytes: c.max_stream_bytes,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -474,17 +484,20 @@ impl CallLog {
         self.call.ttft_ms = ttft_ms;
     }
 
-    /// The transcript the connection's retention asks for.
-    fn transcript(&self, response: &[u8], secret_box: Option<&SecretBox>) -> Option<GatewayTranscript> {
-        let hex =
-            |bytes: &[u8]| -> String { Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect() };
-        let sealed = match self.retention {
-            Retention::None => return None,
-            Retention::Digest => None,
-            Retention::Encrypted => {
+    /// The transcript the connection's retention asks for, of the response as the evaluator received it
+    /// (scrubbed, and no larger than the connection's limits allow).
+    fn transcript(
+        &self,
+        response: Option<ResponseCopy>,
+        secret_box: Option<&SecretBox>,
+    ) -> Option<GatewayTranscript> {
+        let response = response?;
+        let hex = |digest: &[u8]| -> String { digest.iter().map(|b| format!("{b:02x}")).collect() };
+        let sealed = match (self.retention, &response.text) {
+            (Retention::Encrypted, Some(text)) => {
                 let texts = json!({
                     "request": String::from_utf8_lossy(&self.request),
-                    "response": String::from_utf8_lossy(response),
+                    "response": String::from_utf8_lossy(text),
                 });
                 secret_box.map(|b| {
                     b.seal(
@@ -493,13 +506,42 @@ impl CallLog {
                     )
                 })
             }
+            _ => None,
         };
         Some(GatewayTranscript {
             call_id: self.call.id,
-            request_sha256: hex(&self.request),
-            response_sha256: hex(response),
+            request_sha256: hex(&Sha256::digest(&self.request)),
+            response_sha256: hex(&response.digest.finalize()),
             sealed,
         })
+    }
+}
+
+/// What a call's transcript keeps of the response as it goes to the evaluator: its digest, computed as it
+/// passes, and its text only when the connection's retention keeps texts.
+struct ResponseCopy {
+    digest: Sha256,
+    text: Option<Vec<u8>>,
+}
+
+impl ResponseCopy {
+    fn new(retention: Retention) -> Option<Self> {
+        let text = match retention {
+            Retention::None => return None,
+            Retention::Digest => None,
+            Retention::Encrypted => Some(Vec::new()),
+        };
+        Some(ResponseCopy {
+            digest: Sha256::new(),
+            text,
+        })
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        self.digest.update(bytes);
+        if let Some(text) = &mut self.text {
+            text.extend_from_slice(bytes);
+        }
     }
 }
 
@@ -726,6 +768,15 @@ impl App {
             1,
             MAX_TIMEOUT_SECONDS,
         )?;
+        let response_defaults = ResponseLimits::default();
+        let response_limit = |value: Option<i64>, default: u64| {
+            value.unwrap_or_else(|| i64::try_from(default).unwrap_or(i64::MAX))
+        };
+        let response_limits = ResponseLimits::parse(
+            response_limit(input.max_response_bytes, response_defaults.max_response_bytes),
+            response_limit(input.max_event_bytes, response_defaults.max_event_bytes),
+            response_limit(input.max_stream_bytes, response_defaults.max_stream_bytes),
+        )?;
         let stored = match existing {
             Some(c) => Some(
                 secret_box
@@ -783,6 +834,9 @@ impl App {
             post_launch_days: i64::from(post_launch_days),
             retention: retention.as_str().into(),
             timeout_seconds: i64::from(timeout_seconds),
+            max_response_bytes: i64::try_from(response_limits.max_response_bytes).unwrap_or(i64::MAX),
+            max_event_bytes: i64::try_from(response_limits.max_event_bytes).unwrap_or(i64::MAX),
+            max_stream_bytes: i64::try_from(response_limits.max_stream_bytes).unwrap_or(i64::MAX),
             created_by: existing.map_or(Some(caller.user_id()), |c| c.created_by),
             created_at: existing.map_or(now, |c| c.created_at),
             updated_at: now,
@@ -801,7 +855,8 @@ impl App {
             "concurrency": c.concurrency, "agency_requests_per_minute": c.agency_requests_per_minute,
             "agency_tokens_per_minute": c.agency_tokens_per_minute, "agency_concurrency": c.agency_concurrency,
             "post_launch_days": c.post_launch_days, "retention": c.retention,
-            "timeout_seconds": c.timeout_seconds,
+            "timeout_seconds": c.timeout_seconds, "max_response_bytes": c.max_response_bytes,
+            "max_event_bytes": c.max_event_bytes, "max_stream_bytes": c.max_stream_bytes,
         })
     }
 
@@ -913,6 +968,21 @@ impl App {
             .and_then(|plain| serde_json::from_slice(&plain).ok())
             .ok_or_else(|| AppError::Internal("a stored connection's secrets do not open".into()))?;
         let style = ApiStyle::parse("api_style", &c.api_style)?;
+        // The scrubber is built here, once per connection, and cached with the grant.
+        let target = Target::new(
+            style,
+            c.base_url.clone(),
+            c.upstream_model.clone(),
+            Secret::new(secrets.credential),
+            secrets
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name, Secret::new(value)))
+                .collect(),
+            Duration::from_secs(u64::try_from(c.timeout_seconds).unwrap_or(60)),
+            ResponseLimits::stored(c.max_response_bytes, c.max_event_bytes, c.max_stream_bytes),
+        )
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
         Ok(Route {
             connection_id: c.id,
             model: c.model.clone(),
@@ -921,18 +991,7 @@ impl App {
             agency_limits: agency_limits_of(c),
             post_launch_days: u32::try_from(c.post_launch_days).unwrap_or(0),
             retention: Retention::parse("retention", &c.retention)?,
-            target: Target {
-                style,
-                base_url: c.base_url.clone(),
-                upstream_model: c.upstream_model.clone(),
-                credential: Secret::new(secrets.credential),
-                headers: secrets
-                    .headers
-                    .into_iter()
-                    .map(|(name, value)| (name, Secret::new(value)))
-                    .collect(),
-                timeout: Duration::from_secs(u64::try_from(c.timeout_seconds).unwrap_or(60)),
-            },
+            target,
         })
     }
 
@@ -1274,7 +1333,11 @@ impl App {
             }) => {
                 self.charge(&grant, &route, usage);
                 log.finish(200, None, usage, None);
-                let transcript = log.transcript(&body, self.gateway.secret_box.as_ref());
+                let copy = ResponseCopy::new(log.retention).map(|mut copy| {
+                    copy.add(&body);
+                    copy
+                });
+                let transcript = log.transcript(copy, self.gateway.secret_box.as_ref());
                 let call_id = log.call.id;
                 let recorded = self.record_call(log.call, transcript);
                 drop(permit);
@@ -1298,11 +1361,10 @@ impl App {
                     style,
                     response,
                     rewriter,
-                    keep_response: log.retention != Retention::None,
+                    copy: ResponseCopy::new(log.retention),
                     log: Some(log),
                     _permit: permit,
                     pending: VecDeque::new(),
-                    sent: Vec::new(),
                     done: false,
                     ttft_ms: None,
                 };
@@ -1348,11 +1410,16 @@ impl App {
         let status = response.status();
         if !(200..300).contains(&status) {
             let retry_after = response.retry_after();
-            let bytes = response.body().await.unwrap_or_default();
-            return Err(map_status(status, retry_after, &bytes, &route.target.identity()));
+            let bytes = response.error_body().await;
+            return Err(map_status(status, retry_after, &bytes, route.target.scrubber()));
         }
         if request.stream {
-            let rewriter = request.rewriter(style, &route.model, route.target.identity());
+            let rewriter = request.rewriter(
+                style,
+                &route.model,
+                route.target.scrubber().clone(),
+                route.target.limits,
+            );
             return Ok(Forwarded::Stream {
                 route,
                 response: Box::new(response),
@@ -1360,8 +1427,9 @@ impl App {
                 permit,
             });
         }
+        // At most the connection's limit is read: past it the call ends here, recorded, with no transcript.
         let bytes = response.body().await.map_err(|e| e.error())?;
-        let (body, usage) = rewrite_response(&bytes, &route.model, &route.target.identity())?;
+        let (body, usage) = rewrite_response(&bytes, &route.model, route.target.scrubber())?;
         Ok(Forwarded::Complete {
             route,
             body,
@@ -1396,12 +1464,11 @@ struct Relay {
     style: ApiStyle,
     response: Box<UpstreamResponse>,
     rewriter: Box<StreamRewriter>,
-    keep_response: bool,
+    /// What the transcript keeps of what was sent.
+    copy: Option<ResponseCopy>,
     log: Option<CallLog>,
     _permit: CallPermit,
     pending: VecDeque<Bytes>,
-    /// What was sent, when the transcript needs it.
-    sent: Vec<u8>,
     done: bool,
     ttft_ms: Option<f64>,
 }
@@ -1426,7 +1493,12 @@ impl Relay {
                             }
                             Relayed::Drop => {}
                             Relayed::Last(bytes) => {
-                                last = Some(bytes);
+                                last = Some(Ok(bytes));
+                                break;
+                            }
+                            // Over the connection's limits: the upstream is dropped with the stream.
+                            Relayed::Fail(error) => {
+                                last = Some(Err(error));
                                 break;
                             }
                         }
@@ -1438,7 +1510,7 @@ impl Relay {
                         self.ttft_ms = Some(log.started.elapsed().as_secs_f64() * 1000.0);
                     }
                     if let Some(last) = last {
-                        self.finish(Ok(last)).await;
+                        self.finish(last).await;
                     }
                 }
                 Ok(None) => self.finish(Err(GatewayError::upstream_dropped())).await,
@@ -1448,8 +1520,8 @@ impl Relay {
     }
 
     fn keep(&mut self, bytes: &[u8]) {
-        if self.keep_response {
-            self.sent.extend_from_slice(bytes);
+        if let Some(copy) = &mut self.copy {
+            copy.add(bytes);
         }
     }
 
@@ -1468,7 +1540,7 @@ impl Relay {
         self.keep(&last);
         log.finish(status, code, usage, self.ttft_ms);
         let transcript = if status == 200 {
-            log.transcript(&self.sent, self.app.gateway.secret_box.as_ref())
+            log.transcript(self.copy.take(), self.app.gateway.secret_box.as_ref())
         } else {
             None
         };

@@ -357,6 +357,20 @@ impl GatewayError {
         )
     }
 
+    /// The upstream sent more than the connection allows (`what`: a response, a stream event, a stream); the
+    /// gateway stopped reading there.
+    pub fn upstream_response_too_large(what: &str, limit: u64) -> Self {
+        Self::new(
+            502,
+            ErrorType::Api,
+            "upstream_response_too_large",
+            format!(
+                "the model's API sent {what} larger than the {limit} bytes this model's connection allows; the \
+                 gateway stopped reading it"
+            ),
+        )
+    }
+
     // The gateway.
 
     pub fn metering_failed() -> Self {

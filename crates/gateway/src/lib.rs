@@ -6,7 +6,10 @@
 //! - `sealed`: the master key and XChaCha20-Poly1305 sealing of credentials and transcripts.
 //! - `limits`: requests and tokens per minute and calls in flight, per evaluator and per agency, shared by
 //!   every server process through leases from budgets in the database.
-//! - `relay`: request and response rewriting, server-sent events, usage, stripping the upstream's identity.
+//! - `relay`: request and response rewriting, usage, the limits on what an upstream may send.
+//! - `sse`: server-sent events, parsed in linear time with a bound on each event.
+//! - `scrub`: keeping the developer's secrets and the upstream's identity from evaluators.
+//! - `transcode`: rewriting a whole JSON response in one pass, without building its tree.
 //! - `upstream`: the HTTP client that calls the developer's API.
 //! - `error`: refusals and failures in the OpenAI and Anthropic error shapes.
 //!
@@ -29,13 +32,17 @@ pub mod egress;
 pub mod error;
 pub mod limits;
 pub mod relay;
+pub mod scrub;
 pub mod sealed;
 pub mod settings;
+pub mod sse;
+mod transcode;
 pub mod upstream;
 
 pub use error::{ErrorType, GatewayError};
 pub use limits::{Admission, Caps, Limiter, Permit, Refusal};
-pub use relay::{CallRequest, Identity, Relayed, StreamRewriter, Usage};
+pub use relay::{CallRequest, Relayed, StreamRewriter, Usage};
+pub use scrub::Scrubber;
 pub use sealed::{MasterKey, SealError, SecretBox};
-pub use settings::{AgencyLimits, ApiStyle, Limits, Retention};
+pub use settings::{AgencyLimits, ApiStyle, Limits, ResponseLimits, Retention};
 pub use upstream::{Probe, Target, Upstream};

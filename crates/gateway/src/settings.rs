@@ -154,6 +154,73 @@ impl AgencyLimits {
     }
 }
 
+/// How much of an upstream's answer the gateway reads for one call, per connection. Answers are read
+/// incrementally and the call is stopped at the limit (502 `upstream_response_too_large`), so a hostile or
+/// broken upstream costs the server at most these bytes per call in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ResponseLimits {
+    /// A whole (non-streamed) JSON body.
+    pub max_response_bytes: u64,
+    /// One server-sent event of a stream, its lines and comments included.
+    pub max_event_bytes: u64,
+    /// A whole stream.
+    pub max_stream_bytes: u64,
+}
+
+const MIB: u32 = 1024 * 1024;
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 16 * MIB;
+pub const DEFAULT_MAX_EVENT_BYTES: u32 = MIB;
+pub const DEFAULT_MAX_STREAM_BYTES: u32 = 64 * MIB;
+/// The smallest limit a connection may set, on each of the three.
+pub const MIN_RESPONSE_LIMIT: u32 = 1024;
+/// The largest limits a connection may set: what one call may hold in the server's memory.
+pub const MAX_RESPONSE_BYTES: u32 = 64 * MIB;
+pub const MAX_EVENT_BYTES: u32 = 16 * MIB;
+pub const MAX_STREAM_BYTES: u32 = 256 * MIB;
+
+impl Default for ResponseLimits {
+    fn default() -> Self {
+        ResponseLimits {
+            max_response_bytes: u64::from(DEFAULT_MAX_RESPONSE_BYTES),
+            max_event_bytes: u64::from(DEFAULT_MAX_EVENT_BYTES),
+            max_stream_bytes: u64::from(DEFAULT_MAX_STREAM_BYTES),
+        }
+    }
+}
+
+impl ResponseLimits {
+    pub fn parse(response: i64, event: i64, stream: i64) -> Result<Self, ValidationError> {
+        let limits = ResponseLimits {
+            max_response_bytes: u64::from(bounded(
+                "max_response_bytes",
+                response,
+                MIN_RESPONSE_LIMIT,
+                MAX_RESPONSE_BYTES,
+            )?),
+            max_event_bytes: u64::from(bounded(
+                "max_event_bytes",
+                event,
+                MIN_RESPONSE_LIMIT,
+                MAX_EVENT_BYTES,
+            )?),
+            max_stream_bytes: u64::from(bounded(
+                "max_stream_bytes",
+                stream,
+                MIN_RESPONSE_LIMIT,
+                MAX_STREAM_BYTES,
+            )?),
+        };
+        // An event larger than the stream's limit is refused by that limit; no need to refuse the setting.
+        Ok(limits)
+    }
+
+    /// The limits as stored; a stored value out of range (it never is) falls back to the default.
+    pub fn stored(response: i64, event: i64, stream: i64) -> Self {
+        let defaults = ResponseLimits::default();
+        ResponseLimits::parse(response, event, stream).unwrap_or(defaults)
+    }
+}
+
 /// An upstream base URL such as `https://api.example.com/v1`: http or https, no credentials, query or fragment,
 /// kept without a trailing slash.
 pub fn base_url(field: &str, value: &str) -> Result<String, ValidationError> {
@@ -360,5 +427,40 @@ mod tests {
         assert_eq!(ApiStyle::parse("s", "openai").unwrap(), ApiStyle::OpenAi);
         assert!(ApiStyle::parse("s", "cohere").is_err());
         assert_eq!(Retention::parse("r", "digest").unwrap(), Retention::Digest);
+    }
+
+    #[test]
+    fn response_limits() {
+        let d = ResponseLimits::default();
+        assert_eq!(
+            (d.max_response_bytes, d.max_event_bytes, d.max_stream_bytes),
+            (16 << 20, 1 << 20, 64 << 20)
+        );
+        assert!(ResponseLimits::parse(1024, 1024, 1024).is_ok());
+        let max = (
+            i64::from(MAX_RESPONSE_BYTES),
+            i64::from(MAX_EVENT_BYTES),
+            i64::from(MAX_STREAM_BYTES),
+        );
+        assert!(ResponseLimits::parse(max.0, max.1, max.2).is_ok());
+        for (response, event, stream, field) in [
+            (1023, 1024, 1024, "max_response_bytes"),
+            (max.0 + 1, 1024, 1024, "max_response_bytes"),
+            (1024, 0, 1024, "max_event_bytes"),
+            (1024, max.1 + 1, max.2, "max_event_bytes"),
+            (1024, 1024, -1, "max_stream_bytes"),
+            (1024, 1024, max.2 + 1, "max_stream_bytes"),
+        ] {
+            assert_eq!(
+                ResponseLimits::parse(response, event, stream).unwrap_err().field,
+                field,
+                "{response} {event} {stream}"
+            );
+        }
+        assert!(
+            ResponseLimits::parse(1024, 4096, 2048).is_ok(),
+            "the stream's limit holds"
+        );
+        assert_eq!(ResponseLimits::stored(0, 0, 0), d);
     }
 }

@@ -4,11 +4,15 @@
 //!
 //! Errors never carry the upstream's address: `reqwest` puts the URL into its errors, so they are reduced to
 //! what happened (timeout, unreachable) before anyone sees or logs them.
+//!
+//! Bodies are read piece by piece and never past the connection's limits (`ResponseLimits`): a body that
+//! announces more, or sends more, is dropped at the limit, which closes the connection to the upstream.
 
 use crate::egress::{self, Egress, Resolver};
 use crate::error::GatewayError;
-use crate::relay::{Identity, upstream_error_message};
-use crate::settings::ApiStyle;
+use crate::relay::upstream_error_message;
+use crate::scrub::{ScrubError, Scrubber};
+use crate::settings::{ApiStyle, ResponseLimits};
 use accounts::Secret;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -16,6 +20,8 @@ use std::time::{Duration, Instant};
 
 /// The version of the Anthropic API the gateway speaks.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The most of an error body read: enough for its message, which is all the gateway uses of it.
+pub const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
 
 /// Where and how to call one upstream.
 pub struct Target {
@@ -27,11 +33,40 @@ pub struct Target {
     pub headers: Vec<(String, Secret)>,
     /// How long to wait for the response to start, and then between two pieces of it.
     pub timeout: Duration,
+    /// How much of an answer is read.
+    pub limits: ResponseLimits,
+    /// What must not reach an evaluator: built once, with the target.
+    scrubber: Arc<Scrubber>,
 }
 
 impl Target {
-    pub fn identity(&self) -> Identity {
-        Identity::new(&self.upstream_model, &self.base_url)
+    pub fn new(
+        style: ApiStyle,
+        base_url: String,
+        upstream_model: String,
+        credential: Secret,
+        headers: Vec<(String, Secret)>,
+        timeout: Duration,
+        limits: ResponseLimits,
+    ) -> Result<Self, ScrubError> {
+        let mut secrets = vec![credential.expose()];
+        secrets.extend(headers.iter().map(|(_, value)| value.expose()));
+        let scrubber = Scrubber::new(&upstream_model, &base_url, style.call_path(), &secrets)?;
+        Ok(Target {
+            style,
+            base_url,
+            upstream_model,
+            credential,
+            headers,
+            timeout,
+            limits,
+            scrubber: Arc::new(scrubber),
+        })
+    }
+
+    /// The connection's secrets and the upstream's identity, to keep out of what evaluators receive.
+    pub fn scrubber(&self) -> &Arc<Scrubber> {
+        &self.scrubber
     }
 }
 
@@ -46,6 +81,7 @@ pub struct Upstream {
 pub struct Response {
     inner: reqwest::Response,
     timeout: Duration,
+    limits: ResponseLimits,
 }
 
 /// What went wrong reading a body.
@@ -54,6 +90,8 @@ pub enum BodyError {
     Timeout,
     /// The connection closed or broke before the body was complete.
     Dropped,
+    /// The body is larger than this many bytes, the limit; it was not read further.
+    TooLarge(u64),
 }
 
 impl Default for Upstream {
@@ -123,6 +161,7 @@ impl Upstream {
             Ok(Ok(inner)) => Ok(Response {
                 inner,
                 timeout: target.timeout,
+                limits: target.limits,
             }),
         }
     }
@@ -141,11 +180,12 @@ impl Upstream {
                 .send(target, serde_json::to_vec(&body).unwrap_or_default())
                 .await?;
             let status = response.status();
-            let bytes = response.body().await.map_err(|e| e.error())?;
             if (200..300).contains(&status) {
+                response.body().await.map_err(|e| e.error())?;
                 Ok(status)
             } else {
-                Err(map_status(status, None, &bytes, &target.identity()))
+                let bytes = response.error_body().await;
+                Err(map_status(status, None, &bytes, target.scrubber()))
             }
         }
         .await;
@@ -182,6 +222,7 @@ impl BodyError {
         match self {
             BodyError::Timeout => GatewayError::upstream_timeout(),
             BodyError::Dropped => GatewayError::upstream_dropped(),
+            BodyError::TooLarge(limit) => GatewayError::upstream_response_too_large("a response", limit),
         }
     }
 }
@@ -213,24 +254,50 @@ impl Response {
         }
     }
 
-    /// The whole body, each piece arriving within the timeout.
-    pub async fn body(mut self) -> Result<Bytes, BodyError> {
-        let mut out = bytes::BytesMut::new();
-        while let Some(chunk) = self.chunk().await? {
-            out.extend_from_slice(&chunk);
+    /// The whole body, each piece arriving within the timeout, up to the connection's limit for a response.
+    pub async fn body(self) -> Result<Bytes, BodyError> {
+        let limit = self.limits.max_response_bytes;
+        self.body_within(limit).await
+    }
+
+    /// As much of an error body as its message needs; empty when it is larger or does not arrive whole.
+    pub async fn error_body(self) -> Bytes {
+        let limit = self.limits.max_response_bytes.min(MAX_ERROR_BODY_BYTES);
+        self.body_within(limit).await.unwrap_or_default()
+    }
+
+    /// The whole body if it is at most `limit` bytes. Refused at once when its announced length is larger;
+    /// otherwise read until it ends or passes the limit, holding at most `limit` bytes.
+    async fn body_within(mut self, limit: u64) -> Result<Bytes, BodyError> {
+        if self.inner.content_length().is_some_and(|length| length > limit) {
+            return Err(BodyError::TooLarge(limit));
         }
-        Ok(out.freeze())
+        let mut pieces: Vec<Bytes> = Vec::new();
+        let mut length: u64 = 0;
+        while let Some(chunk) = self.chunk().await? {
+            length += chunk.len() as u64;
+            if length > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
+            pieces.push(chunk);
+        }
+        Ok(match pieces.len() {
+            0 => Bytes::new(),
+            1 => pieces.pop().unwrap_or_default(),
+            _ => Bytes::from(pieces.concat()),
+        })
     }
 }
 
 /// Maps an upstream's error status to the gateway's answer. Errors the evaluator caused (400, 404, 413, 422)
-/// keep the upstream's explanation, without its identity; the rest say what failed without detail.
-pub fn map_status(status: u16, retry_after: Option<u64>, body: &[u8], identity: &Identity) -> GatewayError {
+/// keep the upstream's explanation, scrubbed of secrets and of the upstream's identity; the rest say what
+/// failed without detail.
+pub fn map_status(status: u16, retry_after: Option<u64>, body: &[u8], scrubber: &Scrubber) -> GatewayError {
     match status {
         429 => GatewayError::upstream_rate_limited(retry_after),
         401 | 403 => GatewayError::upstream_refused_credential(),
         400 | 404 | 409 | 413 | 422 => {
-            let message = upstream_error_message(body, identity)
+            let message = upstream_error_message(body, scrubber)
                 .unwrap_or_else(|| format!("the model's API rejected the request (status {status})"));
             let status = if status == 404 { 400 } else { status };
             GatewayError::new(

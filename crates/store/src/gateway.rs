@@ -31,6 +31,10 @@ pub struct ModelConnection {
     pub agency_requests_per_minute: Option<i64>,
     pub agency_tokens_per_minute: Option<i64>,
     pub agency_concurrency: Option<i64>,
+    /// How much of the upstream's answers is read: a whole JSON body, one stream event, a whole stream.
+    pub max_response_bytes: i64,
+    pub max_event_bytes: i64,
+    pub max_stream_bytes: i64,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -193,9 +197,10 @@ macro_rules! gateway_sql_store {
                     "INSERT INTO model_connections (id, notice_id, model, api_style, base_url, upstream_model, \
                      sealed_secrets, header_names, requests_per_minute, tokens_per_minute, concurrency, \
                      post_launch_days, retention, timeout_seconds, created_by, created_at, updated_at, deleted_at, \
-                     agency_requests_per_minute, agency_tokens_per_minute, agency_concurrency) \
+                     agency_requests_per_minute, agency_tokens_per_minute, agency_concurrency, \
+                     max_response_bytes, max_event_bytes, max_stream_bytes) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                     $19, $20, $21)",
+                     $19, $20, $21, $22, $23, $24)",
                 )
                 .bind(c.id)
                 .bind(c.notice_id)
@@ -218,6 +223,9 @@ macro_rules! gateway_sql_store {
                 .bind(c.agency_requests_per_minute)
                 .bind(c.agency_tokens_per_minute)
                 .bind(c.agency_concurrency)
+                .bind(c.max_response_bytes)
+                .bind(c.max_event_bytes)
+                .bind(c.max_stream_bytes)
                 .execute(&mut *tx)
                 .await
                 .map_err(conflict("a connection with this model name on this notice"))?;
@@ -233,7 +241,8 @@ macro_rules! gateway_sql_store {
                      sealed_secrets = $6, header_names = $7, requests_per_minute = $8, tokens_per_minute = $9, \
                      concurrency = $10, post_launch_days = $11, retention = $12, timeout_seconds = $13, \
                      updated_at = $14, agency_requests_per_minute = $15, agency_tokens_per_minute = $16, \
-                     agency_concurrency = $17 WHERE id = $1 AND deleted_at IS NULL",
+                     agency_concurrency = $17, max_response_bytes = $18, max_event_bytes = $19, \
+                     max_stream_bytes = $20 WHERE id = $1 AND deleted_at IS NULL",
                 )
                 .bind(c.id)
                 .bind(&c.model)
@@ -252,6 +261,9 @@ macro_rules! gateway_sql_store {
                 .bind(c.agency_requests_per_minute)
                 .bind(c.agency_tokens_per_minute)
                 .bind(c.agency_concurrency)
+                .bind(c.max_response_bytes)
+                .bind(c.max_event_bytes)
+                .bind(c.max_stream_bytes)
                 .execute(&mut *tx)
                 .await
                 .map_err(conflict("a connection with this model name on this notice"))?;

@@ -29,6 +29,7 @@ mod schemathesis;
 mod smoke;
 mod support;
 mod upstream;
+mod upstream_answers;
 mod visibility;
 mod web;
 mod windows;

@@ -67,6 +67,9 @@ struct ConnectionBody {
     post_launch_days: Option<i64>,
     retention: Option<String>,
     timeout_seconds: Option<i64>,
+    max_response_bytes: Option<i64>,
+    max_event_bytes: Option<i64>,
+    max_stream_bytes: Option<i64>,
 }
 
 impl From<ConnectionBody> for ConnectionInput {
@@ -91,6 +94,9 @@ impl From<ConnectionBody> for ConnectionInput {
             post_launch_days: b.post_launch_days,
             retention: b.retention,
             timeout_seconds: b.timeout_seconds,
+            max_response_bytes: b.max_response_bytes,
+            max_event_bytes: b.max_event_bytes,
+            max_stream_bytes: b.max_stream_bytes,
         }
     }
 }

@@ -312,6 +312,9 @@ fn field_label(field: &str) -> String {
         "headers" => "Extra headers",
         "post_launch_days" => "Access after launch (days)",
         "timeout_seconds" => "Upstream timeout (seconds)",
+        "max_response_bytes" => "Largest response (bytes)",
+        "max_event_bytes" => "Largest stream event (bytes)",
+        "max_stream_bytes" => "Largest stream (bytes)",
         "" => "This form",
         other => return capitalise(&other.replace('_', " ")),
     };

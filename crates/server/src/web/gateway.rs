@@ -18,8 +18,11 @@ use app::{App, AppResult, Caller, PageRequest, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use gateway::settings::{self, DEFAULT_TIMEOUT_SECONDS, MAX_POST_LAUNCH_DAYS, MAX_TIMEOUT_SECONDS};
-use gateway::{ApiStyle, Limits, Probe, Retention};
+use gateway::settings::{
+    self, DEFAULT_TIMEOUT_SECONDS, MAX_EVENT_BYTES, MAX_POST_LAUNCH_DAYS, MAX_RESPONSE_BYTES,
+    MAX_STREAM_BYTES, MAX_TIMEOUT_SECONDS, MIN_RESPONSE_LIMIT,
+};
+use gateway::{ApiStyle, Limits, Probe, ResponseLimits, Retention};
 use review::{NoticeState, ValidationError};
 use uuid::Uuid;
 
@@ -149,6 +152,7 @@ struct ConnectionCard {
     retention: String,
     retention_text: &'static str,
     timeout_seconds: i64,
+    answers: String,
     updated: String,
 }
 
@@ -170,6 +174,12 @@ impl From<&ConnectionView> for ConnectionCard {
             retention: super::view::humanize(&c.retention),
             retention_text: retention_text(&c.retention),
             timeout_seconds: c.timeout_seconds,
+            answers: format!(
+                "{} per response, {} per stream event, {} per stream",
+                size(c.max_response_bytes),
+                size(c.max_event_bytes),
+                size(c.max_stream_bytes)
+            ),
             updated: when(c.updated_at),
         }
     }
@@ -186,6 +196,16 @@ fn agency_limits_text(c: &ConnectionView) -> Option<String> {
     .filter_map(|(cap, unit)| cap.map(|n| format!("{} {unit}", grouped(n))))
     .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// "16 MiB", "64 KiB", "1,500 bytes".
+fn size(bytes: i64) -> String {
+    const KIB: i64 = 1024;
+    match bytes {
+        b if b >= KIB * KIB && b % (KIB * KIB) == 0 => format!("{} MiB", grouped(b / (KIB * KIB))),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", grouped(b / KIB)),
+        b => format!("{} bytes", grouped(b)),
+    }
 }
 
 /// The outcome of a test call, as shown: never more than the app reports.
@@ -211,6 +231,7 @@ struct ConnectionForm {
     headers_hint: String,
     post_launch_hint: String,
     timeout_hint: String,
+    answers_hint: String,
     /// Changing: the credential and headers are kept unless given again.
     editing: bool,
     /// Changing a connection that has extra headers: they can be removed.
@@ -270,6 +291,13 @@ impl ConnectionForm {
             timeout_hint: format!(
                 "How long one call may take upstream, 1 to {MAX_TIMEOUT_SECONDS} seconds."
             ),
+            answers_hint: format!(
+                "The most the gateway reads of your API's answers, in bytes; a larger answer ends the call with an \
+                 error. Each from {MIN_RESPONSE_LIMIT} to {}, {} and {}.",
+                size(i64::from(MAX_RESPONSE_BYTES)),
+                size(i64::from(MAX_EVENT_BYTES)),
+                size(i64::from(MAX_STREAM_BYTES))
+            ),
             editing: editing.is_some(),
             header_names: editing.is_some_and(|c| !c.header_names.is_empty()),
             form,
@@ -279,6 +307,7 @@ impl ConnectionForm {
     /// The values a new connection starts with.
     fn defaults() -> FormState {
         let limits = Limits::default();
+        let answers = ResponseLimits::default();
         FormState::with(&[
             ("api_style", ApiStyle::OpenAi.as_str()),
             ("requests_per_minute", &limits.requests_per_minute.to_string()),
@@ -287,6 +316,9 @@ impl ConnectionForm {
             ("post_launch_days", "0"),
             ("retention", Retention::Digest.as_str()),
             ("timeout_seconds", &DEFAULT_TIMEOUT_SECONDS.to_string()),
+            ("max_response_bytes", &answers.max_response_bytes.to_string()),
+            ("max_event_bytes", &answers.max_event_bytes.to_string()),
+            ("max_stream_bytes", &answers.max_stream_bytes.to_string()),
         ])
     }
 
@@ -309,6 +341,9 @@ impl ConnectionForm {
             ("post_launch_days", &c.post_launch_days.to_string()),
             ("retention", &c.retention),
             ("timeout_seconds", &c.timeout_seconds.to_string()),
+            ("max_response_bytes", &c.max_response_bytes.to_string()),
+            ("max_event_bytes", &c.max_event_bytes.to_string()),
+            ("max_stream_bytes", &c.max_stream_bytes.to_string()),
         ])
     }
 }
@@ -397,6 +432,9 @@ fn connection_input(fields: &Fields, editing: bool) -> Result<ConnectionInput, V
         post_launch_days: fields.number("post_launch_days")?,
         retention: fields.optional("retention").map(str::to_owned),
         timeout_seconds: fields.number("timeout_seconds")?,
+        max_response_bytes: fields.number("max_response_bytes")?,
+        max_event_bytes: fields.number("max_event_bytes")?,
+        max_stream_bytes: fields.number("max_stream_bytes")?,
     })
 }
 
