@@ -12,8 +12,8 @@
 //! minute is leased one call at a time); a large one costs one round trip per many calls. Units leased at least
 //! `LEASE_TTL_MS` ago and not spent go back once the process has stopped using the budget for a second, so an
 //! idle process does not sit on a share (one in use keeps it for its next calls); the share of a process that
-//! died is spent, and the budget refills at its pace. Admitted calls can exceed an ideal single counter only by what the processes
-//! hold at once, at most one lease each (2 % of the limit per process).
+//! died is spent, and the budget refills at its pace. Admitted calls can exceed an ideal single counter only by
+//! what the processes hold at once, at most one lease each (2 % of the limit per process).
 //!
 //! Tokens are charged when the upstream reports them: a call is admitted while the process holds any token
 //! allowance, and what it used beyond it is a debt the next lease reports (or the maintenance tick, within a
@@ -37,8 +37,8 @@
 //!
 //! This module is the rules and one process's state, without I/O: `Limiter::admit` admits a call from what the
 //! process holds or names the budgets to lease from; `take_lease` and `settle` are the two halves of a lease,
-//! between which the app runs the statement; `due` names the budgets whose shares to give back or renew. Time
-//! is the injected clock's, in milliseconds, passed in.
+//! between which the app runs the statement; `due` names the budgets with units to give back, a debt to report
+//! or slots to give back. Time is the injected clock's, in milliseconds, passed in.
 
 use crate::settings::{AgencyLimits, Limits};
 use std::collections::HashMap;
