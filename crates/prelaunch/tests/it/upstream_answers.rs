@@ -768,3 +768,72 @@ async fn an_echoing_upstream_leaves_no_secret_in_the_log() {
     secrets.retain(|s| s != "127.0.0.1");
     up.assert_none("the log", &log, &secrets);
 }
+
+/// The connection pages show the limits, fill them into the change form and keep them when it is sent back;
+/// a value out of bounds is shown on its field.
+#[tokio::test]
+async fn the_connection_form_shows_and_keeps_the_limits() {
+    let s = setup(json!({"max_response_bytes": 2 * MIB, "max_event_bytes": 4 * KIB})).await;
+    let dev = crate::web::signed_in(&s.t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let api = format!("/api/v1/notices/{}/connections", s.notice);
+    let id = s.t.get(&s.w.dev_admin, &api).await.ok()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = format!("/notices/{}/connections", s.notice);
+    let listed = dev.get(&page).await;
+    listed.assert(200);
+    assert!(
+        listed
+            .body
+            .contains("2 MiB per response, 4 KiB per stream event, 64 MiB per stream"),
+        "{}",
+        listed.body
+    );
+    crate::web::assert_accessible(&page, &listed.body);
+    assert!(
+        listed.body.contains("value=\"16777216\""),
+        "a new connection starts at the defaults"
+    );
+    let edit = format!("{page}/{id}");
+    let form = dev.get(&edit).await;
+    form.assert(200);
+    crate::web::assert_accessible(&edit, &form.body);
+    for value in ["2097152", "4096", "67108864"] {
+        assert!(
+            form.body.contains(&format!("value=\"{value}\"")),
+            "{value} is filled in"
+        );
+    }
+    let fields = |event: &'static str| {
+        vec![
+            ("api_style", "openai".to_owned()),
+            ("base_url", s.up.base_url.clone()),
+            ("upstream_model", UPSTREAM_MODEL.to_owned()),
+            ("credential", String::new()),
+            ("headers", String::new()),
+            ("model", MODEL.to_owned()),
+            ("requests_per_minute", "60".to_owned()),
+            ("tokens_per_minute", "200000".to_owned()),
+            ("concurrency", "8".to_owned()),
+            ("post_launch_days", "0".to_owned()),
+            ("retention", "encrypted".to_owned()),
+            ("timeout_seconds", "45".to_owned()),
+            ("max_response_bytes", "2097152".to_owned()),
+            ("max_event_bytes", event.to_owned()),
+            ("max_stream_bytes", "67108864".to_owned()),
+        ]
+    };
+    let sent = fields("4096");
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    dev.submit(&edit, &edit, &sent).await.assert(303);
+    let stored = s.t.get(&s.w.dev_admin, &format!("{api}/{id}")).await;
+    assert_eq!(stored.ok()["timeout_seconds"], 45);
+    assert_eq!(stored.body["max_response_bytes"], 2 * MIB);
+    assert_eq!(stored.body["max_event_bytes"], 4 * KIB);
+    let bad = fields("10");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    dev.submit(&edit, &edit, &bad)
+        .await
+        .assert_form_error("max_event_bytes", "10");
+}
