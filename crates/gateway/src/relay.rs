@@ -913,6 +913,14 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+        // Nesting is bounded by the parser's depth limit, not by the stack.
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            rewrite_response(deep.as_bytes(), "orion-1.0", &scrubber())
+                .unwrap_err()
+                .code,
+            "upstream_invalid_response"
+        );
     }
 
     /// The rewriting as it was first written, over a whole `Value`: the reference the one-pass rewriting
