@@ -224,6 +224,20 @@ mod tests {
         assert!(parser.too_large());
     }
 
+    /// Pushes `bytes` cut at the given offsets (taken modulo its length, in order), collecting the events.
+    fn push_in_pieces(parser: &mut SseParser, bytes: &[u8], cuts: Vec<usize>) -> Vec<SseEvent> {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+        cuts.push(bytes.len());
+        cuts.sort_unstable();
+        let mut events = Vec::new();
+        let mut from = 0;
+        for cut in cuts {
+            events.extend(parser.push(&bytes[from..cut]));
+            from = cut;
+        }
+        events
+    }
+
     fn stream() -> impl Strategy<Value = Vec<u8>> {
         let line = prop_oneof![
             "data: [ -~]{0,20}",
@@ -260,16 +274,8 @@ mod tests {
         ) {
             let mut whole = SseParser::new(MIB);
             let expected = whole.push(&bytes);
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
-            cuts.push(bytes.len());
-            cuts.sort_unstable();
             let mut parser = SseParser::new(MIB);
-            let mut events = Vec::new();
-            let mut from = 0;
-            for cut in cuts {
-                events.extend(parser.push(&bytes[from..cut]));
-                from = cut;
-            }
+            let events = push_in_pieces(&mut parser, &bytes, cuts);
             prop_assert_eq!(&events, &expected);
             prop_assert_eq!(parser.is_mid_event(), whole.is_mid_event());
             prop_assert_eq!(parser.examined(), bytes.len() as u64);
@@ -284,16 +290,8 @@ mod tests {
         ) {
             let mut whole = SseParser::new(limit);
             let expected = whole.push(&bytes);
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
-            cuts.push(bytes.len());
-            cuts.sort_unstable();
             let mut parser = SseParser::new(limit);
-            let mut events = Vec::new();
-            let mut from = 0;
-            for cut in cuts {
-                events.extend(parser.push(&bytes[from..cut]));
-                from = cut;
-            }
+            let events = push_in_pieces(&mut parser, &bytes, cuts);
             prop_assert_eq!(&events, &expected);
             prop_assert_eq!(parser.too_large(), whole.too_large());
         }

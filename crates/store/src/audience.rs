@@ -146,6 +146,34 @@ macro_rules! work_visible {
 }
 pub(crate) use work_visible;
 
+/// A page of a notice's findings or assessments (`$table`) the reader may see: `$1`/`$2` the reader's
+/// developer and agency organisations, `$3` the notice, `$4` the cursor, `$5` the page size.
+macro_rules! work_page {
+    ($table:literal) => {
+        concat!(
+            "SELECT w.* FROM ",
+            $table,
+            " w JOIN notices n ON n.id = w.notice_id WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
+            $crate::audience::work_visible!("$1", "$2"),
+            " ORDER BY w.id LIMIT $5"
+        )
+    };
+}
+pub(crate) use work_page;
+
+/// One finding or assessment (`$table`, id `$3`) if the reader may see it.
+macro_rules! work_one {
+    ($table:literal) => {
+        concat!(
+            "SELECT w.* FROM ",
+            $table,
+            " w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
+            $crate::audience::work_visible!("$1", "$2")
+        )
+    };
+}
+pub(crate) use work_one;
+
 /// Whether the object `$object` is shared with no organisation but the reader's agency: an event that lists
 /// whom it is shared with then names no one the reader may not know of.
 macro_rules! shared_with_reader_alone {
@@ -242,31 +270,27 @@ macro_rules! audience_sql_store {
                 audience: &Audience,
                 page: &Page<Uuid>,
             ) -> Result<Vec<Finding>> {
-                Ok(sqlx::query_as(concat!(
-                    "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id \
-                     WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
-                    $crate::audience::work_visible!("$1", "$2"),
-                    " ORDER BY w.id LIMIT $5"
-                ))
-                .bind(audience.developer_org)
-                .bind(audience.agency_org)
-                .bind(notice_id)
-                .bind(page.after)
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?)
+                Ok(
+                    sqlx::query_as(concat!($crate::audience::work_page!("findings")))
+                        .bind(audience.developer_org)
+                        .bind(audience.agency_org)
+                        .bind(notice_id)
+                        .bind(page.after)
+                        .bind(page.limit)
+                        .fetch_all(&self.pool)
+                        .await?,
+                )
             }
 
             async fn visible_finding(&self, id: Uuid, audience: &Audience) -> Result<Option<Finding>> {
-                Ok(sqlx::query_as(concat!(
-                    "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
-                    $crate::audience::work_visible!("$1", "$2")
-                ))
-                .bind(audience.developer_org)
-                .bind(audience.agency_org)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?)
+                Ok(
+                    sqlx::query_as(concat!($crate::audience::work_one!("findings")))
+                        .bind(audience.developer_org)
+                        .bind(audience.agency_org)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
             }
 
             async fn list_assessments(
@@ -275,31 +299,27 @@ macro_rules! audience_sql_store {
                 audience: &Audience,
                 page: &Page<Uuid>,
             ) -> Result<Vec<Assessment>> {
-                Ok(sqlx::query_as(concat!(
-                    "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id \
-                     WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
-                    $crate::audience::work_visible!("$1", "$2"),
-                    " ORDER BY w.id LIMIT $5"
-                ))
-                .bind(audience.developer_org)
-                .bind(audience.agency_org)
-                .bind(notice_id)
-                .bind(page.after)
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?)
+                Ok(
+                    sqlx::query_as(concat!($crate::audience::work_page!("assessments")))
+                        .bind(audience.developer_org)
+                        .bind(audience.agency_org)
+                        .bind(notice_id)
+                        .bind(page.after)
+                        .bind(page.limit)
+                        .fetch_all(&self.pool)
+                        .await?,
+                )
             }
 
             async fn visible_assessment(&self, id: Uuid, audience: &Audience) -> Result<Option<Assessment>> {
-                Ok(sqlx::query_as(concat!(
-                    "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
-                    $crate::audience::work_visible!("$1", "$2")
-                ))
-                .bind(audience.developer_org)
-                .bind(audience.agency_org)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?)
+                Ok(
+                    sqlx::query_as(concat!($crate::audience::work_one!("assessments")))
+                        .bind(audience.developer_org)
+                        .bind(audience.agency_org)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
             }
 
             async fn list_events(&self, q: &EventQuery) -> Result<Vec<AuditEvent>> {
