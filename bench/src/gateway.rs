@@ -212,28 +212,7 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
     let mut prelaunch = Vec::new();
     let mut prelaunch_urls = Vec::new();
     for n in 0..args.processes.max(1) {
-        let mut c = Process::new(&args.prelaunch);
-        c.arg("serve")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--listen", "127.0.0.1:0"])
-            // The mock upstream listens on loopback.
-            .arg("--allow-private-upstreams");
-        if let Some(url) = database_url {
-            c.args(["--database-url", url]);
-        }
-        for var in [
-            "DATABASE_URL",
-            "PRELAUNCH_DATA_DIR",
-            "PRELAUNCH_LISTEN",
-            "PRELAUNCH_PUBLIC_URL",
-            "PRELAUNCH_MASTER_KEY_FILE",
-            "PRELAUNCH_LEDGER_KEY_FILE",
-            "PRELAUNCH_LOG",
-            "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
-        ] {
-            c.env_remove(var);
-        }
+        let c = setup::serve_command(&args.prelaunch, dir, database_url);
         let log = if n == 0 {
             dir.join("prelaunch.log")
         } else {

@@ -176,28 +176,7 @@ async fn measure(args: &HostileArgs, dir: &Path) -> Result<()> {
     let provisioned = setup::provision(dir, None, &format!("{upstream_url}/v1"), &shape).await?;
     let mut prelaunch = Proc::start(
         "prelaunch",
-        {
-            let mut c = Process::new(&args.prelaunch);
-            c.arg("serve")
-                .arg("--data-dir")
-                .arg(dir)
-                .args(["--listen", "127.0.0.1:0"])
-                // The hostile upstream listens on loopback.
-                .arg("--allow-private-upstreams");
-            for var in [
-                "DATABASE_URL",
-                "PRELAUNCH_DATA_DIR",
-                "PRELAUNCH_LISTEN",
-                "PRELAUNCH_PUBLIC_URL",
-                "PRELAUNCH_MASTER_KEY_FILE",
-                "PRELAUNCH_LEDGER_KEY_FILE",
-                "PRELAUNCH_LOG",
-                "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
-            ] {
-                c.env_remove(var);
-            }
-            c
-        },
+        setup::serve_command(&args.prelaunch, dir, None),
         &dir.join("prelaunch.log"),
     )?;
     let line = prelaunch

@@ -119,3 +119,34 @@ pub async fn provision(
         tokens: issued,
     })
 }
+
+/// `prelaunch serve` on `data_dir` (and PostgreSQL at `database_url`), on a free loopback port, allowed to call
+/// the loopback upstreams the benchmarks start, with none of the caller's `PRELAUNCH_*` settings.
+pub fn serve_command(
+    prelaunch: &Path,
+    data_dir: &Path,
+    database_url: Option<&str>,
+) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(prelaunch);
+    c.arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--allow-private-upstreams");
+    if let Some(url) = database_url {
+        c.args(["--database-url", url]);
+    }
+    for var in [
+        "DATABASE_URL",
+        "PRELAUNCH_DATA_DIR",
+        "PRELAUNCH_LISTEN",
+        "PRELAUNCH_PUBLIC_URL",
+        "PRELAUNCH_MASTER_KEY_FILE",
+        "PRELAUNCH_LEDGER_KEY_FILE",
+        "PRELAUNCH_LOG",
+        "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
