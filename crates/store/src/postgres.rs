@@ -2,7 +2,6 @@
 
 use crate::audience::audience_sql_store;
 use crate::gateway::{gateway_sql_store, gateway_token_select};
-use crate::limits::limits_sql_store;
 use crate::sql::{conflict, notice_select, sql_store};
 use crate::*;
 use sqlx::postgres::PgPoolOptions;
@@ -31,4 +30,14 @@ impl PostgresStore {
 sql_store!(PostgresStore, sqlx::Postgres);
 gateway_sql_store!(PostgresStore, sqlx::Postgres);
 audience_sql_store!(PostgresStore, sqlx::Postgres);
-limits_sql_store!(PostgresStore, sqlx::Postgres);
+
+/// This backend's sqlx database and store, as the shared query modules below name them.
+#[allow(dead_code)]
+type Db = sqlx::Postgres;
+type This = PostgresStore;
+
+// The SQL each domain shares between the backends, one module per store trait (see `queries/`). Each file is
+// compiled once per backend on purpose, hence `duplicate_mod`.
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/limits.rs"]
+mod limits;
