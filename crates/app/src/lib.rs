@@ -10,6 +10,7 @@ pub mod error;
 pub mod gateway;
 pub mod housekeeping;
 pub mod identity;
+pub mod jobs;
 pub mod journal;
 pub mod ledger;
 pub mod page;

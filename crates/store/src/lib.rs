@@ -7,6 +7,7 @@
 
 mod audience;
 mod gateway;
+mod jobs;
 mod limits;
 mod model;
 mod postgres;
@@ -15,6 +16,7 @@ mod sqlite;
 
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
+pub use jobs::*;
 pub use limits::*;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -83,10 +85,10 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
     migrator.iter().map(|m| m.version).collect()
 }
 
-/// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`, the reads an
-/// audience decides `AudienceStore`.
+/// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`, the job queue
+/// `JobStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + LimitStore + AudienceStore + Send + Sync + 'static {
+pub trait Store: GatewayStore + LimitStore + JobStore + AudienceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

@@ -45,5 +45,8 @@ type This = SqliteStore;
 // The SQL each domain shares between the backends, one module per store trait (see `queries/`). Each file is
 // compiled once per backend on purpose, hence `duplicate_mod`.
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/jobs.rs"]
+mod jobs;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/limits.rs"]
 mod limits;
