@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod housekeeping;
 pub mod identity;
 pub mod jobs;
+pub mod notifications;
 pub mod journal;
 pub mod ledger;
 pub mod page;

@@ -1,0 +1,87 @@
+//! Telling people what happened: the kinds of notification, shared by the in-app inbox, e-mail and webhooks.
+
+/// What a notification (and a webhook event) is about. The names are the stable strings of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotificationKind {
+    /// A notice was shared with your agency (or your agency was added to one).
+    NoticeShared,
+    /// Your agency was removed from a notice's sharing.
+    NoticeUnshared,
+    /// You were assigned to a notice.
+    Assigned,
+    /// You were unassigned from a notice.
+    Unassigned,
+    /// A new finding on your model (or on a notice you review).
+    FindingCreated,
+    /// A new assessment on your model (or on a notice you review).
+    AssessmentCreated,
+    /// The planned launch moved: the window grew or shrank.
+    LaunchMoved,
+    /// The model launched.
+    NoticeLaunched,
+    /// The notice was withdrawn.
+    NoticeWithdrawn,
+    /// The review window opens in N days.
+    WindowOpening,
+    /// The review window closes in N days.
+    WindowClosing,
+    /// A gateway token of yours expires soon.
+    TokenExpiring,
+    /// A webhook endpoint of your organisation is failing (or was disabled).
+    WebhookFailing,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 13] = [
+        NotificationKind::NoticeShared,
+        NotificationKind::NoticeUnshared,
+        NotificationKind::Assigned,
+        NotificationKind::Unassigned,
+        NotificationKind::FindingCreated,
+        NotificationKind::AssessmentCreated,
+        NotificationKind::LaunchMoved,
+        NotificationKind::NoticeLaunched,
+        NotificationKind::NoticeWithdrawn,
+        NotificationKind::WindowOpening,
+        NotificationKind::WindowClosing,
+        NotificationKind::TokenExpiring,
+        NotificationKind::WebhookFailing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::NoticeShared => "notice.shared",
+            NotificationKind::NoticeUnshared => "notice.unshared",
+            NotificationKind::Assigned => "assignment.created",
+            NotificationKind::Unassigned => "assignment.removed",
+            NotificationKind::FindingCreated => "finding.created",
+            NotificationKind::AssessmentCreated => "assessment.created",
+            NotificationKind::LaunchMoved => "launch.moved",
+            NotificationKind::NoticeLaunched => "notice.launched",
+            NotificationKind::NoticeWithdrawn => "notice.withdrawn",
+            NotificationKind::WindowOpening => "window.opening",
+            NotificationKind::WindowClosing => "window.closing",
+            NotificationKind::TokenExpiring => "token.expiring",
+            NotificationKind::WebhookFailing => "webhook.failing",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<NotificationKind> {
+        NotificationKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_read_back() {
+        let names: std::collections::HashSet<_> = NotificationKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), NotificationKind::ALL.len());
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(NotificationKind::parse("notice"), None);
+    }
+}
