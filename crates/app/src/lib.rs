@@ -8,7 +8,6 @@ pub mod caller;
 pub mod clock;
 pub mod error;
 pub mod gateway;
-pub mod housekeeping;
 pub mod identity;
 pub mod jobs;
 pub mod notifications;

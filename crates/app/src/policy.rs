@@ -85,6 +85,11 @@ pub fn can_administer_program(caller: &Caller) -> bool {
     is_program_admin(caller)
 }
 
+/// Seeing the job queue and retrying failed jobs.
+pub fn can_administer_jobs(caller: &Caller) -> bool {
+    is_program_admin(caller)
+}
+
 /// Managing the people of an organisation: its own admins, and program administrators.
 pub fn can_manage_people(caller: &Caller, org_id: Uuid) -> bool {
     is_program_admin(caller) || (caller.is_admin() && caller.org_id() == org_id)
@@ -275,6 +280,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("master_key.register", EventReaders::ProgramAdmins),
     ("master_key.rotate", EventReaders::ProgramAdmins),
     ("ledger.key", EventReaders::Everyone),
+    ("job.retry", EventReaders::ProgramAdmins),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -301,7 +307,7 @@ mod tests {
         ("audit.rs", include_str!("audit.rs")),
         ("auth.rs", include_str!("auth.rs")),
         ("gateway.rs", include_str!("gateway.rs")),
-        ("housekeeping.rs", include_str!("housekeeping.rs")),
+        ("jobs/admin.rs", include_str!("jobs/admin.rs")),
         ("identity.rs", include_str!("identity.rs")),
         ("journal.rs", include_str!("journal.rs")),
         ("ledger.rs", include_str!("ledger.rs")),
@@ -397,6 +403,7 @@ mod tests {
             ("master_key.rotate", ProgramAdmins),
             // The verifier key is public at /ledger/key.
             ("ledger.key", Everyone),
+            ("job.retry", ProgramAdmins),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

@@ -25,8 +25,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the web UI and the API.
+    /// Run the web UI and the API (and, unless --no-worker, a worker for background jobs).
     Serve(ServeArgs),
+    /// Run background jobs without serving HTTP; any number of workers over one PostgreSQL share the queue.
+    Worker(WorkerArgs),
     /// Operator commands: initialise, provision organisations, people and tokens.
     Admin {
         #[command(subcommand)]
@@ -123,6 +125,88 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Do not run background jobs in this process (run `prelaunch worker` processes instead).
+    #[arg(long, env = "PRELAUNCH_NO_WORKER")]
+    no_worker: bool,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The URL people reach this service at, for links in what jobs send.
+    #[arg(long, env = "PRELAUNCH_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    public_url: String,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The ledger's signing key, as for `serve` (the same key as every server over this database).
+    #[arg(long, env = "PRELAUNCH_LEDGER_KEY_FILE")]
+    ledger_key_file: Option<PathBuf>,
+    /// Let jobs call private, local and reserved addresses, as for `serve`.
+    #[arg(long, env = "PRELAUNCH_ALLOW_PRIVATE_UPSTREAMS")]
+    allow_private_upstreams: bool,
+    /// Run only these kinds of jobs (repeat, or separate with commas); all kinds when not given.
+    #[arg(long, env = "PRELAUNCH_WORKER_KINDS", value_delimiter = ',')]
+    kinds: Vec<String>,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+/// How a worker (in `serve` or `worker`) runs jobs.
+#[derive(Args, Clone)]
+struct JobArgs {
+    /// Jobs run at once by this process.
+    #[arg(long, env = "PRELAUNCH_WORKER_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// On SIGTERM or SIGINT, how long running jobs may finish before they are given back to the queue.
+    #[arg(long, env = "PRELAUNCH_WORKER_GRACE_SECONDS", default_value_t = 20)]
+    grace_seconds: u64,
+    /// How long a claimed job is this worker's before another may take it over (renewed while it runs).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=3600), hide = true)]
+    lease_seconds: u32,
+    /// Also run the kinds that exist only for tests (`test.sleep`, `test.fail`).
+    #[arg(long, hide = true)]
+    test_kinds: bool,
+}
+
+impl JobArgs {
+    /// The registry this process runs: the service's kinds, narrowed to `kinds` when given.
+    fn registry(&self, kinds: &[String]) -> Result<app::jobs::Registry> {
+        let mut registry = App::job_registry();
+        if self.test_kinds {
+            registry = registry.with_test_kinds();
+        }
+        if kinds.is_empty() {
+            return Ok(registry);
+        }
+        let known = registry.kinds();
+        if let Some(unknown) = kinds.iter().find(|k| !known.contains(k)) {
+            anyhow::bail!("--kinds: no job kind {unknown:?}; the kinds are {}", known.join(", "));
+        }
+        Ok(registry.only(kinds))
+    }
+
+    fn options(&self) -> app::jobs::WorkerOptions {
+        let mut options = app::jobs::WorkerOptions::new(worker_name());
+        options.concurrency = usize::from(self.concurrency);
+        options.grace = std::time::Duration::from_secs(self.grace_seconds);
+        options.lease = chrono::Duration::seconds(i64::from(self.lease_seconds));
+        options
+    }
+}
+
+/// `hostname-pid-random`: unique among live workers, and says where a job ran.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), random.get(..8).unwrap_or(&random))
 }
 
 #[derive(Subcommand)]
@@ -416,8 +500,56 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 's
     })
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+/// The shutdown signal, for several tasks at once.
+fn shared_shutdown() -> Result<tokio::sync::watch::Receiver<bool>> {
+    let signal = shutdown_signal()?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Opens the ledger's signing key (creating it on the first start) and checks it is this database's.
+async fn with_ledger_key(app: App, db: &DbArgs, file: Option<&Path>, public_url: &str) -> Result<App> {
+    let key_file = file.map_or_else(|| db.data_dir.join("ledger.key"), Path::to_path_buf);
+    let key = ledger_key(&key_file, &app::ledger::origin_for(public_url))?;
+    let app = app.with_ledger_key(key);
+    app.register_ledger_key().await.map_err(fail)?;
+    Ok(app)
+}
+
+async fn worker(args: WorkerArgs) -> Result<()> {
     let shutdown = shutdown_signal()?;
+    let registry = args.jobs.registry(&args.kinds)?;
+    let settings = Config {
+        allow_private_upstreams: args.allow_private_upstreams,
+        ..config(Some(args.public_url.clone()))
+    };
+    let app = open_with_key(&args.db, &args.key, settings).await?;
+    let app = with_ledger_key(app, &args.db, args.ledger_key_file.as_deref(), &args.public_url).await?;
+    let options = args.jobs.options();
+    println!(
+        "Prelaunch worker {} is running jobs of kinds {}",
+        options.name,
+        registry.kinds().join(", ")
+    );
+    tracing::info!(worker = %options.name, concurrency = options.concurrency, backend = ?app.store.backend(), "working");
+    app::jobs::Worker::new(app, registry, options)
+        .run(shutdown)
+        .await
+        .map_err(fail)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let shutdown = shared_shutdown()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -429,13 +561,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ..config(Some(public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;
-    let key_file = args
-        .ledger_key_file
-        .clone()
-        .unwrap_or_else(|| args.db.data_dir.join("ledger.key"));
-    let key = ledger_key(&key_file, &app::ledger::origin_for(&public_url))?;
-    let app = app.with_ledger_key(key);
-    app.register_ledger_key().await.map_err(fail)?;
+    let app = with_ledger_key(app, &args.db, args.ledger_key_file.as_deref(), &public_url).await?;
     let journal = journal_dir(&args.db);
     let recovered = app.open_call_journal(&journal).await.map_err(fail)?;
     if recovered > 0 {
@@ -457,9 +583,23 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     println!("Prelaunch is listening on {public_url}");
     tracing::info!(%local, backend = ?app.store.backend(), "serving");
-    server::serve(listener, app.clone(), shutdown)
+    let worker = if args.no_worker {
+        None
+    } else {
+        let registry = args.jobs.registry(&[])?;
+        let worker = app::jobs::Worker::new(app.clone(), registry, args.jobs.options());
+        Some(tokio::spawn(worker.run(stopped(shutdown.clone()))))
+    };
+    server::serve(listener, app.clone(), stopped(shutdown))
         .await
         .context("serving")?;
+    if let Some(worker) = worker {
+        match worker.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error, "the worker could not give back its jobs"),
+            Err(error) => tracing::error!(error = %error, "the worker stopped abnormally"),
+        }
+    }
     app.release_gateway_limits().await;
     if !app.close_call_journal().await {
         tracing::warn!(dir = %journal.display(), "some gateway call records are still in the journal; the next start records them");
@@ -570,6 +710,7 @@ async fn main() -> Result<()> {
     init_logging(cli.log_json);
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Worker(args) => worker(args).await,
         Command::Admin { command } => admin(command).await,
         Command::Gateway {
             command: GatewayCommand::Check { url, token, model },

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// The largest request body accepted (a model card is at most 100 kB of it).
@@ -94,24 +94,13 @@ fn loggable_path(path: &str) -> String {
     path.chars().take(200).collect()
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish. Scheduled work runs alongside,
-/// taking a lease in the database so that several processes never run it twice.
+/// Serves until `shutdown` completes, then lets in-flight requests finish. Background work is not run here:
+/// the caller runs a `jobs::Worker` beside it (`prelaunch serve` does, unless `--no-worker`).
 pub async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
-    let background = app.clone();
-    let ticker = tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            interval.tick().await;
-            if let Err(error) = background.housekeeping(&holder).await {
-                tracing::warn!(error = %error, "housekeeping failed");
-            }
-        }
-    });
     // Without TCP_NODELAY a stream's small writes wait for the client's ACK of the previous one, which a
     // client may delay by 40 ms: every streamed answer's first token would arrive that much later.
     let listener = listener.tap_io(|tcp| {
@@ -121,9 +110,7 @@ pub async fn serve(
     });
     // Each request knows its connection's peer address (`extract::ClientAddr`), for login throttling.
     let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await;
-    ticker.abort();
-    result
+        .await
 }

@@ -81,6 +81,7 @@ pub struct Job {
     pub attempts: i32,
     pub max_attempts: i32,
     pub last_error: Option<String>,
+    /// The worker holding the lease while running; the last one to run it once done or failed.
     pub lease_owner: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -23,23 +23,3 @@ async fn a_developer_files_a_notice_and_the_agency_sees_it() {
     bad.problem(422, "invalid-field");
     assert_eq!(bad.body["field"], "model_name");
 }
-
-#[tokio::test]
-async fn scheduled_work_runs_in_one_process_at_a_time() {
-    let url = fresh_database_url().await;
-    let (a, _) = app_on(&url, "http://a").await;
-    let (b, b_clock) = app_on(&url, "http://b").await;
-    assert!(a.housekeeping("process-a").await.unwrap());
-    assert!(
-        !b.housekeeping("process-b").await.unwrap(),
-        "B must wait while A holds the lease"
-    );
-    assert!(
-        a.housekeeping("process-a").await.unwrap(),
-        "the holder renews its own lease"
-    );
-    // When A stops renewing, the lease lapses and B takes over.
-    b_clock.advance(chrono::Duration::seconds(91));
-    assert!(b.housekeeping("process-b").await.unwrap());
-    assert!(!a.housekeeping("process-a").await.unwrap());
-}

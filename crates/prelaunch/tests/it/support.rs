@@ -154,9 +154,20 @@ async fn spawn_with_key(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (app, clock) = app_with_key(database_url, &base, &master_key, configure).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, app.clone(), async move {
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         let _ = rx.await;
-    }));
+        let _ = stop_worker.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    tokio::spawn(server::serve(listener, app.clone(), stopped(worker_stopped.clone())));
+    // The in-process worker `prelaunch serve` runs, on the test's clock, with the test kinds as well.
+    let mut options = app::jobs::WorkerOptions::new(format!("test-{}", Uuid::new_v4()));
+    options.poll = std::time::Duration::from_millis(50);
+    let registry = App::job_registry().with_test_kinds();
+    tokio::spawn(app::jobs::Worker::new(app.clone(), registry, options).run(stopped(worker_stopped)));
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

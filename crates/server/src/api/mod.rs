@@ -51,6 +51,8 @@ pub fn routes() -> Router<App> {
         .route("/audit", get(list_audit))
         .route("/audit/{id}/receipt", get(receipt))
         .route("/ledger/checkpoints", post(sign_checkpoint))
+        .route("/jobs", get(list_jobs))
+        .route("/jobs/{id}/retry", post(retry_job))
         .merge(gateway::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
@@ -649,4 +651,35 @@ async fn sign_checkpoint(State(app): State<App>, ApiCaller(caller): ApiCaller) -
         Json(json!({"size": signed.size, "note": signed.note})),
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobsQuery {
+    state: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The job queue (program administrators), e.g. `?state=failed`.
+async fn list_jobs(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: JobsQuery = query(q.as_deref())?;
+    let page = PageRequest {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(Json(app.list_jobs(&caller, q.state.as_deref(), &page).await?).into_response())
+}
+
+/// Queues a failed job again (program administrators); 409 when it is not failed.
+async fn retry_job(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(app.retry_job(&caller, id(&raw)?).await?).into_response())
 }

@@ -161,3 +161,61 @@ pub async fn audit(
     };
     Ok(html(StatusCode::OK, &view))
 }
+
+struct JobRow {
+    id: uuid::Uuid,
+    kind: String,
+    failed_at: String,
+    attempts: i32,
+    last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+struct JobsPage {
+    frame: Frame,
+    rows: Vec<JobRow>,
+    retried: bool,
+    next: Option<String>,
+}
+
+/// The failed jobs, for program administrators, each with a Retry button.
+pub async fn failed_jobs(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    let page = PageRequest {
+        cursor: q.optional("cursor").map(str::to_owned),
+        limit: None,
+    };
+    let jobs = app.list_jobs(&caller, Some("failed"), &page).await?;
+    let rows = jobs
+        .items
+        .into_iter()
+        .map(|j| JobRow {
+            id: j.id,
+            kind: j.kind,
+            failed_at: j.finished_at.map(when).unwrap_or_default(),
+            attempts: j.attempts,
+            last_error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
+    let view = JobsPage {
+        frame: Frame::signed_in(&caller, "jobs", "Failed jobs"),
+        rows,
+        retried: q.get("retried").is_some(),
+        next: jobs.next_cursor,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+pub async fn retry_job(
+    State(app): State<App>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    form: SignedInForm,
+) -> WebResult {
+    app.retry_job(&form.caller, super::notices::path_id(&raw)?)
+        .await?;
+    Ok(see_other("/jobs?retried=1"))
+}

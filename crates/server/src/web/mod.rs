@@ -88,6 +88,8 @@ pub fn routes() -> Router<App> {
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
+        .route("/jobs", get(admin::failed_jobs))
+        .route("/jobs/{id}/retry", post(admin::retry_job))
         .route("/ledger", get(ledger::overview))
         .route("/ledger/objects/{id}", get(ledger::object))
         .route("/ledger/events/{id}", get(ledger::event))

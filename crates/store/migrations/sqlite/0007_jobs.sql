@@ -4,7 +4,8 @@
 -- it by setting its lease (lease_owner) and moving run_at_ms to the lease's expiry, which the worker's
 -- heartbeat keeps pushing ahead: a job whose worker died becomes due again when its lease lapses, and the
 -- one index below serves both new and abandoned jobs. attempts counts claims; state is 'queued' (waiting, or
--- between retries), 'running' (leased), 'done' or 'failed' (attempts exhausted; last_error says why).
+-- between retries), 'running' (leased), 'done' or 'failed' (attempts exhausted; last_error says why). A done or
+-- failed job keeps the name of the worker that ran it last in lease_owner.
 CREATE TABLE jobs (
     id BLOB PRIMARY KEY NOT NULL,
     kind TEXT NOT NULL,
@@ -22,5 +23,8 @@ CREATE TABLE jobs (
 );
 
 CREATE INDEX jobs_due ON jobs (priority DESC, run_at_ms) WHERE state IN ('queued', 'running');
-CREATE INDEX jobs_failed ON jobs (finished_at_ms DESC, id) WHERE state = 'failed';
+-- The failed jobs' list, newest first (ids are time-ordered).
+CREATE INDEX jobs_failed ON jobs (id) WHERE state = 'failed';
 CREATE INDEX jobs_finished ON jobs (finished_at_ms) WHERE state = 'done';
+-- A worker's heartbeat and its release on shutdown find its own jobs.
+CREATE INDEX jobs_leased ON jobs (lease_owner) WHERE state = 'running';

@@ -55,7 +55,7 @@ pub(crate) async fn finish_in(
     let now = to_ms(outcome.now);
     let statement = match &outcome.result {
         JobResult::Done { .. } => sqlx::query(
-            "UPDATE jobs SET state = 'done', lease_owner = NULL, finished_at_ms = $3 \
+            "UPDATE jobs SET state = 'done', finished_at_ms = $3 \
              WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
         )
         .bind(outcome.id)
@@ -70,7 +70,7 @@ pub(crate) async fn finish_in(
         .bind(to_ms(*retry_at))
         .bind(*error),
         JobResult::Failed { error } => sqlx::query(
-            "UPDATE jobs SET state = 'failed', lease_owner = NULL, finished_at_ms = $3, last_error = $4 \
+            "UPDATE jobs SET state = 'failed', finished_at_ms = $3, last_error = $4 \
              WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
         )
         .bind(outcome.id)
@@ -188,7 +188,8 @@ impl JobStore for This {
     async fn retry_failed_job(&self, id: Uuid, now: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_at_ms = $2, finished_at_ms = NULL \
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_at_ms = $2, finished_at_ms = NULL, \
+             lease_owner = NULL \
              WHERE id = $1 AND state = 'failed'",
         )
         .bind(id)

@@ -14,6 +14,9 @@
 //! Recurring work is a `Schedule`: every worker enqueues each schedule's job for the current period under an
 //! idempotency key naming the period, so exactly one job runs per period however many workers there are.
 
+pub mod admin;
+pub mod kinds;
+
 use crate::{App, AppResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -452,6 +455,8 @@ impl Worker {
         .await;
         if drained.is_err() {
             running.abort_all();
+            // Wait until they have stopped, so that none records an end after its job is given back.
+            while running.join_next().await.is_some() {}
         }
         let released = app.store.release_jobs(&owner, app.clock.now()).await?;
         if released > 0 {
