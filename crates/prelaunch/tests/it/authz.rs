@@ -118,6 +118,8 @@ struct Ids {
     finding_private_event: Uuid,
     finding_shared_event: Uuid,
     assessment_shared_event: Uuid,
+    /// A failed job (only `Fresh::FailedJob` makes one).
+    job: Uuid,
 }
 
 impl Ids {
@@ -167,6 +169,7 @@ impl Ids {
             finding_private_event: r(),
             finding_shared_event: r(),
             assessment_shared_event: r(),
+            job: r(),
         }
     }
 }
@@ -186,6 +189,8 @@ enum Fresh {
     Connection,
     /// A new gateway token of the evaluator on `gw`.
     GatewayToken,
+    /// A new failed job.
+    FailedJob,
 }
 
 struct Req {
@@ -829,6 +834,21 @@ fn rows() -> Vec<Row> {
             request: |ids, _| get(format!("/api/v1/audit?object_id={}", ids.broad)),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
+        // The job queue: program administrators only.
+        Row {
+            op: "GET /api/v1/jobs",
+            case: "?state=failed",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/jobs?state=failed".into()),
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "POST /api/v1/jobs/{id}/retry",
+            case: "a failed job",
+            fresh: Fresh::FailedJob,
+            request: |ids, _| send(Method::POST, format!("/api/v1/jobs/{}/retry", ids.job), json!({})),
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
         Row {
             op: "GET /api/v1/audit/{id}/receipt",
             case: "notice.file, shared with both agencies",
@@ -1001,6 +1021,21 @@ impl Matrix<'_> {
                     .post(&w.evaluator, &path, json!({"name": format!("target {n}")}))
                     .await;
                 ids.gw_token = id_of(made.ok());
+            }
+            Fresh::FailedJob => {
+                // The test server's worker runs it at once; its one attempt fails.
+                let job = app::jobs::JobRequest::new(app::jobs::kinds::TEST_FAIL, json!({}))
+                    .attempts(1)
+                    .into_new_job(t.clock.now());
+                t.app.store.enqueue_jobs(std::slice::from_ref(&job)).await.unwrap();
+                for _ in 0..400 {
+                    let now = t.app.store.get_job(job.id).await.unwrap().unwrap();
+                    if now.state == store::JobState::Failed {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                ids.job = job.id;
             }
         }
         ids
@@ -1327,6 +1362,7 @@ async fn every_route_as_every_persona_and_credential() {
         finding_private_event: event_id(&events, "finding.file", broad_finding_private, None),
         finding_shared_event: event_id(&events, "finding.file", broad_finding_shared, None),
         assessment_shared_event: event_id(&events, "assessment.publish", broad_assessment_shared, None),
+        job: Uuid::new_v4(),
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))

@@ -20,6 +20,7 @@ mod clients;
 mod gateway;
 mod gateway_limits;
 mod gateway_web;
+mod jobs;
 mod launch_dates;
 mod ledger;
 mod openapi;
