@@ -16,6 +16,7 @@
 //! in the model APIs' error shapes rather than RFC 9457.
 
 use crate::support::*;
+use app::Clock;
 use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, StatusCode};

@@ -4,6 +4,7 @@
 
 use crate::cli::db_args;
 use crate::support::*;
+use app::Clock;
 use app::jobs::JobRequest;
 use app::jobs::kinds::{NOOP, TEST_FAIL, TEST_SLEEP};
 use chrono::Duration as TimeDelta;
