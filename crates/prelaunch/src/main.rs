@@ -183,7 +183,10 @@ impl JobArgs {
         }
         let known = registry.kinds();
         if let Some(unknown) = kinds.iter().find(|k| !known.contains(k)) {
-            anyhow::bail!("--kinds: no job kind {unknown:?}; the kinds are {}", known.join(", "));
+            anyhow::bail!(
+                "--kinds: no job kind {unknown:?}; the kinds are {}",
+                known.join(", ")
+            );
         }
         Ok(registry.only(kinds))
     }
@@ -206,7 +209,11 @@ fn worker_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{host}-{}-{}", std::process::id(), random.get(..8).unwrap_or(&random))
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        random.get(..8).unwrap_or(&random)
+    )
 }
 
 #[derive(Subcommand)]
@@ -511,7 +518,9 @@ fn shared_shutdown() -> Result<tokio::sync::watch::Receiver<bool>> {
     Ok(rx)
 }
 
-fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+fn stopped(
+    mut rx: tokio::sync::watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     async move {
         let _ = rx.wait_for(|stop| *stop).await;
     }

@@ -48,7 +48,9 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<JobView>> {
         if !policy::can_administer_jobs(caller) {
-            return Err(AppError::Forbidden("only program administrators see the job queue"));
+            return Err(AppError::Forbidden(
+                "only program administrators see the job queue",
+            ));
         }
         let state = state
             .map(|s| {

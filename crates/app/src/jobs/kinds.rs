@@ -71,7 +71,11 @@ impl JobHandler for Purge {
         let sessions = app.store.purge_expired(now).await? + app.purge_stale_login_failures().await?;
         let jobs = app.store.purge_done_jobs(now - DONE_JOBS_KEPT).await?;
         if sessions + jobs > 0 {
-            tracing::info!(sessions, jobs, "purged expired sessions, login locks and old jobs");
+            tracing::info!(
+                sessions,
+                jobs,
+                "purged expired sessions, login locks and old jobs"
+            );
         }
         Ok(Completion::done())
     }

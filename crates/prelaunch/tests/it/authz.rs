@@ -16,8 +16,8 @@
 //! in the model APIs' error shapes rather than RFC 9457.
 
 use crate::support::*;
-use app::Clock;
 use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
+use app::Clock;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1028,7 +1028,11 @@ impl Matrix<'_> {
                 let job = app::jobs::JobRequest::new(app::jobs::kinds::TEST_FAIL, json!({}))
                     .attempts(1)
                     .into_new_job(t.clock.now());
-                t.app.store.enqueue_jobs(std::slice::from_ref(&job)).await.unwrap();
+                t.app
+                    .store
+                    .enqueue_jobs(std::slice::from_ref(&job))
+                    .await
+                    .unwrap();
                 for _ in 0..400 {
                     let now = t.app.store.get_job(job.id).await.unwrap().unwrap();
                     if now.state == store::JobState::Failed {

@@ -80,7 +80,11 @@ async fn enqueue_now(app: &app::App, jobs: Vec<JobRequest>) -> Vec<Uuid> {
 /// Enqueues on the test server's clock.
 async fn enqueue_on_clock(t: &TestApp, request: JobRequest) -> Uuid {
     let row = request.into_new_job(t.clock.now());
-    t.app.store.enqueue_jobs(std::slice::from_ref(&row)).await.unwrap();
+    t.app
+        .store
+        .enqueue_jobs(std::slice::from_ref(&row))
+        .await
+        .unwrap();
     row.id
 }
 
@@ -112,10 +116,7 @@ async fn marks_of(app: &app::App, id: Uuid) -> usize {
         })
         .await
         .unwrap();
-    noops
-        .iter()
-        .filter(|j| j.payload["after"] == json!(id))
-        .count()
+    noops.iter().filter(|j| j.payload["after"] == json!(id)).count()
 }
 
 #[tokio::test]
@@ -123,14 +124,21 @@ async fn a_job_whose_worker_is_killed_is_finished_once_by_another_after_its_leas
     let url = fresh_database_url().await;
     let (app, _) = app_on(&url, "http://test").await;
     let first = WorkerProcess::start(&url, &["--kinds", TEST_SLEEP]).await;
-    let id = enqueue_now(&app, vec![JobRequest::new(TEST_SLEEP, json!({"ms": 2_000})).attempts(3)]).await[0];
+    let id = enqueue_now(
+        &app,
+        vec![JobRequest::new(TEST_SLEEP, json!({"ms": 2_000})).attempts(3)],
+    )
+    .await[0];
     let running = wait_for(&app, id, 20, "claimed", |j| j.state == JobState::Running).await;
     assert_eq!(running.lease_owner.as_deref(), Some(first.name.as_str()));
     first.signal("-KILL");
     assert!(!first.exit(Duration::from_secs(10)).await);
 
     let second = WorkerProcess::start(&url, &["--kinds", TEST_SLEEP]).await;
-    let done = wait_for(&app, id, 30, "finished by the second worker", |j| j.state == JobState::Done).await;
+    let done = wait_for(&app, id, 30, "finished by the second worker", |j| {
+        j.state == JobState::Done
+    })
+    .await;
     assert_eq!(done.lease_owner.as_deref(), Some(second.name.as_str()));
     assert_eq!(done.attempts, 2, "the killed attempt counts, and one more");
     // The completion and its effect committed once.
@@ -178,7 +186,11 @@ async fn two_workers_share_a_thousand_jobs_and_run_each_once() {
     let (app, _) = app_on(&url, "http://test").await;
     let a = WorkerProcess::start(&url, &["--kinds", NOOP, "--concurrency", "16"]).await;
     let b = WorkerProcess::start(&url, &["--kinds", NOOP, "--concurrency", "16"]).await;
-    let ids = enqueue_now(&app, (0..1_000).map(|_| JobRequest::new(NOOP, json!({}))).collect()).await;
+    let ids = enqueue_now(
+        &app,
+        (0..1_000).map(|_| JobRequest::new(NOOP, json!({}))).collect(),
+    )
+    .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while app.store.count_jobs(JobState::Done).await.unwrap() < 1_000 {
         assert!(std::time::Instant::now() < deadline, "not all done in 60 s");
@@ -204,55 +216,98 @@ async fn a_failing_job_backs_off_fails_and_is_retried_by_a_program_admin() {
     let id = enqueue_on_clock(&t, JobRequest::new(TEST_FAIL, json!({})).attempts(3)).await;
 
     // Attempt 1 fails at once; the retry waits 10 s less up to a quarter, on the test's clock.
-    let j = wait_for(&t.app, id, 20, "first attempt", |j| j.attempts == 1 && j.state == JobState::Queued).await;
+    let j = wait_for(&t.app, id, 20, "first attempt", |j| {
+        j.attempts == 1 && j.state == JobState::Queued
+    })
+    .await;
     assert_eq!(j.last_error.as_deref(), Some("this job always fails"));
     let wait = j.run_at - t.clock.now();
-    assert!(wait <= TimeDelta::seconds(10) && wait >= TimeDelta::milliseconds(7_500), "{wait}");
+    assert!(
+        wait <= TimeDelta::seconds(10) && wait >= TimeDelta::milliseconds(7_500),
+        "{wait}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(job(&t.app, id).await.attempts, 1, "not before its time");
 
     t.clock.advance(TimeDelta::seconds(10));
-    let j = wait_for(&t.app, id, 20, "second attempt", |j| j.attempts == 2 && j.state == JobState::Queued).await;
+    let j = wait_for(&t.app, id, 20, "second attempt", |j| {
+        j.attempts == 2 && j.state == JobState::Queued
+    })
+    .await;
     let wait = j.run_at - t.clock.now();
-    assert!(wait <= TimeDelta::seconds(20) && wait >= TimeDelta::seconds(15), "doubled: {wait}");
+    assert!(
+        wait <= TimeDelta::seconds(20) && wait >= TimeDelta::seconds(15),
+        "doubled: {wait}"
+    );
     t.clock.advance(TimeDelta::seconds(20));
     let failed = wait_for(&t.app, id, 20, "failed", |j| j.state == JobState::Failed).await;
-    assert_eq!((failed.attempts, failed.last_error.as_deref()), (3, Some("this job always fails")));
+    assert_eq!(
+        (failed.attempts, failed.last_error.as_deref()),
+        (3, Some("this job always fails"))
+    );
 
     // Program administrators see it and retry it; others may not.
     let list = t.get(&w.program_admin, "/api/v1/jobs?state=failed").await;
     let items = list.ok()["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 1);
     assert_eq!(
-        (&items[0]["id"], &items[0]["kind"], &items[0]["attempts"], &items[0]["last_error"]),
-        (&json!(id), &json!(TEST_FAIL), &json!(3), &json!("this job always fails"))
+        (
+            &items[0]["id"],
+            &items[0]["kind"],
+            &items[0]["attempts"],
+            &items[0]["last_error"]
+        ),
+        (
+            &json!(id),
+            &json!(TEST_FAIL),
+            &json!(3),
+            &json!("this job always fails")
+        )
     );
     assert!(items[0].get("payload").is_none());
-    t.get(&w.dev_admin, "/api/v1/jobs?state=failed").await.problem(403, "forbidden");
+    t.get(&w.dev_admin, "/api/v1/jobs?state=failed")
+        .await
+        .problem(403, "forbidden");
     t.post(&w.dev_admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
         .await
         .problem(403, "forbidden");
     t.get(&w.program_admin, "/api/v1/jobs?state=stuck")
         .await
         .problem(422, "invalid-field");
-    t.post(&w.program_admin, &format!("/api/v1/jobs/{}/retry", Uuid::now_v7()), json!({}))
-        .await
-        .problem(404, "not-found");
+    t.post(
+        &w.program_admin,
+        &format!("/api/v1/jobs/{}/retry", Uuid::now_v7()),
+        json!({}),
+    )
+    .await
+    .problem(404, "not-found");
 
-    let retried = t.post(&w.program_admin, &format!("/api/v1/jobs/{id}/retry"), json!({})).await;
+    let retried = t
+        .post(&w.program_admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
+        .await;
     assert_eq!(retried.ok()["attempts"], 0);
     // Queued again: it runs and fails once more, then waits for its backoff.
-    let again = wait_for(&t.app, id, 20, "run again", |j| j.attempts == 1 && j.state == JobState::Queued).await;
+    let again = wait_for(&t.app, id, 20, "run again", |j| {
+        j.attempts == 1 && j.state == JobState::Queued
+    })
+    .await;
     assert_eq!(again.last_error.as_deref(), Some("this job always fails"));
     t.post(&w.program_admin, &format!("/api/v1/jobs/{id}/retry"), json!({}))
         .await
         .problem(409, "conflict");
-    let events = t.get(&w.program_admin, &format!("/api/v1/audit?object_id={id}")).await;
+    let events = t
+        .get(&w.program_admin, &format!("/api/v1/audit?object_id={id}"))
+        .await;
     let events = events.ok()["items"].as_array().unwrap().clone();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["action"], "job.retry");
-    let seen = t.get(&w.dev_admin, &format!("/api/v1/audit?object_id={id}")).await;
-    assert!(seen.ok()["items"].as_array().unwrap().is_empty(), "program admins' event");
+    let seen = t
+        .get(&w.dev_admin, &format!("/api/v1/audit?object_id={id}"))
+        .await;
+    assert!(
+        seen.ok()["items"].as_array().unwrap().is_empty(),
+        "program admins' event"
+    );
 }
 
 #[tokio::test]

@@ -162,7 +162,11 @@ async fn spawn_with_key(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    tokio::spawn(server::serve(listener, app.clone(), stopped(worker_stopped.clone())));
+    tokio::spawn(server::serve(
+        listener,
+        app.clone(),
+        stopped(worker_stopped.clone()),
+    ));
     // The in-process worker `prelaunch serve` runs, on the test's clock, with the test kinds as well.
     let mut options = app::jobs::WorkerOptions::new(format!("test-{}", Uuid::new_v4()));
     options.poll = std::time::Duration::from_millis(50);
