@@ -1220,6 +1220,12 @@ async fn exercise_ledger(c: &mut Checked<'_>, w: &World, notice_id: &str) {
         (None, "GET", "/proof/inclusion", "/proof/inclusion?index=0".into(), None, 422),
         (None, "GET", "/proof/consistency", format!("/proof/consistency?old=1&new={size}"), None, 200),
         (None, "GET", "/proof/consistency", "/proof/consistency?old=0&new=1".into(), None, 422),
+        // The job queue, program administrators only.
+        (pa, "GET", "/jobs", "/jobs?state=failed".into(), None, 200),
+        (pa, "GET", "/jobs", "/jobs?state=stuck".into(), None, 422),
+        (dev, "GET", "/jobs", "/jobs".into(), None, 403),
+        (pa, "POST", "/jobs/{id}/retry", format!("/jobs/{}/retry", uuid::Uuid::new_v4()), None, 404),
+        (dev, "POST", "/jobs/{id}/retry", format!("/jobs/{}/retry", uuid::Uuid::new_v4()), None, 403),
     ];
     let replies = c.run(steps).await;
     // The texts are what the document says they are: the receipt (the first answer) verifies with the
