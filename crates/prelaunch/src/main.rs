@@ -518,12 +518,8 @@ fn shared_shutdown() -> Result<tokio::sync::watch::Receiver<bool>> {
     Ok(rx)
 }
 
-fn stopped(
-    mut rx: tokio::sync::watch::Receiver<bool>,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Opens the ledger's signing key (creating it on the first start) and checks it is this database's.
