@@ -1112,14 +1112,17 @@ mod tests {
 
     #[test]
     fn node_lists_become_array_literals() {
-        let cases: [(&[(u8, u64)], (&str, &str)); 3] = [
-            (&[], ("{}", "{}")),
-            (&[(0, 7)], ("{0}", "{7}")),
-            (&[(3, 1), (0, 1_000_000), (63, 0)], ("{3,0,63}", "{1,1000000,0}")),
+        let cases = [
+            (vec![], ("{}", "{}")),
+            (vec![(0, 7)], ("{0}", "{7}")),
+            (
+                vec![(3, 1), (0, 1_000_000), (63, 0)],
+                ("{3,0,63}", "{1,1000000,0}"),
+            ),
         ];
         for (nodes, (levels, indexes)) in cases {
             assert_eq!(
-                node_arrays(nodes),
+                node_arrays(&nodes),
                 (levels.to_owned(), indexes.to_owned()),
                 "{nodes:?}"
             );

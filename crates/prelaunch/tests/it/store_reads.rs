@@ -77,9 +77,21 @@ async fn proofs_from_a_warm_node_cache_match_a_cold_one_and_verify() {
             let leaf = tree.node(0, index).unwrap();
             // Twice from the warm service: the second answer comes from the cache alone.
             let warm = app.inclusion_proof(index, size).await.unwrap();
-            assert_eq!(app.inclusion_proof(index, size).await.unwrap(), warm, "{index} of {size}");
-            assert_eq!(fresh.inclusion_proof(index, size).await.unwrap(), warm, "{index} of {size}");
-            assert_eq!(merkle::inclusion_proof(index, size, &tree).unwrap(), warm, "{index} of {size}");
+            assert_eq!(
+                app.inclusion_proof(index, size).await.unwrap(),
+                warm,
+                "{index} of {size}"
+            );
+            assert_eq!(
+                fresh.inclusion_proof(index, size).await.unwrap(),
+                warm,
+                "{index} of {size}"
+            );
+            assert_eq!(
+                merkle::inclusion_proof(index, size, &tree).unwrap(),
+                warm,
+                "{index} of {size}"
+            );
             merkle::verify_inclusion(index, size, &leaf, &warm, &root).unwrap();
         }
         for &old in &sizes {
@@ -89,8 +101,16 @@ async fn proofs_from_a_warm_node_cache_match_a_cold_one_and_verify() {
                     merkle::root(new, &tree).unwrap(),
                 );
                 let warm = app.consistency_proof(old, new).await.unwrap();
-                assert_eq!(app.consistency_proof(old, new).await.unwrap(), warm, "{old} to {new}");
-                assert_eq!(fresh.consistency_proof(old, new).await.unwrap(), warm, "{old} to {new}");
+                assert_eq!(
+                    app.consistency_proof(old, new).await.unwrap(),
+                    warm,
+                    "{old} to {new}"
+                );
+                assert_eq!(
+                    fresh.consistency_proof(old, new).await.unwrap(),
+                    warm,
+                    "{old} to {new}"
+                );
                 merkle::verify_consistency(old, new, &old_root, &new_root, &warm).unwrap();
             }
         }
@@ -111,10 +131,16 @@ async fn node_reads_return_exactly_the_stored_nodes_asked_for() {
         ("nothing", vec![]),
         ("one leaf", vec![(0, 5)]),
         ("one inner node", vec![(3, 2)]),
-        ("a proof's worth", vec![(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]),
+        (
+            "a proof's worth",
+            vec![(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1)],
+        ),
         ("more than one statement's worth", every_leaf),
         ("the same node twice", vec![(2, 4), (2, 4)]),
-        ("nodes not stored", vec![(0, size), (9, 0), (63, 1 << 40), (0, u64::MAX)]),
+        (
+            "nodes not stored",
+            vec![(0, size), (9, 0), (63, 1 << 40), (0, u64::MAX)],
+        ),
         ("stored and not", vec![(1, 0), (9, 7), (0, size - 1)]),
     ];
     for (name, asked) in cases {
