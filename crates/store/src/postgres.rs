@@ -9,6 +9,9 @@ use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A pooled connection idle for longer than this is pinged before use (see `connect`).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 pub struct PostgresStore {
     pool: sqlx::PgPool,
 }
@@ -20,6 +23,17 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every idle connection before handing it out: a second round trip for every
+            // statement. Ping only a connection that sat idle long enough to have been dropped.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -67,6 +67,23 @@ pub(crate) fn one_developer(q: &NoticeQuery) -> bool {
     q.developer_org.is_some() || (q.audience.developer_org.is_some() && q.audience.agency_org.is_none())
 }
 
+/// The levels and indexes of ledger nodes as two PostgreSQL array literals (`{0,3,1}`), for `unnest`.
+pub(crate) fn node_arrays(nodes: &[(u8, u64)]) -> (String, String) {
+    let mut levels = String::from("{");
+    let mut indexes = String::from("{");
+    for (i, (level, index)) in nodes.iter().enumerate() {
+        if i > 0 {
+            levels.push(',');
+            indexes.push(',');
+        }
+        levels.push_str(&level.to_string());
+        indexes.push_str(&i64::try_from(*index).unwrap_or(i64::MAX).to_string());
+    }
+    levels.push('}');
+    indexes.push('}');
+    (levels, indexes)
+}
+
 macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         impl $store {
@@ -879,15 +896,29 @@ macro_rules! sql_store {
             async fn ledger_nodes_at(&self, nodes: &[(u8, u64)]) -> Result<Vec<(u8, u64, [u8; 32])>> {
                 let mut out = Vec::with_capacity(nodes.len());
                 for chunk in nodes.chunks(200) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM ledger_nodes WHERE ");
-                    for (i, (level, index)) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            query.push(" OR ");
+                    let rows: Vec<(i64, i64, Vec<u8>)> = if Self::BACKEND == Backend::Postgres {
+                        // One statement text whatever the number of nodes, so each connection prepares and
+                        // plans it once (a text per count meant a fresh prepare and custom plans for each).
+                        let (levels, indexes) = $crate::sql::node_arrays(chunk);
+                        sqlx::query_as(
+                            "SELECT n.level, n.idx, n.hash FROM unnest($1::text::bigint[], $2::text::bigint[]) \
+                             AS w(level, idx) JOIN ledger_nodes n ON n.level = w.level AND n.idx = w.idx",
+                        )
+                        .bind(levels)
+                        .bind(indexes)
+                        .fetch_all(&self.pool)
+                        .await?
+                    } else {
+                        let mut query = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+                        for (i, (level, index)) in chunk.iter().enumerate() {
+                            if i > 0 {
+                                query.push(" OR ");
+                            }
+                            query.push("(level = ").push_bind(i64::from(*level));
+                            query.push(" AND idx = ").push_bind(i64::try_from(*index).unwrap_or(i64::MAX)).push(")");
                         }
-                        query.push("(level = ").push_bind(i64::from(*level));
-                        query.push(" AND idx = ").push_bind(i64::try_from(*index).unwrap_or(i64::MAX)).push(")");
-                    }
-                    let rows: Vec<(i64, i64, Vec<u8>)> = query.build_query_as().fetch_all(&self.pool).await?;
+                        query.build_query_as().fetch_all(&self.pool).await?
+                    };
                     for (level, index, hash) in rows {
                         if let (Ok(level), Ok(index), Ok(hash)) =
                             (u8::try_from(level), u64::try_from(index), <[u8; 32]>::try_from(hash.as_slice()))
@@ -1076,6 +1107,25 @@ mod tests {
             q.audience = audience(developer_org, agency_org);
             q.developer_org = filter;
             assert_eq!(one_developer(&q), expected, "{:?}", q.audience);
+        }
+    }
+
+    #[test]
+    fn node_lists_become_array_literals() {
+        let cases = [
+            (vec![], ("{}", "{}")),
+            (vec![(0, 7)], ("{0}", "{7}")),
+            (
+                vec![(3, 1), (0, 1_000_000), (63, 0)],
+                ("{3,0,63}", "{1,1000000,0}"),
+            ),
+        ];
+        for (nodes, (levels, indexes)) in cases {
+            assert_eq!(
+                node_arrays(&nodes),
+                (levels.to_owned(), indexes.to_owned()),
+                "{nodes:?}"
+            );
         }
     }
 }

@@ -28,6 +28,7 @@ mod pagination;
 mod parsers;
 mod schemathesis;
 mod smoke;
+mod store_reads;
 mod support;
 mod upstream;
 mod upstream_answers;
