@@ -209,15 +209,25 @@ async fn an_in_process_call_is_answered_scrubbed_and_metered_as_over_http() {
     );
 }
 
+/// What a case is, the token presented over HTTP and in-process, the HTTP path and body, the in-process request,
+/// and the refusal's status and code.
+type RefusalCase<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    Vec<u8>,
+    GatewayRequest,
+    u16,
+    &'a str,
+);
+
 #[tokio::test]
 async fn in_process_calls_are_refused_as_over_http_and_recorded_alike() {
     let g = gateway_with(10, json!({})).await;
     let id = token_id(&g).await;
     let token = Some(g.token.as_str());
     let too_large = vec![b' '; app::gateway::GATEWAY_BODY_LIMIT + 1];
-    // Each case: what it is, the token presented over HTTP and in-process, the HTTP path and body, the in-process
-    // request, and the refusal's status and code.
-    let cases: Vec<(&str, Option<&str>, &str, Vec<u8>, GatewayRequest, u16, &str)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (
             "no token",
             None,
