@@ -22,8 +22,9 @@ pub(super) const GRANT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
 /// Grants kept in memory before stale ones are swept.
 const GRANT_CACHE_SWEEP: usize = 10_000;
 
-/// How a grant is found: by the digest of a presented token, or by a token's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// How a grant is found: by the digest of a presented token, or by a token's id. (Not `Debug`: a digest is
+/// what the database keeps of a token.)
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum GrantKey {
     Digest(String),
     Id(Uuid),
