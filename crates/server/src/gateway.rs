@@ -1,11 +1,12 @@
 //! The model access gateway over HTTP, mounted at `/gateway/v1`: what the OpenAI SDKs, Inspect AI and curl
 //! expect (`GET /models`, `POST /chat/completions` with and without streaming) and the Anthropic-style
 //! `POST /messages`. Errors have the calling style's shape, not RFC 9457, because that is what those clients
-//! read. Every rule is in `app::gateway`; this only moves bytes.
+//! read. Every rule is in `app::gateway`, whose `App::gateway_call` in-process callers call too; this only moves
+//! bytes.
 
 use crate::extract::bearer;
 use app::App;
-use app::gateway::{GATEWAY_BODY_LIMIT, GatewayReply};
+use app::gateway::{GATEWAY_BODY_LIMIT, GatewayKey, GatewayReply, GatewayRequest};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -63,7 +64,10 @@ fn request_id(call_id: Uuid) -> HeaderValue {
 }
 
 async fn models(State(app): State<App>, headers: HeaderMap) -> Response {
-    match app.gateway_models(token(&headers, ApiStyle::OpenAi)).await {
+    match app
+        .gateway_models(&GatewayKey::Presented(token(&headers, ApiStyle::OpenAi)))
+        .await
+    {
         Ok(list) => axum::Json(list).into_response(),
         Err(e) => error(ApiStyle::OpenAi, e),
     }
@@ -98,8 +102,9 @@ async fn call(
         }
         Err(rejection) => return error(style, GatewayError::invalid_body(rejection.body_text())),
     };
-    match app.gateway_call(token(&headers, style), style, body).await {
-        Ok(GatewayReply::Complete { call_id, body }) => (
+    let key = GatewayKey::Presented(token(&headers, style));
+    match app.gateway_call(&key, GatewayRequest::Body { style, body }).await {
+        Ok(GatewayReply::Complete { call_id, body, .. }) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
                 (REQUEST_ID, request_id(call_id)),

@@ -18,6 +18,7 @@ mod browser;
 mod cli;
 mod clients;
 mod gateway;
+mod gateway_inproc;
 mod gateway_limits;
 mod gateway_web;
 mod jobs;

@@ -743,7 +743,7 @@ async fn issue_token(app: &App, caller: &Caller, id: Uuid, fields: &Fields) -> A
     // Asking the gateway what the new token reaches tells the evaluator at once if it cannot reach anything
     // yet, and why, in the gateway's own words.
     let not_yet = app
-        .gateway_models(Some(&token))
+        .gateway_models(&app::gateway::GatewayKey::Presented(Some(&token)))
         .await
         .err()
         .map(|e| sentence(&e.message));
