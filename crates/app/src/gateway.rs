@@ -12,6 +12,7 @@
 //! Every call that presents a valid token is recorded, whatever its outcome. See the `gateway` crate's docs for
 //! why the record is journalled before the response completes, and how it reaches the database.
 
+mod grant_cache;
 mod limits;
 
 use crate::journal::{self, CallJournal};
@@ -31,15 +32,16 @@ use gateway::{
     AgencyLimits, ApiStyle, CallRequest, GatewayError, Limits, MasterKey, Probe, Relayed, ResponseLimits,
     Retention, SecretBox, StreamRewriter, Target, Upstream, Usage,
 };
+use grant_cache::{GrantCache, Lookup};
 use limits::{CallLimits, CallPermit};
 use review::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use store::{
     CallQuery, GatewayCall, GatewayToken, GatewayTranscript, MASTER_KEY_SETTING, ModelConnection, Notice,
@@ -60,15 +62,12 @@ const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// The longest a gateway token may live.
 pub const MAX_GATEWAY_TOKEN_DAYS: i64 = 366;
 
-/// A grant and when (by the clock) it was read.
-type CachedGrant = (DateTime<Utc>, Arc<Grant>);
-
 /// The gateway's in-process state, shared by every clone of the `App`.
 pub struct Gateway {
     secret_box: Option<SecretBox>,
     upstream: Upstream,
     limits: CallLimits,
-    grants: Mutex<HashMap<String, CachedGrant>>,
+    grants: GrantCache<Grant>,
     journal: OnceLock<Arc<CallJournal>>,
 }
 
@@ -78,14 +77,14 @@ impl Gateway {
             secret_box: key.map(SecretBox::new),
             upstream: Upstream::new(egress),
             limits: CallLimits::new(),
-            grants: Mutex::new(HashMap::new()),
+            grants: GrantCache::new(GRANT_TTL, GRANT_CACHE_SWEEP),
             journal: OnceLock::new(),
         }
     }
 
     /// Forgets every cached grant, after a change that may withdraw access.
     pub fn forget_grants(&self) {
-        self.grants.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.grants.clear();
     }
 
     fn secret_box(&self) -> AppResult<&SecretBox> {
@@ -96,19 +95,6 @@ impl Gateway {
         })
     }
 
-    fn cached(&self, digest: &str, now: DateTime<Utc>) -> Option<Arc<Grant>> {
-        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, grant) = grants.get(digest)?;
-        (now - *at < GRANT_TTL).then(|| grant.clone())
-    }
-
-    fn remember(&self, digest: String, grant: Arc<Grant>, now: DateTime<Utc>) {
-        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        if grants.len() >= GRANT_CACHE_SWEEP {
-            grants.retain(|_, (at, _)| now - *at < GRANT_TTL);
-        }
-        grants.insert(digest, (now, grant));
-    }
 }
 
 /// What a token may reach, as loaded from the database.
@@ -1247,21 +1233,25 @@ impl App {
 
     // The calls.
 
-    /// The grant behind a presented token, from the cache or the database.
+    /// The grant behind a presented token, from the cache (read again in the background past half its life,
+    /// see `grant_cache`) or, when none is within its life, from the database.
     async fn gateway_grant(&self, token: Option<&str>) -> Result<Arc<Grant>, GatewayError> {
         let token = token.ok_or_else(GatewayError::missing_key)?;
         if !token.starts_with(TokenKind::Gateway.prefix()) {
             return Err(GatewayError::invalid_key());
         }
         let digest = TokenDigest::of(&Secret::new(token.to_owned())).0;
-        let now = self.clock.now();
-        if let Some(grant) = self.gateway.cached(&digest, now) {
-            return Ok(grant);
-        }
-        let grant = self.load_grant(&digest).await.map_err(internal)?;
-        let grant = Arc::new(grant.ok_or_else(GatewayError::invalid_key)?);
-        self.gateway.remember(digest, grant.clone(), now);
-        Ok(grant)
+        let ticket = match self.gateway.grants.lookup(&digest, self.clock.now()) {
+            Lookup::Fresh(grant) => return Ok(grant),
+            Lookup::Refresh(grant, ticket) => {
+                self.refresh_grant(digest, ticket);
+                return Ok(grant);
+            }
+            Lookup::Missing(ticket) => ticket,
+        };
+        let grant = self.load_grant(&digest).await.map_err(internal)?.map(Arc::new);
+        self.gateway.grants.put(&digest, ticket, grant.clone());
+        grant.ok_or_else(GatewayError::invalid_key)
     }
 
     async fn load_grant(&self, digest: &str) -> AppResult<Option<Grant>> {
