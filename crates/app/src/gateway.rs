@@ -94,7 +94,6 @@ impl Gateway {
             )
         })
     }
-
 }
 
 /// What a token may reach, as loaded from the database.

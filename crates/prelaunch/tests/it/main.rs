@@ -18,6 +18,7 @@ mod browser;
 mod cli;
 mod clients;
 mod gateway;
+mod gateway_latency;
 mod gateway_limits;
 mod gateway_web;
 mod launch_dates;
