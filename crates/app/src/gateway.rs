@@ -67,7 +67,7 @@ pub struct Gateway {
     secret_box: Option<SecretBox>,
     upstream: Upstream,
     limits: CallLimits,
-    grants: GrantCache<Grant>,
+    grants: GrantCache<String, Grant>,
     journal: OnceLock<Arc<CallJournal>>,
 }
 

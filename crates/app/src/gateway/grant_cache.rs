@@ -14,6 +14,7 @@
 use crate::App;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 impl App {
@@ -58,21 +59,22 @@ struct Entry<G> {
     refreshing: bool,
 }
 
-struct Entries<G> {
-    map: HashMap<String, Entry<G>>,
+struct Entries<K, G> {
+    map: HashMap<K, Entry<G>>,
     /// Moves with every `clear`: reads begun before it are not cached.
     generation: u64,
 }
 
-/// Grants by the digest of their token, each with when it was read.
-pub(super) struct GrantCache<G> {
+/// Grants by their key (the digest of their token), each with when it was read. (Generic so that its tests can
+/// keep something simpler than a grant.)
+pub(super) struct GrantCache<K, G> {
     ttl: TimeDelta,
     /// Entries beyond this many make `put` sweep the expired ones.
     sweep_at: usize,
-    entries: Mutex<Entries<G>>,
+    entries: Mutex<Entries<K, G>>,
 }
 
-impl<G> GrantCache<G> {
+impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
     pub(super) fn new(ttl: TimeDelta, sweep_at: usize) -> Self {
         GrantCache {
             ttl,
@@ -84,12 +86,12 @@ impl<G> GrantCache<G> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Entries<G>> {
+    fn lock(&self) -> MutexGuard<'_, Entries<K, G>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The grant of `key` at `now`, and whether (and how) to read it again.
-    pub(super) fn lookup(&self, key: &str, now: DateTime<Utc>) -> Lookup<G> {
+    pub(super) fn lookup(&self, key: &K, now: DateTime<Utc>) -> Lookup<G> {
         let mut entries = self.lock();
         let ticket = Ticket {
             read_at: now,
@@ -112,7 +114,7 @@ impl<G> GrantCache<G> {
     /// Keeps what a read begun with `ticket` found: the grant, or `None` when the token no longer has one (the
     /// cached grant is then dropped too). Nothing is kept if the cache was cleared since the read began, or if a
     /// later read's grant is already there.
-    pub(super) fn put(&self, key: &str, ticket: Ticket, grant: Option<Arc<G>>) {
+    pub(super) fn put(&self, key: &K, ticket: Ticket, grant: Option<Arc<G>>) {
         let mut entries = self.lock();
         if entries.generation != ticket.generation {
             return;
@@ -131,7 +133,7 @@ impl<G> GrantCache<G> {
                     entries.map.retain(|_, e| ticket.read_at - e.read_at < ttl);
                 }
                 entries.map.insert(
-                    key.to_owned(),
+                    key.clone(),
                     Entry {
                         read_at: ticket.read_at,
                         grant,
@@ -144,7 +146,7 @@ impl<G> GrantCache<G> {
 
     /// A background read that failed: the cached grant stays for the rest of its life, and a later call may try
     /// again.
-    pub(super) fn abandon(&self, key: &str) {
+    pub(super) fn abandon(&self, key: &K) {
         if let Some(entry) = self.lock().map.get_mut(key) {
             entry.refreshing = false;
         }
@@ -166,7 +168,7 @@ mod tests {
         DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
     }
 
-    fn cache() -> GrantCache<&'static str> {
+    fn cache() -> GrantCache<&'static str, &'static str> {
         GrantCache::new(TimeDelta::seconds(2), 100)
     }
 
@@ -189,8 +191,8 @@ mod tests {
     #[test]
     fn a_grant_is_read_again_ahead_of_its_expiry_and_never_used_past_it() {
         let cache = cache();
-        let t = ticket(cache.lookup("k", at(0)));
-        cache.put("k", t, Some(Arc::new("first")));
+        let t = ticket(cache.lookup(&"k", at(0)));
+        cache.put(&"k", t, Some(Arc::new("first")));
         // (ms since the first read, what the lookup gives)
         let cases = [
             (0, (Some("first"), false)),
@@ -204,70 +206,70 @@ mod tests {
             (5_000, (None, true)),
         ];
         for (ms, expected) in cases {
-            assert_eq!(seen(cache.lookup("k", at(ms))), expected, "at {ms} ms");
+            assert_eq!(seen(cache.lookup(&"k", at(ms))), expected, "at {ms} ms");
         }
     }
 
     #[test]
     fn the_background_read_replaces_the_grant() {
         let cache = cache();
-        cache.put("k", ticket(cache.lookup("k", at(0))), Some(Arc::new("first")));
-        let t = ticket(cache.lookup("k", at(1_200)));
-        cache.put("k", t, Some(Arc::new("second")));
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("first")));
+        let t = ticket(cache.lookup(&"k", at(1_200)));
+        cache.put(&"k", t, Some(Arc::new("second")));
         // Its life counts from when the read began.
-        assert_eq!(seen(cache.lookup("k", at(2_100))), (Some("second"), false));
-        assert_eq!(seen(cache.lookup("k", at(3_200))), (None, true));
+        assert_eq!(seen(cache.lookup(&"k", at(2_100))), (Some("second"), false));
+        assert_eq!(seen(cache.lookup(&"k", at(3_200))), (None, true));
     }
 
     #[test]
     fn a_read_begun_before_a_clear_is_not_kept() {
         let cache = cache();
-        cache.put("k", ticket(cache.lookup("k", at(0))), Some(Arc::new("first")));
-        let refresh = ticket(cache.lookup("k", at(1_000)));
-        let missing = ticket(cache.lookup("other", at(1_000)));
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("first")));
+        let refresh = ticket(cache.lookup(&"k", at(1_000)));
+        let missing = ticket(cache.lookup(&"other", at(1_000)));
         cache.clear();
-        cache.put("k", refresh, Some(Arc::new("stale")));
-        cache.put("other", missing, Some(Arc::new("stale")));
-        assert_eq!(seen(cache.lookup("k", at(1_001))), (None, true));
-        assert_eq!(seen(cache.lookup("other", at(1_001))), (None, true));
+        cache.put(&"k", refresh, Some(Arc::new("stale")));
+        cache.put(&"other", missing, Some(Arc::new("stale")));
+        assert_eq!(seen(cache.lookup(&"k", at(1_001))), (None, true));
+        assert_eq!(seen(cache.lookup(&"other", at(1_001))), (None, true));
     }
 
     #[test]
     fn a_token_without_a_grant_any_more_loses_the_cached_one() {
         let cache = cache();
-        cache.put("k", ticket(cache.lookup("k", at(0))), Some(Arc::new("first")));
-        let t = ticket(cache.lookup("k", at(1_000)));
-        cache.put("k", t, None);
-        assert_eq!(seen(cache.lookup("k", at(1_001))), (None, true));
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("first")));
+        let t = ticket(cache.lookup(&"k", at(1_000)));
+        cache.put(&"k", t, None);
+        assert_eq!(seen(cache.lookup(&"k", at(1_001))), (None, true));
     }
 
     #[test]
     fn a_failed_read_leaves_the_grant_for_the_rest_of_its_life_and_lets_another_try() {
         let cache = cache();
-        cache.put("k", ticket(cache.lookup("k", at(0))), Some(Arc::new("first")));
-        assert!(matches!(cache.lookup("k", at(1_000)), Lookup::Refresh(..)));
-        cache.abandon("k");
-        assert_eq!(seen(cache.lookup("k", at(1_100))), (Some("first"), true));
-        assert_eq!(seen(cache.lookup("k", at(2_000))), (None, true));
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("first")));
+        assert!(matches!(cache.lookup(&"k", at(1_000)), Lookup::Refresh(..)));
+        cache.abandon(&"k");
+        assert_eq!(seen(cache.lookup(&"k", at(1_100))), (Some("first"), true));
+        assert_eq!(seen(cache.lookup(&"k", at(2_000))), (None, true));
     }
 
     #[test]
     fn an_older_read_does_not_replace_a_newer_grant() {
         let cache = cache();
-        let old = ticket(cache.lookup("k", at(0)));
-        let new = ticket(cache.lookup("k", at(10)));
-        cache.put("k", new, Some(Arc::new("new")));
-        cache.put("k", old, Some(Arc::new("old")));
-        assert_eq!(seen(cache.lookup("k", at(20))), (Some("new"), false));
+        let old = ticket(cache.lookup(&"k", at(0)));
+        let new = ticket(cache.lookup(&"k", at(10)));
+        cache.put(&"k", new, Some(Arc::new("new")));
+        cache.put(&"k", old, Some(Arc::new("old")));
+        assert_eq!(seen(cache.lookup(&"k", at(20))), (Some("new"), false));
     }
 
     #[test]
     fn expired_grants_are_swept_when_the_cache_is_full() {
         let cache = GrantCache::new(TimeDelta::seconds(2), 3);
         for key in ["a", "b", "c"] {
-            cache.put(key, ticket(cache.lookup(key, at(0))), Some(Arc::new(key)));
+            cache.put(&key, ticket(cache.lookup(&key, at(0))), Some(Arc::new(key)));
         }
-        cache.put("d", ticket(cache.lookup("d", at(3_000))), Some(Arc::new("d")));
+        cache.put(&"d", ticket(cache.lookup(&"d", at(3_000))), Some(Arc::new("d")));
         assert_eq!(cache.lock().map.len(), 1);
     }
 }
