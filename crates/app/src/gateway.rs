@@ -22,6 +22,7 @@
 
 mod call;
 mod connections;
+mod grant_cache;
 mod grants;
 mod keys;
 mod limits;
@@ -39,7 +40,8 @@ use crate::journal::CallJournal;
 use crate::{App, AppError, AppResult};
 use gateway::egress::Egress;
 use gateway::{GatewayError, MasterKey, SecretBox, Upstream};
-use grants::{GrantCache, Route};
+use grant_cache::GrantCache;
+use grants::{GRANT_CACHE_SWEEP, GRANT_TTL, Grant, GrantKey, Route};
 use limits::CallLimits;
 use std::sync::{Arc, OnceLock};
 
@@ -51,7 +53,7 @@ pub struct Gateway {
     secret_box: Option<SecretBox>,
     upstream: Upstream,
     limits: CallLimits,
-    grants: GrantCache,
+    grants: GrantCache<GrantKey, Grant>,
     journal: OnceLock<Arc<CallJournal>>,
 }
 
@@ -61,7 +63,7 @@ impl Gateway {
             secret_box: key.map(SecretBox::new),
             upstream: Upstream::new(egress),
             limits: CallLimits::new(),
-            grants: GrantCache::default(),
+            grants: GrantCache::new(GRANT_TTL, GRANT_CACHE_SWEEP),
             journal: OnceLock::new(),
         }
     }

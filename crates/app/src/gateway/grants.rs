@@ -5,14 +5,14 @@
 //! each call with the clock's now, whatever the cache holds.
 
 use super::connections::open_secrets;
+use super::grant_cache::Lookup;
 use super::{GatewayKey, internal};
 use crate::policy::{self, GatewayGrant};
-use crate::{App, AppError, AppResult, Clock};
+use crate::{App, AppError, AppResult};
 use accounts::{Secret, TokenDigest, TokenKind};
 use chrono::{DateTime, Utc};
 use gateway::{AgencyLimits, ApiStyle, GatewayError, Limits, ResponseLimits, Retention, Target};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use store::{GatewayToken, ModelConnection, Notice};
 use uuid::Uuid;
@@ -20,59 +20,14 @@ use uuid::Uuid;
 /// How long a token's grant is trusted before it is read again from the database (time of the injected clock).
 pub(super) const GRANT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
 /// Grants kept in memory before stale ones are swept.
-const GRANT_CACHE_SWEEP: usize = 10_000;
+pub(super) const GRANT_CACHE_SWEEP: usize = 10_000;
 
 /// How a grant is found: by the digest of a presented token, or by a token's id. (Not `Debug`: a digest is
 /// what the database keeps of a token.)
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum GrantKey {
+pub(super) enum GrantKey {
     Digest(String),
     Id(Uuid),
-}
-
-/// A grant and when (by the clock) it was read.
-type Cached<G> = (DateTime<Utc>, Arc<G>);
-
-/// Grants read lately, each with when (by the injected clock) it was read. (Generic only so that its tests
-/// can keep something simpler than a grant.)
-pub(super) struct GrantCache<G = Grant> {
-    grants: Mutex<HashMap<GrantKey, Cached<G>>>,
-}
-
-impl<G> Default for GrantCache<G> {
-    fn default() -> Self {
-        GrantCache {
-            grants: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl<G> GrantCache<G> {
-    /// Forgets every grant, after a change that may withdraw access.
-    pub(super) fn clear(&self) {
-        self.grants.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
-    /// The grant under `key`, if it was read less than `GRANT_TTL` ago by `clock`.
-    fn get(&self, key: &GrantKey, clock: &dyn Clock) -> Option<Arc<G>> {
-        let now = clock.now();
-        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, grant) = grants.get(key)?;
-        (now - *at < GRANT_TTL).then(|| grant.clone())
-    }
-
-    fn put(&self, key: GrantKey, grant: Arc<G>, read_at: DateTime<Utc>) {
-        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        if grants.len() >= GRANT_CACHE_SWEEP {
-            grants.retain(|_, (at, _)| read_at - *at < GRANT_TTL);
-        }
-        grants.insert(key, (read_at, grant));
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.grants.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 /// What a token may reach, as loaded from the database.
@@ -167,7 +122,8 @@ fn agency_limits_of(c: &ModelConnection) -> AgencyLimits {
 }
 
 impl App {
-    /// The grant behind a key, from the cache or the database.
+    /// The grant behind a key, from the cache (read again in the background past half its life, see
+    /// `grant_cache`) or, when none is within its life, from the database.
     pub(super) async fn gateway_grant(&self, key: &GatewayKey<'_>) -> Result<Arc<Grant>, GatewayError> {
         let key = match key {
             GatewayKey::Presented(token) => {
@@ -179,18 +135,22 @@ impl App {
             }
             GatewayKey::TokenId(id) => GrantKey::Id(*id),
         };
-        if let Some(grant) = self.gateway.grants.get(&key, self.clock.as_ref()) {
-            return Ok(grant);
-        }
-        // Read before the database is asked, so an entry never outlives what was true when it was read.
-        let read_at = self.clock.now();
-        let grant = self.load_grant(&key).await.map_err(internal)?;
-        let grant = Arc::new(grant.ok_or_else(GatewayError::invalid_key)?);
-        self.gateway.grants.put(key, grant.clone(), read_at);
-        Ok(grant)
+        // The ticket holds the clock's now before the database is asked, so an entry never outlives what was
+        // true when it was read.
+        let ticket = match self.gateway.grants.lookup(&key, self.clock.now()) {
+            Lookup::Fresh(grant) => return Ok(grant),
+            Lookup::Refresh(grant, ticket) => {
+                self.refresh_grant(key, ticket);
+                return Ok(grant);
+            }
+            Lookup::Missing(ticket) => ticket,
+        };
+        let grant = self.load_grant(&key).await.map_err(internal)?.map(Arc::new);
+        self.gateway.grants.put(&key, ticket, grant.clone());
+        grant.ok_or_else(GatewayError::invalid_key)
     }
 
-    async fn load_grant(&self, key: &GrantKey) -> AppResult<Option<Grant>> {
+    pub(super) async fn load_grant(&self, key: &GrantKey) -> AppResult<Option<Grant>> {
         let token = match key {
             GrantKey::Digest(digest) => self.store.find_gateway_token(digest).await?,
             GrantKey::Id(id) => self.store.get_gateway_token(*id).await?,
@@ -261,55 +221,5 @@ impl App {
             retention: Retention::parse("retention", &c.retention)?,
             target,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ManualClock;
-    use chrono::TimeDelta;
-
-    fn start() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default()
-    }
-
-    #[test]
-    fn a_grant_is_kept_for_its_ttl_of_the_injected_clock_and_no_longer() {
-        let clock = ManualClock::new(start());
-        let cache = GrantCache::<&str>::default();
-        let key = GrantKey::Id(Uuid::nil());
-        assert!(cache.get(&key, &clock).is_none(), "nothing read yet");
-        cache.put(key.clone(), Arc::new("grant"), clock.now());
-        // Table: how far the clock has moved since the read → whether the cached grant is used.
-        let cases = [
-            (TimeDelta::zero(), true),
-            (TimeDelta::milliseconds(1_999), true),
-            (GRANT_TTL, false),
-            (TimeDelta::hours(1), false),
-        ];
-        for (moved, kept) in cases {
-            clock.set(start() + moved);
-            assert_eq!(cache.get(&key, &clock).is_some(), kept, "after {moved}");
-        }
-        // The wall clock plays no part: a clock set back makes the entry fresh again.
-        clock.set(start());
-        assert_eq!(cache.get(&key, &clock).as_deref(), Some(&"grant"));
-        cache.clear();
-        assert!(cache.get(&key, &clock).is_none(), "cleared");
-    }
-
-    #[test]
-    fn a_full_cache_sweeps_the_grants_expired_by_the_clock() {
-        let clock = ManualClock::new(start());
-        let cache = GrantCache::<u32>::default();
-        let at = |n: u128| GrantKey::Id(Uuid::from_u128(n));
-        for n in 0..GRANT_CACHE_SWEEP {
-            cache.put(at(n as u128), Arc::new(0), clock.now());
-        }
-        clock.advance(GRANT_TTL);
-        cache.put(GrantKey::Digest("fresh".into()), Arc::new(1), clock.now());
-        assert_eq!(cache.len(), 1, "the stale grants went");
-        assert!(cache.get(&GrantKey::Digest("fresh".into()), &clock).is_some());
     }
 }

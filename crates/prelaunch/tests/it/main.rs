@@ -19,6 +19,7 @@ mod cli;
 mod clients;
 mod gateway;
 mod gateway_inproc;
+mod gateway_latency;
 mod gateway_limits;
 mod gateway_web;
 mod jobs;
