@@ -118,6 +118,8 @@ struct Ids {
     finding_private_event: Uuid,
     finding_shared_event: Uuid,
     assessment_shared_event: Uuid,
+    /// A notification of the evaluator's (their assignment to `notice`).
+    notification: Uuid,
 }
 
 impl Ids {
@@ -167,6 +169,7 @@ impl Ids {
             finding_private_event: r(),
             finding_shared_event: r(),
             assessment_shared_event: r(),
+            notification: r(),
         }
     }
 }
@@ -408,6 +411,60 @@ fn rows() -> Vec<Row> {
             fresh: Fresh::Nothing,
             request: |_, _| send(Method::PUT, "/api/v1/policy".into(), json!({"window_days": 30})),
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications?unread=true".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications/unread-count",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications/unread-count".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/notifications/read-all",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| send(Method::POST, "/api/v1/notifications/read-all".into(), json!({})),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications/preferences",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications/preferences".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "PUT /api/v1/notifications/preferences",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::PUT,
+                    "/api/v1/notifications/preferences".into(),
+                    json!({"email_kinds": ["notice.shared"], "email_delivery": "digest"}),
+                )
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/notifications/{id}/read",
+            case: "the evaluator's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/notifications/{}/read", ids.notification),
+                    json!({}),
+                )
+            },
+            expect: "4  4  4  4  4  4  +  4  4  4  4  4  1",
         },
         Row {
             op: "GET /api/v1/notices",
@@ -1327,6 +1384,10 @@ async fn every_route_as_every_persona_and_credential() {
         finding_private_event: event_id(&events, "finding.file", broad_finding_private, None),
         finding_shared_event: event_id(&events, "finding.file", broad_finding_shared, None),
         assessment_shared_event: event_id(&events, "assessment.publish", broad_assessment_shared, None),
+        notification: {
+            crate::notifications::deliver(&t).await;
+            id_of(&t.get(&w.evaluator, "/api/v1/notifications?limit=200").await.ok()["items"][0])
+        },
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))

@@ -22,6 +22,7 @@ mod gateway_limits;
 mod gateway_web;
 mod launch_dates;
 mod ledger;
+mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;
