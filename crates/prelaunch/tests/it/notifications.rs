@@ -270,7 +270,7 @@ async fn reminders_come_once_per_reminder_day_by_the_clock() {
     let page = t.get(&w.agency_admin, "/api/v1/notifications").await;
     assert_eq!(titles(page.ok()).len(), 2, "{:?}", titles(page.ok()));
     // A week before it closes: the closing reminder reaches the admin and the assigned evaluator.
-    t.clock.advance(chrono::Duration::days(23));
+    t.clock.advance(chrono::Duration::days(24));
     deliver(&t).await;
     assert_eq!(
         reminders(inbox(&t, &w.evaluator).await),
