@@ -71,7 +71,10 @@ async fn each_kind_reaches_exactly_those_who_may_read_it() {
     let w = World::new(&t).await;
     // `alone`: shared with the evaluator's agency only; `both`: with both agencies.
     let alone = id_of(&t.file_notice(&w.dev_member, 40, &[w.agency]).await);
-    let both = id_of(&t.file_notice(&w.dev_member, 40, &[w.agency, w.other_agency]).await);
+    let both = id_of(
+        &t.file_notice(&w.dev_member, 40, &[w.agency, w.other_agency])
+            .await,
+    );
     t.assign(&w.agency_admin, alone, &w.evaluator).await;
     t.assign(&w.agency_admin, both, &w.evaluator).await;
     t.assign(&w.other_agency_admin, both, &w.other_evaluator).await;
@@ -87,9 +90,13 @@ async fn each_kind_reaches_exactly_those_who_may_read_it() {
     )
     .await
     .ok();
-    t.post(&w.dev_member, &format!("/api/v1/notices/{both}/withdraw"), json!({}))
-        .await
-        .ok();
+    t.post(
+        &w.dev_member,
+        &format!("/api/v1/notices/{both}/withdraw"),
+        json!({}),
+    )
+    .await
+    .ok();
     deliver(&t).await;
 
     let n = |kind: &str, link: String| (kind.to_owned(), link);
@@ -185,7 +192,9 @@ async fn marking_read_one_and_all() {
     let count = |v: &Value| v["unread"].as_i64().unwrap();
     let unread = t.get(&w.agency_admin, "/api/v1/notifications/unread-count").await;
     assert_eq!(count(unread.ok()), 3);
-    let list = t.get(&w.agency_admin, "/api/v1/notifications?unread=true&limit=2").await;
+    let list = t
+        .get(&w.agency_admin, "/api/v1/notifications?unread=true&limit=2")
+        .await;
     let first = list.ok()["items"][0].clone();
     assert!(first["read_at"].is_null());
     assert!(list.ok()["next_cursor"].is_string());
@@ -196,22 +205,38 @@ async fn marking_read_one_and_all() {
 
     // Another person's notification is not there for anyone else.
     let theirs = t
-        .post(&w.other_agency_admin, &format!("/api/v1/notifications/{id}/read"), json!({}))
+        .post(
+            &w.other_agency_admin,
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+        )
         .await;
     theirs.problem(404, "not-found");
     let nothing = t
-        .post(&w.other_agency_admin, &format!("/api/v1/notifications/{}/read", Uuid::now_v7()), json!({}))
+        .post(
+            &w.other_agency_admin,
+            &format!("/api/v1/notifications/{}/read", Uuid::now_v7()),
+            json!({}),
+        )
         .await;
     assert_eq!(theirs.body, nothing.body);
 
     let read = t
-        .post(&w.agency_admin, &format!("/api/v1/notifications/{id}/read"), json!({}))
+        .post(
+            &w.agency_admin,
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+        )
         .await;
     let read_at = read.ok()["read_at"].as_str().unwrap().to_owned();
     // Reading again keeps the first time.
     t.clock.advance(chrono::Duration::minutes(5));
     let again = t
-        .post(&w.agency_admin, &format!("/api/v1/notifications/{id}/read"), json!({}))
+        .post(
+            &w.agency_admin,
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+        )
         .await;
     assert_eq!(again.ok()["read_at"].as_str().unwrap(), read_at);
     let list = t.get(&w.agency_admin, "/api/v1/notifications?unread=true").await;
@@ -261,7 +286,11 @@ async fn reminders_come_once_per_reminder_day_by_the_clock() {
     deliver(&t).await;
     let page = t.get(&w.agency_admin, "/api/v1/notifications").await;
     assert_eq!(titles(page.ok()).len(), 1, "{:?}", titles(page.ok()));
-    assert!(titles(page.ok())[0].contains("opens in 5 days"), "{:?}", titles(page.ok()));
+    assert!(
+        titles(page.ok())[0].contains("opens in 5 days"),
+        "{:?}",
+        titles(page.ok())
+    );
     // The evaluator is not told the window opens (the admin is), only when it closes.
     assert!(reminders(inbox(&t, &w.evaluator).await).is_empty());
     // A day before the window opens: the day's reminder.
@@ -358,7 +387,8 @@ fn with_mail(sink: &SmtpSink) -> impl FnOnce(&mut app::Config) + use<> {
     let url = sink.url();
     move |config: &mut app::Config| {
         config.mail = Some(
-            app::notifications::email::MailSettings::parse(&url, "Prelaunch <noreply@prelaunch.example>").unwrap(),
+            app::notifications::email::MailSettings::parse(&url, "Prelaunch <noreply@prelaunch.example>")
+                .unwrap(),
         );
     }
 }
@@ -391,12 +421,13 @@ async fn mails_go_to_exactly_the_recipients_who_want_them() {
     deliver(&t).await;
 
     let mails = sink.mails();
-    let by_recipient: BTreeMap<String, Vec<String>> = mails.iter().fold(BTreeMap::new(), |mut m, (to, data)| {
-        for r in to {
-            m.entry(r.clone()).or_default().push(data.clone());
-        }
-        m
-    });
+    let by_recipient: BTreeMap<String, Vec<String>> =
+        mails.iter().fold(BTreeMap::new(), |mut m, (to, data)| {
+            for r in to {
+                m.entry(r.clone()).or_default().push(data.clone());
+            }
+            m
+        });
     let who: BTreeSet<&str> = by_recipient.keys().map(String::as_str).collect();
     assert_eq!(
         who,
@@ -405,13 +436,25 @@ async fn mails_go_to_exactly_the_recipients_who_want_them() {
     );
     assert_eq!(by_recipient["admin@agency.example"].len(), 2);
     let assigned = &by_recipient["eval@agency.example"][0];
-    assert!(assigned.contains("Subject: [Prelaunch] You were assigned to review"), "{assigned}");
-    assert!(assigned.contains(&format!("{}/notices/{alone}", t.base)), "{assigned}");
-    assert!(assigned.contains("From: Prelaunch <noreply@prelaunch.example>"), "{assigned}");
+    assert!(
+        assigned.contains("Subject: [Prelaunch] You were assigned to review"),
+        "{assigned}"
+    );
+    assert!(
+        assigned.contains(&format!("{}/notices/{alone}", t.base)),
+        "{assigned}"
+    );
+    assert!(
+        assigned.contains("From: Prelaunch <noreply@prelaunch.example>"),
+        "{assigned}"
+    );
     // Nothing confidential: the model card is not in any mail.
     for (_, data) in &mails {
         assert!(!data.contains("model card"), "{data}");
-        assert!(!data.contains(&format!("/notices/{both}")) || data.contains("admin@agency.example"), "{data}");
+        assert!(
+            !data.contains(&format!("/notices/{both}")) || data.contains("admin@agency.example"),
+            "{data}"
+        );
     }
 
     // The digest gathers the other agency's admin's day into one mail.
@@ -427,8 +470,16 @@ async fn mails_go_to_exactly_the_recipients_who_want_them() {
         .filter(|(to, _)| to.iter().any(|r| r == "admin@infra.example"))
         .collect();
     assert_eq!(digests.len(), 1, "{digests:?}");
-    assert!(digests[0].1.contains("Daily digest: 1 notifications"), "{}", digests[0].1);
-    assert!(digests[0].1.contains(&format!("/notices/{both}")), "{}", digests[0].1);
+    assert!(
+        digests[0].1.contains("Daily digest: 1 notifications"),
+        "{}",
+        digests[0].1
+    );
+    assert!(
+        digests[0].1.contains(&format!("/notices/{both}")),
+        "{}",
+        digests[0].1
+    );
 
     // An invitation goes to the invited address, and its link is not shown to the inviter.
     let invited = t
@@ -445,7 +496,11 @@ async fn mails_go_to_exactly_the_recipients_who_want_them() {
         .iter()
         .find(|(to, _)| to.iter().any(|r| r == "newcomer@lab.example"))
         .expect("the invitation mail");
-    assert!(invitation.1.contains(&format!("{}/invitations/pli_", t.base)), "{}", invitation.1);
+    assert!(
+        invitation.1.contains(&format!("{}/invitations/pli_", t.base)),
+        "{}",
+        invitation.1
+    );
 }
 
 #[tokio::test]
@@ -457,7 +512,11 @@ async fn without_smtp_the_inbox_works_and_the_administrator_is_told_mail_is_off(
     t.file_notice(&w.dev_admin, 40, &[w.agency]).await;
     deliver(&t).await;
     assert_eq!(inbox(&t, &w.agency_admin).await.len(), 1);
-    assert_eq!(t.app.store.count_jobs(store::JobState::Queued).await.unwrap(), 0, "no mail queued");
+    assert_eq!(
+        t.app.store.count_jobs(store::JobState::Queued).await.unwrap(),
+        0,
+        "no mail queued"
+    );
     let invited = t
         .post(
             &w.dev_admin,
@@ -466,14 +525,26 @@ async fn without_smtp_the_inbox_works_and_the_administrator_is_told_mail_is_off(
         )
         .await;
     assert_eq!(invited.ok()["emailed"], false);
-    assert!(invited.ok()["link"].as_str().unwrap().contains("/invitations/pli_"));
+    assert!(
+        invited.ok()["link"]
+            .as_str()
+            .unwrap()
+            .contains("/invitations/pli_")
+    );
 }
 
 #[tokio::test]
 async fn browser_sees_the_unread_count_and_opens_a_notification() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
-    let admin = member(&t, "Cyber Evaluation Agency", "grace@agency.example", "admin", "Grace Hopper").await;
+    let admin = member(
+        &t,
+        "Cyber Evaluation Agency",
+        "grace@agency.example",
+        "admin",
+        "Grace Hopper",
+    )
+    .await;
     let notice = t.file_notice(&w.dev_admin, 40, &[w.agency]).await;
     let notice_id = id_of(&notice);
     t.file_notice(&w.dev_admin, 50, &[w.agency]).await;
@@ -491,16 +562,28 @@ async fn browser_sees_the_unread_count_and_opens_a_notification() {
     let list = browser.text("main").await.unwrap();
     assert!(list.contains("shared the release notice"), "{list}");
     // Open the older one (the list is newest first): the notice's page, and one left unread.
-    browser.click("li.notification:last-child button.notification-open").await.unwrap();
+    browser
+        .click("li.notification:last-child button.notification-open")
+        .await
+        .unwrap();
     wait_until(&browser, "h1", notice["model_name"].as_str().unwrap()).await;
-    assert!(browser.current_url().await.unwrap().ends_with(&format!("/notices/{notice_id}")));
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .ends_with(&format!("/notices/{notice_id}"))
+    );
     wait_until(&browser, "#unread-count", "1").await;
 
     browser.goto(&t.url("/notifications")).await.unwrap();
     browser.click("#read-all").await.unwrap();
     wait_until(&browser, "h1", "Notifications").await;
     assert!(browser.text("main").await.unwrap().contains("Nothing unread"));
-    assert!(browser.find("#unread-count").await.is_err(), "no count once all are read");
+    assert!(
+        browser.find("#unread-count").await.is_err(),
+        "no count once all are read"
+    );
     browser.close().await.unwrap();
 }
 

@@ -1038,9 +1038,19 @@ async fn every_answer_conforms_to_the_document() {
     // The inbox, once the outbox has run.
     crate::notifications::deliver(&t).await;
     let listed = c
-        .run(vec![(ag, "GET", "/notifications", "/notifications?limit=1".into(), None, 200)])
+        .run(vec![(
+            ag,
+            "GET",
+            "/notifications",
+            "/notifications?limit=1".into(),
+            None,
+            200,
+        )])
         .await;
-    let read = format!("/notifications/{}/read", listed[0].body["items"][0]["id"].as_str().unwrap());
+    let read = format!(
+        "/notifications/{}/read",
+        listed[0].body["items"][0]["id"].as_str().unwrap()
+    );
     let prefs = |kind: &str| Some(json!({"email_kinds": [kind], "email_delivery": "digest"}));
     #[rustfmt::skip]
     let steps: Vec<Step> = vec![
