@@ -14,6 +14,8 @@ pub struct Caller {
     pub role: Role,
     /// Set for browser sessions: the token every form must echo.
     pub csrf_token: Option<String>,
+    /// For pages: how many notifications the person has not read (the header shows it).
+    pub unread_notifications: Option<i64>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -41,6 +43,7 @@ impl Caller {
             kind,
             role,
             csrf_token: None,
+            unread_notifications: None,
         })
     }
 

@@ -65,6 +65,8 @@ impl From<User> for UserView {
 pub struct IssuedInvitation {
     pub invitation: Invitation,
     pub link: Secret,
+    /// The link went to the invited address by e-mail, so it is not shown to the inviter.
+    pub emailed: bool,
 }
 
 /// What a person opening an invitation link is told.
@@ -205,7 +207,11 @@ impl App {
             self.config.public_url,
             token.expose()
         ));
-        Ok(IssuedInvitation { invitation, link })
+        Ok(IssuedInvitation {
+            invitation,
+            link,
+            emailed: false,
+        })
     }
 
     /// Invites a person into an organisation; the link is shown once to the inviting admin.
@@ -240,8 +246,21 @@ impl App {
                 "a person with this e-mail address already exists".into(),
             ));
         }
-        self.issue_invitation(caller.into(), org.id, Some(email), role, None)
-            .await
+        let mut issued = self
+            .issue_invitation(caller.into(), org.id, Some(email.clone()), role, None)
+            .await?;
+        // With e-mail on, the link goes to the invited address only; the inviter sees it when sending failed.
+        let body = Secret::new(format!(
+            "You are invited to join {} on Prelaunch. Open this link to set your password (it works once, \
+             until {}):\n\n{}\n",
+            org.name,
+            issued.invitation.expires_at.format("%Y-%m-%d %H:%M UTC"),
+            issued.link.expose()
+        ));
+        issued.emailed = self
+            .send_secret_mail(email.as_str(), "[Prelaunch] Your invitation", &body)
+            .await?;
+        Ok(issued)
     }
 
     async fn open_invitation(&self, token: &str) -> AppResult<Invitation> {

@@ -51,6 +51,8 @@ pub struct Config {
     /// Whether model connections may call private, local and reserved addresses (by default only public ones:
     /// a developer's base URL must not reach into the operator's network).
     pub allow_private_upstreams: bool,
+    /// E-mail over SMTP (`--smtp-url`, `--mail-from`); without it the inbox still works and nothing is mailed.
+    pub mail: Option<notifications::email::MailSettings>,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             invitation_days: 7,
             allow_private_upstreams: false,
+            mail: None,
         }
     }
 }

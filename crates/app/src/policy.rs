@@ -277,6 +277,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     // The program and the service.
     ("policy.window_days", EventReaders::ProgramAdmins),
     ("policy.launch_horizon_days", EventReaders::ProgramAdmins),
+    ("policy.reminder_days", EventReaders::ProgramAdmins),
     ("master_key.register", EventReaders::ProgramAdmins),
     ("master_key.rotate", EventReaders::ProgramAdmins),
     ("ledger.key", EventReaders::Everyone),
@@ -321,6 +322,7 @@ mod tests {
         ("journal.rs", include_str!("journal.rs")),
         ("ledger.rs", include_str!("ledger.rs")),
         ("lib.rs", include_str!("lib.rs")),
+        ("notifications/outbox.rs", include_str!("notifications/outbox.rs")),
         ("program.rs", include_str!("program.rs")),
         ("provision.rs", include_str!("provision.rs")),
     ];
@@ -408,6 +410,7 @@ mod tests {
             ("token.revoke", ApiTokenHolder),
             ("policy.window_days", ProgramAdmins),
             ("policy.launch_horizon_days", ProgramAdmins),
+            ("policy.reminder_days", ProgramAdmins),
             ("master_key.register", ProgramAdmins),
             ("master_key.rotate", ProgramAdmins),
             // The verifier key is public at /ledger/key.

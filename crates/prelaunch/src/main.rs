@@ -130,6 +130,8 @@ struct ServeArgs {
     no_worker: bool,
     #[command(flatten)]
     jobs: JobArgs,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 #[derive(Args)]
@@ -152,6 +154,8 @@ struct WorkerArgs {
     kinds: Vec<String>,
     #[command(flatten)]
     jobs: JobArgs,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 /// How a worker (in `serve` or `worker`) runs jobs.
@@ -214,6 +218,36 @@ fn worker_name() -> String {
         std::process::id(),
         random.get(..8).unwrap_or(&random)
     )
+}
+
+/// E-mail over SMTP, for notifications, invitations and set-up links.
+#[derive(Args, Clone)]
+struct MailArgs {
+    /// The SMTP server: `smtp://user:pass@host:587` (STARTTLS when offered), `…?tls=required`, `…?tls=none`
+    /// (plain, for a local relay), or `smtps://user:pass@host:465` (TLS from the start). Without it, no mail
+    /// is sent: notifications stay in the inbox and invitation links are shown to whoever invites. The
+    /// password is never printed.
+    #[arg(long, env = "PRELAUNCH_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of every mail, e.g. `Prelaunch <noreply@prelaunch.example>`.
+    #[arg(
+        long,
+        env = "PRELAUNCH_MAIL_FROM",
+        default_value = "Prelaunch <noreply@localhost>"
+    )]
+    mail_from: String,
+}
+
+impl MailArgs {
+    fn settings(&self) -> Result<Option<app::notifications::email::MailSettings>> {
+        self.smtp_url
+            .as_deref()
+            .map(|url| {
+                app::notifications::email::MailSettings::parse(url, &self.mail_from)
+                    .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))
+            })
+            .transpose()
+    }
 }
 
 #[derive(Subcommand)]
@@ -536,6 +570,7 @@ async fn worker(args: WorkerArgs) -> Result<()> {
     let registry = args.jobs.registry(&args.kinds)?;
     let settings = Config {
         allow_private_upstreams: args.allow_private_upstreams,
+        mail: args.mail.settings()?,
         ..config(Some(args.public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;
@@ -563,6 +598,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let settings = Config {
         allow_private_upstreams: args.allow_private_upstreams,
         trusted_proxies: args.trusted_proxies.clone(),
+        mail: args.mail.settings()?,
         ..config(Some(public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;

@@ -10,6 +10,7 @@ mod gateway;
 mod jobs;
 mod limits;
 mod model;
+mod notifications;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -19,6 +20,7 @@ pub use gateway::*;
 pub use jobs::*;
 pub use limits::*;
 pub use model::*;
+pub use notifications::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
@@ -86,9 +88,11 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 }
 
 /// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`, the job queue
-/// `JobStore`, the reads an audience decides `AudienceStore`.
+/// `JobStore`, the inbox `NotificationStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + LimitStore + JobStore + AudienceStore + Send + Sync + 'static {
+pub trait Store:
+    GatewayStore + LimitStore + JobStore + NotificationStore + AudienceStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

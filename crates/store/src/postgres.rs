@@ -58,3 +58,6 @@ mod jobs;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/limits.rs"]
 mod limits;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/notifications.rs"]
+mod notifications;

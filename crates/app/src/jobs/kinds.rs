@@ -27,12 +27,13 @@ pub const TEST_FAIL: &str = "test.fail";
 impl App {
     /// Every kind of job the service runs, and the recurring ones' schedules.
     pub fn job_registry() -> Registry {
-        Registry::new()
+        let registry = Registry::new()
             .handle(NOOP, Noop)
             .handle(CHECKPOINT, Checkpoint)
             .every(CHECKPOINT, Duration::seconds(30))
             .handle(PURGE, Purge)
-            .every(PURGE, Duration::minutes(1))
+            .every(PURGE, Duration::minutes(1));
+        crate::notifications::register(registry)
     }
 }
 

@@ -71,6 +71,27 @@ impl NotificationKind {
     }
 }
 
+pub mod email;
+pub mod inbox;
+pub mod outbox;
+pub mod recipients;
+
+use crate::jobs::Registry;
+use chrono::Duration;
+
+/// Adds the notification jobs to a worker's registry: the outbox (every few seconds), the reminders (every
+/// ten minutes), mails and the daily digest.
+pub fn register(registry: Registry) -> Registry {
+    registry
+        .handle(outbox::NOTIFY, outbox::NotifyHandler)
+        .every(outbox::NOTIFY, Duration::seconds(3))
+        .handle(outbox::REMINDERS, outbox::RemindersHandler)
+        .every(outbox::REMINDERS, Duration::minutes(10))
+        .handle(email::SEND, email::SendHandler)
+        .handle(email::DIGEST, email::DigestHandler)
+        .every(email::DIGEST, Duration::days(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,8 @@ struct Ids {
     assessment_shared_event: Uuid,
     /// A failed job (only `Fresh::FailedJob` makes one).
     job: Uuid,
+    /// A notification of the evaluator's (their assignment to `notice`).
+    notification: Uuid,
 }
 
 impl Ids {
@@ -171,6 +173,7 @@ impl Ids {
             finding_shared_event: r(),
             assessment_shared_event: r(),
             job: r(),
+            notification: r(),
         }
     }
 }
@@ -414,6 +417,60 @@ fn rows() -> Vec<Row> {
             fresh: Fresh::Nothing,
             request: |_, _| send(Method::PUT, "/api/v1/policy".into(), json!({"window_days": 30})),
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications?unread=true".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications/unread-count",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications/unread-count".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/notifications/read-all",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| send(Method::POST, "/api/v1/notifications/read-all".into(), json!({})),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/notifications/preferences",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/notifications/preferences".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "PUT /api/v1/notifications/preferences",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::PUT,
+                    "/api/v1/notifications/preferences".into(),
+                    json!({"email_kinds": ["notice.shared"], "email_delivery": "digest"}),
+                )
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/notifications/{id}/read",
+            case: "the evaluator's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/notifications/{}/read", ids.notification),
+                    json!({}),
+                )
+            },
+            expect: "4  4  4  4  4  4  +  4  4  4  4  4  1",
         },
         Row {
             op: "GET /api/v1/notices",
@@ -1368,6 +1425,10 @@ async fn every_route_as_every_persona_and_credential() {
         finding_shared_event: event_id(&events, "finding.file", broad_finding_shared, None),
         assessment_shared_event: event_id(&events, "assessment.publish", broad_assessment_shared, None),
         job: Uuid::new_v4(),
+        notification: {
+            crate::notifications::deliver(&t).await;
+            id_of(&t.get(&w.evaluator, "/api/v1/notifications?limit=200").await.ok()["items"][0])
+        },
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))

@@ -25,6 +25,7 @@ mod gateway_web;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;

@@ -1035,6 +1035,36 @@ async fn every_answer_conforms_to_the_document() {
     c.run(steps).await;
     exercise_ledger(&mut c, &w, &filed[0]).await;
 
+    // The inbox, once the outbox has run.
+    crate::notifications::deliver(&t).await;
+    let listed = c
+        .run(vec![(
+            ag,
+            "GET",
+            "/notifications",
+            "/notifications?limit=1".into(),
+            None,
+            200,
+        )])
+        .await;
+    let read = format!(
+        "/notifications/{}/read",
+        listed[0].body["items"][0]["id"].as_str().unwrap()
+    );
+    let prefs = |kind: &str| Some(json!({"email_kinds": [kind], "email_delivery": "digest"}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ag, "GET", "/notifications", "/notifications?unread=maybe".into(), None, 422),
+        (ag, "GET", "/notifications/unread-count", "/notifications/unread-count".into(), None, 200),
+        (ag, "POST", "/notifications/{id}/read", read.clone(), None, 200),
+        (other, "POST", "/notifications/{id}/read", read, None, 404),
+        (ag, "POST", "/notifications/read-all", "/notifications/read-all".into(), None, 200),
+        (ag, "GET", "/notifications/preferences", "/notifications/preferences".into(), None, 200),
+        (ag, "PUT", "/notifications/preferences", "/notifications/preferences".into(), prefs("notice.shared"), 200),
+        (ag, "PUT", "/notifications/preferences", "/notifications/preferences".into(), prefs("notice.forged"), 422),
+    ];
+    c.run(steps).await;
+
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
     let bodies: [(&str, Vec<u8>, u16); 3] = [

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
 mod gateway;
+mod notifications;
 mod openapi;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
@@ -54,6 +55,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
         .merge(gateway::routes())
+        .merge(notifications::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
@@ -238,16 +240,18 @@ async fn invite(
 ) -> ApiResult<Response> {
     let issued = app.invite(&caller, body.org_id, &body.email, &body.role).await?;
     let inv = issued.invitation;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": inv.id, "org_id": inv.org_id, "email": inv.email, "role": inv.role,
-            "expires_at": inv.expires_at,
-            // Shown once: only a digest is kept.
-            "link": issued.link.expose(),
-        })),
-    )
-        .into_response())
+    let mut answer = json!({
+        "id": inv.id, "org_id": inv.org_id, "email": inv.email, "role": inv.role,
+        "expires_at": inv.expires_at,
+        "emailed": issued.emailed,
+    });
+    // Shown once (only a digest is kept), and only when it did not go to the invited address by e-mail.
+    if !issued.emailed
+        && let Some(object) = answer.as_object_mut()
+    {
+        object.insert("link".into(), Value::String(issued.link.expose().to_owned()));
+    }
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 async fn list_tokens(

@@ -23,6 +23,9 @@ struct PolicyPage {
     form: FormState,
     days_hint: String,
     horizon_hint: String,
+    /// The SMTP server mail goes through (without its password); `None`: e-mail is off.
+    mail_server: Option<String>,
+    reminder_days: String,
 }
 
 async fn policy_page(
@@ -56,6 +59,14 @@ async fn policy_page(
             "Between 1 and {} days. Applies when a launch is planned or moved.",
             review::MAX_LAUNCH_HORIZON_DAYS
         ),
+        mail_server: app.mail_server().map(str::to_owned),
+        reminder_days: app
+            .reminder_days()
+            .await?
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     Ok(html(status, &page))
 }

@@ -13,6 +13,7 @@ mod form;
 mod gateway;
 mod ledger;
 mod notices;
+mod notifications;
 mod orgs;
 mod render;
 mod session;
@@ -86,6 +87,13 @@ pub fn routes() -> Router<App> {
         .route("/people/{id}/active", post(orgs::set_person_active))
         .route("/tokens", get(tokens::tokens).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read-all", post(notifications::read_all))
+        .route(
+            "/notifications/preferences",
+            get(notifications::preferences).post(notifications::set_preferences),
+        )
+        .route("/notifications/{id}/read", post(notifications::read))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
         .route("/jobs", get(admin::failed_jobs))

@@ -265,7 +265,12 @@ pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: Signe
         // The link is shown in this response only (never in a redirect's URL): only its digest is kept.
         Ok(issued) => {
             let form = FormState::with(&[("role", Role::Member.as_str())]);
-            let link = issued.link.expose().to_owned();
+            // Sent by e-mail: the link is not shown (an empty one says so to the page).
+            let link = if issued.emailed {
+                String::new()
+            } else {
+                issued.link.expose().to_owned()
+            };
             org_page(&app, &caller, id, None, StatusCode::OK, form, Some(link)).await
         }
         Err(error) => {

@@ -49,7 +49,9 @@ impl FromRequestParts<App> for WebCaller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = cookie(parts, SESSION_COOKIE).ok_or(WebError::SignIn)?;
-        Ok(WebCaller(app.authenticate_session(token).await?))
+        let mut caller = app.authenticate_session(token).await?;
+        caller.unread_notifications = Some(app.unread_notifications(&caller).await?);
+        Ok(WebCaller(caller))
     }
 }
 

@@ -1,0 +1,519 @@
+//! Who is told of what: the notification policy. Each kind names the parties it goes to
+//! (`KIND_PARTIES`); the parties are expanded into people, and each person is kept only if they may read the
+//! object it is about — asked of the store with their own audience (`policy::audience`), the very query their
+//! reads use — so nobody is told of a notice, finding or assessment they could not open. The person who acted
+//! is never told of their own action.
+//!
+//! The same expansion gives the organisations whose admins may see the object: the organisations a webhook
+//! delivery of the event would go to (`Addressed::orgs`, the hook point for `webhooks::fan_out`).
+
+use super::NotificationKind;
+use crate::{App, AppResult, Caller, policy};
+use accounts::{OrgKind, Role};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use store::{Audience, AuditEvent, Notice, Page, User};
+use uuid::Uuid;
+
+/// A group of people a kind of notification goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The admins of every agency the notice is shared with (they assign its evaluators).
+    AgencyAdmins,
+    /// The evaluators assigned to the notice.
+    AssignedEvaluators,
+    /// The admins of the notice's developer organisation.
+    DeveloperAdmins,
+    /// The person who filed the notice.
+    Filer,
+    /// The one person the notification is about (the evaluator assigned, the token's holder).
+    Subject,
+    /// The admins of the organisation the notification is about (a failing webhook's).
+    SubjectOrgAdmins,
+}
+
+/// The parties of each kind. A finding or assessment goes to everyone on the developer's side and to the
+/// agencies' admins and evaluators, and each is then kept only if they may read it (so an agency it was not
+/// shared with hears nothing). Program administrators read no notice, so they are told of none.
+pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
+    (NotificationKind::NoticeShared, &[Party::AgencyAdmins]),
+    // Written when a notice's sharing can change; its readers are the removed agency's admins, who can no
+    // longer see the notice, so it names nothing but that it happened.
+    (NotificationKind::NoticeUnshared, &[Party::SubjectOrgAdmins]),
+    (NotificationKind::Assigned, &[Party::Subject]),
+    (NotificationKind::Unassigned, &[Party::Subject]),
+    (
+        NotificationKind::FindingCreated,
+        &[
+            Party::DeveloperAdmins,
+            Party::Filer,
+            Party::AgencyAdmins,
+            Party::AssignedEvaluators,
+        ],
+    ),
+    (
+        NotificationKind::AssessmentCreated,
+        &[
+            Party::DeveloperAdmins,
+            Party::Filer,
+            Party::AgencyAdmins,
+            Party::AssignedEvaluators,
+        ],
+    ),
+    (
+        NotificationKind::LaunchMoved,
+        &[Party::AgencyAdmins, Party::AssignedEvaluators],
+    ),
+    (
+        NotificationKind::NoticeLaunched,
+        &[Party::AgencyAdmins, Party::AssignedEvaluators],
+    ),
+    (
+        NotificationKind::NoticeWithdrawn,
+        &[Party::AgencyAdmins, Party::AssignedEvaluators],
+    ),
+    (NotificationKind::WindowOpening, &[Party::AgencyAdmins]),
+    (
+        NotificationKind::WindowClosing,
+        &[Party::AgencyAdmins, Party::AssignedEvaluators],
+    ),
+    (NotificationKind::TokenExpiring, &[Party::Subject]),
+    (NotificationKind::WebhookFailing, &[Party::SubjectOrgAdmins]),
+];
+
+/// The parties a kind goes to.
+pub fn parties(kind: NotificationKind) -> &'static [Party] {
+    KIND_PARTIES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, parties)| *parties)
+        .unwrap_or(&[])
+}
+
+/// The kind of notification an audit event makes, if any.
+pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
+    Some(match action {
+        "notice.file" => NotificationKind::NoticeShared,
+        "notice.moved" => NotificationKind::LaunchMoved,
+        "notice.launched" => NotificationKind::NoticeLaunched,
+        "notice.withdrawn" => NotificationKind::NoticeWithdrawn,
+        "assignment.create" => NotificationKind::Assigned,
+        "assignment.delete" => NotificationKind::Unassigned,
+        "finding.file" => NotificationKind::FindingCreated,
+        "assessment.publish" => NotificationKind::AssessmentCreated,
+        _ => return None,
+    })
+}
+
+/// What a notification is about, as far as deciding who may know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    Notice(Uuid),
+    Finding {
+        id: Uuid,
+        notice: Uuid,
+    },
+    Assessment {
+        id: Uuid,
+        notice: Uuid,
+    },
+    /// An organisation's own matter (a webhook endpoint of it).
+    Organization(Uuid),
+}
+
+/// One notification to make: its kind, words and link, and whom it reaches.
+#[derive(Debug, Clone)]
+pub struct Addressed {
+    pub kind: NotificationKind,
+    pub title: String,
+    pub link: String,
+    pub about: About,
+    /// The one person it is about (`Party::Subject`), if any.
+    pub subject: Option<Uuid>,
+    /// Who acted: never told of their own action.
+    pub actor: Option<Uuid>,
+}
+
+/// The people told, and the organisations whose admins may see it (the webhook hook point).
+#[derive(Debug, Clone, Default)]
+pub struct Recipients {
+    pub people: Vec<User>,
+    pub orgs: Vec<Uuid>,
+}
+
+/// The notification an audit event makes, with its words; `None` for events that tell no one (or whose
+/// object is gone).
+pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Addressed>> {
+    let Some(kind) = kind_of_event(&event.action) else {
+        return Ok(None);
+    };
+    let details = &event.details.0;
+    let id_in = |field: &str| {
+        details
+            .get(field)
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+    };
+    let notice_id = match kind {
+        NotificationKind::FindingCreated | NotificationKind::AssessmentCreated => id_in("notice"),
+        _ => event.object_id,
+    };
+    let Some(notice) = (match notice_id {
+        Some(id) => app.store.get_notice(id).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let model = format!("{} {}", notice.model_name, notice.model_version);
+    let notice_link = format!("/notices/{}", notice.id);
+    let (title, link, about, subject) = match kind {
+        NotificationKind::NoticeShared => (
+            format!(
+                "{} shared the release notice of {model} with your agency",
+                notice.developer_name
+            ),
+            notice_link,
+            About::Notice(notice.id),
+            None,
+        ),
+        NotificationKind::Assigned => (
+            format!("You were assigned to review {model}"),
+            notice_link,
+            About::Notice(notice.id),
+            id_in("user"),
+        ),
+        NotificationKind::Unassigned => (
+            format!("You were removed from the review of {model}"),
+            notice_link,
+            About::Notice(notice.id),
+            id_in("user"),
+        ),
+        NotificationKind::LaunchMoved => {
+            let dates = crate::program::dates_of(&notice);
+            let days = dates.days_left(app.clock.now());
+            (
+                format!(
+                    "The launch of {model} moved to {}: {} left in the review window",
+                    notice.planned_launch_at.format("%Y-%m-%d %H:%M UTC"),
+                    days_text(days)
+                ),
+                notice_link,
+                About::Notice(notice.id),
+                None,
+            )
+        }
+        NotificationKind::NoticeLaunched => (
+            format!("{model} launched"),
+            notice_link,
+            About::Notice(notice.id),
+            None,
+        ),
+        NotificationKind::NoticeWithdrawn => (
+            format!("The release notice of {model} was withdrawn"),
+            notice_link,
+            About::Notice(notice.id),
+            None,
+        ),
+        NotificationKind::FindingCreated => {
+            let Some(id) = event.object_id else {
+                return Ok(None);
+            };
+            let severity = details.get("severity").and_then(|v| v.as_str()).unwrap_or("new");
+            (
+                format!("A {severity} finding on {model}"),
+                format!("/findings/{id}"),
+                About::Finding {
+                    id,
+                    notice: notice.id,
+                },
+                None,
+            )
+        }
+        NotificationKind::AssessmentCreated => {
+            let Some(id) = event.object_id else {
+                return Ok(None);
+            };
+            (
+                format!("An assessment of {model} was published"),
+                format!("/assessments/{id}"),
+                About::Assessment {
+                    id,
+                    notice: notice.id,
+                },
+                None,
+            )
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Addressed {
+        kind,
+        title,
+        link,
+        about,
+        subject,
+        actor: event.actor_user_id,
+    }))
+}
+
+/// "3 days", "1 day", "less than a day".
+pub fn days_text(days: i64) -> String {
+    match days {
+        i64::MIN..=0 => "less than a day".to_owned(),
+        1 => "1 day".to_owned(),
+        n => format!("{n} days"),
+    }
+}
+
+/// The people a notification reaches and the organisations whose admins may see it.
+pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipients> {
+    let notice = match &addressed.about {
+        About::Notice(id) | About::Finding { notice: id, .. } | About::Assessment { notice: id, .. } => {
+            app.store.get_notice(*id).await?
+        }
+        About::Organization(_) => None,
+    };
+    let mut candidates: Vec<User> = Vec::new();
+    let mut orgs: BTreeSet<Uuid> = BTreeSet::new();
+    for party in parties(addressed.kind) {
+        match (party, &notice) {
+            (Party::AgencyAdmins, Some(n)) => {
+                for org in agencies_of(app, n).await? {
+                    orgs.insert(org);
+                    candidates.extend(admins_of(app, org).await?);
+                }
+            }
+            (Party::AssignedEvaluators, Some(n)) => {
+                for a in app.store.list_assignments(n.id).await? {
+                    orgs.insert(a.org_id);
+                    if let Some(user) = app.store.get_user(a.user_id).await? {
+                        candidates.push(user);
+                    }
+                }
+            }
+            (Party::DeveloperAdmins, Some(n)) => {
+                orgs.insert(n.developer_org_id);
+                candidates.extend(admins_of(app, n.developer_org_id).await?);
+            }
+            (Party::Filer, Some(n)) => {
+                if let Some(user) = match n.filed_by {
+                    Some(id) => app.store.get_user(id).await?,
+                    None => None,
+                } {
+                    orgs.insert(user.org_id);
+                    candidates.push(user);
+                }
+            }
+            (Party::Subject, _) => {
+                if let Some(user) = match addressed.subject {
+                    Some(id) => app.store.get_user(id).await?,
+                    None => None,
+                } {
+                    orgs.insert(user.org_id);
+                    candidates.push(user);
+                }
+            }
+            (Party::SubjectOrgAdmins, _) => {
+                if let About::Organization(org) = addressed.about {
+                    orgs.insert(org);
+                    candidates.extend(admins_of(app, org).await?);
+                }
+            }
+            (_, None) => {}
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut people = Vec::new();
+    for user in candidates {
+        if Some(user.id) == addressed.actor || !seen.insert(user.id) {
+            continue;
+        }
+        let Some(caller) = caller_of(app, user.clone()).await? else {
+            continue;
+        };
+        if may_read(app, &policy::audience(&caller), &addressed.about).await? {
+            people.push(user);
+        }
+    }
+    let mut visible_orgs = Vec::new();
+    for org_id in orgs {
+        let Some(org) = app.store.get_org(org_id).await? else {
+            continue;
+        };
+        if !org.active {
+            continue;
+        }
+        let kind = OrgKind::parse("kind", &org.kind).ok();
+        let admin = Audience {
+            user_id: Uuid::nil(),
+            org_id,
+            org_admin: true,
+            program_admin: false,
+            developer_org: (kind == Some(OrgKind::Developer)).then_some(org_id),
+            agency_org: (kind == Some(OrgKind::Agency)).then_some(org_id),
+        };
+        if may_read(app, &admin, &addressed.about).await? {
+            visible_orgs.push(org_id);
+        }
+    }
+    Ok(Recipients {
+        people,
+        orgs: visible_orgs,
+    })
+}
+
+/// Whether the audience may read what the notification is about: the reads' own queries decide.
+async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bool> {
+    Ok(match about {
+        About::Notice(id) => app.store.visible_notice(*id, audience).await?.is_some(),
+        About::Finding { id, .. } => app.store.visible_finding(*id, audience).await?.is_some(),
+        About::Assessment { id, .. } => app.store.visible_assessment(*id, audience).await?.is_some(),
+        About::Organization(org) => audience.org_id == *org && audience.org_admin,
+    })
+}
+
+/// The person as a caller, if they and their organisation are active.
+async fn caller_of(app: &App, user: User) -> AppResult<Option<Caller>> {
+    let Some(org) = app.store.get_org(user.org_id).await? else {
+        return Ok(None);
+    };
+    Ok(Caller::from_rows(user, org))
+}
+
+/// Every person of an organisation, page by page.
+async fn people_of(app: &App, org: Uuid) -> AppResult<Vec<User>> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = app
+            .store
+            .list_users(Some(org), &Page { after, limit: 500 })
+            .await?;
+        let full = page.len() == 500;
+        after = page.last().map(|u| u.id);
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+async fn admins_of(app: &App, org: Uuid) -> AppResult<Vec<User>> {
+    Ok(people_of(app, org)
+        .await?
+        .into_iter()
+        .filter(|u| u.active && u.role == Role::Admin.as_str())
+        .collect())
+}
+
+/// The agencies a notice is shared with: by name, or every active agency.
+async fn agencies_of(app: &App, notice: &Notice) -> AppResult<Vec<Uuid>> {
+    if !notice.shared_with_all {
+        return Ok(app.store.notice_shares(notice.id).await?);
+    }
+    let mut agencies = Vec::new();
+    let mut after = None;
+    loop {
+        let page = app.store.list_orgs(&Page { after, limit: 500 }).await?;
+        let full = page.len() == 500;
+        after = page.last().map(|o| o.id);
+        agencies.extend(
+            page.into_iter()
+                .filter(|o| o.active && o.kind == OrgKind::Agency.as_str())
+                .map(|o| o.id),
+        );
+        if !full {
+            return Ok(agencies);
+        }
+    }
+}
+
+/// An id for a reminder that is the same every time it is computed for the same thing, kind and days: the
+/// notification's uniqueness (person, event, kind) then sends each reminder once.
+pub fn reminder_id(about: Uuid, kind: NotificationKind, days: u32) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("reminder:{about}:{}:{days}", kind.as_str()).as_bytes());
+    let mut bytes = [0_u8; 16];
+    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
+        *b = *d;
+    }
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// When something at `at` is due for the reminder of `days` days out of `reminders` (largest first): the
+/// smallest reminder that `at - now` fits in, so that a notice filed late gets one reminder, not several.
+pub fn reminder_due(at: DateTime<Utc>, now: DateTime<Utc>, reminders: &[u32]) -> Option<u32> {
+    if at <= now {
+        return None;
+    }
+    let left = at - now;
+    reminders
+        .iter()
+        .copied()
+        .filter(|days| left <= chrono::Duration::days(i64::from(*days)))
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_parties_and_events_map_to_kinds() {
+        for kind in NotificationKind::ALL {
+            assert!(
+                KIND_PARTIES.iter().filter(|(k, _)| *k == kind).count() == 1,
+                "{kind:?} has one entry"
+            );
+            assert!(!parties(kind).is_empty(), "{kind:?} goes to someone");
+        }
+        let cases = [
+            ("notice.file", Some(NotificationKind::NoticeShared)),
+            ("notice.moved", Some(NotificationKind::LaunchMoved)),
+            ("notice.launched", Some(NotificationKind::NoticeLaunched)),
+            ("notice.withdrawn", Some(NotificationKind::NoticeWithdrawn)),
+            ("assignment.create", Some(NotificationKind::Assigned)),
+            ("assignment.delete", Some(NotificationKind::Unassigned)),
+            ("finding.file", Some(NotificationKind::FindingCreated)),
+            ("assessment.publish", Some(NotificationKind::AssessmentCreated)),
+            ("connection.create", None),
+            ("session.login", None),
+            ("policy.window_days", None),
+        ];
+        for (action, kind) in cases {
+            assert_eq!(kind_of_event(action), kind, "{action}");
+        }
+    }
+
+    #[test]
+    fn each_reminder_is_sent_once_at_the_smallest_fitting_day() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        let reminders = [7, 1];
+        let cases = [
+            (day * 10, None),
+            (day * 7 + chrono::Duration::seconds(1), None),
+            (day * 7, Some(7)),
+            (day * 3, Some(7)),
+            (day, Some(1)),
+            (chrono::Duration::hours(2), Some(1)),
+            (chrono::Duration::zero(), None),
+            (-day, None),
+        ];
+        for (until, due) in cases {
+            assert_eq!(reminder_due(now + until, now, &reminders), due, "{until}");
+        }
+        let a = Uuid::now_v7();
+        assert_eq!(
+            reminder_id(a, NotificationKind::WindowClosing, 7),
+            reminder_id(a, NotificationKind::WindowClosing, 7)
+        );
+        assert_ne!(
+            reminder_id(a, NotificationKind::WindowClosing, 7),
+            reminder_id(a, NotificationKind::WindowClosing, 1)
+        );
+        assert_ne!(
+            reminder_id(a, NotificationKind::WindowClosing, 7),
+            reminder_id(a, NotificationKind::WindowOpening, 7)
+        );
+    }
+}
