@@ -27,10 +27,12 @@ const WINDOW_DAYS_SETTING: &str = "window_days";
 const LAUNCH_HORIZON_SETTING: &str = "launch_horizon_days";
 
 /// The program policy: how far ahead of a launch its window opens, and how far ahead a launch may be planned.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ProgramPolicy {
     pub window_days: u32,
     pub launch_horizon_days: u32,
+    /// How many days before a window opens or closes its reminders go out, latest first.
+    pub reminder_days: Vec<u32>,
 }
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -263,15 +265,17 @@ impl App {
         Ok(ProgramPolicy {
             window_days: self.window_days().await?,
             launch_horizon_days: self.launch_horizon_days().await?,
+            reminder_days: self.reminder_days().await?,
         })
     }
 
-    /// Sets the parts of the program policy given (at least one), each checked before either is written.
+    /// Sets the parts of the program policy given (at least one), each checked before any is written.
     pub async fn set_program_policy(
         &self,
         caller: &Caller,
         window_days: Option<i64>,
         launch_horizon_days: Option<i64>,
+        reminder_days: Option<&[i64]>,
     ) -> AppResult<ProgramPolicy> {
         if !policy::can_administer_program(caller) {
             return Err(AppError::Forbidden(
@@ -292,10 +296,13 @@ impl App {
             launch_horizon_days,
             MAX_LAUNCH_HORIZON_DAYS,
         )?;
-        if window_days.is_none() && launch_horizon_days.is_none() {
+        if let Some(days) = reminder_days {
+            crate::notifications::outbox::check_reminder_days(days)?;
+        }
+        if window_days.is_none() && launch_horizon_days.is_none() && reminder_days.is_none() {
             return Err(ValidationError::new(
                 WINDOW_DAYS_SETTING,
-                "give window_days, launch_horizon_days, or both",
+                "give window_days, launch_horizon_days, reminder_days, or several",
             )
             .into());
         }
@@ -304,6 +311,9 @@ impl App {
         }
         if let Some(days) = launch_horizon_days {
             self.set_launch_horizon_days(caller, days).await?;
+        }
+        if let Some(days) = reminder_days {
+            self.set_reminder_days(caller, days).await?;
         }
         self.program_policy().await
     }

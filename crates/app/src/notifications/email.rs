@@ -250,8 +250,12 @@ impl JobHandler for DigestHandler {
             now,
             result: JobResult::Done { then: &[] },
         };
-        app.store.send_digests(&ids, &jobs, &outcome).await?;
-        Ok(Completion::Finished)
+        match app.store.send_digests(&ids, &jobs, &outcome).await {
+            Ok(()) => Ok(Completion::Finished),
+            // Another run sent some of these meanwhile; what it left waits for the next digest.
+            Err(store::StoreError::Stale(_)) => Ok(Completion::done()),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -282,22 +282,7 @@ impl App {
                 "only program administrators set program policy",
             ));
         }
-        let mut checked: Vec<u32> = Vec::new();
-        for (i, d) in days.iter().enumerate() {
-            let day = u32::try_from(*d)
-                .ok()
-                .filter(|d| (1..=90).contains(d))
-                .ok_or_else(|| {
-                    review::ValidationError::new(format!("reminder_days[{i}]"), "must be between 1 and 90")
-                })?;
-            if !checked.contains(&day) {
-                checked.push(day);
-            }
-        }
-        if checked.len() > 5 {
-            return Err(review::ValidationError::new("reminder_days", "at most 5 days").into());
-        }
-        checked.sort_unstable_by(|a, b| b.cmp(a));
+        let checked = check_reminder_days(days)?;
         let text = checked.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         let previous = self.reminder_days().await?;
         let event = self.event(
@@ -312,6 +297,31 @@ impl App {
             .await?;
         Ok(checked)
     }
+}
+
+/// Reminder days as given: up to 5 distinct days between 1 and 90 (repeats count once), latest first.
+pub(crate) fn check_reminder_days(days: &[i64]) -> AppResult<Vec<u32>> {
+    let too_many = || review::ValidationError::new("reminder_days", "at most 5 days");
+    if days.len() > 90 {
+        return Err(too_many().into());
+    }
+    let mut checked: Vec<u32> = Vec::new();
+    for (i, d) in days.iter().enumerate() {
+        let day = u32::try_from(*d)
+            .ok()
+            .filter(|d| (1..=90).contains(d))
+            .ok_or_else(|| {
+                review::ValidationError::new(format!("reminder_days[{i}]"), "must be between 1 and 90")
+            })?;
+        if !checked.contains(&day) {
+            checked.push(day);
+        }
+    }
+    if checked.len() > 5 {
+        return Err(too_many().into());
+    }
+    checked.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(checked)
 }
 
 /// "7,1" → [7, 1]; an empty text is no reminders.

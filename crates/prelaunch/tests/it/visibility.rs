@@ -382,7 +382,7 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     ));
 
     // The program and the service.
-    let policy = json!({"window_days": 31, "launch_horizon_days": 700});
+    let policy = json!({"window_days": 31, "launch_horizon_days": 700, "reminder_days": [3]});
     t.put(&w.program_admin, "/api/v1/policy", policy).await.ok();
     let changes = events!();
     rows.push((
@@ -393,6 +393,11 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     rows.push((
         "the launch horizon is changed",
         only(&changes, "policy.launch_horizon_days"),
+        "+ . . . . . . . . . . . .",
+    ));
+    rows.push((
+        "the reminder days are changed",
+        only(&changes, "policy.reminder_days"),
         "+ . . . . . . . . . . . .",
     ));
     // A job whose attempts are spent, queued again by a program administrator.

@@ -304,6 +304,7 @@ async fn get_policy(State(app): State<App>, ApiCaller(_caller): ApiCaller) -> Ap
 struct PolicyBody {
     window_days: Option<i64>,
     launch_horizon_days: Option<i64>,
+    reminder_days: Option<Vec<i64>>,
 }
 
 async fn put_policy(
@@ -312,7 +313,12 @@ async fn put_policy(
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> ApiResult<Response> {
     let policy = app
-        .set_program_policy(&caller, body.window_days, body.launch_horizon_days)
+        .set_program_policy(
+            &caller,
+            body.window_days,
+            body.launch_horizon_days,
+            body.reminder_days.as_deref(),
+        )
         .await?;
     Ok(Json(policy).into_response())
 }

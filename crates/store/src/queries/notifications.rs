@@ -186,16 +186,22 @@ impl NotificationStore for This {
 
     async fn send_digests(&self, ids: &[Uuid], jobs: &[NewJob], outcome: &JobOutcome<'_>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        // Only rows still waiting: if another digest run took some of them meanwhile, this one writes nothing
+        // (its mails would repeat that run's) and the caller's job is retried, to find what is left.
+        let mut taken = 0;
         for chunk in ids.chunks(INSERT_ROWS) {
             let mut update = sqlx::QueryBuilder::<Db>::new(
-                "UPDATE notifications SET digest_pending = FALSE WHERE id IN (",
+                "UPDATE notifications SET digest_pending = FALSE WHERE digest_pending AND id IN (",
             );
             let mut list = update.separated(", ");
             for id in chunk {
                 list.push_bind(*id);
             }
             update.push(")");
-            update.build().execute(&mut *tx).await?;
+            taken += update.build().execute(&mut *tx).await?.rows_affected();
+        }
+        if usize::try_from(taken).ok() != Some(ids.len()) {
+            return Err(StoreError::Stale("digest"));
         }
         enqueue_in(&mut tx, jobs).await?;
         finish_in(&mut tx, outcome).await?;
