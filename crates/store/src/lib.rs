@@ -13,6 +13,7 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+mod webhooks;
 
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
@@ -21,6 +22,7 @@ pub use limits::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::*;
 pub use sqlx::types::Json;
 
 use async_trait::async_trait;
@@ -88,7 +90,8 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 /// Everything persisted; the gateway's part is `GatewayStore`, its shared limits `LimitStore`, the job queue
 /// `JobStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
-pub trait Store: GatewayStore + LimitStore + JobStore + AudienceStore + Send + Sync + 'static {
+pub trait Store:
+    GatewayStore + LimitStore + JobStore + WebhookStore + AudienceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

@@ -44,3 +44,6 @@ mod jobs;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/limits.rs"]
 mod limits;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/webhooks.rs"]
+mod webhooks;

@@ -2,6 +2,7 @@
 
 mod gateway;
 mod openapi;
+mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
@@ -52,6 +53,7 @@ pub fn routes() -> Router<App> {
         .route("/audit/{id}/receipt", get(receipt))
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .merge(gateway::routes())
+        .merge(webhooks::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 

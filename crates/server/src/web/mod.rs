@@ -20,6 +20,7 @@ mod timeline;
 mod tokens;
 mod usage;
 mod view;
+mod webhooks;
 mod work;
 
 use app::App;
@@ -86,6 +87,11 @@ pub fn routes() -> Router<App> {
         .route("/people/{id}/active", post(orgs::set_person_active))
         .route("/tokens", get(tokens::tokens).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::detail))
+        .route("/webhooks/{id}/enabled", post(webhooks::set_enabled))
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
         .route("/ledger", get(ledger::overview))

@@ -16,6 +16,7 @@ pub struct UserBar {
     pub csrf: String,
     pub can_file: bool,
     pub program_admin: bool,
+    pub webhooks: bool,
 }
 
 /// What surrounds every page's content: its title, the navigation section it belongs to, who is signed in.
@@ -45,6 +46,7 @@ impl Frame {
                 csrf: caller.csrf_token.clone().unwrap_or_default(),
                 can_file: policy::can_file_notice(caller),
                 program_admin: policy::can_administer_program(caller),
+                webhooks: policy::can_manage_webhooks(caller, caller.org_id()),
             }),
         }
     }
