@@ -22,8 +22,8 @@ pub use limits::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use webhooks::*;
 pub use sqlx::types::Json;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -91,7 +91,8 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 /// `JobStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
 pub trait Store:
-    GatewayStore + LimitStore + JobStore + WebhookStore + AudienceStore + Send + Sync + 'static {
+    GatewayStore + LimitStore + JobStore + WebhookStore + AudienceStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;
 

@@ -86,5 +86,9 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// and ends the job, together. `Stale` (nothing written) when the job's lease was lost.
     async fn record_webhook_attempt(&self, attempt: &WebhookAttempt<'_>) -> Result<()>;
     /// An endpoint's delivery log, newest first, before the page's cursor.
-    async fn list_webhook_deliveries(&self, endpoint_id: Uuid, page: &Page<Uuid>) -> Result<Vec<WebhookDelivery>>;
+    async fn list_webhook_deliveries(
+        &self,
+        endpoint_id: Uuid,
+        page: &Page<Uuid>,
+    ) -> Result<Vec<WebhookDelivery>>;
 }

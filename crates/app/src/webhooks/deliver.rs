@@ -10,8 +10,8 @@
 //! state and the job's end commit together.
 
 use super::seal_context;
-use crate::jobs::{Completion, JobError, JobHandler, JobRequest, RetryPolicy};
 use crate::App;
+use crate::jobs::{Completion, JobError, JobHandler, JobRequest, RetryPolicy};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -52,7 +52,7 @@ pub struct DeliverJob {
     pub event_type: String,
     /// The exact body sent (and signed): `{"type", "timestamp", "data"}`.
     pub body: String,
-    /// A test delivery, sent even to a disabled endpoint.
+    /// A test delivery: sent even to a disabled endpoint, and not retried.
     #[serde(default)]
     pub ping: bool,
 }
@@ -60,8 +60,9 @@ pub struct DeliverJob {
 impl DeliverJob {
     pub fn request(&self) -> JobRequest {
         let payload = serde_json::to_value(self).unwrap_or(Value::Null);
+        // A test event is sent once: its outcome is for the person who asked, now.
         JobRequest::new(DELIVER_KIND, payload)
-            .attempts(RETRY.max_attempts)
+            .attempts(if self.ping { 1 } else { RETRY.max_attempts })
             .priority(if self.ping { 1 } else { 0 })
             .key(format!("webhook:{}:{}", self.endpoint_id, self.event_id))
     }
@@ -94,9 +95,7 @@ pub(super) fn job(
 /// The `webhook-signature` value: `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed by the
 /// secret's decoded bytes. `None` when the secret is not `whsec_` + base64.
 pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Option<String> {
-    let key = STANDARD
-        .decode(secret.strip_prefix(super::SECRET_PREFIX)?)
-        .ok()?;
+    let key = STANDARD.decode(secret.strip_prefix(super::SECRET_PREFIX)?).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
     mac.update(format!("{message_id}.{timestamp}.{body}").as_bytes());
     Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
@@ -137,7 +136,14 @@ impl Deliver {
         })
     }
 
-    async fn post(&self, egress: Egress, url: &str, job: &DeliverJob, timestamp: i64, signature: &str) -> Answer {
+    async fn post(
+        &self,
+        egress: Egress,
+        url: &str,
+        job: &DeliverJob,
+        timestamp: i64,
+        signature: &str,
+    ) -> Answer {
         if egress.check_url(url).is_err() {
             return Answer {
                 status: None,
@@ -218,7 +224,8 @@ impl JobHandler for Deliver {
         let secret = sealer
             .open(&seal_context(endpoint.id), &endpoint.sealed_secret)
             .map_err(|e| JobError::retry(e.to_string()))?;
-        let secret = String::from_utf8(secret).map_err(|_| JobError::permanent("the webhook's secret is damaged"))?;
+        let secret =
+            String::from_utf8(secret).map_err(|_| JobError::permanent("the webhook's secret is damaged"))?;
         let now = app.clock.now();
         let timestamp = now.timestamp();
         let signature = sign(&secret, &payload.message_id, timestamp, &payload.body)
@@ -227,7 +234,9 @@ impl JobHandler for Deliver {
 
         let egress = app.egress();
         let started = std::time::Instant::now();
-        let answer = self.post(egress, &endpoint.url, &payload, timestamp, &signature).await;
+        let answer = self
+            .post(egress, &endpoint.url, &payload, timestamp, &signature)
+            .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let delivered = answer.error.is_none();
         let delivery = WebhookDelivery {

@@ -141,7 +141,8 @@ pub fn check_url(field: &str, value: &str, egress: Egress) -> Result<String, Val
             format!("must be at most {MAX_URL_CHARS} characters"),
         ));
     }
-    let url = reqwest::Url::parse(value).map_err(|_| ValidationError::new(field, "must be an https:// URL"))?;
+    let url =
+        reqwest::Url::parse(value).map_err(|_| ValidationError::new(field, "must be an https:// URL"))?;
     let scheme_ok = match url.scheme() {
         "https" => true,
         "http" => egress == Egress::Any,
@@ -168,7 +169,10 @@ pub fn check_url(field: &str, value: &str, egress: Egress) -> Result<String, Val
 /// A non-empty list of notification kinds' names, each known; kept sorted without repeats.
 pub fn check_events(field: &str, events: &[String]) -> Result<Vec<String>, ValidationError> {
     if events.is_empty() {
-        return Err(ValidationError::new(field, "must name at least one kind of event"));
+        return Err(ValidationError::new(
+            field,
+            "must name at least one kind of event",
+        ));
     }
     if events.len() > NotificationKind::ALL.len() * 2 {
         return Err(ValidationError::new(field, "names too many kinds"));
@@ -179,7 +183,10 @@ pub fn check_events(field: &str, events: &[String]) -> Result<Vec<String>, Valid
             let known: Vec<&str> = NotificationKind::ALL.iter().map(|k| k.as_str()).collect();
             ValidationError::new(
                 field,
-                format!("{name:?} is not a kind of event; the kinds are {}", known.join(", ")),
+                format!(
+                    "{name:?} is not a kind of event; the kinds are {}",
+                    known.join(", ")
+                ),
             )
         })?;
         kinds.push(kind);
@@ -198,7 +205,10 @@ fn check_description(value: Option<String>) -> Result<String, ValidationError> {
         ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(ValidationError::new("description", "must not hold control characters"));
+        return Err(ValidationError::new(
+            "description",
+            "must not hold control characters",
+        ));
     }
     Ok(value)
 }
@@ -266,7 +276,9 @@ impl App {
         if policy::can_manage_webhooks(caller, caller.org_id()) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("only an organisation's admins manage its webhooks"))
+            Err(AppError::Forbidden(
+                "only an organisation's admins manage its webhooks",
+            ))
         }
     }
 
@@ -338,7 +350,12 @@ impl App {
         Ok(self.managed_webhook(caller, id).await?.into())
     }
 
-    pub async fn update_webhook(&self, caller: &Caller, id: Uuid, change: WebhookChange) -> AppResult<WebhookView> {
+    pub async fn update_webhook(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        change: WebhookChange,
+    ) -> AppResult<WebhookView> {
         let mut endpoint = self.managed_webhook(caller, id).await?;
         let mut changed = Vec::new();
         if let Some(url) = change.url {
@@ -409,8 +426,8 @@ impl App {
         Ok(paginate(rows, limit, |d| d.id.to_string(), DeliveryView::from))
     }
 
-    /// Queues a `ping` to the endpoint (enabled or not, so that a fixed receiver can be tried before it is
-    /// enabled again); returns the message's id.
+    /// Queues a `ping` to the endpoint, one attempt (enabled or not, so that a fixed receiver can be tried
+    /// before it is enabled again); returns the message's id.
     pub async fn ping_webhook(&self, caller: &Caller, id: Uuid) -> AppResult<String> {
         let endpoint = self.managed_webhook(caller, id).await?;
         let event_id = Uuid::now_v7();
@@ -480,7 +497,11 @@ mod tests {
             (&long, false, false),
         ];
         for (url, public, any) in cases {
-            assert_eq!(check_url("url", url, Egress::PublicOnly).is_ok(), *public, "{url}");
+            assert_eq!(
+                check_url("url", url, Egress::PublicOnly).is_ok(),
+                *public,
+                "{url}"
+            );
             assert_eq!(check_url("url", url, Egress::Any).is_ok(), *any, "{url}");
         }
     }
@@ -488,7 +509,10 @@ mod tests {
     #[test]
     fn events_are_known_kinds_at_least_one() {
         // Kinds by their constants: this file's literals are read for the event kinds it writes.
-        let (shared, finding) = (NotificationKind::NoticeShared.as_str(), NotificationKind::FindingCreated.as_str());
+        let (shared, finding) = (
+            NotificationKind::NoticeShared.as_str(),
+            NotificationKind::FindingCreated.as_str(),
+        );
         let ok = check_events("events", &[finding.into(), shared.into(), finding.into()]);
         assert_eq!(ok.unwrap(), vec![shared, finding]);
         assert!(check_events("events", &[]).is_err());

@@ -71,7 +71,12 @@ impl Receiver {
     /// Sends a request to the receiver as if it came from the service, with these headers and body.
     async fn replay(&self, headers: &Value, body: &str) -> u16 {
         let mut request = reqwest::Client::new().post(self.url()).body(body.to_owned());
-        for name in ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type"] {
+        for name in [
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+            "content-type",
+        ] {
             request = request.header(name, headers[name].as_str().unwrap());
         }
         request.send().await.unwrap().status().as_u16()
@@ -93,11 +98,7 @@ fn worker(t: &TestApp) -> RunningWorker {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut options = WorkerOptions::new(format!("test-worker-{}", Uuid::new_v4()));
     options.poll = StdDuration::from_millis(50);
-    let worker = Worker::new(
-        t.app.clone(),
-        app::webhooks::register(Registry::new()),
-        options,
-    );
+    let worker = Worker::new(t.app.clone(), app::webhooks::register(Registry::new()), options);
     tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
@@ -127,7 +128,11 @@ async fn deliveries(t: &TestApp, p: &Persona, id: Uuid) -> Vec<Value> {
 /// Registers an endpoint as `p`; returns its id and secret.
 async fn register(t: &TestApp, p: &Persona, url: &str, events: &[&str]) -> (Uuid, String) {
     let created = t
-        .post(p, "/api/v1/webhooks", json!({"url": url, "events": events, "description": "tests"}))
+        .post(
+            p,
+            "/api/v1/webhooks",
+            json!({"url": url, "events": events, "description": "tests"}),
+        )
         .await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.body);
     let secret = created.body["secret"].as_str().unwrap().to_owned();
@@ -142,11 +147,21 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     let w = World::new(&t).await;
     let (id, secret) = register(&t, &w.dev_admin, "http://127.0.0.1:9/hook", &["finding.created"]).await;
     let key = secret.strip_prefix("whsec_").expect("whsec_ secret");
-    assert_eq!(base64::engine::general_purpose::STANDARD.decode(key).unwrap().len(), 32);
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .unwrap()
+            .len(),
+        32
+    );
 
     let receiver = Receiver::start(&secret, &[]).await;
     let changed = t
-        .patch(&w.dev_admin, &format!("/api/v1/webhooks/{id}"), json!({"url": receiver.url()}))
+        .patch(
+            &w.dev_admin,
+            &format!("/api/v1/webhooks/{id}"),
+            json!({"url": receiver.url()}),
+        )
         .await;
     assert_eq!(changed.ok()["url"], receiver.url());
     let _worker = worker(&t);
@@ -160,19 +175,40 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     let event = Uuid::now_v7();
     let data = json!({"notice_id": Uuid::now_v7(), "title": "A new finding"});
     for _ in 0..2 {
-        app::webhooks::fan_out(&t.app, &[w.dev_admin.org_id], NotificationKind::FindingCreated, event, data.clone())
-            .await
-            .unwrap();
+        app::webhooks::fan_out(
+            &t.app,
+            &[w.dev_admin.org_id],
+            NotificationKind::FindingCreated,
+            event,
+            data.clone(),
+        )
+        .await
+        .unwrap();
     }
     // Not subscribed, or another organisation: nothing.
-    app::webhooks::fan_out(&t.app, &[w.dev_admin.org_id], NotificationKind::LaunchMoved, Uuid::now_v7(), json!({}))
-        .await
-        .unwrap();
-    app::webhooks::fan_out(&t.app, &[w.other_dev.org_id], NotificationKind::FindingCreated, Uuid::now_v7(), json!({}))
-        .await
-        .unwrap();
+    app::webhooks::fan_out(
+        &t.app,
+        &[w.dev_admin.org_id],
+        NotificationKind::LaunchMoved,
+        Uuid::now_v7(),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    app::webhooks::fan_out(
+        &t.app,
+        &[w.other_dev.org_id],
+        NotificationKind::FindingCreated,
+        Uuid::now_v7(),
+        json!({}),
+    )
+    .await
+    .unwrap();
 
-    eventually("two deliveries", || async { deliveries(&t, &w.dev_admin, id).await.len() >= 2 }).await;
+    eventually("two deliveries", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() >= 2
+    })
+    .await;
     tokio::time::sleep(StdDuration::from_millis(500)).await;
     let log = receiver.log().await;
     assert_eq!(log.len(), 2, "{log:#?}");
@@ -181,7 +217,12 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
         assert_eq!(entry["tampered_body_rejected"], true, "{entry:#}");
         assert_eq!(entry["tampered_timestamp_rejected"], true, "{entry:#}");
         assert_eq!(entry["status"], 204);
-        assert!(entry["headers"]["webhook-signature"].as_str().unwrap().starts_with("v1,"));
+        assert!(
+            entry["headers"]["webhook-signature"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1,")
+        );
     }
     let by_type = |kind: &str| log.iter().find(|e| e["payload"]["type"] == kind).unwrap().clone();
     let ping_entry = by_type("ping");
@@ -189,7 +230,10 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     assert_eq!(ping_entry["payload"]["data"]["webhook_id"], id.to_string());
     let finding = by_type("finding.created");
     assert_eq!(finding["payload"]["data"], data);
-    assert_eq!(finding["headers"]["webhook-id"], format!("msg_{}", event.simple()));
+    assert_eq!(
+        finding["headers"]["webhook-id"],
+        format!("msg_{}", event.simple())
+    );
     assert_eq!(
         finding["headers"]["webhook-timestamp"],
         t.clock_now().timestamp().to_string(),
@@ -211,13 +255,24 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     let attempts = deliveries(&t, &w.dev_admin, id).await;
     assert_eq!(attempts.len(), 2);
     for a in &attempts {
-        assert_eq!((a["delivered"].clone(), a["status_code"].clone(), a["attempt"].clone()), (json!(true), json!(204), json!(1)));
+        assert_eq!(
+            (
+                a["delivered"].clone(),
+                a["status_code"].clone(),
+                a["attempt"].clone()
+            ),
+            (json!(true), json!(204), json!(1))
+        );
         assert!(a["latency_ms"].as_i64().unwrap() >= 0);
     }
 
     // The secret was shown once: in no later answer, event or job, and not stored as it is.
     let mut seen = String::new();
-    for path in ["/api/v1/webhooks".to_owned(), format!("/api/v1/webhooks/{id}"), format!("/api/v1/webhooks/{id}/deliveries")] {
+    for path in [
+        "/api/v1/webhooks".to_owned(),
+        format!("/api/v1/webhooks/{id}"),
+        format!("/api/v1/webhooks/{id}/deliveries"),
+    ] {
         let answer = t.get(&w.dev_admin, &path).await;
         seen.push_str(&answer.ok().to_string());
     }
@@ -227,7 +282,11 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     for job in t
         .app
         .store
-        .list_jobs(&store::JobQuery { state: None, kind: None, page: store::Page::first(100) })
+        .list_jobs(&store::JobQuery {
+            state: None,
+            kind: None,
+            page: store::Page::first(100),
+        })
         .await
         .unwrap()
     {
@@ -243,9 +302,17 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
         .await
         .unwrap();
     seen.push_str(&page);
-    assert!(!seen.contains(&secret) && !seen.contains(key), "the secret leaked");
+    assert!(
+        !seen.contains(&secret) && !seen.contains(key),
+        "the secret leaked"
+    );
     let stored = t.app.store.get_webhook(id).await.unwrap().unwrap();
-    assert!(!stored.sealed_secret.windows(key.len()).any(|w| w == key.as_bytes()));
+    assert!(
+        !stored
+            .sealed_secret
+            .windows(key.len())
+            .any(|w| w == key.as_bytes())
+    );
     assert!(!format!("{stored:?}").contains(key));
 }
 
@@ -256,16 +323,32 @@ async fn a_failed_delivery_is_retried_until_the_receiver_accepts() {
     let w = World::new(&t).await;
     let (id, secret) = register(&t, &w.dev_admin, "http://127.0.0.1:9/hook", &["launch.moved"]).await;
     let receiver = Receiver::start(&secret, &["--fail-first", "1"]).await;
-    t.patch(&w.dev_admin, &format!("/api/v1/webhooks/{id}"), json!({"url": receiver.url()}))
-        .await
-        .ok();
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/webhooks/{id}"),
+        json!({"url": receiver.url()}),
+    )
+    .await
+    .ok();
     let _worker = worker(&t);
-    app::webhooks::fan_out(&t.app, &[w.dev_admin.org_id], NotificationKind::LaunchMoved, Uuid::now_v7(), json!({"days_left": 12}))
-        .await
-        .unwrap();
-    eventually("the first attempt", || async { deliveries(&t, &w.dev_admin, id).await.len() == 1 }).await;
+    app::webhooks::fan_out(
+        &t.app,
+        &[w.dev_admin.org_id],
+        NotificationKind::LaunchMoved,
+        Uuid::now_v7(),
+        json!({"days_left": 12}),
+    )
+    .await
+    .unwrap();
+    eventually("the first attempt", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() == 1
+    })
+    .await;
     let first = deliveries(&t, &w.dev_admin, id).await;
-    assert_eq!((first[0]["delivered"].clone(), first[0]["status_code"].clone()), (json!(false), json!(500)));
+    assert_eq!(
+        (first[0]["delivered"].clone(), first[0]["status_code"].clone()),
+        (json!(false), json!(500))
+    );
     assert!(first[0]["error"].as_str().unwrap().contains("500"));
     let failing = t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await;
     assert!(failing.ok()["failing_since"].is_string());
@@ -274,18 +357,30 @@ async fn a_failed_delivery_is_retried_until_the_receiver_accepts() {
     tokio::time::sleep(StdDuration::from_millis(400)).await;
     assert_eq!(deliveries(&t, &w.dev_admin, id).await.len(), 1);
     t.clock.advance(Duration::seconds(31));
-    eventually("the retry", || async { deliveries(&t, &w.dev_admin, id).await.len() == 2 }).await;
+    eventually("the retry", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() == 2
+    })
+    .await;
     tokio::time::sleep(StdDuration::from_millis(400)).await;
     let attempts = deliveries(&t, &w.dev_admin, id).await;
     assert_eq!(attempts.len(), 2, "delivered once: no further attempt");
     // Newest first.
-    assert_eq!((attempts[0]["attempt"].clone(), attempts[0]["delivered"].clone()), (json!(2), json!(true)));
-    assert_eq!(attempts[0]["message_id"], attempts[1]["message_id"], "one message, two attempts");
+    assert_eq!(
+        (attempts[0]["attempt"].clone(), attempts[0]["delivered"].clone()),
+        (json!(2), json!(true))
+    );
+    assert_eq!(
+        attempts[0]["message_id"], attempts[1]["message_id"],
+        "one message, two attempts"
+    );
     let log = receiver.log().await;
     let statuses: Vec<_> = log.iter().map(|e| e["status"].clone()).collect();
     assert_eq!(statuses, vec![json!(500), json!(204)]);
     assert_eq!(log[0]["headers"]["webhook-id"], log[1]["headers"]["webhook-id"]);
-    assert_ne!(log[0]["headers"]["webhook-timestamp"], log[1]["headers"]["webhook-timestamp"], "signed at each attempt");
+    assert_ne!(
+        log[0]["headers"]["webhook-timestamp"], log[1]["headers"]["webhook-timestamp"],
+        "signed at each attempt"
+    );
     let healthy = t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await;
     assert!(healthy.ok()["failing_since"].is_null());
 }
@@ -297,26 +392,52 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_its_admins_are_told() {
     let w = World::new(&t).await;
     let (id, secret) = register(&t, &w.dev_admin, "http://127.0.0.1:9/hook", &["notice.withdrawn"]).await;
     let receiver = Receiver::start(&secret, &["--always-fail"]).await;
-    t.patch(&w.dev_admin, &format!("/api/v1/webhooks/{id}"), json!({"url": receiver.url()}))
-        .await
-        .ok();
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/webhooks/{id}"),
+        json!({"url": receiver.url()}),
+    )
+    .await
+    .ok();
     let _worker = worker(&t);
-    t.post(&w.dev_admin, &format!("/api/v1/webhooks/{id}/test"), json!({})).await;
-    eventually("the first attempt", || async { deliveries(&t, &w.dev_admin, id).await.len() == 1 }).await;
+    app::webhooks::fan_out(
+        &t.app,
+        &[w.dev_admin.org_id],
+        NotificationKind::NoticeWithdrawn,
+        Uuid::now_v7(),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    eventually("the first attempt", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() == 1
+    })
+    .await;
 
     // Hours of failures: still enabled.
     t.clock.advance(Duration::hours(12));
-    eventually("a retry", || async { deliveries(&t, &w.dev_admin, id).await.len() == 2 }).await;
+    eventually("a retry", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() == 2
+    })
+    .await;
     let endpoint = t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await;
     assert_eq!(endpoint.ok()["enabled"], true);
 
     // A day: disabled, with the reason, and an event for the organisation's admins.
     let seq = t.audit_seq().await;
     t.clock.advance(Duration::hours(13));
-    eventually("the attempt after a day", || async { deliveries(&t, &w.dev_admin, id).await.len() == 3 }).await;
+    eventually("the attempt after a day", || async {
+        deliveries(&t, &w.dev_admin, id).await.len() == 3
+    })
+    .await;
     let endpoint = t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await;
     assert_eq!(endpoint.ok()["enabled"], false, "{}", endpoint.body);
-    assert!(endpoint.body["disabled_reason"].as_str().unwrap().contains("24 hours"));
+    assert!(
+        endpoint.body["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("24 hours")
+    );
     let events: Vec<_> = t
         .audit_after(seq)
         .await
@@ -344,17 +465,30 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_its_admins_are_told() {
 
     // Disabled: events are no longer delivered, and its pending retries stop.
     let jobs_before = t.app.store.count_jobs(store::JobState::Queued).await.unwrap();
-    app::webhooks::fan_out(&t.app, &[w.dev_admin.org_id], NotificationKind::NoticeWithdrawn, Uuid::now_v7(), json!({}))
-        .await
-        .unwrap();
-    assert_eq!(t.app.store.count_jobs(store::JobState::Queued).await.unwrap(), jobs_before);
+    app::webhooks::fan_out(
+        &t.app,
+        &[w.dev_admin.org_id],
+        NotificationKind::NoticeWithdrawn,
+        Uuid::now_v7(),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        t.app.store.count_jobs(store::JobState::Queued).await.unwrap(),
+        jobs_before
+    );
     t.clock.advance(Duration::hours(2));
     tokio::time::sleep(StdDuration::from_millis(600)).await;
     assert_eq!(deliveries(&t, &w.dev_admin, id).await.len(), 3);
 
     // Enabled again: a fresh start.
     let enabled = t
-        .patch(&w.dev_admin, &format!("/api/v1/webhooks/{id}"), json!({"enabled": true}))
+        .patch(
+            &w.dev_admin,
+            &format!("/api/v1/webhooks/{id}"),
+            json!({"enabled": true}),
+        )
         .await;
     assert_eq!(enabled.ok()["enabled"], true);
     assert!(enabled.body["failing_since"].is_null() && enabled.body["disabled_reason"].is_null());
@@ -384,40 +518,72 @@ async fn webhook_urls_follow_the_egress_rule() {
     let strict = spawn_configured(&fresh_database_url().await, |c| c.allow_private_upstreams = false).await;
     let open = spawn_app().await;
     for (t, column) in [(&strict, 1), (&open, 2)] {
-        let admin = t.person("hook admin", "Hook Lab", "admin@hook.example", "admin").await;
+        t.org("developer", "Hook Lab").await;
+        let admin = t
+            .person("hook admin", "Hook Lab", "admin@hook.example", "admin")
+            .await;
         for (url, public, any) in &cases {
             let allowed = if column == 1 { *public } else { *any };
             let answer = t
-                .post(&admin, "/api/v1/webhooks", json!({"url": url, "events": ["notice.shared"]}))
+                .post(
+                    &admin,
+                    "/api/v1/webhooks",
+                    json!({"url": url, "events": ["notice.shared"]}),
+                )
                 .await;
             if allowed {
                 assert_eq!(answer.status.as_u16(), 201, "{url}: {}", answer.body);
-                t.delete(&admin, &format!("/api/v1/webhooks/{}", id_of(&answer.body))).await.ok();
+                t.delete(&admin, &format!("/api/v1/webhooks/{}", id_of(&answer.body)))
+                    .await
+                    .ok();
             } else {
                 assert_eq!(answer.problem(422, "invalid-field")["field"], "url", "{url}");
             }
         }
-        for (events, field) in [(json!([]), "events"), (json!(["notice.*"]), "events"), (json!(["ping"]), "events")] {
+        for (events, field) in [
+            (json!([]), "events"),
+            (json!(["notice.*"]), "events"),
+            (json!(["ping"]), "events"),
+        ] {
             let answer = t
-                .post(&admin, "/api/v1/webhooks", json!({"url": "https://hooks.example.com/in", "events": events}))
+                .post(
+                    &admin,
+                    "/api/v1/webhooks",
+                    json!({"url": "https://hooks.example.com/in", "events": events}),
+                )
                 .await;
             assert_eq!(answer.problem(422, "invalid-field")["field"], field, "{events}");
         }
     }
 
     // A name is judged by what it resolves to, when delivering: `localhost` is refused without the switch.
-    let admin = strict.person("rebind admin", "Rebind Lab", "admin@rebind.example", "admin").await;
+    strict.org("developer", "Rebind Lab").await;
+    let admin = strict
+        .person("rebind admin", "Rebind Lab", "admin@rebind.example", "admin")
+        .await;
     let (id, _) = register(&strict, &admin, "https://localhost:9/hook", &["notice.shared"]).await;
     let _worker = worker(&strict);
-    strict.post(&admin, &format!("/api/v1/webhooks/{id}/test"), json!({})).await;
-    eventually("the refused attempt", || async { deliveries(&strict, &admin, id).await.len() == 1 }).await;
+    strict
+        .post(&admin, &format!("/api/v1/webhooks/{id}/test"), json!({}))
+        .await;
+    eventually("the refused attempt", || async {
+        deliveries(&strict, &admin, id).await.len() == 1
+    })
+    .await;
     let attempt = &deliveries(&strict, &admin, id).await[0];
     assert_eq!(attempt["delivered"], false);
     assert!(attempt["status_code"].is_null());
-    assert!(attempt["error"].as_str().unwrap().contains("not a public"), "{attempt}");
+    assert!(
+        attempt["error"].as_str().unwrap().contains("not a public"),
+        "{attempt}"
+    );
     // The PATCH follows the same rule.
     let patched = strict
-        .patch(&admin, &format!("/api/v1/webhooks/{id}"), json!({"url": "http://127.0.0.1:9/in"}))
+        .patch(
+            &admin,
+            &format!("/api/v1/webhooks/{id}"),
+            json!({"url": "http://127.0.0.1:9/in"}),
+        )
         .await;
     assert_eq!(patched.problem(422, "invalid-field")["field"], "url");
 }
@@ -426,14 +592,24 @@ async fn webhook_urls_follow_the_egress_rule() {
 async fn only_an_organisations_admins_see_and_manage_its_webhooks() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
-    let (id, _) = register(&t, &w.dev_admin, "https://hooks.example.com/in", &["notice.shared"]).await;
+    let (id, _) = register(
+        &t,
+        &w.dev_admin,
+        "https://hooks.example.com/in",
+        &["notice.shared"],
+    )
+    .await;
     let nothing = Uuid::new_v4();
     // Non-admins may not manage the collection at all.
     for p in [&w.dev_member, &w.evaluator, &w.coordinator] {
         t.get(p, "/api/v1/webhooks").await.problem(403, "forbidden");
-        t.post(p, "/api/v1/webhooks", json!({"url": "https://hooks.example.com/x", "events": ["notice.shared"]}))
-            .await
-            .problem(403, "forbidden");
+        t.post(
+            p,
+            "/api/v1/webhooks",
+            json!({"url": "https://hooks.example.com/x", "events": ["notice.shared"]}),
+        )
+        .await
+        .problem(403, "forbidden");
     }
     // Another organisation's admin (and the program admin) sees its own list only, and the endpoint as absent.
     for p in [&w.other_dev, &w.agency_admin, &w.program_admin] {
@@ -448,10 +624,20 @@ async fn only_an_organisations_admins_see_and_manage_its_webhooks() {
             (reqwest::Method::POST, "/test", Some(json!({}))),
         ] {
             let real = t
-                .call(method.clone(), &format!("/api/v1/webhooks/{id}{suffix}"), Some(&p.token), body.clone())
+                .call(
+                    method.clone(),
+                    &format!("/api/v1/webhooks/{id}{suffix}"),
+                    Some(&p.token),
+                    body.clone(),
+                )
                 .await;
             let absent = t
-                .call(method.clone(), &format!("/api/v1/webhooks/{nothing}{suffix}"), Some(&p.token), body)
+                .call(
+                    method.clone(),
+                    &format!("/api/v1/webhooks/{nothing}{suffix}"),
+                    Some(&p.token),
+                    body,
+                )
                 .await;
             real.problem(404, "not-found");
             assert_eq!(real.body["detail"], absent.body["detail"], "{method} {suffix}");
@@ -462,7 +648,9 @@ async fn only_an_organisations_admins_see_and_manage_its_webhooks() {
     assert_eq!(list.ok()["items"][0]["id"], id.to_string());
     assert!(list.body["items"][0].get("secret").is_none());
     t.delete(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await;
-    t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}")).await.problem(404, "not-found");
+    t.get(&w.dev_admin, &format!("/api/v1/webhooks/{id}"))
+        .await
+        .problem(404, "not-found");
 }
 
 #[tokio::test]

@@ -39,7 +39,11 @@ struct ChangeBody {
     enabled: Option<bool>,
 }
 
-async fn list(State(app): State<App>, ApiCaller(caller): ApiCaller, RawQuery(q): RawQuery) -> ApiResult<Response> {
+async fn list(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let page: PageQuery = query(q.as_deref())?;
     Ok(Json(app.list_webhooks(&caller, &page.into()).await?).into_response())
 }
@@ -55,10 +59,18 @@ async fn create(
         description: body.description,
     };
     // The answer carries the signing secret, this once.
-    Ok((StatusCode::CREATED, Json(app.create_webhook(&caller, input).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_webhook(&caller, input).await?),
+    )
+        .into_response())
 }
 
-async fn show(State(app): State<App>, ApiCaller(caller): ApiCaller, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn show(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
     Ok(Json(app.get_webhook(&caller, id(&raw)?).await?).into_response())
 }
 
@@ -77,7 +89,11 @@ async fn update(
     Ok(Json(app.update_webhook(&caller, id(&raw)?, change).await?).into_response())
 }
 
-async fn remove(State(app): State<App>, ApiCaller(caller): ApiCaller, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn remove(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
     app.delete_webhook(&caller, id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -89,10 +105,18 @@ async fn deliveries(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let page: PageQuery = query(q.as_deref())?;
-    Ok(Json(app.list_webhook_deliveries(&caller, id(&raw)?, &page.into()).await?).into_response())
+    Ok(Json(
+        app.list_webhook_deliveries(&caller, id(&raw)?, &page.into())
+            .await?,
+    )
+    .into_response())
 }
 
-async fn ping(State(app): State<App>, ApiCaller(caller): ApiCaller, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn ping(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
     let message_id = app.ping_webhook(&caller, id(&raw)?).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"message_id": message_id}))).into_response())
 }

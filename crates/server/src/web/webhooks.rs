@@ -98,7 +98,11 @@ async fn list_page(
     Ok(html(status, &view))
 }
 
-pub async fn list(State(app): State<App>, WebCaller(caller): WebCaller, QueryFields(q): QueryFields) -> WebResult {
+pub async fn list(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
     let cursor = q.optional("cursor").map(str::to_owned);
     list_page(&app, &caller, cursor, StatusCode::OK, FormState::default(), None).await
 }
@@ -113,11 +117,27 @@ pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
     match app.create_webhook(&caller, input).await {
         // The secret is in this response only: it is kept sealed and never shown again.
         Ok(created) => {
-            list_page(&app, &caller, None, StatusCode::OK, FormState::default(), Some(created.secret)).await
+            list_page(
+                &app,
+                &caller,
+                None,
+                StatusCode::OK,
+                FormState::default(),
+                Some(created.secret),
+            )
+            .await
         }
         Err(error) => {
             let (status, error) = on_form(error)?;
-            list_page(&app, &caller, None, status, FormState::failed(fields, error), None).await
+            list_page(
+                &app,
+                &caller,
+                None,
+                status,
+                FormState::failed(fields, error),
+                None,
+            )
+            .await
         }
     }
 }
@@ -142,7 +162,10 @@ pub async fn detail(
             message_id: d.message_id.clone(),
             event_type: d.event_type.clone(),
             attempt: d.attempt,
-            status: d.status_code.map(|s| s.to_string()).unwrap_or_else(|| "—".to_owned()),
+            status: d
+                .status_code
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".to_owned()),
             latency: format!("{} ms", d.latency_ms),
             outcome: if d.delivered {
                 "Delivered".to_owned()

@@ -39,19 +39,21 @@ impl WebhookStore for This {
     }
 
     async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookEndpoint>> {
-        Ok(
-            sqlx::query_as(&format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn count_webhooks(&self, org_id: Uuid) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE org_id = $1")
-            .bind(org_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE org_id = $1")
+                .bind(org_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn list_webhooks(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<WebhookEndpoint>> {
@@ -147,9 +149,11 @@ impl WebhookStore for This {
         let failing = if d.delivered {
             sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1").bind(d.endpoint_id)
         } else {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1")
-                .bind(d.endpoint_id)
-                .bind(d.at)
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+            )
+            .bind(d.endpoint_id)
+            .bind(d.at)
         };
         failing.execute(&mut *tx).await?;
         if let Some((reason, event)) = a.disable {
@@ -170,7 +174,11 @@ impl WebhookStore for This {
         Ok(())
     }
 
-    async fn list_webhook_deliveries(&self, endpoint_id: Uuid, page: &Page<Uuid>) -> Result<Vec<WebhookDelivery>> {
+    async fn list_webhook_deliveries(
+        &self,
+        endpoint_id: Uuid,
+        page: &Page<Uuid>,
+    ) -> Result<Vec<WebhookDelivery>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 \
              AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
