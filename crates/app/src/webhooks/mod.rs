@@ -27,7 +27,7 @@ use store::{Json, Page, WebhookDelivery, WebhookEndpoint};
 use uuid::Uuid;
 
 /// The most endpoints one organisation may register.
-pub const MAX_ENDPOINTS_PER_ORG: i64 = 20;
+pub const MAX_ENDPOINTS_PER_ORG: i64 = 100;
 /// The longest URL accepted.
 pub const MAX_URL_CHARS: usize = 2_000;
 /// The longest description.
