@@ -678,3 +678,73 @@ async fn without_a_master_key_no_endpoint_is_made() {
         Ok(_) => panic!("created without a master key"),
     }
 }
+
+#[tokio::test]
+async fn the_page_shows_the_secret_once_and_the_delivery_log() {
+    use crate::web::{Web, member};
+    let t = spawn_app().await;
+    World::new(&t).await;
+    let admin = member(&t, "Frontier Lab", "hooks@lab.example", "admin", "Hook Admin").await;
+    let web = Web::sign_in(&t, &admin).await;
+    let bad = web
+        .submit(
+            "/webhooks",
+            "/webhooks",
+            &[("url", "ftp://hooks.example.com/in"), ("events", "notice.shared")],
+        )
+        .await;
+    bad.assert_form_error("url", "ftp://hooks.example.com/in");
+    let created = web
+        .submit(
+            "/webhooks",
+            "/webhooks",
+            &[
+                ("url", "http://127.0.0.1:9/hook"),
+                ("events", "notice.shared"),
+                ("events", "launch.moved"),
+            ],
+        )
+        .await;
+    created.assert(200);
+    let secret = created.input_value("id=\"new-secret\"");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let list = web.get("/webhooks").await;
+    assert!(list.body.contains("http://127.0.0.1:9/hook"));
+    assert!(!list.body.contains(&secret), "shown once");
+    let id = t
+        .app
+        .store
+        .enabled_webhooks(&[t
+            .app
+            .store
+            .find_org_by_name("Frontier Lab")
+            .await
+            .unwrap()
+            .unwrap()
+            .id])
+        .await
+        .unwrap()[0]
+        .id;
+    // Without the form's CSRF token nothing is sent.
+    web.post(&format!("/webhooks/{id}/test"), &[]).await.assert(403);
+    web.submit(&format!("/webhooks/{id}"), &format!("/webhooks/{id}/test"), &[])
+        .await
+        .assert(303);
+    let _worker = worker(&t);
+    eventually("the test event's attempt", || async {
+        web.get(&format!("/webhooks/{id}")).await.body.contains("ping")
+    })
+    .await;
+    let detail = web.get(&format!("/webhooks/{id}")).await;
+    assert!(
+        detail.body.contains("could not connect") || detail.body.contains("no answer"),
+        "{}",
+        detail.body
+    );
+    assert!(!detail.body.contains(&secret));
+    // A member of the organisation is refused the page.
+    let other = member(&t, "Frontier Lab", "plain@lab.example", "member", "Plain Member").await;
+    let member_web = Web::sign_in(&t, &other).await;
+    member_web.get("/webhooks").await.assert(403);
+    member_web.get(&format!("/webhooks/{id}")).await.assert(404);
+}
