@@ -73,6 +73,11 @@ impl Gateway {
         self.grants.clear();
     }
 
+    /// The master key's sealing, if the server has a key (webhook secrets are sealed with it too).
+    pub(crate) fn sealer(&self) -> Option<&SecretBox> {
+        self.secret_box.as_ref()
+    }
+
     fn secret_box(&self) -> AppResult<&SecretBox> {
         self.secret_box.as_ref().ok_or_else(|| {
             AppError::Internal(

@@ -18,6 +18,7 @@ pub mod policy;
 pub mod program;
 pub mod provision;
 pub mod throttle;
+pub mod webhooks;
 
 pub use caller::{Actor, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -110,6 +110,13 @@ pub fn people_scope(caller: &Caller, requested: Option<Uuid>) -> Option<Option<U
     }
 }
 
+// Webhooks.
+
+/// Registering, seeing and changing an organisation's webhook endpoints and their delivery logs: its admins.
+pub fn can_manage_webhooks(caller: &Caller, org_id: Uuid) -> bool {
+    caller.is_admin() && caller.org_id() == org_id
+}
+
 // The model access gateway.
 
 /// Managing a notice's model connections, and seeing their settings: the developer's own people. Nobody else
@@ -274,6 +281,12 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("session.logout", EventReaders::Person),
     ("token.create", EventReaders::ApiTokenHolder),
     ("token.revoke", EventReaders::ApiTokenHolder),
+    // Webhooks: the acting admin and their organisation's admins (as every event), and program
+    // administrators; an endpoint disabled for failing is about its organisation, whose admins are told.
+    ("webhook.create", EventReaders::ProgramAdmins),
+    ("webhook.update", EventReaders::ProgramAdmins),
+    ("webhook.delete", EventReaders::ProgramAdmins),
+    ("webhook.auto_disable", EventReaders::Organization),
     // The program and the service.
     ("policy.window_days", EventReaders::ProgramAdmins),
     ("policy.launch_horizon_days", EventReaders::ProgramAdmins),
@@ -325,6 +338,7 @@ mod tests {
         ("notifications/outbox.rs", include_str!("notifications/outbox.rs")),
         ("program.rs", include_str!("program.rs")),
         ("provision.rs", include_str!("provision.rs")),
+        ("webhooks/mod.rs", include_str!("webhooks/mod.rs")),
     ];
 
     /// String literals of the sources that look like event kinds of a known family (`notice.…`).
@@ -408,6 +422,12 @@ mod tests {
             ("session.logout", Person),
             ("token.create", ApiTokenHolder),
             ("token.revoke", ApiTokenHolder),
+            // Webhook URLs are their organisation's (events carry only the host).
+            ("webhook.create", ProgramAdmins),
+            ("webhook.update", ProgramAdmins),
+            ("webhook.delete", ProgramAdmins),
+            // The disabling is the service's act about the organisation: its admins are told.
+            ("webhook.auto_disable", Organization),
             ("policy.window_days", ProgramAdmins),
             ("policy.launch_horizon_days", ProgramAdmins),
             ("policy.reminder_days", ProgramAdmins),

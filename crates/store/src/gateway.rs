@@ -111,6 +111,8 @@ pub struct UsageRow {
 pub enum SealedKind {
     Connection,
     Transcript,
+    /// A webhook endpoint's signing secret.
+    Webhook,
 }
 
 #[derive(Debug, Clone)]
@@ -508,7 +510,16 @@ macro_rules! gateway_sql_store {
                     id,
                     sealed,
                 });
-                Ok(connections.chain(transcripts).collect())
+                let webhooks: Vec<(Uuid, Vec<u8>)> =
+                    sqlx::query_as("SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let webhooks = webhooks.into_iter().map(|(id, sealed)| SealedValue {
+                    kind: SealedKind::Webhook,
+                    id,
+                    sealed,
+                });
+                Ok(connections.chain(transcripts).chain(webhooks).collect())
             }
 
             async fn reseal(&self, values: &[SealedValue], fingerprint: &str, event: &AuditEvent) -> Result<()> {
@@ -518,6 +529,7 @@ macro_rules! gateway_sql_store {
                     let statement = match v.kind {
                         SealedKind::Connection => "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
                         SealedKind::Transcript => "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
+                        SealedKind::Webhook => "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
                     };
                     sqlx::query(statement).bind(v.id).bind(&v.sealed).execute(&mut *tx).await?;
                 }

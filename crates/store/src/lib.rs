@@ -14,6 +14,7 @@ mod notifications;
 mod postgres;
 mod sql;
 mod sqlite;
+mod webhooks;
 
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
@@ -24,6 +25,7 @@ pub use notifications::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -91,7 +93,7 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 /// `JobStore`, the inbox `NotificationStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
 pub trait Store:
-    GatewayStore + LimitStore + JobStore + NotificationStore + AudienceStore + Send + Sync + 'static
+    GatewayStore + LimitStore + JobStore + NotificationStore + WebhookStore + AudienceStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;

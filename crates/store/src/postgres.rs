@@ -61,3 +61,6 @@ mod limits;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/notifications.rs"]
 mod notifications;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/webhooks.rs"]
+mod webhooks;

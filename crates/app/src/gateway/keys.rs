@@ -51,6 +51,7 @@ impl App {
             let context = match value.kind {
                 SealedKind::Connection => seal_context(value.id),
                 SealedKind::Transcript => transcript_context(value.id),
+                SealedKind::Webhook => crate::webhooks::seal_context(value.id),
             };
             let plain = old
                 .open(&context, &value.sealed)

@@ -33,7 +33,7 @@ impl App {
             .every(CHECKPOINT, Duration::seconds(30))
             .handle(PURGE, Purge)
             .every(PURGE, Duration::minutes(1));
-        crate::notifications::register(registry)
+        crate::webhooks::register(crate::notifications::register(registry))
     }
 }
 

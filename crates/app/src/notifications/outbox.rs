@@ -135,8 +135,13 @@ impl JobHandler for NotifyHandler {
             .ledger_entries(u64::try_from(from).unwrap_or(0), BATCH)
             .await?;
         let events: Vec<store::AuditEvent> = entries.into_iter().map(|e| e.event).collect();
-        let planned = plan_events(app, &events).await?;
-        // Merge point for webhooks: `crate::webhooks::fan_out` is called here for each `planned.webhooks`.
+        let mut planned = plan_events(app, &events).await?;
+        // Webhook deliveries are queued with the inbox rows and the cursor's move, so each is queued once.
+        for hook in std::mem::take(&mut planned.webhooks) {
+            let jobs =
+                crate::webhooks::fan_out_jobs(app, &hook.org_ids, hook.kind, hook.event_id, hook.data).await?;
+            planned.mails.extend(jobs);
+        }
         let now = app.clock.now();
         let read = i64::try_from(events.len()).unwrap_or(0);
         let then: Vec<NewJob> = if u64::try_from(events.len()).unwrap_or(0) >= BATCH {

@@ -101,6 +101,7 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "assignment.delete" => NotificationKind::Unassigned,
         "finding.file" => NotificationKind::FindingCreated,
         "assessment.publish" => NotificationKind::AssessmentCreated,
+        "webhook.auto_disable" => NotificationKind::WebhookFailing,
         _ => return None,
     })
 }
@@ -148,6 +149,24 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
         return Ok(None);
     };
     let details = &event.details.0;
+    if kind == NotificationKind::WebhookFailing {
+        // About the organisation (the event's object), naming its endpoint.
+        let (Some(org), Some(hook)) = (
+            event.object_id,
+            details.get("webhook_id").and_then(|v| v.as_str()),
+        ) else {
+            return Ok(None);
+        };
+        let host = details.get("host").and_then(|v| v.as_str()).unwrap_or("its receiver");
+        return Ok(Some(Addressed {
+            kind,
+            title: format!("A webhook endpoint sending to {host} failed for a day and was disabled"),
+            link: format!("/webhooks/{hook}"),
+            about: About::Organization(org),
+            subject: None,
+            actor: event.actor_user_id,
+        }));
+    }
     let id_in = |field: &str| {
         details
             .get(field)

@@ -111,6 +111,8 @@ struct Ids {
     call: Uuid,
     /// The port of the scripted upstream the connections call.
     upstream_port: u16,
+    /// A webhook endpoint of Frontier Lab, registered by its admin.
+    webhook: Uuid,
     /// Audit events, for their receipts: the filing of `broad` (which names both agencies) and of `notice`
     /// (one agency), the evaluator's agency assigning them to `broad`, and the evaluator's work on `broad`.
     file_broad_event: Uuid,
@@ -166,6 +168,7 @@ impl Ids {
             gw_token: r(),
             call: r(),
             upstream_port: 9,
+            webhook: r(),
             file_broad_event: r(),
             file_notice_event: r(),
             assign_broad_event: r(),
@@ -195,6 +198,8 @@ enum Fresh {
     GatewayToken,
     /// A new failed job.
     FailedJob,
+    /// A new webhook endpoint of Frontier Lab.
+    Webhook,
 }
 
 struct Req {
@@ -234,6 +239,11 @@ fn connection_body(ids: &Ids, model: &str) -> Value {
         "base_url": format!("http://127.0.0.1:{}/v1", ids.upstream_port),
         "upstream_model": UPSTREAM_MODEL, "credential": CREDENTIAL, "requests_per_minute": 1000,
     })
+}
+
+/// A webhook endpoint's registration; `n` keeps descriptions apart.
+fn webhook_body(n: usize) -> Value {
+    json!({"url": "https://hooks.example.com/in", "events": ["notice.shared"], "description": format!("hook {n}")})
 }
 
 fn finding_body(shared_with: &[Uuid]) -> Value {
@@ -400,6 +410,67 @@ fn rows() -> Vec<Row> {
             request: |ids, _| Req {
                 method: Method::DELETE,
                 path: format!("/api/v1/tokens/{}", ids.token),
+                body: None,
+            },
+            expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        },
+        // Webhooks: an organisation's admins manage its own; members may not (403), and another organisation's
+        // endpoint reads as absent.
+        Row {
+            op: "GET /api/v1/webhooks",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/webhooks".into()),
+            expect: "+  3  +  3  +  +  3  3  +  3  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/webhooks",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| send(Method::POST, "/api/v1/webhooks".into(), webhook_body(n)),
+            expect: "+  3  +  3  +  +  3  3  +  3  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/webhooks/{id}",
+            case: "Frontier Lab's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/webhooks/{}", ids.webhook)),
+            expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "PATCH /api/v1/webhooks/{id}",
+            case: "Frontier Lab's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/webhooks/{}", ids.webhook),
+                    json!({"description": "checked"}),
+                )
+            },
+            expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/webhooks/{id}",
+            case: "Frontier Lab's",
+            fresh: Fresh::Webhook,
+            request: |ids, _| delete(format!("/api/v1/webhooks/{}", ids.webhook)),
+            expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/webhooks/{id}/deliveries",
+            case: "Frontier Lab's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/webhooks/{}/deliveries", ids.webhook)),
+            expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/webhooks/{id}/test",
+            case: "Frontier Lab's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| Req {
+                method: Method::POST,
+                path: format!("/api/v1/webhooks/{}/test", ids.webhook),
                 body: None,
             },
             expect: "4  4  +  4  4  4  4  4  4  4  4  4  1",
@@ -1099,6 +1170,10 @@ impl Matrix<'_> {
                 }
                 ids.job = job.id;
             }
+            Fresh::Webhook => {
+                let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
+                ids.webhook = id_of(made.ok());
+            }
         }
         ids
     }
@@ -1418,6 +1493,11 @@ async fn every_route_as_every_persona_and_credential() {
         gw_token,
         call,
         upstream_port,
+        webhook: id_of(
+            t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(0))
+                .await
+                .ok(),
+        ),
         file_broad_event: event_id(&events, "notice.file", broad, None),
         file_notice_event: event_id(&events, "notice.file", notice, None),
         assign_broad_event: event_id(&events, "assignment.create", broad, Some(w.agency_admin.user_id)),

@@ -37,4 +37,5 @@ mod upstream;
 mod upstream_answers;
 mod visibility;
 mod web;
+mod webhooks;
 mod windows;

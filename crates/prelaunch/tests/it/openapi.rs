@@ -1065,6 +1065,28 @@ async fn every_answer_conforms_to_the_document() {
     ];
     c.run(steps).await;
 
+    // Webhooks: the secret once, then the endpoint without it.
+    let hook = json!({"url": "https://hooks.example.com/in", "events": ["notice.shared"]});
+    let (created, hook) = c.create(dev, "/webhooks", "/webhooks", hook).await;
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let hook = format!("/webhooks/{hook}");
+    let bad_hook = Some(json!({"url": "ftp://hooks.example.com/in", "events": ["notice.shared"]}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (dev, "GET", "/webhooks", "/webhooks".into(), None, 200),
+        (ev, "GET", "/webhooks", "/webhooks".into(), None, 403),
+        (dev, "POST", "/webhooks", "/webhooks".into(), bad_hook, 422),
+        (dev, "GET", "/webhooks/{id}", hook.clone(), None, 200),
+        (ag, "GET", "/webhooks/{id}", hook.clone(), None, 404),
+        (dev, "PATCH", "/webhooks/{id}", hook.clone(), Some(json!({"enabled": false})), 200),
+        (dev, "PATCH", "/webhooks/{id}", hook.clone(), Some(json!({"events": []})), 422),
+        (dev, "POST", "/webhooks/{id}/test", format!("{hook}/test"), None, 202),
+        (dev, "GET", "/webhooks/{id}/deliveries", format!("{hook}/deliveries"), None, 200),
+        (dev, "DELETE", "/webhooks/{id}", hook.clone(), None, 204),
+        (dev, "DELETE", "/webhooks/{id}", hook, None, 404),
+    ];
+    c.run(steps).await;
+
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
     let bodies: [(&str, Vec<u8>, u16); 3] = [

@@ -3,6 +3,7 @@
 mod gateway;
 mod notifications;
 mod openapi;
+mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
@@ -56,6 +57,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs/{id}/retry", post(retry_job))
         .merge(gateway::routes())
         .merge(notifications::routes())
+        .merge(webhooks::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 

@@ -21,6 +21,7 @@ mod timeline;
 mod tokens;
 mod usage;
 mod view;
+mod webhooks;
 mod work;
 
 use app::App;
@@ -94,6 +95,11 @@ pub fn routes() -> Router<App> {
             get(notifications::preferences).post(notifications::set_preferences),
         )
         .route("/notifications/{id}/read", post(notifications::read))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::detail))
+        .route("/webhooks/{id}/enabled", post(webhooks::set_enabled))
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
         .route("/jobs", get(admin::failed_jobs))

@@ -18,6 +18,7 @@ pub struct UserBar {
     pub program_admin: bool,
     /// Notifications not read yet.
     pub unread: i64,
+    pub webhooks: bool,
 }
 
 /// What surrounds every page's content: its title, the navigation section it belongs to, who is signed in.
@@ -48,6 +49,7 @@ impl Frame {
                 can_file: policy::can_file_notice(caller),
                 program_admin: policy::can_administer_program(caller),
                 unread: caller.unread_notifications.unwrap_or(0),
+                webhooks: policy::can_manage_webhooks(caller, caller.org_id()),
             }),
         }
     }
