@@ -93,7 +93,15 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 /// `JobStore`, the inbox `NotificationStore`, the reads an audience decides `AudienceStore`.
 #[async_trait]
 pub trait Store:
-    GatewayStore + LimitStore + JobStore + NotificationStore + WebhookStore + AudienceStore + Send + Sync + 'static
+    GatewayStore
+    + LimitStore
+    + JobStore
+    + NotificationStore
+    + WebhookStore
+    + AudienceStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> Result<()>;

@@ -138,8 +138,8 @@ impl JobHandler for NotifyHandler {
         let mut planned = plan_events(app, &events).await?;
         // Webhook deliveries are queued with the inbox rows and the cursor's move, so each is queued once.
         for hook in std::mem::take(&mut planned.webhooks) {
-            let jobs =
-                crate::webhooks::fan_out_jobs(app, &hook.org_ids, hook.kind, hook.event_id, hook.data).await?;
+            let jobs = crate::webhooks::fan_out_jobs(app, &hook.org_ids, hook.kind, hook.event_id, hook.data)
+                .await?;
             planned.mails.extend(jobs);
         }
         let now = app.clock.now();

@@ -157,7 +157,10 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
         ) else {
             return Ok(None);
         };
-        let host = details.get("host").and_then(|v| v.as_str()).unwrap_or("its receiver");
+        let host = details
+            .get("host")
+            .and_then(|v| v.as_str())
+            .unwrap_or("its receiver");
         return Ok(Some(Addressed {
             kind,
             title: format!("A webhook endpoint sending to {host} failed for a day and was disabled"),

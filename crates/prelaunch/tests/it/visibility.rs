@@ -427,6 +427,47 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "job.retry"),
         "+ . . . . . . . . . . . .",
     ));
+
+    // An organisation's webhook endpoints: its admins' matter.
+    let hook = json!({"url": "https://hooks.example.com/in", "events": ["notice.shared"]});
+    let made = t.post(&w.dev_admin, "/api/v1/webhooks", hook).await;
+    let hook = format!("/api/v1/webhooks/{}", made.ok()["id"].as_str().unwrap());
+    rows.push((
+        "a webhook endpoint is registered",
+        only(&events!(), "webhook.create"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.patch(&w.dev_admin, &hook, json!({"enabled": false})).await.ok();
+    rows.push((
+        "and changed",
+        only(&events!(), "webhook.update"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.delete(&w.dev_admin, &hook).await;
+    rows.push((
+        "and removed",
+        only(&events!(), "webhook.delete"),
+        "+ . + . . . . . . . . . .",
+    ));
+    // An endpoint failing for a day is disabled by the service (as `webhooks.rs` drives it by the clock); the
+    // event is the organisation's.
+    let disabled = store::AuditEvent {
+        seq: 0,
+        id: Uuid::now_v7(),
+        at: t.clock.now(),
+        actor_user_id: None,
+        actor_org_id: None,
+        action: "webhook.auto_disable".into(),
+        object_type: "organization".into(),
+        object_id: Some(w.dev_admin.org_id),
+        details: store::Json(json!({"webhook_id": Uuid::now_v7(), "host": "hooks.example.com"})),
+    };
+    t.app.store.append_events(&[disabled]).await.unwrap();
+    rows.push((
+        "an endpoint is disabled for failing",
+        only(&events!(), "webhook.auto_disable"),
+        "+ . + . . . . . . . . . .",
+    ));
     t.app.check_master_key().await.unwrap();
     rows.push((
         "the master key is registered",
