@@ -17,7 +17,6 @@
 
 use crate::support::*;
 use crate::upstream::{CREDENTIAL, UPSTREAM_MODEL, Upstream};
-use app::Clock;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1152,23 +1151,7 @@ impl Matrix<'_> {
                 ids.gw_token = id_of(made.ok());
             }
             Fresh::FailedJob => {
-                // The test server's worker runs it at once; its one attempt fails.
-                let job = app::jobs::JobRequest::new(app::jobs::kinds::TEST_FAIL, json!({}))
-                    .attempts(1)
-                    .into_new_job(t.clock.now());
-                t.app
-                    .store
-                    .enqueue_jobs(std::slice::from_ref(&job))
-                    .await
-                    .unwrap();
-                for _ in 0..400 {
-                    let now = t.app.store.get_job(job.id).await.unwrap().unwrap();
-                    if now.state == store::JobState::Failed {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-                }
-                ids.job = job.id;
+                ids.job = failed_job(t).await;
             }
             Fresh::Webhook => {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;

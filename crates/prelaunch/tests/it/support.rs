@@ -584,3 +584,22 @@ impl World {
         }
     }
 }
+
+/// A job whose one attempt failed: the test server's worker runs the test kind that always fails. Returns its id.
+pub async fn failed_job(t: &TestApp) -> Uuid {
+    let job = app::jobs::JobRequest::new(app::jobs::kinds::TEST_FAIL, json!({}))
+        .attempts(1)
+        .into_new_job(t.clock_now());
+    t.app
+        .store
+        .enqueue_jobs(std::slice::from_ref(&job))
+        .await
+        .unwrap();
+    for _ in 0..400 {
+        if t.app.store.get_job(job.id).await.unwrap().unwrap().state == store::JobState::Failed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    job.id
+}
