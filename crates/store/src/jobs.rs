@@ -325,10 +325,16 @@ mod tests {
         assert_eq!(store.finish_done_jobs("w1", &[], at(201)).await.unwrap(), 0);
         for id in ids.iter().filter(|id| **id != lost) {
             let stored = store.get_job(*id).await.unwrap().unwrap();
-            assert_eq!((stored.state, stored.finished_at), (JobState::Done, Some(at(201))));
+            assert_eq!(
+                (stored.state, stored.finished_at),
+                (JobState::Done, Some(at(201)))
+            );
         }
         let taken = store.get_job(lost).await.unwrap().unwrap();
-        assert_eq!((taken.state, taken.lease_owner.as_deref()), (JobState::Running, Some("w2")));
+        assert_eq!(
+            (taken.state, taken.lease_owner.as_deref()),
+            (JobState::Running, Some("w2"))
+        );
     }
 
     #[tokio::test]

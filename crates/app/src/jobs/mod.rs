@@ -351,7 +351,9 @@ async fn record_done(app: &App, owner: &str, ids: &[Uuid]) {
     }
     match app.store.finish_done_jobs(owner, ids, app.clock.now()).await {
         Ok(recorded) => {
-            let lost = u64::try_from(ids.len()).unwrap_or(u64::MAX).saturating_sub(recorded);
+            let lost = u64::try_from(ids.len())
+                .unwrap_or(u64::MAX)
+                .saturating_sub(recorded);
             if lost > 0 {
                 tracing::warn!(jobs = lost, "jobs' leases were taken over before they finished");
             }

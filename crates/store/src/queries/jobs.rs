@@ -175,7 +175,8 @@ impl JobStore for This {
                 }
                 // SQLite prepares without a round trip: one placeholder per id.
                 Backend::Sqlite => {
-                    let mut update = sqlx::QueryBuilder::<Db>::new("UPDATE jobs SET state = 'done', finished_at_ms = ");
+                    let mut update =
+                        sqlx::QueryBuilder::<Db>::new("UPDATE jobs SET state = 'done', finished_at_ms = ");
                     update
                         .push_bind(to_ms(now))
                         .push(" WHERE lease_owner = ")
