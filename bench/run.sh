@@ -6,6 +6,7 @@
 #
 # Usage: bench/run.sh [bench list args...]       e.g. bench/run.sh --runs 1
 #   BENCH_COMMAND=ledger bench/run.sh             the ledger benchmark instead of the list
+#   BENCH_COMMAND=jobs bench/run.sh               the job queue with real `prelaunch worker` processes
 #   BACKENDS="sqlite postgres"   which backends, in order (default both)
 #   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one
@@ -20,6 +21,10 @@ BACKENDS="${BACKENDS:-sqlite postgres}"
 if [[ -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --quiet -p bench
   BENCH_BIN="$ROOT/target/release/bench"
+  if [[ "${BENCH_COMMAND:-}" == jobs ]]; then
+    # The workers run target/release/prelaunch (unless --prelaunch names another).
+    cargo build --release --quiet -p prelaunch
+  fi
 fi
 
 # shellcheck source=scripts/pg.sh

@@ -13,7 +13,7 @@
 mod hostile;
 mod mock;
 mod open_loop;
-mod procs;
+pub(crate) mod procs;
 mod setup;
 
 use crate::{Backend, Database};

@@ -2,6 +2,7 @@
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
 mod gateway;
+mod jobs;
 mod ledger;
 mod load;
 mod seed;
@@ -29,6 +30,8 @@ enum Command {
     List(ListArgs),
     /// The transparency ledger: appends, checkpoint signing, proofs and tiles at a million entries.
     Ledger(ledger::LedgerArgs),
+    /// The job queue: no-op jobs per second with 1 and 2 `prelaunch worker` processes, and claim latency.
+    Jobs(jobs::JobsArgs),
     /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
     Gateway {
         #[command(subcommand)]
@@ -85,6 +88,7 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::List(args) => list(args).await,
         Command::Ledger(args) => ledger::run(args).await,
+        Command::Jobs(args) => jobs::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,
     }
 }

@@ -142,6 +142,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// Ends an attempt. `Stale` when `owner` no longer holds the lease (another worker took the job over):
     /// nothing is written.
     async fn finish_job(&self, outcome: &JobOutcome<'_>) -> Result<()>;
+    /// Records many attempts as done at `now`, with nothing to enqueue, in one statement: the worker's path for
+    /// jobs whose handler only reports success. Jobs whose lease `owner` no longer holds are left alone (another
+    /// worker took them over); returns how many were recorded.
+    async fn finish_done_jobs(&self, owner: &str, ids: &[Uuid], now: DateTime<Utc>) -> Result<u64>;
     /// Gives back the jobs `owner` runs without counting the attempt (a worker shutting down): due at `now`.
     async fn release_jobs(&self, owner: &str, now: DateTime<Utc>) -> Result<u64>;
     async fn get_job(&self, id: Uuid) -> Result<Option<Job>>;
@@ -301,6 +305,35 @@ mod tests {
         assert_eq!(
             store.claim_jobs(&claim("w1", at(200), None)).await.unwrap().len(),
             1
+        );
+    }
+
+    #[tokio::test]
+    async fn done_jobs_are_recorded_together_and_a_lost_lease_is_left_alone() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let jobs: Vec<NewJob> = (0..3).map(|_| job("noop", at(0), None)).collect();
+        store.enqueue_jobs(&jobs).await.unwrap();
+        let mine = store.claim_jobs(&claim("w1", at(1), None)).await.unwrap();
+        assert_eq!(mine.len(), 3);
+        // The leases lapse and another worker takes one of the jobs over.
+        let mut lapsed = claim("w2", at(200), None);
+        lapsed.limit = 1;
+        let lost = store.claim_jobs(&lapsed).await.unwrap()[0].id;
+        let ids: Vec<Uuid> = mine.iter().map(|j| j.id).collect();
+
+        assert_eq!(store.finish_done_jobs("w1", &ids, at(201)).await.unwrap(), 2);
+        assert_eq!(store.finish_done_jobs("w1", &[], at(201)).await.unwrap(), 0);
+        for id in ids.iter().filter(|id| **id != lost) {
+            let stored = store.get_job(*id).await.unwrap().unwrap();
+            assert_eq!(
+                (stored.state, stored.finished_at),
+                (JobState::Done, Some(at(201)))
+            );
+        }
+        let taken = store.get_job(lost).await.unwrap().unwrap();
+        assert_eq!(
+            (taken.state, taken.lease_owner.as_deref()),
+            (JobState::Running, Some("w2"))
         );
     }
 

@@ -87,6 +87,20 @@ pub(crate) async fn finish_in(
     Ok(())
 }
 
+/// A PostgreSQL array literal of ids, `{a,b,…}`, bound as text (one type on both backends' bind paths).
+fn uuid_array(ids: &[Uuid]) -> String {
+    let mut text = String::with_capacity(ids.len() * 37 + 2);
+    text.push('{');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.hyphenated().to_string());
+    }
+    text.push('}');
+    text
+}
+
 fn claim_sql() -> String {
     let lock = match This::BACKEND {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -141,6 +155,44 @@ impl JobStore for This {
         finish_in(&mut tx, outcome).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn finish_done_jobs(&self, owner: &str, ids: &[Uuid], now: DateTime<Utc>) -> Result<u64> {
+        let mut recorded = 0;
+        for chunk in ids.chunks(INSERT_ROWS) {
+            let done = match This::BACKEND {
+                // One statement text whatever the count, so that it is prepared once per connection.
+                Backend::Postgres => {
+                    sqlx::query(
+                        "UPDATE jobs SET state = 'done', finished_at_ms = $3 \
+                         WHERE id = ANY($1::text::uuid[]) AND lease_owner = $2 AND state = 'running'",
+                    )
+                    .bind(uuid_array(chunk))
+                    .bind(owner)
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await?
+                }
+                // SQLite prepares without a round trip: one placeholder per id.
+                Backend::Sqlite => {
+                    let mut update =
+                        sqlx::QueryBuilder::<Db>::new("UPDATE jobs SET state = 'done', finished_at_ms = ");
+                    update
+                        .push_bind(to_ms(now))
+                        .push(" WHERE lease_owner = ")
+                        .push_bind(owner)
+                        .push(" AND state = 'running' AND id IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    update.push(")");
+                    update.build().execute(&self.pool).await?
+                }
+            };
+            recorded += done.rows_affected();
+        }
+        Ok(recorded)
     }
 
     async fn release_jobs(&self, owner: &str, now: DateTime<Utc>) -> Result<u64> {
