@@ -67,6 +67,15 @@ impl OrgKind {
     }
 }
 
+/// A stored value, read back (a value outside the set is corrupt data, not a default).
+impl TryFrom<String> for OrgKind {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        OrgKind::parse("kind", &value)
+    }
+}
+
 /// A person's role inside their organisation. In the clearinghouse an `admin` is a program administrator and a
 /// `member` a coordinator; in an agency a `member` is an evaluator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +110,15 @@ impl Role {
             (_, Role::Admin) => "Organisation admin",
             (_, Role::Member) => "Member",
         }
+    }
+}
+
+/// A stored value, read back (a value outside the set is corrupt data, not a default).
+impl TryFrom<String> for Role {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Role::parse("role", &value)
     }
 }
 

@@ -134,6 +134,15 @@ macro_rules! keyword_enum {
                 })
             }
         }
+
+        /// A stored value, read back (a value outside the set is corrupt data, not a default).
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+
+            fn try_from(value: String) -> Result<Self, ValidationError> {
+                Self::parse(stringify!($name), &value)
+            }
+        }
     };
 }
 

@@ -45,10 +45,30 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("unsupported database URL: {0}")]
     Url(String),
+    /// A stored value does not read back as its type: a closed set's column holds a value outside the set, or
+    /// a column the wrong type. Our failure, never the caller's.
+    #[error("corrupt data in column {column}")]
+    CorruptValue {
+        column: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::ColumnDecode { index, source } => StoreError::CorruptValue {
+                column: index,
+                source,
+            },
+            other => StoreError::Database(other),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -139,7 +159,7 @@ mod tests {
             org_id: Uuid::now_v7(),
             user_id: None,
             email: Some("ada@lab.example".into()),
-            role: "member".into(),
+            role: Role::Member,
             created_by: None,
             created_at: at,
             expires_at: at,
@@ -150,7 +170,7 @@ mod tests {
             org_id: Uuid::now_v7(),
             email: "ada@lab.example".into(),
             display_name: "Ada".into(),
-            role: "member".into(),
+            role: Role::Member,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
             active: true,
             created_at: at,

@@ -27,6 +27,7 @@ mod pagination;
 mod parsers;
 mod schemathesis;
 mod smoke;
+mod structure;
 mod support;
 mod upstream;
 mod upstream_answers;

@@ -5,8 +5,8 @@
 use super::{Db, This};
 use crate::sql::{conflict, notice_select};
 use crate::{
-    Assessment, Assignment, AuditEvent, Finding, LaunchChange, Notice, NoticeDatesUpdate, NoticeQuery,
-    Result, ReviewStore, StoreError,
+    Assessment, Assignment, AuditEvent, Finding, LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate,
+    NoticeQuery, Result, ReviewStore, StoreError,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -45,7 +45,7 @@ impl ReviewStore for This {
             &LaunchChange {
                 id: event.id,
                 notice_id: notice.id,
-                kind: "filed".into(),
+                kind: LaunchChangeKind::Filed,
                 previous_launch_at: None,
                 new_launch_at: notice.planned_launch_at,
                 reason: None,
@@ -199,8 +199,8 @@ impl ReviewStore for This {
         .bind(f.org_id)
         .bind(f.author_id)
         .bind(&f.title)
-        .bind(&f.domain)
-        .bind(&f.severity)
+        .bind(f.domain.as_str())
+        .bind(f.severity.as_str())
         .bind(&f.description)
         .bind(&f.evidence)
         .bind(f.created_at)
@@ -260,7 +260,7 @@ impl This {
         )
         .bind(c.id)
         .bind(c.notice_id)
-        .bind(&c.kind)
+        .bind(c.kind.as_str())
         .bind(c.previous_launch_at)
         .bind(c.new_launch_at)
         .bind(&c.reason)
