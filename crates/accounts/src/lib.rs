@@ -6,7 +6,7 @@ pub mod secret;
 pub use password::check_new_password;
 pub use secret::{PasswordHash, Secret, TokenDigest, TokenKind};
 
-use review::ValidationError;
+use kernel::ValidationError;
 use serde::{Deserialize, Serialize};
 
 /// The five kinds of organisation in the program.
@@ -150,7 +150,7 @@ impl Email {
 
 /// An organisation or person's display name.
 pub fn display_name(field: &str, value: &str) -> Result<String, ValidationError> {
-    review::validate::title(field, value)
+    kernel::validate::title(field, value)
 }
 
 #[cfg(test)]
