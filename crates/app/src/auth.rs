@@ -131,20 +131,15 @@ impl App {
 
     pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
         let digest = TokenDigest::of(&Secret::new(token.to_owned()));
-        let session = self
+        let (session, user, org) = self
             .store
-            .find_session(&digest.0)
+            .find_session_holder(&digest.0)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if session.expires_at <= self.clock.now() {
             return Err(AppError::Unauthenticated);
         }
-        let user = self
-            .store
-            .get_user(session.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let mut caller = self.caller_of(user).await?.ok_or(AppError::Unauthenticated)?;
+        let mut caller = Caller::from_rows(user, org).ok_or(AppError::Unauthenticated)?;
         caller.csrf_token = Some(session.csrf_token);
         Ok(caller)
     }
@@ -165,21 +160,16 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let digest = TokenDigest::of(&Secret::new(token.to_owned()));
-        let api_token = self
+        let (api_token, user, org) = self
             .store
-            .find_token(&digest.0)
+            .find_token_holder(&digest.0)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let now = self.clock.now();
         if api_token.revoked_at.is_some() || api_token.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::Unauthenticated);
         }
-        let user = self
-            .store
-            .get_user(api_token.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        self.caller_of(user).await?.ok_or(AppError::Unauthenticated)
+        Caller::from_rows(user, org).ok_or(AppError::Unauthenticated)
     }
 
     pub(crate) async fn issue_token(

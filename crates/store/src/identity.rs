@@ -45,12 +45,16 @@ pub trait SessionStore: Send + Sync + 'static {
     // Sessions
     async fn create_session(&self, session: &Session, event: &AuditEvent) -> Result<()>;
     async fn find_session(&self, token_digest: &str) -> Result<Option<Session>>;
+    /// The session with its person and their organisation, in one statement (every request signs in this way).
+    async fn find_session_holder(&self, token_digest: &str) -> Result<Option<(Session, User, Organization)>>;
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()>;
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
 
     // API tokens
     async fn create_token(&self, token: &ApiToken, token_digest: &str, event: &AuditEvent) -> Result<()>;
     async fn find_token(&self, token_digest: &str) -> Result<Option<ApiToken>>;
+    /// The API token with its holder and their organisation, in one statement.
+    async fn find_token_holder(&self, token_digest: &str) -> Result<Option<(ApiToken, User, Organization)>>;
     async fn get_token(&self, id: Uuid) -> Result<Option<ApiToken>>;
     async fn list_tokens(&self, user_id: Uuid, page: &Page<Uuid>) -> Result<Vec<ApiToken>>;
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
@@ -73,3 +77,60 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Removes unlocked counts whose first failure is before `before` (they no longer count).
     async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
 }
+
+/// A credential's row joined with its holder and their organisation (`find_session_holder`,
+/// `find_token_holder`): the holder's columns are prefixed `u_`, the organisation's `o_`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HolderRow<C> {
+    #[sqlx(flatten)]
+    pub credential: C,
+    pub u_id: Uuid,
+    pub u_org_id: Uuid,
+    pub u_email: String,
+    pub u_display_name: String,
+    #[sqlx(try_from = "String")]
+    pub u_role: accounts::Role,
+    pub u_password_hash: Option<String>,
+    pub u_active: bool,
+    pub u_created_at: DateTime<Utc>,
+    #[sqlx(try_from = "String")]
+    pub o_kind: accounts::OrgKind,
+    pub o_name: String,
+    pub o_active: bool,
+    pub o_created_at: DateTime<Utc>,
+}
+
+impl<C> HolderRow<C> {
+    pub(crate) fn split(self) -> (C, User, Organization) {
+        let user = User {
+            id: self.u_id,
+            org_id: self.u_org_id,
+            email: self.u_email,
+            display_name: self.u_display_name,
+            role: self.u_role,
+            password_hash: self.u_password_hash,
+            active: self.u_active,
+            created_at: self.u_created_at,
+        };
+        let org = Organization {
+            id: self.u_org_id,
+            kind: self.o_kind,
+            name: self.o_name,
+            active: self.o_active,
+            created_at: self.o_created_at,
+        };
+        (self.credential, user, org)
+    }
+}
+
+/// The holder's and organisation's columns of `HolderRow`, for a statement joining `users u` and
+/// `organizations o`.
+macro_rules! holder_columns {
+    () => {
+        "u.id AS u_id, u.org_id AS u_org_id, u.email AS u_email, u.display_name AS u_display_name, \
+         u.role AS u_role, u.password_hash AS u_password_hash, u.active AS u_active, \
+         u.created_at AS u_created_at, o.kind AS o_kind, o.name AS o_name, o.active AS o_active, \
+         o.created_at AS o_created_at"
+    };
+}
+pub(crate) use holder_columns;

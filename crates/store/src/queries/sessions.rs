@@ -2,7 +2,10 @@
 //! like every file of `queries/`.
 
 use super::This;
-use crate::{ApiToken, AuditEvent, LoginFailures, Page, Result, Session, SessionStore, StoreError};
+use crate::identity::{HolderRow, holder_columns};
+use crate::{
+    ApiToken, AuditEvent, LoginFailures, Organization, Page, Result, Session, SessionStore, StoreError, User,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -32,6 +35,19 @@ impl SessionStore for This {
             .bind(token_digest)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn find_session_holder(&self, token_digest: &str) -> Result<Option<(Session, User, Organization)>> {
+        let row: Option<HolderRow<Session>> = sqlx::query_as(concat!(
+            "SELECT s.token_digest, s.user_id, s.csrf_token, s.created_at, s.expires_at, ",
+            holder_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
+             WHERE s.token_digest = $1"
+        ))
+        .bind(token_digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(HolderRow::split))
     }
 
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
@@ -87,6 +103,19 @@ impl SessionStore for This {
         .bind(token_digest)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn find_token_holder(&self, token_digest: &str) -> Result<Option<(ApiToken, User, Organization)>> {
+        let row: Option<HolderRow<ApiToken>> = sqlx::query_as(concat!(
+            "SELECT k.id, k.user_id, k.name, k.prefix, k.created_at, k.expires_at, k.revoked_at, ",
+            holder_columns!(),
+            " FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN organizations o ON o.id = u.org_id \
+             WHERE k.token_digest = $1"
+        ))
+        .bind(token_digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(HolderRow::split))
     }
 
     async fn get_token(&self, id: Uuid) -> Result<Option<ApiToken>> {
