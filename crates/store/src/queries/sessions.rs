@@ -1,7 +1,7 @@
 //! The SQL of `SessionStore` (browser sessions, API tokens, login throttling), compiled once for each backend
 //! like every file of `queries/`.
 
-use super::This;
+use super::{Db, This};
 use crate::identity::{HolderRow, holder_columns};
 use crate::{
     ApiToken, AuditEvent, LoginFailures, Organization, Page, Result, Session, SessionStore, StoreError, User,
@@ -9,6 +9,26 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+impl This {
+    /// A credential of type `C`, read by `statement` (`$1` its token's digest) with its holder and their
+    /// organisation (`HolderRow`).
+    async fn holder<C>(
+        &self,
+        statement: &'static str,
+        token_digest: &str,
+    ) -> Result<Option<(C, User, Organization)>>
+    where
+        C: Send + Unpin,
+        for<'r> HolderRow<C>: sqlx::FromRow<'r, <Db as sqlx::Database>::Row>,
+    {
+        let row: Option<HolderRow<C>> = sqlx::query_as(statement)
+            .bind(token_digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(HolderRow::split))
+    }
+}
 
 #[async_trait]
 impl SessionStore for This {
@@ -38,16 +58,13 @@ impl SessionStore for This {
     }
 
     async fn find_session_holder(&self, token_digest: &str) -> Result<Option<(Session, User, Organization)>> {
-        let row: Option<HolderRow<Session>> = sqlx::query_as(concat!(
+        let statement = concat!(
             "SELECT s.token_digest, s.user_id, s.csrf_token, s.created_at, s.expires_at, ",
             holder_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
              WHERE s.token_digest = $1"
-        ))
-        .bind(token_digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(HolderRow::split))
+        );
+        self.holder(statement, token_digest).await
     }
 
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
@@ -106,16 +123,13 @@ impl SessionStore for This {
     }
 
     async fn find_token_holder(&self, token_digest: &str) -> Result<Option<(ApiToken, User, Organization)>> {
-        let row: Option<HolderRow<ApiToken>> = sqlx::query_as(concat!(
+        let statement = concat!(
             "SELECT k.id, k.user_id, k.name, k.prefix, k.created_at, k.expires_at, k.revoked_at, ",
             holder_columns!(),
             " FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN organizations o ON o.id = u.org_id \
              WHERE k.token_digest = $1"
-        ))
-        .bind(token_digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(HolderRow::split))
+        );
+        self.holder(statement, token_digest).await
     }
 
     async fn get_token(&self, id: Uuid) -> Result<Option<ApiToken>> {
