@@ -6,7 +6,7 @@ pub mod secret;
 pub use password::check_new_password;
 pub use secret::{PasswordHash, Secret, TokenDigest, TokenKind};
 
-use review::ValidationError;
+use kernel::ValidationError;
 use serde::{Deserialize, Serialize};
 
 /// The five kinds of organisation in the program.
@@ -67,6 +67,15 @@ impl OrgKind {
     }
 }
 
+/// A stored value, read back (a value outside the set is corrupt data, not a default).
+impl TryFrom<String> for OrgKind {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        OrgKind::parse("kind", &value)
+    }
+}
+
 /// A person's role inside their organisation. In the clearinghouse an `admin` is a program administrator and a
 /// `member` a coordinator; in an agency a `member` is an evaluator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +113,15 @@ impl Role {
     }
 }
 
+/// A stored value, read back (a value outside the set is corrupt data, not a default).
+impl TryFrom<String> for Role {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Role::parse("role", &value)
+    }
+}
+
 /// A normalised e-mail address (trimmed, lower-cased, one `@`, bounded).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -132,7 +150,7 @@ impl Email {
 
 /// An organisation or person's display name.
 pub fn display_name(field: &str, value: &str) -> Result<String, ValidationError> {
-    review::validate::title(field, value)
+    kernel::validate::title(field, value)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! Every refusal names the `password` field and says why, so that the person can choose better.
 
 use crate::secret::Secret;
-use review::ValidationError;
+use kernel::ValidationError;
 use zxcvbn::feedback::{Feedback, Warning};
 use zxcvbn::matching::patterns::MatchPattern;
 use zxcvbn::{Entropy, Score};

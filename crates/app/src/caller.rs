@@ -35,8 +35,8 @@ impl Caller {
         if !user.active || !org.active {
             return None;
         }
-        let kind = OrgKind::parse("kind", &org.kind).ok()?;
-        let role = Role::parse("role", &user.role).ok()?;
+        let kind = org.kind;
+        let role = user.role;
         Some(Caller {
             user,
             org,
@@ -110,7 +110,7 @@ mod tests {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let org = Organization {
             id: Uuid::now_v7(),
-            kind: "developer".into(),
+            kind: OrgKind::Developer,
             name: "Frontier Lab".into(),
             active: true,
             created_at: at,
@@ -120,7 +120,7 @@ mod tests {
             org_id: org.id,
             email: "ada@lab.example".into(),
             display_name: "Ada".into(),
-            role: "admin".into(),
+            role: Role::Admin,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
             active: true,
             created_at: at,

@@ -48,6 +48,7 @@ impl From<StoreError> for AppError {
             }
             // A failed database, corrupt data: ours.
             other @ (StoreError::Corrupt(_)
+            | StoreError::CorruptValue { .. }
             | StoreError::Url(_)
             | StoreError::Database(_)
             | StoreError::Migrate(_)) => AppError::Internal(Box::new(other)),

@@ -25,7 +25,7 @@ impl From<Organization> for OrgView {
     fn from(o: Organization) -> Self {
         OrgView {
             id: o.id,
-            kind: o.kind,
+            kind: o.kind.as_str().into(),
             name: o.name,
             active: o.active,
             created_at: o.created_at,
@@ -53,7 +53,7 @@ impl From<User> for UserView {
             org_id: u.org_id,
             email: u.email,
             display_name: u.display_name,
-            role: u.role,
+            role: u.role.as_str().into(),
             active: u.active,
             has_password: u.password_hash.is_some(),
             created_at: u.created_at,
@@ -94,7 +94,7 @@ impl App {
         let name = display_name("name", name)?;
         let org = Organization {
             id: Uuid::now_v7(),
-            kind: kind.as_str().into(),
+            kind,
             name,
             active: true,
             created_at: self.clock.now(),
@@ -104,7 +104,7 @@ impl App {
             "organization.create",
             "organization",
             Some(org.id),
-            json!({"kind": org.kind, "name": org.name}),
+            json!({"kind": org.kind.as_str(), "name": org.name}),
         );
         self.store.create_org(&org, &event).await?;
         Ok(org)
@@ -188,7 +188,7 @@ impl App {
             org_id,
             user_id: existing_user,
             email: email.map(|e| e.as_str().to_owned()),
-            role: role.as_str().into(),
+            role,
             created_by: actor.user_id(),
             created_at: now,
             expires_at: now + Duration::days(self.config.invitation_days),
@@ -199,7 +199,7 @@ impl App {
             "invitation.create",
             "organization",
             Some(org_id),
-            json!({"invitation": invitation.id, "email": invitation.email, "role": invitation.role}),
+            json!({"invitation": invitation.id, "email": invitation.email, "role": invitation.role.as_str()}),
         );
         self.store.create_invitation(&invitation, &event).await?;
         let link = Secret::new(format!(
@@ -288,9 +288,9 @@ impl App {
         };
         Ok(InvitationInfo {
             org_name: org.name,
-            org_kind: org.kind,
+            org_kind: org.kind.as_str().into(),
             email,
-            role: invitation.role,
+            role: invitation.role.as_str().into(),
             expires_at: invitation.expires_at,
         })
     }
@@ -341,7 +341,7 @@ impl App {
                     org_id: invitation.org_id,
                     email: email.as_str().into(),
                     display_name,
-                    role: invitation.role.clone(),
+                    role: invitation.role,
                     password_hash: Some(hash.0),
                     active: true,
                     created_at: now,
@@ -358,7 +358,7 @@ impl App {
             "invitation.accept",
             "user",
             Some(user.id),
-            json!({"invitation": invitation.id, "email": user.email, "role": user.role}),
+            json!({"invitation": invitation.id, "email": user.email, "role": user.role.as_str()}),
         );
         self.store
             .accept_invitation(invitation.id, now, &user, create, &event)
@@ -454,7 +454,7 @@ impl App {
             org_id: org.id,
             email: email.as_str().into(),
             display_name,
-            role: role.as_str().into(),
+            role,
             password_hash: None,
             active: true,
             created_at: self.clock.now(),
@@ -464,7 +464,7 @@ impl App {
             "user.create",
             "user",
             Some(user.id),
-            json!({"email": user.email, "role": user.role}),
+            json!({"email": user.email, "role": user.role.as_str()}),
         );
         self.store.create_user(&user, &event).await?;
         Ok(user)

@@ -19,7 +19,8 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use store::{
-    Assessment, Assignment, Finding, Json, LaunchChange, Notice, NoticeDatesUpdate, NoticeQuery, Page,
+    Assessment, Assignment, Finding, Json, LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate,
+    NoticeQuery, Page,
 };
 use uuid::Uuid;
 
@@ -133,7 +134,7 @@ impl From<LaunchChange> for LaunchChangeView {
     fn from(c: LaunchChange) -> Self {
         LaunchChangeView {
             id: c.id,
-            kind: c.kind,
+            kind: c.kind.as_str().into(),
             previous_launch_at: c.previous_launch_at,
             new_launch_at: c.new_launch_at,
             reason: c.reason,
@@ -196,8 +197,8 @@ impl From<Finding> for FindingView {
             org_id: f.org_id,
             author_id: f.author_id,
             title: f.title,
-            domain: f.domain,
-            severity: f.severity,
+            domain: f.domain.as_str().into(),
+            severity: f.severity.as_str().into(),
             description: f.description,
             evidence: f.evidence.0,
             created_at: f.created_at,
@@ -392,7 +393,7 @@ impl App {
     async fn check_agencies(&self, field: &str, orgs: &[Uuid]) -> AppResult<()> {
         for (i, id) in orgs.iter().enumerate() {
             let org = self.store.get_org(*id).await?;
-            if !org.is_some_and(|o| o.active && o.kind == OrgKind::Agency.as_str()) {
+            if !org.is_some_and(|o| o.active && o.kind == OrgKind::Agency) {
                 return Err(ValidationError::new(format!("{field}[{i}]"), "is not an active agency").into());
             }
         }
@@ -552,15 +553,20 @@ impl App {
             DateChange::Move { to, reason } => {
                 check_planned_launch(to, now, self.launch_horizon_days().await?)?;
                 dates.planned_launch_at = to;
-                ("moved", "notice.moved", to, reason)
+                (LaunchChangeKind::Moved, "notice.moved", to, reason)
             }
             DateChange::LaunchNow => {
                 dates.launched_at = Some(now);
-                ("launched", "notice.launched", now, None)
+                (LaunchChangeKind::Launched, "notice.launched", now, None)
             }
             DateChange::Withdraw { reason } => {
                 dates.withdrawn_at = Some(now);
-                ("withdrawn", "notice.withdrawn", notice.planned_launch_at, reason)
+                (
+                    LaunchChangeKind::Withdrawn,
+                    "notice.withdrawn",
+                    notice.planned_launch_at,
+                    reason,
+                )
             }
         };
         let window = dates.window();
@@ -569,14 +575,18 @@ impl App {
             planned_launch_at: dates.planned_launch_at,
             launched_at: dates.launched_at,
             withdrawn_at: dates.withdrawn_at,
-            withdraw_reason: if kind == "withdrawn" { reason.clone() } else { None },
+            withdraw_reason: if kind == LaunchChangeKind::Withdrawn {
+                reason.clone()
+            } else {
+                None
+            },
             window_opens_at: window.opens_at,
             window_closes_at: window.closes_at,
         };
         let record = LaunchChange {
             id: Uuid::now_v7(),
             notice_id: id,
-            kind: kind.into(),
+            kind,
             previous_launch_at: Some(previous),
             new_launch_at,
             reason: reason.clone(),
@@ -788,8 +798,8 @@ impl App {
             org_id: caller.org_id(),
             author_id: caller.user_id(),
             title: title("title", &input.title)?,
-            domain: Domain::parse("domain", &input.domain)?.as_str().into(),
-            severity: Severity::parse("severity", &input.severity)?.as_str().into(),
+            domain: Domain::parse("domain", &input.domain)?,
+            severity: Severity::parse("severity", &input.severity)?,
             description: FindingText::parse("description", &input.description)?.into_inner(),
             evidence: Json(EvidenceLinks::parse("evidence", &input.evidence)?.into_inner()),
             created_at: self.clock.now(),
@@ -799,7 +809,7 @@ impl App {
             "finding.file",
             "finding",
             Some(finding.id),
-            json!({"notice": notice_id, "severity": finding.severity, "domain": finding.domain, "shared_with": shared_with}),
+            json!({"notice": notice_id, "severity": finding.severity.as_str(), "domain": finding.domain.as_str(), "shared_with": shared_with}),
         );
         self.store.create_finding(&finding, &shared_with, &event).await?;
         Ok(finding.into())

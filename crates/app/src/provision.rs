@@ -36,7 +36,7 @@ impl App {
         let mut after = None;
         loop {
             let page = self.store.list_orgs(&Page { after, limit: 200 }).await?;
-            if let Some(org) = page.iter().find(|o| o.kind == OrgKind::Clearinghouse.as_str()) {
+            if let Some(org) = page.iter().find(|o| o.kind == OrgKind::Clearinghouse) {
                 return Ok(org.clone());
             }
             match page.last() {

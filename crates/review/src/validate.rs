@@ -1,62 +1,10 @@
 //! Validated values: once parsed, a value is known to be acceptable, so nothing past the edge re-checks it.
 
+pub use kernel::validate::{ValidationError, reason, title};
+
+use kernel::validate::{line, text};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A caller's mistake in one field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    pub field: String,
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Checks a single-line text: trimmed, non-empty, bounded, no control characters.
-fn line(field: &str, value: &str, max_chars: usize) -> Result<String, ValidationError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if value.chars().count() > max_chars {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// Checks a multi-line text: bounded, no control characters other than line breaks and tabs.
-fn text(field: &str, value: &str, max_bytes: usize, required: bool) -> Result<String, ValidationError> {
-    if required && value.trim().is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if value.len() > max_bytes {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max_bytes} bytes"),
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(ValidationError::new(field, "must not contain control characters"));
-    }
-    Ok(value.replace("\r\n", "\n"))
-}
 
 macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
@@ -100,19 +48,6 @@ text_newtype!(
     |f, v| text(f, v, 50_000, true)
 );
 
-/// A short title: one line, at most 300 characters.
-pub fn title(field: &str, value: &str) -> Result<String, ValidationError> {
-    line(field, value, 300)
-}
-
-/// An optional one-line reason, at most 1,000 characters; blank means none.
-pub fn reason(field: &str, value: Option<&str>) -> Result<Option<String>, ValidationError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(value) => line(field, value, 1000).map(Some),
-    }
-}
-
 macro_rules! keyword_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -132,6 +67,15 @@ macro_rules! keyword_enum {
                     let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
                     ValidationError::new(field, format!("must be one of: {}", allowed.join(", ")))
                 })
+            }
+        }
+
+        /// A stored value, read back (a value outside the set is corrupt data, not a default).
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+
+            fn try_from(value: String) -> Result<Self, ValidationError> {
+                Self::parse(stringify!($name), &value)
             }
         }
     };

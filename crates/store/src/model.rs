@@ -1,6 +1,9 @@
 //! Rows as the store reads and writes them. Validation happens before a value gets here (`review`,
 //! `accounts`); these types only carry it.
 
+pub use accounts::{OrgKind, Role};
+pub use review::{Domain, Severity};
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -23,7 +26,8 @@ impl<K> Page<K> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Organization {
     pub id: Uuid,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OrgKind,
     pub name: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -36,7 +40,8 @@ pub struct User {
     pub org_id: Uuid,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub password_hash: Option<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -51,7 +56,8 @@ pub struct Invitation {
     /// Set when the invitation (re)sets the password of an existing person.
     pub user_id: Option<Uuid>,
     pub email: Option<String>,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -178,11 +184,63 @@ pub struct NoticeDatesUpdate {
     pub window_closes_at: DateTime<Utc>,
 }
 
+/// What moved a notice's launch: its filing, a new date, the launch itself, or its withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaunchChangeKind {
+    Filed,
+    Moved,
+    Launched,
+    Withdrawn,
+}
+
+impl LaunchChangeKind {
+    pub const ALL: [LaunchChangeKind; 4] = [
+        LaunchChangeKind::Filed,
+        LaunchChangeKind::Moved,
+        LaunchChangeKind::Launched,
+        LaunchChangeKind::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchChangeKind::Filed => "filed",
+            LaunchChangeKind::Moved => "moved",
+            LaunchChangeKind::Launched => "launched",
+            LaunchChangeKind::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl TryFrom<String> for LaunchChangeKind {
+    type Error = UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, UnknownValue> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == value)
+            .ok_or(UnknownValue {
+                set: "launch change kind",
+                value,
+            })
+    }
+}
+
+/// A stored value outside the closed set its column holds: corrupt data (`StoreError::CorruptValue`), never read
+/// as a default.
+#[derive(Debug, thiserror::Error)]
+#[error("{value:?} is not a {set}")]
+pub struct UnknownValue {
+    pub set: &'static str,
+    pub value: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LaunchChange {
     pub id: Uuid,
     pub notice_id: Uuid,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: LaunchChangeKind,
     pub previous_launch_at: Option<DateTime<Utc>>,
     pub new_launch_at: DateTime<Utc>,
     pub reason: Option<String>,
@@ -208,8 +266,10 @@ pub struct Finding {
     pub org_id: Uuid,
     pub author_id: Uuid,
     pub title: String,
-    pub domain: String,
-    pub severity: String,
+    #[sqlx(try_from = "String")]
+    pub domain: Domain,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
     pub description: String,
     pub evidence: Json<Vec<String>>,
     pub created_at: DateTime<Utc>,

@@ -1,9 +1,6 @@
 //! SQLite: the embedded default. One file, WAL mode, a busy timeout so concurrent writers wait their turn.
 
-use crate::audience::audience_sql_store;
-use crate::gateway::{gateway_sql_store, gateway_token_select};
-use crate::sql::{conflict, notice_select, sql_store};
-use crate::*;
+use crate::{Backend, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,26 +30,48 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite);
-gateway_sql_store!(SqliteStore, sqlx::Sqlite);
-audience_sql_store!(SqliteStore, sqlx::Sqlite);
-
 /// This backend's sqlx database and store, as the shared query modules below name them.
-#[allow(dead_code)]
 type Db = sqlx::Sqlite;
 type This = SqliteStore;
 
-// The SQL each domain shares between the backends, one module per store trait (see `queries/`). Each file is
+// The SQL of each domain, shared by the backends: one module per store trait (see `queries/`). Each file is
 // compiled once per backend on purpose, hence `duplicate_mod`.
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/audience.rs"]
+mod audience;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/audit.rs"]
+mod audit;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/gateway.rs"]
+mod gateway;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/identity.rs"]
+mod identity;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/jobs.rs"]
 mod jobs;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/ledger.rs"]
+mod ledger;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/limits.rs"]
 mod limits;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/notifications.rs"]
 mod notifications;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/review.rs"]
+mod review;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/sessions.rs"]
+mod sessions;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/settings.rs"]
+mod settings;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/store.rs"]
+mod store;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/webhooks.rs"]
 mod webhooks;

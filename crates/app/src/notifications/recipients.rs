@@ -364,14 +364,13 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         if !org.active {
             continue;
         }
-        let kind = OrgKind::parse("kind", &org.kind).ok();
         let admin = Audience {
             user_id: Uuid::nil(),
             org_id,
             org_admin: true,
             program_admin: false,
-            developer_org: (kind == Some(OrgKind::Developer)).then_some(org_id),
-            agency_org: (kind == Some(OrgKind::Agency)).then_some(org_id),
+            developer_org: (org.kind == OrgKind::Developer).then_some(org_id),
+            agency_org: (org.kind == OrgKind::Agency).then_some(org_id),
         };
         if may_read(app, &admin, &addressed.about).await? {
             visible_orgs.push(org_id);
@@ -423,7 +422,7 @@ async fn admins_of(app: &App, org: Uuid) -> AppResult<Vec<User>> {
     Ok(people_of(app, org)
         .await?
         .into_iter()
-        .filter(|u| u.active && u.role == Role::Admin.as_str())
+        .filter(|u| u.active && u.role == Role::Admin)
         .collect())
 }
 
@@ -440,7 +439,7 @@ async fn agencies_of(app: &App, notice: &Notice) -> AppResult<Vec<Uuid>> {
         after = page.last().map(|o| o.id);
         agencies.extend(
             page.into_iter()
-                .filter(|o| o.active && o.kind == OrgKind::Agency.as_str())
+                .filter(|o| o.active && o.kind == OrgKind::Agency)
                 .map(|o| o.id),
         );
         if !full {

@@ -436,7 +436,7 @@ fn event(t: &TestApp, action: &str, object_type: &str, object_id: Uuid) -> Audit
 fn org(t: &TestApp, name: &str) -> Organization {
     Organization {
         id: Uuid::now_v7(),
-        kind: "vendor".into(),
+        kind: store::OrgKind::Vendor,
         name: name.into(),
         active: true,
         created_at: t.clock_now(),
@@ -473,7 +473,7 @@ async fn the_store_keeps_no_event_without_its_change_and_no_change_without_its_e
         org_id: w.dev_admin.org_id,
         email: w.dev_member.email.clone(),
         display_name: "Twin".into(),
-        role: "member".into(),
+        role: store::Role::Member,
         password_hash: None,
         active: true,
         created_at: now,
@@ -490,7 +490,7 @@ async fn the_store_keeps_no_event_without_its_change_and_no_change_without_its_e
     let change = LaunchChange {
         id: Uuid::now_v7(),
         notice_id: notice,
-        kind: "launched".into(),
+        kind: store::LaunchChangeKind::Launched,
         previous_launch_at: None,
         new_launch_at: now,
         reason: None,

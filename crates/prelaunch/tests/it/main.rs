@@ -32,6 +32,7 @@ mod parsers;
 mod schemathesis;
 mod smoke;
 mod store_reads;
+mod structure;
 mod support;
 mod upstream;
 mod upstream_answers;

@@ -1,0 +1,216 @@
+//! Who may see each kind of event of the audit trail and the ledger.
+
+use super::is_program_admin;
+use crate::caller::Caller;
+use store::EventReaders;
+
+/// Who may see each kind of event, beside the person who acted and the admins of their organisation. An
+/// event is visible only to those who may see every fact in it (its object, its actor, its details); others
+/// get "not found", as for an event that does not exist. A kind missing here is seen by no one, so a new
+/// kind stays hidden until it is given its readers. `EventReaders` says what each entry means.
+pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
+    // Review program.
+    ("notice.file", EventReaders::NoticeFiling),
+    ("notice.moved", EventReaders::NoticeReaders),
+    ("notice.launched", EventReaders::NoticeReaders),
+    ("notice.withdrawn", EventReaders::NoticeReaders),
+    ("assignment.create", EventReaders::Assignment),
+    ("assignment.delete", EventReaders::Assignment),
+    ("finding.file", EventReaders::AgencyWork),
+    ("assessment.publish", EventReaders::AgencyWork),
+    // Model access gateway.
+    ("connection.create", EventReaders::Connection),
+    ("connection.update", EventReaders::Connection),
+    ("connection.delete", EventReaders::Connection),
+    ("gateway_token.create", EventReaders::GatewayToken),
+    ("gateway_token.revoke", EventReaders::GatewayToken),
+    // People and organisations.
+    ("organization.create", EventReaders::Organization),
+    ("organization.activate", EventReaders::Organization),
+    ("organization.deactivate", EventReaders::Organization),
+    ("invitation.create", EventReaders::Organization),
+    ("invitation.accept", EventReaders::Person),
+    ("user.create", EventReaders::Person),
+    ("user.activate", EventReaders::Person),
+    ("user.deactivate", EventReaders::Person),
+    ("session.login", EventReaders::Person),
+    ("session.logout", EventReaders::Person),
+    ("token.create", EventReaders::ApiTokenHolder),
+    ("token.revoke", EventReaders::ApiTokenHolder),
+    // Webhooks: the acting admin and their organisation's admins (as every event), and program
+    // administrators; an endpoint disabled for failing is about its organisation, whose admins are told.
+    ("webhook.create", EventReaders::ProgramAdmins),
+    ("webhook.update", EventReaders::ProgramAdmins),
+    ("webhook.delete", EventReaders::ProgramAdmins),
+    ("webhook.auto_disable", EventReaders::Organization),
+    // The program and the service.
+    ("policy.window_days", EventReaders::ProgramAdmins),
+    ("policy.launch_horizon_days", EventReaders::ProgramAdmins),
+    ("policy.reminder_days", EventReaders::ProgramAdmins),
+    ("master_key.register", EventReaders::ProgramAdmins),
+    ("master_key.rotate", EventReaders::ProgramAdmins),
+    ("ledger.key", EventReaders::Everyone),
+    ("job.retry", EventReaders::ProgramAdmins),
+];
+
+/// The readers of a kind of event; `None` for a kind no one may see.
+pub fn event_readers(action: &str) -> Option<EventReaders> {
+    EVENT_KINDS
+        .iter()
+        .find(|(kind, _)| *kind == action)
+        .map(|(_, readers)| *readers)
+}
+
+/// Listing the whole audit trail: program administrators. Anyone may list the events of one object, which
+/// then holds those they may see.
+pub fn can_list_whole_trail(caller: &Caller) -> bool {
+    is_program_admin(caller)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Files whose dotted names are not event kinds though they reuse the families: this table, the names of
+    /// notification kinds and of job kinds.
+    const OTHER_VOCABULARIES: &[&str] = &["policy/events.rs", "notifications/mod.rs", "jobs/kinds.rs"];
+
+    /// The crate's sources, every file under `src/` but `OTHER_VOCABULARIES`: every event kind written is a
+    /// string literal in one of them. Read from disk so that a new module is covered without being listed.
+    fn sources() -> Vec<(std::path::PathBuf, String)> {
+        let mut pending = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+        let mut out = Vec::new();
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).expect("the crate's sources are readable") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !OTHER_VOCABULARIES.iter().any(|other| path.ends_with(other))
+                {
+                    let text = std::fs::read_to_string(&path).expect("a source file is UTF-8");
+                    out.push((path, text));
+                }
+            }
+        }
+        assert!(out.len() > 20, "found only {} sources", out.len());
+        out
+    }
+
+    /// String literals of the sources that look like event kinds of a known family (`notice.…`), but for the
+    /// values of `&str` constants: the names of job kinds and settings (an event kind is written where the
+    /// event is made).
+    fn kinds_in_sources() -> BTreeSet<String> {
+        let families: BTreeSet<&str> = EVENT_KINDS
+            .iter()
+            .filter_map(|(kind, _)| kind.split_once('.').map(|(family, _)| family))
+            .collect();
+        let mut found = BTreeSet::new();
+        let sources = sources();
+        let lines = sources
+            .iter()
+            .flat_map(|(_, source)| source.lines())
+            .filter(|line| !(line.contains("const ") && line.contains(": &str = \"")));
+        for line in lines {
+            for literal in line.split('"').skip(1).step_by(2) {
+                let well_formed = literal
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
+                if let Some((family, _)) = literal.split_once('.')
+                    && well_formed
+                    && families.contains(family)
+                {
+                    found.insert(literal.to_owned());
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_kind_of_event_written_has_its_readers_and_no_other_is_listed() {
+        let listed: Vec<&str> = EVENT_KINDS.iter().map(|(kind, _)| *kind).collect();
+        let unique: BTreeSet<&str> = listed.iter().copied().collect();
+        assert_eq!(unique.len(), listed.len(), "a kind is listed twice");
+        let written = kinds_in_sources();
+        for kind in &written {
+            assert!(
+                event_readers(kind).is_some(),
+                "{kind} is written but has no readers"
+            );
+        }
+        for kind in &listed {
+            assert!(written.contains(*kind), "{kind} is listed but never written");
+        }
+        assert_eq!(
+            event_readers("notice.forged"),
+            None,
+            "an unknown kind is seen by no one"
+        );
+    }
+
+    #[test]
+    fn events_naming_other_agencies_or_the_upstream_go_only_to_those_who_may_know() {
+        use EventReaders::*;
+        // (kind, readers): the decisions the authorisation matrix tests, stated once more here so that a
+        // change to the table is a change to this test too.
+        let cases = [
+            // The filing lists every agency the notice is shared with.
+            ("notice.file", NoticeFiling),
+            // Date changes say nothing a reader of the notice does not see in its history.
+            ("notice.moved", NoticeReaders),
+            ("notice.launched", NoticeReaders),
+            ("notice.withdrawn", NoticeReaders),
+            // An assignment names an agency's evaluator (id and e-mail address).
+            ("assignment.create", Assignment),
+            ("assignment.delete", Assignment),
+            // Findings and assessments list the agencies they are shared with.
+            ("finding.file", AgencyWork),
+            ("assessment.publish", AgencyWork),
+            // Connection settings are the developer's.
+            ("connection.create", Connection),
+            ("connection.update", Connection),
+            ("connection.delete", Connection),
+            ("gateway_token.create", GatewayToken),
+            ("gateway_token.revoke", GatewayToken),
+            ("organization.create", Organization),
+            ("organization.activate", Organization),
+            ("organization.deactivate", Organization),
+            ("invitation.create", Organization),
+            ("invitation.accept", Person),
+            ("user.create", Person),
+            ("user.activate", Person),
+            ("user.deactivate", Person),
+            ("session.login", Person),
+            ("session.logout", Person),
+            ("token.create", ApiTokenHolder),
+            ("token.revoke", ApiTokenHolder),
+            // Webhook URLs are their organisation's (events carry only the host).
+            ("webhook.create", ProgramAdmins),
+            ("webhook.update", ProgramAdmins),
+            ("webhook.delete", ProgramAdmins),
+            // The disabling is the service's act about the organisation: its admins are told.
+            ("webhook.auto_disable", Organization),
+            ("policy.window_days", ProgramAdmins),
+            ("policy.launch_horizon_days", ProgramAdmins),
+            ("policy.reminder_days", ProgramAdmins),
+            ("master_key.register", ProgramAdmins),
+            ("master_key.rotate", ProgramAdmins),
+            // The verifier key is public at /ledger/key.
+            ("ledger.key", Everyone),
+            ("job.retry", ProgramAdmins),
+        ];
+        assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
+        for (kind, readers) in cases {
+            assert_eq!(event_readers(kind), Some(readers), "{kind}");
+        }
+        // No event that names agencies, people of an agency or the upstream is open to every reader of the
+        // notice.
+        for (kind, readers) in EVENT_KINDS {
+            if readers == &NoticeReaders {
+                assert!(kind.starts_with("notice."), "{kind}");
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Who may act on the review program: filing and managing notices, assigning evaluators, writing findings and
+//! assessments.
+
+use crate::caller::Caller;
+use accounts::OrgKind;
+use store::Notice;
+use uuid::Uuid;
+
+/// Filing a notice: any person of a developer organisation.
+pub fn can_file_notice(caller: &Caller) -> bool {
+    caller.is(OrgKind::Developer)
+}
+
+/// Moving the launch, announcing it, withdrawing: the developer's own people, on a notice they can see.
+pub fn can_manage_notice(caller: &Caller, notice: &Notice) -> bool {
+    manages_notices_of(caller, notice.developer_org_id)
+}
+
+/// The same rule, for a notice known by its developer organisation only (as pages hold it).
+pub fn manages_notices_of(caller: &Caller, developer_org_id: Uuid) -> bool {
+    caller.is(OrgKind::Developer) && developer_org_id == caller.org_id()
+}
+
+/// Assigning evaluators: an admin of an agency that can see the notice.
+pub fn can_assign(caller: &Caller) -> bool {
+    caller.is(OrgKind::Agency) && caller.is_admin()
+}
+
+/// Seeing an evaluator's assignment to a notice the caller can see: the developer sees every agency's, an
+/// agency only its own.
+pub fn can_view_assignment(caller: &Caller, notice: &Notice, assignment_org: Uuid) -> bool {
+    can_manage_notice(caller, notice) || assignment_org == caller.org_id()
+}
+
+/// Who can be assigned by an agency admin: an active person of the same agency.
+pub fn can_be_assigned(caller: &Caller, evaluator_org: Uuid) -> bool {
+    can_assign(caller) && evaluator_org == caller.org_id()
+}
+
+/// Filing a finding or publishing an assessment: an assigned evaluator, or an admin of their agency.
+pub fn can_write_agency_work(caller: &Caller, is_assigned: bool) -> bool {
+    caller.is(OrgKind::Agency) && (is_assigned || caller.is_admin())
+}

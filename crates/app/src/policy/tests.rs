@@ -1,0 +1,260 @@
+//! The policy as tables: for each action, which persona may take it.
+
+use super::*;
+use crate::caller::Caller;
+use accounts::{OrgKind, Role};
+use chrono::DateTime;
+use store::{GatewayCall, GatewayToken, Notice, Organization, User};
+use uuid::Uuid;
+
+/// The organisations of the cast: two developers, two agencies, the clearinghouse, a vendor, an operator.
+struct Orgs {
+    lab: Uuid,
+    other_lab: Uuid,
+    agency: Uuid,
+    other_agency: Uuid,
+    clearinghouse: Uuid,
+    vendor: Uuid,
+    operator: Uuid,
+}
+
+const PERSONAS: [&str; 11] = [
+    "dev admin",
+    "dev member",
+    "other dev",
+    "agency admin",
+    "evaluator",
+    "other agency admin",
+    "other evaluator",
+    "program admin",
+    "coordinator",
+    "vendor",
+    "operator",
+];
+
+fn caller(kind: OrgKind, org_id: Uuid, role: Role) -> Caller {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let org = Organization {
+        id: org_id,
+        kind,
+        name: "Org".into(),
+        active: true,
+        created_at: at,
+    };
+    let user = User {
+        id: Uuid::now_v7(),
+        org_id,
+        email: "someone@org.example".into(),
+        display_name: "Someone".into(),
+        role,
+        password_hash: None,
+        active: true,
+        created_at: at,
+    };
+    Caller::from_rows(user, org).unwrap()
+}
+
+fn cast() -> (Orgs, Vec<Caller>) {
+    let orgs = Orgs {
+        lab: Uuid::now_v7(),
+        other_lab: Uuid::now_v7(),
+        agency: Uuid::now_v7(),
+        other_agency: Uuid::now_v7(),
+        clearinghouse: Uuid::now_v7(),
+        vendor: Uuid::now_v7(),
+        operator: Uuid::now_v7(),
+    };
+    let callers = vec![
+        caller(OrgKind::Developer, orgs.lab, Role::Admin),
+        caller(OrgKind::Developer, orgs.lab, Role::Member),
+        caller(OrgKind::Developer, orgs.other_lab, Role::Admin),
+        caller(OrgKind::Agency, orgs.agency, Role::Admin),
+        caller(OrgKind::Agency, orgs.agency, Role::Member),
+        caller(OrgKind::Agency, orgs.other_agency, Role::Admin),
+        caller(OrgKind::Agency, orgs.other_agency, Role::Member),
+        caller(OrgKind::Clearinghouse, orgs.clearinghouse, Role::Admin),
+        caller(OrgKind::Clearinghouse, orgs.clearinghouse, Role::Member),
+        caller(OrgKind::Vendor, orgs.vendor, Role::Admin),
+        caller(OrgKind::Operator, orgs.operator, Role::Admin),
+    ];
+    (orgs, callers)
+}
+
+fn notice(developer_org_id: Uuid) -> Notice {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    Notice {
+        id: Uuid::now_v7(),
+        developer_org_id,
+        developer_name: "Frontier Lab".into(),
+        model_name: "Orion".into(),
+        model_version: "1".into(),
+        model_card: String::new(),
+        planned_launch_at: at,
+        filed_at: at,
+        filed_by: None,
+        window_days: 30,
+        shared_with_all: false,
+        launched_at: None,
+        withdrawn_at: None,
+        withdraw_reason: None,
+        window_opens_at: at,
+        window_closes_at: at,
+    }
+}
+
+/// An action, how the policy decides it, and per persona of `PERSONAS` whether they may take it (1) or not
+/// (0).
+type Row<'a> = (&'a str, &'a dyn Fn(&Caller) -> bool, [u8; 11]);
+
+/// Checks one table, naming the persona and the action of a wrong decision.
+fn check(callers: &[Caller], table: &[Row<'_>]) {
+    for (action, decide, expected) in table {
+        for ((persona, caller), allowed) in PERSONAS.iter().zip(callers).zip(expected) {
+            assert_eq!(decide(caller), *allowed == 1, "{persona} × {action}");
+        }
+    }
+}
+
+#[test]
+fn who_may_act_on_the_review_program() {
+    let (orgs, callers) = cast();
+    let lab_notice = notice(orgs.lab);
+    let agency = orgs.agency;
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("receive notices", &receives_notices,                  [1,  1,  1,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("file a notice", &can_file_notice,                     [1,  1,  1,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("manage the lab's notice", &|c| can_manage_notice(c, &lab_notice),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("assign evaluators", &can_assign,                      [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
+        ("assign one of the agency", &|c| can_be_assigned(c, agency),
+                                                                [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),
+        ("see the agency's assignment", &|c| can_view_assignment(c, &lab_notice, agency),
+                                                                [1,  1,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("write findings, unassigned", &|c| can_write_agency_work(c, false),
+                                                                [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
+        ("write findings, assigned", &|c| can_write_agency_work(c, true),
+                                                                [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+    ];
+    check(&callers, table);
+}
+
+#[test]
+fn who_may_administer_people_and_the_program() {
+    let (orgs, callers) = cast();
+    let (lab, agency) = (orgs.lab, orgs.agency);
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("administer the program", &can_administer_program,     [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("list the whole trail", &can_list_whole_trail,         [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("manage the lab's people", &|c| can_manage_people(c, lab),
+                                                                [1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("manage the agency's people", &|c| can_manage_people(c, agency),
+                                                                [0,  0,  0,  1,  0,  0,  0,  1,  0,  0,  0]),
+        ("see the lab's people", &|c| can_view_people(c, lab),  [1,  1,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("list every organisation's people", &|c| people_scope(c, None) == Some(None),
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("list the lab's people", &|c| people_scope(c, Some(lab)).is_some(),
+                                                                [1,  1,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("administer the job queue", &can_administer_jobs,      [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("manage the lab's webhooks", &|c| can_manage_webhooks(c, lab),
+                                                                [1,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("manage the agency's webhooks", &|c| can_manage_webhooks(c, agency),
+                                                                [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),
+    ];
+    check(&callers, table);
+}
+
+#[test]
+fn who_may_use_the_gateway() {
+    let (orgs, callers) = cast();
+    let lab_notice = notice(orgs.lab);
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    // The evaluator's token and call (the fifth persona).
+    let evaluator = callers.get(4).unwrap();
+    let token = GatewayToken {
+        id: Uuid::now_v7(),
+        notice_id: lab_notice.id,
+        user_id: evaluator.user_id(),
+        org_id: orgs.agency,
+        name: "runs".into(),
+        prefix: "plg_abcd".into(),
+        created_at: at,
+        expires_at: None,
+        revoked_at: None,
+    };
+    let call = GatewayCall {
+        id: Uuid::now_v7(),
+        token_id: token.id,
+        user_id: token.user_id,
+        org_id: token.org_id,
+        notice_id: lab_notice.id,
+        connection_id: None,
+        endpoint: "chat/completions".into(),
+        model: "orion".into(),
+        started_at: at,
+        day: "2027-01-15".into(),
+        status: 200,
+        error_code: None,
+        stream: false,
+        input_tokens: None,
+        output_tokens: None,
+        latency_ms: 1.0,
+        ttft_ms: None,
+    };
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("manage connections", &|c| can_manage_connections(c, &lab_notice),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("issue a token, assigned", &|c| can_issue_gateway_token(c, true),
+                                                                [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("issue a token, unassigned", &|c| can_issue_gateway_token(c, false),
+                                                                [0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("revoke the evaluator's token", &|c| can_revoke_gateway_token(c, &token),
+                                                                [0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("read the evaluator's transcript", &|c| can_read_transcript(c, &call),
+                                                                [0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("have a part in the notice's gateway", &|c| gateway_scope(c, &lab_notice).is_some(),
+                                                                [1,  1,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("list individual calls", &|c| gateway_scope(c, &lab_notice).is_some_and(can_list_gateway_calls),
+                                                                [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+    ];
+    check(&callers, table);
+}
+
+#[test]
+fn each_persona_reads_as_its_side() {
+    let (orgs, callers) = cast();
+    // (persona, developer side, agency side, program admin, org admin)
+    let expected = [
+        (Some(orgs.lab), None, false, true),
+        (Some(orgs.lab), None, false, false),
+        (Some(orgs.other_lab), None, false, true),
+        (None, Some(orgs.agency), false, true),
+        (None, Some(orgs.agency), false, false),
+        (None, Some(orgs.other_agency), false, true),
+        (None, Some(orgs.other_agency), false, false),
+        (None, None, true, true),
+        (None, None, false, false),
+        (None, None, false, true),
+        (None, None, false, true),
+    ];
+    for ((persona, caller), (developer, agency, program_admin, org_admin)) in
+        PERSONAS.iter().zip(&callers).zip(expected)
+    {
+        let a = audience(caller);
+        assert_eq!(
+            (a.developer_org, a.agency_org, a.program_admin, a.org_admin),
+            (developer, agency, program_admin, org_admin),
+            "{persona}"
+        );
+        assert_eq!(
+            (a.user_id, a.org_id),
+            (caller.user_id(), caller.org_id()),
+            "{persona}"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! The SQL of `SessionStore` (browser sessions, API tokens, login throttling), compiled once for each backend
+//! like every file of `queries/`.
+
+use super::This;
+use crate::{ApiToken, AuditEvent, LoginFailures, Page, Result, Session, SessionStore, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[async_trait]
+impl SessionStore for This {
+    async fn create_session(&self, session: &Session, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::record(&mut tx, event).await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.token_digest)
+        .bind(session.user_id)
+        .bind(&session.csrf_token)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_session(&self, token_digest: &str) -> Result<Option<Session>> {
+        Ok(sqlx::query_as("SELECT * FROM sessions WHERE token_digest = $1")
+            .bind(token_digest)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::record(&mut tx, event).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+            .bind(token_digest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let failures =
+            sqlx::query("DELETE FROM login_failures WHERE locked_until IS NOT NULL AND locked_until < $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(sessions.rows_affected() + failures.rows_affected())
+    }
+
+    async fn create_token(&self, token: &ApiToken, token_digest: &str, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::record(&mut tx, event).await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_digest, user_id, name, prefix, created_at, expires_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token.id)
+        .bind(token_digest)
+        .bind(token.user_id)
+        .bind(&token.name)
+        .bind(&token.prefix)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .bind(token.revoked_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_token(&self, token_digest: &str) -> Result<Option<ApiToken>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE token_digest = $1",
+        )
+        .bind(token_digest)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn get_token(&self, id: Uuid) -> Result<Option<ApiToken>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn list_tokens(&self, user_id: Uuid, page: &Page<Uuid>) -> Result<Vec<ApiToken>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE user_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::record(&mut tx, event).await?;
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("token"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_login_attempt(
+        &self,
+        subject: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        max: i64,
+    ) -> Result<LoginFailures> {
+        // One statement, so concurrent attempts in any number of processes each see the count the
+        // others left. A row whose lock has passed, or whose first failure is older than the window,
+        // starts again at 1; a locked row stays put (capped at `max + 1`, which the caller reads as
+        // "refused"); otherwise the count goes up and the attempt that reaches `max` sets the lock.
+        Ok(sqlx::query_as(
+            "INSERT INTO login_failures (subject, failures, first_failure_at, locked_until) \
+             VALUES ($1, 1, $2, CASE WHEN $4 <= 1 THEN $3 END) \
+             ON CONFLICT (subject) DO UPDATE SET \
+             failures = CASE \
+                 WHEN login_failures.locked_until <= $2 \
+                   OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN 1 \
+                 WHEN login_failures.failures > $4 THEN login_failures.failures \
+                 ELSE login_failures.failures + 1 END, \
+             first_failure_at = CASE \
+                 WHEN login_failures.locked_until <= $2 \
+                   OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) THEN $2 \
+                 ELSE login_failures.first_failure_at END, \
+             locked_until = CASE \
+                 WHEN login_failures.locked_until <= $2 \
+                   OR (login_failures.locked_until IS NULL AND login_failures.first_failure_at <= $5) \
+                   THEN CASE WHEN $4 <= 1 THEN $3 END \
+                 WHEN login_failures.locked_until IS NOT NULL THEN login_failures.locked_until \
+                 WHEN login_failures.failures + 1 >= $4 THEN $3 \
+                 ELSE NULL END \
+             RETURNING subject, failures, first_failure_at, locked_until",
+        )
+        .bind(subject)
+        .bind(now)
+        .bind(now + window)
+        .bind(max)
+        .bind(now - window)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn uncount_login_attempt(&self, subject: &str, max: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1, \
+             locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until END \
+             WHERE subject = $1 AND failures > 0",
+        )
+        .bind(subject)
+        .bind(max)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_stale_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_failures WHERE locked_until IS NULL AND first_failure_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn clear_login_failures(&self, subject: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+            .bind(subject)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
