@@ -31,7 +31,9 @@ impl ProductId {
         } else if text.starts_with("cpe:2.3:") {
             Ok(ProductId::Cpe(text.to_owned()))
         } else {
-            Err(ProductError::Invalid(format!("not a purl or CPE 2.3 name: {text}")))
+            Err(ProductError::Invalid(format!(
+                "not a purl or CPE 2.3 name: {text}"
+            )))
         }
     }
 

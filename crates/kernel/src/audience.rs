@@ -56,3 +56,26 @@ pub enum EventReaders {
     /// program administrators.
     GatewayToken,
 }
+
+/// A reader of the clearinghouse, in the terms of its TLP rules (`store::tlp::tlp_admits!`).
+/// `app::policy::tlp_audience` builds it; the public (not signed in) is `TlpAudience::PUBLIC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlpAudience {
+    /// A signed-in member of an active organisation (GREEN).
+    pub signed_in: bool,
+    /// The person (RED, their own reports); nil for the public.
+    pub user_id: Uuid,
+    /// Their organisation (owner, case participant, named client); nil for the public.
+    pub org_id: Uuid,
+    /// A coordinator, a member of the clearinghouse: sees every object but RED ones not naming them.
+    pub coordinator: bool,
+}
+
+impl TlpAudience {
+    pub const PUBLIC: TlpAudience = TlpAudience {
+        signed_in: false,
+        user_id: Uuid::nil(),
+        org_id: Uuid::nil(),
+        coordinator: false,
+    };
+}

@@ -17,6 +17,7 @@ mod review;
 mod settings;
 mod sql;
 mod sqlite;
+mod tlp;
 mod trail;
 mod webhooks;
 
@@ -24,6 +25,7 @@ pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
+pub use kernel::TlpAudience;
 pub use limits::*;
 pub use model::*;
 pub use notifications::*;
