@@ -17,6 +17,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod clients;
+mod cvss;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod cvss;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<App> {
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
+        .merge(cvss::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
