@@ -11,7 +11,6 @@
 /// Every argument is a SQL literal: `tlp`, `object`, `owner_org`, `owner_user` and `case` name the object's
 /// columns (`case` may be `NULL`), `published` is a condition true once its case is out of embargo, and the
 /// reader is four parameters: signed in (bool), person, organisation, coordinator (bool).
-#[allow(unused_macros)] // until the clearinghouse's queries use it
 macro_rules! tlp_admits {
     (
         tlp: $tlp:literal,
@@ -70,7 +69,6 @@ macro_rules! tlp_admits {
         )
     };
 }
-#[allow(unused_imports)] // until the clearinghouse's queries use it
 pub(crate) use tlp_admits;
 
 #[cfg(test)]

@@ -369,6 +369,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
             org_id,
             org_admin: true,
             program_admin: false,
+            coordinator: false,
             developer_org: (org.kind == OrgKind::Developer).then_some(org_id),
             agency_org: (org.kind == OrgKind::Agency).then_some(org_id),
         };

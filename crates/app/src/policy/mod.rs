@@ -44,6 +44,7 @@ pub fn audience(caller: &Caller) -> Audience {
         org_id: org,
         org_admin: caller.is_admin(),
         program_admin: is_program_admin(caller),
+        coordinator: is_coordinator(caller),
         developer_org: caller.is(OrgKind::Developer).then_some(org),
         agency_org: caller.is(OrgKind::Agency).then_some(org),
     }
