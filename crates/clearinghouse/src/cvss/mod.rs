@@ -65,5 +65,8 @@ pub enum CvssError {
 
 /// Parses and scores a CVSS v3.0, v3.1 or v4.0 vector.
 pub fn score(vector: &str) -> Result<Score, CvssError> {
-    Err(CvssError::Invalid(format!("scoring is not built yet: {}", vector.len())))
+    Err(CvssError::Invalid(format!(
+        "scoring is not built yet: {}",
+        vector.len()
+    )))
 }

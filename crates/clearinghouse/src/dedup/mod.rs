@@ -42,13 +42,21 @@ impl Fingerprint {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
-        Some(Fingerprint { exact_keys: Vec::new(), bands: Vec::new(), signature: bytes.to_vec() })
+        Some(Fingerprint {
+            exact_keys: Vec::new(),
+            bands: Vec::new(),
+            signature: bytes.to_vec(),
+        })
     }
 }
 
 pub fn fingerprint(input: &DedupInput<'_>) -> Fingerprint {
     let text = format!("{} {}", input.title, input.description).to_lowercase();
-    Fingerprint { exact_keys: Vec::new(), bands: Vec::new(), signature: text.into_bytes() }
+    Fingerprint {
+        exact_keys: Vec::new(),
+        bands: Vec::new(),
+        signature: text.into_bytes(),
+    }
 }
 
 /// How alike two reports are, in [0, 1].
@@ -65,6 +73,9 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { join: 0.85, suggest: 0.5 }
+        Thresholds {
+            join: 0.85,
+            suggest: 0.5,
+        }
     }
 }
