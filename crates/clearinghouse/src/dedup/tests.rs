@@ -390,3 +390,18 @@ fn fingerprints_and_similarities_are_fast() {
         );
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn from_bytes_refuses_garbage_and_damage(garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..400), at in 0usize..400, bit in 0u8..8) {
+        proptest::prop_assert_eq!(Fingerprint::from_bytes(&garbage), None);
+        let report = corpus::generate(at as u64, 1, 0.0);
+        let fp = fingerprint(&report.first().unwrap_or_else(|| panic!("one report")).input());
+        let mut bytes = fp.to_bytes();
+        let len = bytes.len();
+        if let Some(b) = bytes.get_mut(at % len) {
+            *b ^= 1 << bit;
+        }
+        proptest::prop_assert_eq!(Fingerprint::from_bytes(&bytes), None);
+    }
+}

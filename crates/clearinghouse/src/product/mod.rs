@@ -16,6 +16,8 @@ mod range;
 mod version;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
