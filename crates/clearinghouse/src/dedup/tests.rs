@@ -215,7 +215,8 @@ fn similarity_weighs_keys_ranges_and_text() {
     );
 }
 
-/// What the store does: one row per exact key and per (band, key); candidates are reports sharing any.
+/// What the store does: one row per exact key and per (band, key); candidates are reports sharing any
+/// (at most `BAND_BUCKET_LIMIT` per band key, the most recent).
 #[derive(Default)]
 struct Index {
     exact: HashMap<i64, Vec<usize>>,
@@ -230,7 +231,8 @@ impl Index {
             out.extend(self.exact.get(k).into_iter().flatten());
         }
         for (i, k) in fp.bands.iter().enumerate() {
-            out.extend(self.bands.get(&(i, *k)).into_iter().flatten());
+            let bucket = self.bands.get(&(i, *k)).map_or(&[][..], Vec::as_slice);
+            out.extend(bucket.iter().rev().take(BAND_BUCKET_LIMIT));
         }
         out
     }
