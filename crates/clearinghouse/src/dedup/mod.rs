@@ -60,6 +60,7 @@ pub struct DedupInput<'a> {
     pub signature: Option<&'a str>,
 }
 
+/// A report's fingerprint, computed once at intake; see the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     /// Exact keys: a 64-bit hash each, sorted, no repeats.
@@ -97,10 +98,11 @@ impl Evidence {
 const FORMAT: u8 = 1;
 
 impl Fingerprint {
-    /// `[version 1][flags: 1 = has MinHash][key count][keys, i64 LE][function, crash, file: u64 LE each][set size, u32 LE][MinHash, K × u16 LE]
-    /// [check: low 32 bits of the stable hash of all before, LE]`.
+    /// `[version 1][flags: 1 = has MinHash][key count][keys, i64 LE][function, crash, file: u64 LE each]`
+    /// `[set size, u32 LE][MinHash, K × u16 LE][check: low 32 bits of the stable hash of all before, LE]`:
+    /// 3 + 8 × keys + 28 + 240 + 4 bytes, about 300.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(3 + 8 * self.exact_keys.len() + 8 + 2 * K + 4);
+        let mut out = Vec::with_capacity(3 + 8 * self.exact_keys.len() + 28 + 2 * K + 4);
         out.push(FORMAT);
         out.push(u8::from(self.minhash.is_some()));
         out.push(u8::try_from(self.exact_keys.len()).unwrap_or(u8::MAX));

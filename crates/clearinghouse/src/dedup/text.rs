@@ -99,7 +99,15 @@ fn clean(raw: &str) -> Option<String> {
     if first.is_ascii_digit() || is_hexish(base) {
         return None;
     }
-    Some(base.to_lowercase())
+    Some(strip_symbol_hash(&base.to_lowercase()).to_owned())
+}
+
+/// `foo::parse::h0123456789abcdef` → `foo::parse`: a Rust symbol's hash changes with every build.
+fn strip_symbol_hash(symbol: &str) -> &str {
+    match symbol.rsplit_once("::h") {
+        Some((head, tail)) if tail.len() == 16 && tail.chars().all(|c| c.is_ascii_hexdigit()) => head,
+        _ => symbol,
+    }
 }
 
 /// Addresses and hashes: `0x…`, or eight or more hex digits with a digit among them.
@@ -384,15 +392,8 @@ pub fn normalise_function(f: &str) -> String {
             _ => {}
         }
     }
-    let symbol_hash =
-        |(_, tail): &(&str, &str)| tail.len() == 16 && tail.chars().all(|c| c.is_ascii_hexdigit());
-    if let Some(head) = out
-        .rsplit_once("::h")
-        .filter(symbol_hash)
-        .map(|(head, _)| head.len())
-    {
-        out.truncate(head);
-    }
+    let kept = strip_symbol_hash(&out).len();
+    out.truncate(kept);
     out.trim_matches(|c: char| matches!(c, '.' | ':' | ',' | ';'))
         .to_owned()
 }
