@@ -3,5 +3,6 @@
 
 pub mod cvss;
 pub mod dedup;
+pub mod pattern;
 pub mod product;
 pub mod tlp;

@@ -13,6 +13,7 @@ mod limits;
 mod model;
 mod notifications;
 mod postgres;
+mod reports;
 mod review;
 mod settings;
 mod sql;
@@ -30,6 +31,7 @@ pub use limits::*;
 pub use model::*;
 pub use notifications::*;
 pub use postgres::PostgresStore;
+pub use reports::*;
 pub use review::ReviewStore;
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
@@ -134,6 +136,7 @@ pub trait Store:
     + JobStore
     + NotificationStore
     + WebhookStore
+    + ReportStore
     + Send
     + Sync
     + 'static

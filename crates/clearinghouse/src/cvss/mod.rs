@@ -37,6 +37,25 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::None,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The stored and API form: `none`, `low`, `medium`, `high`, `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::None => "none",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
     /// The qualitative rating of a score, the same scale in v3.x and v4.0.
     pub fn of(score: f64) -> Severity {
         if score <= 0.0 {
@@ -50,6 +69,18 @@ impl Severity {
         } else {
             Severity::Critical
         }
+    }
+}
+
+/// A stored severity, read back (a value outside the set is corrupt data, never a default).
+impl TryFrom<String> for Severity {
+    type Error = CvssError;
+
+    fn try_from(value: String) -> Result<Self, CvssError> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| invalid(format!("{value:?} is not a severity")))
     }
 }
 
