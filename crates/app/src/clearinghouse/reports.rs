@@ -172,6 +172,9 @@ pub struct ReportView {
     /// TLP:RED: the people it is shared with by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Uuid>,
+    /// Whether the report was found to repeat another (joined automatically or merged by a coordinator).
+    pub duplicate: bool,
+    /// The report it repeats, when the reader may read that one.
     pub duplicate_of: Option<Uuid>,
     pub duplicate_score: Option<f64>,
     pub finding_id: Option<Uuid>,
@@ -630,12 +633,13 @@ impl App {
 
     /// A report the caller (or the public, `None`) may read; 404 otherwise.
     pub async fn get_report(&self, caller: Option<&Caller>, id: Uuid) -> AppResult<ReportView> {
+        let reader = policy::tlp_audience(caller);
         let report = self
             .store
-            .readable_report(id, &policy::tlp_audience(caller))
+            .readable_report(id, &reader)
             .await?
             .ok_or(AppError::NotFound("report"))?;
-        self.report_view(report).await
+        self.report_view(report, &reader).await
     }
 
     /// The reports the caller may read (`mine`: those they filed), newest first.
@@ -647,12 +651,13 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<ReportView>> {
         let tlp = tlp.map(|t| parse_tlp("tlp", t)).transpose()?;
+        let reader = policy::tlp_audience(caller);
         let limit = page.limit()?;
         let after = page.after(|s| s.parse::<Uuid>().ok())?;
         let rows = self
             .store
             .list_readable_reports(
-                &policy::tlp_audience(caller),
+                &reader,
                 mine && caller.is_some(),
                 tlp,
                 &Page {
@@ -664,7 +669,7 @@ impl App {
         let paged = paginate(rows, limit, |r| r.id.to_string(), |r| r);
         let mut items = Vec::with_capacity(paged.items.len());
         for report in paged.items {
-            items.push(self.report_view(report).await?);
+            items.push(self.report_view(report, &reader).await?);
         }
         Ok(Paged {
             items,
@@ -672,7 +677,16 @@ impl App {
         })
     }
 
-    pub(crate) async fn report_view(&self, r: Report) -> AppResult<ReportView> {
+    pub(crate) async fn report_view(&self, r: Report, reader: &store::TlpAudience) -> AppResult<ReportView> {
+        let duplicate_of = match r.duplicate_of {
+            Some(of) => self
+                .store
+                .readable_report_ids(&[of], reader)
+                .await?
+                .first()
+                .copied(),
+            None => None,
+        };
         let affected = self
             .store
             .report_affected(r.id)
@@ -730,7 +744,8 @@ impl App {
             threat_model: r.threat_model,
             threat: r.threat.map(|t| t.0),
             people,
-            duplicate_of: r.duplicate_of,
+            duplicate: r.duplicate_of.is_some(),
+            duplicate_of,
             duplicate_score: r.duplicate_score,
             finding_id: r.finding_id,
             created_at: r.created_at,
@@ -837,7 +852,8 @@ fn decide_from(new: &Fingerprint, affected: &[Affected], candidates: &[Candidate
         })
         .filter(|(_, _, score)| *score >= t.suggest)
         .collect();
-    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.0.cmp(&a.0)));
+    // Best first; among equals the oldest, the report the others repeat.
+    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     let join = scored
         .iter()
         .find(|(_, case, score)| case.is_some() && *score >= t.join)

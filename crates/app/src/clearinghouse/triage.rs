@@ -116,7 +116,7 @@ impl App {
                     })
                     .collect();
                 views.push(TriageReport {
-                    report: self.report_view(report.clone()).await?,
+                    report: self.report_view(report.clone(), &reader).await?,
                     candidates,
                 });
             }

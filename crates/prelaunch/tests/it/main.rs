@@ -30,6 +30,7 @@ mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;
+mod reports;
 mod schemathesis;
 mod smoke;
 mod store_reads;

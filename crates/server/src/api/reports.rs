@@ -26,7 +26,7 @@ pub fn routes() -> Router<App> {
             get(list_attachments)
                 .post(attach)
                 // The file is the body: its own limit, above the API's.
-                .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
+                .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
         )
         .route("/reports/{id}/attachments/{attachment_id}", get(download))
         .route("/findings/{id}/report", post(forward))

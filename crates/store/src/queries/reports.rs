@@ -120,16 +120,25 @@ async fn insert_case(
     Ok(reference)
 }
 
-/// Makes an organisation a participant of a case, notified now (nothing when it already is one).
-async fn add_participant(conn: &mut Conn, case: Uuid, org: Uuid, role: &str, at: DateTime<Utc>) -> Result<()> {
+/// Makes an organisation a participant of a case (nothing when it already is one), notified now when
+/// `notified`: a notified participant reads the case's objects under embargo.
+async fn add_participant(
+    conn: &mut Conn,
+    case: Uuid,
+    org: Uuid,
+    role: &str,
+    at: DateTime<Utc>,
+    notified: bool,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) \
-         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (case_id, org_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN $4 END) ON CONFLICT (case_id, org_id) DO NOTHING",
     )
     .bind(case)
     .bind(org)
     .bind(role)
     .bind(at)
+    .bind(notified)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -332,7 +341,10 @@ impl ReportStore for This {
         }
         insert_report(&mut tx, &report).await?;
         if let Some(case) = case_id {
-            add_participant(&mut tx, case, r.org_id, "reporter", r.created_at).await?;
+            // The organisation that opens a case reads it at once; one whose report joined a case
+            // automatically is not notified of the others' reports until a coordinator decides (TLP: a
+            // duplicate does not make its finder a recipient of the original).
+            add_participant(&mut tx, case, r.org_id, "reporter", r.created_at, joined.is_none()).await?;
             sqlx::query("UPDATE cases SET modified_at = $2, version = version + 1 WHERE id = $1 AND $3")
                 .bind(case)
                 .bind(r.created_at)
@@ -731,7 +743,7 @@ impl ReportStore for This {
             .fetch_optional(&mut *tx)
             .await?;
             let org = moved.ok_or(StoreError::Stale("report"))?;
-            add_participant(&mut tx, new_case.id, org, "reporter", at).await?;
+            add_participant(&mut tx, new_case.id, org, "reporter", at, true).await?;
         }
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE case_id = $1")
             .bind(from)
