@@ -280,6 +280,8 @@ pub trait ReportStore: Send + Sync + 'static {
     async fn readable_report_ids(&self, ids: &[Uuid], reader: &TlpAudience) -> Result<Vec<Uuid>>;
     async fn report_affected(&self, id: Uuid) -> Result<Vec<ReportAffected>>;
     async fn report_people(&self, id: Uuid) -> Result<Vec<Uuid>>;
+    /// Who filed these reports (for telling them; not a read path).
+    async fn report_owners(&self, ids: &[Uuid]) -> Result<Vec<MovedReport>>;
     /// The report forwarded from a finding, if any (whoever may read it).
     async fn report_of_finding(&self, finding_id: Uuid) -> Result<Option<Uuid>>;
 
@@ -312,7 +314,8 @@ pub trait ReportStore: Send + Sync + 'static {
     /// A case the reader may read.
     async fn readable_case(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<TriageCase>>;
     /// Moves every report of `from` into `into` (marking those not yet duplicates as duplicates of the oldest
-    /// report of `into`), merges participants, closes `from` as a duplicate; returns the moved reports.
+    /// report of `into`), merges participants, closes `from` as a duplicate; returns the moved reports, whose
+    /// ids are added to the event's details as `reports`.
     async fn merge_cases(
         &self,
         from: Uuid,

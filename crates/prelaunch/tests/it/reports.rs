@@ -520,6 +520,24 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     assert_eq!(events.iter().filter(|e| e.action == "case.merge").count(), 1);
     assert_eq!(events.iter().filter(|e| e.action == "case.join").count(), 2);
 
+    // Each finder whose report joined or was merged is told, with the case's reference; the first is not.
+    crate::notifications::deliver(&t).await;
+    let reference = filed[0]["case_reference"].as_str().unwrap();
+    for (who, told) in [(&w.dev_member, false), (&w.operator, true), (&w.other_dev, true), (&w.vendor, true)] {
+        let inbox = t.get(who, "/api/v1/notifications?limit=200").await;
+        let duplicates: Vec<&Value> = inbox.ok()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "report.duplicate")
+            .collect();
+        assert_eq!(duplicates.len(), usize::from(told), "{}: {duplicates:?}", who.name);
+        if told {
+            let title = duplicates[0]["title"].as_str().unwrap();
+            assert!(title.contains(reference), "{title}");
+        }
+    }
+
     // Split the vendor's report back out: a new case in state new.
     let vendors = id_of(&filed[3]);
     let split = t

@@ -481,6 +481,21 @@ impl ReportStore for This {
         )
     }
 
+    async fn report_owners(&self, ids: &[Uuid]) -> Result<Vec<MovedReport>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, reporter_id, org_id FROM reports WHERE id IN ({}) ORDER BY id",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_as(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     async fn report_of_finding(&self, finding_id: Uuid) -> Result<Option<Uuid>> {
         Ok(sqlx::query_scalar("SELECT id FROM reports WHERE finding_id = $1")
             .bind(finding_id)
@@ -640,7 +655,17 @@ impl ReportStore for This {
         event: &AuditEvent,
     ) -> Result<Vec<MovedReport>> {
         let mut tx = self.pool.begin().await?;
-        Self::record(&mut tx, event).await?;
+        let moved: Vec<MovedReport> =
+            sqlx::query_as("SELECT id, reporter_id, org_id FROM reports WHERE case_id = $1 ORDER BY id")
+                .bind(from)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut event = event.clone();
+        if let Some(details) = event.details.0.as_object_mut() {
+            let ids: Vec<String> = moved.iter().map(|m| m.id.to_string()).collect();
+            details.insert("reports".into(), ids.into());
+        }
+        Self::record(&mut tx, &event).await?;
         let closed = sqlx::query(
             "UPDATE cases SET state = 'duplicate', duplicate_of = $2, modified_at = $3, version = version + 1 \
              WHERE id = $1 AND state NOT IN ('duplicate', 'published', 'rejected')",
@@ -668,11 +693,6 @@ impl ReportStore for This {
             sqlx::query_scalar("SELECT id FROM reports WHERE case_id = $1 ORDER BY created_at, id LIMIT 1")
                 .bind(into)
                 .fetch_optional(&mut *tx)
-                .await?;
-        let moved: Vec<MovedReport> =
-            sqlx::query_as("SELECT id, reporter_id, org_id FROM reports WHERE case_id = $1 ORDER BY id")
-                .bind(from)
-                .fetch_all(&mut *tx)
                 .await?;
         sqlx::query(
             "UPDATE reports SET case_id = $2, duplicate_of = COALESCE(duplicate_of, $3), modified_at = $4, \
