@@ -24,6 +24,9 @@ pub enum AppError {
     /// Too many failed attempts; try again after the given number of seconds.
     #[error("too many failed attempts; try again in {0} seconds")]
     Throttled(i64),
+    /// A rate limit is reached; the detail says which, and when to retry (also in seconds).
+    #[error("{detail}")]
+    Limited { retry_after: i64, detail: String },
     /// We failed. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -34,6 +34,9 @@ pub struct ProgramPolicy {
     pub launch_horizon_days: u32,
     /// How many days before a window opens or closes its reminders go out, latest first.
     pub reminder_days: Vec<u32>,
+    /// The clearinghouse's intake: duplicate thresholds, reports per organisation per day.
+    #[serde(flatten)]
+    pub intake: crate::clearinghouse::IntakePolicy,
 }
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -187,6 +190,9 @@ pub struct FindingView {
     pub description: String,
     pub evidence: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The clearinghouse report it was forwarded as, when the reader may read that report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<Uuid>,
 }
 
 impl From<Finding> for FindingView {
@@ -202,6 +208,7 @@ impl From<Finding> for FindingView {
             description: f.description,
             evidence: f.evidence.0,
             created_at: f.created_at,
+            report_id: None,
         }
     }
 }
@@ -267,6 +274,7 @@ impl App {
             window_days: self.window_days().await?,
             launch_horizon_days: self.launch_horizon_days().await?,
             reminder_days: self.reminder_days().await?,
+            intake: self.intake_policy().await?,
         })
     }
 
@@ -277,6 +285,7 @@ impl App {
         window_days: Option<i64>,
         launch_horizon_days: Option<i64>,
         reminder_days: Option<&[i64]>,
+        intake: &crate::clearinghouse::IntakeChange,
     ) -> AppResult<ProgramPolicy> {
         if !policy::can_administer_program(caller) {
             return Err(AppError::Forbidden(
@@ -300,10 +309,16 @@ impl App {
         if let Some(days) = reminder_days {
             crate::notifications::outbox::check_reminder_days(days)?;
         }
-        if window_days.is_none() && launch_horizon_days.is_none() && reminder_days.is_none() {
+        self.check_intake_change(intake).await?;
+        if window_days.is_none()
+            && launch_horizon_days.is_none()
+            && reminder_days.is_none()
+            && intake.is_empty()
+        {
             return Err(ValidationError::new(
                 WINDOW_DAYS_SETTING,
-                "give window_days, launch_horizon_days, reminder_days, or several",
+                "give window_days, launch_horizon_days, reminder_days, dedup_join_threshold, \
+                 dedup_suggest_threshold, intake_reports_per_day, or several",
             )
             .into());
         }
@@ -315,6 +330,9 @@ impl App {
         }
         if let Some(days) = reminder_days {
             self.set_reminder_days(caller, days).await?;
+        }
+        if !intake.is_empty() {
+            self.set_intake_policy(caller, intake).await?;
         }
         self.program_policy().await
     }
@@ -844,7 +862,11 @@ impl App {
             .visible_finding(id, &policy::audience(caller))
             .await?
             .ok_or(AppError::NotFound("finding"))?;
-        Ok(finding.into())
+        let report_id = self.report_of_finding(caller, id).await?;
+        Ok(FindingView {
+            report_id,
+            ..finding.into()
+        })
     }
 
     pub async fn get_assessment(&self, caller: &Caller, id: Uuid) -> AppResult<AssessmentView> {

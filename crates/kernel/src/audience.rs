@@ -13,6 +13,8 @@ pub struct Audience {
     pub org_admin: bool,
     /// A program administrator: sees events of every kind the policy lets them (see `EventReaders`).
     pub program_admin: bool,
+    /// A clearinghouse coordinator: reads clearinghouse objects as `TlpAudience::coordinator` says.
+    pub coordinator: bool,
     /// Sees the notices this organisation filed, with all their findings and assessments.
     pub developer_org: Option<Uuid>,
     /// Sees the notices shared with this organisation (by name or with every agency), and of their findings
@@ -55,4 +57,32 @@ pub enum EventReaders {
     /// A gateway token: the notice's developer, the token's holder, the admins of the holder's agency, and
     /// program administrators.
     GatewayToken,
+    /// Whoever may read the clearinghouse report the event is about (TLP 2.0 and its case's embargo, as
+    /// `store::tlp::tlp_admits!` decides).
+    Report,
+    /// Whoever may read the clearinghouse case the event is about (its TLP marking and embargo).
+    Case,
+}
+
+/// A reader of the clearinghouse, in the terms of its TLP rules (`store::tlp::tlp_admits!`).
+/// `app::policy::tlp_audience` builds it; the public (not signed in) is `TlpAudience::PUBLIC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlpAudience {
+    /// A signed-in member of an active organisation (GREEN).
+    pub signed_in: bool,
+    /// The person (RED, their own reports); nil for the public.
+    pub user_id: Uuid,
+    /// Their organisation (owner, case participant, named client); nil for the public.
+    pub org_id: Uuid,
+    /// A coordinator, a member of the clearinghouse: sees every object but RED ones not naming them.
+    pub coordinator: bool,
+}
+
+impl TlpAudience {
+    pub const PUBLIC: TlpAudience = TlpAudience {
+        signed_in: false,
+        user_id: Uuid::nil(),
+        org_id: Uuid::nil(),
+        coordinator: false,
+    };
 }

@@ -7,6 +7,6 @@ pub mod audience;
 pub mod id;
 pub mod validate;
 
-pub use audience::{Audience, EventReaders};
+pub use audience::{Audience, EventReaders, TlpAudience};
 pub use id::{new_id, parse_id};
 pub use validate::ValidationError;

@@ -140,6 +140,10 @@ impl From<AppError> for Problem {
                 retry_after: Some(seconds),
                 ..Problem::new(ProblemKind::Throttled, error.to_string())
             },
+            AppError::Limited { retry_after, detail } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(ProblemKind::Throttled, detail)
+            },
             AppError::Internal(cause) => {
                 tracing::error!(error = %error_chain(cause.as_ref()), "request failed");
                 Problem::new(

@@ -126,6 +126,22 @@ impl FromRequestParts<App> for ApiCaller {
     }
 }
 
+/// A caller who may also be the public: no credential at all reads as `None` (TLP:CLEAR readers); a credential
+/// that is presented must be valid (401 otherwise), as for `ApiCaller`.
+pub struct MaybeApiCaller(pub Option<Caller>);
+
+impl FromRequestParts<App> for MaybeApiCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() && cookie(parts, SESSION_COOKIE).is_none() {
+            return Ok(MaybeApiCaller(None));
+        }
+        let ApiCaller(caller) = ApiCaller::from_request_parts(parts, app).await?;
+        Ok(MaybeApiCaller(Some(caller)))
+    }
+}
+
 /// A JSON body, strictly read: `application/json` only, size-limited (413), syntax errors as 400, and wrong
 /// types, missing or unknown fields as 422 naming the field.
 pub struct ApiJson<T>(pub T);

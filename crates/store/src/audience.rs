@@ -184,6 +184,32 @@ pub(crate) fn event_condition(readers: EventReaders) -> &'static str {
              OR EXISTS (SELECT 1 FROM model_connections c JOIN notices n ON n.id = c.notice_id \
              WHERE c.id = e.object_id AND n.developer_org_id = r.developer_org))"
         }
+        EventReaders::Report => concat!(
+            "EXISTS (SELECT 1 FROM reports x LEFT JOIN cases c ON c.id = x.case_id WHERE x.id = e.object_id AND ",
+            crate::tlp::tlp_admits!(
+                tlp: "x.tlp",
+                object: "x.id",
+                owner_org: "x.org_id",
+                owner_user: "x.reporter_id",
+                case: "x.case_id",
+                published: "c.published_at IS NOT NULL",
+                reader: ("TRUE", "r.user_id", "r.org_id", "r.coordinator"),
+            ),
+            ")"
+        ),
+        EventReaders::Case => concat!(
+            "EXISTS (SELECT 1 FROM cases c WHERE c.id = e.object_id AND ",
+            crate::tlp::tlp_admits!(
+                tlp: "c.tlp",
+                object: "c.id",
+                owner_org: "NULL",
+                owner_user: "c.created_by",
+                case: "c.id",
+                published: "c.published_at IS NOT NULL",
+                reader: ("TRUE", "r.user_id", "r.org_id", "r.coordinator"),
+            ),
+            ")"
+        ),
         EventReaders::GatewayToken => {
             "(r.program_admin OR EXISTS (SELECT 1 FROM gateway_tokens g JOIN notices n ON n.id = g.notice_id \
              WHERE g.id = e.object_id AND (n.developer_org_id = r.developer_org OR g.user_id = r.user_id \

@@ -113,6 +113,8 @@ pub enum SealedKind {
     Transcript,
     /// A webhook endpoint's signing secret.
     Webhook,
+    /// A report's attachment (a reproducer, a patch).
+    Attachment,
 }
 
 #[derive(Debug, Clone)]

@@ -13,10 +13,12 @@ mod limits;
 mod model;
 mod notifications;
 mod postgres;
+mod reports;
 mod review;
 mod settings;
 mod sql;
 mod sqlite;
+mod tlp;
 mod trail;
 mod webhooks;
 
@@ -24,10 +26,12 @@ pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
+pub use kernel::TlpAudience;
 pub use limits::*;
 pub use model::*;
 pub use notifications::*;
 pub use postgres::PostgresStore;
+pub use reports::*;
 pub use review::ReviewStore;
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
@@ -132,6 +136,7 @@ pub trait Store:
     + JobStore
     + NotificationStore
     + WebhookStore
+    + ReportStore
     + Send
     + Sync
     + 'static

@@ -69,6 +69,9 @@ mod limits;
 #[path = "queries/notifications.rs"]
 mod notifications;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/reports.rs"]
+mod reports;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/review.rs"]
 mod review;
 #[allow(clippy::duplicate_mod)]

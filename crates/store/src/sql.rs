@@ -108,6 +108,7 @@ mod tests {
             org_id: Uuid::nil(),
             org_admin: false,
             program_admin: false,
+            coordinator: false,
             developer_org,
             agency_org,
         }

@@ -52,6 +52,7 @@ impl App {
                 SealedKind::Connection => seal_context(value.id),
                 SealedKind::Transcript => transcript_context(value.id),
                 SealedKind::Webhook => crate::webhooks::seal_context(value.id),
+                SealedKind::Attachment => crate::clearinghouse::attachment_context(value.id),
             };
             let plain = old
                 .open(&context, &value.sealed)

@@ -29,10 +29,12 @@ pub enum NotificationKind {
     TokenExpiring,
     /// A webhook endpoint of your organisation is failing (or was disabled).
     WebhookFailing,
+    /// Your report joined another case as a duplicate (automatically, or merged by a coordinator).
+    ReportDuplicate,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 13] = [
+    pub const ALL: [NotificationKind; 14] = [
         NotificationKind::NoticeShared,
         NotificationKind::NoticeUnshared,
         NotificationKind::Assigned,
@@ -46,6 +48,7 @@ impl NotificationKind {
         NotificationKind::WindowClosing,
         NotificationKind::TokenExpiring,
         NotificationKind::WebhookFailing,
+        NotificationKind::ReportDuplicate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl NotificationKind {
             NotificationKind::WindowClosing => "window.closing",
             NotificationKind::TokenExpiring => "token.expiring",
             NotificationKind::WebhookFailing => "webhook.failing",
+            NotificationKind::ReportDuplicate => "report.duplicate",
         }
     }
 

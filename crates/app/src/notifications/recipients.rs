@@ -30,6 +30,8 @@ pub enum Party {
     Subject,
     /// The admins of the organisation the notification is about (a failing webhook's).
     SubjectOrgAdmins,
+    /// The people who filed the reports the notification is about, and their organisations' admins.
+    Reporters,
 }
 
 /// The parties of each kind. A finding or assessment goes to everyone on the developer's side and to the
@@ -79,6 +81,9 @@ pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
     ),
     (NotificationKind::TokenExpiring, &[Party::Subject]),
     (NotificationKind::WebhookFailing, &[Party::SubjectOrgAdmins]),
+    // Each finder whose report joined or was merged into a case, and their organisation's admins, if they
+    // may read that report (TLP).
+    (NotificationKind::ReportDuplicate, &[Party::Reporters]),
 ];
 
 /// The parties a kind goes to.
@@ -102,6 +107,7 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "finding.file" => NotificationKind::FindingCreated,
         "assessment.publish" => NotificationKind::AssessmentCreated,
         "webhook.auto_disable" => NotificationKind::WebhookFailing,
+        "case.join" | "case.merge" => NotificationKind::ReportDuplicate,
         _ => return None,
     })
 }
@@ -120,6 +126,8 @@ pub enum About {
     },
     /// An organisation's own matter (a webhook endpoint of it).
     Organization(Uuid),
+    /// Clearinghouse reports: each reader is told only of those they may read (TLP).
+    Reports(Vec<Uuid>),
 }
 
 /// One notification to make: its kind, words and link, and whom it reaches.
@@ -169,6 +177,9 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
             subject: None,
             actor: event.actor_user_id,
         }));
+    }
+    if kind == NotificationKind::ReportDuplicate {
+        return Ok(duplicate_of_event(event));
     }
     let id_in = |field: &str| {
         details
@@ -277,6 +288,40 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
     }))
 }
 
+/// A report that joined a case (`case.join`, the report in `report`) or reports merged into another case
+/// (`case.merge`, the reports in `reports`, the case in `into_reference`).
+fn duplicate_of_event(event: &AuditEvent) -> Option<Addressed> {
+    let details = &event.details.0;
+    let text = |field: &str| details.get(field).and_then(|v| v.as_str());
+    let ids = |field: &str| -> Vec<Uuid> {
+        match details.get(field) {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str()?.parse().ok())
+                .collect(),
+            Some(serde_json::Value::String(one)) => one.parse().into_iter().collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (reports, reference) = match event.action.as_str() {
+        "case.join" => (ids("report"), text("reference")?),
+        _ => (ids("reports"), text("into_reference")?),
+    };
+    let first = *reports.first()?;
+    Some(Addressed {
+        kind: NotificationKind::ReportDuplicate,
+        title: format!("Your report joined case {reference} as a duplicate of an earlier report"),
+        link: format!("/reports/{first}"),
+        about: About::Reports(reports),
+        subject: None,
+        // The join is the service's decision, not the reporter's act: the reporter is told too. A merge is
+        // the coordinator's, who is not.
+        actor: (event.action != "case.join")
+            .then_some(event.actor_user_id)
+            .flatten(),
+    })
+}
+
 /// "3 days", "1 day", "less than a day".
 pub fn days_text(days: i64) -> String {
     match days {
@@ -292,7 +337,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         About::Notice(id) | About::Finding { notice: id, .. } | About::Assessment { notice: id, .. } => {
             app.store.get_notice(*id).await?
         }
-        About::Organization(_) => None,
+        About::Organization(_) | About::Reports(_) => None,
     };
     let mut candidates: Vec<User> = Vec::new();
     let mut orgs: BTreeSet<Uuid> = BTreeSet::new();
@@ -340,6 +385,17 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
                     candidates.extend(admins_of(app, org).await?);
                 }
             }
+            (Party::Reporters, _) => {
+                if let About::Reports(ids) = &addressed.about {
+                    for owner in app.store.report_owners(ids).await? {
+                        orgs.insert(owner.org_id);
+                        if let Some(user) = app.store.get_user(owner.reporter_id).await? {
+                            candidates.push(user);
+                        }
+                        candidates.extend(admins_of(app, owner.org_id).await?);
+                    }
+                }
+            }
             (_, None) => {}
         }
     }
@@ -352,7 +408,15 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         let Some(caller) = caller_of(app, user.clone()).await? else {
             continue;
         };
-        if may_read(app, &policy::audience(&caller), &addressed.about).await? {
+        let readable = match &addressed.about {
+            About::Reports(ids) => !app
+                .store
+                .readable_report_ids(ids, &policy::tlp_audience(Some(&caller)))
+                .await?
+                .is_empty(),
+            about => may_read(app, &policy::audience(&caller), about).await?,
+        };
+        if readable {
             people.push(user);
         }
     }
@@ -369,6 +433,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
             org_id,
             org_admin: true,
             program_admin: false,
+            coordinator: false,
             developer_org: (org.kind == OrgKind::Developer).then_some(org_id),
             agency_org: (org.kind == OrgKind::Agency).then_some(org_id),
         };
@@ -389,6 +454,20 @@ async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bo
         About::Finding { id, .. } => app.store.visible_finding(*id, audience).await?.is_some(),
         About::Assessment { id, .. } => app.store.visible_assessment(*id, audience).await?.is_some(),
         About::Organization(org) => audience.org_id == *org && audience.org_admin,
+        // An organisation's admins read their own people's reports unless RED.
+        About::Reports(ids) => !app
+            .store
+            .readable_report_ids(
+                ids,
+                &store::TlpAudience {
+                    signed_in: true,
+                    user_id: Uuid::nil(),
+                    org_id: audience.org_id,
+                    coordinator: false,
+                },
+            )
+            .await?
+            .is_empty(),
     })
 }
 

@@ -47,10 +47,21 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("policy.window_days", EventReaders::ProgramAdmins),
     ("policy.launch_horizon_days", EventReaders::ProgramAdmins),
     ("policy.reminder_days", EventReaders::ProgramAdmins),
+    ("policy.dedup_join_threshold", EventReaders::ProgramAdmins),
+    ("policy.dedup_suggest_threshold", EventReaders::ProgramAdmins),
+    ("policy.intake_reports_per_day", EventReaders::ProgramAdmins),
     ("master_key.register", EventReaders::ProgramAdmins),
     ("master_key.rotate", EventReaders::ProgramAdmins),
     ("ledger.key", EventReaders::Everyone),
     ("job.retry", EventReaders::ProgramAdmins),
+    // The clearinghouse: events about a report or a case are read by whoever may read it (TLP, embargo).
+    ("report.file", EventReaders::Report),
+    ("report.forward", EventReaders::Report),
+    ("report.attach", EventReaders::Report),
+    ("case.open", EventReaders::Case),
+    ("case.join", EventReaders::Case),
+    ("case.merge", EventReaders::Case),
+    ("case.split", EventReaders::Case),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -195,11 +206,22 @@ mod tests {
             ("policy.window_days", ProgramAdmins),
             ("policy.launch_horizon_days", ProgramAdmins),
             ("policy.reminder_days", ProgramAdmins),
+            ("policy.dedup_join_threshold", ProgramAdmins),
+            ("policy.dedup_suggest_threshold", ProgramAdmins),
+            ("policy.intake_reports_per_day", ProgramAdmins),
             ("master_key.register", ProgramAdmins),
             ("master_key.rotate", ProgramAdmins),
             // The verifier key is public at /ledger/key.
             ("ledger.key", Everyone),
             ("job.retry", ProgramAdmins),
+            // A report's events are its readers' (TLP 2.0, embargo); a case's, the case's.
+            ("report.file", Report),
+            ("report.forward", Report),
+            ("report.attach", Report),
+            ("case.open", Case),
+            ("case.join", Case),
+            ("case.merge", Case),
+            ("case.split", Case),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

@@ -12,15 +12,18 @@
 //!
 //! One module per domain, each function re-exported here so callers write `policy::can_assign`:
 //! `identity` (people and organisations), `review` (notices, assignments, findings, assessments), `gateway`
-//! (the model access gateway), `platform` (jobs and webhooks) and `events` (the audit trail and the ledger). What every domain shares — who
+//! (the model access gateway), `platform` (jobs and webhooks), `clearinghouse` (TLP
+//! readers and coordinators) and `events` (the audit trail and the ledger). What every domain shares — who
 //! the caller is to the program, and their audience — is here.
 
+mod clearinghouse;
 mod events;
 mod gateway;
 mod identity;
 mod platform;
 mod review;
 
+pub use clearinghouse::*;
 pub use events::*;
 pub use gateway::*;
 pub use identity::*;
@@ -41,6 +44,7 @@ pub fn audience(caller: &Caller) -> Audience {
         org_id: org,
         org_admin: caller.is_admin(),
         program_admin: is_program_admin(caller),
+        coordinator: is_coordinator(caller),
         developer_org: caller.is(OrgKind::Developer).then_some(org),
         agency_org: caller.is(OrgKind::Agency).then_some(org),
     }

@@ -530,6 +530,19 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
+            op: "POST /api/v1/cvss",
+            case: "any member",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::POST,
+                    "/api/v1/cvss".into(),
+                    json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}),
+                )
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
             op: "POST /api/v1/notifications/{id}/read",
             case: "the evaluator's",
             fresh: Fresh::Nothing,

@@ -1087,6 +1087,16 @@ async fn every_answer_conforms_to_the_document() {
     ];
     c.run(steps).await;
 
+    // CVSS scoring: the score, or the problem with the vector.
+    let vector = |v: &str| Some(json!({"vector": v}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "POST", "/cvss", "/cvss".into(), vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P/CR:H"), 200),
+        (dev, "POST", "/cvss", "/cvss".into(), vector("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:A"), 200),
+        (dev, "POST", "/cvss", "/cvss".into(), vector("CVSS:4.0/AV:N"), 422),
+    ];
+    c.run(steps).await;
+
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
     let bodies: [(&str, Vec<u8>, u16); 3] = [

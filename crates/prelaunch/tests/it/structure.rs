@@ -97,6 +97,7 @@ async fn a_stored_value_outside_its_closed_set_is_our_failure() {
             org_id: w.dev_admin.org_id,
             org_admin: true,
             program_admin: false,
+            coordinator: false,
             developer_org: Some(w.dev_admin.org_id),
             agency_org: None,
         };

@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod cvss;
 mod gateway;
 mod notifications;
 mod openapi;
+mod reports;
 mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
@@ -55,9 +57,11 @@ pub fn routes() -> Router<App> {
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
+        .merge(cvss::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
+        .merge(reports::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
@@ -307,6 +311,9 @@ struct PolicyBody {
     window_days: Option<i64>,
     launch_horizon_days: Option<i64>,
     reminder_days: Option<Vec<i64>>,
+    dedup_join_threshold: Option<f64>,
+    dedup_suggest_threshold: Option<f64>,
+    intake_reports_per_day: Option<i64>,
 }
 
 async fn put_policy(
@@ -320,6 +327,11 @@ async fn put_policy(
             body.window_days,
             body.launch_horizon_days,
             body.reminder_days.as_deref(),
+            &app::clearinghouse::IntakeChange {
+                dedup_join_threshold: body.dedup_join_threshold,
+                dedup_suggest_threshold: body.dedup_suggest_threshold,
+                intake_reports_per_day: body.intake_reports_per_day,
+            },
         )
         .await?;
     Ok(Json(policy).into_response())

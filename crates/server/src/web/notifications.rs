@@ -109,6 +109,7 @@ fn label(kind: NotificationKind) -> &'static str {
         NotificationKind::WindowClosing => "A review window closes soon",
         NotificationKind::TokenExpiring => "My gateway token expires soon",
         NotificationKind::WebhookFailing => "A webhook of my organisation is failing",
+        NotificationKind::ReportDuplicate => "My report joined a case as a duplicate",
     }
 }
 

@@ -86,9 +86,8 @@ impl AudienceStore for This {
         query.push_bind(a.user_id).push(" AS user_id, ");
         query.push_bind(a.org_id).push(" AS org_id, ");
         query.push_bind(a.org_admin).push(" AS org_admin, ");
-        query
-            .push_bind(a.program_admin)
-            .push(" AS program_admin) r WHERE ");
+        query.push_bind(a.program_admin).push(" AS program_admin, ");
+        query.push_bind(a.coordinator).push(" AS coordinator) r WHERE ");
         if let Some(object_id) = q.object_id {
             query.push("e.object_id = ").push_bind(object_id).push(" AND ");
         }

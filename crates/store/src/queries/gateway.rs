@@ -345,7 +345,20 @@ impl GatewayStore for This {
             id,
             sealed,
         });
-        Ok(connections.chain(transcripts).chain(webhooks).collect())
+        let attachments: Vec<(Uuid, Vec<u8>)> =
+            sqlx::query_as("SELECT id, sealed FROM report_attachments ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let attachments = attachments.into_iter().map(|(id, sealed)| SealedValue {
+            kind: SealedKind::Attachment,
+            id,
+            sealed,
+        });
+        Ok(connections
+            .chain(transcripts)
+            .chain(webhooks)
+            .chain(attachments)
+            .collect())
     }
 
     async fn reseal(&self, values: &[SealedValue], fingerprint: &str, event: &AuditEvent) -> Result<()> {
@@ -356,6 +369,7 @@ impl GatewayStore for This {
                 SealedKind::Connection => "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
                 SealedKind::Transcript => "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
                 SealedKind::Webhook => "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
+                SealedKind::Attachment => "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
             };
             sqlx::query(statement)
                 .bind(v.id)

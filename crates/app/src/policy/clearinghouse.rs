@@ -1,0 +1,47 @@
+//! Who may read and act in the clearinghouse. Reading is TLP 2.0 (`clearinghouse::tlp`), decided by the
+//! store's `tlp_admits!` from the reader this module computes; acting is decided by the functions here.
+
+use super::is_program_admin;
+use crate::caller::Caller;
+use accounts::OrgKind;
+use store::TlpAudience;
+
+/// The reader of clearinghouse objects that a caller is; `None` (not signed in) is the public, who read
+/// TLP:CLEAR objects out of embargo only.
+pub fn tlp_audience(caller: Option<&Caller>) -> TlpAudience {
+    match caller {
+        None => TlpAudience::PUBLIC,
+        Some(caller) => TlpAudience {
+            signed_in: true,
+            user_id: caller.user_id(),
+            org_id: caller.org_id(),
+            coordinator: is_coordinator(caller),
+        },
+    }
+}
+
+/// A coordinator: any member of the clearinghouse organisation (program administrators included).
+pub fn is_coordinator(caller: &Caller) -> bool {
+    caller.is(OrgKind::Clearinghouse) || is_program_admin(caller)
+}
+
+/// Filing a report: any signed-in member of an active organisation (the clearinghouse's intake is open to
+/// every member; what they may read of others' reports is TLP).
+pub fn can_file_report(_caller: &Caller) -> bool {
+    true
+}
+
+/// Attaching a file to a report: the person who filed it.
+pub fn can_attach_to_report(caller: &Caller, reporter_id: uuid::Uuid) -> bool {
+    caller.user_id() == reporter_id
+}
+
+/// Forwarding a review finding as a report: the agency that wrote the finding.
+pub fn can_forward_finding(caller: &Caller, finding_org: uuid::Uuid) -> bool {
+    caller.is(OrgKind::Agency) && caller.org_id() == finding_org
+}
+
+/// The triage queue, merging and splitting cases: coordinators.
+pub fn can_triage(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}
