@@ -70,6 +70,18 @@ impl Tlp {
     }
 }
 
+/// The stored form read back (`store` rows): a value outside the set is an error, never a default.
+impl TryFrom<String> for Tlp {
+    type Error = TlpError;
+
+    fn try_from(value: String) -> Result<Self, TlpError> {
+        Tlp::ALL
+            .into_iter()
+            .find(|tlp| tlp.as_str() == value)
+            .ok_or_else(|| TlpError(value.chars().take(40).collect()))
+    }
+}
+
 impl fmt::Display for Tlp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
