@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod caller;
+pub mod clearinghouse;
 pub mod clock;
 pub mod cvss;
 pub mod error;

@@ -29,10 +29,14 @@ pub enum NotificationKind {
     TokenExpiring,
     /// A webhook endpoint of your organisation is failing (or was disabled).
     WebhookFailing,
+    /// The embargo of a case you take part in ends in N days.
+    CaseEmbargoEnding,
+    /// An advisory matching your organisation's subscriptions was published.
+    AdvisoryPublished,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 13] = [
+    pub const ALL: [NotificationKind; 15] = [
         NotificationKind::NoticeShared,
         NotificationKind::NoticeUnshared,
         NotificationKind::Assigned,
@@ -46,6 +50,8 @@ impl NotificationKind {
         NotificationKind::WindowClosing,
         NotificationKind::TokenExpiring,
         NotificationKind::WebhookFailing,
+        NotificationKind::CaseEmbargoEnding,
+        NotificationKind::AdvisoryPublished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +69,8 @@ impl NotificationKind {
             NotificationKind::WindowClosing => "window.closing",
             NotificationKind::TokenExpiring => "token.expiring",
             NotificationKind::WebhookFailing => "webhook.failing",
+            NotificationKind::CaseEmbargoEnding => "case.embargo_ending",
+            NotificationKind::AdvisoryPublished => "advisory.published",
         }
     }
 

@@ -109,6 +109,8 @@ fn label(kind: NotificationKind) -> &'static str {
         NotificationKind::WindowClosing => "A review window closes soon",
         NotificationKind::TokenExpiring => "My gateway token expires soon",
         NotificationKind::WebhookFailing => "A webhook of my organisation is failing",
+        NotificationKind::CaseEmbargoEnding => "The embargo of a case I take part in ends soon",
+        NotificationKind::AdvisoryPublished => "An advisory I subscribed to is published",
     }
 }
 
