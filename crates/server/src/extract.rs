@@ -126,6 +126,27 @@ impl FromRequestParts<App> for ApiCaller {
     }
 }
 
+/// The caller of a public read (advisories): the signed-in person when a valid credential comes with the
+/// request, otherwise the public. A dead credential reads as the public, as the ledger's pages do: what the
+/// public may read never depends on what is presented.
+pub struct MaybeApiCaller(pub Option<Caller>);
+
+impl FromRequestParts<App> for MaybeApiCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if bearer(&parts.headers).is_none() && cookie(parts, SESSION_COOKIE).is_none() {
+            return Ok(MaybeApiCaller(None));
+        }
+        Ok(MaybeApiCaller(
+            ApiCaller::from_request_parts(parts, app)
+                .await
+                .ok()
+                .map(|ApiCaller(caller)| caller),
+        ))
+    }
+}
+
 /// A JSON body, strictly read: `application/json` only, size-limited (413), syntax errors as 400, and wrong
 /// types, missing or unknown fields as 422 naming the field.
 pub struct ApiJson<T>(pub T);

@@ -15,6 +15,7 @@ mod auth_hardening;
 mod authz;
 mod bad_input;
 mod browser;
+mod cases;
 mod cli;
 mod clients;
 mod cvss;
