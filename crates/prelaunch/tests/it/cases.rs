@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// A vulnerability report as intake would store it.
-struct Report<'a> {
+pub(crate) struct Report<'a> {
     case: Uuid,
     reporter: &'a Persona,
     tlp: &'a str,
@@ -31,7 +31,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(case: Uuid, reporter: &'a Persona, at: DateTime<Utc>) -> Self {
+    pub(crate) fn new(case: Uuid, reporter: &'a Persona, at: DateTime<Utc>) -> Self {
         Report {
             case,
             reporter,
@@ -41,14 +41,18 @@ impl<'a> Report<'a> {
             cvss_v3: Some(("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8)),
             cwe: Some(787),
             duplicate_of: None,
-            affected: Some(("pkg:npm/acme/router@1.2.0", "pkg:npm/acme/router", ">=1.2.0, <1.4.3")),
+            affected: Some((
+                "pkg:npm/acme/router@1.2.0",
+                "pkg:npm/acme/router",
+                ">=1.2.0, <1.4.3",
+            )),
             reproducer: false,
             at,
         }
     }
 }
 
-async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
+pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
     let id = Uuid::now_v7();
     macro_rules! insert {
         ($conn:ty) => {{
@@ -266,18 +270,32 @@ async fn a_case_goes_from_triage_to_its_advisory() {
     assert_eq!(reports, [first, second].iter().map(Uuid::to_string).collect());
     let credits = seen["credits"].as_array().unwrap();
     assert_eq!(credits.len(), 2);
-    assert!(credits.iter().any(|c| c["name"] == "Orion 1.0" && c["ai_found"] == true && c["duplicate"] == true));
-    assert!(credits.iter().any(|c| c["name"] == "Ada" && c["duplicate"] == false));
+    assert!(
+        credits
+            .iter()
+            .any(|c| c["name"] == "Orion 1.0" && c["ai_found"] == true && c["duplicate"] == true)
+    );
+    assert!(
+        credits
+            .iter()
+            .any(|c| c["name"] == "Ada" && c["duplicate"] == false)
+    );
 
     // The vendor's status, and a thread between the vendor and the coordinator.
     let status_path = format!("{path}/vendors/{}/status", w.vendor.org_id);
     let status = json!({"report_id": first, "status": "fixed", "statement": "Fixed in 1.4.3."});
     let stated = t.put(&w.vendor, &status_path, status.clone()).await;
     assert_eq!(stated.ok()["status_label"], "Fixed");
-    t.put(&w.operator, &status_path, status).await.problem(404, "not-found");
+    t.put(&w.operator, &status_path, status)
+        .await
+        .problem(404, "not-found");
     let posts = format!("{path}/posts");
     let post = t
-        .post(&w.vendor, &posts, json!({"body": "Patch ready <script>alert(1)</script>"}))
+        .post(
+            &w.vendor,
+            &posts,
+            json!({"body": "Patch ready <script>alert(1)</script>"}),
+        )
         .await;
     assert_eq!(post.status, StatusCode::CREATED, "{}", post.body);
     assert!(!post.body["body_html"].as_str().unwrap().contains("<script>"));
@@ -318,7 +336,9 @@ async fn a_case_goes_from_triage_to_its_advisory() {
         .problem(409, "conflict");
     assert_eq!(clearinghouse_counts(&t).await, before);
     // Every step is in the case's trail, which the vendor may read.
-    let trail = t.get(&w.vendor, &format!("/api/v1/audit?object_id={case}&limit=200")).await;
+    let trail = t
+        .get(&w.vendor, &format!("/api/v1/audit?object_id={case}&limit=200"))
+        .await;
     let actions: BTreeSet<String> = trail.ok()["items"]
         .as_array()
         .unwrap()
@@ -377,13 +397,23 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
         let case = open_case(&t, &w.coordinator, tlp, &[w.vendor.org_id]).await;
         file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
         transition(&t, &w.coordinator, case, "triaged").await.ok();
-        transition(&t, &w.coordinator, case, "vendors_notified").await.ok();
-        t.post(&w.coordinator, &format!("/api/v1/cases/{case}/posts"), json!({"body": "hello"}))
+        transition(&t, &w.coordinator, case, "vendors_notified")
             .await
             .ok();
+        t.post(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"body": "hello"}),
+        )
+        .await
+        .ok();
         let path = format!("/api/v1/cases/{case}");
         for (who, cell) in readers.iter().zip(before.split_whitespace()) {
-            check(&t.get(who, &path).await, cell, &format!("{tlp} before, {}", who.name));
+            check(
+                &t.get(who, &path).await,
+                cell,
+                &format!("{tlp} before, {}", who.name),
+            );
         }
         let published = transition(&t, &w.coordinator, case, "published").await;
         assert_eq!(published.ok()["case"]["state"], "published");
@@ -394,7 +424,11 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
             id_of(found)
         };
         for (who, cell) in readers.iter().zip(after.split_whitespace()) {
-            check(&t.get(who, &path).await, cell, &format!("{tlp} after, {}", who.name));
+            check(
+                &t.get(who, &path).await,
+                cell,
+                &format!("{tlp} after, {}", who.name),
+            );
         }
         for (who, cell) in readers.iter().zip(posts.split_whitespace()) {
             let reply = t.get(who, &format!("{path}/posts")).await;
@@ -403,12 +437,18 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
         let advisory_path = format!("/api/v1/advisories/{advisory_id}");
         let cells: Vec<&str> = advisory.split_whitespace().collect();
         for (who, cell) in readers.iter().zip(&cells) {
-            check(&t.get(who, &advisory_path).await, cell, &format!("{tlp} advisory, {}", who.name));
+            check(
+                &t.get(who, &advisory_path).await,
+                cell,
+                &format!("{tlp} advisory, {}", who.name),
+            );
         }
         let public = t.call(Method::GET, &advisory_path, None, None).await;
         check(&public, cells[6], &format!("{tlp} advisory, the public"));
         // A dead credential reads as the public.
-        let dead = t.call(Method::GET, &advisory_path, Some("plk_nothing"), None).await;
+        let dead = t
+            .call(Method::GET, &advisory_path, Some("plk_nothing"), None)
+            .await;
         check(&dead, cells[6], &format!("{tlp} advisory, a dead credential"));
         let listed = t.call(Method::GET, "/api/v1/advisories", None, None).await;
         let public_ids: BTreeSet<String> = listed.ok()["items"]
@@ -424,7 +464,9 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
         );
     }
     // A forged case id reads as absent, exactly like an invisible one.
-    let forged = t.get(&w.coordinator, &format!("/api/v1/cases/{}", Uuid::now_v7())).await;
+    let forged = t
+        .get(&w.coordinator, &format!("/api/v1/cases/{}", Uuid::now_v7()))
+        .await;
     forged.problem(404, "not-found");
 }
 
@@ -482,7 +524,9 @@ async fn participants_hear_before_the_embargo_ends() {
     let case = open_case(&t, &w.coordinator, "amber", &[w.vendor.org_id]).await;
     file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
     transition(&t, &w.coordinator, case, "triaged").await.ok();
-    transition(&t, &w.coordinator, case, "vendors_notified").await.ok();
+    transition(&t, &w.coordinator, case, "vendors_notified")
+        .await
+        .ok();
     let ends = t.clock_now() + Duration::days(90);
     let reminded = |p: &Persona| {
         let p = p.clone();
@@ -509,7 +553,11 @@ async fn participants_hear_before_the_embargo_ends() {
     t.clock.set(ends - Duration::hours(20));
     crate::notifications::deliver(&t).await;
     assert_eq!(reminded(&w.vendor).await.len(), 2);
-    assert_eq!(reminded(&w.dev_admin).await.len(), 2, "the reporter's organisation");
+    assert_eq!(
+        reminded(&w.dev_admin).await.len(),
+        2,
+        "the reporter's organisation"
+    );
     // Not a participant: told nothing.
     assert!(reminded(&w.operator).await.is_empty());
     assert!(reminded(&w.other_dev).await.is_empty());
@@ -521,7 +569,9 @@ async fn every_entitled_subscriber_gets_the_advisory_in_one_batch() {
     let w = World::new(&t).await;
     t.org("operator", "Water Utility").await;
     t.org("operator", "Rail ISAC").await;
-    let water = t.person("water", "Water Utility", "soc@water.example", "admin").await;
+    let water = t
+        .person("water", "Water Utility", "soc@water.example", "admin")
+        .await;
     let rail = t.person("rail", "Rail ISAC", "soc@rail.example", "admin").await;
     let subscribe = |who: &Persona, body: Value| {
         let who = who.clone();
@@ -534,12 +584,20 @@ async fn every_entitled_subscriber_gets_the_advisory_in_one_batch() {
     // Energy sector; Acme's npm packages at high or above; rail only (does not match); critical only at a
     // CPE prefix (does not match the purl).
     subscribe(&w.operator, json!({"sector": "energy"})).await;
-    subscribe(&water, json!({"product_prefix": "pkg:npm/acme", "min_severity": "high"})).await;
+    subscribe(
+        &water,
+        json!({"product_prefix": "pkg:npm/acme", "min_severity": "high"}),
+    )
+    .await;
     subscribe(&rail, json!({"sector": "rail"})).await;
     subscribe(&rail, json!({"product_prefix": "cpe:2.3:a:acme"})).await;
     // A member may not subscribe for the organisation.
     let member = t
-        .post(&w.dev_member, "/api/v1/subscriptions", json!({"sector": "energy"}))
+        .post(
+            &w.dev_member,
+            "/api/v1/subscriptions",
+            json!({"sector": "energy"}),
+        )
         .await;
     member.problem(403, "forbidden");
 
@@ -648,17 +706,27 @@ async fn metrics_count_a_small_known_set() {
     let vendors = metrics.body["vendors"].as_array().unwrap();
     assert_eq!(vendors.len(), 1);
     assert_eq!(vendors[0]["org_id"], json!(w.vendor.org_id));
-    assert_eq!((vendors[0]["cases"].clone(), vendors[0]["notified"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (vendors[0]["cases"].clone(), vendors[0]["notified"].clone()),
+        (json!(1), json!(1))
+    );
     assert_eq!(vendors[0]["published"], 1);
     let one = t
-        .get(&w.coordinator, &format!("/api/v1/clearinghouse/metrics?vendor={}", w.vendor.org_id))
+        .get(
+            &w.coordinator,
+            &format!("/api/v1/clearinghouse/metrics?vendor={}", w.vendor.org_id),
+        )
         .await;
     assert_eq!(one.ok()["vendor"]["received"], 2);
     assert_eq!(one.body["vendor"]["confirmed"], 1);
     for who in [&w.vendor, &w.operator, &w.dev_admin] {
-        t.get(who, "/api/v1/clearinghouse/metrics").await.problem(403, "forbidden");
+        t.get(who, "/api/v1/clearinghouse/metrics")
+            .await
+            .problem(403, "forbidden");
     }
-    t.get(&w.program_admin, "/api/v1/clearinghouse/metrics").await.ok();
+    t.get(&w.program_admin, "/api/v1/clearinghouse/metrics")
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -674,15 +742,22 @@ async fn a_vendor_requiring_a_reproducer_waits_for_one() {
     let left = &moved.ok()["not_notified"];
     assert_eq!(left[0]["org_id"], json!(w.vendor.org_id), "{left}");
     assert!(left[0]["reason"].as_str().unwrap().contains("reproducer"));
-    t.get(&w.vendor, &format!("/api/v1/cases/{case}")).await.problem(404, "not-found");
+    t.get(&w.vendor, &format!("/api/v1/cases/{case}"))
+        .await
+        .problem(404, "not-found");
     // A report with a reproducer arrives; the coordinator adds the vendor again, now told at once.
     let mut with = Report::new(case, &w.other_dev, t.clock_now());
     with.reproducer = true;
     file_report(&t, &with).await;
     let path = format!("/api/v1/cases/{case}/participants");
-    t.delete(&w.coordinator, &format!("{path}/{}", w.vendor.org_id)).await;
+    t.delete(&w.coordinator, &format!("{path}/{}", w.vendor.org_id))
+        .await;
     let added = t
-        .post(&w.coordinator, &path, json!({"org_id": w.vendor.org_id, "role": "vendor"}))
+        .post(
+            &w.coordinator,
+            &path,
+            json!({"org_id": w.vendor.org_id, "role": "vendor"}),
+        )
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     t.get(&w.vendor, &format!("/api/v1/cases/{case}")).await.ok();
@@ -699,42 +774,255 @@ async fn bad_input_is_refused_naming_the_problem_and_nothing_is_stored() {
     let before = clearinghouse_counts(&t).await;
     let co = &w.coordinator;
     let cases: Vec<(&Persona, Method, String, Value, u16, &str)> = vec![
-        (co, Method::POST, "/api/v1/cases".into(), json!({"title": "", "summary": "x", "tlp": "amber"}), 422, "title"),
-        (co, Method::POST, "/api/v1/cases".into(), json!({"title": "t", "summary": "x", "tlp": "white"}), 422, "tlp"),
-        (co, Method::POST, "/api/v1/cases".into(), json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [Uuid::now_v7()]}), 422, "vendors[0]"),
-        (co, Method::POST, "/api/v1/cases".into(), json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [w.agency]}), 422, "vendors[0]"),
-        (&w.vendor, Method::POST, "/api/v1/cases".into(), new_case("clear", &[]), 403, ""),
-        (co, Method::POST, format!("{path}/transition"), json!({"to": "fixed"}), 409, ""),
-        (co, Method::POST, format!("{path}/transition"), json!({"to": "closed"}), 422, "to"),
-        (co, Method::POST, format!("{path}/transition"), json!({"to": "duplicate"}), 422, "to"),
-        (co, Method::POST, format!("/api/v1/cases/{}/transition", Uuid::now_v7()), json!({"to": "triaged"}), 404, ""),
-        (co, Method::POST, format!("{path}/participants"), json!({"org_id": Uuid::now_v7(), "role": "vendor"}), 422, "org_id"),
-        (co, Method::POST, format!("{path}/participants"), json!({"org_id": w.agency, "role": "vendor"}), 422, "role"),
-        (co, Method::POST, format!("{path}/participants"), json!({"org_id": w.agency, "role": "owner"}), 422, "role"),
-        (co, Method::POST, format!("{path}/participants"), json!({"org_id": w.vendor.org_id, "role": "vendor"}), 409, ""),
-        (co, Method::PUT, format!("{path}/embargo"), json!({"embargo_ends_at": (now - Duration::days(1)).to_rfc3339(), "reason": "r"}), 422, "embargo_ends_at"),
-        (co, Method::PUT, format!("{path}/embargo"), json!({"embargo_ends_at": (now + Duration::days(366)).to_rfc3339(), "reason": "r"}), 422, "embargo_ends_at"),
-        (co, Method::PUT, format!("{path}/embargo"), json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": ""}), 422, "reason"),
-        (&w.vendor, Method::PUT, format!("{path}/embargo"), json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": "r"}), 404, ""),
-        (co, Method::PUT, format!("{path}/vendors/{}/status", w.vendor.org_id), json!({"report_id": Uuid::now_v7(), "status": "fixed"}), 422, "report_id"),
-        (co, Method::PUT, format!("{path}/vendors/{}/status", w.vendor.org_id), json!({"report_id": report, "status": "patched"}), 422, "status"),
-        (co, Method::PUT, format!("{path}/vendors/{}/status", w.operator.org_id), json!({"report_id": report, "status": "fixed"}), 404, ""),
-        (co, Method::POST, format!("{path}/posts"), json!({"body": "  "}), 422, "body"),
-        (co, Method::POST, format!("{path}/posts"), json!({"body": "x", "reply_to": Uuid::now_v7()}), 422, "reply_to"),
-        (&w.vendor, Method::PUT, "/api/v1/vendor-policy".into(), json!({"embargo_days": 0, "ai_found_public": false, "require_reproducer": false}), 422, "embargo_days"),
-        (&w.vendor, Method::PUT, "/api/v1/vendor-policy".into(), json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/ok", "acme"]}), 422, "products[1]"),
-        (&w.operator, Method::PUT, "/api/v1/vendor-policy".into(), json!({"ai_found_public": false, "require_reproducer": false}), 403, ""),
-        (&w.operator, Method::POST, "/api/v1/subscriptions".into(), json!({"product_prefix": "npm:acme"}), 422, "product_prefix"),
-        (&w.operator, Method::POST, "/api/v1/subscriptions".into(), json!({"min_severity": "severe"}), 422, "min_severity"),
-        (&w.operator, Method::DELETE, format!("/api/v1/subscriptions/{}", Uuid::now_v7()), Value::Null, 404, ""),
-        (co, Method::GET, "/api/v1/clearinghouse/metrics?vendor=acme".into(), Value::Null, 422, "vendor"),
-        (co, Method::GET, "/api/v1/cases?state=open".into(), Value::Null, 422, "state"),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "", "summary": "x", "tlp": "amber"}),
+            422,
+            "title",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "white"}),
+            422,
+            "tlp",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [Uuid::now_v7()]}),
+            422,
+            "vendors[0]",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [w.agency]}),
+            422,
+            "vendors[0]",
+        ),
+        (
+            &w.vendor,
+            Method::POST,
+            "/api/v1/cases".into(),
+            new_case("clear", &[]),
+            403,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "fixed"}),
+            409,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "closed"}),
+            422,
+            "to",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "duplicate"}),
+            422,
+            "to",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("/api/v1/cases/{}/transition", Uuid::now_v7()),
+            json!({"to": "triaged"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": Uuid::now_v7(), "role": "vendor"}),
+            422,
+            "org_id",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.agency, "role": "vendor"}),
+            422,
+            "role",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.agency, "role": "owner"}),
+            422,
+            "role",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.vendor.org_id, "role": "vendor"}),
+            409,
+            "",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now - Duration::days(1)).to_rfc3339(), "reason": "r"}),
+            422,
+            "embargo_ends_at",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(366)).to_rfc3339(), "reason": "r"}),
+            422,
+            "embargo_ends_at",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": ""}),
+            422,
+            "reason",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": "r"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.vendor.org_id),
+            json!({"report_id": Uuid::now_v7(), "status": "fixed"}),
+            422,
+            "report_id",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.vendor.org_id),
+            json!({"report_id": report, "status": "patched"}),
+            422,
+            "status",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.operator.org_id),
+            json!({"report_id": report, "status": "fixed"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/posts"),
+            json!({"body": "  "}),
+            422,
+            "body",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/posts"),
+            json!({"body": "x", "reply_to": Uuid::now_v7()}),
+            422,
+            "reply_to",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"embargo_days": 0, "ai_found_public": false, "require_reproducer": false}),
+            422,
+            "embargo_days",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/ok", "acme"]}),
+            422,
+            "products[1]",
+        ),
+        (
+            &w.operator,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"ai_found_public": false, "require_reproducer": false}),
+            403,
+            "",
+        ),
+        (
+            &w.operator,
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            json!({"product_prefix": "npm:acme"}),
+            422,
+            "product_prefix",
+        ),
+        (
+            &w.operator,
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            json!({"min_severity": "severe"}),
+            422,
+            "min_severity",
+        ),
+        (
+            &w.operator,
+            Method::DELETE,
+            format!("/api/v1/subscriptions/{}", Uuid::now_v7()),
+            Value::Null,
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::GET,
+            "/api/v1/clearinghouse/metrics?vendor=acme".into(),
+            Value::Null,
+            422,
+            "vendor",
+        ),
+        (
+            co,
+            Method::GET,
+            "/api/v1/cases?state=open".into(),
+            Value::Null,
+            422,
+            "state",
+        ),
     ];
     for (who, method, target, body, status, field) in cases {
         let body = (!body.is_null()).then_some(body);
         let reply = t.call(method.clone(), &target, Some(&who.token), body).await;
         assert_eq!(reply.status.as_u16(), status, "{method} {target}: {}", reply.body);
-        assert_eq!(reply.content_type, "application/problem+json", "{method} {target}");
+        assert_eq!(
+            reply.content_type, "application/problem+json",
+            "{method} {target}"
+        );
         if !field.is_empty() {
             let named = reply.body.to_string();
             assert!(named.contains(field), "{method} {target} names {field}: {named}");
