@@ -16,6 +16,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod cases;
+mod cases_advisories;
 mod cli;
 mod clients;
 mod cvss;
