@@ -70,7 +70,7 @@ impl Tlp {
     }
 }
 
-/// A stored marking, read back (a value outside the set is corrupt data, never a default).
+/// The stored form read back (`store` rows): a value outside the set is an error, never a default.
 impl TryFrom<String> for Tlp {
     type Error = TlpError;
 
@@ -78,7 +78,7 @@ impl TryFrom<String> for Tlp {
         Tlp::ALL
             .into_iter()
             .find(|tlp| tlp.as_str() == value)
-            .ok_or(TlpError(value))
+            .ok_or_else(|| TlpError(value.chars().take(40).collect()))
     }
 }
 

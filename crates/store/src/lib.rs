@@ -5,7 +5,9 @@
 //! Authorisation is not decided here; callers pass the audience that `app::policy` computed, and every read of
 //! notices, findings, assessments and events compiles it into its query (`audience.rs`).
 
+mod advisories;
 mod audience;
+mod cases;
 mod gateway;
 mod identity;
 mod jobs;
@@ -22,7 +24,9 @@ mod tlp;
 mod trail;
 mod webhooks;
 
+pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
+pub use cases::*;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -137,6 +141,8 @@ pub trait Store:
     + NotificationStore
     + WebhookStore
     + ReportStore
+    + CaseStore
+    + AdvisoryStore
     + Send
     + Sync
     + 'static

@@ -6,6 +6,7 @@
 use crate::{AuditEvent, Page, Result, TlpAudience, UnknownValue};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use clearinghouse::case::CaseState;
 use clearinghouse::cvss::Severity;
 use clearinghouse::tlp::Tlp;
 use serde_json::Value;
@@ -43,22 +44,20 @@ macro_rules! closed_set {
     };
 }
 
-closed_set!(ReportKind, "report kind", [Vulnerability = "vulnerability", Threat = "threat"]);
-closed_set!(FinderKind, "finder kind", [Person = "person", Organization = "organization", Model = "model"]);
-closed_set!(AttachmentRole, "attachment role", [Reproducer = "reproducer", Patch = "patch", Other = "other"]);
 closed_set!(
-    CaseState,
-    "case state",
-    [
-        New = "new",
-        Triaged = "triaged",
-        VendorsNotified = "vendors_notified",
-        FixInProgress = "fix_in_progress",
-        Fixed = "fixed",
-        Published = "published",
-        Rejected = "rejected",
-        Duplicate = "duplicate",
-    ]
+    ReportKind,
+    "report kind",
+    [Vulnerability = "vulnerability", Threat = "threat"]
+);
+closed_set!(
+    FinderKind,
+    "finder kind",
+    [Person = "person", Organization = "organization", Model = "model"]
+);
+closed_set!(
+    AttachmentRole,
+    "attachment role",
+    [Reproducer = "reproducer", Patch = "patch", Other = "other"]
 );
 
 /// A report as stored, with its case's reference.

@@ -37,11 +37,17 @@ type This = SqliteStore;
 // The SQL of each domain, shared by the backends: one module per store trait (see `queries/`). Each file is
 // compiled once per backend on purpose, hence `duplicate_mod`.
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/advisories.rs"]
+mod advisories;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/audience.rs"]
 mod audience;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/audit.rs"]
 mod audit;
+#[allow(clippy::duplicate_mod)]
+#[path = "queries/cases.rs"]
+mod cases;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/gateway.rs"]
 mod gateway;

@@ -248,7 +248,10 @@ mod tests {
     #[test]
     fn media_types_and_names_are_checked() {
         assert_eq!(media_type(None).unwrap(), "application/octet-stream");
-        assert_eq!(media_type(Some("Text/Plain; charset=utf-8")).unwrap(), "text/plain");
+        assert_eq!(
+            media_type(Some("Text/Plain; charset=utf-8")).unwrap(),
+            "text/plain"
+        );
         for bad in ["text", "text/", "/plain", "text/pl ain", "a/b\nc"] {
             assert!(media_type(Some(bad)).is_err(), "{bad}");
         }

@@ -1,17 +1,29 @@
 //! The clearinghouse's operations: reports and their intake (`reports`, `intake`), attachments
-//! (`attachments`) and the coordinators' triage (`triage`). Who may read is TLP 2.0, compiled into every
-//! query from `policy::tlp_audience`; who may act is `policy::clearinghouse`.
+//! (`attachments`) and the coordinators' triage (`triage`); coordinated disclosure cases (`cases`), their
+//! vendor statuses, discussion and embargo (`discussion`), vendors' disclosure policies (`vendors`),
+//! publication, advisories and subscriptions (`advisories`), and the metrics (`metrics`). Who may read an
+//! object is TLP 2.0, decided by the store's `tlp_admits!` from `policy::tlp_audience`; who may act is
+//! `policy::clearinghouse`.
 
+pub mod advisories;
 mod attachments;
+pub mod cases;
+pub mod discussion;
 mod intake;
+pub mod metrics;
 mod reports;
 mod triage;
+pub mod vendors;
 
 pub use attachments::*;
 pub use intake::*;
 pub use reports::*;
 pub use triage::*;
 
+use crate::jobs::Registry;
+use crate::{App, AppError, AppResult, Caller, policy};
+use review::ValidationError;
+use store::CaseRow;
 use uuid::Uuid;
 
 /// The sealing context of an attachment's bytes (bound into the seal, so bytes cannot be moved to another
@@ -40,17 +52,32 @@ pub const SECTORS: [&str; 16] = [
     "water",
 ];
 
-/// A case state as people read it.
-pub fn state_label(state: store::CaseState) -> &'static str {
-    use store::CaseState::*;
-    match state {
-        New => "new",
-        Triaged => "triaged",
-        VendorsNotified => "vendors notified",
-        FixInProgress => "fix in progress",
-        Fixed => "fixed",
-        Published => "published",
-        Rejected => "rejected",
-        Duplicate => "duplicate",
+/// Adds the clearinghouse's jobs to a worker's registry: publication when an embargo ends.
+pub fn register(registry: Registry) -> Registry {
+    registry.handle(advisories::PUBLISH, advisories::PublishHandler)
+}
+
+/// A caller's mistake in `field`.
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
+    AppError::Invalid(ValidationError::new(field, message))
+}
+
+/// A sector as given: one of `SECTORS`, in any case.
+pub(crate) fn sector(field: &str, value: &str) -> Result<String, ValidationError> {
+    let lower = value.trim().to_ascii_lowercase();
+    SECTORS
+        .iter()
+        .find(|s| **s == lower)
+        .map(|s| (*s).to_owned())
+        .ok_or_else(|| ValidationError::new(field, format!("must be one of {}", SECTORS.join(", "))))
+}
+
+impl App {
+    /// The case if the caller may read it (TLP and embargo); otherwise "not found", as for no case at all.
+    pub(crate) async fn readable_case(&self, caller: &Caller, id: Uuid) -> AppResult<CaseRow> {
+        self.store
+            .visible_case(id, &policy::tlp_audience(Some(caller)))
+            .await?
+            .ok_or(AppError::NotFound("case"))
     }
 }

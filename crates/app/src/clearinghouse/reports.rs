@@ -1,7 +1,6 @@
 //! Reports: filing (API and forwarded findings), with validation of every field, duplicate detection and the
 //! intake limits in the store's one transaction; reading them under TLP.
 
-use super::SECTORS;
 use crate::cvss::score_vector;
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{App, AppError, AppResult, Caller, policy};
@@ -14,7 +13,8 @@ use review::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use store::{
-    Candidate, Decision, FinderKind, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected, ReportKind,
+    Candidate, Decision, FinderKind, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected,
+    ReportKind,
 };
 use uuid::Uuid;
 
@@ -237,10 +237,7 @@ fn parse_cwe(text: &str) -> AppResult<u32> {
         .unwrap_or(bare);
     match digits.parse::<u32>() {
         Ok(n) if n > 0 && n < 100_000 && digits.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-        _ => Err(invalid(
-            "cwe",
-            "must be a CWE identifier such as CWE-787",
-        )),
+        _ => Err(invalid("cwe", "must be a CWE identifier such as CWE-787")),
     }
 }
 
@@ -260,7 +257,8 @@ fn parse_affected(items: &[AffectedInput]) -> AppResult<Vec<Affected>> {
                 ));
             }
         };
-        let product = ProductId::parse(text).map_err(|e| invalid(format!("affected[{i}].{field}"), e.to_string()))?;
+        let product =
+            ProductId::parse(text).map_err(|e| invalid(format!("affected[{i}].{field}"), e.to_string()))?;
         let is_purl = matches!(product, ProductId::Purl(_));
         if is_purl != (field == "purl") {
             return Err(invalid(
@@ -306,7 +304,10 @@ impl App {
         let cvss_v3 = match input.cvss_v3.as_deref() {
             None => None,
             Some(v) if !v.trim_start().starts_with("CVSS:3.") => {
-                return Err(invalid("cvss_v3", "must be a CVSS v3.0 or v3.1 vector (CVSS:3.1/…)"));
+                return Err(invalid(
+                    "cvss_v3",
+                    "must be a CVSS v3.0 or v3.1 vector (CVSS:3.1/…)",
+                ));
             }
             Some(v) => Some(score_vector("cvss_v3", v)?),
         };
@@ -335,7 +336,10 @@ impl App {
                         Some(id)
                     }
                     (_, Some(_)) => {
-                        return Err(invalid("finder.notice_id", "only a model finder is under a notice"));
+                        return Err(invalid(
+                            "finder.notice_id",
+                            "only a model finder is under a notice",
+                        ));
                     }
                     (_, None) => None,
                 };
@@ -354,13 +358,10 @@ impl App {
             MAX_THREAT_MODEL_CHARS,
         )?;
         let mut sectors = Vec::new();
-        for (i, sector) in input.sectors.iter().enumerate() {
-            let sector = SECTORS
-                .iter()
-                .find(|s| **s == sector.as_str())
-                .ok_or_else(|| invalid(format!("sectors[{i}]"), format!("must be one of {}", SECTORS.join(", "))))?;
-            if !sectors.contains(&(*sector).to_owned()) {
-                sectors.push((*sector).to_owned());
+        for (i, given) in input.sectors.iter().enumerate() {
+            let sector = super::sector(&format!("sectors[{i}]"), given)?;
+            if !sectors.contains(&sector) {
+                sectors.push(sector);
             }
         }
         let people = self.check_people(tlp, &input.people).await?;
@@ -417,7 +418,10 @@ impl App {
 
     fn validate_threat(&self, input: &NewReport) -> AppResult<Value> {
         if input.indicators.len() > MAX_INDICATORS {
-            return Err(invalid("indicators", format!("at most {MAX_INDICATORS} patterns")));
+            return Err(invalid(
+                "indicators",
+                format!("at most {MAX_INDICATORS} patterns"),
+            ));
         }
         for (i, pattern) in input.indicators.iter().enumerate() {
             clearinghouse::pattern::validate(pattern)
@@ -557,8 +561,14 @@ impl App {
             })
             .collect();
         let (action, details) = match finding {
-            Some(finding) => ("report.forward", json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str(), "finding": finding})),
-            None => ("report.file", json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str()})),
+            Some(finding) => (
+                "report.forward",
+                json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str(), "finding": finding}),
+            ),
+            None => (
+                "report.file",
+                json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str()}),
+            ),
         };
         let event = self.event(caller.into(), action, "report", Some(id), details);
         let open_event = self.event(caller.into(), "case.open", "case", None, json!({"report": id}));
@@ -834,7 +844,12 @@ impl App {
 
 /// Scores the candidates against the new report: the best at or above `join` (with a case) is joined, every
 /// one at or above `suggest` is listed, best first.
-fn decide_from(new: &Fingerprint, affected: &[Affected], candidates: &[Candidate], t: Thresholds) -> Decision {
+fn decide_from(
+    new: &Fingerprint,
+    affected: &[Affected],
+    candidates: &[Candidate],
+    t: Thresholds,
+) -> Decision {
     let mut scored: Vec<(Uuid, Option<Uuid>, f64)> = candidates
         .iter()
         .filter_map(|c| {

@@ -147,12 +147,14 @@ impl App {
         for case in [&from, &target] {
             if matches!(
                 case.state,
-                store::CaseState::Duplicate | store::CaseState::Published | store::CaseState::Rejected
+                clearinghouse::case::CaseState::Duplicate
+                    | clearinghouse::case::CaseState::Published
+                    | clearinghouse::case::CaseState::Rejected
             ) {
                 return Err(AppError::Conflict(format!(
                     "case {} is closed ({})",
                     case.reference,
-                    super::state_label(case.state)
+                    case.state.label()
                 )));
             }
         }
@@ -168,7 +170,7 @@ impl App {
         Ok(MergedView {
             case_id: id,
             into,
-            state: store::CaseState::Duplicate.as_str(),
+            state: clearinghouse::case::CaseState::Duplicate.as_str(),
             reports: moved.into_iter().map(|m| m.id).collect(),
         })
     }
@@ -189,7 +191,9 @@ impl App {
         let mut chosen: Vec<Uuid> = Vec::new();
         for (i, report) in reports.iter().enumerate() {
             if !of_case.iter().any(|r| r.id == *report) {
-                return Err(ValidationError::new(format!("reports[{i}]"), "is not a report of this case").into());
+                return Err(
+                    ValidationError::new(format!("reports[{i}]"), "is not a report of this case").into(),
+                );
             }
             if !chosen.contains(report) {
                 chosen.push(*report);
@@ -229,14 +233,15 @@ impl App {
             .await
             .map_err(|e| match e {
                 store::StoreError::Stale(_) => AppError::Conflict(
-                    "a split leaves at least one report in the case, and moves only reports still in it".into(),
+                    "a split leaves at least one report in the case, and moves only reports still in it"
+                        .into(),
                 ),
                 other => other.into(),
             })?;
         Ok(SplitView {
             case_id: new_case.id,
             reference,
-            state: store::CaseState::New.as_str(),
+            state: clearinghouse::case::CaseState::New.as_str(),
             reports: chosen,
         })
     }

@@ -33,7 +33,9 @@ impl App {
             .every(CHECKPOINT, Duration::seconds(30))
             .handle(PURGE, Purge)
             .every(PURGE, Duration::minutes(1));
-        crate::webhooks::register(crate::notifications::register(registry))
+        crate::clearinghouse::register(crate::webhooks::register(crate::notifications::register(
+            registry,
+        )))
     }
 }
 

@@ -31,10 +31,14 @@ pub enum NotificationKind {
     WebhookFailing,
     /// Your report joined another case as a duplicate (automatically, or merged by a coordinator).
     ReportDuplicate,
+    /// The embargo of a case you take part in ends in N days.
+    CaseEmbargoEnding,
+    /// An advisory matching your organisation's subscriptions was published.
+    AdvisoryPublished,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 14] = [
+    pub const ALL: [NotificationKind; 16] = [
         NotificationKind::NoticeShared,
         NotificationKind::NoticeUnshared,
         NotificationKind::Assigned,
@@ -49,6 +53,8 @@ impl NotificationKind {
         NotificationKind::TokenExpiring,
         NotificationKind::WebhookFailing,
         NotificationKind::ReportDuplicate,
+        NotificationKind::CaseEmbargoEnding,
+        NotificationKind::AdvisoryPublished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +73,8 @@ impl NotificationKind {
             NotificationKind::TokenExpiring => "token.expiring",
             NotificationKind::WebhookFailing => "webhook.failing",
             NotificationKind::ReportDuplicate => "report.duplicate",
+            NotificationKind::CaseEmbargoEnding => "case.embargo_ending",
+            NotificationKind::AdvisoryPublished => "advisory.published",
         }
     }
 

@@ -170,7 +170,7 @@ impl JobHandler for NotifyHandler {
 }
 
 /// Makes the reminders due now: review windows opening or closing in the reminder days, gateway tokens
-/// expiring in them.
+/// expiring in them, case embargoes ending in them.
 pub struct RemindersHandler;
 
 #[async_trait]
@@ -265,6 +265,33 @@ pub async fn plan_reminders(app: &App) -> AppResult<Planned> {
                 reminder_id(token.id, NotificationKind::TokenExpiring, bucket),
                 now,
             )
+            .await?;
+    }
+    for case in app.store.cases_embargo_ending(now, until).await? {
+        let Some(at) = case.embargo_ends_at else { continue };
+        let Some(bucket) = reminder_due(at, now, &days) else {
+            continue;
+        };
+        let kind = NotificationKind::CaseEmbargoEnding;
+        let left = (at - now).num_hours().div_euclid(24).max(0);
+        let addressed = Addressed {
+            kind,
+            title: format!(
+                "The embargo of case {} ends in {}, on {}",
+                case.reference,
+                days_text(left),
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            link: format!("/cases/{}", case.id),
+            about: About::Case(case.id),
+            subject: None,
+            actor: None,
+        };
+        // A moved embargo is a new date to be reminded of: the reminder's id names the date as well.
+        let date = u32::try_from(at.timestamp().rem_euclid(i64::from(u32::MAX))).unwrap_or(0);
+        let about = reminder_id(case.id, kind, date);
+        planned
+            .add(app, &addressed, reminder_id(about, kind, bucket), now)
             .await?;
     }
     Ok(planned)

@@ -32,6 +32,10 @@ pub enum Party {
     SubjectOrgAdmins,
     /// The people who filed the reports the notification is about, and their organisations' admins.
     Reporters,
+    /// The people of a case's notified participant organisations.
+    CaseParticipants,
+    /// The people of the subscriber organisations an advisory was fanned out to (named by the fan-out).
+    Subscribers,
 }
 
 /// The parties of each kind. A finding or assessment goes to everyone on the developer's side and to the
@@ -84,6 +88,8 @@ pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
     // Each finder whose report joined or was merged into a case, and their organisation's admins, if they
     // may read that report (TLP).
     (NotificationKind::ReportDuplicate, &[Party::Reporters]),
+    (NotificationKind::CaseEmbargoEnding, &[Party::CaseParticipants]),
+    (NotificationKind::AdvisoryPublished, &[Party::Subscribers]),
 ];
 
 /// The parties a kind goes to.
@@ -108,6 +114,8 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "assessment.publish" => NotificationKind::AssessmentCreated,
         "webhook.auto_disable" => NotificationKind::WebhookFailing,
         "case.join" | "case.merge" => NotificationKind::ReportDuplicate,
+        // The one batch of a publication: every subscriber organisation it names, in one run of the outbox.
+        "advisory.fanout" => NotificationKind::AdvisoryPublished,
         _ => return None,
     })
 }
@@ -128,6 +136,13 @@ pub enum About {
     Organization(Uuid),
     /// Clearinghouse reports: each reader is told only of those they may read (TLP).
     Reports(Vec<Uuid>),
+    /// A clearinghouse case (read under its TLP marking and embargo).
+    Case(Uuid),
+    /// A published advisory, and the subscriber organisations its fan-out names.
+    Advisory {
+        id: Uuid,
+        recipients: Vec<Uuid>,
+    },
 }
 
 /// One notification to make: its kind, words and link, and whom it reaches.
@@ -180,6 +195,37 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
     }
     if kind == NotificationKind::ReportDuplicate {
         return Ok(duplicate_of_event(event));
+    }
+    if kind == NotificationKind::AdvisoryPublished {
+        let advisory = details
+            .get("advisory_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok());
+        let Some(id) = advisory else {
+            return Ok(None);
+        };
+        let recipients: Vec<Uuid> = details
+            .get("recipients")
+            .and_then(|v| v.as_array())
+            .map(|orgs| {
+                orgs.iter()
+                    .filter_map(|o| o.as_str().and_then(|s| s.parse().ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reference = details
+            .get("reference")
+            .and_then(|v| v.as_str())
+            .unwrap_or("An advisory");
+        let title = details.get("title").and_then(|v| v.as_str()).unwrap_or("");
+        return Ok(Some(Addressed {
+            kind,
+            title: format!("{reference} published: {title}"),
+            link: format!("/advisories/{id}"),
+            about: About::Advisory { id, recipients },
+            subject: None,
+            actor: None,
+        }));
     }
     let id_in = |field: &str| {
         details
@@ -295,10 +341,9 @@ fn duplicate_of_event(event: &AuditEvent) -> Option<Addressed> {
     let text = |field: &str| details.get(field).and_then(|v| v.as_str());
     let ids = |field: &str| -> Vec<Uuid> {
         match details.get(field) {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str()?.parse().ok())
-                .collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str()?.parse().ok()).collect()
+            }
             Some(serde_json::Value::String(one)) => one.parse().into_iter().collect(),
             _ => Vec::new(),
         }
@@ -337,7 +382,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         About::Notice(id) | About::Finding { notice: id, .. } | About::Assessment { notice: id, .. } => {
             app.store.get_notice(*id).await?
         }
-        About::Organization(_) | About::Reports(_) => None,
+        About::Organization(_) | About::Reports(_) | About::Case(_) | About::Advisory { .. } => None,
     };
     let mut candidates: Vec<User> = Vec::new();
     let mut orgs: BTreeSet<Uuid> = BTreeSet::new();
@@ -396,13 +441,31 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
                     }
                 }
             }
+            (Party::CaseParticipants, _) => {
+                if let About::Case(id) = addressed.about {
+                    for p in app.store.case_participants(id).await? {
+                        if p.notified_at.is_some() {
+                            orgs.insert(p.org_id);
+                            candidates.extend(people_of(app, p.org_id).await?);
+                        }
+                    }
+                }
+            }
+            (Party::Subscribers, _) => {
+                if let About::Advisory { recipients, .. } = &addressed.about {
+                    for org in recipients {
+                        orgs.insert(*org);
+                        candidates.extend(people_of(app, *org).await?);
+                    }
+                }
+            }
             (_, None) => {}
         }
     }
     let mut seen = BTreeSet::new();
     let mut people = Vec::new();
     for user in candidates {
-        if Some(user.id) == addressed.actor || !seen.insert(user.id) {
+        if Some(user.id) == addressed.actor || !user.active || !seen.insert(user.id) {
             continue;
         }
         let Some(caller) = caller_of(app, user.clone()).await? else {
@@ -433,7 +496,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
             org_id,
             org_admin: true,
             program_admin: false,
-            coordinator: false,
+            coordinator: org.kind == OrgKind::Clearinghouse,
             developer_org: (org.kind == OrgKind::Developer).then_some(org_id),
             agency_org: (org.kind == OrgKind::Agency).then_some(org_id),
         };
@@ -468,7 +531,27 @@ async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bo
             )
             .await?
             .is_empty(),
+        About::Case(id) => app
+            .store
+            .visible_case(*id, &tlp_reader(audience))
+            .await?
+            .is_some(),
+        About::Advisory { id, .. } => app
+            .store
+            .visible_advisory(*id, &tlp_reader(audience))
+            .await?
+            .is_some(),
     })
+}
+
+/// The reader of clearinghouse objects an audience is (always signed in: it names a person or organisation).
+fn tlp_reader(audience: &Audience) -> store::TlpAudience {
+    store::TlpAudience {
+        signed_in: true,
+        user_id: audience.user_id,
+        org_id: audience.org_id,
+        coordinator: audience.coordinator,
+    }
 }
 
 /// The person as a caller, if they and their organisation are active.

@@ -45,3 +45,36 @@ pub fn can_forward_finding(caller: &Caller, finding_org: uuid::Uuid) -> bool {
 pub fn can_triage(caller: &Caller) -> bool {
     is_coordinator(caller)
 }
+
+/// Opening cases by hand, moving them, adding and removing participants, setting the embargo, publishing:
+/// coordinators.
+pub fn can_coordinate_cases(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}
+
+/// Stating a vendor's status on a case: that vendor's people (a notified participant, which the caller's read
+/// of the case already shows), or coordinators.
+pub fn can_state_vendor_status(caller: &Caller, vendor_org: uuid::Uuid) -> bool {
+    is_coordinator(caller) || (caller.is(OrgKind::Vendor) && caller.org_id() == vendor_org)
+}
+
+/// Reading and writing a case's discussion: its notified participants and coordinators (not everyone who may
+/// read a published case).
+pub fn can_discuss_case(caller: &Caller, notified_participant: bool) -> bool {
+    is_coordinator(caller) || notified_participant
+}
+
+/// A vendor's disclosure policy: the admins of a vendor organisation.
+pub fn can_manage_vendor_policy(caller: &Caller) -> bool {
+    caller.is(OrgKind::Vendor) && caller.is_admin()
+}
+
+/// An organisation's subscriptions to advisories: its admins.
+pub fn can_manage_subscriptions(caller: &Caller) -> bool {
+    caller.is_admin()
+}
+
+/// The clearinghouse's metrics: coordinators and program administrators.
+pub fn can_read_clearinghouse_metrics(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}

@@ -62,6 +62,24 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("case.join", EventReaders::Case),
     ("case.merge", EventReaders::Case),
     ("case.split", EventReaders::Case),
+    // Clearinghouse cases: whoever may read the case (its TLP marking and embargo). Their details name
+    // organisations, reports and dates of the case, never a post's words or a statement (read on the case).
+    // Publication and its fan-out are events of the case too: the fan-out's recipient list is what makes
+    // dissemination provable, to everyone who may read the advisory.
+    ("case.open", EventReaders::Case),
+    ("case.transition", EventReaders::Case),
+    ("case.participant_add", EventReaders::Case),
+    ("case.participant_remove", EventReaders::Case),
+    ("case.vendor_status", EventReaders::Case),
+    ("case.post", EventReaders::Case),
+    ("case.embargo", EventReaders::Case),
+    ("case.publish", EventReaders::Case),
+    ("advisory.publish", EventReaders::Case),
+    ("advisory.fanout", EventReaders::Case),
+    // An organisation's own settings: its admins (and program administrators).
+    ("vendor_policy.update", EventReaders::Organization),
+    ("subscription.create", EventReaders::Organization),
+    ("subscription.delete", EventReaders::Organization),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -222,6 +240,21 @@ mod tests {
             ("case.join", Case),
             ("case.merge", Case),
             ("case.split", Case),
+            // A case's events are read as the case is; its vendors' policies and the subscriptions are the
+            // organisations' own.
+            ("case.open", Case),
+            ("case.transition", Case),
+            ("case.participant_add", Case),
+            ("case.participant_remove", Case),
+            ("case.vendor_status", Case),
+            ("case.post", Case),
+            ("case.embargo", Case),
+            ("case.publish", Case),
+            ("advisory.publish", Case),
+            ("advisory.fanout", Case),
+            ("vendor_policy.update", Organization),
+            ("subscription.create", Organization),
+            ("subscription.delete", Organization),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

@@ -258,3 +258,26 @@ fn each_persona_reads_as_its_side() {
         );
     }
 }
+
+#[test]
+fn who_may_act_in_the_clearinghouse() {
+    let (orgs, callers) = cast();
+    let vendor = orgs.vendor;
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("coordinate cases", &can_coordinate_cases,             [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("state the vendor's status", &|c| can_state_vendor_status(c, vendor),
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  1,  0]),
+        ("state another vendor's status", &|c| can_state_vendor_status(c, Uuid::now_v7()),
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("discuss, not a participant", &|c| can_discuss_case(c, false),
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("discuss, a notified participant", &|c| can_discuss_case(c, true),
+                                                                [1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1]),
+        ("manage a vendor policy", &can_manage_vendor_policy,   [0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0]),
+        ("manage subscriptions", &can_manage_subscriptions,     [1,  0,  1,  1,  0,  1,  0,  1,  0,  1,  1]),
+        ("read the metrics", &can_read_clearinghouse_metrics,   [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+    ];
+    check(&callers, table);
+}

@@ -124,6 +124,18 @@ struct Ids {
     job: Uuid,
     /// A notification of the evaluator's (their assignment to `notice`).
     notification: Uuid,
+    /// A TLP:AMBER case under embargo opened by the coordinator: the vendor notified, Frontier Lab its reporter
+    /// (with `case_report`). `vendor_org` is the vendor's organisation.
+    case: Uuid,
+    case_report: Uuid,
+    vendor_org: Uuid,
+    /// An organisation taking no part in `case` (the operator's).
+    observer_org: Uuid,
+    /// The advisories of two published cases like `case`, marked TLP:CLEAR and TLP:AMBER.
+    advisory_clear: Uuid,
+    advisory_amber: Uuid,
+    /// A subscription of the operator's.
+    subscription: Uuid,
 }
 
 impl Ids {
@@ -137,6 +149,26 @@ impl Ids {
             (self.gw, &mut ids.gw),
         ] {
             let seen = m.send(&get(format!("/api/v1/notices/{real}")), auth).await;
+            if seen.status == StatusCode::OK {
+                *absent = real;
+            }
+        }
+        // So are the cases and advisories it may read, and organisations.
+        ids.vendor_org = self.vendor_org;
+        ids.observer_org = self.observer_org;
+        if m.send(&get(format!("/api/v1/cases/{}", self.case)), auth)
+            .await
+            .status
+            == StatusCode::OK
+        {
+            ids.case = self.case;
+            ids.case_report = self.case_report;
+        }
+        for (real, absent) in [
+            (self.advisory_clear, &mut ids.advisory_clear),
+            (self.advisory_amber, &mut ids.advisory_amber),
+        ] {
+            let seen = m.send(&get(format!("/api/v1/advisories/{real}")), auth).await;
             if seen.status == StatusCode::OK {
                 *absent = real;
             }
@@ -176,6 +208,13 @@ impl Ids {
             assessment_shared_event: r(),
             job: r(),
             notification: r(),
+            case: r(),
+            case_report: r(),
+            vendor_org: r(),
+            observer_org: r(),
+            advisory_clear: r(),
+            advisory_amber: r(),
+            subscription: r(),
         }
     }
 }
@@ -199,6 +238,10 @@ enum Fresh {
     FailedJob,
     /// A new webhook endpoint of Frontier Lab.
     Webhook,
+    /// A new case like `case` (for moves and participants).
+    Case,
+    /// A new subscription of the operator's.
+    Subscription,
 }
 
 struct Req {
@@ -238,6 +281,33 @@ fn connection_body(ids: &Ids, model: &str) -> Value {
         "base_url": format!("http://127.0.0.1:{}/v1", ids.upstream_port),
         "upstream_model": UPSTREAM_MODEL, "credential": CREDENTIAL, "requests_per_minute": 1000,
     })
+}
+
+/// A case opened by the coordinator with the vendor, a report of Frontier Lab's, triaged and its vendors
+/// notified: (case, report).
+async fn notified_case(t: &TestApp, w: &World, tlp: &str) -> (Uuid, Uuid) {
+    let body =
+        json!({"title": "Overflow", "summary": "A long header.", "tlp": tlp, "vendors": [w.vendor.org_id]});
+    let case = id_of(t.post(&w.coordinator, "/api/v1/cases", body).await.ok());
+    let report = crate::cases::Report::new(case, &w.dev_admin, t.clock_now());
+    let report = crate::cases::file_report(t, &report).await;
+    for to in ["triaged", "vendors_notified"] {
+        let path = format!("/api/v1/cases/{case}/transition");
+        t.post(&w.coordinator, &path, json!({"to": to})).await.ok();
+    }
+    (case, report)
+}
+
+/// A case like `notified_case`, published: its advisory.
+async fn advisory_of(t: &TestApp, w: &World, tlp: &str) -> Uuid {
+    let (case, _) = notified_case(t, w, tlp).await;
+    let path = format!("/api/v1/cases/{case}/transition");
+    t.post(&w.coordinator, &path, json!({"to": "published"}))
+        .await
+        .ok();
+    let list = t.get(&w.coordinator, "/api/v1/advisories?limit=200").await;
+    let items = list.ok()["items"].as_array().unwrap().clone();
+    id_of(items.iter().find(|a| a["case_id"] == json!(case)).unwrap())
 }
 
 /// A webhook endpoint's registration; `n` keeps descriptions apart.
@@ -1043,6 +1113,181 @@ fn rows() -> Vec<Row> {
             },
             expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
         },
+        // The clearinghouse. A case is read under TLP and embargo: coordinators (program administrators among
+        // them) and its notified participants (the vendor, Frontier Lab as reporter); coordinators act on it,
+        // the vendor states its status, participants discuss. Advisories are public reads.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "GET /api/v1/cases",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/cases".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/cases",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                let body = json!({"title": format!("Case {n}"), "summary": "s", "tlp": "amber"});
+                send(Method::POST, "/api/v1/cases".into(), body)
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/cases/{id}",
+            case: "TLP:AMBER, under embargo",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/cases/{}", ids.case)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  1",
+        },
+        Row {
+            op: "POST /api/v1/cases/{id}/transition",
+            case: "to fix in progress",
+            fresh: Fresh::Case,
+            request: |ids, _| {
+                let path = format!("/api/v1/cases/{}/transition", ids.case);
+                send(Method::POST, path, json!({"to": "fix_in_progress"}))
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
+            op: "POST /api/v1/cases/{id}/participants",
+            case: "an observer",
+            fresh: Fresh::Case,
+            request: |ids, _| {
+                let path = format!("/api/v1/cases/{}/participants", ids.case);
+                send(
+                    Method::POST,
+                    path,
+                    json!({"org_id": ids.observer_org, "role": "observer"}),
+                )
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/cases/{id}/participants/{org_id}",
+            case: "the vendor",
+            fresh: Fresh::Case,
+            request: |ids, _| {
+                delete(format!(
+                    "/api/v1/cases/{}/participants/{}",
+                    ids.case, ids.vendor_org
+                ))
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
+            op: "PUT /api/v1/cases/{id}/vendors/{org_id}/status",
+            case: "the vendor's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let path = format!("/api/v1/cases/{}/vendors/{}/status", ids.case, ids.vendor_org);
+                let body = json!({"report_id": ids.case_report, "status": "fixed", "statement": "Fixed."});
+                send(Method::PUT, path, body)
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  +  4  1",
+        },
+        Row {
+            op: "GET /api/v1/cases/{id}/posts",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/cases/{}/posts", ids.case)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  1",
+        },
+        Row {
+            op: "POST /api/v1/cases/{id}/posts",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                let path = format!("/api/v1/cases/{}/posts", ids.case);
+                send(Method::POST, path, json!({"body": format!("post {n}")}))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  1",
+        },
+        Row {
+            op: "PUT /api/v1/cases/{id}/embargo",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                let at = epoch() + chrono::Duration::days(100) + chrono::Duration::minutes(n as i64);
+                let body = json!({"embargo_ends_at": at.to_rfc3339(), "reason": "the vendor asked"});
+                send(Method::PUT, format!("/api/v1/cases/{}/embargo", ids.case), body)
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
+            op: "GET /api/v1/vendor-policy",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/vendor-policy".into()),
+            expect: "3  3  3  3  3  3  3  3  3  3  +  3  1",
+        },
+        Row {
+            op: "PUT /api/v1/vendor-policy",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                let body = json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/acme"]});
+                send(Method::PUT, "/api/v1/vendor-policy".into(), body)
+            },
+            expect: "3  3  3  3  3  3  3  3  3  3  +  3  1",
+        },
+        Row {
+            op: "GET /api/v1/advisories",
+            case: "public",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/advisories".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /api/v1/advisories/{id}",
+            case: "TLP:CLEAR: public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/advisories/{}", ids.advisory_clear)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+        },
+        Row {
+            op: "GET /api/v1/advisories/{id}",
+            case: "TLP:AMBER: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/advisories/{}", ids.advisory_amber)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4",
+        },
+        Row {
+            op: "GET /api/v1/subscriptions",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/subscriptions".into()),
+            expect: "+  3  +  3  +  +  3  3  +  3  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/subscriptions",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                send(
+                    Method::POST,
+                    "/api/v1/subscriptions".into(),
+                    json!({"sector": format!("sector {n}")}),
+                )
+            },
+            expect: "+  3  +  3  +  +  3  3  +  3  +  +  1",
+        },
+        Row {
+            op: "DELETE /api/v1/subscriptions/{id}",
+            case: "the operator's",
+            fresh: Fresh::Subscription,
+            request: |ids, _| delete(format!("/api/v1/subscriptions/{}", ids.subscription)),
+            expect: "4  4  4  4  4  4  4  4  4  4  4  +  1",
+        },
+        Row {
+            op: "GET /api/v1/clearinghouse/metrics",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/clearinghouse/metrics".into()),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
         // The public ledger: commitments only, open to anyone, whatever credential comes with the request.
         // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
         Row {
@@ -1169,6 +1414,11 @@ impl Matrix<'_> {
             Fresh::Webhook => {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
                 ids.webhook = id_of(made.ok());
+            }
+            Fresh::Case => (ids.case, ids.case_report) = notified_case(t, w, "amber").await,
+            Fresh::Subscription => {
+                let body = json!({"sector": format!("sector {n}")});
+                ids.subscription = id_of(t.post(&w.operator, "/api/v1/subscriptions", body).await.ok());
             }
         }
         ids
@@ -1465,6 +1715,7 @@ async fn every_route_as_every_persona_and_credential() {
         .unwrap();
 
     let events = t.audit_after(0).await;
+    let cases = notified_case(&t, &w, "amber").await;
     let ids = Ids {
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
@@ -1501,6 +1752,13 @@ async fn every_route_as_every_persona_and_credential() {
         finding_shared_event: event_id(&events, "finding.file", broad_finding_shared, None),
         assessment_shared_event: event_id(&events, "assessment.publish", broad_assessment_shared, None),
         job: Uuid::new_v4(),
+        case: cases.0,
+        case_report: cases.1,
+        vendor_org: w.vendor.org_id,
+        observer_org: w.operator.org_id,
+        advisory_clear: advisory_of(&t, &w, "clear").await,
+        advisory_amber: advisory_of(&t, &w, "amber").await,
+        subscription: Uuid::new_v4(),
         notification: {
             crate::notifications::deliver(&t).await;
             id_of(&t.get(&w.evaluator, "/api/v1/notifications?limit=200").await.ok()["items"][0])

@@ -15,6 +15,8 @@ mod auth_hardening;
 mod authz;
 mod bad_input;
 mod browser;
+mod cases;
+mod cases_advisories;
 mod cli;
 mod clients;
 mod cvss;

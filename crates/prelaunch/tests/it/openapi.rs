@@ -1097,6 +1097,8 @@ async fn every_answer_conforms_to_the_document() {
     ];
     c.run(steps).await;
 
+    exercise_clearinghouse(&mut c, &w).await;
+
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
     let bodies: [(&str, Vec<u8>, u16); 3] = [
@@ -1119,6 +1121,81 @@ async fn every_answer_conforms_to_the_document() {
         untested.is_empty(),
         "operations this test does not exercise: {untested:?}"
     );
+}
+
+/// The clearinghouse: a vendor's policy, a case opened, triaged (the vendor matched), its vendors notified,
+/// a participant added and removed, the vendor's status, the discussion, the embargo, a subscription, the
+/// metrics, publication, and the public advisory.
+async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
+    let (co, ve, op) = (Some(&w.coordinator), Some(&w.vendor), Some(&w.operator));
+    let policy = json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/acme"]});
+    let new_case =
+        json!({"title": "Overflow", "summary": "A long header.", "tlp": "clear", "sectors": ["energy"]});
+    let (_, case) = c.create(co, "/cases", "/cases", new_case).await;
+    let case_id: uuid::Uuid = case.parse().unwrap();
+    let report = crate::cases::file_report(
+        c.t,
+        &crate::cases::Report::new(case_id, &w.dev_admin, c.t.clock_now()),
+    )
+    .await;
+    let k = format!("/cases/{case}");
+    let operator = format!("{k}/participants/{}", w.operator.org_id);
+    let status = format!("{k}/vendors/{}/status", w.vendor.org_id);
+    let ends = (c.t.clock_now() + chrono::Duration::days(30)).to_rfc3339();
+    let to = |state: &str| Some(json!({"to": state, "reason": "as planned"}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ve, "PUT", "/vendor-policy", "/vendor-policy".into(), Some(policy), 200),
+        (ve, "GET", "/vendor-policy", "/vendor-policy".into(), None, 200),
+        (op, "GET", "/vendor-policy", "/vendor-policy".into(), None, 403),
+        (co, "GET", "/cases", "/cases?state=new&mine=true".into(), None, 200),
+        (co, "GET", "/cases/{id}", k.clone(), None, 200),
+        (ve, "GET", "/cases/{id}", k.clone(), None, 404),
+        (co, "POST", "/cases/{id}/transition", format!("{k}/transition"), to("triaged"), 200),
+        (co, "POST", "/cases/{id}/transition", format!("{k}/transition"), to("new"), 409),
+        (co, "POST", "/cases/{id}/transition", format!("{k}/transition"), to("vendors_notified"), 200),
+        (co, "POST", "/cases/{id}/participants", format!("{k}/participants"), Some(json!({"org_id": w.operator.org_id, "role": "observer"})), 201),
+        (co, "DELETE", "/cases/{id}/participants/{org_id}", operator.clone(), None, 204),
+        (co, "DELETE", "/cases/{id}/participants/{org_id}", operator, None, 404),
+        (ve, "PUT", "/cases/{id}/vendors/{org_id}/status", status.clone(), Some(json!({"report_id": report, "status": "fixed", "statement": "Fixed in 1.4.3."})), 200),
+        (ve, "PUT", "/cases/{id}/vendors/{org_id}/status", status, Some(json!({"report_id": report, "status": "gone"})), 422),
+        (ve, "POST", "/cases/{id}/posts", format!("{k}/posts"), Some(json!({"body": "Patched."})), 201),
+        (ve, "GET", "/cases/{id}/posts", format!("{k}/posts"), None, 200),
+        (co, "PUT", "/cases/{id}/embargo", format!("{k}/embargo"), Some(json!({"embargo_ends_at": ends, "reason": "shipped early"})), 200),
+        (op, "GET", "/subscriptions", "/subscriptions".into(), None, 200),
+        (co, "GET", "/clearinghouse/metrics", format!("/clearinghouse/metrics?vendor={}", w.vendor.org_id), None, 200),
+        (ve, "GET", "/clearinghouse/metrics", "/clearinghouse/metrics".into(), None, 403),
+    ];
+    c.run(steps).await;
+    let (_, subscription) = c
+        .create(
+            op,
+            "/subscriptions",
+            "/subscriptions",
+            json!({"sector": "energy", "min_severity": "high"}),
+        )
+        .await;
+    let published = c
+        .call(
+            co,
+            Method::POST,
+            "/cases/{id}/transition",
+            &format!("{k}/transition"),
+            to("published"),
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let advisories = c
+        .call(None, Method::GET, "/advisories", "/advisories", None)
+        .await;
+    let advisory = advisories.ok()["items"][0]["id"].as_str().unwrap().to_owned();
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (None, "GET", "/advisories/{id}", format!("/advisories/{advisory}"), None, 200),
+        (op, "GET", "/advisories/{id}", format!("/advisories/{}", uuid::Uuid::now_v7()), None, 404),
+        (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
+    ];
+    c.run(steps).await;
 }
 
 /// The model gateway: a notice's connections, an evaluator's gateway token, calls in both API styles through a

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod cases;
 mod cvss;
 mod gateway;
 mod notifications;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<App> {
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
+        .merge(cases::routes())
         .merge(cvss::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())

@@ -110,6 +110,8 @@ fn label(kind: NotificationKind) -> &'static str {
         NotificationKind::TokenExpiring => "My gateway token expires soon",
         NotificationKind::WebhookFailing => "A webhook of my organisation is failing",
         NotificationKind::ReportDuplicate => "My report joined a case as a duplicate",
+        NotificationKind::CaseEmbargoEnding => "The embargo of a case I take part in ends soon",
+        NotificationKind::AdvisoryPublished => "An advisory I subscribed to is published",
     }
 }
 

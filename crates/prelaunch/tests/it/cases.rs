@@ -1,0 +1,866 @@
+//! Coordinated disclosure cases, end to end over HTTP on both backends: the life of a case (vendors matched at
+//! triage, notified, their statuses, the discussion, publication and its advisory), TLP × persona for cases,
+//! posts and advisories under embargo and after it, publication by the injected clock (across a restart too),
+//! reminders, the fan-out batch to subscribers, the metrics on a known set, and bad input that stores nothing.
+//!
+//! Reports come from intake (another part of the clearinghouse); until its API is in the tree, `file_report`
+//! writes a vulnerability report the way intake stores one, straight into the database, with the reporter's
+//! organisation as a notified participant of the case.
+
+use crate::support::*;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A vulnerability report as intake would store it.
+pub(crate) struct Report<'a> {
+    pub(crate) case: Uuid,
+    pub(crate) reporter: &'a Persona,
+    pub(crate) tlp: &'a str,
+    pub(crate) finder: &'a str,
+    pub(crate) ai_found: bool,
+    pub(crate) cvss_v3: Option<(&'a str, f64)>,
+    pub(crate) cwe: Option<i32>,
+    pub(crate) duplicate_of: Option<Uuid>,
+    pub(crate) affected: Option<(&'a str, &'a str, &'a str)>,
+    pub(crate) reproducer: bool,
+    pub(crate) at: DateTime<Utc>,
+}
+
+impl<'a> Report<'a> {
+    pub(crate) fn new(case: Uuid, reporter: &'a Persona, at: DateTime<Utc>) -> Self {
+        Report {
+            case,
+            reporter,
+            tlp: "amber",
+            finder: "Ada",
+            ai_found: false,
+            cvss_v3: Some(("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8)),
+            cwe: Some(787),
+            duplicate_of: None,
+            affected: Some((
+                "pkg:npm/acme/router@1.2.0",
+                "pkg:npm/acme/router",
+                ">=1.2.0, <1.4.3",
+            )),
+            reproducer: false,
+            at,
+        }
+    }
+}
+
+pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
+    let id = Uuid::now_v7();
+    macro_rules! insert {
+        ($conn:ty) => {{
+            let mut conn = <$conn>::connect(&t.database_url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO reports (id, kind, case_id, title, description, tlp, org_id, reporter_id, finder_kind, \
+                 finder_name, ai_found, cwe, cvss_v3, cvss_v3_score, severity, duplicate_of, created_at, \
+                 modified_at, version) VALUES ($1, 'vulnerability', $2, 'Heap overflow in the router', \
+                 'A long header overflows a buffer.', $3, $4, $5, 'person', $6, $7, $8, $9, $10, 'critical', $11, \
+                 $12, $12, 1)",
+            )
+            .bind(id)
+            .bind(r.case)
+            .bind(r.tlp)
+            .bind(r.reporter.org_id)
+            .bind(r.reporter.user_id)
+            .bind(r.finder)
+            .bind(r.ai_found)
+            .bind(r.cwe)
+            .bind(r.cvss_v3.map(|c| c.0))
+            .bind(r.cvss_v3.map(|c| c.1))
+            .bind(r.duplicate_of)
+            .bind(r.at)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            if let Some((product, key, versions)) = r.affected {
+                sqlx::query(
+                    "INSERT INTO report_affected (report_id, idx, product, product_key, versions) \
+                     VALUES ($1, 0, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(product)
+                .bind(key)
+                .bind(versions)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            if r.reproducer {
+                sqlx::query(
+                    "INSERT INTO report_attachments (id, report_id, role, name, media_type, size, sha256, tlp, \
+                     sealed, created_at) VALUES ($1, $2, 'reproducer', 'poc.py', 'text/x-python', 3, $3, $4, $5, $6)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(vec![0_u8; 32])
+                .bind(r.tlp)
+                .bind(vec![1_u8, 2, 3])
+                .bind(r.at)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            sqlx::query(
+                "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) \
+                 VALUES ($1, $2, 'reporter', $3, $3) ON CONFLICT (case_id, org_id) DO NOTHING",
+            )
+            .bind(r.case)
+            .bind(r.reporter.org_id)
+            .bind(r.at)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }};
+    }
+    match backend() {
+        Backend::Sqlite => insert!(sqlx::SqliteConnection),
+        Backend::Postgres => insert!(sqlx::PgConnection),
+    }
+    id
+}
+
+/// Rows of the clearinghouse's tables, straight from the database.
+async fn clearinghouse_counts(t: &TestApp) -> Vec<(&'static str, i64)> {
+    const TABLES: [&str; 10] = [
+        "cases",
+        "case_participants",
+        "case_vendor_status",
+        "case_posts",
+        "case_embargo_changes",
+        "case_state_changes",
+        "vendor_policies",
+        "advisories",
+        "subscriptions",
+        "audit_events",
+    ];
+    macro_rules! count {
+        ($conn:ty) => {{
+            let mut conn = <$conn>::connect(&t.database_url).await.unwrap();
+            let mut counts = Vec::new();
+            for table in TABLES {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                counts.push((table, n));
+            }
+            counts
+        }};
+    }
+    match backend() {
+        Backend::Sqlite => count!(sqlx::SqliteConnection),
+        Backend::Postgres => count!(sqlx::PgConnection),
+    }
+}
+
+pub(crate) fn new_case(tlp: &str, vendors: &[Uuid]) -> Value {
+    json!({
+        "title": "Heap overflow in Acme Router",
+        "summary": "A long header overflows a fixed buffer in the **request parser**.",
+        "tlp": tlp,
+        "sectors": ["Energy"],
+        "vendors": vendors,
+    })
+}
+
+pub(crate) async fn open_case(t: &TestApp, coordinator: &Persona, tlp: &str, vendors: &[Uuid]) -> Uuid {
+    let reply = t.post(coordinator, "/api/v1/cases", new_case(tlp, vendors)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    id_of(&reply.body)
+}
+
+pub(crate) async fn transition(t: &TestApp, who: &Persona, case: Uuid, to: &str) -> Reply {
+    t.post(
+        who,
+        &format!("/api/v1/cases/{case}/transition"),
+        json!({"to": to, "reason": format!("moving to {to}")}),
+    )
+    .await
+}
+
+/// Waits until the case reads as published to `who` (the server's worker runs the publication job).
+async fn wait_published(t: &TestApp, who: &Persona, case: Uuid) -> Value {
+    for _ in 0..200 {
+        let reply = t.get(who, &format!("/api/v1/cases/{case}")).await;
+        if reply.status == StatusCode::OK && reply.body["state"] == "published" {
+            return reply.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("case {case} was not published");
+}
+
+/// Lets the worker run what is due at the clock's now, then reads the case's state as a coordinator.
+async fn state_after_a_while(t: &TestApp, who: &Persona, case: Uuid) -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let reply = t.get(who, &format!("/api/v1/cases/{case}")).await;
+    reply.ok()["state"].as_str().unwrap().to_owned()
+}
+
+fn ids(list: &Value, key: &str) -> BTreeSet<String> {
+    list[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().map_or_else(|| x["org_id"].to_string(), str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_case_goes_from_triage_to_its_advisory() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    // The vendor answers for Acme's npm packages, asks for 45 days, and treats AI-found reports as public.
+    let policy = json!({
+        "embargo_days": 45, "ai_found_public": true, "require_reproducer": false,
+        "reports_per_day": 20, "products": ["pkg:npm/acme"],
+    });
+    t.put(&w.vendor, "/api/v1/vendor-policy", policy).await.ok();
+    let case = open_case(&t, &w.coordinator, "amber", &[]).await;
+    let path = format!("/api/v1/cases/{case}");
+    let first = file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    let mut second = Report::new(case, &w.other_dev, t.clock_now());
+    second.finder = "Orion 1.0";
+    second.ai_found = true;
+    second.duplicate_of = Some(first);
+    let second = file_report(&t, &second).await;
+
+    let opened = t.get(&w.coordinator, &path).await;
+    let opened = opened.ok();
+    assert_eq!(opened["state"], "new");
+    assert_eq!(opened["state_label"], "New");
+    assert_eq!(opened["tlp_label"], "TLP:AMBER");
+    assert!(opened["reference"].as_str().unwrap().starts_with("PLC-2027-"));
+    assert_eq!(opened["sectors"], json!(["energy"]));
+    // The vendor is not yet part of it: the case does not exist for it.
+    t.get(&w.vendor, &path).await.problem(404, "not-found");
+
+    // Triage matches the vendor from the affected product and sets its 45-day embargo.
+    let triaged = transition(&t, &w.coordinator, case, "triaged").await;
+    let triaged = &triaged.ok()["case"];
+    assert_eq!(triaged["state"], "triaged");
+    let embargo = time_of(triaged, "embargo_ends_at").unwrap();
+    assert_eq!(embargo, t.clock_now() + Duration::days(45));
+    let vendor_line = triaged["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["org_id"] == json!(w.vendor.org_id))
+        .expect("the vendor was matched")
+        .clone();
+    assert_eq!(vendor_line["role"], "vendor");
+    assert!(vendor_line["notified_at"].is_null());
+    assert_eq!(vendor_line["ai_found_public"], true, "{vendor_line}");
+    assert!(vendor_line["notes"][0].as_str().unwrap().contains("AI-found"));
+    t.get(&w.vendor, &path).await.problem(404, "not-found");
+
+    // Notified, the vendor reads the case and both reports, and credits name both finders.
+    let notified = transition(&t, &w.coordinator, case, "vendors_notified").await;
+    assert_eq!(notified.ok()["not_notified"], json!([]));
+    let seen = t.get(&w.vendor, &path).await;
+    let seen = seen.ok();
+    let reports: BTreeSet<String> = ids(seen, "reports");
+    assert_eq!(reports, [first, second].iter().map(Uuid::to_string).collect());
+    let credits = seen["credits"].as_array().unwrap();
+    assert_eq!(credits.len(), 2);
+    assert!(
+        credits
+            .iter()
+            .any(|c| c["name"] == "Orion 1.0" && c["ai_found"] == true && c["duplicate"] == true)
+    );
+    assert!(
+        credits
+            .iter()
+            .any(|c| c["name"] == "Ada" && c["duplicate"] == false)
+    );
+
+    // The vendor's status, and a thread between the vendor and the coordinator.
+    let status_path = format!("{path}/vendors/{}/status", w.vendor.org_id);
+    let status = json!({"report_id": first, "status": "fixed", "statement": "Fixed in 1.4.3."});
+    let stated = t.put(&w.vendor, &status_path, status.clone()).await;
+    assert_eq!(stated.ok()["status_label"], "Fixed");
+    t.put(&w.operator, &status_path, status)
+        .await
+        .problem(404, "not-found");
+    let posts = format!("{path}/posts");
+    let post = t
+        .post(
+            &w.vendor,
+            &posts,
+            json!({"body": "Patch ready <script>alert(1)</script>"}),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CREATED, "{}", post.body);
+    assert!(!post.body["body_html"].as_str().unwrap().contains("<script>"));
+    let reply = json!({"body": "Thanks, **publishing** on schedule.", "reply_to": id_of(&post.body)});
+    t.post(&w.coordinator, &posts, reply).await.ok();
+    let thread = t.get(&w.vendor, &posts).await;
+    let thread = thread.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1]["reply_to"], thread[0]["id"]);
+    // The reporter's organisation takes part; another developer does not.
+    t.get(&w.dev_admin, &posts).await.ok();
+    t.get(&w.other_dev, &posts).await.ok();
+    t.get(&w.operator, &posts).await.problem(404, "not-found");
+
+    t.clock.advance(Duration::days(1));
+    transition(&t, &w.coordinator, case, "fix_in_progress").await.ok();
+    transition(&t, &w.coordinator, case, "fixed").await.ok();
+    // A coordinator publishes now: the advisory is generated with the state change.
+    let published = transition(&t, &w.coordinator, case, "published").await;
+    assert_eq!(published.ok()["case"]["state"], "published");
+    let advisories = t.get(&w.vendor, "/api/v1/advisories").await;
+    let advisory = advisories.ok()["items"][0].clone();
+    assert!(advisory["reference"].as_str().unwrap().starts_with("PLA-2027-"));
+    assert_eq!(advisory["case_id"], json!(case));
+    assert_eq!(advisory["tlp"], "amber");
+    assert_eq!(advisory["severity"], "critical");
+    assert_eq!(advisory["cwe"], json!(["CWE-787"]));
+    assert_eq!(advisory["scores"]["cvss_v3"]["base_score"], 9.8);
+    assert_eq!(advisory["affected"][0]["fixed_in"], json!(["1.4.3"]));
+    assert_eq!(advisory["fixed"][0]["org_id"], json!(w.vendor.org_id));
+    assert_eq!(advisory["remediation"][0]["statement"], "Fixed in 1.4.3.");
+    assert_eq!(advisory["credits"].as_array().unwrap().len(), 2);
+    assert_eq!(advisory["summary"], opened["summary_text"]);
+    // Publishing again is a conflict, and changes nothing.
+    let before = clearinghouse_counts(&t).await;
+    transition(&t, &w.coordinator, case, "published")
+        .await
+        .problem(409, "conflict");
+    assert_eq!(clearinghouse_counts(&t).await, before);
+    // Every step is in the case's trail, which the vendor may read.
+    let trail = t
+        .get(&w.vendor, &format!("/api/v1/audit?object_id={case}&limit=200"))
+        .await;
+    let actions: BTreeSet<String> = trail.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    for action in [
+        "case.open",
+        "case.transition",
+        "case.participant_add",
+        "case.embargo",
+        "case.vendor_status",
+        "case.post",
+        "case.publish",
+        "advisory.publish",
+        "advisory.fanout",
+    ] {
+        assert!(actions.contains(action), "{action} missing from {actions:?}");
+    }
+}
+
+/// Who reads a case, its discussion and its advisory, by marking, before and after publication.
+#[tokio::test]
+async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    // Columns: coordinator, program admin, vendor (participant), reporter (dev admin, its report's org),
+    // other developer, operator, the public (advisories only). `+` reads, `4` not found, `3` forbidden.
+    #[rustfmt::skip]
+    let table = [
+        // marking          case before  case after   posts after   advisory after
+        ("clear",          "+ + + + 4 4", "+ + + + + +", "+ + + + 3 3", "+ + + + + + +"),
+        ("green",          "+ + + + 4 4", "+ + + + + +", "+ + + + 3 3", "+ + + + + + 4"),
+        ("amber",          "+ + + + 4 4", "+ + + + 4 4", "+ + + + 4 4", "+ + + + 4 4 4"),
+        ("amber+strict",   "+ + + + 4 4", "+ + + + 4 4", "+ + + + 4 4", "+ + + + 4 4 4"),
+    ];
+    let readers = [
+        &w.coordinator,
+        &w.program_admin,
+        &w.vendor,
+        &w.dev_admin,
+        &w.other_dev,
+        &w.operator,
+    ];
+    let check = |reply: &Reply, cell: &str, what: &str| match cell {
+        "+" => assert!(reply.status.is_success(), "{what}: {}", reply.body),
+        "4" => {
+            reply.problem(404, "not-found");
+        }
+        "3" => {
+            reply.problem(403, "forbidden");
+        }
+        other => panic!("{other}"),
+    };
+    for (tlp, before, after, posts, advisory) in table {
+        let case = open_case(&t, &w.coordinator, tlp, &[w.vendor.org_id]).await;
+        file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+        transition(&t, &w.coordinator, case, "triaged").await.ok();
+        transition(&t, &w.coordinator, case, "vendors_notified")
+            .await
+            .ok();
+        t.post(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"body": "hello"}),
+        )
+        .await
+        .ok();
+        let path = format!("/api/v1/cases/{case}");
+        for (who, cell) in readers.iter().zip(before.split_whitespace()) {
+            check(
+                &t.get(who, &path).await,
+                cell,
+                &format!("{tlp} before, {}", who.name),
+            );
+        }
+        let published = transition(&t, &w.coordinator, case, "published").await;
+        assert_eq!(published.ok()["case"]["state"], "published");
+        let advisory_id = {
+            let list = t.get(&w.coordinator, "/api/v1/advisories").await;
+            let items = list.ok()["items"].as_array().unwrap().clone();
+            let found = items.iter().find(|a| a["case_id"] == json!(case)).unwrap();
+            id_of(found)
+        };
+        for (who, cell) in readers.iter().zip(after.split_whitespace()) {
+            check(
+                &t.get(who, &path).await,
+                cell,
+                &format!("{tlp} after, {}", who.name),
+            );
+        }
+        for (who, cell) in readers.iter().zip(posts.split_whitespace()) {
+            let reply = t.get(who, &format!("{path}/posts")).await;
+            check(&reply, cell, &format!("{tlp} posts, {}", who.name));
+        }
+        let advisory_path = format!("/api/v1/advisories/{advisory_id}");
+        let cells: Vec<&str> = advisory.split_whitespace().collect();
+        for (who, cell) in readers.iter().zip(&cells) {
+            check(
+                &t.get(who, &advisory_path).await,
+                cell,
+                &format!("{tlp} advisory, {}", who.name),
+            );
+        }
+        let public = t.call(Method::GET, &advisory_path, None, None).await;
+        check(&public, cells[6], &format!("{tlp} advisory, the public"));
+        // A dead credential reads as the public.
+        let dead = t
+            .call(Method::GET, &advisory_path, Some("plk_nothing"), None)
+            .await;
+        check(&dead, cells[6], &format!("{tlp} advisory, a dead credential"));
+        let listed = t.call(Method::GET, "/api/v1/advisories", None, None).await;
+        let public_ids: BTreeSet<String> = listed.ok()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            public_ids.contains(&advisory_id.to_string()),
+            cells[6] == "+",
+            "{tlp}: the public list"
+        );
+    }
+    // A forged case id reads as absent, exactly like an invisible one.
+    let forged = t
+        .get(&w.coordinator, &format!("/api/v1/cases/{}", Uuid::now_v7()))
+        .await;
+    forged.problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn the_embargo_publishes_at_its_instant_even_across_a_restart() {
+    let database = fresh_database_url().await;
+    let t = spawn_app_on(&database).await;
+    let w = World::new(&t).await;
+    let case = open_case(&t, &w.coordinator, "clear", &[w.vendor.org_id]).await;
+    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    let triaged = transition(&t, &w.coordinator, case, "triaged").await;
+    let default = time_of(&triaged.ok()["case"], "embargo_ends_at").unwrap();
+    assert_eq!(default, t.clock_now() + Duration::days(90), "the program default");
+    // Moved earlier, with a reason: the job for the old date will find the date changed.
+    let ends = t.clock_now() + Duration::days(30);
+    let moved = t
+        .put(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/embargo"),
+            json!({"embargo_ends_at": ends.to_rfc3339(), "reason": "the vendor shipped early"}),
+        )
+        .await;
+    assert_eq!(time_of(moved.ok(), "embargo_ends_at"), Some(ends));
+
+    t.clock.set(ends - Duration::seconds(1));
+    assert_eq!(state_after_a_while(&t, &w.coordinator, case).await, "triaged");
+    // A restart: this server and its worker stop; a new one over the same database takes over.
+    let before = t.clock_now();
+    drop(t);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let t = spawn_app_on(&database).await;
+    t.clock.set(before);
+    assert_eq!(state_after_a_while(&t, &w.coordinator, case).await, "triaged");
+    t.clock.set(ends);
+    let published = wait_published(&t, &w.coordinator, case).await;
+    assert_eq!(time_of(&published, "published_at"), Some(ends));
+    // The old date passing publishes nothing more: one advisory, published once.
+    t.clock.set(default + Duration::seconds(1));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let public = t.call(Method::GET, "/api/v1/advisories", None, None).await;
+    assert_eq!(public.ok()["items"].as_array().unwrap().len(), 1);
+    let publications = t
+        .audit_after(0)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "case.publish")
+        .count();
+    assert_eq!(publications, 1);
+}
+
+#[tokio::test]
+async fn participants_hear_before_the_embargo_ends() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let case = open_case(&t, &w.coordinator, "amber", &[w.vendor.org_id]).await;
+    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    transition(&t, &w.coordinator, case, "triaged").await.ok();
+    transition(&t, &w.coordinator, case, "vendors_notified")
+        .await
+        .ok();
+    let ends = t.clock_now() + Duration::days(90);
+    let reminded = |p: &Persona| {
+        let p = p.clone();
+        let t = &t;
+        async move {
+            let inbox = t.get(&p, "/api/v1/notifications?limit=200").await;
+            inbox.ok()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["kind"] == "case.embargo_ending")
+                .map(|n| n["title"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    t.clock.set(ends - Duration::days(8));
+    crate::notifications::deliver(&t).await;
+    assert!(reminded(&w.vendor).await.is_empty());
+    t.clock.set(ends - Duration::days(7));
+    crate::notifications::deliver(&t).await;
+    let week = reminded(&w.vendor).await;
+    assert_eq!(week.len(), 1, "{week:?}");
+    assert!(week[0].contains("ends in 7 days"), "{week:?}");
+    t.clock.set(ends - Duration::hours(20));
+    crate::notifications::deliver(&t).await;
+    assert_eq!(reminded(&w.vendor).await.len(), 2);
+    assert_eq!(
+        reminded(&w.dev_admin).await.len(),
+        2,
+        "the reporter's organisation"
+    );
+    // Not a participant: told nothing.
+    assert!(reminded(&w.operator).await.is_empty());
+    assert!(reminded(&w.other_dev).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_vendor_requiring_a_reproducer_waits_for_one() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let policy = json!({"embargo_days": null, "ai_found_public": false, "require_reproducer": true, "reports_per_day": null});
+    t.put(&w.vendor, "/api/v1/vendor-policy", policy).await.ok();
+    let case = open_case(&t, &w.coordinator, "amber", &[w.vendor.org_id]).await;
+    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    transition(&t, &w.coordinator, case, "triaged").await.ok();
+    let moved = transition(&t, &w.coordinator, case, "vendors_notified").await;
+    let left = &moved.ok()["not_notified"];
+    assert_eq!(left[0]["org_id"], json!(w.vendor.org_id), "{left}");
+    assert!(left[0]["reason"].as_str().unwrap().contains("reproducer"));
+    t.get(&w.vendor, &format!("/api/v1/cases/{case}"))
+        .await
+        .problem(404, "not-found");
+    // A report with a reproducer arrives; the coordinator adds the vendor again, now told at once.
+    let mut with = Report::new(case, &w.other_dev, t.clock_now());
+    with.reproducer = true;
+    file_report(&t, &with).await;
+    let path = format!("/api/v1/cases/{case}/participants");
+    t.delete(&w.coordinator, &format!("{path}/{}", w.vendor.org_id))
+        .await;
+    let added = t
+        .post(
+            &w.coordinator,
+            &path,
+            json!({"org_id": w.vendor.org_id, "role": "vendor"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    t.get(&w.vendor, &format!("/api/v1/cases/{case}")).await.ok();
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_problem_and_nothing_is_stored() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let case = open_case(&t, &w.coordinator, "amber", &[w.vendor.org_id]).await;
+    let report = file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    let path = format!("/api/v1/cases/{case}");
+    let now = t.clock_now();
+    let before = clearinghouse_counts(&t).await;
+    let co = &w.coordinator;
+    let cases: Vec<(&Persona, Method, String, Value, u16, &str)> = vec![
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "", "summary": "x", "tlp": "amber"}),
+            422,
+            "title",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "white"}),
+            422,
+            "tlp",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [Uuid::now_v7()]}),
+            422,
+            "vendors[0]",
+        ),
+        (
+            co,
+            Method::POST,
+            "/api/v1/cases".into(),
+            json!({"title": "t", "summary": "x", "tlp": "red", "vendors": [w.agency]}),
+            422,
+            "vendors[0]",
+        ),
+        (
+            &w.vendor,
+            Method::POST,
+            "/api/v1/cases".into(),
+            new_case("clear", &[]),
+            403,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "fixed"}),
+            409,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "closed"}),
+            422,
+            "to",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/transition"),
+            json!({"to": "duplicate"}),
+            422,
+            "to",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("/api/v1/cases/{}/transition", Uuid::now_v7()),
+            json!({"to": "triaged"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": Uuid::now_v7(), "role": "vendor"}),
+            422,
+            "org_id",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.agency, "role": "vendor"}),
+            422,
+            "role",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.agency, "role": "owner"}),
+            422,
+            "role",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/participants"),
+            json!({"org_id": w.vendor.org_id, "role": "vendor"}),
+            409,
+            "",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now - Duration::days(1)).to_rfc3339(), "reason": "r"}),
+            422,
+            "embargo_ends_at",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(366)).to_rfc3339(), "reason": "r"}),
+            422,
+            "embargo_ends_at",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": ""}),
+            422,
+            "reason",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            format!("{path}/embargo"),
+            json!({"embargo_ends_at": (now + Duration::days(30)).to_rfc3339(), "reason": "r"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.vendor.org_id),
+            json!({"report_id": Uuid::now_v7(), "status": "fixed"}),
+            422,
+            "report_id",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.vendor.org_id),
+            json!({"report_id": report, "status": "patched"}),
+            422,
+            "status",
+        ),
+        (
+            co,
+            Method::PUT,
+            format!("{path}/vendors/{}/status", w.operator.org_id),
+            json!({"report_id": report, "status": "fixed"}),
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/posts"),
+            json!({"body": "  "}),
+            422,
+            "body",
+        ),
+        (
+            co,
+            Method::POST,
+            format!("{path}/posts"),
+            json!({"body": "x", "reply_to": Uuid::now_v7()}),
+            422,
+            "reply_to",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"embargo_days": 0, "ai_found_public": false, "require_reproducer": false}),
+            422,
+            "embargo_days",
+        ),
+        (
+            &w.vendor,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/ok", "acme"]}),
+            422,
+            "products[1]",
+        ),
+        (
+            &w.operator,
+            Method::PUT,
+            "/api/v1/vendor-policy".into(),
+            json!({"ai_found_public": false, "require_reproducer": false}),
+            403,
+            "",
+        ),
+        (
+            &w.operator,
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            json!({"product_prefix": "npm:acme"}),
+            422,
+            "product_prefix",
+        ),
+        (
+            &w.operator,
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            json!({"min_severity": "severe"}),
+            422,
+            "min_severity",
+        ),
+        (
+            &w.operator,
+            Method::DELETE,
+            format!("/api/v1/subscriptions/{}", Uuid::now_v7()),
+            Value::Null,
+            404,
+            "",
+        ),
+        (
+            co,
+            Method::GET,
+            "/api/v1/clearinghouse/metrics?vendor=acme".into(),
+            Value::Null,
+            422,
+            "vendor",
+        ),
+        (
+            co,
+            Method::GET,
+            "/api/v1/cases?state=open".into(),
+            Value::Null,
+            422,
+            "state",
+        ),
+    ];
+    for (who, method, target, body, status, field) in cases {
+        let body = (!body.is_null()).then_some(body);
+        let reply = t.call(method.clone(), &target, Some(&who.token), body).await;
+        assert_eq!(reply.status.as_u16(), status, "{method} {target}: {}", reply.body);
+        assert_eq!(
+            reply.content_type, "application/problem+json",
+            "{method} {target}"
+        );
+        if !field.is_empty() {
+            let named = reply.body.to_string();
+            assert!(named.contains(field), "{method} {target} names {field}: {named}");
+        }
+    }
+    assert_eq!(clearinghouse_counts(&t).await, before, "nothing stored");
+}

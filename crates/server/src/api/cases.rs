@@ -1,0 +1,345 @@
+//! The clearinghouse's cases, advisories, vendor policies, subscriptions and metrics. Advisories are read
+//! without signing in too (TLP:CLEAR ones by the public); everything else takes a signed-in member.
+
+use super::{PageQuery, id, query};
+use crate::error::{ApiResult, Problem, ProblemKind};
+use crate::extract::{ApiCaller, ApiJson, MaybeApiCaller};
+use app::App;
+use app::clearinghouse::advisories::NewSubscription;
+use app::clearinghouse::cases::NewCase;
+use app::clearinghouse::vendors::PolicyInput;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/cases", get(list).post(open))
+        .route("/cases/{id}", get(show))
+        .route("/cases/{id}/transition", post(transition))
+        .route("/cases/{id}/participants", post(add_participant))
+        .route(
+            "/cases/{id}/participants/{org_id}",
+            axum::routing::delete(remove_participant),
+        )
+        .route("/cases/{id}/vendors/{org_id}/status", put(vendor_status))
+        .route("/cases/{id}/posts", get(posts).post(add_post))
+        .route("/cases/{id}/embargo", put(embargo))
+        .route("/vendor-policy", get(vendor_policy).put(set_vendor_policy))
+        .route("/advisories", get(advisories))
+        .route("/advisories/{id}", get(advisory))
+        .route("/subscriptions", get(subscriptions).post(subscribe))
+        .route("/subscriptions/{id}", axum::routing::delete(unsubscribe))
+        .route("/clearinghouse/metrics", get(metrics))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CasesQuery {
+    state: Option<String>,
+    mine: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: CasesQuery = query(q.as_deref())?;
+    let mine = match q.mine.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(Problem::field(
+                ProblemKind::InvalidField,
+                "mine",
+                "mine: must be true or false",
+            ));
+        }
+    };
+    let page = app::PageRequest {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(Json(app.list_cases(&caller, q.state.as_deref(), mine, &page).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenBody {
+    title: String,
+    summary: String,
+    tlp: String,
+    #[serde(default)]
+    sectors: Vec<String>,
+    #[serde(default)]
+    vendors: Vec<Uuid>,
+}
+
+async fn open(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(body): ApiJson<OpenBody>,
+) -> ApiResult<Response> {
+    let input = NewCase {
+        title: body.title,
+        summary: body.summary,
+        tlp: body.tlp,
+        sectors: body.sectors,
+        vendors: body.vendors,
+    };
+    Ok((StatusCode::CREATED, Json(app.open_case(&caller, input).await?)).into_response())
+}
+
+async fn show(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(app.get_case(&caller, id(&raw)?).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    to: String,
+    reason: Option<String>,
+}
+
+async fn transition(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<TransitionBody>,
+) -> ApiResult<Response> {
+    let moved = app
+        .transition_case(&caller, id(&raw)?, &body.to, body.reason.as_deref())
+        .await?;
+    Ok(Json(moved).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParticipantBody {
+    org_id: Uuid,
+    role: String,
+}
+
+async fn add_participant(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<ParticipantBody>,
+) -> ApiResult<Response> {
+    let case = app
+        .add_participant(&caller, id(&raw)?, body.org_id, &body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(case)).into_response())
+}
+
+async fn remove_participant(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path((raw, org)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    app.remove_participant(&caller, id(&raw)?, id(&org)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    report_id: Uuid,
+    status: String,
+    #[serde(default)]
+    statement: String,
+}
+
+async fn vendor_status(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path((raw, org)): Path<(String, String)>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> ApiResult<Response> {
+    let status = app
+        .set_vendor_status(
+            &caller,
+            id(&raw)?,
+            id(&org)?,
+            body.report_id,
+            &body.status,
+            &body.statement,
+        )
+        .await?;
+    Ok(Json(status).into_response())
+}
+
+async fn posts(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.list_case_posts(&caller, id(&raw)?, &page.into()).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostBody {
+    body: String,
+    reply_to: Option<Uuid>,
+}
+
+async fn add_post(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<PostBody>,
+) -> ApiResult<Response> {
+    let post = app
+        .add_case_post(&caller, id(&raw)?, &body.body, body.reply_to)
+        .await?;
+    Ok((StatusCode::CREATED, Json(post)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmbargoBody {
+    embargo_ends_at: String,
+    reason: String,
+}
+
+async fn embargo(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<EmbargoBody>,
+) -> ApiResult<Response> {
+    let case = app
+        .set_embargo(&caller, id(&raw)?, &body.embargo_ends_at, &body.reason)
+        .await?;
+    Ok(Json(case).into_response())
+}
+
+async fn vendor_policy(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
+    Ok(Json(app.vendor_policy(&caller).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyBody {
+    embargo_days: Option<i64>,
+    ai_found_public: bool,
+    require_reproducer: bool,
+    reports_per_day: Option<i64>,
+    #[serde(default)]
+    products: Vec<String>,
+}
+
+async fn set_vendor_policy(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> ApiResult<Response> {
+    let input = PolicyInput {
+        embargo_days: body.embargo_days,
+        ai_found_public: body.ai_found_public,
+        require_reproducer: body.require_reproducer,
+        reports_per_day: body.reports_per_day,
+        products: body.products,
+    };
+    Ok(Json(app.set_vendor_policy(&caller, input).await?).into_response())
+}
+
+async fn advisories(
+    State(app): State<App>,
+    MaybeApiCaller(caller): MaybeApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.list_advisories(caller.as_ref(), &page.into()).await?).into_response())
+}
+
+async fn advisory(
+    State(app): State<App>,
+    MaybeApiCaller(caller): MaybeApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(app.get_advisory(caller.as_ref(), id(&raw)?).await?).into_response())
+}
+
+async fn subscriptions(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let page: PageQuery = query(q.as_deref())?;
+    Ok(Json(app.list_subscriptions(&caller, &page.into()).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionBody {
+    sector: Option<String>,
+    product_prefix: Option<String>,
+    min_severity: Option<String>,
+}
+
+async fn subscribe(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(body): ApiJson<SubscriptionBody>,
+) -> ApiResult<Response> {
+    let input = NewSubscription {
+        sector: body.sector,
+        product_prefix: body.product_prefix,
+        min_severity: body.min_severity,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_subscription(&caller, input).await?),
+    )
+        .into_response())
+}
+
+async fn unsubscribe(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    app.delete_subscription(&caller, id(&raw)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsQuery {
+    vendor: Option<String>,
+}
+
+async fn metrics(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: MetricsQuery = query(q.as_deref())?;
+    let vendor = match q.vendor.as_deref() {
+        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| {
+            Problem::field(
+                ProblemKind::InvalidField,
+                "vendor",
+                "vendor: must be an organisation id",
+            )
+        })?),
+        None => None,
+    };
+    Ok(Json(app.clearinghouse_metrics(&caller, vendor).await?).into_response())
+}
