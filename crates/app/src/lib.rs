@@ -5,8 +5,8 @@
 pub mod audit;
 pub mod auth;
 pub mod caller;
-pub mod clock;
 pub mod clearinghouse;
+pub mod clock;
 pub mod cvss;
 pub mod error;
 pub mod gateway;

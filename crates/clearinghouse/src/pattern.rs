@@ -160,7 +160,7 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, PatternError> {
                 let body: String = chars.get(body_start..i - 1).unwrap_or_default().iter().collect();
                 let tok = match c {
                     'h' => {
-                        if body.len() % 2 != 0 || !body.chars().all(|c| c.is_ascii_hexdigit()) {
+                        if !body.len().is_multiple_of(2) || !body.chars().all(|c| c.is_ascii_hexdigit()) {
                             return Err(err(pos, "a hex constant holds an even number of hex digits"));
                         }
                         Tok::Hex
@@ -199,7 +199,10 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, PatternError> {
                     return Err(err(pos, format!("unexpected `{c}`")));
                 }
                 if digits.contains('.') {
-                    if digits.matches('.').count() > 1 || digits.ends_with('.') || number.parse::<f64>().is_err() {
+                    if digits.matches('.').count() > 1
+                        || digits.ends_with('.')
+                        || number.parse::<f64>().is_err()
+                    {
                         return Err(err(pos, format!("`{number}` is not a number")));
                     }
                     out.push((pos, Tok::Float));
@@ -248,7 +251,7 @@ fn string_end(chars: &[char], open: usize, pos: usize) -> Result<usize, PatternE
 
 fn is_base64(text: &str) -> bool {
     let body = text.trim_end_matches('=');
-    text.len() % 4 == 0
+    text.len().is_multiple_of(4)
         && text.len() - body.len() <= 2
         && body
             .chars()
@@ -257,7 +260,8 @@ fn is_base64(text: &str) -> bool {
 
 fn is_timestamp(text: &str) -> bool {
     let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b.get(range).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits =
+        |range: std::ops::Range<usize>| b.get(range).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let shape = digits(0..4)
         && at(4, b'-')
@@ -304,7 +308,8 @@ impl Parser {
     }
 
     fn describe_here(&self) -> String {
-        self.peek().map_or_else(|| "the end of the pattern".into(), Tok::describe)
+        self.peek()
+            .map_or_else(|| "the end of the pattern".into(), Tok::describe)
     }
 
     fn error_here(&self, message: &str) -> PatternError {
@@ -527,10 +532,12 @@ impl Parser {
                     _ => return Err(self.expected("a property name after `.`")),
                 }
             } else if self.eat(&Tok::LBracket) {
-                if !(self.eat(&Tok::Star) || matches!(self.peek(), Some(Tok::Int(_))) && {
-                    self.at += 1;
-                    true
-                }) {
+                if !(self.eat(&Tok::Star)
+                    || matches!(self.peek(), Some(Tok::Int(_))) && {
+                        self.at += 1;
+                        true
+                    })
+                {
                     return Err(self.expected("a list index or `*`"));
                 }
                 if !self.eat(&Tok::RBracket) {
@@ -641,12 +648,20 @@ mod tests {
             ("[file:name = 'x]", 14, "not closed"),
             ("[file:name 'x']", 12, "comparison operator"),
             ("[file:name = ]", 14, "constant"),
-            ("[file:name == 'x' AND ipv4-addr:value = '1']", 2, "one object type"),
+            (
+                "[file:name == 'x' AND ipv4-addr:value = '1']",
+                2,
+                "one object type",
+            ),
             ("[file:size > true]", 14, "boolean"),
             ("[file:name = 'x'] WITHIN SECONDS", 26, "positive number"),
             ("[file:name = 'x'] WITHIN 0 SECONDS", 26, "positive number"),
             ("[file:name = 'x'] REPEATS 2", 28, "TIMES"),
-            ("[file:name = 'x'] START t'2026-13-01T00:00:00Z' STOP t'2026-01-01T00:00:00Z'", 25, "timestamp"),
+            (
+                "[file:name = 'x'] START t'2026-13-01T00:00:00Z' STOP t'2026-01-01T00:00:00Z'",
+                25,
+                "timestamp",
+            ),
             ("[file:hash = h'abc']", 14, "hex"),
             ("[file:bin = b'a$==']", 13, "base64"),
             ("[file:name IN 'x']", 15, "`(`"),

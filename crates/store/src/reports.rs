@@ -43,9 +43,21 @@ macro_rules! closed_set {
     };
 }
 
-closed_set!(ReportKind, "report kind", [Vulnerability = "vulnerability", Threat = "threat"]);
-closed_set!(FinderKind, "finder kind", [Person = "person", Organization = "organization", Model = "model"]);
-closed_set!(AttachmentRole, "attachment role", [Reproducer = "reproducer", Patch = "patch", Other = "other"]);
+closed_set!(
+    ReportKind,
+    "report kind",
+    [Vulnerability = "vulnerability", Threat = "threat"]
+);
+closed_set!(
+    FinderKind,
+    "finder kind",
+    [Person = "person", Organization = "organization", Model = "model"]
+);
+closed_set!(
+    AttachmentRole,
+    "attachment role",
+    [Reproducer = "reproducer", Patch = "patch", Other = "other"]
+);
 closed_set!(
     CaseState,
     "case state",

@@ -2,7 +2,7 @@
 //! own TLP marking (never less restrictive than its report's), served only to those both markings admit.
 
 use super::attachment_context;
-use super::reports::parse_tlp;
+use super::validate::parse_tlp;
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
@@ -248,7 +248,10 @@ mod tests {
     #[test]
     fn media_types_and_names_are_checked() {
         assert_eq!(media_type(None).unwrap(), "application/octet-stream");
-        assert_eq!(media_type(Some("Text/Plain; charset=utf-8")).unwrap(), "text/plain");
+        assert_eq!(
+            media_type(Some("Text/Plain; charset=utf-8")).unwrap(),
+            "text/plain"
+        );
         for bad in ["text", "text/", "/plain", "text/pl ain", "a/b\nc"] {
             assert!(media_type(Some(bad)).is_err(), "{bad}");
         }

@@ -90,7 +90,9 @@ impl App {
     /// limit between 1 and `MAX_REPORTS_PER_DAY`), without writing it.
     pub async fn check_intake_change(&self, change: &IntakeChange) -> AppResult<IntakePolicy> {
         let current = self.intake_policy().await?;
-        let join = change.dedup_join_threshold.unwrap_or(current.dedup_join_threshold);
+        let join = change
+            .dedup_join_threshold
+            .unwrap_or(current.dedup_join_threshold);
         let suggest = change
             .dedup_suggest_threshold
             .unwrap_or(current.dedup_suggest_threshold);
@@ -246,9 +248,7 @@ pub(crate) fn retry_after(day: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 }
 
 fn retry_text(day: DateTime<Utc>) -> String {
-    (day + Duration::days(1))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    (day + Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@ mod attachments;
 mod intake;
 mod reports;
 mod triage;
+mod validate;
 
 pub use attachments::*;
 pub use intake::*;
 pub use reports::*;
 pub use triage::*;
+pub use validate::{AffectedInput, FinderInput, ForwardFinding, NewReport};
 
 use uuid::Uuid;
 

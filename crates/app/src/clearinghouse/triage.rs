@@ -189,7 +189,9 @@ impl App {
         let mut chosen: Vec<Uuid> = Vec::new();
         for (i, report) in reports.iter().enumerate() {
             if !of_case.iter().any(|r| r.id == *report) {
-                return Err(ValidationError::new(format!("reports[{i}]"), "is not a report of this case").into());
+                return Err(
+                    ValidationError::new(format!("reports[{i}]"), "is not a report of this case").into(),
+                );
             }
             if !chosen.contains(report) {
                 chosen.push(*report);
@@ -229,7 +231,8 @@ impl App {
             .await
             .map_err(|e| match e {
                 store::StoreError::Stale(_) => AppError::Conflict(
-                    "a split leaves at least one report in the case, and moves only reports still in it".into(),
+                    "a split leaves at least one report in the case, and moves only reports still in it"
+                        .into(),
                 ),
                 other => other.into(),
             })?;

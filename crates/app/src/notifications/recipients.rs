@@ -295,10 +295,9 @@ fn duplicate_of_event(event: &AuditEvent) -> Option<Addressed> {
     let text = |field: &str| details.get(field).and_then(|v| v.as_str());
     let ids = |field: &str| -> Vec<Uuid> {
         match details.get(field) {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str()?.parse().ok())
-                .collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str()?.parse().ok()).collect()
+            }
             Some(serde_json::Value::String(one)) => one.parse().into_iter().collect(),
             _ => Vec::new(),
         }

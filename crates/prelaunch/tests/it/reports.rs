@@ -154,7 +154,11 @@ async fn filing_answers_with_case_scores_and_duplicates() {
     let second = file(&t, &w.operator, vulnerability("green")).await;
     assert_eq!(second["joined"], true);
     assert_eq!(second["case_id"], case.as_str());
-    assert_eq!(second["duplicates"], json!([]), "the AMBER original is not the operator's to read");
+    assert_eq!(
+        second["duplicates"],
+        json!([]),
+        "the AMBER original is not the operator's to read"
+    );
     let third = file(&t, &w.dev_admin, vulnerability("green")).await;
     assert_eq!(third["case_id"], case.as_str());
     let listed: Vec<&str> = third["duplicates"]
@@ -196,9 +200,13 @@ async fn bad_input_names_its_field_and_stores_nothing() {
         .unwrap()
         .0
         .id;
-    t.patch(&w.vendor, &format!("/api/v1/users/{inactive}"), json!({"active": false}))
-        .await
-        .ok();
+    t.patch(
+        &w.vendor,
+        &format!("/api/v1/users/{inactive}"),
+        json!({"active": false}),
+    )
+    .await
+    .ok();
     let before = counts(&t).await;
 
     let with = |changes: Value| {
@@ -215,38 +223,136 @@ async fn bad_input_names_its_field_and_stores_nothing() {
     let affected = |product: &str, key: &str, versions: &str| json!([{key: product, "versions": versions}]);
     // (what, body, field)
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("purl garbage", with(json!({"affected": affected("pkg:/", "purl", "*")})), "affected[0].purl"),
-        ("not a purl", with(json!({"affected": affected("libpng", "purl", "*")})), "affected[0].purl"),
-        ("CPE garbage", with(json!({"affected": affected("cpe:2.3:x", "cpe", "*")})), "affected[0].cpe"),
-        ("a purl as CPE", with(json!({"affected": affected("pkg:npm/x", "cpe", "*")})), "affected[0].cpe"),
-        ("both names", with(json!({"affected": [{"purl": "pkg:npm/x", "cpe": "cpe:2.3:a:x:y", "versions": "*"}]})), "affected[0]"),
-        ("invalid range", with(json!({"affected": affected("pkg:npm/x", "purl", ">=1.0 <<2")})), "affected[0].versions"),
-        ("empty range", with(json!({"affected": affected("pkg:npm/x", "purl", ">=2.0, <1.0")})), "affected[0].versions"),
-        ("blank range", with(json!({"affected": affected("pkg:npm/x", "purl", " ")})), "affected[0].versions"),
+        (
+            "purl garbage",
+            with(json!({"affected": affected("pkg:/", "purl", "*")})),
+            "affected[0].purl",
+        ),
+        (
+            "not a purl",
+            with(json!({"affected": affected("libpng", "purl", "*")})),
+            "affected[0].purl",
+        ),
+        (
+            "CPE garbage",
+            with(json!({"affected": affected("cpe:2.3:x", "cpe", "*")})),
+            "affected[0].cpe",
+        ),
+        (
+            "a purl as CPE",
+            with(json!({"affected": affected("pkg:npm/x", "cpe", "*")})),
+            "affected[0].cpe",
+        ),
+        (
+            "both names",
+            with(json!({"affected": [{"purl": "pkg:npm/x", "cpe": "cpe:2.3:a:x:y", "versions": "*"}]})),
+            "affected[0]",
+        ),
+        (
+            "invalid range",
+            with(json!({"affected": affected("pkg:npm/x", "purl", ">=1.0 <<2")})),
+            "affected[0].versions",
+        ),
+        (
+            "empty range",
+            with(json!({"affected": affected("pkg:npm/x", "purl", ">=2.0, <1.0")})),
+            "affected[0].versions",
+        ),
+        (
+            "blank range",
+            with(json!({"affected": affected("pkg:npm/x", "purl", " ")})),
+            "affected[0].versions",
+        ),
         ("no product", with(json!({"affected": []})), "affected"),
-        ("too many products", with(json!({"affected": (0..51).map(|i| json!({"purl": format!("pkg:npm/p{i}"), "versions": "*"})).collect::<Vec<_>>()})), "affected"),
+        (
+            "too many products",
+            with(
+                json!({"affected": (0..51).map(|i| json!({"purl": format!("pkg:npm/p{i}"), "versions": "*"})).collect::<Vec<_>>()}),
+            ),
+            "affected",
+        ),
         ("bad CWE", with(json!({"cwe": "CWE-abc"})), "cwe"),
         ("CWE zero", with(json!({"cwe": "CWE-0"})), "cwe"),
-        ("v3 vector garbage", with(json!({"cvss_v3": "CVSS:3.1/AV:X"})), "cvss_v3"),
+        (
+            "v3 vector garbage",
+            with(json!({"cvss_v3": "CVSS:3.1/AV:X"})),
+            "cvss_v3",
+        ),
         ("v4 vector as v3", with(json!({"cvss_v3": V4})), "cvss_v3"),
-        ("v4 vector missing metric", with(json!({"cvss_v4": "CVSS:4.0/AV:N/AC:L"})), "cvss_v4"),
-        ("oversized title", with(json!({"title": "x".repeat(201)})), "title"),
+        (
+            "v4 vector missing metric",
+            with(json!({"cvss_v4": "CVSS:4.0/AV:N/AC:L"})),
+            "cvss_v4",
+        ),
+        (
+            "oversized title",
+            with(json!({"title": "x".repeat(201)})),
+            "title",
+        ),
         ("empty title", with(json!({"title": "  "})), "title"),
-        ("oversized description", with(json!({"description": "x".repeat(20_001)})), "description"),
+        (
+            "oversized description",
+            with(json!({"description": "x".repeat(20_001)})),
+            "description",
+        ),
         ("forged marking", with(json!({"tlp": "white"})), "tlp"),
         ("forged kind", with(json!({"kind": "rumour"})), "kind"),
-        ("people without RED", with(json!({"people": [w.evaluator.user_id]})), "people"),
-        ("RED naming nobody real", with(json!({"tlp": "red", "people": [Uuid::new_v4()]})), "people[0]"),
-        ("RED naming an inactive person", with(json!({"tlp": "red", "people": [inactive]})), "people[0]"),
+        (
+            "people without RED",
+            with(json!({"people": [w.evaluator.user_id]})),
+            "people",
+        ),
+        (
+            "RED naming nobody real",
+            with(json!({"tlp": "red", "people": [Uuid::new_v4()]})),
+            "people[0]",
+        ),
+        (
+            "RED naming an inactive person",
+            with(json!({"tlp": "red", "people": [inactive]})),
+            "people[0]",
+        ),
         ("unknown field", with(json!({"case_id": hidden_case})), "case_id"),
-        ("a sector not listed", with(json!({"sectors": ["space"]})), "sectors[0]"),
-        ("model finder without notice", with(json!({"finder": {"kind": "model", "name": "Orion"}})), "finder.notice_id"),
-        ("model finder under an unseen notice", with(json!({"finder": {"kind": "model", "name": "Orion", "notice_id": notice}})), "finder.notice_id"),
-        ("indicators on a vulnerability", with(json!({"indicators": ["[file:name = 'x']"]})), "indicators"),
-        ("bad indicator", json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "indicators": ["[file:name = ]"]}), "indicators[0]"),
-        ("bad ATT&CK id", json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "attack_patterns": ["T12"]}), "attack_patterns[0]"),
-        ("empty threat", json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green"}), "indicators"),
-        ("threat with a CWE", json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "misuse": "m", "cwe": "CWE-79"}), "cwe"),
+        (
+            "a sector not listed",
+            with(json!({"sectors": ["space"]})),
+            "sectors[0]",
+        ),
+        (
+            "model finder without notice",
+            with(json!({"finder": {"kind": "model", "name": "Orion"}})),
+            "finder.notice_id",
+        ),
+        (
+            "model finder under an unseen notice",
+            with(json!({"finder": {"kind": "model", "name": "Orion", "notice_id": notice}})),
+            "finder.notice_id",
+        ),
+        (
+            "indicators on a vulnerability",
+            with(json!({"indicators": ["[file:name = 'x']"]})),
+            "indicators",
+        ),
+        (
+            "bad indicator",
+            json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "indicators": ["[file:name = ]"]}),
+            "indicators[0]",
+        ),
+        (
+            "bad ATT&CK id",
+            json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "attack_patterns": ["T12"]}),
+            "attack_patterns[0]",
+        ),
+        (
+            "empty threat",
+            json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green"}),
+            "indicators",
+        ),
+        (
+            "threat with a CWE",
+            json!({"kind": "threat", "title": "t", "description": "d", "tlp": "green", "misuse": "m", "cwe": "CWE-79"}),
+            "cwe",
+        ),
     ];
     for (what, body, field) in cases {
         // The operator sees neither the notice nor the AMBER+STRICT case.
@@ -258,7 +364,13 @@ async fn bad_input_names_its_field_and_stores_nothing() {
 
     // Not JSON, or too large a body.
     let reply = t
-        .raw(Method::POST, "/api/v1/reports", Some(&w.operator.token), Some("application/json"), b"{".to_vec())
+        .raw(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&w.operator.token),
+            Some("application/json"),
+            b"{".to_vec(),
+        )
         .await;
     reply.problem(400, "malformed-json");
     assert_eq!(counts(&t).await, before);
@@ -313,7 +425,14 @@ async fn tlp_decides_who_reads_reports_attachments_and_events() {
         let tlp = body["tlp"].as_str().unwrap().replace('+', "%2B");
         let filed = file(&t, &w.dev_member, body).await;
         let id = id_of(&filed);
-        let attachment = attach(&t, Some(&w.dev_member), id, &format!("role=reproducer&name=poc.txt&tlp={tlp}"), b"crash me".to_vec()).await;
+        let attachment = attach(
+            &t,
+            Some(&w.dev_member),
+            id,
+            &format!("role=reproducer&name=poc.txt&tlp={tlp}"),
+            b"crash me".to_vec(),
+        )
+        .await;
         assert_eq!(attachment.status, StatusCode::CREATED, "{}", attachment.body);
         let attachment = id_of(&attachment.body);
         let reads: Vec<&str> = reads.split_whitespace().collect();
@@ -321,16 +440,34 @@ async fn tlp_decides_who_reads_reports_attachments_and_events() {
         for (i, who) in people.iter().enumerate() {
             let token = who.map(|p| p.token.as_str());
             let may = reads[i] == "1";
-            let one = t.call(Method::GET, &format!("/api/v1/reports/{id}"), token, None).await;
-            let listed = t.call(Method::GET, "/api/v1/reports?limit=200", token, None).await;
+            let one = t
+                .call(Method::GET, &format!("/api/v1/reports/{id}"), token, None)
+                .await;
+            let listed = t
+                .call(Method::GET, "/api/v1/reports?limit=200", token, None)
+                .await;
             let in_list = listed.body["items"]
                 .as_array()
                 .is_some_and(|items| items.iter().any(|r| r["id"] == id.to_string()));
             let bytes = t
-                .call(Method::GET, &format!("/api/v1/reports/{id}/attachments/{attachment}"), token, None)
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/reports/{id}/attachments/{attachment}"),
+                    token,
+                    None,
+                )
                 .await;
-            let files = t.call(Method::GET, &format!("/api/v1/reports/{id}/attachments"), token, None).await;
-            let audit = t.call(Method::GET, &format!("/api/v1/audit?object_id={id}"), token, None).await;
+            let files = t
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/reports/{id}/attachments"),
+                    token,
+                    None,
+                )
+                .await;
+            let audit = t
+                .call(Method::GET, &format!("/api/v1/audit?object_id={id}"), token, None)
+                .await;
             let saw_event = audit.body["items"]
                 .as_array()
                 .is_some_and(|items| items.iter().any(|e| e["action"] == "report.file"));
@@ -343,30 +480,59 @@ async fn tlp_decides_who_reads_reports_attachments_and_events() {
             ];
             for (path, seen, expected) in got {
                 if seen != expected {
-                    failures.push(format!("{label} × {} × {path}: read {seen}, expected {expected}", PERSONAS[i]));
+                    failures.push(format!(
+                        "{label} × {} × {path}: read {seen}, expected {expected}",
+                        PERSONAS[i]
+                    ));
                 }
             }
             if !may {
                 assert_eq!(one.status, StatusCode::NOT_FOUND, "{label} {}", PERSONAS[i]);
-                let absent = t.call(Method::GET, &format!("/api/v1/reports/{}", Uuid::now_v7()), token, None).await;
-                assert_eq!((one.status, &one.body), (absent.status, &absent.body), "a hidden report reads as absent");
+                let absent = t
+                    .call(
+                        Method::GET,
+                        &format!("/api/v1/reports/{}", Uuid::now_v7()),
+                        token,
+                        None,
+                    )
+                    .await;
+                assert_eq!(
+                    (one.status, &one.body),
+                    (absent.status, &absent.body),
+                    "a hidden report reads as absent"
+                );
             } else {
-                let raw = t.client.get(t.url(&format!("/api/v1/reports/{id}/attachments/{attachment}")));
+                let raw = t
+                    .client
+                    .get(t.url(&format!("/api/v1/reports/{id}/attachments/{attachment}")));
                 let raw = match who {
                     Some(p) => raw.bearer_auth(&p.token),
                     None => raw,
                 };
-                assert_eq!(raw.send().await.unwrap().bytes().await.unwrap().as_ref(), b"crash me");
-                assert_eq!(bytes.headers["content-disposition"], "attachment; filename=\"poc.txt\"; filename*=UTF-8''poc.txt");
+                assert_eq!(
+                    raw.send().await.unwrap().bytes().await.unwrap().as_ref(),
+                    b"crash me"
+                );
+                assert_eq!(
+                    bytes.headers["content-disposition"],
+                    "attachment; filename=\"poc.txt\"; filename*=UTF-8''poc.txt"
+                );
                 assert_eq!(bytes.headers["x-content-type-options"], "nosniff");
                 assert_eq!(bytes.headers["content-type"], "text/plain");
             }
         }
     }
-    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 
     // A credential that is presented must be valid, even where the public may read.
-    let reply = t.call(Method::GET, "/api/v1/reports", Some("plk_garbage"), None).await;
+    let reply = t
+        .call(Method::GET, "/api/v1/reports", Some("plk_garbage"), None)
+        .await;
     reply.problem(401, "unauthenticated");
 }
 
@@ -377,9 +543,15 @@ async fn attachments_are_bounded_sealed_and_the_reporters_alone_to_add() {
     let report = id_of(&file(&t, &w.dev_member, vulnerability("amber")).await);
     let q = "role=patch&name=fix.diff";
     // Only the reporter adds; a reader who is not is refused, someone who cannot read gets 404.
-    attach(&t, Some(&w.dev_admin), report, q, b"x".to_vec()).await.problem(403, "forbidden");
-    attach(&t, Some(&w.operator), report, q, b"x".to_vec()).await.problem(404, "not-found");
-    attach(&t, None, report, q, b"x".to_vec()).await.problem(401, "unauthenticated");
+    attach(&t, Some(&w.dev_admin), report, q, b"x".to_vec())
+        .await
+        .problem(403, "forbidden");
+    attach(&t, Some(&w.operator), report, q, b"x".to_vec())
+        .await
+        .problem(404, "not-found");
+    attach(&t, None, report, q, b"x".to_vec())
+        .await
+        .problem(401, "unauthenticated");
     let before = counts(&t).await;
     // (query, body size, status, field)
     let cases: Vec<(&str, usize, u16, Option<&str>)> = vec![
@@ -401,42 +573,94 @@ async fn attachments_are_bounded_sealed_and_the_reporters_alone_to_add() {
     assert_eq!(counts(&t).await, before, "nothing stored");
 
     let big = vec![b'p'; 8 * 1024 * 1024];
-    let added = attach(&t, Some(&w.dev_member), report, "role=reproducer&name=poc%20file.bin&tlp=red", big.clone()).await;
+    let added = attach(
+        &t,
+        Some(&w.dev_member),
+        report,
+        "role=reproducer&name=poc%20file.bin&tlp=red",
+        big.clone(),
+    )
+    .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     assert_eq!(added.body["tlp"], "red");
     assert_eq!(added.body["size"], big.len());
     let aid = id_of(&added.body);
     // Sealed: the stored value carries a nonce and a tag beside the ciphertext.
-    let sealed = scalar(&t, &format!("SELECT CAST(LENGTH(sealed) AS BIGINT) FROM report_attachments WHERE id = {}", uuid_sql(aid))).await;
+    let sealed = scalar(
+        &t,
+        &format!(
+            "SELECT CAST(LENGTH(sealed) AS BIGINT) FROM report_attachments WHERE id = {}",
+            uuid_sql(aid)
+        ),
+    )
+    .await;
     assert!(sealed > i64::try_from(big.len()).unwrap(), "{sealed}");
     // RED: the reporter alone reads it; the report's other readers do not see it listed.
     let path = format!("/api/v1/reports/{report}/attachments/{aid}");
-    let got = t.client.get(t.url(&path)).bearer_auth(&w.dev_member.token).send().await.unwrap();
-    assert_eq!(got.headers()["content-type"], "text/plain", "a safe media type as stored");
-    assert!(got.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''poc%20file.bin"));
+    let got = t
+        .client
+        .get(t.url(&path))
+        .bearer_auth(&w.dev_member.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.headers()["content-type"],
+        "text/plain",
+        "a safe media type as stored"
+    );
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''poc%20file.bin")
+    );
     assert_eq!(got.bytes().await.unwrap().len(), big.len());
     t.get(&w.dev_admin, &path).await.problem(404, "not-found");
-    let listed = t.get(&w.dev_admin, &format!("/api/v1/reports/{report}/attachments")).await;
+    let listed = t
+        .get(&w.dev_admin, &format!("/api/v1/reports/{report}/attachments"))
+        .await;
     assert_eq!(listed.ok()["items"], json!([]));
 
     // At most four more fit in the 32 MiB a report may hold.
     let mut status = Vec::new();
     for _ in 0..4 {
-        status.push(attach(&t, Some(&w.dev_member), report, "role=other&name=x.bin", big.clone()).await.status.as_u16());
+        status.push(
+            attach(
+                &t,
+                Some(&w.dev_member),
+                report,
+                "role=other&name=x.bin",
+                big.clone(),
+            )
+            .await
+            .status
+            .as_u16(),
+        );
     }
     assert_eq!(status, [201, 201, 201, 409]);
 
     // Master-key rotation reseals attachments: a server with the new key serves the same bytes.
     t.app.check_master_key().await.unwrap();
     let new_key = gateway::MasterKey::generate();
-    assert_eq!(t.app.reseal_secrets(&new_key).await.unwrap(), 4, "four attachments");
+    assert_eq!(
+        t.app.reseal_secrets(&new_key).await.unwrap(),
+        4,
+        "four attachments"
+    );
     let (app, _) = app_on(&t.database_url, "http://rotated").await;
     let app = app.with_master_key(&new_key);
     app.check_master_key().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(listener, app, std::future::pending()));
-    let got = t.client.get(format!("{base}{path}")).bearer_auth(&w.dev_member.token).send().await.unwrap();
+    let got = t
+        .client
+        .get(format!("{base}{path}"))
+        .bearer_auth(&w.dev_member.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.status(), StatusCode::OK);
     assert_eq!(got.bytes().await.unwrap().as_ref(), big.as_slice());
 }
@@ -460,7 +684,8 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     }
     // A fourth, from the vendor, names the product differently enough to open its own case.
     let mut fourth = vulnerability("green");
-    fourth["affected"] = json!([{"cpe": "cpe:2.3:a:libpng:libpng:*:*:*:*:*:*:*:*", "versions": ">=1.6.0, <1.6.44"}]);
+    fourth["affected"] =
+        json!([{"cpe": "cpe:2.3:a:libpng:libpng:*:*:*:*:*:*:*:*", "versions": ">=1.6.0, <1.6.44"}]);
     fourth["finder"] = json!({"kind": "organization", "name": "Router Vendor PSIRT"});
     fourth["title"] = json!("libpng row overflow seen in our firmware");
     let fourth = file(&t, &w.vendor, fourth).await;
@@ -477,8 +702,12 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     // Merging: the vendor cannot; the coordinator merges the vendor's case into the first.
     let merge = format!("/api/v1/cases/{other_case}/merge");
     // The vendor reads its own case (it opened it) but does not triage; the operator does not see it.
-    t.post(&w.vendor, &merge, json!({"into": case})).await.problem(403, "forbidden");
-    t.post(&w.operator, &merge, json!({"into": case})).await.problem(404, "not-found");
+    t.post(&w.vendor, &merge, json!({"into": case}))
+        .await
+        .problem(403, "forbidden");
+    t.post(&w.operator, &merge, json!({"into": case}))
+        .await
+        .problem(404, "not-found");
     t.post(&w.coordinator, &merge, json!({"into": Uuid::now_v7()}))
         .await
         .problem(422, "invalid-field");
@@ -498,7 +727,9 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
         let report = report.ok();
         assert_eq!(report["case_id"], case.as_str(), "{i}");
         assert_eq!(report["duplicate"], i > 0, "{i}");
-        let coordinator_view = t.get(&w.coordinator, &format!("/api/v1/reports/{}", id_of(f))).await;
+        let coordinator_view = t
+            .get(&w.coordinator, &format!("/api/v1/reports/{}", id_of(f)))
+            .await;
         if i > 0 {
             assert_eq!(coordinator_view.ok()["duplicate_of"], original.to_string());
         }
@@ -514,7 +745,14 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
         .collect();
     assert_eq!(names, ["Finder 0", "Finder 1", "Finder 2", "Router Vendor PSIRT"]);
     let case_id: Uuid = case.parse().unwrap();
-    let participants = scalar(&t, &format!("SELECT COUNT(*) FROM case_participants WHERE case_id = {}", uuid_sql(case_id))).await;
+    let participants = scalar(
+        &t,
+        &format!(
+            "SELECT COUNT(*) FROM case_participants WHERE case_id = {}",
+            uuid_sql(case_id)
+        ),
+    )
+    .await;
     assert_eq!(participants, 4, "the four finders' organisations");
     let events = t.audit_after(0).await;
     assert_eq!(events.iter().filter(|e| e.action == "case.merge").count(), 1);
@@ -523,7 +761,12 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     // Each finder whose report joined or was merged is told, with the case's reference; the first is not.
     crate::notifications::deliver(&t).await;
     let reference = filed[0]["case_reference"].as_str().unwrap();
-    for (who, told) in [(&w.dev_member, false), (&w.operator, true), (&w.other_dev, true), (&w.vendor, true)] {
+    for (who, told) in [
+        (&w.dev_member, false),
+        (&w.operator, true),
+        (&w.other_dev, true),
+        (&w.vendor, true),
+    ] {
         let inbox = t.get(who, "/api/v1/notifications?limit=200").await;
         let duplicates: Vec<&Value> = inbox.ok()["items"]
             .as_array()
@@ -531,7 +774,12 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
             .iter()
             .filter(|n| n["kind"] == "report.duplicate")
             .collect();
-        assert_eq!(duplicates.len(), usize::from(told), "{}: {duplicates:?}", who.name);
+        assert_eq!(
+            duplicates.len(),
+            usize::from(told),
+            "{}: {duplicates:?}",
+            who.name
+        );
         if told {
             let title = duplicates[0]["title"].as_str().unwrap();
             assert!(title.contains(reference), "{title}");
@@ -541,7 +789,11 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     // Split the vendor's report back out: a new case in state new.
     let vendors = id_of(&filed[3]);
     let split = t
-        .post(&w.coordinator, &format!("/api/v1/cases/{case}/split"), json!({"reports": [vendors]}))
+        .post(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/split"),
+            json!({"reports": [vendors]}),
+        )
         .await;
     assert_eq!(split.status, StatusCode::CREATED, "{}", split.body);
     let moved = t.get(&w.vendor, &format!("/api/v1/reports/{vendors}")).await;
@@ -549,11 +801,19 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
     assert_eq!(moved.body["duplicate"], false);
     // A split that would leave the case empty is refused; so is a report of another case.
     let rest: Vec<Uuid> = filed[..3].iter().map(id_of).collect();
-    t.post(&w.coordinator, &format!("/api/v1/cases/{case}/split"), json!({"reports": rest}))
-        .await
-        .problem(409, "conflict");
+    t.post(
+        &w.coordinator,
+        &format!("/api/v1/cases/{case}/split"),
+        json!({"reports": rest}),
+    )
+    .await
+    .problem(409, "conflict");
     let reply = t
-        .post(&w.coordinator, &format!("/api/v1/cases/{case}/split"), json!({"reports": [vendors]}))
+        .post(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/split"),
+            json!({"reports": [vendors]}),
+        )
         .await;
     assert_eq!(reply.problem(422, "invalid-field")["field"], "reports[0]");
 }
@@ -562,16 +822,30 @@ async fn three_finders_of_one_flaw_are_merged_credited_and_told() {
 async fn intake_limits_accept_exactly_their_count_under_concurrency() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
-    t.put(&w.program_admin, "/api/v1/policy", json!({"intake_reports_per_day": 5}))
-        .await
-        .ok();
+    t.put(
+        &w.program_admin,
+        "/api/v1/policy",
+        json!({"intake_reports_per_day": 5}),
+    )
+    .await
+    .ok();
     let mut tasks = Vec::new();
     for i in 0..12 {
-        let (client, url, token) = (t.client.clone(), t.url("/api/v1/reports"), w.operator.token.clone());
+        let (client, url, token) = (
+            t.client.clone(),
+            t.url("/api/v1/reports"),
+            w.operator.token.clone(),
+        );
         let mut body = threat("green");
         body["title"] = json!(format!("Campaign {i}"));
         tasks.push(tokio::spawn(async move {
-            let response = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             TestApp::reply(response).await
         }));
     }
@@ -585,7 +859,10 @@ async fn intake_limits_accept_exactly_their_count_under_concurrency() {
                 let retry: i64 = reply.headers["retry-after"].to_str().unwrap().parse().unwrap();
                 assert_eq!(retry, 86_400, "the clock stands at midnight");
                 let detail = reply.body["detail"].as_str().unwrap();
-                assert!(detail.contains("5 reports") && detail.contains("retry after"), "{detail}");
+                assert!(
+                    detail.contains("5 reports") && detail.contains("retry after"),
+                    "{detail}"
+                );
             }
             other => panic!("{other}: {}", reply.body),
         }
@@ -612,15 +889,24 @@ async fn intake_limits_accept_exactly_their_count_under_concurrency() {
         body["affected"] = json!([{"purl": product, "versions": "*"}]);
         body["title"] = json!(format!("Flaw {n} in {product}"));
         body["location"] = json!(format!("file{n}.js:f{n}"));
-        body["description"] = json!(format!("Distinct flaw number {n} with its own words {}", "w".repeat(n)));
+        body["description"] = json!(format!(
+            "Distinct flaw number {n} with its own words {}",
+            "w".repeat(n)
+        ));
         body
     };
     for n in 0..2 {
         file(&t, &w.dev_member, on("pkg:npm/left-pad", n)).await;
     }
-    let refused = t.post(&w.dev_member, "/api/v1/reports", on("pkg:npm/left-pad", 9)).await;
+    let refused = t
+        .post(&w.dev_member, "/api/v1/reports", on("pkg:npm/left-pad", 9))
+        .await;
     refused.problem(429, "throttled");
-    assert!(refused.body["detail"].as_str().unwrap().contains("Router Vendor"), "{}", refused.body);
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("Router Vendor"),
+        "{}",
+        refused.body
+    );
     file(&t, &w.dev_member, on("pkg:npm/right-pad", 3)).await;
 }
 
@@ -634,8 +920,12 @@ async fn a_finding_is_forwarded_once_and_links_to_its_report() {
     let path = format!("/api/v1/findings/{finding}/report");
     let body = json!({"tlp": "amber", "affected": [{"cpe": "cpe:2.3:a:frontier:orion:1.0:*:*:*:*:*:*:*", "versions": "*"}], "cwe": "CWE-94"});
     // The developer reads the finding but did not write it; another agency cannot see it.
-    t.post(&w.dev_admin, &path, body.clone()).await.problem(403, "forbidden");
-    t.post(&w.other_evaluator, &path, body.clone()).await.problem(404, "not-found");
+    t.post(&w.dev_admin, &path, body.clone())
+        .await
+        .problem(403, "forbidden");
+    t.post(&w.other_evaluator, &path, body.clone())
+        .await
+        .problem(404, "not-found");
     let filed = t.post(&w.evaluator, &path, body.clone()).await;
     assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
     let report = id_of(&filed.body);
@@ -656,7 +946,12 @@ async fn a_finding_is_forwarded_once_and_links_to_its_report() {
     let again = t.post(&w.agency_admin, &path, body).await;
     let problem = again.problem(409, "conflict");
     assert!(problem["detail"].as_str().unwrap().contains(&report.to_string()));
-    assert!(t.audit_after(0).await.iter().any(|e| e.action == "report.forward"));
+    assert!(
+        t.audit_after(0)
+            .await
+            .iter()
+            .any(|e| e.action == "report.forward")
+    );
 }
 
 #[tokio::test]
@@ -673,7 +968,10 @@ async fn program_policy_bounds_the_duplicate_thresholds() {
         (json!({"dedup_join_threshold": 1.5}), "dedup_join_threshold"),
         (json!({"dedup_suggest_threshold": 0.9}), "dedup_suggest_threshold"),
         (json!({"dedup_join_threshold": 0.4}), "dedup_suggest_threshold"),
-        (json!({"dedup_suggest_threshold": -0.1}), "dedup_suggest_threshold"),
+        (
+            json!({"dedup_suggest_threshold": -0.1}),
+            "dedup_suggest_threshold",
+        ),
         (json!({"intake_reports_per_day": 0}), "intake_reports_per_day"),
     ];
     for (change, field) in cases {
@@ -681,11 +979,19 @@ async fn program_policy_bounds_the_duplicate_thresholds() {
         assert_eq!(reply.problem(422, "invalid-field")["field"], field, "{change}");
     }
     let set = t
-        .put(&w.program_admin, "/api/v1/policy", json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.6}))
+        .put(
+            &w.program_admin,
+            "/api/v1/policy",
+            json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.6}),
+        )
         .await;
     assert_eq!(set.ok()["dedup_join_threshold"], 0.9);
     assert_eq!(set.body["dedup_suggest_threshold"], 0.6);
-    t.put(&w.coordinator, "/api/v1/policy", json!({"dedup_join_threshold": 0.9}))
-        .await
-        .problem(403, "forbidden");
+    t.put(
+        &w.coordinator,
+        "/api/v1/policy",
+        json!({"dedup_join_threshold": 0.9}),
+    )
+    .await
+    .problem(403, "forbidden");
 }

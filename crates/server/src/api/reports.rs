@@ -178,13 +178,16 @@ async fn download(
         .await?;
     let mut response = content.bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content.media_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content.media_type));
     headers.insert(header::CONTENT_DISPOSITION, disposition(&content.name));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 

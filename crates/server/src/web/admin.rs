@@ -90,7 +90,10 @@ pub async fn set_policy(State(app): State<App>, form: SignedInForm) -> WebResult
         _ => fields.number(name),
     };
     let result = match (number("window_days"), number("launch_horizon_days")) {
-        (Ok(window_days), Ok(horizon)) => app.set_program_policy(&caller, window_days, horizon, None, &Default::default()).await,
+        (Ok(window_days), Ok(horizon)) => {
+            app.set_program_policy(&caller, window_days, horizon, None, &Default::default())
+                .await
+        }
         (Err(error), _) | (_, Err(error)) => Err(AppError::from(error)),
     };
     match result {

@@ -55,7 +55,8 @@ const CASE_READABLE: &str = crate::tlp::tlp_admits!(
     reader: ("$1", "$2", "$3", "$4"),
 );
 
-const ATTACHMENT_COLUMNS: &str = "a.id, a.report_id, a.role, a.name, a.media_type, a.size, a.sha256, a.tlp, a.created_at";
+const ATTACHMENT_COLUMNS: &str =
+    "a.id, a.report_id, a.role, a.name, a.media_type, a.size, a.sha256, a.tlp, a.created_at";
 
 const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.state, c.tlp, c.duplicate_of, c.created_at";
 
@@ -312,10 +313,11 @@ impl ReportStore for This {
             (Some((duplicate_of, case, score)), _) => {
                 report.duplicate_of = Some(*duplicate_of);
                 report.duplicate_score = Some(*score);
-                let reference: Option<String> = sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
-                    .bind(case)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let reference: Option<String> =
+                    sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
+                        .bind(case)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 (Some(*case), reference)
             }
             (None, Some(new_case)) => {
@@ -344,7 +346,15 @@ impl ReportStore for This {
             // The organisation that opens a case reads it at once; one whose report joined a case
             // automatically is not notified of the others' reports until a coordinator decides (TLP: a
             // duplicate does not make its finder a recipient of the original).
-            add_participant(&mut tx, case, r.org_id, "reporter", r.created_at, joined.is_none()).await?;
+            add_participant(
+                &mut tx,
+                case,
+                r.org_id,
+                "reporter",
+                r.created_at,
+                joined.is_none(),
+            )
+            .await?;
             sqlx::query("UPDATE cases SET modified_at = $2, version = version + 1 WHERE id = $1 AND $3")
                 .bind(case)
                 .bind(r.created_at)
