@@ -1099,7 +1099,10 @@ fn rows() -> Vec<Row> {
             request: |ids, _| {
                 send(
                     Method::POST,
-                    format!("/api/v1/reports/{}/attachments?role=other&name=notes.txt", ids.report),
+                    format!(
+                        "/api/v1/reports/{}/attachments?role=other&name=notes.txt",
+                        ids.report
+                    ),
                     json!("notes"),
                 )
             },
@@ -1109,7 +1112,12 @@ fn rows() -> Vec<Row> {
             op: "GET /api/v1/reports/{id}/attachments/{attachment_id}",
             case: "TLP:AMBER",
             fresh: Fresh::Nothing,
-            request: |ids, _| get(format!("/api/v1/reports/{}/attachments/{}", ids.report, ids.attachment)),
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/reports/{}/attachments/{}",
+                    ids.report, ids.attachment
+                ))
+            },
             expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
         },
         Row {
@@ -1348,11 +1356,19 @@ fn vulnerability_body(product: &str) -> Value {
 /// Two new cases of the developer member: one holding two reports (the second joined it), and another.
 async fn report_cases(t: &TestApp, w: &World, n: usize) -> (Uuid, Uuid, Uuid) {
     let product = format!("pkg:generic/libpng-{n}");
-    let first = t.post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product)).await;
-    let second = t.post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product)).await;
+    let first = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product))
+        .await;
+    let second = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product))
+        .await;
     assert_eq!(first.ok()["case_id"], second.ok()["case_id"], "{}", second.body);
     let other = t
-        .post(&w.dev_member, "/api/v1/reports", vulnerability_body(&format!("pkg:npm/other-{n}")))
+        .post(
+            &w.dev_member,
+            "/api/v1/reports",
+            vulnerability_body(&format!("pkg:npm/other-{n}")),
+        )
         .await;
     let case = |body: &Value| body["case_id"].as_str().unwrap().parse().unwrap();
     (case(&first.body), case(other.ok()), id_of(&second.body))
@@ -1628,7 +1644,11 @@ async fn every_route_as_every_persona_and_credential() {
         .unwrap();
 
     // The clearinghouse: an AMBER threat report of the developer member with an attachment, and two cases.
-    let report = id_of(t.post(&w.dev_member, "/api/v1/reports", threat_body("amber", 0)).await.ok());
+    let report = id_of(
+        t.post(&w.dev_member, "/api/v1/reports", threat_body("amber", 0))
+            .await
+            .ok(),
+    );
     let attached = t
         .raw(
             Method::POST,
