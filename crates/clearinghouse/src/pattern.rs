@@ -160,7 +160,7 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, PatternError> {
                 let body: String = chars.get(body_start..i - 1).unwrap_or_default().iter().collect();
                 let tok = match c {
                     'h' => {
-                        if body.len() % 2 != 0 || !body.chars().all(|c| c.is_ascii_hexdigit()) {
+                        if !body.len().is_multiple_of(2) || !body.chars().all(|c| c.is_ascii_hexdigit()) {
                             return Err(err(pos, "a hex constant holds an even number of hex digits"));
                         }
                         Tok::Hex
@@ -251,7 +251,7 @@ fn string_end(chars: &[char], open: usize, pos: usize) -> Result<usize, PatternE
 
 fn is_base64(text: &str) -> bool {
     let body = text.trim_end_matches('=');
-    text.len() % 4 == 0
+    text.len().is_multiple_of(4)
         && text.len() - body.len() <= 2
         && body
             .chars()

@@ -2,7 +2,7 @@
 //! own TLP marking (never less restrictive than its report's), served only to those both markings admit.
 
 use super::attachment_context;
-use super::reports::parse_tlp;
+use super::validate::parse_tlp;
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;

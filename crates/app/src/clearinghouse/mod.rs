@@ -13,12 +13,14 @@ mod intake;
 pub mod metrics;
 mod reports;
 mod triage;
+mod validate;
 pub mod vendors;
 
 pub use attachments::*;
 pub use intake::*;
 pub use reports::*;
 pub use triage::*;
+pub use validate::{AffectedInput, FinderInput, ForwardFinding, NewReport};
 
 use crate::jobs::Registry;
 use crate::{App, AppError, AppResult, Caller, policy};

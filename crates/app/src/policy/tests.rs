@@ -281,3 +281,27 @@ fn who_may_act_in_the_clearinghouse() {
     ];
     check(&callers, table);
 }
+
+#[test]
+fn who_may_report_and_triage() {
+    let (orgs, callers) = cast();
+    let (agency, lab) = (orgs.agency, orgs.lab);
+    // The reporter of the table's report: the lab's member (the second persona).
+    let reporter = callers[1].user_id();
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("file a report", &can_file_report,                     [1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1]),
+        ("attach to the member's report", &|c| can_attach_to_report(c, reporter),
+                                                                [0,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("forward the agency's finding", &|c| can_forward_finding(c, agency),
+                                                                [0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("forward a finding of the lab's org id", &|c| can_forward_finding(c, lab),
+                                                                [0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("triage, merge and split cases", &can_triage,          [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("read as a coordinator", &|c| tlp_audience(Some(c)).coordinator,
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+    ];
+    check(&callers, table);
+    assert_eq!(tlp_audience(None), store::TlpAudience::PUBLIC);
+}

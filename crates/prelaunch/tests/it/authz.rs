@@ -9,7 +9,8 @@
 //! cannot be added (the OpenAPI tests require it to be documented) without its row here.
 //!
 //! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
-//! 404 (the caller may not know the object exists). Every 404 is also compared with the answer to the same
+//! 404 (the caller may not know the object exists); in the dead-credential column, `4/1` separates the public
+//! (no credential, who reads TLP:CLEAR clearinghouse objects) from every other dead credential. Every 404 is also compared with the answer to the same
 //! request where each id the caller cannot see is replaced by the id of nothing: the two must be identical,
 //! or the difference would leak the object's existence. Under `/gateway/v1` each persona presents its gateway
 //! token when it holds one and its API token otherwise (which the gateway must refuse), and the refusals are
@@ -136,6 +137,14 @@ struct Ids {
     advisory_amber: Uuid,
     /// A subscription of the operator's.
     subscription: Uuid,
+    /// A TLP:AMBER threat report of the developer member, and its attachment (TLP:AMBER).
+    report: Uuid,
+    attachment: Uuid,
+    /// Two cases of the developer member's vulnerability reports (`Fresh::Cases`): `report_case` holds two
+    /// reports (the second, `joined_report`, joined it), `other_report_case` one.
+    report_case: Uuid,
+    other_report_case: Uuid,
+    joined_report: Uuid,
 }
 
 impl Ids {
@@ -215,6 +224,11 @@ impl Ids {
             advisory_clear: r(),
             advisory_amber: r(),
             subscription: r(),
+            report: r(),
+            attachment: r(),
+            report_case: r(),
+            other_report_case: r(),
+            joined_report: r(),
         }
     }
 }
@@ -242,6 +256,10 @@ enum Fresh {
     Case,
     /// A new subscription of the operator's.
     Subscription,
+    /// A new finding of the evaluator on `notice` (to forward as a report).
+    Finding,
+    /// New cases of the developer member's reports, as `report_case`, `other_report_case` and `joined_report`.
+    Cases,
 }
 
 struct Req {
@@ -1288,6 +1306,111 @@ fn rows() -> Vec<Row> {
             request: |_, _| get("/api/v1/clearinghouse/metrics".into()),
             expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
         },
+        // The clearinghouse. Reports are read under TLP: the AMBER report by its organisation and the
+        // coordinators; the public (no credential) reads TLP:CLEAR only, and a dead credential is refused.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "GET /api/v1/reports",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/reports".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "POST /api/v1/reports",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| send(Method::POST, "/api/v1/reports".into(), threat_body("green", n)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/reports/{id}",
+            case: "TLP:AMBER, the developer member's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/reports/{}", ids.report)),
+            expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
+        },
+        Row {
+            op: "GET /api/v1/reports/{id}/attachments",
+            case: "TLP:AMBER, the developer member's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/reports/{}/attachments", ids.report)),
+            expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
+        },
+        Row {
+            op: "POST /api/v1/reports/{id}/attachments",
+            case: "the reporter alone",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!(
+                        "/api/v1/reports/{}/attachments?role=other&name=notes.txt",
+                        ids.report
+                    ),
+                    json!("notes"),
+                )
+            },
+            expect: "3  3  3  +  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/reports/{id}/attachments/{attachment_id}",
+            case: "TLP:AMBER",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/reports/{}/attachments/{}",
+                    ids.report, ids.attachment
+                ))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
+        },
+        Row {
+            op: "POST /api/v1/findings/{id}/report",
+            case: "the evaluator's finding",
+            fresh: Fresh::Finding,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/findings/{}/report", ids.finding),
+                    json!({"tlp": "amber", "affected": [{"purl": "pkg:generic/orion", "versions": "*"}]}),
+                )
+            },
+            expect: "4  4  3  3  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/triage",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/triage".into()),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "POST /api/v1/cases/{id}/merge",
+            case: "the developer member's cases",
+            fresh: Fresh::Cases,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/cases/{}/merge", ids.other_report_case),
+                    json!({"into": ids.report_case}),
+                )
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/cases/{id}/split",
+            case: "the developer member's case",
+            fresh: Fresh::Cases,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/cases/{}/split", ids.report_case),
+                    json!({"reports": [ids.joined_report]}),
+                )
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  4  4  1",
+        },
         // The public ledger: commitments only, open to anyone, whatever credential comes with the request.
         // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
         Row {
@@ -1420,6 +1543,15 @@ impl Matrix<'_> {
                 let body = json!({"sector": format!("sector {n}")});
                 ids.subscription = id_of(t.post(&w.operator, "/api/v1/subscriptions", body).await.ok());
             }
+            Fresh::Finding => {
+                ids.finding = id_of(&t.file_finding(&w.evaluator, ids.notice, &[]).await);
+            }
+            Fresh::Cases => {
+                let (case, other_case, case_report) = report_cases(t, w, n).await;
+                ids.report_case = case;
+                ids.other_report_case = other_case;
+                ids.joined_report = case_report;
+            }
         }
         ids
     }
@@ -1454,6 +1586,44 @@ fn surface(op: &str) -> Surface {
 }
 
 /// Whether a reply is the outcome a cell expects, and if not, why.
+/// A clearinghouse threat report of marking `tlp`.
+fn threat_body(tlp: &str, n: usize) -> Value {
+    json!({
+        "kind": "threat", "title": format!("Campaign {n}"), "description": "Lures written by a model.",
+        "tlp": tlp, "misuse": "Per-target lures.",
+    })
+}
+
+/// A vulnerability report of `product`; two with the same product and words join one case.
+fn vulnerability_body(product: &str) -> Value {
+    json!({
+        "kind": "vulnerability", "title": "Heap overflow in png_read_row", "tlp": "green",
+        "description": "ASan: heap-buffer-overflow WRITE in png_read_row at pngread.c:512.",
+        "affected": [{"purl": product, "versions": "*"}], "location": "pngread.c:png_read_row",
+    })
+}
+
+/// Two new cases of the developer member: one holding two reports (the second joined it), and another.
+async fn report_cases(t: &TestApp, w: &World, n: usize) -> (Uuid, Uuid, Uuid) {
+    let product = format!("pkg:generic/libpng-{n}");
+    let first = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product))
+        .await;
+    let second = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability_body(&product))
+        .await;
+    assert_eq!(first.ok()["case_id"], second.ok()["case_id"], "{}", second.body);
+    let other = t
+        .post(
+            &w.dev_member,
+            "/api/v1/reports",
+            vulnerability_body(&format!("pkg:npm/other-{n}")),
+        )
+        .await;
+    let case = |body: &Value| body["case_id"].as_str().unwrap().parse().unwrap();
+    (case(&first.body), case(other.ok()), id_of(&second.body))
+}
+
 fn judge(expect: &str, surface: Surface, reply: &Reply) -> Result<(), String> {
     let status = reply.status.as_u16();
     let wanted = match expect {
@@ -1554,7 +1724,16 @@ async fn the_matrix_covers_every_documented_operation() {
             ));
         }
         let expect: Vec<&str> = row.expect.split_whitespace().collect();
-        if expect.len() != CAST.len() + 1 || expect.iter().any(|e| !["+", "1", "3", "4"].contains(e)) {
+        let outcome = |e: &str| ["+", "1", "3", "4"].contains(&e);
+        // The dead column may split the public (no credential) from the other dead credentials: `4/1`.
+        let dead_ok = expect.last().is_some_and(|e| {
+            let (public, rest) = e.split_once('/').unwrap_or((e, e));
+            outcome(public) && outcome(rest)
+        });
+        if expect.len() != CAST.len() + 1
+            || !dead_ok
+            || expect[..expect.len() - 1].iter().any(|e| !outcome(e))
+        {
             problems.push(format!(
                 "{label}: {:?} is not one outcome (+, 1, 3 or 4) per persona ({}) and one for dead credentials",
                 row.expect,
@@ -1714,6 +1893,24 @@ async fn every_route_as_every_persona_and_credential() {
         .parse()
         .unwrap();
 
+    // The clearinghouse: an AMBER threat report of the developer member with an attachment, and two cases.
+    let report = id_of(
+        t.post(&w.dev_member, "/api/v1/reports", threat_body("amber", 0))
+            .await
+            .ok(),
+    );
+    let attached = t
+        .raw(
+            Method::POST,
+            &format!("/api/v1/reports/{report}/attachments?role=reproducer&name=poc.txt"),
+            Some(&w.dev_member.token),
+            Some("text/plain"),
+            b"poc".to_vec(),
+        )
+        .await;
+    let attachment = id_of(attached.ok());
+    let (report_case, other_report_case, joined_report) = report_cases(&t, &w, 0).await;
+
     let events = t.audit_after(0).await;
     let cases = notified_case(&t, &w, "amber").await;
     let ids = Ids {
@@ -1763,6 +1960,11 @@ async fn every_route_as_every_persona_and_credential() {
             crate::notifications::deliver(&t).await;
             id_of(&t.get(&w.evaluator, "/api/v1/notifications?limit=200").await.ok()["items"][0])
         },
+        report,
+        attachment,
+        report_case,
+        other_report_case,
+        joined_report,
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))
@@ -1798,12 +2000,15 @@ async fn every_route_as_every_persona_and_credential() {
             .zip(&expect)
             .map(|(p, e)| (p.name.to_owned(), m.credential(row, p), *e))
             .collect();
-        let dead_expect = expect[CAST.len()];
-        callers.extend(
-            DEAD.iter()
-                .zip(&dead)
-                .map(|(d, a)| (d.to_string(), a.clone(), dead_expect)),
-        );
+        // `4/1`: the public (no credential at all) reads as the first, every other dead credential as the
+        // second; a route open to the public still refuses a credential that is presented and invalid.
+        let (public, dead_expect) = expect[CAST.len()]
+            .split_once('/')
+            .unwrap_or((expect[CAST.len()], expect[CAST.len()]));
+        callers.extend(DEAD.iter().zip(&dead).map(|(d, a)| {
+            let wanted = if *d == "none" { public } else { dead_expect };
+            (d.to_string(), a.clone(), wanted)
+        }));
         for (who, auth, wanted) in callers {
             let ids = m.ids_for(row.fresh).await;
             let req = (row.request)(&ids, m.next());

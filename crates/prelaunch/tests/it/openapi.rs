@@ -218,9 +218,13 @@ fn parameters<'a>(doc: &'a Value, path: &str, method: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The schema of an operation's JSON request body (none for a body of another media type, such as a file).
 fn json_body_schema<'a>(doc: &'a Value, path: &str, method: &str) -> Option<&'a Value> {
     let body = resolve(doc, doc["paths"][path][method].get("requestBody")?);
-    Some(resolve(doc, &body["content"]["application/json"]["schema"]))
+    Some(resolve(
+        doc,
+        body["content"].get("application/json")?.get("schema")?,
+    ))
 }
 
 async fn fetch_document(t: &TestApp) -> Value {
@@ -402,6 +406,7 @@ fn sample(doc: &Value, schema: &Value) -> Value {
         Some("string") if schema["format"] == "uuid" => json!(Uuid::now_v7()),
         Some("string") => json!("x"),
         Some("integer") => json!(schema["minimum"].as_i64().unwrap_or(1)),
+        Some("number") => json!(schema["minimum"].as_f64().unwrap_or(0.5)),
         Some("boolean") => json!(true),
         Some("array") => json!([]),
         Some("object") => {
@@ -524,15 +529,20 @@ async fn request_schemas_accept_and_reject_what_the_server_does() {
                 pairs.extend((!extra.is_empty()).then(|| extra.to_owned()));
                 format!("{url}?{}", pairs.join("&"))
             };
-            let reply = t.get(&admin, &query("", "")).await;
+            // Sent with the operation's own method (a file upload's parameters are on a POST), no body.
+            let send = |url: String| {
+                let (t, m, token) = (&t, m.clone(), admin.token.clone());
+                async move { t.call(m, &url, Some(token.as_str()), None).await }
+            };
+            let reply = send(query("", "")).await;
             assert!(!is_shape_problem(&reply), "{method} {path}: {}", reply.body);
             for (name, value, required) in &query_params {
                 if *required {
-                    let reply = t.get(&admin, &query(name, "")).await;
+                    let reply = send(query(name, "")).await;
                     reply.problem(422, "invalid-field");
                     assert_eq!(reply.body["field"], *name, "{method} {path}: {}", reply.body);
                 } else {
-                    let reply = t.get(&admin, &query("", &format!("{name}={value}"))).await;
+                    let reply = send(query("", &format!("{name}={value}"))).await;
                     assert!(
                         !is_shape_problem(&reply),
                         "{method} {path}?{name}={value}: {}",
@@ -540,7 +550,7 @@ async fn request_schemas_accept_and_reject_what_the_server_does() {
                     );
                 }
             }
-            let reply = t.get(&admin, &query("", "surplus=1")).await;
+            let reply = send(query("", "surplus=1")).await;
             reply.problem(422, "invalid-field");
             assert_eq!(reply.body["field"], "surplus", "{method} {path}");
         }
@@ -1004,6 +1014,7 @@ async fn every_answer_conforms_to_the_document() {
     let findings = format!("{n}/findings");
     let (_, finding) = c.create(ev, "/notices/{id}/findings", &findings, finding).await;
     let finding = format!("/findings/{finding}");
+    let forward = format!("{finding}/report");
     let assessment = json!({"levels": {"cyber_offense": "high", "autonomy": "low"}, "rationale": "Because."});
     let assessments = format!("{n}/assessments");
     let (assessment, assessment_id) = c
@@ -1098,6 +1109,8 @@ async fn every_answer_conforms_to_the_document() {
     c.run(steps).await;
 
     exercise_clearinghouse(&mut c, &w).await;
+
+    exercise_reports(&mut c, &w, &forward).await;
 
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
@@ -1196,6 +1209,93 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
     ];
     c.run(steps).await;
+}
+
+/// The clearinghouse: reports of both kinds (one joining another's case), an attachment, reading under TLP
+/// (the public too), forwarding a finding (`forward`, the evaluator's), triage, merge and split, and the
+/// intake limit.
+async fn exercise_reports(c: &mut Checked<'_>, w: &World, forward: &str) {
+    // The reporter is Other Lab's admin (Frontier Lab's member was deactivated above).
+    let (pa, dm, dev, op) = (
+        Some(&w.program_admin),
+        Some(&w.other_dev),
+        Some(&w.dev_admin),
+        Some(&w.operator),
+    );
+    let (co, ev) = (Some(&w.coordinator), Some(&w.evaluator));
+    let vulnerability = |product: &str| {
+        json!({
+            "kind": "vulnerability", "title": "Heap overflow in png_read_row", "tlp": "amber",
+            "description": "ASan: heap-buffer-overflow WRITE of size 4 in png_read_row at pngread.c:512.",
+            "affected": [{"purl": product, "versions": ">=1.6.0, <1.6.44"}], "cwe": "CWE-787",
+            "cvss_v3": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "cvss_v4": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            "finder": {"kind": "person", "name": "A. Finder"}, "ai_found": true,
+            "location": "pngread.c:png_read_row", "crash_signature": "#0 png_read_row pngread.c:512",
+            "threat_model": "Untrusted images.", "sectors": ["energy"],
+        })
+    };
+    let (filed, report) = c
+        .create(dm, "/reports", "/reports", vulnerability("pkg:generic/libpng"))
+        .await;
+    let (joined, joined_id) = c
+        .create(dm, "/reports", "/reports", vulnerability("pkg:generic/libpng"))
+        .await;
+    assert_eq!(joined["joined"], true);
+    assert_eq!(joined["duplicates"][0]["report_id"], report.as_str());
+    let case = filed["case_id"].as_str().unwrap().to_owned();
+    let (other, _) = c
+        .create(dm, "/reports", "/reports", vulnerability("pkg:npm/other"))
+        .await;
+    let other_case = other["case_id"].as_str().unwrap().to_owned();
+    let red = json!({
+        "kind": "threat", "title": "Lures", "description": "Model-written lures.", "tlp": "red",
+        "people": [w.evaluator.user_id], "indicators": ["[domain-name:value = 'lure.example']"],
+        "attack_patterns": ["T1566"], "misuse": "Per-target lures.",
+    });
+    let (_, threat) = c.create(dm, "/reports", "/reports", red).await;
+    let r = format!("/reports/{report}");
+    let attached = c
+        .raw(
+            &w.other_dev,
+            "/reports/{id}/attachments",
+            &format!("{r}/attachments?role=reproducer&name=poc.txt"),
+            "text/plain",
+            b"poc".to_vec(),
+        )
+        .await;
+    assert_eq!(attached.status, 201, "{}", attached.body);
+    let a = format!("{r}/attachments/{}", attached.body["id"].as_str().unwrap());
+    let split = |report: &str| Some(json!({"reports": [report]}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (dm, "GET", "/reports", "/reports?mine=true&tlp=amber&limit=2".into(), None, 200),
+        (None, "GET", "/reports", "/reports".into(), None, 200),
+        (dm, "GET", "/reports", "/reports?tlp=white".into(), None, 422),
+        (dm, "POST", "/reports", "/reports".into(), Some(json!({"kind": "vulnerability", "title": "t", "description": "d", "tlp": "white"})), 422),
+        (dm, "GET", "/reports/{id}", r.clone(), None, 200),
+        (op, "GET", "/reports/{id}", r.clone(), None, 404),
+        (ev, "GET", "/reports/{id}", format!("/reports/{threat}"), None, 200),
+        (dm, "GET", "/reports/{id}/attachments", format!("{r}/attachments"), None, 200),
+        (op, "GET", "/reports/{id}/attachments", format!("{r}/attachments"), None, 404),
+        (dm, "GET", "/reports/{id}/attachments/{attachment_id}", a.clone(), None, 200),
+        (None, "GET", "/reports/{id}/attachments/{attachment_id}", a, None, 404),
+        (ev, "POST", "/findings/{id}/report", forward.into(), Some(json!({"tlp": "green", "affected": [{"purl": "pkg:generic/orion", "versions": "*"}]})), 201),
+        (ev, "POST", "/findings/{id}/report", forward.into(), Some(json!({"tlp": "green"})), 409),
+        (dev, "POST", "/findings/{id}/report", forward.into(), Some(json!({"tlp": "green"})), 403),
+        (co, "GET", "/triage", "/triage?limit=1".into(), None, 200),
+        (dm, "GET", "/triage", "/triage".into(), None, 403),
+        (co, "POST", "/cases/{id}/merge", format!("/cases/{other_case}/merge"), Some(json!({"into": case})), 200),
+        (co, "POST", "/cases/{id}/merge", format!("/cases/{other_case}/merge"), Some(json!({"into": case})), 409),
+        (dm, "POST", "/cases/{id}/split", format!("/cases/{case}/split"), split(&joined_id), 403),
+        (co, "POST", "/cases/{id}/split", format!("/cases/{case}/split"), split(&threat), 422),
+        (co, "POST", "/cases/{id}/split", format!("/cases/{case}/split"), split(&joined_id), 201),
+        (pa, "PUT", "/policy", "/policy".into(), Some(json!({"intake_reports_per_day": 1})), 200),
+        (op, "POST", "/reports", "/reports".into(), Some(vulnerability("pkg:npm/limited")), 201),
+        (op, "POST", "/reports", "/reports".into(), Some(vulnerability("pkg:npm/limited")), 429),
+    ];
+    let replies = c.run(steps).await;
+    assert!(replies.last().unwrap().headers.contains_key("retry-after"));
 }
 
 /// The model gateway: a notice's connections, an evaluator's gateway token, calls in both API styles through a

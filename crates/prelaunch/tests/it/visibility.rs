@@ -495,6 +495,122 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "+ . + + . + + + . . . . .",
     ));
 
+    // The clearinghouse: events about a report or a case go to whoever may read it (TLP, the case's embargo),
+    // beside the actor and their organisation's admins.
+    let vulnerability = |product: &str| {
+        json!({
+            "kind": "vulnerability", "title": "Heap overflow in png_read_row", "tlp": "amber",
+            "description": "ASan: heap-buffer-overflow WRITE in png_read_row at pngread.c:512.",
+            "affected": [{"purl": product, "versions": "*"}], "location": "pngread.c:png_read_row",
+        })
+    };
+    let filed = t
+        .post(
+            &w.dev_member,
+            "/api/v1/reports",
+            vulnerability("pkg:generic/libpng"),
+        )
+        .await;
+    let report = id_of(filed.ok());
+    let case = filed.body["case_id"].as_str().unwrap().to_owned();
+    let made = events!();
+    rows.push((
+        "a report is filed",
+        only(&made, "report.file"),
+        "+ + + + . . . . . . . . .",
+    ));
+    rows.push((
+        "it opens a case",
+        only(&made, "case.open"),
+        "+ + + + . . . . . . . . .",
+    ));
+    let joined = t
+        .post(
+            &w.operator,
+            "/api/v1/reports",
+            vulnerability("pkg:generic/libpng"),
+        )
+        .await;
+    let joined = id_of(joined.ok());
+    rows.push((
+        "a duplicate joins the case",
+        only(&events!(), "case.join"),
+        "+ + + + . . . . . . . . +",
+    ));
+    let attach = format!("/api/v1/reports/{report}/attachments?role=patch&name=fix.diff");
+    t.raw(
+        reqwest::Method::POST,
+        &attach,
+        Some(&w.dev_member.token),
+        Some("text/plain"),
+        b"fix".to_vec(),
+    )
+    .await
+    .ok();
+    rows.push((
+        "a file is attached",
+        only(&events!(), "report.attach"),
+        "+ + + + . . . . . . . . .",
+    ));
+    let finding = id_of(&t.file_finding(&w.evaluator, broad, &[]).await);
+    let forwarded = t
+        .post(
+            &w.evaluator,
+            &format!("/api/v1/findings/{finding}/report"),
+            json!({"tlp": "amber", "affected": [{"purl": "pkg:generic/orion", "versions": "*"}]}),
+        )
+        .await;
+    forwarded.ok();
+    rows.push((
+        "a finding is forwarded",
+        only(&events!(), "report.forward"),
+        "+ + . . . + + + . . . . .",
+    ));
+    let other = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability("pkg:npm/other"))
+        .await;
+    let other_case = other.ok()["case_id"].as_str().unwrap().to_owned();
+    events!();
+    t.post(
+        &w.coordinator,
+        &format!("/api/v1/cases/{other_case}/merge"),
+        json!({"into": case}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "a coordinator merges a case",
+        only(&events!(), "case.merge"),
+        "+ + + + . . . . . . . . .",
+    ));
+    t.post(
+        &w.coordinator,
+        &format!("/api/v1/cases/{case}/split"),
+        json!({"reports": [joined]}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "and splits one",
+        only(&events!(), "case.split"),
+        "+ + + + . . . . . . . . .",
+    ));
+    let policy =
+        json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.4, "intake_reports_per_day": 400});
+    t.put(&w.program_admin, "/api/v1/policy", policy).await.ok();
+    let made = events!();
+    for kind in [
+        "policy.dedup_join_threshold",
+        "policy.dedup_suggest_threshold",
+        "policy.intake_reports_per_day",
+    ] {
+        rows.push((
+            "the intake policy changes",
+            only(&made, kind),
+            "+ . . . . . . . . . . . .",
+        ));
+    }
+
     // Every kind the policy names is in the table.
     let covered: BTreeSet<&str> = rows.iter().map(|(_, e, _)| e.action.as_str()).collect();
     let kinds: BTreeSet<&str> = app::policy::EVENT_KINDS.iter().map(|(kind, _)| *kind).collect();
