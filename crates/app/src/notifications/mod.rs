@@ -3,10 +3,10 @@
 /// What a notification (and a webhook event) is about. The names are the stable strings of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotificationKind {
-    /// A notice was shared with your agency (or your agency was added to one).
+    /// A notice was shared with your agency (or your agency was added to one). A notice's sharing is set when
+    /// it is filed and never narrowed today (no share is removed, and a withdrawn notice stays visible to its
+    /// agencies), so there is no "unshared" kind until sharing can be changed.
     NoticeShared,
-    /// Your agency was removed from a notice's sharing.
-    NoticeUnshared,
     /// You were assigned to a notice.
     Assigned,
     /// You were unassigned from a notice.
@@ -32,9 +32,8 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 13] = [
+    pub const ALL: [NotificationKind; 12] = [
         NotificationKind::NoticeShared,
-        NotificationKind::NoticeUnshared,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
         NotificationKind::FindingCreated,
@@ -51,7 +50,6 @@ impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::NoticeShared => "notice.shared",
-            NotificationKind::NoticeUnshared => "notice.unshared",
             NotificationKind::Assigned => "assignment.created",
             NotificationKind::Unassigned => "assignment.removed",
             NotificationKind::FindingCreated => "finding.created",
