@@ -29,6 +29,7 @@ mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;
+mod platform;
 mod schemathesis;
 mod smoke;
 mod store_reads;
