@@ -203,6 +203,7 @@ async fn parallel_creations_at_the_cap_make_exactly_one_endpoint() {
         racing.push(tokio::spawn(async move {
             let body =
                 json!({"url": format!("https://hooks.example.com/race/{n}"), "events": ["finding.created"]});
+            start.wait().await;
             t.post(&p, "/api/v1/webhooks", body).await
         }));
     }
