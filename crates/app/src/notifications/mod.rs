@@ -81,7 +81,7 @@ use chrono::Duration;
 /// ten minutes), mails and the daily digest.
 pub fn register(registry: Registry) -> Registry {
     registry
-        .handle(outbox::NOTIFY, outbox::NotifyHandler)
+        .handle(outbox::NOTIFY, outbox::NotifyHandler::default())
         .every(outbox::NOTIFY, Duration::seconds(3))
         .handle(outbox::REMINDERS, outbox::RemindersHandler)
         .every(outbox::REMINDERS, Duration::minutes(10))

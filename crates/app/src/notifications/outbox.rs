@@ -131,12 +131,18 @@ fn owner_of(job: &Job) -> Result<&str, JobError> {
 }
 
 /// Reads the trail after the cursor and delivers what it calls for.
-pub struct NotifyHandler;
+#[derive(Default)]
+pub struct NotifyHandler {
+    /// A worker's runs take turns: concurrent runs would only race for the cursor. While one runs, the next
+    /// waits here with its key still set, so that changes meanwhile add no third.
+    turn: tokio::sync::Mutex<()>,
+}
 
 #[async_trait]
 impl JobHandler for NotifyHandler {
     async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
         let owner = owner_of(job)?;
+        let _turn = self.turn.lock().await;
         if job.idempotency_key.as_deref() == Some(SOON_KEY) {
             app.store.free_job_key(job.id).await?;
         }
