@@ -56,6 +56,9 @@ pub struct Config {
     pub allow_private_upstreams: bool,
     /// E-mail over SMTP (`--smtp-url`, `--mail-from`); without it the inbox still works and nothing is mailed.
     pub mail: Option<notifications::email::MailSettings>,
+    /// How long one webhook delivery attempt may take, from connecting to the end of what is read of the
+    /// answer (15 s; not an operator option: tests shorten it).
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             invitation_days: 7,
             allow_private_upstreams: false,
             mail: None,
+            webhook_timeout: webhooks::TIMEOUT,
         }
     }
 }

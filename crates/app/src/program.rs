@@ -493,6 +493,7 @@ impl App {
             }),
         );
         self.store.create_notice(&notice, &shared_with, &event).await?;
+        self.notify_soon(&event).await;
         Ok(NoticeView::new(notice, now, Some(shared_with)))
     }
 
@@ -620,6 +621,7 @@ impl App {
         );
         self.store.change_notice_dates(&update, &record, &event).await?;
         self.gateway_changed();
+        self.notify_soon(&event).await;
         let updated = Notice {
             planned_launch_at: update.planned_launch_at,
             launched_at: update.launched_at,
@@ -717,6 +719,7 @@ impl App {
             json!({"user": user_id, "email": assignment.email}),
         );
         self.store.assign(&assignment, &event).await?;
+        self.notify_soon(&event).await;
         self.gateway_changed();
         Ok(assignment.into())
     }
@@ -739,6 +742,7 @@ impl App {
             json!({"user": user_id, "email": assignment.email}),
         );
         self.store.unassign(notice_id, user_id, &event).await?;
+        self.notify_soon(&event).await;
         self.gateway_changed();
         Ok(())
     }
@@ -830,6 +834,7 @@ impl App {
             json!({"notice": notice_id, "severity": finding.severity.as_str(), "domain": finding.domain.as_str(), "shared_with": shared_with}),
         );
         self.store.create_finding(&finding, &shared_with, &event).await?;
+        self.notify_soon(&event).await;
         Ok(finding.into())
     }
 
@@ -913,6 +918,7 @@ impl App {
         self.store
             .create_assessment(&assessment, &shared_with, &event)
             .await?;
+        self.notify_soon(&event).await;
         Ok(assessment.into())
     }
 

@@ -154,6 +154,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// Queues a failed job again with its attempts reset, due at `now`, and records who did it. `Stale` when
     /// the job is not failed.
     async fn retry_failed_job(&self, id: Uuid, now: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
+    /// Frees a running job's idempotency key, so that a job with the same key can be queued while it runs
+    /// (a "pending" mark: a burst of requests makes one waiting job, and one made after this is not lost).
+    async fn free_job_key(&self, id: Uuid) -> Result<()>;
     /// Removes done jobs finished before `before`; their idempotency keys are free again.
     async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64>;
 }

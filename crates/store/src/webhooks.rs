@@ -71,9 +71,12 @@ pub struct WebhookAttempt<'a> {
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
-    async fn create_webhook(&self, endpoint: &WebhookEndpoint, event: &AuditEvent) -> Result<()>;
+    /// Adds the endpoint and records the event, unless its organisation already has `most` endpoints: then
+    /// nothing is written and the answer is `false`. The count and the insert are one atomic step, so parallel
+    /// creations never pass the cap.
+    async fn create_webhook(&self, endpoint: &WebhookEndpoint, most: i64, event: &AuditEvent)
+    -> Result<bool>;
     async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookEndpoint>>;
-    async fn count_webhooks(&self, org_id: Uuid) -> Result<i64>;
     /// An organisation's endpoints, by id (oldest first), after the page's cursor.
     async fn list_webhooks(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<WebhookEndpoint>>;
     /// Writes the endpoint's url, description, events, enabled, failing_since and disabled_reason.

@@ -3,10 +3,10 @@
 /// What a notification (and a webhook event) is about. The names are the stable strings of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotificationKind {
-    /// A notice was shared with your agency (or your agency was added to one).
+    /// A notice was shared with your agency (or your agency was added to one). A notice's sharing is set when
+    /// it is filed and never narrowed today (no share is removed, and a withdrawn notice stays visible to its
+    /// agencies), so there is no "unshared" kind until sharing can be changed.
     NoticeShared,
-    /// Your agency was removed from a notice's sharing.
-    NoticeUnshared,
     /// You were assigned to a notice.
     Assigned,
     /// You were unassigned from a notice.
@@ -38,9 +38,8 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 16] = [
+    pub const ALL: [NotificationKind; 15] = [
         NotificationKind::NoticeShared,
-        NotificationKind::NoticeUnshared,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
         NotificationKind::FindingCreated,
@@ -60,7 +59,6 @@ impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::NoticeShared => "notice.shared",
-            NotificationKind::NoticeUnshared => "notice.unshared",
             NotificationKind::Assigned => "assignment.created",
             NotificationKind::Unassigned => "assignment.removed",
             NotificationKind::FindingCreated => "finding.created",
@@ -95,7 +93,7 @@ use chrono::Duration;
 /// ten minutes), mails and the daily digest.
 pub fn register(registry: Registry) -> Registry {
     registry
-        .handle(outbox::NOTIFY, outbox::NotifyHandler)
+        .handle(outbox::NOTIFY, outbox::NotifyHandler::default())
         .every(outbox::NOTIFY, Duration::seconds(3))
         .handle(outbox::REMINDERS, outbox::RemindersHandler)
         .every(outbox::REMINDERS, Duration::minutes(10))

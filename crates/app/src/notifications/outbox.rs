@@ -25,6 +25,14 @@ use uuid::Uuid;
 pub const NOTIFY: &str = "notify";
 /// The job kind that makes reminders.
 pub const REMINDERS: &str = "reminders";
+/// The idempotency key of the `notify` run queued right after a change (`App::notify_soon`): at most one
+/// waits at a time. A run frees the key as it starts, before it reads the trail, so that a change committed
+/// after that queues the next run rather than being left for the schedule.
+pub const SOON_KEY: &str = "notify:soon";
+/// How often a run that lost the cursor to another run reads the trail again at once.
+const RACES: usize = 5;
+/// What `deliver_notifications` names when another run moved the cursor first.
+const CURSOR: &str = "notification cursor";
 /// Ledger entries read per run; a full batch queues the next run at once.
 const BATCH: u64 = 200;
 /// The program setting holding the reminder days, e.g. "7,1".
@@ -123,49 +131,70 @@ fn owner_of(job: &Job) -> Result<&str, JobError> {
 }
 
 /// Reads the trail after the cursor and delivers what it calls for.
-pub struct NotifyHandler;
+#[derive(Default)]
+pub struct NotifyHandler {
+    /// A worker's runs take turns: concurrent runs would only race for the cursor. While one runs, the next
+    /// waits here with its key still set, so that changes meanwhile add no third.
+    turn: tokio::sync::Mutex<()>,
+}
 
 #[async_trait]
 impl JobHandler for NotifyHandler {
     async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
         let owner = owner_of(job)?;
-        let from = app.store.notify_cursor().await?;
-        let entries = app
-            .store
-            .ledger_entries(u64::try_from(from).unwrap_or(0), BATCH)
-            .await?;
-        let events: Vec<store::AuditEvent> = entries.into_iter().map(|e| e.event).collect();
-        let mut planned = plan_events(app, &events).await?;
-        // Webhook deliveries are queued with the inbox rows and the cursor's move, so each is queued once.
-        for hook in std::mem::take(&mut planned.webhooks) {
-            let jobs = crate::webhooks::fan_out_jobs(app, &hook.org_ids, hook.kind, hook.event_id, hook.data)
-                .await?;
-            planned.mails.extend(jobs);
+        let _turn = self.turn.lock().await;
+        if job.idempotency_key.as_deref() == Some(SOON_KEY) {
+            app.store.free_job_key(job.id).await?;
         }
-        let now = app.clock.now();
-        let read = i64::try_from(events.len()).unwrap_or(0);
-        let then: Vec<NewJob> = if u64::try_from(events.len()).unwrap_or(0) >= BATCH {
-            vec![JobRequest::new(NOTIFY, Value::Null).attempts(3).into_new_job(now)]
-        } else {
-            Vec::new()
-        };
-        let delivery = Delivery {
-            notifications: planned.notifications,
-            jobs: planned.mails,
-            cursor: Some((from, from + read)),
-        };
-        let outcome = JobOutcome {
-            id: job.id,
-            owner,
-            now,
-            result: JobResult::Done { then: &then },
-        };
-        match app.store.deliver_notifications(&delivery, &outcome).await {
-            Ok(_) => Ok(Completion::Finished),
-            // Another run moved the cursor first: this one wrote nothing, and tries again.
-            Err(StoreError::Stale(what)) => Err(JobError::retry(format!("{what} moved"))),
-            Err(other) => Err(other.into()),
+        // Another run that moved the cursor first has committed: this one wrote nothing, and reads again from
+        // the moved cursor, so that the change that queued it is told now rather than after a backoff.
+        for _ in 0..RACES {
+            if notify_once(app, job, owner).await? {
+                return Ok(Completion::Finished);
+            }
         }
+        Err(JobError::retry("the notification cursor kept moving"))
+    }
+}
+
+/// One run: the entries after the cursor, their notifications, mails and webhook deliveries, the cursor's
+/// move and the job's end, in one transaction. `false` when another run moved the cursor first.
+async fn notify_once(app: &App, job: &Job, owner: &str) -> Result<bool, JobError> {
+    let from = app.store.notify_cursor().await?;
+    let entries = app
+        .store
+        .ledger_entries(u64::try_from(from).unwrap_or(0), BATCH)
+        .await?;
+    let events: Vec<store::AuditEvent> = entries.into_iter().map(|e| e.event).collect();
+    let mut planned = plan_events(app, &events).await?;
+    // Webhook deliveries are queued with the inbox rows and the cursor's move, so each is queued once.
+    for hook in std::mem::take(&mut planned.webhooks) {
+        let jobs =
+            crate::webhooks::fan_out_jobs(app, &hook.org_ids, hook.kind, hook.event_id, hook.data).await?;
+        planned.mails.extend(jobs);
+    }
+    let now = app.clock.now();
+    let read = i64::try_from(events.len()).unwrap_or(0);
+    let then: Vec<NewJob> = if u64::try_from(events.len()).unwrap_or(0) >= BATCH {
+        vec![JobRequest::new(NOTIFY, Value::Null).attempts(3).into_new_job(now)]
+    } else {
+        Vec::new()
+    };
+    let delivery = Delivery {
+        notifications: planned.notifications,
+        jobs: planned.mails,
+        cursor: Some((from, from + read)),
+    };
+    let outcome = JobOutcome {
+        id: job.id,
+        owner,
+        now,
+        result: JobResult::Done { then: &then },
+    };
+    match app.store.deliver_notifications(&delivery, &outcome).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::Stale(CURSOR)) => Ok(false),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -298,6 +327,23 @@ pub async fn plan_reminders(app: &App) -> AppResult<Planned> {
 }
 
 impl App {
+    /// After a change has committed its event: when the event tells anyone, queues a `notify` run due now,
+    /// so that the inbox, mails and webhooks follow within a worker's poll rather than the schedule's period.
+    /// One run waits at a time (`SOON_KEY`), however many changes come at once. Failing to queue is logged
+    /// only: the change stands, and the scheduled run tells of it.
+    pub(crate) async fn notify_soon(&self, event: &store::AuditEvent) {
+        if recipients::kind_of_event(&event.action).is_none() {
+            return;
+        }
+        let run = JobRequest::new(NOTIFY, Value::Null)
+            .priority(1)
+            .attempts(3)
+            .key(SOON_KEY);
+        if let Err(error) = self.enqueue(vec![run]).await {
+            tracing::warn!(error = %error, event = %event.id, "could not queue the notification run");
+        }
+    }
+
     /// How many days ahead reminders go out (program setting; by default a week and a day).
     pub async fn reminder_days(&self) -> AppResult<Vec<u32>> {
         match self.store.get_setting(REMINDER_DAYS_SETTING).await? {

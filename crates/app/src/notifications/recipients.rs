@@ -43,9 +43,6 @@ pub enum Party {
 /// shared with hears nothing). Program administrators read no notice, so they are told of none.
 pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
     (NotificationKind::NoticeShared, &[Party::AgencyAdmins]),
-    // Written when a notice's sharing can change; its readers are the removed agency's admins, who can no
-    // longer see the notice, so it names nothing but that it happened.
-    (NotificationKind::NoticeUnshared, &[Party::SubjectOrgAdmins]),
     (NotificationKind::Assigned, &[Party::Subject]),
     (NotificationKind::Unassigned, &[Party::Subject]),
     (
@@ -665,6 +662,23 @@ mod tests {
         for (action, kind) in cases {
             assert_eq!(kind_of_event(action), kind, "{action}");
         }
+    }
+
+    #[test]
+    fn every_kind_is_emitted_by_some_event_or_reminder() {
+        // The reminders the `reminders` job makes; every other kind must come from an event the code writes.
+        let reminded = [
+            NotificationKind::WindowOpening,
+            NotificationKind::WindowClosing,
+            NotificationKind::TokenExpiring,
+        ];
+        let emitted: BTreeSet<NotificationKind> = crate::policy::EVENT_KINDS
+            .iter()
+            .filter_map(|(action, _)| kind_of_event(action))
+            .chain(reminded)
+            .collect();
+        let all: BTreeSet<NotificationKind> = NotificationKind::ALL.into_iter().collect();
+        assert_eq!(emitted, all, "a kind nothing emits is a dead kind");
     }
 
     #[test]

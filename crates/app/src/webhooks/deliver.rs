@@ -29,10 +29,12 @@ use uuid::Uuid;
 pub const DELIVER_KIND: &str = "webhook.deliver";
 /// The event type of a test delivery.
 pub const PING: &str = "ping";
-/// How long an attempt may take, connection to the end of the answer's first bytes.
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-/// The most of an answer read (and then dropped): receivers need only say 2xx.
-const MAX_ANSWER_BYTES: usize = 16 * 1024;
+/// How long an attempt may take, connection to the end of what is read of the answer, unless the service's
+/// `Config::webhook_timeout` says otherwise.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// The most of an answer read (and then dropped): receivers need only say 2xx. Reading stops at the first
+/// piece that reaches it, and the connection is closed.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
 /// An endpoint whose attempts have all failed for this long is disabled.
 pub const DISABLE_AFTER: Duration = Duration::hours(24);
 /// Retries: 30 s doubling to an hour, 40 attempts: more than a day even with the jitter's cut.
@@ -120,7 +122,6 @@ impl Deliver {
             reqwest::Client::builder()
                 .dns_resolver(resolver.clone())
                 .connect_timeout(std::time::Duration::from_secs(10))
-                .timeout(TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
                 .no_proxy()
                 .user_agent("Prelaunch-Webhooks/1")
@@ -139,6 +140,7 @@ impl Deliver {
     async fn post(
         &self,
         egress: Egress,
+        timeout: std::time::Duration,
         url: &str,
         job: &DeliverJob,
         timestamp: i64,
@@ -158,7 +160,7 @@ impl Deliver {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(job.body.clone());
-        let sent = tokio::time::timeout(TIMEOUT, async {
+        let sent = tokio::time::timeout(timeout, async {
             let mut response = request.send().await?;
             let status = response.status().as_u16();
             // Read a little of the answer, so the connection can be reused; never more.
@@ -179,12 +181,12 @@ impl Deliver {
             },
             Err(_) => Answer {
                 status: None,
-                error: Some(format!("no answer within {} s", TIMEOUT.as_secs())),
+                error: Some(no_answer_within(timeout)),
             },
             Ok(Err(error)) => {
                 let error = error.without_url();
                 let text = if error.is_timeout() {
-                    format!("no answer within {} s", TIMEOUT.as_secs())
+                    no_answer_within(timeout)
                 } else if egress::is_refusal(&error) {
                     egress::NotPublic.to_string()
                 } else if error.is_connect() {
@@ -198,6 +200,15 @@ impl Deliver {
                 }
             }
         }
+    }
+}
+
+/// "no answer within 15 s" (or "… 250 ms" for a timeout shorter than a whole second's multiple).
+fn no_answer_within(timeout: std::time::Duration) -> String {
+    if timeout.subsec_millis() == 0 {
+        format!("no answer within {} s", timeout.as_secs())
+    } else {
+        format!("no answer within {} ms", timeout.as_millis())
     }
 }
 
@@ -235,7 +246,14 @@ impl JobHandler for Deliver {
         let egress = app.egress();
         let started = std::time::Instant::now();
         let answer = self
-            .post(egress, &endpoint.url, &payload, timestamp, &signature)
+            .post(
+                egress,
+                app.config.webhook_timeout,
+                &endpoint.url,
+                &payload,
+                timestamp,
+                &signature,
+            )
             .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let delivered = answer.error.is_none();
@@ -286,6 +304,7 @@ impl JobHandler for Deliver {
             .await?;
         if disable {
             tracing::warn!(webhook = %endpoint.id, org = %endpoint.org_id, "disabled a webhook endpoint failing for a day");
+            app.notify_soon(&event).await;
         }
         match (outcome, delivered) {
             (Some(_), _) => Ok(Completion::Finished),

@@ -9,7 +9,7 @@
 
 mod deliver;
 
-pub use deliver::{DELIVER_KIND, DeliverJob, PING, sign};
+pub use deliver::{DELIVER_KIND, DeliverJob, MAX_ANSWER_BYTES, PING, TIMEOUT, sign};
 
 use crate::notifications::NotificationKind;
 use crate::page::{PageRequest, Paged, paginate};
@@ -294,11 +294,6 @@ impl App {
                     .into(),
             ));
         };
-        if self.store.count_webhooks(caller.org_id()).await? >= MAX_ENDPOINTS_PER_ORG {
-            return Err(AppError::Conflict(format!(
-                "an organisation may register at most {MAX_ENDPOINTS_PER_ORG} webhook endpoints"
-            )));
-        }
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let secret = new_secret();
@@ -322,7 +317,15 @@ impl App {
             Some(id),
             json!({"host": host_of(&endpoint.url), "events": endpoint.events.0}),
         );
-        self.store.create_webhook(&endpoint, &event).await?;
+        if !self
+            .store
+            .create_webhook(&endpoint, MAX_ENDPOINTS_PER_ORG, &event)
+            .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "an organisation may register at most {MAX_ENDPOINTS_PER_ORG} webhook endpoints"
+            )));
+        }
         Ok(CreatedWebhook {
             endpoint: endpoint.into(),
             secret: secret.expose().to_owned(),

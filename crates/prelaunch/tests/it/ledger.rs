@@ -252,10 +252,7 @@ async fn receipts_go_to_those_entitled_and_verify_offline() {
         .text()
         .await
         .unwrap();
-    let dir = std::env::temp_dir()
-        .join("prelaunch-tests")
-        .join(uuid::Uuid::new_v4().to_string());
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TestDir::new("ledger");
     let good = dir.join("event.tlog-proof");
     std::fs::write(&good, &body).unwrap();
     let key_text = key.to_string();
@@ -375,10 +372,7 @@ async fn a_monitor_rebuilds_the_log_and_notices_a_rewrite() {
             .await;
         reply.ok()["note"].as_str().unwrap().to_owned()
     };
-    let dir = std::env::temp_dir()
-        .join("prelaunch-tests")
-        .join(uuid::Uuid::new_v4().to_string());
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TestDir::new("ledger");
     let saved_path = dir.join("checkpoint");
     std::fs::write(&saved_path, &saved).unwrap();
     for _ in 0..3 {
@@ -498,10 +492,7 @@ async fn a_crash_in_a_burst_of_appends_leaves_a_consistent_ledger() {
         .text()
         .await
         .unwrap();
-    let dir = std::env::temp_dir()
-        .join("prelaunch-tests")
-        .join(uuid::Uuid::new_v4().to_string());
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TestDir::new("ledger");
     std::fs::write(dir.join("saved"), &saved).unwrap();
     let saved_path = dir.join("saved");
     let out = run(

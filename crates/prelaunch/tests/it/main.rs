@@ -32,6 +32,7 @@ mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;
+mod platform;
 mod reports;
 mod schemathesis;
 mod smoke;

@@ -327,8 +327,9 @@ async fn reminders_come_once_per_reminder_day_by_the_clock() {
 /// A real SMTP server: `tests/clients/smtp_sink.py` (aiosmtpd) on a free loopback port, saving what it gets.
 struct SmtpSink {
     port: u16,
-    dir: PathBuf,
     _child: tokio::process::Child,
+    /// Dropped after the server is killed.
+    dir: TestDir,
 }
 
 impl SmtpSink {
@@ -342,15 +343,12 @@ impl SmtpSink {
             .local_addr()
             .unwrap()
             .port();
-        let dir = std::env::temp_dir()
-            .join("prelaunch-tests")
-            .join(format!("mail-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TestDir::new("mail");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/smtp_sink.py");
         let mut child = tokio::process::Command::new(python)
             .arg(script)
             .arg(port.to_string())
-            .arg(&dir)
+            .arg(dir.path())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -365,8 +363,8 @@ impl SmtpSink {
         assert_eq!(ready.as_deref(), Some("ready"));
         SmtpSink {
             port,
-            dir,
             _child: child,
+            dir,
         }
     }
 
@@ -376,7 +374,7 @@ impl SmtpSink {
 
     /// Every mail received: (recipients, the whole message).
     fn mails(&self) -> Vec<(Vec<String>, String)> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "json"))

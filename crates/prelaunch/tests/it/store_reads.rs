@@ -59,7 +59,8 @@ fn inclusion_cases(sizes: &[u64]) -> Vec<(u64, u64)> {
 
 #[tokio::test]
 async fn proofs_from_a_warm_node_cache_match_a_cold_one_and_verify() {
-    let (app, _clock) = app_on(&fresh_database_url().await, "http://prelaunch.test").await;
+    let url = fresh_database_url().await;
+    let (app, _clock) = app_on(&url, "http://prelaunch.test").await;
     let store = app.store.clone();
     let base = store.ledger_size().await.unwrap();
     // Sizes around tile and subtree boundaries; the cache warms on the smaller trees and must stay right
@@ -119,7 +120,8 @@ async fn proofs_from_a_warm_node_cache_match_a_cold_one_and_verify() {
 
 #[tokio::test]
 async fn node_reads_return_exactly_the_stored_nodes_asked_for() {
-    let (app, _clock) = app_on(&fresh_database_url().await, "http://prelaunch.test").await;
+    let url = fresh_database_url().await;
+    let (app, _clock) = app_on(&url, "http://prelaunch.test").await;
     let store = app.store.clone();
     let size = store.ledger_size().await.unwrap();
     append(&store, size, 600 - size.min(600)).await;

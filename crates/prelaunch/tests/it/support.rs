@@ -26,15 +26,91 @@ pub fn backend() -> Backend {
     }
 }
 
-/// A fresh, empty database for one test; returns its URL.
-pub async fn fresh_database_url() -> String {
+/// Where tests keep their files: `<temp>/prelaunch-tests`.
+pub fn tests_root() -> std::path::PathBuf {
+    std::env::temp_dir().join("prelaunch-tests")
+}
+
+/// A directory of one test's own files under `tests_root()`, removed with everything in it when the last
+/// clone is dropped — when the test ends, whether it passed or failed (a panic unwinds through its owner).
+#[derive(Clone)]
+pub struct TestDir(Arc<DirGuard>);
+
+struct DirGuard(std::path::PathBuf);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDir {
+    /// A new, empty directory named `<name>-<uuid>`.
+    pub fn new(name: &str) -> TestDir {
+        TestDir::at(tests_root().join(format!("{name}-{}", Uuid::new_v4().simple())))
+    }
+
+    /// Takes charge of the directory at `path`, making it if need be.
+    fn at(path: std::path::PathBuf) -> TestDir {
+        std::fs::create_dir_all(&path).unwrap();
+        TestDir(Arc::new(DirGuard(path)))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0.0
+    }
+
+    pub fn join(&self, name: impl AsRef<std::path::Path>) -> std::path::PathBuf {
+        self.path().join(name)
+    }
+}
+
+/// One test's database: its URL (the value reads as the URL's `&str`) and its data directory, which holds the
+/// SQLite file, the call journals and the binaries' keys, and is removed when the last holder — this value,
+/// or a `TestApp` on it — is dropped. Keep it in a variable for as long as an `App` made with `app_on` uses it.
+#[derive(Clone)]
+pub struct TestDb {
+    url: String,
+    dir: TestDir,
+}
+
+impl TestDb {
+    pub fn dir(&self) -> &TestDir {
+        &self.dir
+    }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The data directory of a test database: the SQLite file's directory, or one named after the PostgreSQL
+/// database (the same directory `cli::data_dir` gives the binaries).
+pub fn data_dir_of(url: &str) -> std::path::PathBuf {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => std::path::Path::new(path).parent().unwrap().to_owned(),
+        None => tests_root().join(url.rsplit('/').next().unwrap()),
+    }
+}
+
+/// A fresh, empty database for one test, with its data directory.
+pub async fn fresh_database_url() -> TestDb {
     let name = format!("t_{}", Uuid::new_v4().simple());
-    match backend() {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join("prelaunch-tests").join(&name);
-            std::fs::create_dir_all(&dir).unwrap();
-            format!("sqlite://{}", dir.join("prelaunch.db").display())
-        }
+    let url = match backend() {
+        Backend::Sqlite => format!(
+            "sqlite://{}",
+            tests_root().join(&name).join("prelaunch.db").display()
+        ),
         Backend::Postgres => {
             let admin = std::env::var("PRELAUNCH_TEST_PG_URL").expect(
                 "PRELAUNCH_TEST_PG_URL must name a PostgreSQL server for PRELAUNCH_TEST_BACKEND=postgres",
@@ -51,7 +127,9 @@ pub async fn fresh_database_url() -> String {
                 .expect("PRELAUNCH_TEST_PG_URL ends with /database");
             format!("{base}/{name}")
         }
-    }
+    };
+    let dir = TestDir::at(data_dir_of(&url));
+    TestDb { url, dir }
 }
 
 /// 2027-01-01T00:00:00Z, where every test's clock starts.
@@ -70,7 +148,8 @@ pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
-    pub database_url: String,
+    /// Its database; the data directory goes when the last server on it is dropped.
+    pub database_url: TestDb,
     pub master_key: gateway::MasterKey,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -127,26 +206,24 @@ async fn app_with_key(
     configure(&mut config);
     let app = App::new(store, clock.clone(), config).with_master_key(key);
     // Each service its own call journal, apart from any binary's sharing the database.
-    let journal = std::env::temp_dir()
-        .join("prelaunch-tests")
-        .join(format!("calls-{}", Uuid::new_v4()));
+    let journal = data_dir_of(database_url).join(format!("calls-{}", Uuid::new_v4()));
     app.open_call_journal(&journal)
         .await
         .expect("opening the call journal");
     (app, clock)
 }
 
-pub async fn spawn_app_on(database_url: &str) -> TestApp {
+pub async fn spawn_app_on(database_url: &TestDb) -> TestApp {
     spawn_configured(database_url, |_| ()).await
 }
 
 /// A server whose test settings are changed by `configure`.
-pub async fn spawn_configured(database_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+pub async fn spawn_configured(database_url: &TestDb, configure: impl FnOnce(&mut Config)) -> TestApp {
     spawn_with_key(database_url, gateway::MasterKey::generate(), configure).await
 }
 
 async fn spawn_with_key(
-    database_url: &str,
+    database_url: &TestDb,
     master_key: gateway::MasterKey,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
@@ -182,7 +259,7 @@ async fn spawn_with_key(
         app,
         clock,
         client,
-        database_url: database_url.to_owned(),
+        database_url: database_url.clone(),
         master_key,
         shutdown: Some(tx),
     }
@@ -585,7 +662,9 @@ impl World {
     }
 }
 
-/// A job whose one attempt failed: the test server's worker runs the test kind that always fails. Returns its id.
+/// A job whose one attempt failed, of the test kind that always fails. Returns its id. The kit runs it
+/// itself unless the test server's worker (which runs the test kinds too) takes it first: that worker may be
+/// busy with what the test's changes queued (notification runs, webhook deliveries) for a while.
 pub async fn failed_job(t: &TestApp) -> Uuid {
     let job = app::jobs::JobRequest::new(app::jobs::kinds::TEST_FAIL, json!({}))
         .attempts(1)
@@ -595,11 +674,24 @@ pub async fn failed_job(t: &TestApp) -> Uuid {
         .enqueue_jobs(std::slice::from_ref(&job))
         .await
         .unwrap();
-    for _ in 0..400 {
+    let registry = app::jobs::Registry::new().with_test_kinds();
+    let kinds = vec![app::jobs::kinds::TEST_FAIL.to_owned()];
+    for _ in 0..2_400 {
         if t.app.store.get_job(job.id).await.unwrap().unwrap().state == store::JobState::Failed {
-            break;
+            return job.id;
+        }
+        let now = t.clock_now();
+        let claim = store::JobClaim {
+            owner: "test-kit",
+            now,
+            lease_until: now + chrono::Duration::seconds(60),
+            limit: 1,
+            kinds: Some(&kinds),
+        };
+        for claimed in t.app.store.claim_jobs(&claim).await.unwrap() {
+            app::jobs::run_job(&t.app, &registry, "test-kit", claimed).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    job.id
+    panic!("job {} did not fail within a minute", job.id);
 }

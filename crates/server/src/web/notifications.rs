@@ -97,7 +97,6 @@ struct PreferencesPage {
 fn label(kind: NotificationKind) -> &'static str {
     match kind {
         NotificationKind::NoticeShared => "A notice is shared with my agency",
-        NotificationKind::NoticeUnshared => "My agency is removed from a notice",
         NotificationKind::Assigned => "I am assigned to a notice",
         NotificationKind::Unassigned => "I am removed from a notice",
         NotificationKind::FindingCreated => "A new finding",

@@ -256,6 +256,14 @@ impl JobStore for This {
         Ok(())
     }
 
+    async fn free_job_key(&self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE jobs SET idempotency_key = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at_ms < $1")
             .bind(to_ms(before))

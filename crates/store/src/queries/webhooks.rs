@@ -2,7 +2,7 @@
 
 use super::{Db, This};
 use crate::webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore};
-use crate::{AuditEvent, Page, Result, StoreError};
+use crate::{AuditEvent, Backend, Page, Result, StoreError};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -14,12 +14,24 @@ const DELIVERY_COLUMNS: &str =
 
 #[async_trait]
 impl WebhookStore for This {
-    async fn create_webhook(&self, e: &WebhookEndpoint, event: &AuditEvent) -> Result<()> {
+    async fn create_webhook(&self, e: &WebhookEndpoint, most: i64, event: &AuditEvent) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
+        // The event first, as every change does: its ledger lock is always the first one taken.
         This::record(&mut tx, event).await?;
-        sqlx::query(&format!(
+        if This::BACKEND == Backend::Postgres {
+            // Creations for one organisation take turns on its row, so the count below (a statement of its
+            // own, with a snapshot taken after the lock) sees every committed one. SQLite has one writer at a
+            // time: its statement below is atomic as it stands.
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(e.org_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // One statement: the row is added only while the organisation has fewer than `most`.
+        let added = sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE org_id = $2) < $12"
         ))
         .bind(e.id)
         .bind(e.org_id)
@@ -32,10 +44,16 @@ impl WebhookStore for This {
         .bind(&e.disabled_reason)
         .bind(e.created_at)
         .bind(e.updated_at)
+        .bind(most)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if added != 1 {
+            // At the cap: the transaction rolls back, event and all.
+            return Ok(false);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookEndpoint>> {
@@ -45,15 +63,6 @@ impl WebhookStore for This {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?)
-    }
-
-    async fn count_webhooks(&self, org_id: Uuid) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE org_id = $1")
-                .bind(org_id)
-                .fetch_one(&self.pool)
-                .await?,
-        )
     }
 
     async fn list_webhooks(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<WebhookEndpoint>> {
