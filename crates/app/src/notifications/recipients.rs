@@ -671,6 +671,7 @@ mod tests {
             NotificationKind::WindowOpening,
             NotificationKind::WindowClosing,
             NotificationKind::TokenExpiring,
+            NotificationKind::CaseEmbargoEnding,
         ];
         let emitted: BTreeSet<NotificationKind> = crate::policy::EVENT_KINDS
             .iter()

@@ -66,7 +66,6 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     // organisations, reports and dates of the case, never a post's words or a statement (read on the case).
     // Publication and its fan-out are events of the case too: the fan-out's recipient list is what makes
     // dissemination provable, to everyone who may read the advisory.
-    ("case.open", EventReaders::Case),
     ("case.transition", EventReaders::Case),
     ("case.participant_add", EventReaders::Case),
     ("case.participant_remove", EventReaders::Case),
@@ -242,7 +241,6 @@ mod tests {
             ("case.split", Case),
             // A case's events are read as the case is; its vendors' policies and the subscriptions are the
             // organisations' own.
-            ("case.open", Case),
             ("case.transition", Case),
             ("case.participant_add", Case),
             ("case.participant_remove", Case),

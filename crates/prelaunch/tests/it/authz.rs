@@ -1256,21 +1256,21 @@ fn rows() -> Vec<Row> {
             case: "public",
             fresh: Fresh::Nothing,
             request: |_, _| get("/api/v1/advisories".into()),
-            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
         },
         Row {
             op: "GET /api/v1/advisories/{id}",
             case: "TLP:CLEAR: public",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/advisories/{}", ids.advisory_clear)),
-            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
         },
         Row {
             op: "GET /api/v1/advisories/{id}",
             case: "TLP:AMBER: the case's participants",
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/advisories/{}", ids.advisory_amber)),
-            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4",
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
             op: "GET /api/v1/subscriptions",
@@ -1287,7 +1287,7 @@ fn rows() -> Vec<Row> {
                 send(
                     Method::POST,
                     "/api/v1/subscriptions".into(),
-                    json!({"sector": format!("sector {n}")}),
+                    json!({"sector": "energy", "min_severity": (["low", "medium", "high"].get(n % 3))}),
                 )
             },
             expect: "+  3  +  3  +  +  3  3  +  3  +  +  1",
@@ -1540,7 +1540,7 @@ impl Matrix<'_> {
             }
             Fresh::Case => (ids.case, ids.case_report) = notified_case(t, w, "amber").await,
             Fresh::Subscription => {
-                let body = json!({"sector": format!("sector {n}")});
+                let body = json!({"sector": "water", "min_severity": (["low", "medium", "high"].get(n % 3))});
                 ids.subscription = id_of(t.post(&w.operator, "/api/v1/subscriptions", body).await.ok());
             }
             Fresh::Finding => {

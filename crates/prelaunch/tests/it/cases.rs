@@ -445,11 +445,11 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
         }
         let public = t.call(Method::GET, &advisory_path, None, None).await;
         check(&public, cells[6], &format!("{tlp} advisory, the public"));
-        // A dead credential reads as the public.
+        // A dead credential is refused, as on every API route, rather than read as the public.
         let dead = t
             .call(Method::GET, &advisory_path, Some("plk_nothing"), None)
             .await;
-        check(&dead, cells[6], &format!("{tlp} advisory, a dead credential"));
+        dead.problem(401, "unauthenticated");
         let listed = t.call(Method::GET, "/api/v1/advisories", None, None).await;
         let public_ids: BTreeSet<String> = listed.ok()["items"]
             .as_array()

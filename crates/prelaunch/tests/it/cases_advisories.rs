@@ -28,7 +28,7 @@ async fn every_entitled_subscriber_gets_the_advisory_in_one_batch() {
             assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
         }
     };
-    // Energy sector; Acme's npm packages at high or above; rail only (does not match); critical only at a
+    // Energy sector; Acme's npm packages at high or above; transportation only (does not match); critical only at a
     // CPE prefix (does not match the purl).
     subscribe(&w.operator, json!({"sector": "energy"})).await;
     subscribe(
@@ -36,7 +36,7 @@ async fn every_entitled_subscriber_gets_the_advisory_in_one_batch() {
         json!({"product_prefix": "pkg:npm/acme", "min_severity": "high"}),
     )
     .await;
-    subscribe(&rail, json!({"sector": "rail"})).await;
+    subscribe(&rail, json!({"sector": "transportation"})).await;
     subscribe(&rail, json!({"product_prefix": "cpe:2.3:a:acme"})).await;
     // A member may not subscribe for the organisation.
     let member = t

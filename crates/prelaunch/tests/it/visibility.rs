@@ -595,6 +595,118 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "case.split"),
         "+ + + + . . . . . . . . .",
     ));
+    // A case's life, from a report through triage to publication: events of the case go to whoever reads
+    // it at the end (TLP:AMBER, published: its notified participants — the reporter's organisation and the
+    // vendor — and coordinators); an organisation's own settings to its admins.
+    let vendor_policy =
+        json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/acme"]});
+    t.put(&w.vendor, "/api/v1/vendor-policy", vendor_policy)
+        .await
+        .ok();
+    rows.push((
+        "a vendor sets its disclosure policy",
+        only(&events!(), "vendor_policy.update"),
+        "+ . . . . . . . . . . + .",
+    ));
+    let filed = t
+        .post(
+            &w.dev_member,
+            "/api/v1/reports",
+            vulnerability("pkg:npm/acme/router"),
+        )
+        .await;
+    let acme_report = id_of(filed.ok()).to_owned();
+    let acme = filed.body["case_id"].as_str().unwrap().to_owned();
+    events!();
+    let readers = "+ + + + . . . . . . . + .";
+    let step = |to: &str| json!({"to": to, "reason": format!("moving to {to}")});
+    let transition = format!("/api/v1/cases/{acme}/transition");
+    t.post(&w.coordinator, &transition, step("triaged")).await.ok();
+    rows.push((
+        "a coordinator triages the case",
+        only(&events!(), "case.transition"),
+        readers,
+    ));
+    t.post(&w.coordinator, &transition, step("vendors_notified"))
+        .await
+        .ok();
+    rows.push((
+        "the vendors are notified",
+        only(&events!(), "case.transition"),
+        readers,
+    ));
+    let participants = format!("/api/v1/cases/{acme}/participants");
+    t.post(
+        &w.coordinator,
+        &participants,
+        json!({"org_id": w.operator.org_id, "role": "observer"}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "an observer is added",
+        only(&events!(), "case.participant_add"),
+        readers,
+    ));
+    t.delete(&w.coordinator, &format!("{participants}/{}", w.operator.org_id))
+        .await;
+    rows.push((
+        "and removed",
+        only(&events!(), "case.participant_remove"),
+        readers,
+    ));
+    t.put(
+        &w.vendor,
+        &format!("/api/v1/cases/{acme}/vendors/{}/status", w.vendor.org_id),
+        json!({"report_id": acme_report, "status": "fixed", "statement": "Fixed in 1.4.3."}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "the vendor states its status",
+        only(&events!(), "case.vendor_status"),
+        readers,
+    ));
+    t.post(
+        &w.vendor,
+        &format!("/api/v1/cases/{acme}/posts"),
+        json!({"body": "Patched."}),
+    )
+    .await
+    .ok();
+    rows.push(("the vendor posts", only(&events!(), "case.post"), readers));
+    let ends = (t.clock_now() + chrono::Duration::days(30)).to_rfc3339();
+    t.put(
+        &w.coordinator,
+        &format!("/api/v1/cases/{acme}/embargo"),
+        json!({"embargo_ends_at": ends, "reason": "the fix ships sooner"}),
+    )
+    .await
+    .ok();
+    rows.push(("the embargo moves", only(&events!(), "case.embargo"), readers));
+    let subscription = t
+        .post(&w.operator, "/api/v1/subscriptions", json!({"sector": "energy"}))
+        .await;
+    let subscription = id_of(subscription.ok()).to_owned();
+    let operator_own = "+ . . . . . . . . . . . +";
+    rows.push((
+        "an operator subscribes",
+        only(&events!(), "subscription.create"),
+        operator_own,
+    ));
+    t.post(&w.coordinator, &transition, step("published")).await.ok();
+    let made = events!();
+    for kind in ["case.publish", "advisory.publish", "advisory.fanout"] {
+        rows.push(("the case is published", only(&made, kind), readers));
+    }
+    t.delete(&w.operator, &format!("/api/v1/subscriptions/{subscription}"))
+        .await;
+    rows.push((
+        "and unsubscribes",
+        only(&events!(), "subscription.delete"),
+        operator_own,
+    ));
+
     let policy =
         json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.4, "intake_reports_per_day": 400});
     t.put(&w.program_admin, "/api/v1/policy", policy).await.ok();
