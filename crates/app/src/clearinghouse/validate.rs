@@ -263,6 +263,9 @@ impl App {
             input.threat_model.as_deref(),
             MAX_THREAT_MODEL_CHARS,
         )?;
+        if input.sectors.len() > SECTORS.len() {
+            return Err(invalid("sectors", format!("at most {} sectors", SECTORS.len())));
+        }
         let mut sectors = Vec::new();
         for (i, sector) in input.sectors.iter().enumerate() {
             let sector = SECTORS.iter().find(|s| **s == sector.as_str()).ok_or_else(|| {

@@ -942,6 +942,14 @@ async fn a_finding_is_forwarded_once_and_links_to_its_report() {
     assert_eq!(seen.ok()["report_id"], report.to_string());
     let seen = t.get(&w.dev_admin, &format!("/api/v1/findings/{finding}")).await;
     assert!(seen.ok().get("report_id").is_none(), "{}", seen.body);
+    let listed = t
+        .get(&w.evaluator, &format!("/api/v1/notices/{notice}/findings"))
+        .await;
+    assert_eq!(listed.ok()["items"][0]["report_id"], report.to_string());
+    let listed = t
+        .get(&w.dev_admin, &format!("/api/v1/notices/{notice}/findings"))
+        .await;
+    assert!(listed.ok()["items"][0].get("report_id").is_none());
     // Twice: 409 naming the report.
     let again = t.post(&w.agency_admin, &path, body).await;
     let problem = again.problem(409, "conflict");
