@@ -30,6 +30,7 @@ mod notifications;
 mod openapi;
 mod pagination;
 mod parsers;
+mod report_access;
 mod reports;
 mod schemathesis;
 mod smoke;
