@@ -858,7 +858,14 @@ impl App {
                 },
             )
             .await?;
-        Ok(paginate(rows, limit, |f| f.id.to_string(), FindingView::from))
+        let mut page = paginate(rows, limit, |f| f.id.to_string(), FindingView::from);
+        let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
+        for (finding, report) in self.reports_of_findings(caller, &ids).await? {
+            if let Some(view) = page.items.iter_mut().find(|f| f.id == finding) {
+                view.report_id = Some(report);
+            }
+        }
+        Ok(page)
     }
 
     pub async fn get_finding(&self, caller: &Caller, id: Uuid) -> AppResult<FindingView> {

@@ -281,6 +281,8 @@ pub trait ReportStore: Send + Sync + 'static {
     async fn report_people(&self, id: Uuid) -> Result<Vec<Uuid>>;
     /// Who filed these reports (for telling them; not a read path).
     async fn report_owners(&self, ids: &[Uuid]) -> Result<Vec<MovedReport>>;
+    /// The reports forwarded from these findings: (finding, report).
+    async fn reports_of_findings(&self, findings: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>>;
     /// The report forwarded from a finding, if any (whoever may read it).
     async fn report_of_finding(&self, finding_id: Uuid) -> Result<Option<Uuid>>;
 

@@ -461,6 +461,21 @@ impl App {
             })
     }
 
+    /// Of these findings, those forwarded as reports the caller may read: (finding, report). Two queries.
+    pub async fn reports_of_findings(
+        &self,
+        caller: &Caller,
+        findings: &[Uuid],
+    ) -> AppResult<Vec<(Uuid, Uuid)>> {
+        let pairs = self.store.reports_of_findings(findings).await?;
+        let ids: Vec<Uuid> = pairs.iter().map(|(_, report)| *report).collect();
+        let readable = self
+            .store
+            .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
+            .await?;
+        Ok(pairs.into_iter().filter(|(_, r)| readable.contains(r)).collect())
+    }
+
     /// The report forwarded from a finding, when the caller may read it.
     pub async fn report_of_finding(&self, caller: &Caller, finding_id: Uuid) -> AppResult<Option<Uuid>> {
         let Some(id) = self.store.report_of_finding(finding_id).await? else {

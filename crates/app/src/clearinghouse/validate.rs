@@ -262,6 +262,12 @@ impl App {
             input.threat_model.as_deref(),
             MAX_THREAT_MODEL_CHARS,
         )?;
+        if input.sectors.len() > super::SECTORS.len() {
+            return Err(invalid(
+                "sectors",
+                format!("at most {} sectors", super::SECTORS.len()),
+            ));
+        }
         let mut sectors = Vec::new();
         for (i, given) in input.sectors.iter().enumerate() {
             let sector = super::sector(&format!("sectors[{i}]"), given)?;

@@ -33,6 +33,7 @@ mod openapi;
 mod pagination;
 mod parsers;
 mod platform;
+mod report_access;
 mod reports;
 mod schemathesis;
 mod smoke;

@@ -506,6 +506,21 @@ impl ReportStore for This {
         Ok(q.fetch_all(&self.pool).await?)
     }
 
+    async fn reports_of_findings(&self, findings: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>> {
+        if findings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT finding_id, id FROM reports WHERE finding_id IN ({}) ORDER BY finding_id",
+            placeholders(1, findings.len())
+        );
+        let mut q = sqlx::query_as(&sql);
+        for id in findings {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     async fn report_of_finding(&self, finding_id: Uuid) -> Result<Option<Uuid>> {
         Ok(sqlx::query_scalar("SELECT id FROM reports WHERE finding_id = $1")
             .bind(finding_id)
