@@ -719,3 +719,42 @@ async fn program_policy_bounds_the_duplicate_thresholds() {
     .await
     .problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn parallel_merges_all_succeed() {
+    // Each merge reads the case's reports before it writes; on SQLite such a transaction once failed with
+    // "database is locked" (a 500) whenever another write committed between its read and its first write.
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let mut cases = Vec::new();
+    for i in 0..16 {
+        let mut body = vulnerability("amber");
+        body["title"] = json!(format!("Flaw number {i} in a component of its own"));
+        body["description"] = json!(format!("Report {i}: a distinct flaw, {}", "x".repeat(i + 1)));
+        body["affected"] = json!([{"purl": format!("pkg:npm/component-{i}"), "versions": "*"}]);
+        body["location"] = json!(format!("src/component_{i}.c:handler_{i}"));
+        let filed = file(&t, &w.dev_member, body).await;
+        cases.push(filed["case_id"].as_str().unwrap().to_owned());
+    }
+    let mut tasks = Vec::new();
+    for pair in cases.chunks(2) {
+        let (client, token) = (t.client.clone(), w.coordinator.token.clone());
+        let url = t.url(&format!("/api/v1/cases/{}/merge", pair[1]));
+        let into = pair[0].clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"into": into}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::OK);
+    }
+    let closed = scalar(&t, "SELECT COUNT(*) FROM cases WHERE state = 'duplicate'").await;
+    assert_eq!(closed, 8);
+}

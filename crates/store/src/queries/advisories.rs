@@ -98,7 +98,7 @@ impl This {
 impl AdvisoryStore for This {
     async fn publish_case(&self, p: &Publication, events: &[AuditEvent]) -> Result<Option<AdvisoryRow>> {
         let a = &p.advisory;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE cases SET state = 'published', published_at = $2, modified_at = $2, version = version + 1 \
              WHERE id = $1 AND published_at IS NULL AND state NOT IN ('published', 'rejected', 'duplicate') \
@@ -212,7 +212,7 @@ impl AdvisoryStore for This {
     }
 
     async fn create_subscription(&self, s: &Subscription, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO subscriptions (id, org_id, sector, product_prefix, min_severity, created_by, created_at) \
@@ -267,7 +267,7 @@ impl AdvisoryStore for This {
     }
 
     async fn delete_subscription(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
             .bind(id)

@@ -109,7 +109,7 @@ impl CaseStore for This {
         participants: &[NewParticipant],
         event: &AuditEvent,
     ) -> Result<CaseRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         let year = case.created_at.year();
         let n = next_number(&mut tx, "case_numbers", year).await?;
@@ -184,7 +184,7 @@ impl CaseStore for This {
     }
 
     async fn update_case(&self, u: &CaseUpdate, events: &[AuditEvent]) -> Result<CaseRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::append(&mut tx, events).await?;
         let done = sqlx::query(
             "UPDATE cases SET state = COALESCE($3, state), embargo_ends_at = COALESCE($4, embargo_ends_at), \
@@ -260,7 +260,7 @@ impl CaseStore for This {
     }
 
     async fn remove_participant(&self, case_id: Uuid, org_id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query("DELETE FROM case_vendor_status WHERE case_id = $1 AND org_id = $2")
             .bind(case_id)
@@ -292,7 +292,7 @@ impl CaseStore for This {
     }
 
     async fn put_vendor_status(&self, s: &VendorStatusRow, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO case_vendor_status (case_id, org_id, report_id, status, statement, updated_by, updated_at) \
@@ -360,7 +360,7 @@ impl CaseStore for This {
     }
 
     async fn add_case_post(&self, p: &CasePost, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO case_posts (id, case_id, reply_to, author_id, org_id, body, created_at) \
@@ -432,7 +432,7 @@ impl CaseStore for This {
     }
 
     async fn put_vendor_policy(&self, v: &VendorPolicy, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query(&format!(
             "INSERT INTO vendor_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \

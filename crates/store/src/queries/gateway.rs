@@ -15,7 +15,7 @@ use uuid::Uuid;
 #[async_trait]
 impl GatewayStore for This {
     async fn create_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO model_connections (id, notice_id, model, api_style, base_url, upstream_model, \
@@ -58,7 +58,7 @@ impl GatewayStore for This {
     }
 
     async fn update_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query(
             "UPDATE model_connections SET model = $2, api_style = $3, base_url = $4, upstream_model = $5, \
@@ -99,7 +99,7 @@ impl GatewayStore for This {
     }
 
     async fn delete_connection(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query(
             "UPDATE model_connections SET deleted_at = $2, updated_at = $2 \
@@ -139,7 +139,7 @@ impl GatewayStore for This {
         token_digest: &str,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO gateway_tokens (id, token_digest, notice_id, user_id, org_id, name, prefix, \
@@ -199,7 +199,7 @@ impl GatewayStore for This {
     }
 
     async fn revoke_gateway_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done =
             sqlx::query("UPDATE gateway_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -219,7 +219,7 @@ impl GatewayStore for This {
         calls: &[GatewayCall],
         transcripts: &[GatewayTranscript],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for c in calls {
             sqlx::query(
                 "INSERT INTO gateway_calls (id, token_id, user_id, org_id, notice_id, connection_id, \
@@ -362,7 +362,7 @@ impl GatewayStore for This {
     }
 
     async fn reseal(&self, values: &[SealedValue], fingerprint: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         for v in values {
             let statement = match v.kind {

@@ -18,7 +18,7 @@ impl IdentityStore for This {
     }
 
     async fn create_org(&self, org: &Organization, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO organizations (id, kind, name, active, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -62,7 +62,7 @@ impl IdentityStore for This {
     }
 
     async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
             .bind(id)
@@ -77,7 +77,7 @@ impl IdentityStore for This {
     }
 
     async fn create_user(&self, user: &User, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         Self::insert_user(&mut tx, user).await?;
         tx.commit().await?;
@@ -120,7 +120,7 @@ impl IdentityStore for This {
     }
 
     async fn set_user_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query("UPDATE users SET active = $2 WHERE id = $1")
             .bind(id)
@@ -142,7 +142,7 @@ impl IdentityStore for This {
     }
 
     async fn set_password(&self, user_id: Uuid, hash: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user_id)
@@ -154,7 +154,7 @@ impl IdentityStore for This {
     }
 
     async fn create_invitation(&self, invitation: &Invitation, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO invitations (id, token_digest, org_id, user_id, email, role, created_by, \
@@ -193,7 +193,7 @@ impl IdentityStore for This {
         create: bool,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query("UPDATE invitations SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
             .bind(invitation_id)

@@ -121,7 +121,7 @@ fn claim_sql() -> String {
 #[async_trait]
 impl JobStore for This {
     async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let added = enqueue_in(&mut tx, jobs).await?;
         tx.commit().await?;
         Ok(added)
@@ -151,7 +151,7 @@ impl JobStore for This {
     }
 
     async fn finish_job(&self, outcome: &JobOutcome<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         finish_in(&mut tx, outcome).await?;
         tx.commit().await?;
         Ok(())
@@ -238,7 +238,7 @@ impl JobStore for This {
     }
 
     async fn retry_failed_job(&self, id: Uuid, now: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = 0, run_at_ms = $2, finished_at_ms = NULL, \
              lease_owner = NULL \

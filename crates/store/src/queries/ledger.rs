@@ -15,7 +15,7 @@ impl LedgerStore for This {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::append(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())

@@ -29,7 +29,7 @@ impl LimitStore for This {
     }
 
     async fn acquire_slots(&self, l: &SlotLease) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The budget's row is the lock every holder of its slots takes first (and must exist: the
         // slots refer to it). A budget created here starts full.
         let now_ns = l.now_ms.saturating_mul(1_000_000);

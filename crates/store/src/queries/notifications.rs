@@ -30,7 +30,7 @@ impl NotificationStore for This {
     }
 
     async fn deliver_notifications(&self, delivery: &Delivery, outcome: &JobOutcome<'_>) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some((from, to)) = delivery.cursor {
             // Moves the cursor only from where this run read: a run that lost the race writes nothing.
             sqlx::query(
@@ -185,7 +185,7 @@ impl NotificationStore for This {
     }
 
     async fn send_digests(&self, ids: &[Uuid], jobs: &[NewJob], outcome: &JobOutcome<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // Only rows still waiting: if another digest run took some of them meanwhile, this one writes nothing
         // (its mails would repeat that run's) and the caller's job is retried, to find what is left.
         let mut taken = 0;

@@ -285,7 +285,7 @@ impl ReportStore for This {
         decide: &Decide<'_>,
     ) -> Result<std::result::Result<Filed, LimitReached>> {
         let r = &intake.report;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The counters first: a write, so SQLite takes its write lock before anything is read.
         for (i, limit) in intake.limits.iter().enumerate() {
             let taken: Option<i64> = sqlx::query_scalar(
@@ -536,7 +536,7 @@ impl ReportStore for This {
         max_total: i64,
         event: &AuditEvent,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "INSERT INTO report_attachments (id, report_id, role, name, media_type, size, sha256, tlp, sealed, \
              created_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
@@ -679,7 +679,7 @@ impl ReportStore for This {
         at: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<Vec<MovedReport>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let moved: Vec<MovedReport> =
             sqlx::query_as("SELECT id, reporter_id, org_id FROM reports WHERE case_id = $1 ORDER BY id")
                 .bind(from)
@@ -752,7 +752,7 @@ impl ReportStore for This {
         at: DateTime<Utc>,
         events: &[AuditEvent],
     ) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for event in events {
             Self::record(&mut tx, event).await?;
         }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 #[async_trait]
 impl ReviewStore for This {
     async fn create_notice(&self, notice: &Notice, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO notices (id, developer_org_id, model_name, model_version, model_card, \
@@ -109,7 +109,7 @@ impl ReviewStore for This {
         change: &LaunchChange,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query(
             "UPDATE notices SET planned_launch_at = $2, launched_at = $3, withdrawn_at = $4, \
@@ -143,7 +143,7 @@ impl ReviewStore for This {
     }
 
     async fn assign(&self, a: &Assignment, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO assignments (notice_id, user_id, org_id, assigned_by, assigned_at) \
@@ -162,7 +162,7 @@ impl ReviewStore for This {
     }
 
     async fn unassign(&self, notice_id: Uuid, user_id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query("DELETE FROM assignments WHERE notice_id = $1 AND user_id = $2")
             .bind(notice_id)
@@ -188,7 +188,7 @@ impl ReviewStore for This {
     }
 
     async fn create_finding(&self, f: &Finding, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO findings (id, notice_id, org_id, author_id, title, domain, severity, \
@@ -212,7 +212,7 @@ impl ReviewStore for This {
     }
 
     async fn create_assessment(&self, a: &Assessment, shares: &[Uuid], event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO assessments (id, notice_id, org_id, author_id, levels, rationale, evidence, \

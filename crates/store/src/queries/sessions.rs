@@ -33,7 +33,7 @@ impl This {
 #[async_trait]
 impl SessionStore for This {
     async fn create_session(&self, session: &Session, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at) \
@@ -68,7 +68,7 @@ impl SessionStore for This {
     }
 
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
             .bind(token_digest)
@@ -92,7 +92,7 @@ impl SessionStore for This {
     }
 
     async fn create_token(&self, token: &ApiToken, token_digest: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, token_digest, user_id, name, prefix, created_at, expires_at, \
@@ -155,7 +155,7 @@ impl SessionStore for This {
     }
 
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)

@@ -16,7 +16,7 @@ impl SettingsStore for This {
     }
 
     async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) \

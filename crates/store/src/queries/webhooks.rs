@@ -15,7 +15,7 @@ const DELIVERY_COLUMNS: &str =
 #[async_trait]
 impl WebhookStore for This {
     async fn create_webhook(&self, e: &WebhookEndpoint, most: i64, event: &AuditEvent) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The event first, as every change does: its ledger lock is always the first one taken.
         This::record(&mut tx, event).await?;
         if This::BACKEND == Backend::Postgres {
@@ -78,7 +78,7 @@ impl WebhookStore for This {
     }
 
     async fn update_webhook(&self, e: &WebhookEndpoint, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
@@ -102,7 +102,7 @@ impl WebhookStore for This {
     }
 
     async fn delete_webhook(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1")
             .bind(id)
@@ -136,7 +136,7 @@ impl WebhookStore for This {
 
     async fn record_webhook_attempt(&self, a: &WebhookAttempt<'_>) -> Result<()> {
         let d = a.delivery;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(outcome) = a.job {
             super::jobs::finish_in(&mut tx, outcome).await?;
         }
