@@ -76,6 +76,8 @@ pub struct CaseReportRow {
     pub id: Uuid,
     pub title: String,
     pub org_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub tlp: Tlp,
     /// `person`, `organization` or `model` (the reports' table checks the set).
     pub finder_kind: String,
     pub finder_name: String,
@@ -187,7 +189,7 @@ pub trait CaseStore: Send + Sync + 'static {
     async fn put_vendor_status(&self, row: &VendorStatusRow, event: &AuditEvent) -> Result<()>;
     /// The vulnerability reports of the case, with whether the reader may read each.
     async fn case_reports(&self, case_id: Uuid, reader: &TlpAudience) -> Result<Vec<CaseReportRow>>;
-    /// The affected products of the case's reports.
+    /// The affected products of the case's reports but TLP:RED ones (used for vendors and advisories).
     async fn case_affected(&self, case_id: Uuid) -> Result<Vec<AffectedRow>>;
     /// Whether some report of the case has a `reproducer` attachment.
     async fn case_has_reproducer(&self, case_id: Uuid) -> Result<bool>;

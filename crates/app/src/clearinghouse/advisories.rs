@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use clearinghouse::case::{CaseState, VendorStatus};
 use clearinghouse::cvss::Severity;
 use clearinghouse::product::{ProductId, ProductPrefix, VersionRange};
+use clearinghouse::tlp::Tlp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -154,12 +155,24 @@ impl App {
         reason: &str,
     ) -> AppResult<Option<AdvisoryRow>> {
         let now = self.clock.now();
-        let reports = self
+        // A TLP:RED report is for the people it names: nothing of it (finder, scores, products) goes into an
+        // advisory, whatever the advisory's marking.
+        let reports: Vec<_> = self
             .store
             .case_reports(case.id, &store::TlpAudience::PUBLIC)
-            .await?;
+            .await?
+            .into_iter()
+            .filter(|r| r.tlp != Tlp::Red)
+            .collect();
         let affected = self.store.case_affected(case.id).await?;
-        let statuses = self.store.case_vendor_statuses(case.id).await?;
+        let kept: BTreeSet<Uuid> = reports.iter().map(|r| r.id).collect();
+        let statuses: Vec<_> = self
+            .store
+            .case_vendor_statuses(case.id)
+            .await?
+            .into_iter()
+            .filter(|s| kept.contains(&s.report_id))
+            .collect();
         let best = |scores: &mut dyn Iterator<Item = (f64, &String)>| {
             scores
                 .max_by(|a, b| a.0.total_cmp(&b.0))

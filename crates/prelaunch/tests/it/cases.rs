@@ -864,3 +864,37 @@ async fn bad_input_is_refused_naming_the_problem_and_nothing_is_stored() {
     }
     assert_eq!(clearinghouse_counts(&t).await, before, "nothing stored");
 }
+
+#[tokio::test]
+async fn nothing_of_a_red_report_reaches_the_advisory() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let case = open_case(&t, &w.coordinator, "clear", &[]).await;
+    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    let red = Report {
+        tlp: "red",
+        finder: "Named Only",
+        cvss_v3: Some(("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0)),
+        cwe: Some(416),
+        affected: Some((
+            "pkg:npm/acme/secret@2.0.0",
+            "pkg:npm/acme/secret",
+            ">=2.0.0, <2.1.0",
+        )),
+        ..Report::new(case, &w.other_dev, t.clock_now())
+    };
+    file_report(&t, &red).await;
+    transition(&t, &w.coordinator, case, "triaged").await.ok();
+    let published = transition(&t, &w.coordinator, case, "published").await;
+    published.ok();
+    let advisories = t.call(Method::GET, "/api/v1/advisories", None, None).await;
+    let advisory = advisories.ok()["items"][0].clone();
+    assert_eq!(advisory["case_id"], json!(case));
+    let text = advisory.to_string();
+    for secret in ["Named Only", "CWE-416", "pkg:npm/acme/secret", "S:C"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(advisory["credits"][0]["name"], "Ada");
+    assert_eq!(advisory["credits"].as_array().unwrap().len(), 1);
+    assert_eq!(advisory["scores"]["cvss_v3"]["base_score"], 9.8);
+}

@@ -316,7 +316,7 @@ impl CaseStore for This {
 
     async fn case_reports(&self, case_id: Uuid, r: &TlpAudience) -> Result<Vec<CaseReportRow>> {
         Ok(sqlx::query_as(&format!(
-            "SELECT x.id, x.title, x.org_id, x.finder_kind, x.finder_name, x.ai_found, x.cwe, x.cvss_v3, \
+            "SELECT x.id, x.title, x.org_id, x.tlp, x.finder_kind, x.finder_name, x.ai_found, x.cwe, x.cvss_v3, \
              x.cvss_v3_score, x.cvss_v4, x.cvss_v4_score, x.duplicate_of, x.created_at, COALESCE({}, FALSE) AS readable \
              FROM reports x JOIN cases c ON c.id = x.case_id WHERE x.case_id = $5 AND x.kind = 'vulnerability' \
              ORDER BY x.id LIMIT 1000",
@@ -342,7 +342,7 @@ impl CaseStore for This {
     async fn case_affected(&self, case_id: Uuid) -> Result<Vec<AffectedRow>> {
         Ok(sqlx::query_as(
             "SELECT a.report_id, a.product, a.versions FROM report_affected a JOIN reports x ON x.id = a.report_id \
-             WHERE x.case_id = $1 ORDER BY a.report_id, a.idx LIMIT 2000",
+             WHERE x.case_id = $1 AND x.tlp <> 'red' ORDER BY a.report_id, a.idx LIMIT 2000",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
