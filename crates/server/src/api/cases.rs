@@ -1,8 +1,8 @@
 //! The clearinghouse's cases, advisories, vendor policies, subscriptions and metrics. Advisories are read
 //! without signing in too (TLP:CLEAR ones by the public); everything else takes a signed-in member.
 
-use super::{PageQuery, id, query};
-use crate::error::{ApiResult, Problem, ProblemKind};
+use super::{PageQuery, id, query, query_flag, query_org};
+use crate::error::ApiResult;
 use crate::extract::{ApiCaller, ApiJson, MaybeApiCaller};
 use app::App;
 use app::clearinghouse::advisories::NewSubscription;
@@ -53,17 +53,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: CasesQuery = query(q.as_deref())?;
-    let mine = match q.mine.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(Problem::field(
-                ProblemKind::InvalidField,
-                "mine",
-                "mine: must be true or false",
-            ));
-        }
-    };
+    let mine = query_flag("mine", q.mine.as_deref())?;
     let page = app::PageRequest {
         cursor: q.cursor,
         limit: q.limit,
@@ -331,15 +321,6 @@ async fn metrics(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: MetricsQuery = query(q.as_deref())?;
-    let vendor = match q.vendor.as_deref() {
-        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| {
-            Problem::field(
-                ProblemKind::InvalidField,
-                "vendor",
-                "vendor: must be an organisation id",
-            )
-        })?),
-        None => None,
-    };
+    let vendor = query_org("vendor", q.vendor.as_deref())?;
     Ok(Json(app.clearinghouse_metrics(&caller, vendor).await?).into_response())
 }

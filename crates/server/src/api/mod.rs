@@ -90,6 +90,33 @@ impl From<PageQuery> for PageRequest {
 }
 
 /// Query strings are read as strictly as bodies: an unknown or mistyped parameter names itself.
+/// An optional organisation id in the query string (`field`); a value that is no id is the caller's mistake.
+fn query_org(field: &'static str, raw: Option<&str>) -> ApiResult<Option<Uuid>> {
+    raw.map(|raw| {
+        raw.parse::<Uuid>().map_err(|_| {
+            Problem::field(
+                ProblemKind::InvalidField,
+                field,
+                format!("{field}: must be an organisation id"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// An optional `true`/`false` in the query string (`field`), false when absent.
+fn query_flag(field: &'static str, raw: Option<&str>) -> ApiResult<bool> {
+    match raw {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(Problem::field(
+            ProblemKind::InvalidField,
+            field,
+            format!("{field}: must be true or false"),
+        )),
+    }
+}
+
 fn query<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
     let raw = raw.unwrap_or("");
     let pairs: Vec<(String, String)> = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
@@ -194,16 +221,7 @@ async fn list_users(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: UsersQuery = query(q.as_deref())?;
-    let org_id = match q.org_id.as_deref() {
-        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| {
-            Problem::field(
-                ProblemKind::InvalidField,
-                "org_id",
-                "org_id: must be an organisation id",
-            )
-        })?),
-        None => None,
-    };
+    let org_id = query_org("org_id", q.org_id.as_deref())?;
     let page = PageRequest {
         cursor: q.cursor,
         limit: q.limit,
@@ -376,16 +394,7 @@ async fn list_notices(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: NoticesQuery = query(q.as_deref())?;
-    let developer_org = match q.developer.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| {
-            Problem::field(
-                ProblemKind::InvalidField,
-                "developer",
-                "developer: must be an organisation id",
-            )
-        })?),
-        None => None,
-    };
+    let developer_org = query_org("developer", q.developer.as_deref().filter(|s| !s.is_empty()))?;
     let filter = NoticeFilter {
         states: parse_states(q.state.as_deref())?,
         developer_org,

@@ -1,7 +1,7 @@
 //! The caller's own inbox and e-mail preferences under `/notifications`.
 
-use super::{id, query};
-use crate::error::{ApiResult, Problem, ProblemKind};
+use super::{id, query, query_flag};
+use crate::error::ApiResult;
 use crate::extract::{ApiCaller, ApiJson};
 use app::{App, PageRequest};
 use axum::Json;
@@ -38,17 +38,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: ListQuery = query(q.as_deref())?;
-    let unread_only = match q.unread.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(Problem::field(
-                ProblemKind::InvalidField,
-                "unread",
-                "unread: must be true or false",
-            ));
-        }
-    };
+    let unread_only = query_flag("unread", q.unread.as_deref())?;
     let page = PageRequest {
         cursor: q.cursor,
         limit: q.limit,

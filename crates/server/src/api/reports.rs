@@ -1,7 +1,7 @@
 //! Clearinghouse reports: filing, reading under TLP (the public without credentials reads TLP:CLEAR out of
 //! embargo), attachments, forwarding a finding, and the coordinators' triage (merge, split).
 
-use super::{id, query};
+use super::{id, query, query_flag};
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, MaybeApiCaller};
 use app::clearinghouse::{ForwardFinding, MAX_ATTACHMENT_BYTES, NewAttachment, NewReport};
@@ -60,17 +60,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: ListQuery = query(q.as_deref())?;
-    let mine = match q.mine.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(Problem::field(
-                ProblemKind::InvalidField,
-                "mine",
-                "mine: must be true or false",
-            ));
-        }
-    };
+    let mine = query_flag("mine", q.mine.as_deref())?;
     let page = PageRequest {
         cursor: q.cursor,
         limit: q.limit,
