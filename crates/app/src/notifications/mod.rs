@@ -35,10 +35,12 @@ pub enum NotificationKind {
     CaseEmbargoEnding,
     /// An advisory matching your organisation's subscriptions was published.
     AdvisoryPublished,
+    /// A coordinator notified your organisation, as a vendor, of a coordinated disclosure case.
+    CaseVendorsNotified,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 15] = [
+    pub const ALL: [NotificationKind; 16] = [
         NotificationKind::NoticeShared,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
@@ -54,6 +56,7 @@ impl NotificationKind {
         NotificationKind::ReportDuplicate,
         NotificationKind::CaseEmbargoEnding,
         NotificationKind::AdvisoryPublished,
+        NotificationKind::CaseVendorsNotified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl NotificationKind {
             NotificationKind::ReportDuplicate => "report.duplicate",
             NotificationKind::CaseEmbargoEnding => "case.embargo_ending",
             NotificationKind::AdvisoryPublished => "advisory.published",
+            NotificationKind::CaseVendorsNotified => "case.vendors_notified",
         }
     }
 

@@ -36,6 +36,8 @@ pub enum Party {
     CaseParticipants,
     /// The people of the subscriber organisations an advisory was fanned out to (named by the fan-out).
     Subscribers,
+    /// The people of the vendor organisations a case's move to "vendors notified" names.
+    NotifiedVendors,
 }
 
 /// The parties of each kind. A finding or assessment goes to everyone on the developer's side and to the
@@ -87,6 +89,7 @@ pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
     (NotificationKind::ReportDuplicate, &[Party::Reporters]),
     (NotificationKind::CaseEmbargoEnding, &[Party::CaseParticipants]),
     (NotificationKind::AdvisoryPublished, &[Party::Subscribers]),
+    (NotificationKind::CaseVendorsNotified, &[Party::NotifiedVendors]),
 ];
 
 /// The parties a kind goes to.
@@ -113,8 +116,23 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "case.join" | "case.merge" => NotificationKind::ReportDuplicate,
         // The one batch of a publication: every subscriber organisation it names, in one run of the outbox.
         "advisory.fanout" => NotificationKind::AdvisoryPublished,
+        // A move that notifies vendors (the event names them; other moves tell no one).
+        "case.transition" => NotificationKind::CaseVendorsNotified,
         _ => return None,
     })
+}
+
+/// The ids listed under `key` in an event's details (organisations an event names); none if absent.
+fn ids_in(details: &serde_json::Value, key: &str) -> Vec<Uuid> {
+    details
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|o| o.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What a notification is about, as far as deciding who may know of it.
@@ -139,6 +157,11 @@ pub enum About {
     Advisory {
         id: Uuid,
         recipients: Vec<Uuid>,
+    },
+    /// A case, and the vendor organisations a move notified of it.
+    CaseVendors {
+        id: Uuid,
+        vendors: Vec<Uuid>,
     },
 }
 
@@ -193,6 +216,20 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
     if kind == NotificationKind::ReportDuplicate {
         return Ok(duplicate_of_event(event));
     }
+    if kind == NotificationKind::CaseVendorsNotified {
+        let vendors = ids_in(details, "notified");
+        let Some(id) = event.object_id.filter(|_| !vendors.is_empty()) else {
+            return Ok(None);
+        };
+        return Ok(Some(Addressed {
+            kind,
+            title: "Your organisation is notified of a coordinated disclosure case".to_owned(),
+            link: format!("/cases/{id}"),
+            about: About::CaseVendors { id, vendors },
+            subject: None,
+            actor: event.actor_user_id,
+        }));
+    }
     if kind == NotificationKind::AdvisoryPublished {
         let advisory = details
             .get("advisory_id")
@@ -201,15 +238,7 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
         let Some(id) = advisory else {
             return Ok(None);
         };
-        let recipients: Vec<Uuid> = details
-            .get("recipients")
-            .and_then(|v| v.as_array())
-            .map(|orgs| {
-                orgs.iter()
-                    .filter_map(|o| o.as_str().and_then(|s| s.parse().ok()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let recipients = ids_in(details, "recipients");
         let reference = details
             .get("reference")
             .and_then(|v| v.as_str())
@@ -379,7 +408,11 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         About::Notice(id) | About::Finding { notice: id, .. } | About::Assessment { notice: id, .. } => {
             app.store.get_notice(*id).await?
         }
-        About::Organization(_) | About::Reports(_) | About::Case(_) | About::Advisory { .. } => None,
+        About::Organization(_)
+        | About::Reports(_)
+        | About::Case(_)
+        | About::Advisory { .. }
+        | About::CaseVendors { .. } => None,
     };
     let mut candidates: Vec<User> = Vec::new();
     let mut orgs: BTreeSet<Uuid> = BTreeSet::new();
@@ -445,6 +478,14 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
                             orgs.insert(p.org_id);
                             candidates.extend(people_of(app, p.org_id).await?);
                         }
+                    }
+                }
+            }
+            (Party::NotifiedVendors, _) => {
+                if let About::CaseVendors { vendors, .. } = &addressed.about {
+                    for org in vendors {
+                        orgs.insert(*org);
+                        candidates.extend(people_of(app, *org).await?);
                     }
                 }
             }
@@ -528,7 +569,7 @@ async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bo
             )
             .await?
             .is_empty(),
-        About::Case(id) => app
+        About::Case(id) | About::CaseVendors { id, .. } => app
             .store
             .visible_case(*id, &tlp_reader(audience))
             .await?

@@ -264,6 +264,11 @@ async fn a_case_goes_from_triage_to_its_advisory() {
     // Notified, the vendor reads the case and both reports, and credits name both finders.
     let notified = transition(&t, &w.coordinator, case, "vendors_notified").await;
     assert_eq!(notified.ok()["not_notified"], json!([]));
+    // The vendor is told, and nobody who takes no part in the case.
+    crate::notifications::deliver(&t).await;
+    let told = ("case.vendors_notified".to_owned(), format!("/cases/{case}"));
+    assert!(crate::notifications::inbox(&t, &w.vendor).await.contains(&told));
+    assert!(!crate::notifications::inbox(&t, &w.operator).await.contains(&told));
     let seen = t.get(&w.vendor, &path).await;
     let seen = seen.ok();
     let reports: BTreeSet<String> = ids(seen, "reports");

@@ -65,7 +65,7 @@ pub async fn deliver(t: &TestApp) {
 }
 
 /// The (kind, link) of a persona's notifications.
-async fn inbox(t: &TestApp, p: &Persona) -> BTreeSet<(String, String)> {
+pub(crate) async fn inbox(t: &TestApp, p: &Persona) -> BTreeSet<(String, String)> {
     let page = t.get(p, "/api/v1/notifications?limit=200").await;
     page.ok()["items"]
         .as_array()

@@ -111,6 +111,7 @@ fn label(kind: NotificationKind) -> &'static str {
         NotificationKind::ReportDuplicate => "My report joined a case as a duplicate",
         NotificationKind::CaseEmbargoEnding => "The embargo of a case I take part in ends soon",
         NotificationKind::AdvisoryPublished => "An advisory I subscribed to is published",
+        NotificationKind::CaseVendorsNotified => "A disclosure case is sent to my organisation as a vendor",
     }
 }
 
