@@ -44,5 +44,6 @@ mod upstream;
 mod upstream_answers;
 mod visibility;
 mod web;
+mod web_clearinghouse;
 mod webhooks;
 mod windows;

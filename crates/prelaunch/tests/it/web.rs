@@ -108,7 +108,7 @@ pub(crate) struct Web {
 }
 
 impl Web {
-    fn new(t: &TestApp) -> Web {
+    pub(crate) fn new(t: &TestApp) -> Web {
         Web {
             client: reqwest::Client::builder()
                 .no_proxy()

@@ -9,6 +9,7 @@ mod admin;
 pub mod assets;
 mod auth;
 mod chart;
+mod clearinghouse;
 mod form;
 mod gateway;
 mod ledger;
@@ -104,6 +105,8 @@ pub fn routes() -> Router<App> {
         .route("/audit", get(admin::audit))
         .route("/jobs", get(admin::failed_jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job))
+        .route("/advisories", get(clearinghouse::advisories::list))
+        .route("/advisories/{id}", get(clearinghouse::advisories::detail))
         .route("/ledger", get(ledger::overview))
         .route("/ledger/objects/{id}", get(ledger::object))
         .route("/ledger/events/{id}", get(ledger::event))

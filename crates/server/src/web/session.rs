@@ -55,6 +55,22 @@ impl FromRequestParts<App> for WebCaller {
     }
 }
 
+/// The reader of a page the public may read too: the signed-in person when a valid session is sent, else
+/// `None` (no cookie, or a session that ended: the page is shown as to the public).
+pub struct MaybeWebCaller(pub Option<Caller>);
+
+impl FromRequestParts<App> for MaybeWebCaller {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match WebCaller::from_request_parts(parts, app).await {
+            Ok(WebCaller(caller)) => Ok(MaybeWebCaller(Some(caller))),
+            Err(WebError::SignIn) => Ok(MaybeWebCaller(None)),
+            Err(other) => Err(other),
+        }
+    }
+}
+
 /// A form sent by a signed-in person, its CSRF token checked: a missing or wrong token is refused with 403
 /// before anything happens.
 pub struct SignedInForm {
