@@ -90,3 +90,103 @@ async fn the_public_reads_clear_advisories_and_nothing_else() {
     let page = other.get(&format!("/advisories/{amber}")).await;
     page.assert(404);
 }
+
+const VECTOR: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+
+fn report_form<'a>() -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("title", "Heap overflow in the request parser"),
+        ("description", "A long header overflows a **fixed** buffer."),
+        ("tlp", "amber"),
+        ("product", "pkg:npm/acme/router@1.2.0"),
+        ("versions", ">=1.2.0, <1.4.3"),
+        ("cwe", "CWE-787"),
+        ("cvss_v3", VECTOR),
+        ("cvss_v4", ""),
+        ("ai_found", "true"),
+    ]
+}
+
+#[tokio::test]
+async fn a_member_reports_a_vulnerability_from_the_form() {
+    let t = spawn_app().await;
+    World::new(&t).await;
+    let web = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let form = web.get("/reports/new").await;
+    form.assert(200);
+    assert_accessible("/reports/new", &form.body);
+    assert!(form.body.contains("href=\"/reports/new\" aria-current=\"page\""));
+    assert!(form.body.contains("TLP:AMBER+STRICT"));
+    assert!(!form.body.contains(">amber+strict<"));
+
+    let filed = web.submit("/reports/new", "/reports", &report_form()).await;
+    filed.assert(303);
+    let first = filed.location().to_owned();
+    assert!(first.starts_with("/reports/"), "{first}");
+    let page = web.get(&first).await;
+    page.assert(200);
+    assert_accessible(&first, &page.body);
+    for shown in [
+        "Heap overflow in the request parser",
+        "<strong>fixed</strong>",
+        "class=\"tlp tlp-amber\">TLP:AMBER<",
+        "id=\"case-reference\">PLC-2027-",
+        "9.8 (Critical)",
+        "CWE-787",
+        "pkg:npm/acme/router@1.2.0",
+        "with AI",
+    ] {
+        assert!(page.body.contains(shown), "{shown} missing:\n{}", page.body);
+    }
+    assert!(!page.body.contains("Possible duplicate"));
+
+    // The same report again: it repeats the first, which its reporter may read.
+    let again = web.submit("/reports/new", "/reports", &report_form()).await;
+    again.assert(303);
+    let page = web.get(again.location()).await;
+    page.assert(200);
+    assert!(page.body.contains("Possible duplicate"), "{}", page.body);
+    assert!(page.body.contains(&format!("href=\"{first}\"")), "{}", page.body);
+
+    // Someone the marking does not admit gets the not-found page.
+    let other = signed_in(&t, "Other Lab", "bo@other.example", "member", "Bo").await;
+    other.get(&first).await.assert(404);
+}
+
+#[tokio::test]
+async fn a_bad_field_is_shown_on_the_field_with_the_values_kept() {
+    let t = spawn_app().await;
+    World::new(&t).await;
+    let web = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    // field, bad value, the field the error is shown on
+    let cases = [
+        ("title", "", "title"),
+        ("tlp", "purple", "tlp"),
+        ("product", "npm:acme", "product"),
+        ("versions", "sometime", "versions"),
+        ("cwe", "CWE-x", "cwe"),
+        ("cvss_v3", "CVSS:3.1/AV:Q", "cvss_v3"),
+    ];
+    for (field, bad, shown_on) in cases {
+        // Marked CLEAR, so that anything filed would show in the public list below.
+        let mut fields = report_form();
+        for pair in fields.iter_mut() {
+            if pair.0 == field {
+                pair.1 = bad;
+            } else if pair.0 == "tlp" {
+                pair.1 = "clear";
+            }
+        }
+        let page = web.submit("/reports/new", "/reports", &fields).await;
+        let kept = if field == "title" {
+            "pkg:npm/acme/router@1.2.0"
+        } else {
+            "Heap overflow in the request parser"
+        };
+        page.assert_form_error(shown_on, kept);
+        assert_accessible("/reports", &page.body);
+    }
+    // Nothing was filed.
+    let list = t.call(reqwest::Method::GET, "/api/v1/reports", None, None).await;
+    assert_eq!(list.body["items"], json!([]), "{}", list.body);
+}

@@ -2,3 +2,4 @@
 //! operation as the API, so the marking decides who reads once, in the query.
 
 pub mod advisories;
+pub mod reports;

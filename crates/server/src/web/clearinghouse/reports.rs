@@ -1,0 +1,190 @@
+//! Filing a vulnerability report from the browser, and the report's page: the case it went to, its scores,
+//! and the report it repeats when the reporter may read that one.
+
+use super::super::form::{FormState, on_form};
+use super::super::notices::path_id;
+use super::super::render::{Frame, WebResult, html, see_other};
+use super::super::session::{SignedInForm, WebCaller};
+use super::super::view::{Choice, humanize, when};
+use super::advisories::{Marking, Severity};
+use app::clearinghouse::{AffectedInput, NewReport};
+use app::{App, Caller};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use review::ValidationError;
+
+/// The markings a reporter may choose, as people write them.
+const MARKINGS: [(&str, &str); 5] = [
+    ("clear", "TLP:CLEAR (may be published)"),
+    ("green", "TLP:GREEN (the community)"),
+    ("amber", "TLP:AMBER (participants' organisations)"),
+    (
+        "amber+strict",
+        "TLP:AMBER+STRICT (participants' organisations, no further)",
+    ),
+    ("red", "TLP:RED (named people only)"),
+];
+
+#[derive(Template)]
+#[template(path = "report_new.html")]
+struct NewReportPage {
+    frame: Frame,
+    form: FormState,
+    markings: Vec<Choice>,
+}
+
+fn new_page(caller: &Caller, status: StatusCode, form: FormState) -> WebResult {
+    let view = NewReportPage {
+        frame: Frame::signed_in(caller, "report", "Report a vulnerability"),
+        form,
+        markings: MARKINGS.iter().map(|(v, l)| Choice::new(*v, *l)).collect(),
+    };
+    Ok(html(status, &view))
+}
+
+pub async fn new_form(WebCaller(caller): WebCaller) -> WebResult {
+    new_page(&caller, StatusCode::OK, FormState::with(&[("tlp", "amber")]))
+}
+
+/// The form's one product field holds a purl or a CPE; the app's errors about the product land on it.
+fn form_field(error: ValidationError) -> ValidationError {
+    let field = if error.field.starts_with("affected") && error.field.ends_with(".versions") {
+        "versions"
+    } else if error.field.starts_with("affected") {
+        "product"
+    } else {
+        return error;
+    };
+    ValidationError::new(field, error.message)
+}
+
+fn optional(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
+    let SignedInForm { caller, fields } = form;
+    let product = fields.text("product").trim();
+    let affected = if product.is_empty() && fields.text("versions").trim().is_empty() {
+        Vec::new()
+    } else {
+        let cpe = product.to_ascii_lowercase().starts_with("cpe:");
+        vec![AffectedInput {
+            purl: (!cpe).then(|| product.to_owned()),
+            cpe: cpe.then(|| product.to_owned()),
+            versions: fields.text("versions").to_owned(),
+        }]
+    };
+    let input = NewReport {
+        kind: "vulnerability".to_owned(),
+        title: fields.text("title").to_owned(),
+        description: fields.text("description").to_owned(),
+        tlp: fields.text("tlp").to_owned(),
+        affected,
+        cwe: optional(fields.text("cwe")),
+        cvss_v3: optional(fields.text("cvss_v3")),
+        cvss_v4: optional(fields.text("cvss_v4")),
+        finder: None,
+        ai_found: fields.ticked("ai_found"),
+        location: None,
+        crash_signature: None,
+        threat_model: None,
+        sectors: Vec::new(),
+        people: Vec::new(),
+        indicators: Vec::new(),
+        attack_patterns: Vec::new(),
+        misuse: None,
+    };
+    match app.file_report(&caller, input).await {
+        Ok(filed) => Ok(see_other(&format!("/reports/{}", filed.id))),
+        Err(error) => {
+            let (status, error) = on_form(error)?;
+            new_page(&caller, status, FormState::failed(fields, form_field(error)))
+        }
+    }
+}
+
+struct ScoreRow {
+    version: &'static str,
+    vector: String,
+    base_score: String,
+    severity: String,
+}
+
+struct AffectedRow {
+    product: String,
+    versions: String,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    frame: Frame,
+    title: String,
+    description: String,
+    tlp: Marking,
+    severity: Option<Severity>,
+    case_reference: Option<String>,
+    scores: Vec<ScoreRow>,
+    cwe: Option<String>,
+    affected: Vec<AffectedRow>,
+    finder: String,
+    ai_found: bool,
+    duplicate: bool,
+    duplicate_of: Option<String>,
+    duplicate_score: Option<String>,
+    filed: String,
+}
+
+pub async fn detail(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let r = app.get_report(Some(&caller), path_id(&raw)?).await?;
+    let scores = [("CVSS v3", &r.scores.cvss_v3), ("CVSS v4", &r.scores.cvss_v4)]
+        .into_iter()
+        .filter_map(|(version, s)| {
+            s.as_ref().map(|s| ScoreRow {
+                version,
+                vector: s.vector.clone(),
+                base_score: format!("{:.1}", s.base_score),
+                severity: humanize(s.base_severity.as_str()),
+            })
+        })
+        .collect();
+    let tlp = Marking {
+        label: r.tlp_label.to_owned(),
+        class: format!("tlp-{}", r.tlp.as_str().replace('+', "-")),
+    };
+    let view = ReportPage {
+        frame: Frame::signed_in(&caller, "report", r.title.clone()),
+        title: r.title.clone(),
+        description: review::markdown::render(&r.description),
+        tlp,
+        severity: r.severity.map(|s| Severity {
+            value: s.as_str().to_owned(),
+            label: humanize(s.as_str()),
+        }),
+        case_reference: r.case_reference.clone(),
+        scores,
+        cwe: r.cwe.clone(),
+        affected: r
+            .affected
+            .iter()
+            .map(|a| AffectedRow {
+                product: a.purl.clone().or_else(|| a.cpe.clone()).unwrap_or_default(),
+                versions: a.versions.clone(),
+            })
+            .collect(),
+        finder: format!("{} ({})", r.finder.name, humanize(r.finder.kind)),
+        ai_found: r.ai_found,
+        duplicate: r.duplicate,
+        duplicate_of: r.duplicate_of.map(|d| d.to_string()),
+        duplicate_score: r.duplicate_score.map(|s| format!("{:.0}%", s * 100.0)),
+        filed: when(r.created_at),
+    };
+    Ok(html(StatusCode::OK, &view))
+}
