@@ -135,6 +135,7 @@ async fn a_member_reports_a_vulnerability_from_the_form() {
         "CWE-787",
         "pkg:npm/acme/router@1.2.0",
         "with AI",
+        "href=\"/cases/",
     ] {
         assert!(page.body.contains(shown), "{shown} missing:\n{}", page.body);
     }
@@ -189,4 +190,59 @@ async fn a_bad_field_is_shown_on_the_field_with_the_values_kept() {
     // Nothing was filed.
     let list = t.call(reqwest::Method::GET, "/api/v1/reports", None, None).await;
     assert_eq!(list.body["items"], json!([]), "{}", list.body);
+}
+
+#[tokio::test]
+async fn a_participant_reads_the_case_page_and_others_find_nothing() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let case = open_case(&t, &w.coordinator, "amber", &[w.vendor.org_id]).await;
+    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    for to in ["triaged", "vendors_notified"] {
+        transition(&t, &w.coordinator, case, to).await.ok();
+    }
+    t.post(
+        &w.coordinator,
+        &format!("/api/v1/cases/{case}/posts"),
+        json!({"body": "Vendor, please **confirm**."}),
+    )
+    .await
+    .ok();
+    let path = format!("/cases/{case}");
+
+    let vendor = signed_in(&t, "Router Vendor", "analyst@vendor.example", "member", "Val").await;
+    let page = vendor.get(&path).await;
+    page.assert(200);
+    assert_accessible(&path, &page.body);
+    for shown in [
+        "Heap overflow in Acme Router",
+        "class=\"tlp tlp-amber\">TLP:AMBER<",
+        "id=\"case-state\">Vendors notified<",
+        "Embargo until",
+        "id=\"days-left\">",
+        "<strong>request parser</strong>",
+        "Router Vendor",
+        "Frontier Lab",
+        "Reporter",
+        "Ada",
+        "Vendor, please <strong>confirm</strong>.",
+        "Energy",
+    ] {
+        assert!(page.body.contains(shown), "{shown} missing:\n{}", page.body);
+    }
+    for raw in ["vendors_notified", ">amber<", ">energy<", ">reporter<"] {
+        assert!(!page.body.contains(raw), "{raw} shown:\n{}", page.body);
+    }
+
+    // Outside the marking, the case is the same not-found page as no case at all.
+    let other = signed_in(&t, "Other Lab", "bo@other.example", "member", "Bo").await;
+    let hidden = other.get(&path).await;
+    let missing = other.get(&format!("/cases/{}", Uuid::now_v7())).await;
+    hidden.assert(404);
+    missing.assert(404);
+    assert_eq!(hidden.body, missing.body);
+    // Not signed in: off to the sign-in page.
+    let public = Web::new(&t).get(&path).await;
+    public.assert(303);
+    assert_eq!(public.location(), "/login");
 }

@@ -108,6 +108,7 @@ pub fn routes() -> Router<App> {
         .route("/reports", post(clearinghouse::reports::file))
         .route("/reports/new", get(clearinghouse::reports::new_form))
         .route("/reports/{id}", get(clearinghouse::reports::detail))
+        .route("/cases/{id}", get(clearinghouse::cases::detail))
         .route("/advisories", get(clearinghouse::advisories::list))
         .route("/advisories/{id}", get(clearinghouse::advisories::detail))
         .route("/ledger", get(ledger::overview))

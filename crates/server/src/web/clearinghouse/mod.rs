@@ -1,5 +1,7 @@
-//! The clearinghouse's pages: advisories (public for TLP:CLEAR). Every read goes through the same `app`
-//! operation as the API, so the marking decides who reads once, in the query.
+//! The clearinghouse's pages: advisories (public for TLP:CLEAR), the report form and a report's page, and a
+//! case's page. Every read and write goes through the same `app` operation as the API, so the marking decides
+//! once, in the query, who reads; an object the reader may not read is the not-found page.
 
 pub mod advisories;
+pub mod cases;
 pub mod reports;

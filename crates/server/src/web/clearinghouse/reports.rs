@@ -127,6 +127,7 @@ struct ReportPage {
     tlp: Marking,
     severity: Option<Severity>,
     case_reference: Option<String>,
+    case_id: Option<String>,
     scores: Vec<ScoreRow>,
     cwe: Option<String>,
     affected: Vec<AffectedRow>,
@@ -169,6 +170,7 @@ pub async fn detail(
             label: humanize(s.as_str()),
         }),
         case_reference: r.case_reference.clone(),
+        case_id: r.case_id.map(|c| c.to_string()),
         scores,
         cwe: r.cwe.clone(),
         affected: r
