@@ -1,6 +1,7 @@
-//! Geometry of the small usage charts: bars per day (stacked when a day has several parts) and a line per day,
-//! in SVG user units of a fixed `WIDTH` × `HEIGHT` canvas that the stylesheet scales to fit. Values are shown
-//! as attributes, never inline style, and every chart repeats a table on its page.
+//! Geometry of the small charts: bars per day (stacked when a day has several parts), a line per day, and
+//! horizontal bars for a few named rows (the clearinghouse's funnel), in SVG user units of a fixed `WIDTH` ×
+//! `HEIGHT` canvas that the stylesheet scales to fit. Whatever the data, a chart holds at most a bounded number
+//! of shapes. Values are shown as attributes, never inline style, and every chart repeats a table on its page.
 
 use chrono::{Duration, NaiveDate};
 
@@ -13,6 +14,12 @@ const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 const MAX_DAY_LABELS: usize = 5;
+/// Horizontal bars: room on the left for the rows' names, on the right for their values; at most `MAX_ROWS`
+/// rows, each name at most `MAX_ROW_LABEL` characters.
+const ROW_LABELS: f64 = 104.0;
+const VALUE_LABELS: f64 = 52.0;
+pub const MAX_ROWS: usize = 12;
+const MAX_ROW_LABEL: usize = 18;
 
 /// A number formatted as an SVG coordinate.
 fn at(value: f64) -> String {
@@ -62,6 +69,12 @@ pub struct Chart {
     pub dots: Vec<Dot>,
     pub grid: Vec<Grid>,
     pub days: Vec<Label>,
+    /// Horizontal bars: each row's name (left) and value (at the end of its bar); empty otherwise.
+    pub rows: Vec<Label>,
+    pub values: Vec<Label>,
+    /// The canvas, for the `width` and `height` attributes.
+    pub width: String,
+    pub height: String,
     /// The baseline's y.
     pub base: String,
     pub left: String,
@@ -81,10 +94,16 @@ pub fn nice_ceiling(value: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
-/// "950", "12.5k", "3.2M": compact enough for an axis.
+/// "950", "12.5k", "3.2M", "4.1B", "9.2e18": compact enough for an axis, however large.
 pub fn compact(value: f64) -> String {
     let trim = |text: String| text.trim_end_matches(".0").to_owned();
-    if value >= 1_000_000.0 {
+    if value >= 1e15 {
+        format!("{value:.1e}")
+    } else if value >= 1e12 {
+        trim(format!("{:.1}", value / 1e12)) + "T"
+    } else if value >= 1e9 {
+        trim(format!("{:.1}", value / 1e9)) + "B"
+    } else if value >= 1_000_000.0 {
         trim(format!("{:.1}", value / 1_000_000.0)) + "M"
     } else if value >= 10_000.0 {
         trim(format!("{:.0}", value / 1_000.0)) + "k"
@@ -171,6 +190,10 @@ impl Frame {
             dots: Vec::new(),
             grid,
             days: day_labels,
+            rows: Vec::new(),
+            values: Vec::new(),
+            width: format!("{WIDTH}"),
+            height: format!("{HEIGHT}"),
             base: at(HEIGHT - BOTTOM),
             left: at(LEFT),
             right: at(WIDTH - RIGHT),
@@ -226,6 +249,69 @@ pub fn line(label: String, days: &[NaiveDate], values: &[f64]) -> Chart {
     chart
 }
 
+/// One horizontal bar per row (`(name, value, class)`), in order from the top, scaled so the largest value
+/// spans the plot; at most `MAX_ROWS` rows are drawn. Zero, negative and non-finite values draw no bar but keep
+/// their row, name and value.
+pub fn horizontal_bars(label: String, rows: &[(&str, f64, &'static str)]) -> Chart {
+    let rows = rows.get(..rows.len().min(MAX_ROWS)).unwrap_or_default();
+    let finite = |v: f64| if v.is_finite() && v > 0.0 { v } else { 0.0 };
+    let max = rows.iter().map(|(_, v, _)| finite(*v)).fold(0.0, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let plot = WIDTH - ROW_LABELS - VALUE_LABELS;
+    let slot = (HEIGHT - 2.0 * TOP) / rows.len().max(1) as f64;
+    let thickness = (slot * 0.66).max(1.0);
+    let mut chart = Chart {
+        label,
+        view_box: format!("0 0 {WIDTH} {HEIGHT}"),
+        rects: Vec::new(),
+        line: String::new(),
+        dots: Vec::new(),
+        grid: Vec::new(),
+        days: Vec::new(),
+        rows: Vec::new(),
+        values: Vec::new(),
+        width: format!("{WIDTH}"),
+        height: format!("{HEIGHT}"),
+        base: at(HEIGHT - TOP),
+        left: at(ROW_LABELS),
+        right: at(WIDTH - VALUE_LABELS),
+    };
+    for (i, (name, value, class)) in rows.iter().enumerate() {
+        let value = finite(*value);
+        let centre = TOP + slot * (i as f64 + 0.5);
+        let length = if value > 0.0 {
+            ((value / max).clamp(0.0, 1.0) * plot).max(1.0)
+        } else {
+            0.0
+        };
+        if length > 0.0 {
+            chart.rects.push(Rect {
+                x: at(ROW_LABELS),
+                y: at(centre - thickness / 2.0),
+                width: at(length),
+                height: at(thickness),
+                class,
+            });
+        }
+        let name: String = if name.chars().count() > MAX_ROW_LABEL {
+            name.chars().take(MAX_ROW_LABEL - 1).chain(['…']).collect()
+        } else {
+            (*name).to_owned()
+        };
+        chart.rows.push(Label {
+            x: at(ROW_LABELS - 6.0),
+            y: at(centre + 4.0),
+            text: name,
+        });
+        chart.values.push(Label {
+            x: at(ROW_LABELS + length + 4.0),
+            y: at(centre + 4.0),
+            text: compact(value),
+        });
+    }
+    chart
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +345,10 @@ mod tests {
             (2000.0, "2k"),
             (12_600.0, "13k"),
             (3_200_000.0, "3.2M"),
+            (4_100_000_000.0, "4.1B"),
+            (2.5e12, "2.5T"),
+            (9.2e18, "9.2e18"),
+            (1e300, "1.0e300"),
         ];
         for (value, text) in labels {
             assert_eq!(compact(value), text, "{value}");
@@ -338,5 +428,66 @@ mod tests {
             "10.0",
             "the largest value touches the top"
         );
+    }
+
+    #[test]
+    fn horizontal_bars_stay_in_the_canvas_whatever_the_values() {
+        let names = [
+            "Received",
+            "Unique",
+            "Confirmed",
+            "Vendors notified",
+            "Fixed",
+            "Published",
+        ];
+        let cases: [[f64; 6]; 5] = [
+            [0.0; 6],
+            [4.0, 3.0, 2.0, 1.0, 1.0, 1.0],
+            [i64::MAX as f64, 1.0, 0.0, 0.0, 0.0, 0.0],
+            [f64::NAN, f64::INFINITY, -5.0, 1e300, 2.0, 0.0],
+            [1.0; 6],
+        ];
+        for values in cases {
+            let rows: Vec<(&str, f64, &'static str)> = names
+                .iter()
+                .zip(values)
+                .map(|(n, v)| (*n, v, "chart-bar-ok"))
+                .collect();
+            let chart = horizontal_bars("funnel".into(), &rows);
+            assert_eq!((chart.width.as_str(), chart.height.as_str()), ("360", "180"));
+            assert_eq!(chart.rows.len(), 6, "{values:?}");
+            assert_eq!(chart.values.len(), 6);
+            assert!(chart.rects.len() <= 6);
+            for r in &chart.rects {
+                let (x, y): (f64, f64) = (r.x.parse().unwrap(), r.y.parse().unwrap());
+                let (w, h): (f64, f64) = (r.width.parse().unwrap(), r.height.parse().unwrap());
+                assert!(x >= 0.0 && y >= 0.0 && w >= 1.0 && h > 0.0, "{r:?}");
+                assert!(
+                    x + w <= WIDTH - VALUE_LABELS + 0.05 && y + h <= HEIGHT,
+                    "{r:?} {values:?}"
+                );
+            }
+            for l in chart.values.iter().chain(&chart.rows) {
+                let x: f64 = l.x.parse().unwrap();
+                assert!((0.0..=WIDTH).contains(&x), "{l:?}");
+                assert!(l.text.chars().count() <= MAX_ROW_LABEL, "{l:?}");
+            }
+        }
+        // Nothing at all: no bars, every row still named with its zero.
+        let empty = horizontal_bars("funnel".into(), &[("Received", 0.0, "a"), ("Unique", 0.0, "a")]);
+        assert!(empty.rects.is_empty());
+        assert_eq!(empty.values[0].text, "0");
+        // The largest value spans the plot; a tiny one is still seen.
+        let chart = horizontal_bars("f".into(), &[("a", 1e9, "a"), ("b", 1.0, "a")]);
+        assert_eq!(chart.rects[0].width, "204.0");
+        assert_eq!(chart.rects[1].width, "1.0");
+        assert_eq!(chart.values[0].text, "1B");
+        // Rows beyond the bound are not drawn; long names are cut.
+        let many: Vec<(&str, f64, &'static str)> = (0..100)
+            .map(|_| ("A very long name for a row", 1.0, "a"))
+            .collect();
+        let chart = horizontal_bars("f".into(), &many);
+        assert_eq!(chart.rects.len(), MAX_ROWS);
+        assert_eq!(chart.rows[0].text.chars().count(), MAX_ROW_LABEL);
     }
 }

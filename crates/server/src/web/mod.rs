@@ -111,6 +111,19 @@ pub fn routes() -> Router<App> {
         .route("/cases/{id}", get(clearinghouse::cases::detail))
         .route("/advisories", get(clearinghouse::advisories::list))
         .route("/advisories/{id}", get(clearinghouse::advisories::detail))
+        .route(
+            "/subscriptions",
+            get(clearinghouse::settings::subscriptions).post(clearinghouse::settings::subscribe),
+        )
+        .route(
+            "/subscriptions/{id}/delete",
+            post(clearinghouse::settings::unsubscribe),
+        )
+        .route(
+            "/vendor-policy",
+            get(clearinghouse::settings::vendor_policy).post(clearinghouse::settings::set_vendor_policy),
+        )
+        .route("/clearinghouse/metrics", get(clearinghouse::metrics::metrics))
         .route("/ledger", get(ledger::overview))
         .route("/ledger/objects/{id}", get(ledger::object))
         .route("/ledger/events/{id}", get(ledger::event))

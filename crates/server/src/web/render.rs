@@ -19,6 +19,10 @@ pub struct UserBar {
     /// Notifications not read yet.
     pub unread: i64,
     pub webhooks: bool,
+    /// The clearinghouse's settings and metrics, offered to those the app lets use them.
+    pub subscriptions: bool,
+    pub vendor_policy: bool,
+    pub metrics: bool,
 }
 
 /// What surrounds every page's content: its title, the navigation section it belongs to, who is signed in.
@@ -50,6 +54,9 @@ impl Frame {
                 program_admin: policy::can_administer_program(caller),
                 unread: caller.unread_notifications.unwrap_or(0),
                 webhooks: policy::can_manage_webhooks(caller, caller.org_id()),
+                subscriptions: policy::can_manage_subscriptions(caller),
+                vendor_policy: policy::can_manage_vendor_policy(caller),
+                metrics: policy::can_read_clearinghouse_metrics(caller),
             }),
         }
     }
