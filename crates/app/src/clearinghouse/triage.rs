@@ -245,4 +245,26 @@ impl App {
             reports: chosen,
         })
     }
+
+    /// The stored candidates of one report (those the coordinator may read), best first: coordinators only;
+    /// a report the caller may not read is "not found" first, as for no report at all.
+    pub async fn report_candidates(&self, caller: &Caller, id: Uuid) -> AppResult<Vec<CandidateView>> {
+        let reader = policy::tlp_audience(Some(caller));
+        self.store
+            .readable_report(id, &reader)
+            .await?
+            .ok_or(AppError::NotFound("report"))?;
+        Self::check_triage(caller)?;
+        Ok(self
+            .store
+            .candidates_of(&[id], &reader)
+            .await?
+            .into_iter()
+            .map(|c| CandidateView {
+                report_id: c.candidate_id,
+                case_id: c.candidate_case_id,
+                score: c.score,
+            })
+            .collect())
+    }
 }

@@ -1,5 +1,6 @@
 //! Filing a vulnerability report from the browser, and the report's page: the case it went to, its scores,
-//! and the report it repeats when the reporter may read that one.
+//! the report it repeats (with that report's case) only when the reader may read that one, and, for
+//! coordinators only, the candidate duplicates intake found with their scores.
 
 use super::super::form::{FormState, on_form};
 use super::super::notices::path_id;
@@ -8,7 +9,7 @@ use super::super::session::{SignedInForm, WebCaller};
 use super::super::view::{Choice, humanize, when};
 use super::advisories::{Marking, Severity};
 use app::clearinghouse::{AffectedInput, NewReport};
-use app::{App, Caller};
+use app::{App, Caller, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -118,6 +119,21 @@ struct AffectedRow {
     versions: String,
 }
 
+/// The report this one repeats, as the reader may read it.
+struct Original {
+    id: String,
+    title: String,
+    case_id: Option<String>,
+    case_reference: Option<String>,
+}
+
+/// A candidate duplicate, shown to coordinators.
+struct CandidateRow {
+    report_id: String,
+    case_id: Option<String>,
+    score: String,
+}
+
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage {
@@ -134,9 +150,15 @@ struct ReportPage {
     finder: String,
     ai_found: bool,
     duplicate: bool,
-    duplicate_of: Option<String>,
+    duplicate_of: Option<Original>,
     duplicate_score: Option<String>,
+    /// `Some` for coordinators only.
+    candidates: Option<Vec<CandidateRow>>,
     filed: String,
+}
+
+fn percent(score: f64) -> String {
+    format!("{:.0}%", score * 100.0)
 }
 
 pub async fn detail(
@@ -145,6 +167,34 @@ pub async fn detail(
     Path(raw): Path<String>,
 ) -> WebResult {
     let r = app.get_report(Some(&caller), path_id(&raw)?).await?;
+    // `duplicate_of` is set only when the reader may read that report; read it as the reader, the same way.
+    let duplicate_of = match r.duplicate_of {
+        Some(of) => {
+            let o = app.get_report(Some(&caller), of).await?;
+            Some(Original {
+                id: o.id.to_string(),
+                title: o.title,
+                case_id: o.case_id.map(|c| c.to_string()),
+                case_reference: o.case_reference,
+            })
+        }
+        None => None,
+    };
+    let candidates = if policy::can_triage(&caller) {
+        let found = app.report_candidates(&caller, r.id).await?;
+        Some(
+            found
+                .into_iter()
+                .map(|c| CandidateRow {
+                    report_id: c.report_id.to_string(),
+                    case_id: c.case_id.map(|c| c.to_string()),
+                    score: percent(c.score),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let scores = [("CVSS v3", &r.scores.cvss_v3), ("CVSS v4", &r.scores.cvss_v4)]
         .into_iter()
         .filter_map(|(version, s)| {
@@ -184,8 +234,9 @@ pub async fn detail(
         finder: format!("{} ({})", r.finder.name, humanize(r.finder.kind)),
         ai_found: r.ai_found,
         duplicate: r.duplicate,
-        duplicate_of: r.duplicate_of.map(|d| d.to_string()),
-        duplicate_score: r.duplicate_score.map(|s| format!("{:.0}%", s * 100.0)),
+        duplicate_of,
+        duplicate_score: r.duplicate_score.map(percent),
+        candidates,
         filed: when(r.created_at),
     };
     Ok(html(StatusCode::OK, &view))
