@@ -19,6 +19,9 @@ pub struct UserBar {
     /// Notifications not read yet.
     pub unread: i64,
     pub webhooks: bool,
+    /// Coordinators have the triage queue; vendors' people the vendor inbox.
+    pub triage: bool,
+    pub vendor_inbox: bool,
 }
 
 /// What surrounds every page's content: its title, the navigation section it belongs to, who is signed in.
@@ -50,6 +53,8 @@ impl Frame {
                 program_admin: policy::can_administer_program(caller),
                 unread: caller.unread_notifications.unwrap_or(0),
                 webhooks: policy::can_manage_webhooks(caller, caller.org_id()),
+                triage: policy::can_triage(caller),
+                vendor_inbox: policy::can_read_vendor_inbox(caller),
             }),
         }
     }
