@@ -189,8 +189,12 @@ pub trait CaseStore: Send + Sync + 'static {
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<CaseRow>>;
     /// The cases the reader may read in which the reader's organisation is a vendor participant, newest first,
     /// before the cursor, with whether it has stated a status.
-    async fn vendor_inbox(&self, reader: &TlpAudience, before: Option<Uuid>, limit: i64)
-    -> Result<Vec<InboxCase>>;
+    async fn vendor_inbox(
+        &self,
+        reader: &TlpAudience,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<InboxCase>>;
     /// Applies the update and its events; returns the case as changed.
     async fn update_case(&self, update: &CaseUpdate, events: &[AuditEvent]) -> Result<CaseRow>;
     async fn case_participants(&self, case_id: Uuid) -> Result<Vec<ParticipantRow>>;

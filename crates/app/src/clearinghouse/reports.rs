@@ -15,7 +15,8 @@ use clearinghouse::tlp::Tlp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use store::{
-    Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected, ReportKind,
+    Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected,
+    ReportKind,
 };
 use uuid::Uuid;
 
@@ -336,11 +337,7 @@ impl App {
                 continue;
             };
             let case_id = match report.case_id {
-                Some(case) => self
-                    .store
-                    .visible_case(case, &reader)
-                    .await?
-                    .map(|c| c.id),
+                Some(case) => self.store.visible_case(case, &reader).await?.map(|c| c.id),
                 None => None,
             };
             duplicates.push(SuggestionView {

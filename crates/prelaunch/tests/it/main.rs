@@ -45,5 +45,6 @@ mod upstream_answers;
 mod visibility;
 mod web;
 mod web_clearinghouse;
+mod web_clearinghouse_actions;
 mod webhooks;
 mod windows;

@@ -109,8 +109,14 @@ pub fn routes() -> Router<App> {
         .route("/reports/new", get(clearinghouse::reports::new_form))
         .route("/reports/{id}", get(clearinghouse::reports::detail))
         .route("/cases/{id}", get(clearinghouse::cases::detail))
-        .route("/cases/{id}/transition", post(clearinghouse::case_actions::transition))
-        .route("/cases/{id}/participants", post(clearinghouse::case_actions::add_participant))
+        .route(
+            "/cases/{id}/transition",
+            post(clearinghouse::case_actions::transition),
+        )
+        .route(
+            "/cases/{id}/participants",
+            post(clearinghouse::case_actions::add_participant),
+        )
         .route("/cases/{id}/posts", post(clearinghouse::case_actions::post))
         .route("/cases/{id}/status", post(clearinghouse::case_actions::status))
         .route("/cases/{id}/embargo", post(clearinghouse::case_actions::embargo))

@@ -3,8 +3,8 @@
 
 use super::{Db, This};
 use crate::cases::{
-    AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase, NewParticipant,
-    ParticipantRow, VendorPolicy, VendorStatusRow,
+    AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,
+    NewParticipant, ParticipantRow, VendorPolicy, VendorStatusRow,
 };
 use crate::{AuditEvent, Result, StoreError};
 use async_trait::async_trait;

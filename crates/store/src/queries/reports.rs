@@ -4,8 +4,8 @@
 
 use super::{Db, This};
 use crate::reports::{
-    Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport, NewCase, Report, ReportAffected,
-    ReportStore, StoredCandidate, TriageCase, VendorPace,
+    Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
+    NewCase, Report, ReportAffected, ReportStore, StoredCandidate, TriageCase, VendorPace,
 };
 use crate::{AuditEvent, Page, Result, StoreError, TlpAudience};
 use async_trait::async_trait;

@@ -9,7 +9,7 @@ use super::super::render::{WebResult, html, see_other};
 use super::super::session::SignedInForm;
 use super::cases::{CaseForms, Slot, case_page};
 use super::triage::ConfirmPage;
-use app::{App, AppError, AppResult};
+use app::{App, AppError, AppResult, policy};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use review::ValidationError;
@@ -31,9 +31,16 @@ async fn finish(app: &App, form: SignedInForm, id: Uuid, slot: Slot, result: App
     }
 }
 
-/// The confirmation step, unless the form carries `confirm=yes`.
-fn confirmation(form: &SignedInForm, heading: String, explanation: String, action: String, id: Uuid) -> Option<ConfirmPage> {
-    if form.fields.text("confirm") == "yes" {
+/// The confirmation step, unless the form carries `confirm=yes`; only for coordinators (the operation refuses
+/// anyone else, so no one else is asked to confirm it).
+fn confirmation(
+    form: &SignedInForm,
+    heading: String,
+    explanation: String,
+    action: String,
+    id: Uuid,
+) -> Option<ConfirmPage> {
+    if form.fields.text("confirm") == "yes" || !policy::can_coordinate_cases(&form.caller) {
         return None;
     }
     let mut page = ConfirmPage::new(&form.caller, heading, explanation, action, &form.fields);
@@ -50,8 +57,14 @@ pub async fn transition(State(app): State<App>, Path(raw): Path<String>, form: S
     let id = path_id(&raw)?;
     let to = form.fields.text("to").to_owned();
     let closing = match to.as_str() {
-        "published" => Some(("Publish the case", "The advisory is written and sent to every entitled subscriber, and the case's marking no longer keeps it from those it admits. This cannot be undone.")),
-        "rejected" => Some(("Reject the case", "The case closes as rejected. This cannot be undone.")),
+        "published" => Some((
+            "Publish the case",
+            "The advisory is written and sent to every entitled subscriber, and the case's marking no longer keeps it from those it admits. This cannot be undone.",
+        )),
+        "rejected" => Some((
+            "Reject the case",
+            "The case closes as rejected. This cannot be undone.",
+        )),
         _ => None,
     };
     if let Some((heading, explanation)) = closing {
@@ -73,7 +86,11 @@ pub async fn transition(State(app): State<App>, Path(raw): Path<String>, form: S
     finish(&app, form, id, Slot::Transition, result).await
 }
 
-pub async fn add_participant(State(app): State<App>, Path(raw): Path<String>, form: SignedInForm) -> WebResult {
+pub async fn add_participant(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    form: SignedInForm,
+) -> WebResult {
     let id = path_id(&raw)?;
     let result = match field_id(&form.fields, "org_id") {
         Ok(org) => app
@@ -144,7 +161,7 @@ pub async fn merge(State(app): State<App>, Path(raw): Path<String>, form: Signed
         Ok(into) => into,
         Err(e) => return finish(&app, form, id, Slot::Merge, Err(e)).await,
     };
-    if form.fields.text("confirm") != "yes" {
+    if form.fields.text("confirm") != "yes" && policy::can_triage(&form.caller) {
         let this = app.get_case(&form.caller, id).await?.summary.reference;
         let target = match app.get_case(&form.caller, into).await {
             Ok(c) => c.summary.reference,
@@ -183,7 +200,7 @@ pub async fn split(State(app): State<App>, Path(raw): Path<String>, form: Signed
             return finish(&app, form, id, Slot::Split, Err(e.into())).await;
         }
     };
-    if form.fields.text("confirm") != "yes" {
+    if form.fields.text("confirm") != "yes" && policy::can_triage(&form.caller) {
         if reports.is_empty() {
             let e = ValidationError::new("reports", "choose at least one report to move");
             return finish(&app, form, id, Slot::Split, Err(e.into())).await;
@@ -191,8 +208,13 @@ pub async fn split(State(app): State<App>, Path(raw): Path<String>, form: Signed
         let this = app.get_case(&form.caller, id).await?.summary.reference;
         if let Some(page) = confirmation(
             &form,
-            format!("Split {} out of {this}", super::super::render::plural(i64::try_from(reports.len()).unwrap_or(i64::MAX), "report")),
-            format!("The chosen reports leave {this} and open a new case, in state new, with their organisations as participants."),
+            format!(
+                "Split {} out of {this}",
+                super::super::render::plural(i64::try_from(reports.len()).unwrap_or(i64::MAX), "report")
+            ),
+            format!(
+                "The chosen reports leave {this} and open a new case, in state new, with their organisations as participants."
+            ),
             format!("/cases/{id}/split"),
             id,
         ) {

@@ -10,13 +10,13 @@ use super::super::render::{Frame, WebResult, html, plural};
 use super::super::session::WebCaller;
 use super::super::view::{Choice, humanize, input_time, when};
 use super::advisories::Marking;
+use ::clearinghouse::case::{CaseState, ParticipantRole, VendorStatus, check_transition};
 use accounts::OrgKind;
 use app::{App, AppError, Caller, PageRequest, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use ::clearinghouse::case::{CaseState, ParticipantRole, VendorStatus, check_transition};
 use uuid::Uuid;
 
 /// At most this many of a case's reports are offered in its forms (statuses, split).
@@ -206,8 +206,7 @@ pub async fn case_page(
             .iter()
             .filter(|p| p.role == ParticipantRole::Vendor)
             .filter(|p| {
-                coordinator
-                    || (p.notified_at.is_some() && policy::can_state_vendor_status(caller, p.org_id))
+                coordinator || (p.notified_at.is_some() && policy::can_state_vendor_status(caller, p.org_id))
             })
             .map(|p| Choice::new(p.org_id.to_string(), p.name.clone()))
             .collect()

@@ -143,10 +143,14 @@ pub fn percent(score: f64) -> String {
 pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
     let SignedInForm { caller, fields } = form;
     if fields.ticked("edit") {
-        return new_page(&caller, StatusCode::OK, FormState {
+        return new_page(
+            &caller,
+            StatusCode::OK,
+            FormState {
                 fields,
                 ..FormState::default()
-            });
+            },
+        );
     }
     if !fields.ticked("file_anyway") {
         match app.suggest_duplicates(&caller, report_input(&fields)).await {

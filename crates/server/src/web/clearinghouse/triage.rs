@@ -112,9 +112,7 @@ pub async fn queue(
                         .candidates
                         .into_iter()
                         .map(|c| {
-                            let reference = c
-                                .case_id
-                                .and_then(|id| references.get(&id).cloned().flatten());
+                            let reference = c.case_id.and_then(|id| references.get(&id).cloned().flatten());
                             CandidateRow {
                                 href: format!("/reports/{}", c.report_id),
                                 score: percent(c.score),
@@ -158,7 +156,13 @@ pub struct ConfirmPage {
 
 impl ConfirmPage {
     /// A confirmation of the POST to `action` with these fields (and `confirm=yes`).
-    pub fn new(caller: &Caller, heading: String, explanation: String, action: String, fields: &Fields) -> Self {
+    pub fn new(
+        caller: &Caller,
+        heading: String,
+        explanation: String,
+        action: String,
+        fields: &Fields,
+    ) -> Self {
         let hidden = fields
             .pairs()
             .filter(|(name, _)| !matches!(*name, "csrf" | "confirm"))
@@ -194,9 +198,9 @@ pub async fn decide(State(app): State<App>, Path(raw): Path<String>, form: Signe
     let decision = fields.text("decision");
     let (heading, explanation) = match decision {
         "merge" => {
-            let into = fields
-                .id("into")
-                .map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Choose the case to merge into."))?;
+            let into = fields.id("into").map_err(|_| {
+                WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Choose the case to merge into.")
+            })?;
             let target = match app.get_case(&caller, into).await {
                 Ok(view) => view.summary.reference,
                 Err(AppError::NotFound(_)) => {
@@ -239,7 +243,9 @@ pub async fn decide(State(app): State<App>, Path(raw): Path<String>, form: Signe
     }
     let result = match decision {
         "merge" => {
-            let into = fields.id("into").map_err(|e| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message))?;
+            let into = fields
+                .id("into")
+                .map_err(|e| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, e.message))?;
             app.merge_case(&caller, id, into).await.map(|_| ())
         }
         "keep" => app
@@ -255,7 +261,10 @@ pub async fn decide(State(app): State<App>, Path(raw): Path<String>, form: Signe
         Ok(()) => Ok(see_other("/triage")),
         Err(error) => {
             let (status, error) = on_form(error)?;
-            Err(WebError::new(status, super::super::render::capitalise(&error.message)))
+            Err(WebError::new(
+                status,
+                super::super::render::capitalise(&error.message),
+            ))
         }
     }
 }
