@@ -22,6 +22,9 @@ fn owned<'a>(fields: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// A form's fields as sent.
+type Fields<'a> = Vec<(&'a str, String)>;
+
 async fn case_of(t: &TestApp, w: &World, report: &str) -> (Uuid, String) {
     let r = t.get(&w.coordinator, &format!("/api/v1/reports/{report}")).await;
     let case: Uuid = r.ok()["case_id"].as_str().unwrap().parse().unwrap();
@@ -378,7 +381,7 @@ async fn case_actions_are_offered_and_allowed_by_role() {
         .format("%Y-%m-%dT%H:%M")
         .to_string();
     // action, fields, then the answer to: someone the marking does not admit, the vendor, a coordinator.
-    let table: Vec<(&str, Vec<(&str, String)>, [u16; 3])> = vec![
+    let table: Vec<(&str, Fields, [u16; 3])> = vec![
         (
             "posts",
             vec![("body", "Is a fix planned?".into())],
