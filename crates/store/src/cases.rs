@@ -126,6 +126,14 @@ pub struct VendorPolicy {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A case in a vendor's inbox: the case, and whether the vendor has stated a status on any of its reports.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct InboxCase {
+    #[sqlx(flatten)]
+    pub case: CaseRow,
+    pub stated: bool,
+}
+
 /// Which cases a list holds: those the reader may read, optionally in one state, optionally only those its
 /// organisation takes part in, by id after the cursor.
 #[derive(Debug, Clone)]
@@ -179,6 +187,14 @@ pub trait CaseStore: Send + Sync + 'static {
     /// The case if the reader may read it.
     async fn visible_case(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<CaseRow>>;
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<CaseRow>>;
+    /// The cases the reader may read in which the reader's organisation is a vendor participant, newest first,
+    /// before the cursor, with whether it has stated a status.
+    async fn vendor_inbox(
+        &self,
+        reader: &TlpAudience,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<InboxCase>>;
     /// Applies the update and its events; returns the case as changed.
     async fn update_case(&self, update: &CaseUpdate, events: &[AuditEvent]) -> Result<CaseRow>;
     async fn case_participants(&self, case_id: Uuid) -> Result<Vec<ParticipantRow>>;

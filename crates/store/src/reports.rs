@@ -147,6 +147,15 @@ pub struct Candidate {
     pub affected: Vec<ReportAffected>,
 }
 
+/// The keys of a fingerprint to look up stored reports by: how many to take per band key, and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateSearch<'a> {
+    pub keys: &'a [i64],
+    pub bands: &'a [i64],
+    pub band_limit: i64,
+    pub candidate_limit: i64,
+}
+
 /// What intake decided from the candidates: the report to join (and its score), and those to suggest.
 #[derive(Debug, Clone, Default)]
 pub struct Decision {
@@ -263,6 +272,13 @@ pub trait ReportStore: Send + Sync + 'static {
         intake: &Intake,
         decide: &Decide<'_>,
     ) -> Result<std::result::Result<Filed, LimitReached>>;
+
+    /// The stored reports intake would compare a fingerprint with (the same search as `file_report`'s),
+    /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
+    /// TLP read admits.
+    async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>>;
+    /// Counts one more in an intake counter unless it is full (false: full, nothing counted).
+    async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool>;
 
     /// A report the reader may read.
     async fn readable_report(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<Report>>;

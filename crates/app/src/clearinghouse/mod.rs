@@ -9,6 +9,7 @@ pub mod advisories;
 mod attachments;
 pub mod cases;
 pub mod discussion;
+pub mod inbox;
 mod intake;
 pub mod metrics;
 mod reports;

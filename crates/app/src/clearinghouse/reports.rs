@@ -7,7 +7,7 @@ use super::validate::{
 };
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{App, AppError, AppResult, Caller, policy};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use clearinghouse::cvss::{Score, Severity};
 use clearinghouse::dedup::{self, BAND_BUCKET_LIMIT, DedupInput, Fingerprint, Thresholds};
 use clearinghouse::product::{Affected, ProductId};
@@ -15,7 +15,8 @@ use clearinghouse::tlp::Tlp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use store::{
-    Candidate, Decision, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected, ReportKind,
+    Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected,
+    ReportKind,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,26 @@ pub struct DuplicateView {
     pub report_id: Uuid,
     pub case_id: Option<Uuid>,
     pub score: f64,
+}
+
+/// Duplicate suggestions a person may ask for per hour (as they type a report).
+pub const SUGGESTIONS_PER_HOUR: i64 = 600;
+
+/// A stored report that a report being written may repeat, as its writer may see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuggestionView {
+    pub report_id: Uuid,
+    /// The report's case, when the caller may read the case.
+    pub case_id: Option<Uuid>,
+    pub case_reference: Option<String>,
+    pub score: f64,
+    pub title: String,
+}
+
+/// The answer to a duplicate search: the candidates the caller may read, best first.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Suggestions {
+    pub duplicates: Vec<SuggestionView>,
 }
 
 /// The answer to filing.
@@ -127,23 +148,10 @@ impl App {
     ) -> AppResult<FiledView> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
-        let policy_now = self.intake_policy().await?;
-        let thresholds = Thresholds {
-            join: policy_now.dedup_join_threshold,
-            suggest: policy_now.dedup_suggest_threshold,
-        };
+        let thresholds = self.thresholds().await?;
         let products: Vec<ProductId> = v.affected.iter().map(|a| a.product.clone()).collect();
         let limits = self.intake_limits(caller.org_id(), &products, now).await?;
-        let fingerprint = (v.kind == ReportKind::Vulnerability).then(|| {
-            dedup::fingerprint(&DedupInput {
-                title: &v.title,
-                description: &v.description,
-                affected: &v.affected,
-                cwe: v.cwe,
-                location: v.location.as_deref(),
-                signature: v.crash_signature.as_deref(),
-            })
-        });
+        let fingerprint = fingerprint_of(&v);
         let severity = [&v.cvss_v3, &v.cvss_v4]
             .into_iter()
             .flatten()
@@ -271,6 +279,76 @@ impl App {
                 .collect(),
             created_at: now,
         })
+    }
+
+    /// The duplicate thresholds in force.
+    async fn thresholds(&self) -> AppResult<Thresholds> {
+        let policy_now = self.intake_policy().await?;
+        Ok(Thresholds {
+            join: policy_now.dedup_join_threshold,
+            suggest: policy_now.dedup_suggest_threshold,
+        })
+    }
+
+    /// The duplicates intake would list for this report, without storing anything: the same validation,
+    /// fingerprint, candidate search and scores as filing, then only the candidates the caller may read (each
+    /// through the TLP read of a report), best first. Counted against the caller's hourly allowance of
+    /// suggestions (`SUGGESTIONS_PER_HOUR`), not against the intake limits.
+    pub async fn suggest_duplicates(&self, caller: &Caller, input: NewReport) -> AppResult<Suggestions> {
+        if !policy::can_file_report(caller) {
+            return Err(AppError::Forbidden("you may not file reports"));
+        }
+        let v = self.validate_report(caller, &input).await?;
+        let now = self.clock.now();
+        let hour = hour_start(now);
+        let allowance = store::IntakeLimit {
+            scope: format!("suggest:{}", caller.user_id()),
+            window_start: hour,
+            max: SUGGESTIONS_PER_HOUR,
+        };
+        if !self.store.take_intake_count(&allowance).await? {
+            let next = hour + Duration::hours(1);
+            return Err(AppError::Limited {
+                retry_after: (next - now).num_seconds().max(1),
+                detail: format!(
+                    "you have asked for the {SUGGESTIONS_PER_HOUR} duplicate suggestions you may ask for per \
+                     hour; retry after {}",
+                    next.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            });
+        }
+        let Some(fingerprint) = fingerprint_of(&v) else {
+            return Ok(Suggestions::default());
+        };
+        let found = self
+            .store
+            .dedup_candidates(&CandidateSearch {
+                keys: &fingerprint.exact_keys,
+                bands: &fingerprint.bands,
+                band_limit: i64::try_from(BAND_BUCKET_LIMIT).unwrap_or(32),
+                candidate_limit: MAX_CANDIDATES,
+            })
+            .await?;
+        let decision = decide_from(&fingerprint, &v.affected, &found, self.thresholds().await?);
+        let reader = policy::tlp_audience(Some(caller));
+        let mut duplicates = Vec::new();
+        for (id, score) in decision.suggest {
+            let Some(report) = self.store.readable_report(id, &reader).await? else {
+                continue;
+            };
+            let case_id = match report.case_id {
+                Some(case) => self.store.visible_case(case, &reader).await?.map(|c| c.id),
+                None => None,
+            };
+            duplicates.push(SuggestionView {
+                report_id: report.id,
+                case_id,
+                case_reference: case_id.and(report.case_reference),
+                score,
+                title: report.title,
+            });
+        }
+        Ok(Suggestions { duplicates })
     }
 
     /// A report the caller (or the public, `None`) may read; 404 otherwise.
@@ -487,6 +565,28 @@ impl App {
             .await?;
         Ok(readable.first().copied())
     }
+}
+
+/// A vulnerability report's fingerprint (threat reports have none).
+fn fingerprint_of(v: &Validated) -> Option<Fingerprint> {
+    (v.kind == ReportKind::Vulnerability).then(|| {
+        dedup::fingerprint(&DedupInput {
+            title: &v.title,
+            description: &v.description,
+            affected: &v.affected,
+            cwe: v.cwe,
+            location: v.location.as_deref(),
+            signature: v.crash_signature.as_deref(),
+        })
+    })
+}
+
+/// The start of the UTC hour holding `now`: the window of the suggestion allowance.
+fn hour_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive()
+        .and_hms_opt(now.hour(), 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now)
 }
 
 /// Scores the candidates against the new report: the best at or above `join` (with a case) is joined, every

@@ -78,3 +78,8 @@ pub fn can_manage_subscriptions(caller: &Caller) -> bool {
 pub fn can_read_clearinghouse_metrics(caller: &Caller) -> bool {
     is_coordinator(caller)
 }
+
+/// The vendor inbox (the cases in which one's organisation takes part as a vendor): vendors' people.
+pub fn can_read_vendor_inbox(caller: &Caller) -> bool {
+    caller.is(OrgKind::Vendor)
+}

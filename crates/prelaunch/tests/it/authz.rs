@@ -1324,6 +1324,19 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
+            op: "POST /api/v1/reports/candidates",
+            case: "nothing stored",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                send(
+                    Method::POST,
+                    "/api/v1/reports/candidates".into(),
+                    vulnerability_body(&format!("pkg:generic/suggest-{n}")),
+                )
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
             op: "GET /api/v1/reports/{id}",
             case: "TLP:AMBER, the developer member's",
             fresh: Fresh::Nothing,

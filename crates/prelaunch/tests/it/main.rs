@@ -45,6 +45,7 @@ mod upstream_answers;
 mod visibility;
 mod web;
 mod web_clearinghouse;
+mod web_clearinghouse_actions;
 mod web_clearinghouse_metrics;
 mod web_clearinghouse_settings;
 mod webhooks;

@@ -91,9 +91,9 @@ async fn the_public_reads_clear_advisories_and_nothing_else() {
     page.assert(404);
 }
 
-const VECTOR: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+pub(crate) const VECTOR: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
 
-fn report_form<'a>() -> Vec<(&'a str, &'a str)> {
+pub(crate) fn report_form<'a>() -> Vec<(&'a str, &'a str)> {
     vec![
         ("title", "Heap overflow in the request parser"),
         ("description", "A long header overflows a **fixed** buffer."),
@@ -141,8 +141,14 @@ async fn a_member_reports_a_vulnerability_from_the_form() {
     }
     assert!(!page.body.contains("Possible duplicate"));
 
-    // The same report again: it repeats the first, which its reporter may read.
-    let again = web.submit("/reports/new", "/reports", &report_form()).await;
+    // The same report again: the form first shows the report it repeats, then files it on confirmation.
+    let shown = web.submit("/reports/new", "/reports", &report_form()).await;
+    shown.assert(200);
+    assert!(shown.body.contains("Possible duplicates"), "{}", shown.body);
+    let mut confirm = vec![("csrf", shown.csrf()), ("file_anyway", "true".to_owned())];
+    confirm.extend(report_form().iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let again = web.post("/reports", &confirm).await;
     again.assert(303);
     let page = web.get(again.location()).await;
     page.assert(200);

@@ -20,6 +20,7 @@ use uuid::Uuid;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/reports", get(list).post(file))
+        .route("/reports/candidates", post(candidates))
         .route("/reports/{id}", get(show))
         .route(
             "/reports/{id}/attachments",
@@ -42,6 +43,15 @@ async fn file(
 ) -> ApiResult<Response> {
     let filed = app.file_report(&caller, body).await?;
     Ok((StatusCode::CREATED, Json(filed)).into_response())
+}
+
+/// The duplicates filing this report would list, without filing it.
+async fn candidates(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(body): ApiJson<NewReport>,
+) -> ApiResult<Response> {
+    Ok(Json(app.suggest_duplicates(&caller, body).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]

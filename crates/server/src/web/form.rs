@@ -112,6 +112,11 @@ impl Fields {
             .transpose()
     }
 
+    /// Every field, in the order sent.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The same fields less those named, such as secrets a form must not show again.
     pub fn without(&self, names: &[&str]) -> Fields {
         Fields(

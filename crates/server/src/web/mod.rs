@@ -109,6 +109,22 @@ pub fn routes() -> Router<App> {
         .route("/reports/new", get(clearinghouse::reports::new_form))
         .route("/reports/{id}", get(clearinghouse::reports::detail))
         .route("/cases/{id}", get(clearinghouse::cases::detail))
+        .route(
+            "/cases/{id}/transition",
+            post(clearinghouse::case_actions::transition),
+        )
+        .route(
+            "/cases/{id}/participants",
+            post(clearinghouse::case_actions::add_participant),
+        )
+        .route("/cases/{id}/posts", post(clearinghouse::case_actions::post))
+        .route("/cases/{id}/status", post(clearinghouse::case_actions::status))
+        .route("/cases/{id}/embargo", post(clearinghouse::case_actions::embargo))
+        .route("/cases/{id}/merge", post(clearinghouse::case_actions::merge))
+        .route("/cases/{id}/split", post(clearinghouse::case_actions::split))
+        .route("/triage", get(clearinghouse::triage::queue))
+        .route("/triage/{id}", post(clearinghouse::triage::decide))
+        .route("/inbox", get(clearinghouse::inbox::inbox))
         .route("/advisories", get(clearinghouse::advisories::list))
         .route("/advisories/{id}", get(clearinghouse::advisories::detail))
         .route(

@@ -23,6 +23,9 @@ pub struct UserBar {
     pub subscriptions: bool,
     pub vendor_policy: bool,
     pub metrics: bool,
+    /// Coordinators have the triage queue; vendors' people the vendor inbox.
+    pub triage: bool,
+    pub vendor_inbox: bool,
 }
 
 /// What surrounds every page's content: its title, the navigation section it belongs to, who is signed in.
@@ -57,6 +60,8 @@ impl Frame {
                 subscriptions: policy::can_manage_subscriptions(caller),
                 vendor_policy: policy::can_manage_vendor_policy(caller),
                 metrics: policy::can_read_clearinghouse_metrics(caller),
+                triage: policy::can_triage(caller),
+                vendor_inbox: policy::can_read_vendor_inbox(caller),
             }),
         }
     }

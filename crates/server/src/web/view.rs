@@ -27,6 +27,7 @@ pub fn humanize(keyword: &str) -> String {
 }
 
 /// An option of a select, a radio or a checkbox group.
+#[derive(Clone)]
 pub struct Choice {
     pub value: String,
     pub label: String,

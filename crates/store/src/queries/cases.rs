@@ -3,8 +3,8 @@
 
 use super::{Db, This};
 use crate::cases::{
-    AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, NewParticipant,
-    ParticipantRow, VendorPolicy, VendorStatusRow,
+    AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,
+    NewParticipant, ParticipantRow, VendorPolicy, VendorStatusRow,
 };
 use crate::{AuditEvent, Result, StoreError};
 use async_trait::async_trait;
@@ -179,6 +179,29 @@ impl CaseStore for This {
         .bind(q.mine)
         .bind(q.after)
         .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn vendor_inbox(
+        &self,
+        reader: &TlpAudience,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<InboxCase>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CASE_COLUMNS}, EXISTS (SELECT 1 FROM case_vendor_status s WHERE s.case_id = c.id \
+             AND s.org_id = $3) AS stated FROM cases c WHERE {} AND EXISTS (SELECT 1 FROM case_participants v \
+             WHERE v.case_id = c.id AND v.org_id = $3 AND v.role = 'vendor') AND ($5 IS NULL OR c.id < $5) \
+             ORDER BY c.id DESC LIMIT $6",
+            case_readable!()
+        ))
+        .bind(reader.signed_in)
+        .bind(reader.user_id)
+        .bind(reader.org_id)
+        .bind(reader.coordinator)
+        .bind(before)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -4,8 +4,8 @@
 
 use super::{Db, This};
 use crate::reports::{
-    Attachment, Candidate, Decide, Filed, Intake, LimitReached, MovedReport, NewCase, Report, ReportAffected,
-    ReportStore, StoredCandidate, TriageCase, VendorPace,
+    Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
+    NewCase, Report, ReportAffected, ReportStore, StoredCandidate, TriageCase, VendorPace,
 };
 use crate::{AuditEvent, Page, Result, StoreError, TlpAudience};
 use async_trait::async_trait;
@@ -157,12 +157,25 @@ async fn add_people(conn: &mut Conn, object: Uuid, people: &[Uuid]) -> Result<()
     Ok(())
 }
 
+/// Counts one more in an intake counter unless it is full; false when full (nothing changed).
+async fn take_count(conn: &mut Conn, limit: &IntakeLimit) -> Result<bool> {
+    let taken: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO intake_counters (scope, window_start, count) SELECT $1, $2, 1 WHERE $3 >= 1 \
+         ON CONFLICT (scope, window_start) DO UPDATE SET count = intake_counters.count + 1 \
+         WHERE intake_counters.count < $3 RETURNING count",
+    )
+    .bind(&limit.scope)
+    .bind(limit.window_start)
+    .bind(limit.max)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(taken.is_some())
+}
+
 /// The stored reports sharing an exact key or a band key with a fingerprint, newest first, with their
 /// fingerprints and products: two queries.
-async fn candidates(conn: &mut Conn, intake: &Intake) -> Result<Vec<Candidate>> {
-    let Some((_, keys, bands)) = &intake.fingerprint else {
-        return Ok(Vec::new());
-    };
+async fn candidates(conn: &mut Conn, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {
+    let (keys, bands) = (search.keys, search.bands);
     if keys.is_empty() && bands.is_empty() {
         return Ok(Vec::new());
     }
@@ -182,7 +195,7 @@ async fn candidates(conn: &mut Conn, intake: &Intake) -> Result<Vec<Candidate>> 
         q.push("SELECT report_id FROM (SELECT report_id FROM report_keys WHERE key = ");
         q.push_bind(*key);
         q.push(" ORDER BY report_id DESC LIMIT ");
-        q.push_bind(intake.candidate_limit);
+        q.push_bind(search.candidate_limit);
         q.push(format!(") k{i}"));
     }
     for (band, key) in bands.iter().enumerate() {
@@ -192,11 +205,11 @@ async fn candidates(conn: &mut Conn, intake: &Intake) -> Result<Vec<Candidate>> 
         q.push(" AND key = ");
         q.push_bind(*key);
         q.push(" ORDER BY report_id DESC LIMIT ");
-        q.push_bind(intake.band_limit);
+        q.push_bind(search.band_limit);
         q.push(format!(") b{band}"));
     }
     q.push(") ORDER BY r.id DESC LIMIT ");
-    q.push_bind(intake.candidate_limit);
+    q.push_bind(search.candidate_limit);
     let rows: Vec<(Uuid, Option<Uuid>, Vec<u8>)> = q.build_query_as().fetch_all(&mut *conn).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -288,21 +301,22 @@ impl ReportStore for This {
         let mut tx = self.begin().await?;
         // The counters first: a write, so SQLite takes its write lock before anything is read.
         for (i, limit) in intake.limits.iter().enumerate() {
-            let taken: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO intake_counters (scope, window_start, count) SELECT $1, $2, 1 WHERE $3 >= 1 \
-                 ON CONFLICT (scope, window_start) DO UPDATE SET count = intake_counters.count + 1 \
-                 WHERE intake_counters.count < $3 RETURNING count",
-            )
-            .bind(&limit.scope)
-            .bind(limit.window_start)
-            .bind(limit.max)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if taken.is_none() {
+            if !take_count(&mut tx, limit).await? {
                 return Ok(Err(LimitReached(i)));
             }
         }
-        let found = candidates(&mut tx, intake).await?;
+        let found = match &intake.fingerprint {
+            Some((_, keys, bands)) => {
+                let search = CandidateSearch {
+                    keys,
+                    bands,
+                    band_limit: intake.band_limit,
+                    candidate_limit: intake.candidate_limit,
+                };
+                candidates(&mut tx, &search).await?
+            }
+            None => Vec::new(),
+        };
         let decision = decide(&found);
         let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
         let joined = decision
@@ -422,6 +436,16 @@ impl ReportStore for This {
             duplicate_of: joined.map(|(id, _, _)| id),
             candidates: listed,
         }))
+    }
+
+    async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {
+        let mut conn = self.pool.acquire().await?;
+        candidates(&mut conn, search).await
+    }
+
+    async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        take_count(&mut conn, limit).await
     }
 
     async fn readable_report(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<Report>> {

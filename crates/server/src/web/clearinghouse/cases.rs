@@ -1,15 +1,28 @@
-//! A case's page, read-only: its state, embargo and days left, participants, vendor statuses, credits and
-//! discussion, for those the case's marking admits (anyone else gets the not-found page).
+//! A case's page for those the case's marking admits (anyone else gets the not-found page): its state,
+//! embargo and countdown, participants, vendor statuses, credits and discussion, and the forms of what the
+//! viewer's role may do there (`case_actions.rs` takes them): coordinators move the case, add vendors, move the
+//! embargo with a reason, merge and split; a vendor participant states its status per vulnerability; the
+//! case's notified participants and coordinators post and reply.
 
+use super::super::form::{Fields, FormState};
 use super::super::notices::path_id;
 use super::super::render::{Frame, WebResult, html, plural};
 use super::super::session::WebCaller;
-use super::super::view::{humanize, when};
+use super::super::view::{Choice, humanize, input_time, when};
 use super::advisories::Marking;
-use app::{App, AppError, PageRequest};
+use ::clearinghouse::case::{CaseState, ParticipantRole, VendorStatus, check_transition};
+use accounts::OrgKind;
+use app::{App, AppError, Caller, PageRequest, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// At most this many of a case's reports are offered in its forms (statuses, split).
+const MAX_FORM_REPORTS: usize = 50;
+/// At most this many organisations and cases are looked through for the forms' choices.
+const MAX_CHOICES: i64 = 200;
 
 struct Participant {
     name: String,
@@ -20,6 +33,7 @@ struct Participant {
 
 struct Status {
     vendor: String,
+    report: String,
     status: &'static str,
     statement: String,
     updated: String,
@@ -33,6 +47,7 @@ struct Credit {
 }
 
 struct Post {
+    id: String,
     author: String,
     org: String,
     at: String,
@@ -40,16 +55,68 @@ struct Post {
     reply: bool,
 }
 
+/// The forms on the page, each with its values and error when a POST to it failed.
+pub struct CaseForms {
+    pub transition: FormState,
+    pub participant: FormState,
+    pub post: FormState,
+    pub status: FormState,
+    pub embargo: FormState,
+    pub merge: FormState,
+    pub split: FormState,
+}
+
+/// Which form a POST came from.
+#[derive(Debug, Clone, Copy)]
+pub enum Slot {
+    Transition,
+    Participant,
+    Post,
+    Status,
+    Embargo,
+    Merge,
+    Split,
+}
+
+impl Default for CaseForms {
+    fn default() -> Self {
+        CaseForms {
+            transition: FormState::prefixed("transition-"),
+            participant: FormState::prefixed("participant-"),
+            post: FormState::prefixed("post-"),
+            status: FormState::prefixed("status-"),
+            embargo: FormState::prefixed("embargo-"),
+            merge: FormState::prefixed("merge-"),
+            split: FormState::prefixed("split-"),
+        }
+    }
+}
+
+impl CaseForms {
+    pub fn slot(&mut self, slot: Slot) -> &mut FormState {
+        match slot {
+            Slot::Transition => &mut self.transition,
+            Slot::Participant => &mut self.participant,
+            Slot::Post => &mut self.post,
+            Slot::Status => &mut self.status,
+            Slot::Embargo => &mut self.embargo,
+            Slot::Merge => &mut self.merge,
+            Slot::Split => &mut self.split,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
-struct CasePage {
+pub struct CasePage {
     frame: Frame,
+    id: String,
     reference: String,
     title: String,
     state: &'static str,
     tlp: Marking,
     embargo: Option<String>,
-    days_left: Option<String>,
+    countdown: Option<String>,
     published: Option<String>,
     summary_html: String,
     sectors: Vec<String>,
@@ -58,18 +125,44 @@ struct CasePage {
     credits: Vec<Credit>,
     /// `None` when the reader may read the case but not its discussion.
     posts: Option<Vec<Post>>,
+    /// The case is open (not published, rejected or a duplicate).
+    open: bool,
+    coordinator: bool,
+    transitions: Vec<Choice>,
+    vendor_choices: Vec<Choice>,
+    /// The vendors the viewer may state a status for (their own, or every vendor participant for a
+    /// coordinator), and the reports they may state it on.
+    status_vendors: Vec<Choice>,
+    status_reports: Vec<Choice>,
+    status_choices: Vec<Choice>,
+    merge_targets: Vec<Choice>,
+    split_reports: Vec<Choice>,
+    forms: CaseForms,
 }
 
-pub async fn detail(
-    State(app): State<App>,
-    WebCaller(caller): WebCaller,
-    Path(raw): Path<String>,
-) -> WebResult {
-    let id = path_id(&raw)?;
-    let case = app.get_case(&caller, id).await?;
+/// "publishes in 12 days", from the injected clock.
+pub fn countdown(ends: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (ends - now).num_seconds();
+    if seconds <= 0 {
+        "the embargo has ended; publication is due".to_owned()
+    } else if seconds < 86_400 {
+        format!("publishes in {}", plural((seconds + 3_599) / 3_600, "hour"))
+    } else {
+        format!("publishes in {}", plural(seconds / 86_400, "day"))
+    }
+}
+
+/// The case's page as `caller` sees it, with `forms` (a failed form keeps its values and error).
+pub async fn case_page(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    mut forms: CaseForms,
+) -> Result<CasePage, AppError> {
+    let case = app.get_case(caller, id).await?;
     let posts = match app
         .list_case_posts(
-            &caller,
+            caller,
             id,
             &PageRequest {
                 cursor: None,
@@ -82,6 +175,7 @@ pub async fn detail(
             page.items
                 .into_iter()
                 .map(|p| Post {
+                    id: p.id.to_string(),
                     author: p.author_name,
                     org: p.org_name,
                     at: when(p.created_at),
@@ -91,23 +185,101 @@ pub async fn detail(
                 .collect(),
         ),
         Err(AppError::Forbidden(_)) => None,
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(other),
     };
     let now = app.clock.now();
     let s = &case.summary;
-    let days_left = s
-        .embargo_ends_at
-        .filter(|_| s.published_at.is_none())
-        .map(|ends| {
-            let seconds = (ends - now).num_seconds();
-            if seconds <= 0 {
-                "Ended".to_owned()
-            } else {
-                format!("{} left", plural((seconds + 86_399) / 86_400, "day"))
-            }
-        });
-    let view = CasePage {
-        frame: Frame::signed_in(&caller, "cases", s.reference.clone()),
+    if forms.embargo.error.is_none()
+        && let Some(ends) = s.embargo_ends_at
+    {
+        forms.embargo.fields = Fields::new(&[("embargo_ends_at", &input_time(ends))]);
+    }
+    let open = !s.state.is_final();
+    let coordinator = policy::can_coordinate_cases(caller);
+    let mut reports = Vec::new();
+    for report in case.reports.iter().take(MAX_FORM_REPORTS) {
+        let r = app.get_report(Some(caller), *report).await?;
+        reports.push(Choice::new(r.id.to_string(), r.title));
+    }
+    let status_vendors: Vec<Choice> = if open {
+        case.participants
+            .iter()
+            .filter(|p| p.role == ParticipantRole::Vendor)
+            .filter(|p| {
+                coordinator || (p.notified_at.is_some() && policy::can_state_vendor_status(caller, p.org_id))
+            })
+            .map(|p| Choice::new(p.org_id.to_string(), p.name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let transitions = if coordinator {
+        CaseState::ALL
+            .iter()
+            .filter(|to| **to != CaseState::Duplicate && check_transition(s.state, **to).is_ok())
+            .map(|to| Choice::new(to.as_str(), to.label()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut vendor_choices = Vec::new();
+    let mut merge_targets = Vec::new();
+    if coordinator && open {
+        let orgs = app
+            .list_orgs(
+                caller,
+                &PageRequest {
+                    cursor: None,
+                    limit: Some(MAX_CHOICES),
+                },
+            )
+            .await?;
+        vendor_choices = orgs
+            .items
+            .into_iter()
+            .filter(|o| o.active && o.kind == OrgKind::Vendor.as_str())
+            .filter(|o| case.participants.iter().all(|p| p.org_id != o.id))
+            .map(|o| Choice::new(o.id.to_string(), o.name))
+            .collect();
+        let cases = app
+            .list_cases(
+                caller,
+                None,
+                false,
+                &PageRequest {
+                    cursor: None,
+                    limit: Some(MAX_CHOICES),
+                },
+            )
+            .await?;
+        merge_targets = cases
+            .items
+            .into_iter()
+            .filter(|c| c.id != id && !c.state.is_final())
+            .map(|c| Choice::new(c.id.to_string(), format!("{}: {}", c.reference, c.title)))
+            .collect();
+    }
+    let report_title = |report: Uuid| {
+        reports
+            .iter()
+            .find(|c| c.value == report.to_string())
+            .map(|c| c.label.clone())
+            .unwrap_or_else(|| "A report you may not read".to_owned())
+    };
+    let statuses = case
+        .vendor_statuses
+        .iter()
+        .map(|v| Status {
+            vendor: v.name.clone(),
+            report: report_title(v.report_id),
+            status: v.status_label,
+            statement: v.statement.clone(),
+            updated: when(v.updated_at),
+        })
+        .collect();
+    Ok(CasePage {
+        frame: Frame::signed_in(caller, "cases", s.reference.clone()),
+        id: id.to_string(),
         reference: s.reference.clone(),
         title: s.title.clone(),
         state: s.state_label,
@@ -116,7 +288,10 @@ pub async fn detail(
             class: format!("tlp-{}", s.tlp.as_str().replace('+', "-")),
         },
         embargo: s.embargo_ends_at.map(when),
-        days_left,
+        countdown: s
+            .embargo_ends_at
+            .filter(|_| s.published_at.is_none())
+            .map(|ends| countdown(ends, now)),
         published: s.published_at.map(when),
         summary_html: review::markdown::render(&case.summary_text),
         sectors: case.sectors.iter().map(|x| humanize(x)).collect(),
@@ -130,16 +305,7 @@ pub async fn detail(
                 notes: p.notes.clone(),
             })
             .collect(),
-        statuses: case
-            .vendor_statuses
-            .iter()
-            .map(|v| Status {
-                vendor: v.name.clone(),
-                status: v.status_label,
-                statement: v.statement.clone(),
-                updated: when(v.updated_at),
-            })
-            .collect(),
+        statuses,
         credits: case
             .credits
             .iter()
@@ -151,6 +317,31 @@ pub async fn detail(
             })
             .collect(),
         posts,
-    };
-    Ok(html(StatusCode::OK, &view))
+        open,
+        coordinator,
+        transitions,
+        vendor_choices,
+        status_reports: if status_vendors.is_empty() {
+            Vec::new()
+        } else {
+            reports.clone()
+        },
+        status_vendors,
+        status_choices: VendorStatus::ALL
+            .iter()
+            .map(|v| Choice::new(v.as_str(), v.label()))
+            .collect(),
+        merge_targets,
+        split_reports: if coordinator && open { reports } else { Vec::new() },
+        forms,
+    })
+}
+
+pub async fn detail(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let page = case_page(&app, &caller, path_id(&raw)?, CaseForms::default()).await?;
+    Ok(html(StatusCode::OK, &page))
 }

@@ -3,7 +3,10 @@
 //! once, in the query, who reads; an object the reader may not read is the not-found page.
 
 pub mod advisories;
+pub mod case_actions;
 pub mod cases;
+pub mod inbox;
 pub mod metrics;
 pub mod reports;
 pub mod settings;
+pub mod triage;

@@ -2,14 +2,14 @@
 //! the report it repeats (with that report's case) only when the reader may read that one, and, for
 //! coordinators only, the candidate duplicates intake found with their scores.
 
-use super::super::form::{FormState, on_form};
+use super::super::form::{Fields, FormState, on_form};
 use super::super::notices::path_id;
 use super::super::render::{Frame, WebResult, html, see_other};
 use super::super::session::{SignedInForm, WebCaller};
 use super::super::view::{Choice, humanize, when};
 use super::advisories::{Marking, Severity};
 use app::clearinghouse::{AffectedInput, NewReport};
-use app::{App, Caller, policy};
+use app::{App, AppError, Caller, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -65,8 +65,8 @@ fn optional(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
-    let SignedInForm { caller, fields } = form;
+/// The report the form describes, as the API takes it.
+fn report_input(fields: &Fields) -> NewReport {
     let product = fields.text("product").trim();
     let affected = if product.is_empty() && fields.text("versions").trim().is_empty() {
         Vec::new()
@@ -78,7 +78,7 @@ pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
             versions: fields.text("versions").to_owned(),
         }]
     };
-    let input = NewReport {
+    NewReport {
         kind: "vulnerability".to_owned(),
         title: fields.text("title").to_owned(),
         description: fields.text("description").to_owned(),
@@ -97,8 +97,99 @@ pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
         indicators: Vec::new(),
         attack_patterns: Vec::new(),
         misuse: None,
-    };
-    match app.file_report(&caller, input).await {
+    }
+}
+
+/// The fields of the report form, kept as hidden fields on the duplicates page.
+const REPORT_FIELDS: [&str; 9] = [
+    "title",
+    "description",
+    "tlp",
+    "product",
+    "versions",
+    "cwe",
+    "cvss_v3",
+    "cvss_v4",
+    "ai_found",
+];
+
+struct Hidden {
+    name: &'static str,
+    value: String,
+}
+
+pub struct Candidate {
+    pub href: String,
+    pub title: String,
+    pub score: String,
+    pub case_reference: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "report_duplicates.html")]
+struct DuplicatesPage {
+    frame: Frame,
+    title: String,
+    candidates: Vec<Candidate>,
+    hidden: Vec<Hidden>,
+}
+
+/// A similarity as people read it.
+pub fn percent(score: f64) -> String {
+    format!("{:.0}%", (score * 100.0).clamp(0.0, 100.0))
+}
+
+/// Files the report. Without `file_anyway`, first asks for the duplicates filing would list: when there are
+/// some the person sees them (with the form's values kept) and confirms; when there are none it files at once.
+pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
+    let SignedInForm { caller, fields } = form;
+    if fields.ticked("edit") {
+        return new_page(
+            &caller,
+            StatusCode::OK,
+            FormState {
+                fields,
+                ..FormState::default()
+            },
+        );
+    }
+    if !fields.ticked("file_anyway") {
+        match app.suggest_duplicates(&caller, report_input(&fields)).await {
+            Ok(found) if !found.duplicates.is_empty() => {
+                let view = DuplicatesPage {
+                    frame: Frame::signed_in(&caller, "report", "Possible duplicates"),
+                    title: fields.text("title").to_owned(),
+                    candidates: found
+                        .duplicates
+                        .into_iter()
+                        .map(|d| Candidate {
+                            href: format!("/reports/{}", d.report_id),
+                            title: d.title,
+                            score: percent(d.score),
+                            case_reference: d.case_reference,
+                        })
+                        .collect(),
+                    hidden: REPORT_FIELDS
+                        .iter()
+                        .filter_map(|name| {
+                            fields.get(name).map(|v| Hidden {
+                                name,
+                                value: v.to_owned(),
+                            })
+                        })
+                        .collect(),
+                };
+                return Ok(html(StatusCode::OK, &view));
+            }
+            // No candidates, or no more suggestions this hour: filing lists its own duplicates.
+            Ok(_) | Err(AppError::Limited { .. }) => {}
+            Err(error) => {
+                let (status, error) = on_form(error)?;
+                return new_page(&caller, status, FormState::failed(fields, form_field(error)));
+            }
+        }
+    }
+    match app.file_report(&caller, report_input(&fields)).await {
         Ok(filed) => Ok(see_other(&format!("/reports/{}", filed.id))),
         Err(error) => {
             let (status, error) = on_form(error)?;
@@ -155,10 +246,6 @@ struct ReportPage {
     /// `Some` for coordinators only.
     candidates: Option<Vec<CandidateRow>>,
     filed: String,
-}
-
-fn percent(score: f64) -> String {
-    format!("{:.0}%", score * 100.0)
 }
 
 pub async fn detail(
