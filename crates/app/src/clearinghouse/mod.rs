@@ -12,6 +12,7 @@ pub mod discussion;
 mod intake;
 pub mod metrics;
 mod reports;
+pub mod tlp;
 mod triage;
 mod validate;
 pub mod vendors;

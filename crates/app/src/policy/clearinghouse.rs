@@ -41,6 +41,12 @@ pub fn can_forward_finding(caller: &Caller, finding_org: uuid::Uuid) -> bool {
     caller.is(OrgKind::Agency) && caller.org_id() == finding_org
 }
 
+/// Naming the client organisations a TLP:AMBER object may be shared with: the organisation that owns it (a
+/// report's reporter organisation; a case has none), or coordinators.
+pub fn can_name_tlp_clients(caller: &Caller, owner_org: Option<uuid::Uuid>) -> bool {
+    is_coordinator(caller) || owner_org == Some(caller.org_id())
+}
+
 /// The triage queue, merging and splitting cases: coordinators.
 pub fn can_triage(caller: &Caller) -> bool {
     is_coordinator(caller)
