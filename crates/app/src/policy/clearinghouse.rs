@@ -64,6 +64,13 @@ pub fn can_state_vendor_status(caller: &Caller, vendor_org: uuid::Uuid) -> bool 
     is_coordinator(caller) || (caller.is(OrgKind::Vendor) && caller.org_id() == vendor_org)
 }
 
+/// Whether moving a case to "vendors notified" notifies a participant of this role: its vendors only. A finder
+/// whose report joined the case automatically stays outside its embargo (a duplicate does not make its finder
+/// a recipient of the original) until a coordinator decides.
+pub fn notified_with_vendors(role: ::clearinghouse::case::ParticipantRole) -> bool {
+    role == ::clearinghouse::case::ParticipantRole::Vendor
+}
+
 /// Reading and writing a case's discussion: its notified participants and coordinators (not everyone who may
 /// read a published case).
 pub fn can_discuss_case(caller: &Caller, notified_participant: bool) -> bool {
