@@ -70,7 +70,10 @@ fn parse_ids(input: &TlpClientsInput) -> AppResult<Vec<Uuid>> {
             .parse()
             .map_err(|_| invalid(format!("organizations[{i}]"), "must be an organisation id"))?;
         if ids.contains(&id) {
-            return Err(invalid(format!("organizations[{i}]"), "names an organisation twice"));
+            return Err(invalid(
+                format!("organizations[{i}]"),
+                "names an organisation twice",
+            ));
         }
         ids.push(id);
     }
@@ -201,10 +204,7 @@ impl App {
             )
             .await?
             .ok_or_else(|| {
-                AppError::Conflict(format!(
-                    "the {} changed meanwhile; read it again",
-                    named.noun()
-                ))
+                AppError::Conflict(format!("the {} changed meanwhile; read it again", named.noun()))
             })?;
         let clients = self.store.tlp_clients(named.id).await?;
         Ok(Self::clients_view(&named, clients, version))

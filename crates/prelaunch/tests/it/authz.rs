@@ -1380,7 +1380,11 @@ fn rows() -> Vec<Row> {
             request: |ids, _| {
                 // Frontier Lab itself, which reads the report anyway: the rows after this one stay as they are.
                 let body = json!({"organizations": [ids.org]});
-                send(Method::PUT, format!("/api/v1/reports/{}/tlp-clients", ids.report), body)
+                send(
+                    Method::PUT,
+                    format!("/api/v1/reports/{}/tlp-clients", ids.report),
+                    body,
+                )
             },
             expect: "+  +  +  +  4  4  4  4  4  4  4  4  1",
         },
@@ -1397,7 +1401,11 @@ fn rows() -> Vec<Row> {
             fresh: Fresh::Nothing,
             request: |ids, _| {
                 let body = json!({"organizations": [ids.org]});
-                send(Method::PUT, format!("/api/v1/cases/{}/tlp-clients", ids.case), body)
+                send(
+                    Method::PUT,
+                    format!("/api/v1/cases/{}/tlp-clients", ids.case),
+                    body,
+                )
             },
             expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
         },

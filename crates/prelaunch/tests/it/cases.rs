@@ -110,13 +110,15 @@ pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
         body["cwe"] = json!(format!("CWE-{cwe}"));
     }
     if let Some((product, _, versions)) = r.affected {
-        let key = if product.starts_with("pkg:") { "purl" } else { "cpe" };
+        let key = if product.starts_with("pkg:") {
+            "purl"
+        } else {
+            "cpe"
+        };
         body["affected"] = json!([{key: product, "versions": versions}]);
     }
     if r.tlp == "red" {
-        let me = t
-            .call(Method::GET, "/api/v1/me", Some(&coordinator), None)
-            .await;
+        let me = t.call(Method::GET, "/api/v1/me", Some(&coordinator), None).await;
         body["people"] = json!([me.ok()["user"]["id"]]);
     }
     let filed = t.post(r.reporter, "/api/v1/reports", body).await;
@@ -146,7 +148,12 @@ pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
     let stored = t
-        .call(Method::GET, &format!("/api/v1/reports/{id}"), Some(&coordinator), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            Some(&coordinator),
+            None,
+        )
         .await;
     assert_eq!(stored.ok()["case_id"], json!(r.case));
     if let Some(original) = r.duplicate_of {

@@ -163,11 +163,7 @@ async fn reader(t: &TestApp, who: Who, org: &str, email: &str, role: &str) -> Re
         name: "reader",
         token: token.expose().to_owned(),
         user_id: me.ok()["user"]["id"].as_str().unwrap().parse().unwrap(),
-        org_id: me.ok()["organization"]["id"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
+        org_id: me.ok()["organization"]["id"].as_str().unwrap().parse().unwrap(),
         email: email.into(),
     };
     Reader {
@@ -213,8 +209,18 @@ impl Cast {
             (Who::Vendor, "Switch Vendor", "psirt@switch.example", "admin"),
             (Who::Operator, "Grid Operator", "soc@grid.example", "admin"),
             (Who::Client, "Water ISAC", "soc@isac.example", "admin"),
-            (Who::Named, "Cyber Evaluation Agency", "named@cea.example", "member"),
-            (Who::Unnamed, "Cyber Evaluation Agency", "other@cea.example", "member"),
+            (
+                Who::Named,
+                "Cyber Evaluation Agency",
+                "named@cea.example",
+                "member",
+            ),
+            (
+                Who::Unnamed,
+                "Cyber Evaluation Agency",
+                "other@cea.example",
+                "member",
+            ),
             (Who::Coordinator, "Clearinghouse", "coord@ch.example", "member"),
             (Who::Participant, "Router Vendor", "psirt@router.example", "admin"),
             (Who::Finder, "Third Lab", "finder@third.example", "admin"),
@@ -327,7 +333,11 @@ async fn build(t: &TestApp, cast: &Cast, m: Marking, n: usize) -> Fixture {
     }
     let status = json!({"report_id": report, "status": "affected", "statement": "Affected; fix in 1.4.0."});
     let stated = t
-        .put(vendor, &path(&format!("/vendors/{}/status", vendor.org_id)), status)
+        .put(
+            vendor,
+            &path(&format!("/vendors/{}/status", vendor.org_id)),
+            status,
+        )
         .await;
     assert!(stated.status.is_success(), "{}", stated.body);
     let posted = t
@@ -337,7 +347,11 @@ async fn build(t: &TestApp, cast: &Cast, m: Marking, n: usize) -> Fixture {
     // Clients are named on AMBER only: a clear 409 for any other marking.
     let client = json!({"organizations": [cast.get(Who::Client).org_id]});
     let on_report = t
-        .put(rep, &format!("/api/v1/reports/{report}/tlp-clients"), client.clone())
+        .put(
+            rep,
+            &format!("/api/v1/reports/{report}/tlp-clients"),
+            client.clone(),
+        )
         .await;
     let on_case = t.put(coo, &path("/tlp-clients"), client).await;
     for named in [&on_report, &on_case] {
@@ -427,7 +441,10 @@ async fn read_all(t: &TestApp, f: &Fixture, r: &Reader, events: &[Value], failur
     let path = format!("/api/v1/reports/{}/attachments/{}", f.report, f.attachment);
     let got = api(t, r, &path).await;
     cell.status("GET /api/v1/reports/{id}/attachments/{id}", got.status, hidden);
-    let path = format!("/api/v1/reports?limit=200&tlp={}", f.marking.api().replace('+', "%2B"));
+    let path = format!(
+        "/api/v1/reports?limit=200&tlp={}",
+        f.marking.api().replace('+', "%2B")
+    );
     let list = api(t, r, &path).await;
     let listed = ids_in(&list.body, "id").contains(&f.report.to_string());
     cell.listed("GET /api/v1/reports", listed, readable);
@@ -449,9 +466,11 @@ async fn read_all(t: &TestApp, f: &Fixture, r: &Reader, events: &[Value], failur
         if case.status == StatusCode::OK {
             let statuses = case.body["vendor_statuses"].as_array().unwrap();
             let shown = statuses.iter().any(|s| s["status"] == "affected");
-            cell.check("GET /api/v1/cases/{id} vendor_statuses", shown == f.stage.vendor_notified, || {
-                format!("statuses {statuses:?}")
-            });
+            cell.check(
+                "GET /api/v1/cases/{id} vendor_statuses",
+                shown == f.stage.vendor_notified,
+                || format!("statuses {statuses:?}"),
+            );
             let reports = &case.body["reports"];
             let shows = reports.as_array().unwrap().contains(&json!(f.report));
             cell.listed("GET /api/v1/cases/{id} reports", shows, readable);
@@ -507,16 +526,20 @@ async fn read_all(t: &TestApp, f: &Fixture, r: &Reader, events: &[Value], failur
             })
             .map(|e| e["id"].as_str().unwrap().to_owned())
             .collect();
-        cell.check(&format!("GET /api/v1/audit (the {label})"), seen == expected, || {
-            let actions = |ids: &BTreeSet<String>| {
-                events
-                    .iter()
-                    .filter(|e| ids.contains(e["id"].as_str().unwrap()))
-                    .map(|e| e["action"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            };
-            format!("saw {:?}, expected {:?}", actions(&seen), actions(&expected))
-        });
+        cell.check(
+            &format!("GET /api/v1/audit (the {label})"),
+            seen == expected,
+            || {
+                let actions = |ids: &BTreeSet<String>| {
+                    events
+                        .iter()
+                        .filter(|e| ids.contains(e["id"].as_str().unwrap()))
+                        .map(|e| e["action"].as_str().unwrap().to_owned())
+                        .collect::<Vec<_>>()
+                };
+                format!("saw {:?}, expected {:?}", actions(&seen), actions(&expected))
+            },
+        );
     }
 
     // The inbox: the vendor hears it was notified, the duplicate's finder that it joined a case, subscribers
@@ -528,7 +551,10 @@ async fn read_all(t: &TestApp, f: &Fixture, r: &Reader, events: &[Value], failur
             .as_array()
             .unwrap()
             .iter()
-            .filter(|n| ids.iter().any(|id| n["link"].as_str().unwrap().contains(id.as_str())))
+            .filter(|n| {
+                ids.iter()
+                    .any(|id| n["link"].as_str().unwrap().contains(id.as_str()))
+            })
             .map(|n| n["kind"].as_str().unwrap().to_owned())
             .collect();
         let mut expected = BTreeSet::new();
@@ -721,4 +747,102 @@ fn the_rule_reads_as_the_issue_states_it() {
     assert!(!may_read(Marking::Red, Who::Coordinator, published));
     assert!(!may_read(Marking::Red, Who::Unnamed, published));
     assert!(may_read(Marking::Red, Who::Named, embargoed));
+}
+
+#[tokio::test]
+async fn naming_amber_clients_is_bounded_validated_audited_and_versioned() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    // A TLP:AMBER threat report of Frontier Lab's member: in no case, so a client named reads it at once.
+    let filed = crate::reports::file(&t, &w.dev_member, crate::reports::threat("amber")).await;
+    let report = id_of(&filed);
+    let path = format!("/api/v1/reports/{report}/tlp-clients");
+    let before = t.get(&w.dev_member, &format!("/api/v1/reports/{report}")).await;
+    let version = before.ok()["version"].as_i64().unwrap();
+    let read = format!("/api/v1/reports/{report}");
+    t.get(&w.operator, &read).await.problem(404, "not-found");
+
+    // Bad lists: each refused naming its field, nothing changed.
+    let too_many: Vec<String> = (0..51).map(|_| Uuid::now_v7().to_string()).collect();
+    let cases: Vec<(Value, u16, &str, &str)> = vec![
+        (
+            json!({"organizations": too_many}),
+            422,
+            "invalid-field",
+            "organizations",
+        ),
+        (
+            json!({"organizations": ["nope"]}),
+            422,
+            "invalid-field",
+            "organizations[0]",
+        ),
+        (
+            json!({"organizations": [Uuid::now_v7()]}),
+            422,
+            "invalid-field",
+            "organizations[0]",
+        ),
+        (
+            json!({"organizations": [w.operator.org_id, w.operator.org_id]}),
+            422,
+            "invalid-field",
+            "organizations[1]",
+        ),
+        (json!({"clients": []}), 422, "", ""),
+    ];
+    for (body, status, kind, field) in cases {
+        let reply = t.put(&w.dev_member, &path, body.clone()).await;
+        assert_eq!(reply.status.as_u16(), status, "{body}: {}", reply.body);
+        if !kind.is_empty() {
+            reply.problem(status, kind);
+            assert!(reply.body.to_string().contains(field), "{field}: {}", reply.body);
+        }
+    }
+    // Who may name them: the report's organisation and coordinators; its other readers are refused, others
+    // find nothing.
+    let body = json!({"organizations": [w.operator.org_id]});
+    t.put(&w.vendor, &path, body.clone())
+        .await
+        .problem(404, "not-found");
+    let named = t.put(&w.dev_admin, &path, body.clone()).await;
+    assert_eq!(named.ok()["version"], json!(version + 1), "{}", named.body);
+    assert_eq!(named.body["organizations"][0]["id"], json!(w.operator.org_id));
+    assert_eq!(named.body["organizations"][0]["name"], "Grid Operator");
+    t.get(&w.operator, &read).await.ok();
+    // The client now reads the report, but names no one.
+    t.put(&w.operator, &path, json!({"organizations": []}))
+        .await
+        .problem(403, "forbidden");
+    let seen = t.get(&w.operator, &path).await;
+    assert_eq!(seen.ok()["organizations"].as_array().unwrap().len(), 1);
+    let events = t.audit_after(0).await;
+    let event = events
+        .iter()
+        .find(|e| e.action == "report.tlp_clients")
+        .expect("the naming is audited");
+    assert_eq!(event.object_id, Some(report));
+    assert!(t.app.store.ledger_entry_of(event.id).await.unwrap().is_some());
+    // Naming none takes the client's reading away again.
+    let cleared = t.put(&w.coordinator, &path, json!({"organizations": []})).await;
+    assert_eq!(cleared.ok()["version"], json!(version + 2));
+    t.get(&w.operator, &read).await.problem(404, "not-found");
+
+    // Any other marking: a clear 409, nothing changed.
+    let green = id_of(&crate::reports::file(&t, &w.dev_member, crate::reports::threat("green")).await);
+    let refused = t
+        .put(
+            &w.dev_member,
+            &format!("/api/v1/reports/{green}/tlp-clients"),
+            body,
+        )
+        .await;
+    refused.problem(409, "conflict");
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("TLP:GREEN"),
+        "{}",
+        refused.body
+    );
+    let after = t.get(&w.dev_member, &format!("/api/v1/reports/{green}")).await;
+    assert_eq!(after.ok()["version"], json!(1));
 }

@@ -53,9 +53,7 @@ async fn case_clients(
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let view = app
-        .tlp_clients(Some(&caller), TlpObject::Case, id(&raw)?)
-        .await?;
+    let view = app.tlp_clients(Some(&caller), TlpObject::Case, id(&raw)?).await?;
     Ok(Json(view).into_response())
 }
 
