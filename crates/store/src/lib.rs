@@ -40,6 +40,7 @@ pub use review::ReviewStore;
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
+pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;
 
@@ -143,6 +144,7 @@ pub trait Store:
     + ReportStore
     + CaseStore
     + AdvisoryStore
+    + TlpStore
     + Send
     + Sync
     + 'static

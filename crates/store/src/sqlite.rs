@@ -82,5 +82,8 @@ mod settings;
 #[path = "queries/store.rs"]
 mod store;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/tlp.rs"]
+mod tlp;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/webhooks.rs"]
 mod webhooks;

@@ -1,7 +1,53 @@
 //! The one rule of who may read a clearinghouse object, as SQL compiled into every query that reads one
 //! (reports, attachments, cases, advisories), so lists hold only readable rows before their `LIMIT` and an
 //! unreadable object reads as absent. `clearinghouse::tlp` states the rule in words; the reader's side is
-//! `kernel::TlpAudience`, built by `app::policy::tlp_audience`.
+//! `kernel::TlpAudience`, built by `app::policy::tlp_audience`. `TlpStore` writes who an object is shared with
+//! by name (its SQL in `queries/tlp.rs`).
+
+use crate::{AuditEvent, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// An object that TLP:AMBER clients are named on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlpObject {
+    Report,
+    Case,
+}
+
+/// A client organisation named on an AMBER object (`tlp_clients`), and the recipient organisation that
+/// named it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TlpClient {
+    pub org_id: Uuid,
+    pub name: String,
+    pub named_by: Uuid,
+}
+
+/// The people and organisations an object is shared with by name (TLP:RED people, TLP:AMBER clients).
+#[async_trait]
+pub trait TlpStore: Send + Sync + 'static {
+    /// The client organisations named on an object, by name.
+    async fn tlp_clients(&self, object: Uuid) -> Result<Vec<TlpClient>>;
+    /// Of these organisations, the active ones.
+    async fn active_orgs(&self, ids: &[Uuid]) -> Result<Vec<Uuid>>;
+    /// Replaces the client organisations named on an AMBER object with `clients` (those kept keep who named
+    /// them; new ones are named by `named_by`), bumps the object's version and modified time and records the
+    /// event, in one transaction, only while the object is TLP:AMBER at `version`. `None` when it is not
+    /// (anymore): nothing changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn set_tlp_clients(
+        &self,
+        kind: TlpObject,
+        object: Uuid,
+        version: i64,
+        clients: &[Uuid],
+        named_by: Uuid,
+        at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<Option<i64>>;
+}
 
 /// Whether the reader may read an object: true for the person who shared it; for RED, the people named in
 /// `tlp_people`; otherwise its owner organisation, coordinators and the case's notified participants, and,

@@ -458,7 +458,7 @@ impl App {
             }
             CaseState::VendorsNotified => {
                 for p in self.store.case_participants(case.id).await? {
-                    if p.notified_at.is_some() {
+                    if p.notified_at.is_some() || !policy::notified_with_vendors(p.role) {
                         continue;
                     }
                     if p.role == ParticipantRole::Vendor && self.waits_for_reproducer(&case, p.org_id).await?

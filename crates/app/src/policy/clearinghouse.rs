@@ -41,6 +41,12 @@ pub fn can_forward_finding(caller: &Caller, finding_org: uuid::Uuid) -> bool {
     caller.is(OrgKind::Agency) && caller.org_id() == finding_org
 }
 
+/// Naming the client organisations a TLP:AMBER object may be shared with: the organisation that owns it (a
+/// report's reporter organisation; a case has none), or coordinators.
+pub fn can_name_tlp_clients(caller: &Caller, owner_org: Option<uuid::Uuid>) -> bool {
+    is_coordinator(caller) || owner_org == Some(caller.org_id())
+}
+
 /// The triage queue, merging and splitting cases: coordinators.
 pub fn can_triage(caller: &Caller) -> bool {
     is_coordinator(caller)
@@ -56,6 +62,13 @@ pub fn can_coordinate_cases(caller: &Caller) -> bool {
 /// of the case already shows), or coordinators.
 pub fn can_state_vendor_status(caller: &Caller, vendor_org: uuid::Uuid) -> bool {
     is_coordinator(caller) || (caller.is(OrgKind::Vendor) && caller.org_id() == vendor_org)
+}
+
+/// Whether moving a case to "vendors notified" notifies a participant of this role: its vendors only. A finder
+/// whose report joined the case automatically stays outside its embargo (a duplicate does not make its finder
+/// a recipient of the original) until a coordinator decides.
+pub fn notified_with_vendors(role: ::clearinghouse::case::ParticipantRole) -> bool {
+    role == ::clearinghouse::case::ParticipantRole::Vendor
 }
 
 /// Reading and writing a case's discussion: its notified participants and coordinators (not everyone who may

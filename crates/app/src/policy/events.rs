@@ -58,10 +58,12 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("report.file", EventReaders::Report),
     ("report.forward", EventReaders::Report),
     ("report.attach", EventReaders::Report),
+    ("report.tlp_clients", EventReaders::Report),
     ("case.open", EventReaders::Case),
     ("case.join", EventReaders::Case),
     ("case.merge", EventReaders::Case),
     ("case.split", EventReaders::Case),
+    ("case.tlp_clients", EventReaders::Case),
     // Clearinghouse cases: whoever may read the case (its TLP marking and embargo). Their details name
     // organisations, reports and dates of the case, never a post's words or a statement (read on the case).
     // Publication and its fan-out are events of the case too: the fan-out's recipient list is what makes
@@ -235,10 +237,12 @@ mod tests {
             ("report.file", Report),
             ("report.forward", Report),
             ("report.attach", Report),
+            ("report.tlp_clients", Report),
             ("case.open", Case),
             ("case.join", Case),
             ("case.merge", Case),
             ("case.split", Case),
+            ("case.tlp_clients", Case),
             // A case's events are read as the case is; its vendors' policies and the subscriptions are the
             // organisations' own.
             ("case.transition", Case),

@@ -1378,6 +1378,50 @@ fn rows() -> Vec<Row> {
             },
             expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
         },
+        // TLP:AMBER's named clients: read by the report's readers, named by its organisation or coordinators.
+        Row {
+            op: "GET /api/v1/reports/{id}/tlp-clients",
+            case: "TLP:AMBER, the developer member's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/reports/{}/tlp-clients", ids.report)),
+            expect: "+  +  +  +  4  4  4  4  4  4  4  4  4/1",
+        },
+        Row {
+            op: "PUT /api/v1/reports/{id}/tlp-clients",
+            case: "TLP:AMBER, the developer member's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                // Frontier Lab itself, which reads the report anyway: the rows after this one stay as they are.
+                let body = json!({"organizations": [ids.org]});
+                send(
+                    Method::PUT,
+                    format!("/api/v1/reports/{}/tlp-clients", ids.report),
+                    body,
+                )
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/cases/{id}/tlp-clients",
+            case: "TLP:AMBER, under embargo",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/cases/{}/tlp-clients", ids.case)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  1",
+        },
+        Row {
+            op: "PUT /api/v1/cases/{id}/tlp-clients",
+            case: "TLP:AMBER, under embargo",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let body = json!({"organizations": [ids.org]});
+                send(
+                    Method::PUT,
+                    format!("/api/v1/cases/{}/tlp-clients", ids.case),
+                    body,
+                )
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
         Row {
             op: "POST /api/v1/findings/{id}/report",
             case: "the evaluator's finding",

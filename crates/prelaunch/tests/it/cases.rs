@@ -3,9 +3,8 @@
 //! posts and advisories under embargo and after it, publication by the injected clock (across a restart too),
 //! reminders, the fan-out batch to subscribers, the metrics on a known set, and bad input that stores nothing.
 //!
-//! Reports come from intake (another part of the clearinghouse); until its API is in the tree, `file_report`
-//! writes a vulnerability report the way intake stores one, straight into the database, with the reporter's
-//! organisation as a notified participant of the case.
+//! Reports come from intake: `file_report` files each through `POST /api/v1/reports` (and its reproducer
+//! through the attachments API), then a coordinator merges the case intake opened into the case under test.
 
 use crate::support::*;
 use chrono::{DateTime, Duration, Utc};
@@ -15,18 +14,23 @@ use sqlx::Connection;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// A vulnerability report as intake would store it.
+/// A vulnerability report to file into a case.
 pub(crate) struct Report<'a> {
     pub(crate) case: Uuid,
     pub(crate) reporter: &'a Persona,
     pub(crate) tlp: &'a str,
     pub(crate) finder: &'a str,
     pub(crate) ai_found: bool,
+    /// The vector, and the score the system must give it.
     pub(crate) cvss_v3: Option<(&'a str, f64)>,
     pub(crate) cwe: Option<i32>,
+    /// The earlier report of the case this one repeats: the merge marks it so (as every report merged into a
+    /// case that has reports already), so it must be the case's first report.
     pub(crate) duplicate_of: Option<Uuid>,
+    /// (product with version, product key, versions).
     pub(crate) affected: Option<(&'a str, &'a str, &'a str)>,
     pub(crate) reproducer: bool,
+    /// When it is filed: intake takes the clock's now, which this must be.
     pub(crate) at: DateTime<Utc>,
 }
 
@@ -52,76 +56,111 @@ impl<'a> Report<'a> {
     }
 }
 
-pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
-    let id = Uuid::now_v7();
-    macro_rules! insert {
-        ($conn:ty) => {{
-            let mut conn = <$conn>::connect(&t.database_url).await.unwrap();
-            sqlx::query(
-                "INSERT INTO reports (id, kind, case_id, title, description, tlp, org_id, reporter_id, finder_kind, \
-                 finder_name, ai_found, cwe, cvss_v3, cvss_v3_score, severity, duplicate_of, created_at, \
-                 modified_at, version) VALUES ($1, 'vulnerability', $2, 'Heap overflow in the router', \
-                 'A long header overflows a buffer.', $3, $4, $5, 'person', $6, $7, $8, $9, $10, 'critical', $11, \
-                 $12, $12, 1)",
-            )
-            .bind(id)
-            .bind(r.case)
-            .bind(r.tlp)
-            .bind(r.reporter.org_id)
-            .bind(r.reporter.user_id)
-            .bind(r.finder)
-            .bind(r.ai_found)
-            .bind(r.cwe)
-            .bind(r.cvss_v3.map(|c| c.0))
-            .bind(r.cvss_v3.map(|c| c.1))
-            .bind(r.duplicate_of)
-            .bind(r.at)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-            if let Some((product, key, versions)) = r.affected {
-                sqlx::query(
-                    "INSERT INTO report_affected (report_id, idx, product, product_key, versions) \
-                     VALUES ($1, 0, $2, $3, $4)",
-                )
-                .bind(id)
-                .bind(product)
-                .bind(key)
-                .bind(versions)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-            if r.reproducer {
-                sqlx::query(
-                    "INSERT INTO report_attachments (id, report_id, role, name, media_type, size, sha256, tlp, \
-                     sealed, created_at) VALUES ($1, $2, 'reproducer', 'poc.py', 'text/x-python', 3, $3, $4, $5, $6)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(id)
-                .bind(vec![0_u8; 32])
-                .bind(r.tlp)
-                .bind(vec![1_u8, 2, 3])
-                .bind(r.at)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-            sqlx::query(
-                "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) \
-                 VALUES ($1, $2, 'reporter', $3, $3) ON CONFLICT (case_id, org_id) DO NOTHING",
-            )
-            .bind(r.case)
-            .bind(r.reporter.org_id)
-            .bind(r.at)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        }};
+/// The coordinator of `World`, who merges filed reports into the case under test.
+const COORDINATOR_EMAIL: &str = "coord@clearinghouse.example";
+
+/// A token of `World`'s coordinator, made once per test database.
+async fn coordinator_token(t: &TestApp) -> String {
+    static TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let known = TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(db, _)| **db == *t.database_url)
+        .map(|(_, token)| token.clone());
+    if let Some(token) = known {
+        return token;
     }
-    match backend() {
-        Backend::Sqlite => insert!(sqlx::SqliteConnection),
-        Backend::Postgres => insert!(sqlx::PgConnection),
+    let token = t.app.provision_token(COORDINATOR_EMAIL, None).await.unwrap();
+    let token = token.expose().to_owned();
+    TOKENS
+        .lock()
+        .unwrap()
+        .push((t.database_url.to_string(), token.clone()));
+    token
+}
+
+/// Files the report through the API, as its reporter, into `r.case`: intake opens a case of its own (the
+/// description carries a unique paragraph, so it joins none), the reproducer is attached through the API,
+/// and the coordinator merges that case into `r.case` (the reporter's organisation becomes a notified
+/// participant). A RED report names the coordinator, who otherwise could not read it to merge it.
+pub(crate) async fn file_report(t: &TestApp, r: &Report<'_>) -> Uuid {
+    assert_eq!(r.at, t.clock_now(), "intake files a report at the clock's now");
+    let coordinator = coordinator_token(t).await;
+    let unique: String = Uuid::now_v7()
+        .simple()
+        .to_string()
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|pair| format!("word{}{} ", pair[0], pair[1]))
+        .collect();
+    let mut body = json!({
+        "kind": "vulnerability",
+        "title": "Heap overflow in the router",
+        "description": format!("A long header overflows a buffer.\n\nFiling notes: {unique}"),
+        "tlp": r.tlp,
+        "finder": {"kind": "person", "name": r.finder},
+        "ai_found": r.ai_found,
+    });
+    if let Some((vector, _)) = r.cvss_v3 {
+        body["cvss_v3"] = json!(vector);
+    }
+    if let Some(cwe) = r.cwe {
+        body["cwe"] = json!(format!("CWE-{cwe}"));
+    }
+    if let Some((product, _, versions)) = r.affected {
+        let key = if product.starts_with("pkg:") {
+            "purl"
+        } else {
+            "cpe"
+        };
+        body["affected"] = json!([{key: product, "versions": versions}]);
+    }
+    if r.tlp == "red" {
+        let me = t.call(Method::GET, "/api/v1/me", Some(&coordinator), None).await;
+        body["people"] = json!([me.ok()["user"]["id"]]);
+    }
+    let filed = t.post(r.reporter, "/api/v1/reports", body).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    assert_eq!(filed.body["joined"], json!(false), "{}", filed.body);
+    let id = id_of(&filed.body);
+    if r.reproducer {
+        let attached = t
+            .raw(
+                Method::POST,
+                &format!("/api/v1/reports/{id}/attachments?role=reproducer&name=poc.py"),
+                Some(&r.reporter.token),
+                Some("text/plain"),
+                b"print(1)".to_vec(),
+            )
+            .await;
+        assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.body);
+    }
+    let opened = filed.body["case_id"].as_str().unwrap();
+    let merged = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{opened}/merge"),
+            Some(&coordinator),
+            Some(json!({"into": r.case})),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    let stored = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            Some(&coordinator),
+            None,
+        )
+        .await;
+    assert_eq!(stored.ok()["case_id"], json!(r.case));
+    if let Some(original) = r.duplicate_of {
+        assert_eq!(stored.body["duplicate_of"], json!(original), "{}", stored.body);
+    }
+    if let Some((_, score)) = r.cvss_v3 {
+        assert_eq!(stored.body["scores"]["cvss_v3"]["base_score"], json!(score));
     }
     id
 }

@@ -40,6 +40,8 @@ mod smoke;
 mod store_reads;
 mod structure;
 mod support;
+mod tlp_clients;
+mod tlp_matrix;
 mod upstream;
 mod upstream_answers;
 mod visibility;

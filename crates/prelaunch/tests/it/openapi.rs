@@ -1141,6 +1141,7 @@ async fn every_answer_conforms_to_the_document() {
 /// metrics, publication, and the public advisory.
 async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
     let (co, ve, op) = (Some(&w.coordinator), Some(&w.vendor), Some(&w.operator));
+    let da = Some(&w.dev_admin);
     let policy = json!({"ai_found_public": false, "require_reproducer": false, "products": ["pkg:npm/acme"]});
     let new_case =
         json!({"title": "Overflow", "summary": "A long header.", "tlp": "clear", "sectors": ["energy"]});
@@ -1174,6 +1175,12 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (ve, "PUT", "/cases/{id}/vendors/{org_id}/status", status, Some(json!({"report_id": report, "status": "gone"})), 422),
         (ve, "POST", "/cases/{id}/posts", format!("{k}/posts"), Some(json!({"body": "Patched."})), 201),
         (ve, "GET", "/cases/{id}/posts", format!("{k}/posts"), None, 200),
+        (co, "GET", "/cases/{id}/tlp-clients", format!("{k}/tlp-clients"), None, 200),
+        (co, "PUT", "/cases/{id}/tlp-clients", format!("{k}/tlp-clients"), Some(json!({"organizations": [w.operator.org_id]})), 409),
+        (da, "GET", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), None, 200),
+        (da, "PUT", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), Some(json!({"organizations": [w.operator.org_id]})), 200),
+        (da, "PUT", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), Some(json!({"organizations": ["no such"]})), 422),
+        (ve, "PUT", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), Some(json!({"organizations": []})), 403),
         (co, "PUT", "/cases/{id}/embargo", format!("{k}/embargo"), Some(json!({"embargo_ends_at": ends, "reason": "shipped early"})), 200),
         (op, "GET", "/subscriptions", "/subscriptions".into(), None, 200),
         (co, "GET", "/clearinghouse/metrics", format!("/clearinghouse/metrics?vendor={}", w.vendor.org_id), None, 200),

@@ -552,6 +552,34 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "report.attach"),
         "+ + + + . . . . . . . . .",
     ));
+    // TLP:AMBER clients named on the report (by its reporter) and on its case (by a coordinator): an
+    // organisation none of the columns belongs to, so what the others read stays as it is.
+    let client = t.org("operator", "Client ISAC").await;
+    let clients = json!({"organizations": [client]});
+    t.put(
+        &w.dev_member,
+        &format!("/api/v1/reports/{report}/tlp-clients"),
+        clients.clone(),
+    )
+    .await
+    .ok();
+    rows.push((
+        "clients are named on the report",
+        only(&events!(), "report.tlp_clients"),
+        "+ + + + . . . . . . . . .",
+    ));
+    t.put(
+        &w.coordinator,
+        &format!("/api/v1/cases/{case}/tlp-clients"),
+        clients,
+    )
+    .await
+    .ok();
+    rows.push((
+        "and on its case",
+        only(&events!(), "case.tlp_clients"),
+        "+ + + + . . . . . . . . .",
+    ));
     let finding = id_of(&t.file_finding(&w.evaluator, broad, &[]).await);
     let forwarded = t
         .post(

@@ -6,6 +6,7 @@ mod gateway;
 mod notifications;
 mod openapi;
 mod reports;
+mod tlp;
 mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
@@ -64,6 +65,7 @@ pub fn routes() -> Router<App> {
         .merge(notifications::routes())
         .merge(webhooks::routes())
         .merge(reports::routes())
+        .merge(tlp::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 

@@ -33,10 +33,11 @@ const REPORT_READABLE: &str = crate::tlp::tlp_admits!(
     reader: ("$1", "$2", "$3", "$4"),
 );
 
-/// Whether the reader may read the attachment `a` of the report `r`.
+/// Whether the reader may read the attachment `a` of the report `r`: its own marking, with the people (RED)
+/// and client organisations (AMBER) named on its report — an attachment is shared as part of its report.
 const ATTACHMENT_READABLE: &str = crate::tlp::tlp_admits!(
     tlp: "a.tlp",
-    object: "a.id",
+    object: "r.id",
     owner_org: "r.org_id",
     owner_user: "r.reporter_id",
     case: "r.case_id",
