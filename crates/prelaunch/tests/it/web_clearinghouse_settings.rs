@@ -443,18 +443,18 @@ async fn a_duplicate_shows_its_original_only_within_the_readers_tlp() {
     .await;
     // (marking of the original, whether its case moved on to publication, the duplicate's finder reads the
     // original, a coordinator does). The duplicate's finder is of another organisation and joined the case
-    // without being notified, so reads nothing of it under embargo. Moving the case on notifies every
-    // participant, the joined finder's organisation included: then the marking decides, as for every
-    // participant (AMBER and AMBER+STRICT are for the participants' organisations).
+    // without being notified (notifying a case tells its vendors, not the finders of its duplicates), so reads
+    // nothing of it under embargo; once published, the marking decides as for any member: CLEAR and GREEN
+    // yes, AMBER only for named clients, AMBER+STRICT no.
     let rows = [
         ("clear", false, false, true),
         ("clear", true, true, true),
         ("green", false, false, true),
         ("green", true, true, true),
         ("amber", false, false, true),
-        ("amber", true, true, true),
+        ("amber", true, false, true),
         ("amber+strict", false, false, true),
-        ("amber+strict", true, true, true),
+        ("amber+strict", true, false, true),
         // A RED case is read by its named people only, so no coordinator moves it: it stays under embargo.
         ("red", false, false, false),
         ("red", true, false, false),
