@@ -1,0 +1,17 @@
+//! The evaluation engine's domain, shared by the terminal runner, the workers and the server.
+//!
+//! - [`sample`]: a sample as Inspect AI models it (id, input as text or chat messages, target, choices, metadata,
+//!   files, setup), so an Inspect dataset and one of ours are the same thing.
+//! - [`dataset`]: reading JSONL, JSON and CSV datasets with Inspect's field names; every problem names its file
+//!   and line.
+//! - [`score`]: a score's value (correct, incorrect, partial, no answer, or a number) and the text scorers
+//!   (exact, includes, match, pattern, choice, flag capture).
+//! - [`metrics`]: accuracy with its standard error and a 95% Wilson interval, epoch reducers (mean, max, mode,
+//!   pass@k, at-least-k) and grouping by a metadata field.
+//!
+//! Nothing here performs I/O beyond reading the dataset file it is given.
+
+pub mod dataset;
+pub mod metrics;
+pub mod sample;
+pub mod score;
