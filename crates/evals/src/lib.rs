@@ -11,7 +11,10 @@
 //!
 //! Nothing here performs I/O beyond reading the dataset file it is given.
 
+pub mod challenge;
 pub mod dataset;
+pub mod load;
 pub mod metrics;
 pub mod sample;
 pub mod score;
+pub mod task;
