@@ -329,10 +329,25 @@ impl TaskFile {
         if let Err(e) = self.scorer.text_scorer() {
             problem("pattern", e);
         }
-        if let ScorerSpec::ModelGraded { grade_pattern, .. } = &self.scorer
-            && let Err(e) = TextScorer::pattern(grade_pattern, true, false)
+        if let ScorerSpec::ModelGraded {
+            grade_pattern,
+            template,
+            ..
+        } = &self.scorer
         {
-            problem("grade_pattern", e);
+            if let Err(e) = TextScorer::pattern(grade_pattern, true, false) {
+                problem("grade_pattern", e);
+            }
+            let names = ["question", "answer", "criterion", "instructions"];
+            let known = |name: &str| names.contains(&name).then(String::new);
+            if let Some(Err(e)) = template.as_deref().map(|t| crate::prompt::render_with(t, known)) {
+                problem(
+                    "template",
+                    format!(
+                        "{e} (a grading template may use {{question}}, {{answer}}, {{criterion}} and {{instructions}})"
+                    ),
+                );
+            }
         }
         match &self.solver {
             SolverSpec::Agent { max_turns, tools, .. } => {
