@@ -12,12 +12,16 @@
 //! Nothing here performs I/O beyond reading the dataset file it is given.
 
 pub mod challenge;
+pub mod control;
 pub mod dataset;
 pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod prompt;
+pub mod runner;
 pub mod sample;
 pub mod score;
 pub mod solve;
 pub mod task;
+#[cfg(test)]
+mod testkit;
