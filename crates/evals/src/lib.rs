@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod load;
 pub mod metrics;
 pub mod model;
+pub mod openai;
 pub mod prompt;
 pub mod runner;
 pub mod sample;

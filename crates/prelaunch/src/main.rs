@@ -1,5 +1,6 @@
 //! The `prelaunch` binary: the server and the operator's commands.
 
+mod eval_cmd;
 mod ledger_cmd;
 
 use anyhow::{Context, Result};
@@ -38,6 +39,11 @@ enum Command {
     Gateway {
         #[command(subcommand)]
         command: GatewayCommand,
+    },
+    /// Evaluation tasks: check them, and run them from the terminal.
+    Eval {
+        #[command(subcommand)]
+        command: eval_cmd::EvalCommand,
     },
     /// The transparency ledger.
     Ledger {
@@ -756,6 +762,13 @@ async fn main() -> Result<()> {
         Command::Gateway {
             command: GatewayCommand::Check { url, token, model },
         } => gateway_check(&url, &token, model).await,
+        Command::Eval { command } => {
+            let code = eval_cmd::eval(command).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::Ledger {
             command: LedgerCommand::Verify { args, database, db },
         } => {
