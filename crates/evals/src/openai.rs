@@ -4,15 +4,17 @@
 
 use crate::model::{GenerateRequest, ModelError, ModelOutput, StopReason, ToolCall, Usage};
 use crate::sample::{Message, Role};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 /// The request body for `model`.
 pub fn request_body(model: &str, request: &GenerateRequest) -> Value {
     let messages: Vec<Value> = request.messages.iter().map(message).collect();
-    let mut body = json!({"model": model, "messages": messages});
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(messages));
     if !request.tools.is_empty() {
-        body["tools"] = request
+        let tools = request
             .tools
             .iter()
             .map(|t| {
@@ -20,11 +22,12 @@ pub fn request_body(model: &str, request: &GenerateRequest) -> Value {
                     "name": t.name, "description": t.description, "parameters": t.parameters}})
             })
             .collect();
+        body.insert("tools".into(), tools);
     }
     if let Some(max) = request.max_tokens {
-        body["max_tokens"] = json!(max);
+        body.insert("max_tokens".into(), json!(max));
     }
-    body
+    Value::Object(body)
 }
 
 fn message(m: &Message) -> Value {
@@ -34,7 +37,9 @@ fn message(m: &Message) -> Value {
         Role::Assistant => "assistant",
         Role::Tool => "tool",
     };
-    let mut out = json!({"role": role, "content": m.content});
+    let mut out = Map::new();
+    out.insert("role".into(), json!(role));
+    out.insert("content".into(), m.content.clone());
     if let Some(Value::Array(calls)) = &m.tool_calls {
         // Ours (Inspect's shape) → OpenAI's: arguments travel as a JSON string.
         let calls: Vec<Value> = calls
@@ -45,15 +50,15 @@ fn message(m: &Message) -> Value {
                     "arguments": c.get("arguments").map(Value::to_string).unwrap_or_else(|| "{}".into())}})
             })
             .collect();
-        out["tool_calls"] = Value::Array(calls);
+        out.insert("tool_calls".into(), Value::Array(calls));
         if m.text_content().is_empty() {
-            out["content"] = Value::Null;
+            out.insert("content".into(), Value::Null);
         }
     }
     if let Some(id) = &m.tool_call_id {
-        out["tool_call_id"] = json!(id);
+        out.insert("tool_call_id".into(), json!(id));
     }
-    out
+    Value::Object(out)
 }
 
 /// Reads a successful answer.

@@ -255,7 +255,8 @@ async fn run_task(
         spec.epochs = epochs;
     }
     let plan = Plan::new(spec).map_err(|e| anyhow::anyhow!("{}: {e}", task.source.display()))?;
-    let samples = &task.samples[..args.limit.unwrap_or(usize::MAX).min(task.samples.len())];
+    let count = args.limit.unwrap_or(usize::MAX).min(task.samples.len());
+    let samples = task.samples.get(..count).unwrap_or_default();
     let items: Vec<WorkItem> = runner::work_items(samples.len(), plan.spec.epochs);
     let sink = Records {
         kept: Mutex::new(Vec::new()),
