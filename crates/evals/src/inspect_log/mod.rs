@@ -10,6 +10,7 @@
 //! - [`LogReader`]: opens a `.eval` (zstd or deflate entries), gives the header and the samples one by one;
 //!   [`read_all`] checks everything before it returns anything.
 
+mod archive;
 pub mod model;
 mod reader;
 mod summary;

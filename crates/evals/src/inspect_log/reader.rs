@@ -1,5 +1,7 @@
 //! Reading a `.eval` log: the header at once, the samples one at a time in Inspect's order (by epoch, then
 //! id), every entry bounded in size. An entry named twice reads as its last copy, as Inspect reads it.
+//! zstd entries are decompressed with one reused context (a fresh one per entry costs more than a small
+//! sample's decompression) and their CRC checked; other methods (deflate, stored) go through the zip crate.
 
 use super::model::{EvalLog, EvalSample, EvalSampleReductions, EvalSampleSummary};
 use super::{LogError, entry};
@@ -7,7 +9,7 @@ use serde::de::DeserializeOwned;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
-use zip::ZipArchive;
+use zip::{CompressionMethod, ZipArchive};
 
 /// Bounds on what a reader accepts.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +34,7 @@ pub struct LogReader<R: Read + Seek> {
     archive: ZipArchive<R>,
     file: String,
     limits: ReadLimits,
+    entries: Entries,
     header: EvalLog,
     /// The archive indexes of the sample entries, in Inspect's order.
     samples: Vec<usize>,
@@ -87,11 +90,13 @@ impl<R: Read + Seek> LogReader<R> {
                 entry: entry::HEADER,
             });
         };
-        let header = read_json(&mut archive, file, limits, header_index, entry::HEADER)?;
+        let mut entries = Entries::new(file)?;
+        let header = read_json(&mut archive, &mut entries, file, limits, header_index, entry::HEADER)?;
         Ok(LogReader {
             archive,
             file: file.to_owned(),
             limits,
+            entries,
             header,
             samples: samples.into_iter().map(|(_, index)| index).collect(),
         })
@@ -114,6 +119,7 @@ impl<R: Read + Seek> LogReader<R> {
             archive,
             file,
             limits,
+            entries,
             samples,
             ..
         } = self;
@@ -123,7 +129,7 @@ impl<R: Read + Seek> LogReader<R> {
                 .and_then(Result::ok)
                 .map(|n| n.into_owned())
                 .unwrap_or_default();
-            read_json(archive, file, *limits, index, &name)
+            read_json(archive, entries, file, *limits, index, &name)
         })
     }
 
@@ -149,7 +155,15 @@ impl<R: Read + Seek> LogReader<R> {
 
     fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, LogError> {
         match self.archive.index_for_name(name) {
-            Some(index) => read_json(&mut self.archive, &self.file, self.limits, index, name).map(Some),
+            Some(index) => read_json(
+                &mut self.archive,
+                &mut self.entries,
+                &self.file,
+                self.limits,
+                index,
+                name,
+            )
+            .map(Some),
             None => Ok(None),
         }
     }
@@ -196,39 +210,101 @@ fn order_key(stem: &str) -> (u64, String) {
     }
 }
 
+/// What reading entries reuses: the zstd context and the buffers.
+struct Entries {
+    zstd: zstd::bulk::Decompressor<'static>,
+    compressed: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+impl Entries {
+    fn new(file: &str) -> Result<Self, LogError> {
+        Ok(Entries {
+            zstd: zstd::bulk::Decompressor::new().map_err(|source| LogError::Io {
+                file: file.to_owned(),
+                source,
+            })?,
+            compressed: Vec::new(),
+            bytes: Vec::new(),
+        })
+    }
+
+    /// The entry's bytes, decompressed, at most `limit` of them.
+    fn read<R: Read + Seek>(
+        &mut self,
+        archive: &mut ZipArchive<R>,
+        file: &str,
+        limit: u64,
+        index: usize,
+        name: &str,
+    ) -> Result<&[u8], LogError> {
+        let too_large = || LogError::EntryTooLarge {
+            file: file.to_owned(),
+            entry: name.to_owned(),
+            limit,
+        };
+        let zip_error = |source| LogError::Entry {
+            file: file.to_owned(),
+            entry: name.to_owned(),
+            source,
+        };
+        let io_error = |source| LogError::EntryIo {
+            file: file.to_owned(),
+            entry: name.to_owned(),
+            source,
+        };
+        self.bytes.clear();
+        let raw = archive.by_index_raw(index).map_err(zip_error)?;
+        if raw.size() > limit {
+            return Err(too_large());
+        }
+        if raw.compression() == CompressionMethod::Zstd {
+            let (size, crc) = (raw.size(), raw.crc32());
+            // zstd never expands data by more than a few bytes per block: more than this is not a valid entry
+            // within the limit.
+            let compressed_limit = limit.saturating_add(limit / 64).saturating_add(1 << 10);
+            if raw.compressed_size() > compressed_limit {
+                return Err(too_large());
+            }
+            self.compressed.clear();
+            raw.take(compressed_limit)
+                .read_to_end(&mut self.compressed)
+                .map_err(io_error)?;
+            // The declared size bounds the output: a frame that says more fails to decompress, never grows it.
+            self.bytes.reserve(usize::try_from(size).map_err(|_| too_large())?);
+            self.zstd
+                .decompress_to_buffer(&self.compressed, &mut self.bytes)
+                .map_err(io_error)?;
+            if self.bytes.len() as u64 != size || crc32fast::hash(&self.bytes) != crc {
+                return Err(io_error(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the data does not match its size and checksum",
+                )));
+            }
+            return Ok(&self.bytes);
+        }
+        drop(raw);
+        let entry = archive.by_index(index).map_err(zip_error)?;
+        // The declared size may lie: read at most one byte past the limit to find out.
+        entry
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut self.bytes)
+            .map_err(io_error)?;
+        if self.bytes.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(&self.bytes)
+    }
+}
+
 fn read_json<R: Read + Seek, T: DeserializeOwned>(
     archive: &mut ZipArchive<R>,
+    entries: &mut Entries,
     file: &str,
     limits: ReadLimits,
     index: usize,
     name: &str,
 ) -> Result<T, LogError> {
-    let too_large = || LogError::EntryTooLarge {
-        file: file.to_owned(),
-        entry: name.to_owned(),
-        limit: limits.max_entry_bytes,
-    };
-    let entry = archive.by_index(index).map_err(|source| LogError::Entry {
-        file: file.to_owned(),
-        entry: name.to_owned(),
-        source,
-    })?;
-    if entry.size() > limits.max_entry_bytes {
-        return Err(too_large());
-    }
-    // The declared size may lie: read at most one byte past the limit to find out.
-    let capacity = usize::try_from(entry.size()).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(capacity);
-    entry
-        .take(limits.max_entry_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| LogError::EntryIo {
-            file: file.to_owned(),
-            entry: name.to_owned(),
-            source,
-        })?;
-    if bytes.len() as u64 > limits.max_entry_bytes {
-        return Err(too_large());
-    }
-    serde_json::from_slice(&bytes).map_err(|e| LogError::json(file, name, &e))
+    let bytes = entries.read(archive, file, limits.max_entry_bytes, index, name)?;
+    serde_json::from_slice(bytes).map_err(|e| LogError::json(file, name, &e))
 }

@@ -163,6 +163,13 @@ fn with_method(mut bytes: Vec<u8>, name: &str, method: u16) -> Vec<u8> {
     bytes
 }
 
+/// `bytes` with a byte of the entry `name`'s data changed.
+fn damaged(mut bytes: Vec<u8>, name: &str) -> Vec<u8> {
+    let at = bytes.windows(name.len()).position(|w| w == name.as_bytes()).unwrap() + name.len() + 12;
+    bytes[at] ^= 0x55;
+    bytes
+}
+
 #[test]
 fn a_written_log_reads_back_whole_in_inspects_layout_and_order() {
     let samples = vec![
@@ -430,6 +437,12 @@ fn bad_logs_get_errors_naming_file_entry_and_position() {
             None,
             Some("run.eval: samples/1_epoch_1.json: "),
         ),
+        (
+            "a zstd entry whose data was damaged",
+            damaged(write_log(&[sample(SampleId::Int(1), 1, "2", Value::Correct)]), "samples/1_epoch_1.json"),
+            None,
+            Some("run.eval: samples/1_epoch_1.json: "),
+        ),
     ];
     for (case, bytes, open_error, read_error) in cases {
         match (read(bytes), open_error) {
@@ -548,4 +561,37 @@ fn export_speed_of_10000_samples() {
     assert_eq!(contents.samples.len(), 10_000);
     std::fs::remove_file(&path).unwrap();
     println!("wrote 10000 samples in {elapsed:?} ({bytes} bytes); read them back in {read:?}");
+}
+
+#[test]
+fn archive_times_are_the_runs_own() {
+    use super::archive::DosTime;
+    // (ISO time, DOS date and time)
+    let cases = [
+        ("2026-11-30T03:58:37+00:00", Some(((46 << 9) | (11 << 5) | 30, (3 << 11) | (58 << 5) | 18))),
+        ("1980-01-01T00:00:00Z", Some(((1 << 5) | 1, 0))),
+        ("1979-12-31T23:59:59Z", None),
+        ("2026-13-01T00:00:00Z", None),
+        ("yesterday", None),
+    ];
+    for (iso, expected) in cases {
+        assert_eq!(DosTime::parse(iso).map(|t| (t.date, t.time)), expected, "{iso}");
+    }
+}
+
+#[test]
+fn an_archive_of_more_than_65535_entries_gets_its_zip64_records() {
+    use super::archive::{Archive, DosTime};
+    let mut archive = Archive::new(Cursor::new(Vec::new()), DosTime::EPOCH, 3).unwrap();
+    for i in 0..70_000 {
+        archive.add(&format!("e{i}"), format!("{i}").as_bytes()).unwrap();
+    }
+    archive.add("ünïcode.json", b"").unwrap();
+    let bytes = archive.finish().unwrap().into_inner();
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    assert_eq!(zip.len(), 70_001);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("e69999").unwrap(), &mut text).unwrap();
+    assert_eq!(text, "69999");
+    assert_eq!(zip.by_name("ünïcode.json").unwrap().size(), 0);
 }

@@ -1,7 +1,7 @@
 //! Writing a `.eval` log as a run's samples arrive.
 //!
 //! Each sample is encoded into one reused buffer (never larger than the stated limit), compressed and
-//! appended; what stays in memory between samples is the archive's directory (one name per entry), the
+//! appended ([`super::archive`]); what stays in memory between samples is the archive's directory (one name per entry), the
 //! samples' short summaries already encoded as JSON, and a running sum per sample and scorer for the epoch
 //! reductions.
 
@@ -12,13 +12,12 @@ use crate::score;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use super::archive::{Archive, DosTime};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipWriter};
 
 /// Inspect's zstd level (its default through `zipfile_zstd`).
-const ZSTD_LEVEL: i64 = 3;
+const ZSTD_LEVEL: i32 = 3;
 
 /// Bounds on what a writer accepts.
 #[derive(Debug, Clone, Copy)]
@@ -47,11 +46,10 @@ struct EpochMean {
 
 /// Writes one `.eval` archive: [`LogWriter::new`] writes `_journal/start.json`, [`LogWriter::write_sample`]
 /// appends a sample, [`LogWriter::finish`] writes summaries, reductions and the header and closes the archive.
-pub struct LogWriter<W: Write + Seek> {
-    zip: ZipWriter<W>,
+pub struct LogWriter<W: Write> {
+    archive: Archive<W>,
     file: String,
     limits: WriteLimits,
-    options: SimpleFileOptions,
     buffer: Vec<u8>,
     /// `summaries.json`'s array, without its brackets, one encoded summary after another.
     summaries: Vec<u8>,
@@ -74,18 +72,18 @@ impl LogWriter<PartialFile> {
     }
 }
 
-impl<W: Write + Seek> LogWriter<W> {
+impl<W: Write> LogWriter<W> {
     /// Starts a log in `sink`; `file` names it in errors. Entries carry the run's creation time.
     pub fn new(sink: W, file: &str, start: &LogStart, limits: WriteLimits) -> Result<Self, LogError> {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Zstd)
-            .compression_level(Some(ZSTD_LEVEL))
-            .last_modified_time(zip_time(&start.eval.created));
+        let modified = DosTime::parse(&start.eval.created).unwrap_or(DosTime::EPOCH);
+        let archive = Archive::new(sink, modified, ZSTD_LEVEL).map_err(|source| LogError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
         let mut writer = LogWriter {
-            zip: ZipWriter::new(sink),
+            archive,
             file: file.to_owned(),
             limits,
-            options,
             buffer: Vec::new(),
             summaries: Vec::new(),
             written: HashSet::new(),
@@ -170,9 +168,7 @@ impl<W: Write + Seek> LogWriter<W> {
         self.write_json(entry::REDUCTIONS, &reductions)?;
         self.write_json(entry::HEADER, header)?;
         let file = self.file;
-        self.zip
-            .finish()
-            .map_err(|source| LogError::Archive { file, source })
+        self.archive.finish().map_err(|source| LogError::Io { file, source })
     }
 
     fn reduce(&mut self, sample: &EvalSample) {
@@ -227,16 +223,7 @@ impl<W: Write + Seek> LogWriter<W> {
     }
 
     fn write_entry(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
-        // Entries past 4 GiB need zip64 records; only the summaries of a very large run come near.
-        let options = self.options.large_file(bytes.len() as u64 >= u64::from(u32::MAX));
-        self.zip
-            .start_file(name, options)
-            .map_err(|source| LogError::Entry {
-                file: self.file.clone(),
-                entry: name.to_owned(),
-                source,
-            })?;
-        self.zip.write_all(bytes).map_err(|source| LogError::EntryIo {
+        self.archive.add(name, bytes).map_err(|source| LogError::EntryIo {
             file: self.file.clone(),
             entry: name.to_owned(),
             source,
@@ -270,19 +257,6 @@ impl Write for Bounded<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// The zip timestamp for an ISO 8601 time (`2026-11-30T03:58:37+00:00`), read as written; the zip epoch
-/// (1980-01-01) if it does not parse.
-fn zip_time(iso: &str) -> DateTime {
-    let field = |from: usize, to: usize| iso.get(from..to).and_then(|s| s.parse::<u16>().ok());
-    let parsed = (|| {
-        let year = field(0, 4)?;
-        let [month, day, hour, minute, second] =
-            [(5, 7), (8, 10), (11, 13), (14, 16), (17, 19)].map(|(a, b)| field(a, b).and_then(|v| u8::try_from(v).ok()));
-        DateTime::from_date_and_time(year, month?, day?, hour?, minute?, second?).ok()
-    })();
-    parsed.unwrap_or_default()
 }
 
 /// A file written under a temporary name beside its destination, moved there by [`PartialFile::persist`] and
@@ -332,12 +306,6 @@ impl Write for PartialFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
-    }
-}
-
-impl Seek for PartialFile {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.out.seek(pos)
     }
 }
 
