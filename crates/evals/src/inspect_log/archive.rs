@@ -91,7 +91,10 @@ impl<W: Write> Archive<W> {
     /// Compresses `data` and appends it as the entry `name`.
     pub fn add(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
         if name.len() > U16_MAX as usize {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an entry name longer than 65,535 bytes"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an entry name longer than 65,535 bytes",
+            ));
         }
         // zstd writes a vector from its start, up to its capacity.
         self.compressed.clear();
@@ -123,7 +126,10 @@ impl<W: Write> Archive<W> {
         put16(&mut header, self.modified.time);
         put16(&mut header, self.modified.date);
         put32(&mut header, entry.crc);
-        put32(&mut header, if large { u32::MAX } else { entry.compressed as u32 });
+        put32(
+            &mut header,
+            if large { u32::MAX } else { entry.compressed as u32 },
+        );
         put32(&mut header, if large { u32::MAX } else { entry.size as u32 });
         put16(&mut header, entry.name.len() as u16);
         put16(&mut header, if large { 20 } else { 0 });
@@ -162,7 +168,14 @@ impl<W: Write> Archive<W> {
             }
             put32(&mut record, 0x0201_4b50);
             put16(&mut record, MADE_BY);
-            put16(&mut record, if zip64.is_empty() { VERSION_ZSTD } else { VERSION_ZIP64 });
+            put16(
+                &mut record,
+                if zip64.is_empty() {
+                    VERSION_ZSTD
+                } else {
+                    VERSION_ZIP64
+                },
+            );
             put16(&mut record, flags_bytes(&e.name));
             put16(&mut record, METHOD_ZSTD);
             put16(&mut record, self.modified.time);
@@ -171,7 +184,14 @@ impl<W: Write> Archive<W> {
             put32(&mut record, clamp32(e.compressed));
             put32(&mut record, clamp32(e.size));
             put16(&mut record, e.name.len() as u16);
-            put16(&mut record, if zip64.is_empty() { 0 } else { zip64.len() as u16 + 4 });
+            put16(
+                &mut record,
+                if zip64.is_empty() {
+                    0
+                } else {
+                    zip64.len() as u16 + 4
+                },
+            );
             put16(&mut record, 0); // comment
             put16(&mut record, 0); // disk
             put16(&mut record, 0); // internal attributes
@@ -234,7 +254,10 @@ fn flags_bytes(name: &[u8]) -> u16 {
 }
 
 fn clamp32(v: u64) -> u32 {
-    u32::try_from(v).ok().filter(|v| u64::from(*v) < U32_MAX).unwrap_or(u32::MAX)
+    u32::try_from(v)
+        .ok()
+        .filter(|v| u64::from(*v) < U32_MAX)
+        .unwrap_or(u32::MAX)
 }
 
 fn put16(out: &mut Vec<u8>, v: u16) {

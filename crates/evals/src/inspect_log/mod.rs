@@ -55,7 +55,10 @@ pub enum LogError {
     #[error("{file}: {source}")]
     Io { file: String, source: std::io::Error },
     #[error("{file}: not a readable zip archive: {source}")]
-    Archive { file: String, source: zip::result::ZipError },
+    Archive {
+        file: String,
+        source: zip::result::ZipError,
+    },
     #[error("{file}: {entry}: {source}")]
     Entry {
         file: String,

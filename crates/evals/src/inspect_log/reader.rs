@@ -91,7 +91,14 @@ impl<R: Read + Seek> LogReader<R> {
             });
         };
         let mut entries = Entries::new(file)?;
-        let header = read_json(&mut archive, &mut entries, file, limits, header_index, entry::HEADER)?;
+        let header = read_json(
+            &mut archive,
+            &mut entries,
+            file,
+            limits,
+            header_index,
+            entry::HEADER,
+        )?;
         Ok(LogReader {
             archive,
             file: file.to_owned(),
@@ -271,7 +278,8 @@ impl Entries {
                 .read_to_end(&mut self.compressed)
                 .map_err(io_error)?;
             // The declared size bounds the output: a frame that says more fails to decompress, never grows it.
-            self.bytes.reserve(usize::try_from(size).map_err(|_| too_large())?);
+            self.bytes
+                .reserve(usize::try_from(size).map_err(|_| too_large())?);
             self.zstd
                 .decompress_to_buffer(&self.compressed, &mut self.bytes)
                 .map_err(io_error)?;

@@ -1,7 +1,7 @@
 use super::*;
 use crate::sample::{Role, SampleId, Target};
 use crate::score::Value;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 use zip::write::SimpleFileOptions;
@@ -121,7 +121,13 @@ fn sample(id: SampleId, epoch: u32, answer: &str, value: Value) -> EvalSample {
 }
 
 fn write_log(samples: &[EvalSample]) -> Vec<u8> {
-    let mut writer = LogWriter::new(Cursor::new(Vec::new()), "run.eval", &start(), WriteLimits::default()).unwrap();
+    let mut writer = LogWriter::new(
+        Cursor::new(Vec::new()),
+        "run.eval",
+        &start(),
+        WriteLimits::default(),
+    )
+    .unwrap();
     for s in samples {
         writer.write_sample(s).unwrap();
     }
@@ -153,7 +159,12 @@ fn with_method(mut bytes: Vec<u8>, name: &str, method: u16) -> Vec<u8> {
     // (signature, offset of the method field, offset of the name)
     let headers: [(&[u8], usize, usize); 2] = [(b"PK\x03\x04", 8, 30), (b"PK\x01\x02", 10, 46)];
     for (signature, method_at, name_at) in headers {
-        let starts: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| *w == signature).map(|(i, _)| i).collect();
+        let starts: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == signature)
+            .map(|(i, _)| i)
+            .collect();
         for start in starts {
             if bytes.get(start + name_at..start + name_at + name.len()) == Some(name.as_bytes()) {
                 bytes[start + method_at..start + method_at + 2].copy_from_slice(&method.to_le_bytes());
@@ -165,7 +176,12 @@ fn with_method(mut bytes: Vec<u8>, name: &str, method: u16) -> Vec<u8> {
 
 /// `bytes` with a byte of the entry `name`'s data changed.
 fn damaged(mut bytes: Vec<u8>, name: &str) -> Vec<u8> {
-    let at = bytes.windows(name.len()).position(|w| w == name.as_bytes()).unwrap() + name.len() + 12;
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .unwrap()
+        + name.len()
+        + 12;
     bytes[at] ^= 0x55;
     bytes
 }
@@ -199,7 +215,10 @@ fn a_written_log_reads_back_whole_in_inspects_layout_and_order() {
     assert_eq!(names.get(7..9).unwrap(), [entry::SUMMARIES, entry::REDUCTIONS]);
     let archive = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
     for i in 0..archive.len() {
-        assert_eq!(archive.by_index_data(i).unwrap().compression(), CompressionMethod::Zstd);
+        assert_eq!(
+            archive.by_index_data(i).unwrap().compression(),
+            CompressionMethod::Zstd
+        );
     }
 
     let mut reader = read(bytes).unwrap();
@@ -211,12 +230,21 @@ fn a_written_log_reads_back_whole_in_inspects_layout_and_order() {
     let expected = [("2", 1), ("10", 1), ("x", 1), ("2", 2), ("10", 2), ("x", 2)];
     assert_eq!(order, expected.map(|(id, e)| (id.to_owned(), e)));
     for s in &read {
-        assert!(samples.contains(s), "{} epoch {} changed on the way", s.id, s.epoch);
+        assert!(
+            samples.contains(s),
+            "{} epoch {} changed on the way",
+            s.id,
+            s.epoch
+        );
     }
 
     let summaries = reader.summaries().unwrap().unwrap();
     assert_eq!(summaries.len(), 6);
-    assert!(summaries.iter().all(|s| s.completed && s.message_count == Some(2)));
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.completed && s.message_count == Some(2))
+    );
 
     let reductions = reader.reductions().unwrap().unwrap();
     let [exact] = reductions.as_slice() else {
@@ -312,6 +340,26 @@ fn a_sample_inspect_wrote_round_trips_with_every_field() {
 }
 
 #[test]
+fn numbers_read_from_a_log_write_back_exactly() {
+    // Shortest-form floats as Python prints them, with exponents outside the range of exact powers of ten.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let value = f64::from_bits(x);
+        if !value.is_finite() {
+            continue;
+        }
+        let text = serde_json::to_string(&value).unwrap();
+        let back: f64 = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.to_bits(), value.to_bits(), "{text}");
+    }
+    let time: Json = serde_json::from_str("0.00020346100063761696").unwrap();
+    assert_eq!(time.to_string(), "0.00020346100063761696");
+}
+
+#[test]
 fn a_header_inspect_wrote_round_trips() {
     let original = json!({
         "version": 2,
@@ -341,19 +389,30 @@ fn a_header_inspect_wrote_round_trips() {
     let header: EvalLog = serde_json::from_value(original.clone()).unwrap();
     assert_eq!(header.eval.dataset.samples, Some(5));
     assert_eq!(header.eval.config.epochs, Some(2));
-    assert_eq!(header.results.as_ref().unwrap().scores[0].metrics["mean"].value, 0.6);
+    assert_eq!(
+        header.results.as_ref().unwrap().scores[0].metrics["mean"].value,
+        0.6
+    );
     assert_eq!(serde_json::to_value(&header).unwrap(), original);
 }
 
 #[test]
 fn a_sample_over_the_limit_is_refused_by_name_and_the_log_goes_on() {
-    let limits = WriteLimits { max_sample_bytes: 4096 };
+    let limits = WriteLimits {
+        max_sample_bytes: 4096,
+    };
     let mut writer = LogWriter::new(Cursor::new(Vec::new()), "run.eval", &start(), limits).unwrap();
     let mut big = sample(SampleId::Text("big".into()), 1, "2", Value::Correct);
     big.metadata.insert("blob".into(), json!("x".repeat(10_000)));
     let err = writer.write_sample(&big).unwrap_err();
-    assert!(matches!(err, LogError::SampleTooLarge { limit: 4096, .. }), "{err:?}");
-    assert_eq!(err.to_string(), "run.eval: sample big epoch 1: its JSON is larger than the limit of 4096 bytes");
+    assert!(
+        matches!(err, LogError::SampleTooLarge { limit: 4096, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "run.eval: sample big epoch 1: its JSON is larger than the limit of 4096 bytes"
+    );
 
     let small = sample(SampleId::Int(1), 1, "2", Value::Correct);
     writer.write_sample(&small).unwrap();
@@ -418,11 +477,17 @@ fn bad_logs_get_errors_naming_file_entry_and_position() {
             "a sample that does not parse",
             zip_of(&[
                 ("samples/1_epoch_1.json", &good, stored),
-                ("samples/2_epoch_1.json", b"{\"id\": 2, \"epoch\": \"one\"}", stored),
+                (
+                    "samples/2_epoch_1.json",
+                    b"{\"id\": 2, \"epoch\": \"one\"}",
+                    stored,
+                ),
                 ("header.json", &header_json, stored),
             ]),
             None,
-            Some("run.eval: samples/2_epoch_1.json: line 1, column 24: invalid type: string \"one\", expected u32"),
+            Some(
+                "run.eval: samples/2_epoch_1.json: line 1, column 24: invalid type: string \"one\", expected u32",
+            ),
         ),
         (
             "a compression Inspect does not use",
@@ -439,7 +504,10 @@ fn bad_logs_get_errors_naming_file_entry_and_position() {
         ),
         (
             "a zstd entry whose data was damaged",
-            damaged(write_log(&[sample(SampleId::Int(1), 1, "2", Value::Correct)]), "samples/1_epoch_1.json"),
+            damaged(
+                write_log(&[sample(SampleId::Int(1), 1, "2", Value::Correct)]),
+                "samples/1_epoch_1.json",
+            ),
             None,
             Some("run.eval: samples/1_epoch_1.json: "),
         ),
@@ -473,15 +541,19 @@ fn read_all_returns_nothing_when_any_sample_is_bad_and_everything_when_none_is()
     std::fs::write(&bad_path, bad).unwrap();
     let err = read_all(&bad_path, ReadLimits::default()).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with(&format!("{}: samples/2_epoch_1.json: line 1, column 8:", bad_path.display())),
+        err.to_string().starts_with(&format!(
+            "{}: samples/2_epoch_1.json: line 1, column 8:",
+            bad_path.display()
+        )),
         "{err}"
     );
 
     // Written through a file that appears only once finished.
     let path = dir.join("good.eval");
     let mut writer = LogWriter::create(&path, &start(), WriteLimits::default()).unwrap();
-    writer.write_sample(&sample(SampleId::Int(1), 1, "2", Value::Correct)).unwrap();
+    writer
+        .write_sample(&sample(SampleId::Int(1), 1, "2", Value::Correct))
+        .unwrap();
     let partial = writer.finish(&header()).unwrap();
     assert!(!path.exists());
     assert_eq!(partial.persist().unwrap(), path);
@@ -493,7 +565,9 @@ fn read_all_returns_nothing_when_any_sample_is_bad_and_everything_when_none_is()
     // Dropped unfinished, it leaves nothing behind.
     let abandoned = dir.join("abandoned.eval");
     let mut writer = LogWriter::create(&abandoned, &start(), WriteLimits::default()).unwrap();
-    writer.write_sample(&sample(SampleId::Int(1), 1, "2", Value::Correct)).unwrap();
+    writer
+        .write_sample(&sample(SampleId::Int(1), 1, "2", Value::Correct))
+        .unwrap();
     drop(writer);
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -513,12 +587,17 @@ fn entries_past_the_read_limit_are_refused() {
     let err = LogReader::new(Cursor::new(bytes.clone()), "run.eval", limits)
         .err()
         .unwrap();
-    assert_eq!(err.to_string(), "run.eval: header.json: larger than the limit of 200 bytes");
+    assert_eq!(
+        err.to_string(),
+        "run.eval: header.json: larger than the limit of 200 bytes"
+    );
     let limits = ReadLimits {
         max_entry_bytes: 1 << 20,
         max_entries: 3,
     };
-    let err = LogReader::new(Cursor::new(bytes), "run.eval", limits).err().unwrap();
+    let err = LogReader::new(Cursor::new(bytes), "run.eval", limits)
+        .err()
+        .unwrap();
     assert_eq!(err.to_string(), "run.eval: more than 3 entries");
 }
 
@@ -568,7 +647,10 @@ fn archive_times_are_the_runs_own() {
     use super::archive::DosTime;
     // (ISO time, DOS date and time)
     let cases = [
-        ("2026-11-30T03:58:37+00:00", Some(((46 << 9) | (11 << 5) | 30, (3 << 11) | (58 << 5) | 18))),
+        (
+            "2026-11-30T03:58:37+00:00",
+            Some(((46 << 9) | (11 << 5) | 30, (3 << 11) | (58 << 5) | 18)),
+        ),
         ("1980-01-01T00:00:00Z", Some(((1 << 5) | 1, 0))),
         ("1979-12-31T23:59:59Z", None),
         ("2026-13-01T00:00:00Z", None),

@@ -1,10 +1,11 @@
 //! Writing a `.eval` log as a run's samples arrive.
 //!
 //! Each sample is encoded into one reused buffer (never larger than the stated limit), compressed and
-//! appended ([`super::archive`]); what stays in memory between samples is the archive's directory (one name per entry), the
-//! samples' short summaries already encoded as JSON, and a running sum per sample and scorer for the epoch
-//! reductions.
+//! appended ([`super::archive`]). What stays in memory between samples is small per sample: the archive's
+//! directory entry, the sample's short summary already encoded as JSON, and a running sum per scorer for the
+//! epoch reductions.
 
+use super::archive::{Archive, DosTime};
 use super::model::{EvalLog, EvalSample, EvalSampleReductions, EvalSampleScore, LogStart, Map, ScoreValue};
 use super::{LogError, entry, sample_entry};
 use crate::sample::SampleId;
@@ -12,7 +13,6 @@ use crate::score;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use super::archive::{Archive, DosTime};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -168,7 +168,9 @@ impl<W: Write> LogWriter<W> {
         self.write_json(entry::REDUCTIONS, &reductions)?;
         self.write_json(entry::HEADER, header)?;
         let file = self.file;
-        self.archive.finish().map_err(|source| LogError::Io { file, source })
+        self.archive
+            .finish()
+            .map_err(|source| LogError::Io { file, source })
     }
 
     fn reduce(&mut self, sample: &EvalSample) {
@@ -204,7 +206,9 @@ impl<W: Write> LogWriter<W> {
                 samples: samples
                     .into_iter()
                     .map(|(id, mean)| EvalSampleScore {
-                        value: ScoreValue::Value(score::Value::Number(mean.sum / f64::from(mean.count.max(1)))),
+                        value: ScoreValue::Value(score::Value::Number(
+                            mean.sum / f64::from(mean.count.max(1)),
+                        )),
                         answer: if mean.answers_differ { None } else { mean.answer },
                         explanation: None,
                         metadata: None,
