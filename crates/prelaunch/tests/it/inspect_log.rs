@@ -292,7 +292,7 @@ async fn a_log_we_write_loads_in_inspect_with_every_sample_and_score() {
     let reductions = &seen["reductions"]["exact"];
     assert_eq!(reductions.as_object().unwrap().len(), 50);
     assert_eq!(reductions["1"], 0.5); // (1+1) % 3 != 0 is correct, (1+2) % 3 == 0 is not
-    assert_eq!(reductions["s25"], 1.0);
+    assert_eq!(reductions["s27"], 1.0); // 28 and 29 are not multiples of three
     assert_eq!(seen["reductions"]["graded"]["10"], 0.2);
     assert_eq!(seen["metrics"]["exact"]["accuracy"], accuracy.accuracy);
     assert_eq!(seen["listed"], json!([name]));
