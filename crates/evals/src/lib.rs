@@ -8,12 +8,14 @@
 //!   (exact, includes, match, pattern, choice, flag capture).
 //! - [`metrics`]: accuracy with its standard error and a 95% Wilson interval, epoch reducers (mean, max, mode,
 //!   pass@k, at-least-k) and grouping by a metadata field.
+//! - [`inspect_log`]: Inspect's `.eval` logs, written for a whole run and read back from Inspect.
 //!
-//! Nothing here performs I/O beyond reading the dataset file it is given.
+//! Nothing here performs I/O beyond reading the dataset file it is given and the log files it is pointed at.
 
 pub mod challenge;
 pub mod control;
 pub mod dataset;
+pub mod inspect_log;
 pub mod load;
 pub mod metrics;
 pub mod model;

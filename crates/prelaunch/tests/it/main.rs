@@ -26,6 +26,7 @@ mod gateway_inproc;
 mod gateway_latency;
 mod gateway_limits;
 mod gateway_web;
+mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
