@@ -35,6 +35,7 @@ mod parsers;
 mod platform;
 mod report_access;
 mod reports;
+mod sandbox;
 mod schemathesis;
 mod smoke;
 mod store_reads;
