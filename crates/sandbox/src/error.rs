@@ -34,6 +34,9 @@ pub enum Error {
     /// The sandbox reached its wall-time limit and was stopped.
     #[error("the sandbox reached its wall-time limit of {} s and was stopped", .0.as_secs())]
     WallTime(Duration),
+    /// The agent of a running sandbox exited (or was killed from inside); the sandbox was stopped.
+    #[error("the sandbox's agent exited{}; the sandbox was stopped", if .0.is_empty() { String::new() } else { format!(": {}", .0) })]
+    AgentExited(String),
     /// The agent did not answer in time; the sandbox was stopped.
     #[error("the sandbox agent did not answer within {} s; the sandbox was stopped", .0.as_secs())]
     AgentTimeout(Duration),

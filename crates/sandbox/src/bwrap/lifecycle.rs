@@ -150,14 +150,7 @@ impl Shared {
         let error = match outcome {
             Ok(Ok(answer)) => return Ok(answer),
             _ if self.stop_reason().is_some() => return Err(self.stopped_error()),
-            Ok(Err(ConnError::Closed)) => {
-                let said = self.stderr.text();
-                Error::StartFailed(if said.is_empty() {
-                    "the sandbox's agent exited".into()
-                } else {
-                    format!("the sandbox's agent exited: {said}")
-                })
-            }
+            Ok(Err(ConnError::Closed)) => Error::AgentExited(self.stderr.text()),
             Ok(Err(ConnError::Invalid(why))) => Error::Protocol(why),
             Err(_) => Error::AgentTimeout(timeout),
         };

@@ -145,6 +145,16 @@ impl BwrapDriver {
             return Err(Error::spec("uid_count", "must be positive and fit in a uid"));
         }
         make_dir(&config.base_dir, 0o711)?;
+        // Sandboxes' directories are made and removed as root in here: it must be root's own directory, not
+        // a link someone else planted in a shared /tmp.
+        let base = std::fs::symlink_metadata(&config.base_dir)
+            .map_err(Error::io(format!("inspect {}", config.base_dir.display())))?;
+        if !base.is_dir() || std::os::unix::fs::MetadataExt::uid(&base) != 0 {
+            return Err(Error::spec(
+                "base_dir",
+                format!("{} must be a directory owned by root", config.base_dir.display()),
+            ));
+        }
         Ok(Self {
             bwrap,
             prlimit,
