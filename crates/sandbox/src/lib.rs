@@ -44,8 +44,8 @@ pub trait Driver: Send + Sync {
 
 /// A running sandbox. Operations on one sandbox run one at a time, in the order they are called.
 ///
-/// Stopping is idempotent, and dropping a sandbox that was not stopped stops it too (processes are killed at
-/// once; the rest of the clean-up finishes in the background when a Tokio runtime is running).
+/// Stopping is idempotent, and dropping a sandbox that was not stopped stops it too (the bubblewrap driver
+/// cleans up within the drop, blocking briefly, so that a runtime ending at the same time leaks nothing).
 #[async_trait]
 pub trait Sandbox: Send + Sync {
     /// This sandbox's id, unique on the machine while it runs.

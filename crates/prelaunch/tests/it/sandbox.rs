@@ -541,3 +541,32 @@ async fn killing_the_agent_from_inside_stops_the_sandbox() {
         Err(Error::Stopped)
     ));
 }
+
+#[test]
+fn a_sandbox_dropped_as_its_runtime_ends_leaves_nothing() {
+    // As when a test panics: the sandbox is dropped and the runtime ends at once, so the clean-up task may
+    // never run.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some((uid, dir)) = runtime.block_on(async {
+        let driver = driver()?;
+        let sandbox = driver.start_bwrap(spec()).await.unwrap();
+        sh(&sandbox, "setsid sleep 1000 >/dev/null 2>&1 & echo ok").await;
+        Some((sandbox.uid(), sandbox.host_dir().to_owned()))
+    }) else {
+        return;
+    };
+    drop(runtime);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_of_uid(uid).is_empty() || dir.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "left {:?} and {}",
+            processes_of_uid(uid),
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -233,31 +233,50 @@ impl Sandbox for BwrapSandbox {
 }
 
 impl Drop for BwrapSandbox {
-    /// Kills the sandbox's processes at once; the rest of the clean-up (reaping bubblewrap, waiting for the
-    /// processes to vanish, removing the directory) runs on the Tokio runtime when there is one, and here,
-    /// briefly blocking, when there is not.
+    /// Cleans up at once, blocking briefly (tens of milliseconds, two seconds at most): the runtime may be
+    /// ending too (a test that panicked), so nothing here may depend on a task running later. Only what is
+    /// still left after that (a process that would not die, a directory that could not be removed) is left
+    /// to the ordinary shutdown on a task, when a runtime is there to run it.
     fn drop(&mut self) {
         let shared = &self.shared;
         if shared.cleaned.try_lock().is_ok_and(|done| *done) {
             return;
         }
         shared.mark_stopped(StopReason::Dropped);
-        procs::kill_uid(shared.uid.0, shared.outer_pid);
+        let uid = shared.uid.0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let others_left = || {
+            procs::processes_of_uid(uid)
+                .iter()
+                .any(|&pid| Some(pid) != shared.outer_pid)
+        };
+        // Everything but bubblewrap first (see `Shared::shutdown`), then bubblewrap, reaped here.
+        procs::kill_uid(uid, shared.outer_pid);
+        while others_left() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            procs::kill_uid(uid, shared.outer_pid);
+        }
+        if let Ok(mut conn) = shared.conn.try_lock() {
+            if let Some(live) = conn.as_mut() {
+                let _ = live.child.start_kill();
+                while matches!(live.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            *conn = None;
+        }
+        let removed = std::fs::remove_dir_all(&shared.dir).is_ok() || !shared.dir.exists();
+        if removed && procs::processes_of_uid(uid).is_empty() {
+            if let Ok(mut cleaned) = shared.cleaned.try_lock() {
+                *cleaned = true;
+            }
+            return;
+        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let shared = Arc::clone(shared);
             runtime.spawn(async move {
                 let _ = shared.shutdown(StopReason::Dropped).await;
             });
-            return;
         }
-        // No runtime: bubblewrap is killed when its handle drops (kill_on_drop) and reaped by Tokio's orphan
-        // queue; wait briefly for the processes and remove the directory.
-        for _ in 0..100 {
-            if procs::kill_uid(shared.uid.0, shared.outer_pid) == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = std::fs::remove_dir_all(&shared.dir);
     }
 }
