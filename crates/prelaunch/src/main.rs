@@ -50,6 +50,9 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The agent inside each bubblewrap sandbox (started by the sandbox driver, not by people).
+    #[command(hide = true)]
+    SandboxAgent,
 }
 
 #[derive(Subcommand)]
@@ -751,11 +754,23 @@ async fn verify_database(db: &DbArgs) -> Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Command::SandboxAgent = cli.command {
+        // Before any runtime or logging: the agent runs its own single thread inside the sandbox.
+        return sandbox::agent::run().context("sandbox agent");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
     init_logging(cli.log_json);
     match cli.command {
+        Command::SandboxAgent => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Worker(args) => worker(args).await,
         Command::Admin { command } => admin(command).await,

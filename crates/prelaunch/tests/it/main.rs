@@ -37,6 +37,7 @@ mod parsers;
 mod platform;
 mod report_access;
 mod reports;
+mod sandbox;
 mod schemathesis;
 mod smoke;
 mod store_reads;
