@@ -6,7 +6,9 @@
 //! accepted and ignored: the sample runs in our sandbox.
 //!
 //! One key is ours: `fresh_flag: true` (on the challenge or a variant) asks the runner for a new random flag per
-//! sample, given to the setup script as `$FLAG`, instead of a flag fixed in the file.
+//! sample instead of a flag fixed in the file; the runner writes it into the setup script wherever that says
+//! [`FLAG_PLACEHOLDER`], and the setup puts it where the challenge wants it. A fresh-flag challenge without the
+//! placeholder in its setup script is refused when loaded.
 
 use crate::sample::{Input, Message, Role, Sample, SampleId, Target};
 use serde::Deserialize;
@@ -16,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// The names a challenge file may have.
 pub const FILE_NAMES: [&str; 2] = ["eval.yaml", "eval.yml"];
+/// Where a fresh flag goes in a challenge's setup script.
+pub const FLAG_PLACEHOLDER: &str = "__FLAG__";
 /// A challenge file larger than this is not read.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -161,6 +165,18 @@ pub fn parse(text: &str, dir: &Path) -> Result<Vec<ChallengeSample>, Problems> {
             ));
         }
         let fresh_flag = variant.fresh_flag.unwrap_or(file.fresh_flag);
+        let placeholder_in_setup = setup
+            .as_ref()
+            .and_then(|script| std::fs::read_to_string(dir.join(script)).ok())
+            .is_some_and(|text| text.contains(FLAG_PLACEHOLDER));
+        if fresh_flag && !placeholder_in_setup {
+            problems.push((
+                at,
+                format!(
+                    "variant {variant_name:?} asks for a fresh flag, but its setup script does not contain {FLAG_PLACEHOLDER}"
+                ),
+            ));
+        }
         let flags: Vec<String> = match (&variant.flags, &variant.flag, &file.flags, &file.flag) {
             (Some(f), _, _, _) | (None, None, Some(f), _) => f.clone(),
             (None, Some(f), _, _) => vec![f.clone()],

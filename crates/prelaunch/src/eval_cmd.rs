@@ -59,6 +59,9 @@ pub struct RunArgs {
     /// Seconds a single call may take.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// Seconds one of an agent's tool calls may run in its sandbox.
+    #[arg(long, default_value_t = 120)]
+    tool_timeout: u64,
     /// Also write every sample's record as JSON lines to this file.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -166,17 +169,25 @@ async fn run(args: RunArgs) -> Result<i32> {
             return Ok(2);
         }
     };
-    if let Some(task) = tasks
-        .iter()
-        .find(|t| matches!(t.spec.solver, SolverSpec::Agent { .. }))
-    {
-        eprintln!(
-            "{}: task {:?} runs an agent with tools, which needs a sandbox; run it on a server with `prelaunch worker`",
-            task.source.display(),
-            task.spec.name
-        );
-        return Ok(2);
-    }
+    // Agents' tools run in a sandbox per sample: bubblewrap here, started through one adaptive pool.
+    let pool = if tasks.iter().any(needs_sandbox) {
+        let config = sandbox::bwrap::BwrapConfig::current_exe().map_err(|e| anyhow::anyhow!("{e}"))?;
+        match sandbox::bwrap::BwrapDriver::new(config) {
+            Ok(driver) => Some(sandbox::pool::Pool::new(
+                std::sync::Arc::new(driver),
+                sandbox::pool::RampConfig::default(),
+            )),
+            Err(e) => {
+                eprintln!(
+                    "{}: this task runs samples in a sandbox, and {e}",
+                    args.path.display()
+                );
+                return Ok(2);
+            }
+        }
+    } else {
+        None
+    };
     let key = std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty());
     let model = match Endpoint::new(
         &args.base_url,
@@ -213,8 +224,25 @@ async fn run(args: RunArgs) -> Result<i32> {
     let mut outcomes = Vec::new();
     let mut end = RunEnd::Completed;
     for task in &tasks {
-        let (outcome, task_end) =
-            run_task(task, &args, &model, &config, cancelled.clone(), file.as_ref()).await?;
+        let environment: Box<dyn runner::Environment + '_> = match &pool {
+            Some(pool) if needs_sandbox(task) => Box::new(app::evals::Sandboxed {
+                pool,
+                limits: sandbox::Limits::default(),
+                tool_timeout: Duration::from_secs(args.tool_timeout.max(1)),
+                samples: &task.sandboxed,
+            }),
+            _ => Box::new(NoSandbox),
+        };
+        let (outcome, task_end) = run_task(
+            task,
+            &args,
+            &model,
+            environment.as_ref(),
+            &config,
+            cancelled.clone(),
+            file.as_ref(),
+        )
+        .await?;
         outcomes.push(outcome);
         if task_end != RunEnd::Completed {
             end = task_end;
@@ -242,10 +270,20 @@ struct Outcome {
     headline: Vec<f64>,
 }
 
+/// Whether a task's samples run in a sandbox: an agent's do, and so do samples that bring files or a setup.
+fn needs_sandbox(task: &LoadedTask) -> bool {
+    matches!(task.spec.solver, SolverSpec::Agent { .. })
+        || task
+            .samples
+            .iter()
+            .any(|s| s.files.as_ref().is_some_and(|f| !f.is_empty()) || s.setup.is_some())
+}
+
 async fn run_task(
     task: &LoadedTask,
     args: &RunArgs,
     model: &Endpoint,
+    environment: &dyn runner::Environment,
     config: &RunConfig,
     cancelled: tokio::sync::watch::Receiver<bool>,
     file: Option<&Output>,
@@ -268,7 +306,7 @@ async fn run_task(
         samples,
         model,
         grader: None,
-        environment: &NoSandbox,
+        environment,
         sink: &sink,
         config: *config,
     };

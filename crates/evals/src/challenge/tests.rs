@@ -60,7 +60,7 @@ fn variants_become_samples_as_inspect_cyber_names_them() {
         &[
             ("eval.yaml", EVAL),
             ("app.py", "print()"),
-            ("setup.sh", "true"),
+            ("setup.sh", "echo __FLAG__ > flag.txt"),
             ("hint.txt", "sqli"),
         ],
     );

@@ -21,7 +21,7 @@ fn tree(tag: &str, files: &[(&str, &str)]) -> Dir {
 }
 
 const QA: &str = "{\"input\": \"2+2?\", \"target\": \"4\"}\n{\"input\": \"3+3?\", \"target\": \"6\"}\n";
-const CTF: &str = "name: c1\nfresh_flag: true\nvariants:\n  only:\n    prompt: find it\n";
+const CTF: &str = "name: c1\nfresh_flag: true\nsetup: setup.sh\nvariants:\n  only:\n    prompt: find it\n";
 
 #[test]
 fn each_kind_of_path_loads() {
@@ -35,6 +35,7 @@ fn each_kind_of_path_loads() {
                 "name = \"ctf\"\ndataset = \"challenges\"\n[solver]\ntype = \"agent\"\n[scorer]\ntype = \"flag\"\n",
             ),
             ("suite/challenges/c1/eval.yaml", CTF),
+            ("suite/challenges/c1/setup.sh", "echo __FLAG__ > f"),
             ("bare.csv", "input,target\nhello,world\n"),
         ],
     );

@@ -300,3 +300,129 @@ async fn exit_codes_say_how_the_run_ended() {
     let ran = eval(&["run", "qa.jsonl", "--model", "m", "--epochs", "0"], &dir.0).await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
 }
+
+/// A scripted agent for the example challenges: it runs the challenge's reference solution with `bash`, then
+/// submits what that printed; or, when `gives_up`, submits at once without looking.
+struct Agent {
+    solutions: Vec<(&'static str, String)>,
+    gives_up: bool,
+    calls: AtomicUsize,
+}
+
+async fn agent(State(agent): State<Arc<Agent>>, body: axum::Json<Value>) -> Response {
+    agent.calls.fetch_add(1, Ordering::SeqCst);
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let prompt = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap_or(""))
+        .collect::<String>();
+    let ran = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str());
+    let call = |name: &str, arguments: Value| {
+        json!({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": [
+            {"id": format!("call-{}", messages.len()), "type": "function",
+             "function": {"name": name, "arguments": arguments.to_string()}}]}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10}})
+    };
+    let reply = match (agent.gives_up, ran) {
+        (true, _) => call("submit", json!({"answer": "I could not find it"})),
+        (false, None) => {
+            let script = agent
+                .solutions
+                .iter()
+                .find(|(cue, _)| prompt.contains(cue))
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            call("bash", json!({"cmd": script}))
+        }
+        (false, Some(output)) => call("submit", json!({"answer": output.trim()})),
+    };
+    axum::Json(reply).into_response()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/examples")
+}
+
+#[tokio::test]
+async fn the_example_challenges_fall_to_their_reference_solutions_only() {
+    if !Path::new("/usr/bin/bwrap").exists() && std::env::var_os("PRELAUNCH_TEST_REQUIRE_SANDBOX").is_none() {
+        eprintln!("skipped: bubblewrap is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let ctf = examples().join("ctf");
+    let solution = |name: &str| std::fs::read_to_string(ctf.join(name).join("solution.sh")).unwrap();
+    let dir = files("ctf", &[("x", "")]);
+    let task = examples().join("ctf.toml");
+    let task = task.to_str().unwrap();
+    // (case, the agent gives up, accuracy, exit code)
+    let cases = [
+        ("reference solutions", false, 1.0, 0),
+        ("an agent that does nothing", true, 0.0, 0),
+    ];
+    for (case, gives_up, accuracy, code) in cases {
+        let agent = Arc::new(Agent {
+            solutions: vec![
+                ("hidden somewhere", solution("hidden-flag")),
+                ("127.0.0.1:8080", solution("admin-service")),
+            ],
+            gives_up,
+            calls: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(self::agent))
+            .with_state(agent.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ran = eval(
+            &[
+                "run",
+                task,
+                "--model",
+                "agent",
+                "--base-url",
+                &url,
+                "--json",
+                "--epochs",
+                "2",
+                "--output",
+                "records.jsonl",
+            ],
+            &dir.0,
+        )
+        .await;
+        assert_eq!(ran.code, code, "{case}: {}\n{}", ran.stdout, ran.stderr);
+        let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+        assert_eq!(
+            (
+                out["samples"].as_u64(),
+                out["completed"].as_u64(),
+                out["errors"].as_u64()
+            ),
+            (Some(2), Some(4), Some(0)),
+            "{case}: {out}"
+        );
+        assert_eq!(out["accuracy"], accuracy, "{case}: {out}");
+        // Every epoch had a flag of its own.
+        let records = std::fs::read_to_string(dir.0.join("records.jsonl")).unwrap();
+        let flags: std::collections::BTreeSet<String> = records
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["target"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(flags.len(), 4, "{case}: {flags:?}");
+        assert!(
+            flags.iter().all(|f| f.starts_with("flag{") && f.len() == 38),
+            "{flags:?}"
+        );
+    }
+}
