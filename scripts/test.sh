@@ -36,6 +36,7 @@ APT_PACKAGES=(
   chromium
   chromium-driver
   python3-venv
+  bubblewrap
 )
 
 as_root() {
@@ -100,6 +101,8 @@ start_pg
 
 export PRELAUNCH_CHROMEDRIVER=/usr/bin/chromedriver
 export PRELAUNCH_CHROMIUM=/usr/bin/chromium
+# bubblewrap is installed above: the sandbox tests (tests/it/sandbox.rs) must run, not skip.
+export PRELAUNCH_TEST_REQUIRE_SANDBOX=1
 
 header "cargo fmt --check"
 cargo fmt --all -- --check

@@ -9,6 +9,7 @@ pub mod clearinghouse;
 pub mod clock;
 pub mod cvss;
 pub mod error;
+pub mod evals;
 pub mod gateway;
 pub mod identity;
 pub mod jobs;

@@ -1,5 +1,6 @@
 //! The `prelaunch` binary: the server and the operator's commands.
 
+mod eval_cmd;
 mod ledger_cmd;
 
 use anyhow::{Context, Result};
@@ -39,11 +40,19 @@ enum Command {
         #[command(subcommand)]
         command: GatewayCommand,
     },
+    /// Evaluation tasks: check them, and run them from the terminal.
+    Eval {
+        #[command(subcommand)]
+        command: eval_cmd::EvalCommand,
+    },
     /// The transparency ledger.
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The agent inside each bubblewrap sandbox (started by the sandbox driver, not by people).
+    #[command(hide = true)]
+    SandboxAgent,
 }
 
 #[derive(Subcommand)]
@@ -745,17 +754,36 @@ async fn verify_database(db: &DbArgs) -> Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Command::SandboxAgent = cli.command {
+        // Before any runtime or logging: the agent runs its own single thread inside the sandbox.
+        return sandbox::agent::run().context("sandbox agent");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
     init_logging(cli.log_json);
     match cli.command {
+        Command::SandboxAgent => Ok(()),
         Command::Serve(args) => serve(args).await,
         Command::Worker(args) => worker(args).await,
         Command::Admin { command } => admin(command).await,
         Command::Gateway {
             command: GatewayCommand::Check { url, token, model },
         } => gateway_check(&url, &token, model).await,
+        Command::Eval { command } => {
+            let code = eval_cmd::eval(command).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::Ledger {
             command: LedgerCommand::Verify { args, database, db },
         } => {

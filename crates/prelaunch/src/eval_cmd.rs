@@ -1,0 +1,471 @@
+//! `prelaunch eval`: check and run evaluation tasks from the terminal, without a server.
+//!
+//! Exit codes scripts can rely on: 0 every sample ran and was scored; 2 the arguments or the task are wrong
+//! (every problem printed with file and line); 3 the run completed but some samples ended in error; 4 the run
+//! stopped early (access to the model ended, or a result could not be written); 130 interrupted (Ctrl-C).
+
+use anyhow::{Context, Result};
+use app::evals::Endpoint;
+use clap::{Args, Subcommand, ValueEnum};
+use evals::load::{self, Defaults, LoadedTask};
+use evals::runner::{self, NoSandbox, Progress, Run, RunConfig, RunEnd, SampleRecord, Sink, WorkItem};
+use evals::solve::Plan;
+use evals::task::{ScorerSpec, SolverSpec};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// Checks a task file, suite, challenge directory or dataset; prints every problem with its file and line.
+    Validate {
+        /// A task file (.toml), a suite or challenge directory, or a dataset (.jsonl, .json, .csv).
+        path: PathBuf,
+    },
+    /// Runs a task here against an OpenAI-compatible endpoint, with a live progress line and a results table.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A task file (.toml), a suite or challenge directory, or a dataset (.jsonl, .json, .csv).
+    path: PathBuf,
+    /// The model's name at the endpoint.
+    #[arg(long)]
+    model: String,
+    /// The endpoint's base URL (its chat completions are at BASE_URL/chat/completions).
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = "https://api.openai.com/v1")]
+    base_url: String,
+    /// The environment variable that holds the API key (never given on the command line).
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    api_key_env: String,
+    /// Epochs per sample, instead of the task's.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    epochs: Option<u32>,
+    /// Run only the first N samples of each task.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// For a bare dataset: how to ask.
+    #[arg(long, value_enum, default_value_t = SolverArg::Generate)]
+    solver: SolverArg,
+    /// For a bare dataset: how to score.
+    #[arg(long, value_enum, default_value_t = ScorerArg::Exact)]
+    scorer: ScorerArg,
+    /// Calls to the model in flight at most (the runner adapts below it on 429s and latency).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_connections: u32,
+    /// Seconds a single call may take.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Seconds one of an agent's tool calls may run in its sandbox.
+    #[arg(long, default_value_t = 120)]
+    tool_timeout: u64,
+    /// Also write every sample's record as JSON lines to this file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Print one JSON object with the results instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SolverArg {
+    Generate,
+    ChainOfThought,
+    MultipleChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScorerArg {
+    Exact,
+    Includes,
+    Match,
+    Choice,
+}
+
+/// Runs the command; the process's exit code.
+pub async fn eval(command: EvalCommand) -> Result<i32> {
+    match command {
+        EvalCommand::Validate { path } => {
+            let problems = load::validate(&path);
+            for problem in &problems {
+                println!("{problem}");
+            }
+            if problems.is_empty() {
+                println!("ok: {}", path.display());
+                Ok(0)
+            } else {
+                Ok(2)
+            }
+        }
+        EvalCommand::Run(args) => run(args).await,
+    }
+}
+
+fn defaults(args: &RunArgs) -> Defaults {
+    let solver = match args.solver {
+        SolverArg::Generate => SolverSpec::Generate { system: None },
+        SolverArg::ChainOfThought => SolverSpec::ChainOfThought {
+            template: None,
+            system: None,
+        },
+        SolverArg::MultipleChoice => SolverSpec::MultipleChoice {
+            shuffle_choices: false,
+            multiple_correct: false,
+            template: None,
+            system: None,
+        },
+    };
+    let scorer = match args.scorer {
+        ScorerArg::Exact => ScorerSpec::Exact,
+        ScorerArg::Includes => ScorerSpec::Includes { ignore_case: true },
+        ScorerArg::Match => ScorerSpec::Match {
+            location: evals::score::Location::End,
+            ignore_case: true,
+        },
+        ScorerArg::Choice => ScorerSpec::Choice,
+    };
+    Defaults {
+        solver: Some(solver),
+        scorer: Some(scorer),
+    }
+}
+
+type Output = Mutex<std::io::BufWriter<std::fs::File>>;
+
+/// Keeps records in memory for the summary and, when asked, appends them to a JSON-lines file.
+struct Records<'a> {
+    kept: Mutex<Vec<SampleRecord>>,
+    file: Option<&'a Output>,
+}
+
+#[async_trait::async_trait]
+impl Sink for Records<'_> {
+    async fn record(&self, record: SampleRecord) -> Result<(), String> {
+        if let Some(file) = self.file {
+            let line = serde_json::to_string(&record).map_err(|e| e.to_string())?;
+            let mut file = file
+                .lock()
+                .map_err(|_| "the output file's lock is poisoned".to_string())?;
+            writeln!(file, "{line}").map_err(|e| format!("cannot write the output file: {e}"))?;
+        }
+        self.kept
+            .lock()
+            .map_err(|_| "the records' lock is poisoned".to_string())?
+            .push(record);
+        Ok(())
+    }
+}
+
+async fn run(args: RunArgs) -> Result<i32> {
+    let tasks = match load::load(&args.path, &defaults(&args)) {
+        Ok(tasks) => tasks,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            return Ok(2);
+        }
+    };
+    // Agents' tools run in a sandbox per sample: bubblewrap here, started through one adaptive pool.
+    let pool = if tasks.iter().any(needs_sandbox) {
+        let config = sandbox::bwrap::BwrapConfig::current_exe().map_err(|e| anyhow::anyhow!("{e}"))?;
+        match sandbox::bwrap::BwrapDriver::new(config) {
+            Ok(driver) => Some(sandbox::pool::Pool::new(
+                std::sync::Arc::new(driver),
+                sandbox::pool::RampConfig::default(),
+            )),
+            Err(e) => {
+                eprintln!(
+                    "{}: this task runs samples in a sandbox, and {e}",
+                    args.path.display()
+                );
+                return Ok(2);
+            }
+        }
+    } else {
+        None
+    };
+    let key = std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty());
+    let model = match Endpoint::new(
+        &args.base_url,
+        key,
+        &args.model,
+        Duration::from_secs(args.timeout.max(1)),
+    ) {
+        Ok(model) => model,
+        Err(e) => {
+            eprintln!("--base-url: {e}");
+            return Ok(2);
+        }
+    };
+    let file = match &args.output {
+        Some(path) => Some(Mutex::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ))),
+        None => None,
+    };
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let max = args.max_connections as usize;
+    let config = RunConfig {
+        samples_at_once: max,
+        calls_initial: max.min(16),
+        calls_max: max,
+        ..RunConfig::default()
+    };
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.send_replace(true);
+        }
+    });
+    let mut outcomes = Vec::new();
+    let mut end = RunEnd::Completed;
+    for task in &tasks {
+        let environment: Box<dyn runner::Environment + '_> = match &pool {
+            Some(pool) if needs_sandbox(task) => Box::new(app::evals::Sandboxed {
+                pool,
+                limits: sandbox::Limits::default(),
+                tool_timeout: Duration::from_secs(args.tool_timeout.max(1)),
+                samples: &task.sandboxed,
+            }),
+            _ => Box::new(NoSandbox),
+        };
+        let (outcome, task_end) = run_task(
+            task,
+            &args,
+            &model,
+            environment.as_ref(),
+            &config,
+            cancelled.clone(),
+            file.as_ref(),
+        )
+        .await?;
+        outcomes.push(outcome);
+        if task_end != RunEnd::Completed {
+            end = task_end;
+            break;
+        }
+    }
+    if let Some(file) = &file {
+        file.lock()
+            .map_err(|_| anyhow::anyhow!("the output file's lock is poisoned"))?
+            .flush()?;
+    }
+    report(&run_id, &args, &outcomes, &end);
+    let errors: usize = outcomes.iter().map(|o| o.results.errors).sum();
+    Ok(match end {
+        RunEnd::Completed if errors == 0 => 0,
+        RunEnd::Completed => 3,
+        RunEnd::Cancelled => 130,
+        RunEnd::AccessEnded(_) | RunEnd::SinkFailed(_) => 4,
+    })
+}
+
+struct Outcome {
+    name: String,
+    results: runner::Results,
+    headline: Vec<f64>,
+}
+
+/// Whether a task's samples run in a sandbox: an agent's do, and so do samples that bring files or a setup.
+fn needs_sandbox(task: &LoadedTask) -> bool {
+    matches!(task.spec.solver, SolverSpec::Agent { .. })
+        || task
+            .samples
+            .iter()
+            .any(|s| s.files.as_ref().is_some_and(|f| !f.is_empty()) || s.setup.is_some())
+}
+
+async fn run_task(
+    task: &LoadedTask,
+    args: &RunArgs,
+    model: &Endpoint,
+    environment: &dyn runner::Environment,
+    config: &RunConfig,
+    cancelled: tokio::sync::watch::Receiver<bool>,
+    file: Option<&Output>,
+) -> Result<(Outcome, RunEnd)> {
+    let mut spec = task.spec.clone();
+    if let Some(epochs) = args.epochs {
+        spec.epochs = epochs;
+    }
+    let plan = Plan::new(spec).map_err(|e| anyhow::anyhow!("{}: {e}", task.source.display()))?;
+    let count = args.limit.unwrap_or(usize::MAX).min(task.samples.len());
+    let samples = task.samples.get(..count).unwrap_or_default();
+    let items: Vec<WorkItem> = runner::work_items(samples.len(), plan.spec.epochs);
+    let sink = Records {
+        kept: Mutex::new(Vec::new()),
+        file,
+    };
+    let bar = Bar::new(&plan.spec.name);
+    let run_ = Run {
+        plan: &plan,
+        samples,
+        model,
+        grader: None,
+        environment,
+        sink: &sink,
+        config: *config,
+    };
+    let end = runner::run(&run_, &items, cancelled, &|p| bar.show(p)).await;
+    bar.finish();
+    let records = sink.kept.into_inner().unwrap_or_default();
+    let results = runner::summarize(&plan, samples, &records);
+    let headline = headline(&plan, samples.len(), &records);
+    Ok((
+        Outcome {
+            name: plan.spec.name.clone(),
+            results,
+            headline,
+        },
+        end,
+    ))
+}
+
+/// Each sample's value under the task's first reducer (samples with no scored epoch left out).
+fn headline(plan: &Plan, samples: usize, records: &[SampleRecord]) -> Vec<f64> {
+    let mut epochs = vec![Vec::new(); samples];
+    for record in records {
+        if let (Some(v), Some(list)) = (record.value(), epochs.get_mut(record.item.index)) {
+            list.push(v);
+        }
+    }
+    let reducer = plan
+        .spec
+        .parsed_reducers()
+        .first()
+        .copied()
+        .unwrap_or(evals::metrics::Reducer::Mean);
+    epochs.iter().filter_map(|e| reducer.reduce(e)).collect()
+}
+
+/// The progress line on standard error: redrawn in place on a terminal, a line every few seconds otherwise.
+struct Bar {
+    name: String,
+    terminal: bool,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Bar {
+    fn new(name: &str) -> Self {
+        Bar {
+            name: name.to_string(),
+            terminal: std::io::stderr().is_terminal(),
+            last: Mutex::new(None),
+        }
+    }
+
+    fn show(&self, p: &Progress) {
+        let every = if self.terminal {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(5)
+        };
+        let Ok(mut last) = self.last.lock() else { return };
+        if last.is_some_and(|at| at.elapsed() < every) && p.done < p.total {
+            return;
+        }
+        *last = Some(Instant::now());
+        let width = 24;
+        let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
+        let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
+        let accuracy = p.accuracy().map_or("accuracy –".to_string(), |(a, l, h)| {
+            format!("accuracy {a:.3} [{l:.3}, {h:.3}]")
+        });
+        let eta = p.eta().map_or("–".to_string(), |d| format!("{}s", d.as_secs()));
+        let line = format!(
+            "{} [{bar}] {}/{} {accuracy} {:.1}/s errors {} eta {eta}",
+            self.name,
+            p.done,
+            p.total,
+            p.rate(),
+            p.errors
+        );
+        if self.terminal {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}
+
+fn report(run_id: &str, args: &RunArgs, outcomes: &[Outcome], end: &RunEnd) {
+    let pooled: Vec<f64> = outcomes.iter().flat_map(|o| o.headline.iter().copied()).collect();
+    let overall = evals::metrics::Summary::of(&pooled);
+    let samples: usize = outcomes.iter().map(|o| o.results.samples).sum();
+    let completed: usize = outcomes.iter().map(|o| o.results.completed).sum();
+    let errors: usize = outcomes.iter().map(|o| o.results.errors).sum();
+    if args.json {
+        let tasks: Vec<_> = outcomes
+            .iter()
+            .map(|o| json!({"task": o.name, "results": o.results}))
+            .collect();
+        let out = json!({
+            "run_id": run_id,
+            "model": args.model,
+            "status": end,
+            "samples": samples,
+            "completed": completed,
+            "errors": errors,
+            "accuracy": overall.map(|s| s.accuracy),
+            "stderr": overall.map(|s| s.stderr),
+            "ci95": overall.map(|s| [s.ci_low, s.ci_high]),
+            "tasks": tasks,
+        });
+        println!("{out}");
+        return;
+    }
+    println!("run {run_id}  model {}", args.model);
+    println!(
+        "{:<28} {:>8} {:>9} {:>7}  {:<12} {:>8} {:>8}  95% interval",
+        "task", "samples", "completed", "errors", "reducer", "value", "stderr"
+    );
+    for o in outcomes {
+        for (i, r) in o.results.reducers.iter().enumerate() {
+            let (name, samples, completed, errors) = if i == 0 {
+                (
+                    o.name.as_str(),
+                    o.results.samples.to_string(),
+                    o.results.completed.to_string(),
+                    o.results.errors.to_string(),
+                )
+            } else {
+                ("", String::new(), String::new(), String::new())
+            };
+            match r.summary {
+                Some(s) => println!(
+                    "{name:<28} {samples:>8} {completed:>9} {errors:>7}  {:<12} {:>8.3} {:>8.3}  [{:.3}, {:.3}]",
+                    r.reducer, s.accuracy, s.stderr, s.ci_low, s.ci_high
+                ),
+                None => println!(
+                    "{name:<28} {samples:>8} {completed:>9} {errors:>7}  {:<12} {:>8}",
+                    r.reducer, "–"
+                ),
+            }
+        }
+        for grouping in &o.results.groups {
+            for (value, s) in &grouping.groups {
+                let label = format!("  {}={}", grouping.field, value.as_deref().unwrap_or("(none)"));
+                println!(
+                    "{label:<28} {:>8} {:>9} {:>7}  {:<12} {:>8.3} {:>8.3}  [{:.3}, {:.3}]",
+                    s.n, "", "", "", s.accuracy, s.stderr, s.ci_low, s.ci_high
+                );
+            }
+        }
+    }
+    match end {
+        RunEnd::Completed => {}
+        RunEnd::Cancelled => println!("interrupted: the samples above ended before the interruption"),
+        RunEnd::AccessEnded(why) => println!("stopped: access to the model ended ({why})"),
+        RunEnd::SinkFailed(why) => println!("stopped: a result could not be written ({why})"),
+    }
+}

@@ -1,0 +1,428 @@
+//! `prelaunch eval` from the terminal, as a person or a script runs it: validation that names file and line,
+//! and a run against an OpenAI-compatible endpoint (a scripted model server, standing in for a provider) with
+//! its JSON result and exit codes.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_prelaunch");
+const KEY: &str = "sk-eval-test-key-5b2c";
+
+/// A scripted provider: "What is N+N?" is answered right for even N and wrong for odd N; the first
+/// `throttle` calls get 429 (Retry-After 0), call number `fail_at` a 500, and every call from `deny_from` on 401.
+#[derive(Default)]
+struct Script {
+    calls: AtomicUsize,
+    throttle: usize,
+    fail_at: Option<usize>,
+    deny_from: Option<usize>,
+    bad_keys: AtomicUsize,
+}
+
+async fn chat(State(script): State<Arc<Script>>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+    let call = script.calls.fetch_add(1, Ordering::SeqCst);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
+        script.bad_keys.fetch_add(1, Ordering::SeqCst);
+    }
+    if call < script.throttle {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], "{}").into_response();
+    }
+    if script.fail_at == Some(call) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response();
+    }
+    if script.deny_from.is_some_and(|n| call >= n) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"message": "key revoked"}})),
+        )
+            .into_response();
+    }
+    let question = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("");
+    let n: u64 = question
+        .trim_start_matches("What is ")
+        .split('+')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let answer = if n.is_multiple_of(2) {
+        (2 * n).to_string()
+    } else {
+        "no idea".into()
+    };
+    axum::Json(json!({
+        "choices": [{"message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 1}
+    }))
+    .into_response()
+}
+
+async fn provider(script: Script) -> (String, Arc<Script>) {
+    let script = Arc::new(script);
+    let app = Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, script)
+}
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn files(tag: &str, files: &[(&str, &str)]) -> Dir {
+    let dir = std::env::temp_dir().join(format!("prelaunch-eval-{tag}-{}", uuid::Uuid::new_v4()));
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    Dir(dir)
+}
+
+fn arithmetic(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            json!({"id": i + 1, "input": format!("What is {i}+{i}?"), "target": (2 * i).to_string()})
+                .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn eval(args: &[&str], cwd: &Path) -> Ran {
+    let out = tokio::process::Command::new(BIN)
+        .arg("eval")
+        .args(args)
+        .current_dir(cwd)
+        .env("EVAL_TEST_KEY", KEY)
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .await
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn validate_names_every_problem_with_file_and_line() {
+    let dir = files(
+        "validate",
+        &[
+            ("good/qa.toml", "name = \"qa\"\ndataset = \"qa.jsonl\"\n"),
+            ("good/qa.jsonl", &arithmetic(3)),
+            (
+                "bad/a.toml",
+                "name = \"a\"\ndataset = \"a.jsonl\"\nepochs = 0\nsolver = 3\n",
+            ),
+            ("bad/b.toml", "name = \"b\"\ndataset = \"b.csv\"\n"),
+            ("bad/b.csv", "input,target\nq,a\nq2\n"),
+        ],
+    );
+    let ok = eval(&["validate", "good"], &dir.0).await;
+    assert_eq!((ok.code, ok.stdout.trim()), (0, "ok: good"), "{}", ok.stderr);
+    let bad = eval(&["validate", "bad"], &dir.0).await;
+    assert_eq!(bad.code, 2, "{}", bad.stdout);
+    let lines: Vec<&str> = bad.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", bad.stdout);
+    assert!(
+        lines[0].starts_with("bad/a.toml:4: invalid type: integer `3`"),
+        "{}",
+        bad.stdout
+    );
+    assert_eq!(lines[1], "bad/b.csv:3: the row has 1 fields, the header has 2");
+}
+
+#[tokio::test]
+async fn a_run_reports_json_and_survives_throttling() {
+    let (url, script) = provider(Script {
+        throttle: 5,
+        fail_at: Some(9),
+        ..Script::default()
+    })
+    .await;
+    let dir = files("run", &[("qa.jsonl", &arithmetic(20))]);
+    let ran = eval(
+        &[
+            "run",
+            "qa.jsonl",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--epochs",
+            "2",
+            "--json",
+            "--output",
+            "records.jsonl",
+        ],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    assert_eq!(out["samples"], 20);
+    assert_eq!(out["completed"], 40);
+    assert_eq!(out["errors"], 0);
+    assert_eq!(out["accuracy"], 0.5);
+    assert_eq!(out["status"]["status"], "completed");
+    assert!(uuid::Uuid::parse_str(out["run_id"].as_str().unwrap()).is_ok());
+    assert_eq!(out["tasks"][0]["results"]["reducers"][0]["summary"]["n"], 20);
+    assert_eq!(
+        script.calls.load(Ordering::SeqCst),
+        40 + 5 + 1,
+        "each item once, plus the retried 429s and 500"
+    );
+    assert_eq!(
+        script.bad_keys.load(Ordering::SeqCst),
+        0,
+        "the key from the named variable on every call"
+    );
+    assert!(!ran.stdout.contains(KEY) && !ran.stderr.contains(KEY));
+    let records = std::fs::read_to_string(dir.0.join("records.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 40);
+    let first: Value = serde_json::from_str(records.lines().next().unwrap()).unwrap();
+    assert!(first["attempt"]["score"]["value"].is_string(), "{first}");
+
+    // A table for people, and --limit.
+    let table = eval(
+        &[
+            "run",
+            "qa.jsonl",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--limit",
+            "4",
+        ],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("qa ") && l.contains(" mean ") && l.contains("0.500")),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stderr.contains("4/4"),
+        "the progress line: {}",
+        table.stderr
+    );
+}
+
+#[tokio::test]
+async fn exit_codes_say_how_the_run_ended() {
+    let dir = files(
+        "codes",
+        &[
+            ("qa.jsonl", &arithmetic(30)),
+            ("broken.jsonl", "{\"target\": 1}\n"),
+        ],
+    );
+    // Access ends after 10 calls: exit 4, status access_ended.
+    let (url, _) = provider(Script {
+        deny_from: Some(10),
+        ..Script::default()
+    })
+    .await;
+    let ran = eval(
+        &[
+            "run",
+            "qa.jsonl",
+            "--model",
+            "m",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--json",
+            "--max-connections",
+            "2",
+        ],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(ran.code, 4, "{}\n{}", ran.stdout, ran.stderr);
+    let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    assert_eq!(out["status"]["status"], "access_ended");
+    assert!(out["completed"].as_u64().unwrap() <= 10);
+    // A dataset with a problem: exit 2, the problem named, nothing called.
+    let (url, script) = provider(Script::default()).await;
+    let ran = eval(
+        &["run", "broken.jsonl", "--model", "m", "--base-url", &url],
+        &dir.0,
+    )
+    .await;
+    assert_eq!((ran.code, ran.stderr.trim()), (2, "broken.jsonl:1: no `input`"));
+    assert_eq!(script.calls.load(Ordering::SeqCst), 0);
+    // A bad base URL and an unknown option are argument errors.
+    let ran = eval(
+        &["run", "qa.jsonl", "--model", "m", "--base-url", "ftp://x"],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("http or https"), "{}", ran.stderr);
+    let ran = eval(&["run", "qa.jsonl", "--model", "m", "--epochs", "0"], &dir.0).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+}
+
+/// A scripted agent for the example challenges: it runs the challenge's reference solution with `bash`, then
+/// submits what that printed; or, when `gives_up`, submits at once without looking.
+struct Agent {
+    solutions: Vec<(&'static str, String)>,
+    gives_up: bool,
+    calls: AtomicUsize,
+}
+
+async fn agent(State(agent): State<Arc<Agent>>, body: axum::Json<Value>) -> Response {
+    agent.calls.fetch_add(1, Ordering::SeqCst);
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let prompt = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap_or(""))
+        .collect::<String>();
+    let ran = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str());
+    let call = |name: &str, arguments: Value| {
+        json!({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": [
+            {"id": format!("call-{}", messages.len()), "type": "function",
+             "function": {"name": name, "arguments": arguments.to_string()}}]}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10}})
+    };
+    let reply = match (agent.gives_up, ran) {
+        (true, _) => call("submit", json!({"answer": "I could not find it"})),
+        (false, None) => {
+            let script = agent
+                .solutions
+                .iter()
+                .find(|(cue, _)| prompt.contains(cue))
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            call("bash", json!({"cmd": script}))
+        }
+        (false, Some(output)) => call("submit", json!({"answer": output.trim()})),
+    };
+    axum::Json(reply).into_response()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/examples")
+}
+
+#[tokio::test]
+async fn the_example_challenges_fall_to_their_reference_solutions_only() {
+    if !Path::new("/usr/bin/bwrap").exists() && std::env::var_os("PRELAUNCH_TEST_REQUIRE_SANDBOX").is_none() {
+        eprintln!("skipped: bubblewrap is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let ctf = examples().join("ctf");
+    let solution = |name: &str| std::fs::read_to_string(ctf.join(name).join("solution.sh")).unwrap();
+    let dir = files("ctf", &[("x", "")]);
+    let task = examples().join("ctf.toml");
+    let task = task.to_str().unwrap();
+    // (case, the agent gives up, accuracy, exit code)
+    let cases = [
+        ("reference solutions", false, 1.0, 0),
+        ("an agent that does nothing", true, 0.0, 0),
+    ];
+    for (case, gives_up, accuracy, code) in cases {
+        let agent = Arc::new(Agent {
+            solutions: vec![
+                ("hidden somewhere", solution("hidden-flag")),
+                ("127.0.0.1:8080", solution("admin-service")),
+            ],
+            gives_up,
+            calls: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(self::agent))
+            .with_state(agent.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ran = eval(
+            &[
+                "run",
+                task,
+                "--model",
+                "agent",
+                "--base-url",
+                &url,
+                "--json",
+                "--epochs",
+                "2",
+                "--output",
+                "records.jsonl",
+            ],
+            &dir.0,
+        )
+        .await;
+        assert_eq!(ran.code, code, "{case}: {}\n{}", ran.stdout, ran.stderr);
+        let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+        assert_eq!(
+            (
+                out["samples"].as_u64(),
+                out["completed"].as_u64(),
+                out["errors"].as_u64()
+            ),
+            (Some(2), Some(4), Some(0)),
+            "{case}: {out}"
+        );
+        assert_eq!(out["accuracy"], accuracy, "{case}: {out}");
+        // Every epoch had a flag of its own.
+        let records = std::fs::read_to_string(dir.0.join("records.jsonl")).unwrap();
+        let flags: std::collections::BTreeSet<String> = records
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["target"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(flags.len(), 4, "{case}: {flags:?}");
+        assert!(
+            flags.iter().all(|f| f.starts_with("flag{") && f.len() == 38),
+            "{flags:?}"
+        );
+    }
+}

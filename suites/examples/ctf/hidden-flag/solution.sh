@@ -1,0 +1,1 @@
+cat "$(find . -name .secret | head -n 1)"
