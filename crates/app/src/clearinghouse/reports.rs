@@ -52,6 +52,10 @@ pub struct FiledView {
     /// Candidate duplicates the reporter may read, best first.
     pub duplicates: Vec<DuplicateView>,
     pub created_at: DateTime<Utc>,
+    /// How long duplicate detection took (the candidate search and scoring, in the store's transaction):
+    /// not part of the answer's body, sent as `Server-Timing: dedup;dur=…`.
+    #[serde(skip)]
+    pub dedup_time: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,7 +137,9 @@ impl App {
             suggest: policy_now.dedup_suggest_threshold,
         };
         let products: Vec<ProductId> = v.affected.iter().map(|a| a.product.clone()).collect();
-        let limits = self.intake_limits(caller.org_id(), &products, now).await?;
+        let limits = self
+            .intake_limits(&policy_now, caller.org_id(), &products, now)
+            .await?;
         let fingerprint = (v.kind == ReportKind::Vulnerability).then(|| {
             dedup::fingerprint(&DedupInput {
                 title: &v.title,
@@ -270,6 +276,7 @@ impl App {
                 })
                 .collect(),
             created_at: now,
+            dedup_time: filed.dedup,
         })
     }
 
