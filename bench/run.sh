@@ -7,6 +7,7 @@
 # Usage: bench/run.sh [bench list args...]       e.g. bench/run.sh --runs 1
 #   BENCH_COMMAND=ledger bench/run.sh             the ledger benchmark instead of the list
 #   BENCH_COMMAND=jobs bench/run.sh               the job queue with real `prelaunch worker` processes
+#   BENCH_COMMAND=clearinghouse bench/run.sh      clearinghouse intake of 100,000 generated reports
 #   BACKENDS="sqlite postgres"   which backends, in order (default both)
 #   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one

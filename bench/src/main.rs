@@ -1,6 +1,7 @@
 //! `bench`: seeds a program of realistic size into a fresh database, starts the real server on a loopback
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
+mod clearinghouse;
 mod gateway;
 mod jobs;
 mod ledger;
@@ -32,6 +33,9 @@ enum Command {
     Ledger(ledger::LedgerArgs),
     /// The job queue: no-op jobs per second with 1 and 2 `prelaunch worker` processes, and claim latency.
     Jobs(jobs::JobsArgs),
+    /// Clearinghouse intake: generated vulnerability reports with known duplicates, reports/s, dedup time
+    /// per report, memory and correlation storage.
+    Clearinghouse(clearinghouse::ClearinghouseArgs),
     /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
     Gateway {
         #[command(subcommand)]
@@ -89,6 +93,7 @@ async fn main() -> Result<()> {
         Command::List(args) => list(args).await,
         Command::Ledger(args) => ledger::run(args).await,
         Command::Jobs(args) => jobs::run(args).await,
+        Command::Clearinghouse(args) => clearinghouse::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,
     }
 }

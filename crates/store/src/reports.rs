@@ -212,6 +212,9 @@ pub struct Filed {
     pub joined: bool,
     pub duplicate_of: Option<Uuid>,
     pub candidates: Vec<(Uuid, Option<Uuid>, f64)>,
+    /// How long duplicate detection took inside the transaction: waiting for the intake locks on the
+    /// report's keys, the candidate search, and scoring them (for `Server-Timing` and the benchmark).
+    pub dedup: std::time::Duration,
 }
 
 /// Intake refused by the limit at this index of `Intake::limits`; nothing was stored.

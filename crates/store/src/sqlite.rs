@@ -23,6 +23,9 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An embedded file's connection is not lost the way a socket is: no ping (a round trip to the
+            // connection's thread) before every use.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -182,13 +182,14 @@ impl App {
     /// and the pace of every vendor whose product prefixes select one of the products.
     pub(crate) async fn intake_limits(
         &self,
+        policy: &IntakePolicy,
         org: uuid::Uuid,
         products: &[ProductId],
         now: DateTime<Utc>,
     ) -> AppResult<Vec<Limit>> {
         let day = day_start(now);
         let retry = retry_text(day);
-        let per_day = self.intake_policy().await?.intake_reports_per_day;
+        let per_day = policy.intake_reports_per_day;
         let mut limits = vec![Limit {
             counter: IntakeLimit {
                 scope: format!("org:{org}"),

@@ -73,6 +73,10 @@ pub struct FiledView {
     /// Candidate duplicates the reporter may read, best first.
     pub duplicates: Vec<DuplicateView>,
     pub created_at: DateTime<Utc>,
+    /// How long duplicate detection took (the candidate search and scoring, in the store's transaction):
+    /// not part of the answer's body, sent as `Server-Timing: dedup;dur=…`.
+    #[serde(skip)]
+    pub dedup_time: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,9 +152,13 @@ impl App {
     ) -> AppResult<FiledView> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
-        let thresholds = self.thresholds().await?;
+        // The program's intake settings, read once for the thresholds and the limits.
+        let policy_now = self.intake_policy().await?;
+        let thresholds = thresholds_of(&policy_now);
         let products: Vec<ProductId> = v.affected.iter().map(|a| a.product.clone()).collect();
-        let limits = self.intake_limits(caller.org_id(), &products, now).await?;
+        let limits = self
+            .intake_limits(&policy_now, caller.org_id(), &products, now)
+            .await?;
         let fingerprint = fingerprint_of(&v);
         let severity = [&v.cvss_v3, &v.cvss_v4]
             .into_iter()
@@ -278,16 +286,13 @@ impl App {
                 })
                 .collect(),
             created_at: now,
+            dedup_time: filed.dedup,
         })
     }
 
     /// The duplicate thresholds in force.
     async fn thresholds(&self) -> AppResult<Thresholds> {
-        let policy_now = self.intake_policy().await?;
-        Ok(Thresholds {
-            join: policy_now.dedup_join_threshold,
-            suggest: policy_now.dedup_suggest_threshold,
-        })
+        Ok(thresholds_of(&self.intake_policy().await?))
     }
 
     /// The duplicates intake would list for this report, without storing anything: the same validation,
@@ -568,6 +573,13 @@ impl App {
 }
 
 /// A vulnerability report's fingerprint (threat reports have none).
+fn thresholds_of(policy: &crate::clearinghouse::IntakePolicy) -> Thresholds {
+    Thresholds {
+        join: policy.dedup_join_threshold,
+        suggest: policy.dedup_suggest_threshold,
+    }
+}
+
 fn fingerprint_of(v: &Validated) -> Option<Fingerprint> {
     (v.kind == ReportKind::Vulnerability).then(|| {
         dedup::fingerprint(&DedupInput {

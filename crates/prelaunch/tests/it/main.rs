@@ -20,6 +20,7 @@ mod cases_advisories;
 mod cli;
 mod clients;
 mod cvss;
+mod dedup_quality;
 mod eval_cli;
 mod gateway;
 mod gateway_inproc;

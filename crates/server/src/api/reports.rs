@@ -42,7 +42,12 @@ async fn file(
     ApiJson(body): ApiJson<NewReport>,
 ) -> ApiResult<Response> {
     let filed = app.file_report(&caller, body).await?;
-    Ok((StatusCode::CREATED, Json(filed)).into_response())
+    let timing = format!("dedup;dur={:.3}", filed.dedup_time.as_secs_f64() * 1000.0);
+    let mut response = (StatusCode::CREATED, Json(filed)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&timing) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    Ok(response)
 }
 
 /// The duplicates filing this report would list, without filing it.

@@ -201,22 +201,41 @@ impl This {
             let index = start + offset as u64;
             let salt = ::ledger::commitment::salt();
             let commitment = ::ledger::commitment::commit(&salt, &event.canonical_bytes());
-            let mut siblings = Vec::new();
-            for (level, i) in ::ledger::merkle::append_siblings(index) {
-                let hash = match fresh.get(&(level, i)) {
-                    Some(hash) => *hash,
-                    None => {
-                        let hash: Vec<u8> =
-                            sqlx::query_scalar("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
-                                .bind(i64::from(level))
-                                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                                .fetch_one(&mut *conn)
-                                .await?;
-                        ::ledger::merkle::hash_from_slice(&hash)
-                            .map_err(|_| StoreError::Corrupt("ledger node"))?
-                    }
-                };
-                siblings.push(hash);
+            let positions = ::ledger::merkle::append_siblings(index);
+            // The siblings not written in this batch, read in one statement.
+            let missing: Vec<(u8, u64)> = positions
+                .iter()
+                .copied()
+                .filter(|p| !fresh.contains_key(p))
+                .collect();
+            if !missing.is_empty() {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+                let mut or = q.separated(" OR ");
+                for (level, i) in &missing {
+                    or.push("(level = ");
+                    or.push_bind_unseparated(i64::from(*level));
+                    or.push_unseparated(" AND idx = ");
+                    or.push_bind_unseparated(i64::try_from(*i).unwrap_or(i64::MAX));
+                    or.push_unseparated(")");
+                }
+                let rows: Vec<(i64, i64, Vec<u8>)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for (level, i, hash) in rows {
+                    let position = (
+                        u8::try_from(level).map_err(|_| StoreError::Corrupt("ledger node"))?,
+                        u64::try_from(i).map_err(|_| StoreError::Corrupt("ledger node"))?,
+                    );
+                    let hash = ::ledger::merkle::hash_from_slice(&hash)
+                        .map_err(|_| StoreError::Corrupt("ledger node"))?;
+                    fresh.insert(position, hash);
+                }
+            }
+            let mut siblings = Vec::with_capacity(positions.len());
+            for position in &positions {
+                siblings.push(
+                    *fresh
+                        .get(position)
+                        .ok_or(StoreError::Corrupt("ledger node missing"))?,
+                );
             }
             let leaf = ::ledger::merkle::leaf_hash(&commitment);
             for node in ::ledger::merkle::append_nodes(index, leaf, &siblings) {
