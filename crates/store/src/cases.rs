@@ -69,8 +69,17 @@ pub struct VendorStatusRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A report of a case, as the case page and the advisory need it. `readable` says whether the reader the
-/// query was given may read the report itself (its TLP marking); the case's credits list every finder.
+/// Which of a case's reports a read covers, and so which of their credits, vendor statuses and products it
+/// returns: those a reader may read (`tlp_admits!` for each report, compiled into the query before its
+/// `LIMIT`), or, for an advisory, those whose marking is one of these (`app::policy::advisory_carries`). Reading
+/// a case never says anything about a report outside the scope.
+#[derive(Debug, Clone, Copy)]
+pub enum ReportScope<'a> {
+    Reader(&'a TlpAudience),
+    Markings(&'a [Tlp]),
+}
+
+/// A report of a case, as the case page and the advisory need it (only reports in the read's `ReportScope`).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CaseReportRow {
     pub id: Uuid,
@@ -89,7 +98,6 @@ pub struct CaseReportRow {
     pub cvss_v4_score: Option<f64>,
     pub duplicate_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
-    pub readable: bool,
 }
 
 /// A product a report of the case affects.
@@ -200,13 +208,18 @@ pub trait CaseStore: Send + Sync + 'static {
     async fn case_participants(&self, case_id: Uuid) -> Result<Vec<ParticipantRow>>;
     /// Removes a participant (and its statuses); `Stale` when it was none.
     async fn remove_participant(&self, case_id: Uuid, org_id: Uuid, event: &AuditEvent) -> Result<()>;
-    async fn case_vendor_statuses(&self, case_id: Uuid) -> Result<Vec<VendorStatusRow>>;
+    /// The vendors' statuses and statements on the case's reports in the scope.
+    async fn case_vendor_statuses(
+        &self,
+        case_id: Uuid,
+        scope: ReportScope<'_>,
+    ) -> Result<Vec<VendorStatusRow>>;
     /// Sets a vendor's status for one report of the case (replacing the one before).
     async fn put_vendor_status(&self, row: &VendorStatusRow, event: &AuditEvent) -> Result<()>;
-    /// The vulnerability reports of the case, with whether the reader may read each.
-    async fn case_reports(&self, case_id: Uuid, reader: &TlpAudience) -> Result<Vec<CaseReportRow>>;
-    /// The affected products of the case's reports but TLP:RED ones (used for vendors and advisories).
-    async fn case_affected(&self, case_id: Uuid) -> Result<Vec<AffectedRow>>;
+    /// The vulnerability reports of the case in the scope (at most 1,000).
+    async fn case_reports(&self, case_id: Uuid, scope: ReportScope<'_>) -> Result<Vec<CaseReportRow>>;
+    /// The affected products of the case's reports in the scope (at most 2,000; for vendors and advisories).
+    async fn case_affected(&self, case_id: Uuid, scope: ReportScope<'_>) -> Result<Vec<AffectedRow>>;
     /// Whether some report of the case has a `reproducer` attachment.
     async fn case_has_reproducer(&self, case_id: Uuid) -> Result<bool>;
     async fn add_case_post(&self, post: &CasePost, event: &AuditEvent) -> Result<()>;

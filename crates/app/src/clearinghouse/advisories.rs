@@ -18,7 +18,6 @@ use chrono::{DateTime, Utc};
 use clearinghouse::case::{CaseState, VendorStatus};
 use clearinghouse::cvss::Severity;
 use clearinghouse::product::{ProductId, ProductPrefix, VersionRange};
-use clearinghouse::tlp::Tlp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -155,24 +154,12 @@ impl App {
         reason: &str,
     ) -> AppResult<Option<AdvisoryRow>> {
         let now = self.clock.now();
-        // A TLP:RED report is for the people it names: nothing of it (finder, scores, products) goes into an
-        // advisory, whatever the advisory's marking.
-        let reports: Vec<_> = self
-            .store
-            .case_reports(case.id, &store::TlpAudience::PUBLIC)
-            .await?
-            .into_iter()
-            .filter(|r| r.tlp != Tlp::Red)
-            .collect();
-        let affected = self.store.case_affected(case.id).await?;
-        let kept: BTreeSet<Uuid> = reports.iter().map(|r| r.id).collect();
-        let statuses: Vec<_> = self
-            .store
-            .case_vendor_statuses(case.id)
-            .await?
-            .into_iter()
-            .filter(|s| kept.contains(&s.report_id))
-            .collect();
+        // The advisory carries only reports whose marking admits everyone it reaches (never RED): their
+        // finders, scores, CWE, products and vendors' statements, each read under that rule in the store.
+        let scope = store::ReportScope::Markings(policy::advisory_carries(case.tlp));
+        let reports = self.store.case_reports(case.id, scope).await?;
+        let affected = self.store.case_affected(case.id, scope).await?;
+        let statuses = self.store.case_vendor_statuses(case.id, scope).await?;
         let best = |scores: &mut dyn Iterator<Item = (f64, &String)>| {
             scores
                 .max_by(|a, b| a.0.total_cmp(&b.0))

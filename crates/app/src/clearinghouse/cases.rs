@@ -20,7 +20,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use store::{
     CaseQuery, CaseReportRow, CaseRow, CaseUpdate, EmbargoChange, Json, NewParticipant, ParticipantRow,
-    VendorPolicy,
+    ReportScope, VendorPolicy,
 };
 use uuid::Uuid;
 
@@ -105,9 +105,11 @@ pub struct VendorStatusView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A finder to credit: every report's finder, and whether their report repeated another.
+/// A finder to credit: the finder of each report the reader may read, and whether their report repeated
+/// another.
 #[derive(Debug, Clone, Serialize)]
 pub struct Credit {
+    pub report_id: Uuid,
     pub name: String,
     pub kind: String,
     pub ai_found: bool,
@@ -121,7 +123,9 @@ pub struct CaseView {
     pub summary_text: String,
     pub sectors: Vec<String>,
     pub participants: Vec<ParticipantView>,
+    /// The vendors' statuses on the reports the caller may read.
     pub vendor_statuses: Vec<VendorStatusView>,
+    /// The finders of the reports the caller may read.
     pub credits: Vec<Credit>,
     /// The reports of the case the caller may read.
     pub reports: Vec<Uuid>,
@@ -140,6 +144,10 @@ pub struct NotNotified {
     pub name: String,
     pub reason: String,
 }
+
+/// The markings of the reports whose products select the vendors added at triage: all but RED, which is for
+/// the people it names (who notify a vendor themselves).
+const VENDOR_MATCHED: [Tlp; 4] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict];
 
 const AWAITING_REPRODUCER: &str =
     "its disclosure policy requires a tested reproducer, and no report of this case has one yet";
@@ -256,16 +264,16 @@ impl App {
         ))
     }
 
-    /// The case as the caller reads it: its participants (with what their policies say), vendor statuses,
-    /// credits, and the reports the caller may read.
+    /// The case as the caller reads it: its participants (with what their policies say), and of the reports
+    /// the caller may read (each report's TLP rule, compiled into the store's reads) the list, the finders'
+    /// credits and the vendors' statuses. Nothing of a report the caller may not read is in it.
     pub(crate) async fn case_view(&self, caller: &Caller, case: CaseRow) -> AppResult<CaseView> {
         let participants = self.store.case_participants(case.id).await?;
-        let reports = self
-            .store
-            .case_reports(case.id, &policy::tlp_audience(Some(caller)))
-            .await?;
+        let reader = policy::tlp_audience(Some(caller));
+        let scope = ReportScope::Reader(&reader);
+        let reports = self.store.case_reports(case.id, scope).await?;
         let notes = self.policy_notes(&case, &participants, &reports).await?;
-        let statuses = self.store.case_vendor_statuses(case.id).await?;
+        let statuses = self.store.case_vendor_statuses(case.id, scope).await?;
         Ok(CaseView {
             summary: CaseSummary::from(&case),
             summary_text: case.summary,
@@ -311,18 +319,19 @@ impl App {
             credits: reports
                 .iter()
                 .map(|r| Credit {
+                    report_id: r.id,
                     name: r.finder_name.clone(),
                     kind: r.finder_kind.clone(),
                     ai_found: r.ai_found,
                     duplicate: r.duplicate_of.is_some(),
                 })
                 .collect(),
-            reports: reports.iter().filter(|r| r.readable).map(|r| r.id).collect(),
+            reports: reports.iter().map(|r| r.id).collect(),
         })
     }
 
     /// For each vendor participant: (its policy treats the case's AI-found reports as public, it waits for a
-    /// reproducer).
+    /// reproducer). `reports` are those the reader may read, so the first says nothing of the others.
     async fn policy_notes(
         &self,
         case: &CaseRow,
@@ -514,7 +523,7 @@ impl App {
     ) -> AppResult<Vec<Uuid>> {
         let products: Vec<ProductId> = self
             .store
-            .case_affected(case.id)
+            .case_affected(case.id, ReportScope::Markings(&VENDOR_MATCHED))
             .await?
             .iter()
             .filter_map(|a| ProductId::parse(&a.product).ok())

@@ -86,11 +86,12 @@ impl App {
         if case.state.is_final() {
             return Err(final_conflict(&case));
         }
+        let reader = policy::tlp_audience(Some(caller));
         let reports = self
             .store
-            .case_reports(case.id, &policy::tlp_audience(Some(caller)))
+            .case_reports(case.id, store::ReportScope::Reader(&reader))
             .await?;
-        if !reports.iter().any(|r| r.id == report_id && r.readable) {
+        if !reports.iter().any(|r| r.id == report_id) {
             return Err(invalid("report_id", "is not a report of this case"));
         }
         let row = VendorStatusRow {

@@ -60,7 +60,9 @@ pub struct SplitView {
 }
 
 impl App {
-    fn check_triage(caller: &Caller) -> AppResult<()> {
+    /// The triage queue and its decisions are coordinators' work: anyone else is refused (403), on the API
+    /// and the pages alike.
+    pub fn check_triage(caller: &Caller) -> AppResult<()> {
         if policy::can_triage(caller) {
             Ok(())
         } else {

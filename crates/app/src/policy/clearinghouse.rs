@@ -3,6 +3,7 @@
 
 use super::is_program_admin;
 use crate::caller::Caller;
+use ::clearinghouse::tlp::Tlp;
 use accounts::OrgKind;
 use store::TlpAudience;
 
@@ -95,4 +96,63 @@ pub fn can_read_clearinghouse_metrics(caller: &Caller) -> bool {
 /// The vendor inbox (the cases in which one's organisation takes part as a vendor): vendors' people.
 pub fn can_read_vendor_inbox(caller: &Caller) -> bool {
     caller.is(OrgKind::Vendor)
+}
+
+/// The report markings whose contents (finder, products, scores, CWE, vendors' statements) an advisory of this
+/// marking carries: those that admit everyone the published advisory reaches, so an advisory never names what
+/// a reader of it may not read. A CLEAR advisory is public: CLEAR reports only. GREEN reaches every member:
+/// CLEAR and GREEN. AMBER reaches the case's recipients and the clients a coordinator names — a recipient of an
+/// AMBER report may share it with its clients — so AMBER too, but never AMBER+STRICT, which stays inside the
+/// recipients, as an AMBER+STRICT advisory does. A RED advisory reaches the people named on its case, who may
+/// read CLEAR and GREEN only. A RED report reaches no advisory. Reports left out are not credited at all (the
+/// model records no finder's consent to be named, and an anonymous credit would still tell the advisory's
+/// readers that a report they may not read exists).
+pub fn advisory_carries(advisory: Tlp) -> &'static [Tlp] {
+    match advisory {
+        Tlp::Clear => &[Tlp::Clear],
+        Tlp::Green | Tlp::Red => &[Tlp::Clear, Tlp::Green],
+        Tlp::Amber => &[Tlp::Clear, Tlp::Green, Tlp::Amber],
+        Tlp::AmberStrict => &[Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Who reads an object of a marking once its case is published, least to most restrictive audience:
+    /// 0 the public, 1 every member, 2 the recipients and their clients, 3 the recipients, 4 named people.
+    fn reach(m: Tlp) -> u8 {
+        match m {
+            Tlp::Clear => 0,
+            Tlp::Green => 1,
+            Tlp::Amber => 2,
+            Tlp::AmberStrict => 3,
+            Tlp::Red => 4,
+        }
+    }
+
+    #[test]
+    fn an_advisory_carries_only_reports_that_reach_its_readers() {
+        let all = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+        // (advisory, report) → carried; the table as the rule states it, not derived from the function.
+        let table = [
+            (Tlp::Clear, "C...."),
+            (Tlp::Green, "CG..."),
+            (Tlp::Amber, "CGA.."),
+            (Tlp::AmberStrict, "CGAS."),
+            (Tlp::Red, "CG..."),
+        ];
+        for (advisory, row) in table {
+            for (report, cell) in all.iter().zip(row.chars()) {
+                let carried = advisory_carries(advisory).contains(report);
+                assert_eq!(carried, cell != '.', "{advisory:?} advisory × {report:?} report");
+                // Never a report whose audience is narrower than the advisory's (RED's named people aside).
+                if carried && advisory != Tlp::Red {
+                    assert!(reach(*report) <= reach(advisory), "{advisory:?} × {report:?}");
+                }
+            }
+        }
+        assert!(all.iter().all(|a| !advisory_carries(*a).contains(&Tlp::Red)));
+    }
 }

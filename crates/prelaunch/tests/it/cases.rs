@@ -914,7 +914,12 @@ async fn nothing_of_a_red_report_reaches_the_advisory() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
     let case = open_case(&t, &w.coordinator, "clear", &[]).await;
-    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    // A CLEAR report, which a public advisory may carry (an AMBER one it may not: `tlp_mixed_case`).
+    let clear = Report {
+        tlp: "clear",
+        ..Report::new(case, &w.dev_admin, t.clock_now())
+    };
+    file_report(&t, &clear).await;
     let red = Report {
         tlp: "red",
         finder: "Named Only",

@@ -49,7 +49,12 @@ async fn every_entitled_subscriber_gets_the_advisory_in_one_batch() {
     member.problem(403, "forbidden");
 
     let case = open_case(&t, &w.coordinator, "green", &[w.vendor.org_id]).await;
-    file_report(&t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    // A GREEN report, which the GREEN advisory carries (its product and severity select the subscribers).
+    let report = Report {
+        tlp: "green",
+        ..Report::new(case, &w.dev_admin, t.clock_now())
+    };
+    file_report(&t, &report).await;
     transition(&t, &w.coordinator, case, "triaged").await.ok();
     transition(&t, &w.coordinator, case, "published").await.ok();
     // One ledger event names the batch: its time and every recipient organisation.

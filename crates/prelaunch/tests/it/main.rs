@@ -46,6 +46,7 @@ mod structure;
 mod support;
 mod tlp_clients;
 mod tlp_matrix;
+mod tlp_mixed_case;
 mod upstream;
 mod upstream_answers;
 mod visibility;

@@ -17,7 +17,7 @@ use std::fmt::Write;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Marking {
+pub(crate) enum Marking {
     Clear,
     Green,
     Amber,
@@ -25,7 +25,7 @@ enum Marking {
     Red,
 }
 
-const MARKINGS: [Marking; 5] = [
+pub(crate) const MARKINGS: [Marking; 5] = [
     Marking::Clear,
     Marking::Green,
     Marking::Amber,
@@ -34,7 +34,7 @@ const MARKINGS: [Marking; 5] = [
 ];
 
 impl Marking {
-    fn api(self) -> &'static str {
+    pub(crate) fn api(self) -> &'static str {
         match self {
             Marking::Clear => "clear",
             Marking::Green => "green",
@@ -51,7 +51,7 @@ impl Marking {
 /// any case), Grid Operator, Water ISAC (an operator, named as client on AMBER reports and cases), and the
 /// clearinghouse (a coordinator).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Who {
+pub(crate) enum Who {
     Public,
     Reporter,
     Colleague,
@@ -85,9 +85,9 @@ const READERS: [Who; 13] = [
 
 /// Where the case of a fixture stands.
 #[derive(Clone, Copy, Debug)]
-struct Stage {
-    vendor_notified: bool,
-    published: bool,
+pub(crate) struct Stage {
+    pub(crate) vendor_notified: bool,
+    pub(crate) published: bool,
 }
 
 /// TLP 2.0 as the issue states it, with the embargo. The person who shared an object reads it. RED: the
@@ -95,7 +95,7 @@ struct Stage {
 /// reporter's organisation, coordinators, and the case's notified vendor — and, once the case is published,
 /// whoever the marking admits: CLEAR anyone, GREEN every signed-in member, AMBER the clients named,
 /// AMBER+STRICT nobody more.
-fn may_read(m: Marking, who: Who, stage: Stage) -> bool {
+pub(crate) fn may_read(m: Marking, who: Who, stage: Stage) -> bool {
     if who == Who::Reporter {
         return true;
     }
@@ -135,10 +135,10 @@ fn subscribed(who: Who) -> bool {
 }
 
 /// A reader: an API token and a browser session (none for the public).
-struct Reader {
-    who: Who,
-    persona: Option<Persona>,
-    web: Web,
+pub(crate) struct Reader {
+    pub(crate) who: Who,
+    pub(crate) persona: Option<Persona>,
+    pub(crate) web: Web,
     admin: bool,
 }
 
@@ -174,12 +174,12 @@ async fn reader(t: &TestApp, who: Who, org: &str, email: &str, role: &str) -> Re
     }
 }
 
-struct Cast {
-    readers: Vec<Reader>,
+pub(crate) struct Cast {
+    pub(crate) readers: Vec<Reader>,
 }
 
 impl Cast {
-    async fn new(t: &TestApp) -> Cast {
+    pub(crate) async fn new(t: &TestApp) -> Cast {
         // The first program administrator's `admin init` creates the clearinghouse organisation.
         t.program_admin().await;
         for (kind, name) in [
@@ -232,7 +232,7 @@ impl Cast {
         Cast { readers }
     }
 
-    fn get(&self, who: Who) -> &Persona {
+    pub(crate) fn get(&self, who: Who) -> &Persona {
         self.readers
             .iter()
             .find(|r| r.who == who)
@@ -422,7 +422,7 @@ fn ids_in(list: &Value, key: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-async fn api(t: &TestApp, r: &Reader, path: &str) -> Reply {
+pub(crate) async fn api(t: &TestApp, r: &Reader, path: &str) -> Reply {
     let token = r.persona.as_ref().map(|p| p.token.as_str());
     t.call(reqwest::Method::GET, path, token, None).await
 }

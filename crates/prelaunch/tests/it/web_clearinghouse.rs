@@ -10,7 +10,12 @@ use uuid::Uuid;
 /// Opens a case marked `tlp` with the vendor, files a report and publishes it; the advisory's id.
 async fn published_advisory(t: &TestApp, w: &World, tlp: &str) -> String {
     let case = open_case(t, &w.coordinator, tlp, &[w.vendor.org_id]).await;
-    file_report(t, &Report::new(case, &w.dev_admin, t.clock_now())).await;
+    // The report is marked as its case, so the advisory carries it.
+    let report = Report {
+        tlp,
+        ..Report::new(case, &w.dev_admin, t.clock_now())
+    };
+    file_report(t, &report).await;
     for to in ["triaged", "vendors_notified", "published"] {
         transition(t, &w.coordinator, case, to).await.ok();
     }

@@ -258,9 +258,21 @@ async fn triage_decisions_need_a_coordinator_a_csrf_token_and_a_confirmation() {
         assert!(queue.body.contains(part), "{part} missing:\n{}", queue.body);
     }
 
-    // Anyone else: no such page, and no decision.
+    // Anyone else signed in: refused with the reason, as the API refuses them, not offered in the menu, and
+    // no decision.
     let ada = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
-    ada.get("/triage").await.assert(404);
+    let refused = ada.get("/triage").await;
+    refused.assert(403);
+    assert!(
+        refused.body.contains("Only coordinators triage cases"),
+        "{}",
+        refused.body
+    );
+    let token = t.app.provision_token("ada@lab.example", None).await.unwrap();
+    let api = t
+        .call(Method::GET, "/api/v1/triage", Some(token.expose()), None)
+        .await;
+    assert_eq!(api.status.as_u16(), 403, "the API agrees: {}", api.body);
     assert!(!ada.get("/").await.body.contains("href=\"/triage\""));
     let merge = [("decision", "merge".to_owned()), ("into", case_a.to_string())];
     let csrf = ada.get("/reports/new").await.csrf();
@@ -268,7 +280,11 @@ async fn triage_decisions_need_a_coordinator_a_csrf_token_and_a_confirmation() {
     fields.extend(merge.iter().cloned());
     ada.post(&format!("/triage/{case_b}"), &owned(&fields))
         .await
-        .assert(404);
+        .assert(403);
+    // Not even whether the case exists: a nonexistent one is refused the same way.
+    ada.post(&format!("/triage/{}", Uuid::now_v7()), &owned(&fields))
+        .await
+        .assert(403);
 
     // A coordinator without the form's token: refused before anything happens.
     cora.post(&format!("/triage/{case_b}"), &owned(&merge))

@@ -4,7 +4,7 @@
 use super::{Db, This};
 use crate::cases::{
     AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,
-    NewParticipant, ParticipantRow, VendorPolicy, VendorStatusRow,
+    NewParticipant, ParticipantRow, ReportScope, VendorPolicy, VendorStatusRow,
 };
 use crate::{AuditEvent, Result, StoreError};
 use async_trait::async_trait;
@@ -28,6 +28,51 @@ macro_rules! case_readable {
             reader: ("$1", "$2", "$3", "$4"),
         )
     };
+}
+
+/// Whether the reader (`$2` signed in, `$3` person, `$4` organisation, `$5` coordinator) may read the report `x`
+/// of the case `c` (the case's id is `$1`).
+const REPORT_ADMITS: &str = crate::tlp::tlp_admits!(
+    tlp: "x.tlp",
+    object: "x.id",
+    owner_org: "x.org_id",
+    owner_user: "x.reporter_id",
+    case: "x.case_id",
+    published: "c.published_at IS NOT NULL",
+    reader: ("$2", "$3", "$4", "$5"),
+);
+
+/// The condition that the report `x` (of the case `c`) is in the scope: the TLP rule for a reader, or its
+/// marking among those given (names of the closed set `Tlp`, never the caller's text).
+fn in_scope(scope: ReportScope<'_>) -> String {
+    match scope {
+        ReportScope::Reader(_) => REPORT_ADMITS.to_owned(),
+        ReportScope::Markings([]) => "FALSE".to_owned(),
+        ReportScope::Markings(markings) => {
+            let names: Vec<String> = markings.iter().map(|m| format!("'{}'", m.as_str())).collect();
+            format!("x.tlp IN ({})", names.join(", "))
+        }
+    }
+}
+
+/// A query about the case `$1` whose condition is `in_scope(scope)`: binds the case, then the reader if any.
+fn scoped_query<'q, T>(
+    sql: &'q str,
+    case_id: Uuid,
+    scope: ReportScope<'_>,
+) -> sqlx::query::QueryAs<'q, Db, T, <Db as sqlx::Database>::Arguments<'q>>
+where
+    T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row>,
+{
+    let query = sqlx::query_as(sql).bind(case_id);
+    match scope {
+        ReportScope::Reader(r) => query
+            .bind(r.signed_in)
+            .bind(r.user_id)
+            .bind(r.org_id)
+            .bind(r.coordinator),
+        ReportScope::Markings(_) => query,
+    }
 }
 
 const POST_SELECT: &str = "SELECT p.id, p.case_id, p.reply_to, p.author_id, u.display_name AS author_name, \
@@ -303,15 +348,19 @@ impl CaseStore for This {
         Ok(())
     }
 
-    async fn case_vendor_statuses(&self, case_id: Uuid) -> Result<Vec<VendorStatusRow>> {
-        Ok(sqlx::query_as(
+    async fn case_vendor_statuses(
+        &self,
+        case_id: Uuid,
+        scope: ReportScope<'_>,
+    ) -> Result<Vec<VendorStatusRow>> {
+        let sql = format!(
             "SELECT s.case_id, s.org_id, o.name AS org_name, s.report_id, s.status, s.statement, s.updated_by, \
              s.updated_at FROM case_vendor_status s JOIN organizations o ON o.id = s.org_id \
-             WHERE s.case_id = $1 ORDER BY o.name, s.org_id, s.report_id",
-        )
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?)
+             JOIN reports x ON x.id = s.report_id JOIN cases c ON c.id = s.case_id \
+             WHERE s.case_id = $1 AND {} ORDER BY o.name, s.org_id, s.report_id LIMIT 5000",
+            in_scope(scope)
+        );
+        Ok(scoped_query(&sql, case_id, scope).fetch_all(&self.pool).await?)
     }
 
     async fn put_vendor_status(&self, s: &VendorStatusRow, event: &AuditEvent) -> Result<()> {
@@ -337,39 +386,24 @@ impl CaseStore for This {
         Ok(())
     }
 
-    async fn case_reports(&self, case_id: Uuid, r: &TlpAudience) -> Result<Vec<CaseReportRow>> {
-        Ok(sqlx::query_as(&format!(
+    async fn case_reports(&self, case_id: Uuid, scope: ReportScope<'_>) -> Result<Vec<CaseReportRow>> {
+        let sql = format!(
             "SELECT x.id, x.title, x.org_id, x.tlp, x.finder_kind, x.finder_name, x.ai_found, x.cwe, x.cvss_v3, \
-             x.cvss_v3_score, x.cvss_v4, x.cvss_v4_score, x.duplicate_of, x.created_at, COALESCE({}, FALSE) AS readable \
-             FROM reports x JOIN cases c ON c.id = x.case_id WHERE x.case_id = $5 AND x.kind = 'vulnerability' \
-             ORDER BY x.id LIMIT 1000",
-            crate::tlp::tlp_admits!(
-                tlp: "x.tlp",
-                object: "x.id",
-                owner_org: "x.org_id",
-                owner_user: "x.reporter_id",
-                case: "x.case_id",
-                published: "c.published_at IS NOT NULL",
-                reader: ("$1", "$2", "$3", "$4"),
-            )
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?)
+             x.cvss_v3_score, x.cvss_v4, x.cvss_v4_score, x.duplicate_of, x.created_at \
+             FROM reports x JOIN cases c ON c.id = x.case_id WHERE x.case_id = $1 AND x.kind = 'vulnerability' \
+             AND {} ORDER BY x.id LIMIT 1000",
+            in_scope(scope)
+        );
+        Ok(scoped_query(&sql, case_id, scope).fetch_all(&self.pool).await?)
     }
 
-    async fn case_affected(&self, case_id: Uuid) -> Result<Vec<AffectedRow>> {
-        Ok(sqlx::query_as(
+    async fn case_affected(&self, case_id: Uuid, scope: ReportScope<'_>) -> Result<Vec<AffectedRow>> {
+        let sql = format!(
             "SELECT a.report_id, a.product, a.versions FROM report_affected a JOIN reports x ON x.id = a.report_id \
-             WHERE x.case_id = $1 AND x.tlp <> 'red' ORDER BY a.report_id, a.idx LIMIT 2000",
-        )
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?)
+             JOIN cases c ON c.id = x.case_id WHERE x.case_id = $1 AND {} ORDER BY a.report_id, a.idx LIMIT 2000",
+            in_scope(scope)
+        );
+        Ok(scoped_query(&sql, case_id, scope).fetch_all(&self.pool).await?)
     }
 
     async fn case_has_reproducer(&self, case_id: Uuid) -> Result<bool> {

@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// At most this many of a case's reports are offered in its forms (statuses, split).
+/// At most this many of a case's reports are listed and offered in its forms (statuses, split).
 const MAX_FORM_REPORTS: usize = 50;
 /// At most this many organisations and cases are looked through for the forms' choices.
 const MAX_CHOICES: i64 = 200;
@@ -37,6 +37,13 @@ struct Status {
     status: &'static str,
     statement: String,
     updated: String,
+}
+
+/// A report of the case that the viewer may read.
+struct CaseReport {
+    href: String,
+    title: String,
+    tlp: Marking,
 }
 
 struct Credit {
@@ -121,6 +128,8 @@ pub struct CasePage {
     summary_html: String,
     sectors: Vec<String>,
     participants: Vec<Participant>,
+    /// The reports the viewer may read (the case view holds no other), and the statuses and credits of those.
+    report_list: Vec<CaseReport>,
     statuses: Vec<Status>,
     credits: Vec<Credit>,
     /// `None` when the reader may read the case but not its discussion.
@@ -197,8 +206,17 @@ pub async fn case_page(
     let open = !s.state.is_final();
     let coordinator = policy::can_coordinate_cases(caller);
     let mut reports = Vec::new();
+    let mut report_list = Vec::new();
     for report in case.reports.iter().take(MAX_FORM_REPORTS) {
         let r = app.get_report(Some(caller), *report).await?;
+        report_list.push(CaseReport {
+            href: format!("/reports/{}", r.id),
+            title: r.title.clone(),
+            tlp: Marking {
+                label: r.tlp_label.to_owned(),
+                class: format!("tlp-{}", r.tlp.as_str().replace('+', "-")),
+            },
+        });
         reports.push(Choice::new(r.id.to_string(), r.title));
     }
     let status_vendors: Vec<Choice> = if open {
@@ -264,7 +282,7 @@ pub async fn case_page(
             .iter()
             .find(|c| c.value == report.to_string())
             .map(|c| c.label.clone())
-            .unwrap_or_else(|| "A report you may not read".to_owned())
+            .unwrap_or_else(|| "Another report of this case".to_owned())
     };
     let statuses = case
         .vendor_statuses
@@ -305,6 +323,7 @@ pub async fn case_page(
                 notes: p.notes.clone(),
             })
             .collect(),
+        report_list,
         statuses,
         credits: case
             .credits

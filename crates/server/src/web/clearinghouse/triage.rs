@@ -10,7 +10,7 @@ use super::super::session::{SignedInForm, WebCaller};
 use super::super::view::when;
 use super::advisories::Marking;
 use super::reports::percent;
-use app::{App, AppError, Caller, PageRequest, policy};
+use app::{App, AppError, Caller, PageRequest};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -48,13 +48,10 @@ struct TriagePage {
     next: Option<String>,
 }
 
-/// The queue exists for coordinators only: anyone else finds no such page.
+/// The queue is coordinators' work: anyone else signed in is refused with the API's 403 and its reason, as
+/// other pages that are not the viewer's (`/audit`, `/vendor-policy`) are.
 fn coordinators_only(caller: &Caller) -> Result<(), WebError> {
-    if policy::can_triage(caller) {
-        Ok(())
-    } else {
-        Err(WebError::not_found())
-    }
+    Ok(App::check_triage(caller)?)
 }
 
 pub async fn queue(
