@@ -162,7 +162,8 @@ fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
 /// Decompresses what `compress` wrote, bounded so a corrupt row cannot take all memory.
 fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    zstd::stream::copy_decode(bytes, &mut out).map_err(|e| format!("a stored record does not decompress: {e}"))?;
+    zstd::stream::copy_decode(bytes, &mut out)
+        .map_err(|e| format!("a stored record does not decompress: {e}"))?;
     Ok(out)
 }
 
@@ -172,12 +173,20 @@ fn task_of(input: &NewEvalRun) -> AppResult<(String, TaskFile, Vec<Sample>)> {
         (Some(name), None, None) => {
             let (_, task, data) = SUITES.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
                 let names: Vec<&str> = SUITES.iter().map(|s| s.0).collect();
-                invalid("suite", format!("no suite named {name:?}; the suites are {}", names.join(", ")))
+                invalid(
+                    "suite",
+                    format!("no suite named {name:?}; the suites are {}", names.join(", ")),
+                )
             })?;
             ((*task).to_string(), (*data).to_string())
         }
         (None, Some(task), Some(data)) => (task.clone(), data.clone()),
-        (Some(_), _, _) => return Err(invalid("suite", "give either a suite or a task with its dataset, not both")),
+        (Some(_), _, _) => {
+            return Err(invalid(
+                "suite",
+                "give either a suite or a task with its dataset, not both",
+            ));
+        }
         (None, None, _) => return Err(invalid("task", "is required (or name a suite)")),
         (None, Some(_), None) => return Err(invalid("dataset", "is required with a task")),
     };
@@ -203,7 +212,12 @@ fn task_of(input: &NewEvalRun) -> AppResult<(String, TaskFile, Vec<Sample>)> {
     let format = match input.dataset_format.as_deref() {
         Some("jsonl") => Format::JsonLines,
         Some("csv") => Format::Csv,
-        Some(other) => return Err(invalid("dataset_format", format!("must be jsonl or csv, not {other:?}"))),
+        Some(other) => {
+            return Err(invalid(
+                "dataset_format",
+                format!("must be jsonl or csv, not {other:?}"),
+            ));
+        }
         None if data.trim_start().starts_with('{') => Format::JsonLines,
         None => Format::Csv,
     };
@@ -259,7 +273,10 @@ impl App {
         }
         let models = self.gateway_models_of(caller, input.notice_id).await?;
         let mut wanted = vec![("model", input.model.as_str())];
-        if let ScorerSpec::ModelGraded { model: Some(grader), .. } = &spec.scorer {
+        if let ScorerSpec::ModelGraded {
+            model: Some(grader), ..
+        } = &spec.scorer
+        {
             wanted.push(("task", grader.as_str()));
         }
         for (field, name) in wanted {
@@ -268,13 +285,19 @@ impl App {
                     let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
                     return Err(invalid(
                         field,
-                        format!("the notice's gateway has no model {name:?} (it has: {})", names.join(", ")),
+                        format!(
+                            "the notice's gateway has no model {name:?} (it has: {})",
+                            names.join(", ")
+                        ),
                     ));
                 }
                 Some(m) if m.api_style != "openai" => {
                     return Err(invalid(
                         field,
-                        format!("{name:?} is called in the {} style; runs call models in the OpenAI style", m.api_style),
+                        format!(
+                            "{name:?} is called in the {} style; runs call models in the OpenAI style",
+                            m.api_style
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -284,7 +307,10 @@ impl App {
         if items.len() > MAX_ITEMS {
             return Err(invalid(
                 "epochs",
-                format!("the run would have {} items (samples × epochs), more than {MAX_ITEMS}", items.len()),
+                format!(
+                    "the run would have {} items (samples × epochs), more than {MAX_ITEMS}",
+                    items.len()
+                ),
             ));
         }
         let samples_json = serde_json::to_vec(&samples).map_err(|e| AppError::Internal(Box::new(e)))?;
@@ -433,7 +459,12 @@ impl App {
                 record,
             });
         }
-        Ok(paginate(views, limit, |v| format!("{}:{}", v.sample_index, v.epoch), |v| v))
+        Ok(paginate(
+            views,
+            limit,
+            |v| format!("{}:{}", v.sample_index, v.epoch),
+            |v| v,
+        ))
     }
 
     /// Cancels a queued or running run: batches running stop at their next item, queued ones end at once.
@@ -445,7 +476,10 @@ impl App {
             ));
         }
         if !run.state.is_active() {
-            return Err(AppError::Conflict(format!("the run is already {}", run.state.as_str())));
+            return Err(AppError::Conflict(format!(
+                "the run is already {}",
+                run.state.as_str()
+            )));
         }
         let event = self.event(
             caller.into(),
@@ -457,7 +491,13 @@ impl App {
         let now = self.clock.now();
         if !self
             .store
-            .end_eval_run(id, EvalRunState::Cancelled, Some("cancelled by a person"), now, &event)
+            .end_eval_run(
+                id,
+                EvalRunState::Cancelled,
+                Some("cancelled by a person"),
+                now,
+                &event,
+            )
             .await?
         {
             return Err(AppError::Conflict("the run has already ended".into()));
@@ -554,9 +594,9 @@ impl JobHandler for Batch {
             .items
             .iter()
             .filter(|(index, epoch)| {
-                !recorded
-                    .iter()
-                    .any(|(i, e)| usize::try_from(*i).ok() == Some(*index) && u32::try_from(*e).ok() == Some(*epoch))
+                !recorded.iter().any(|(i, e)| {
+                    usize::try_from(*i).ok() == Some(*index) && u32::try_from(*e).ok() == Some(*epoch)
+                })
             })
             .map(|&(index, epoch)| WorkItem { index, epoch })
             .collect();
@@ -564,7 +604,8 @@ impl JobHandler for Batch {
             return Ok(Completion::done());
         }
         let samples = app.run_samples(run.id).await.map_err(JobError::retry)?;
-        let spec = TaskFile::parse(&run.task).map_err(|_| JobError::permanent("the run's task does not parse"))?;
+        let spec =
+            TaskFile::parse(&run.task).map_err(|_| JobError::permanent("the run's task does not parse"))?;
         let spec = TaskFile {
             epochs: u32::try_from(run.epochs).unwrap_or(1),
             ..spec
@@ -636,7 +677,13 @@ impl JobHandler for Batch {
                     json!({"notice": run.notice_id, "reason": reason}),
                 );
                 app.store
-                    .end_eval_run(run.id, EvalRunState::Stopped, Some(&reason), app.clock.now(), &event)
+                    .end_eval_run(
+                        run.id,
+                        EvalRunState::Stopped,
+                        Some(&reason),
+                        app.clock.now(),
+                        &event,
+                    )
                     .await?;
                 Ok(Completion::done())
             }

@@ -3,8 +3,8 @@
 //! and its notice `n`.
 
 use super::This;
-use crate::evals::{EvalResultRow, EvalRunRow, EvalRunState, EvalStore, Recorded};
 use super::jobs::enqueue_in;
+use crate::evals::{EvalResultRow, EvalRunRow, EvalRunState, EvalStore, Recorded};
 use crate::{Audience, AuditEvent, Backend, NewJob, Page, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -80,12 +80,14 @@ impl EvalStore for This {
     }
 
     async fn eval_run(&self, id: Uuid) -> Result<Option<EvalRunRow>> {
-        Ok(
-            sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM eval_runs w WHERE w.id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM eval_runs w WHERE w.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn eval_run_samples(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
@@ -153,7 +155,9 @@ impl EvalStore for This {
         event: &AuditEvent,
     ) -> Result<bool> {
         if state.is_active() {
-            return Err(StoreError::Corrupt("a run ends only as cancelled, stopped or completed"));
+            return Err(StoreError::Corrupt(
+                "a run ends only as cancelled, stopped or completed",
+            ));
         }
         let mut tx = self.begin().await?;
         let done = sqlx::query(
@@ -190,9 +194,9 @@ impl EvalStore for This {
         let mut tx = self.begin().await?;
         // One statement on PostgreSQL: the counters move only when the insert did. SQLite has no writing CTE,
         // but its write lock (taken by `begin`) makes the two statements just as atomic.
-        let after: Option<(String, i64, i64)> = match This::BACKEND {
-            Backend::Postgres => {
-                sqlx::query_as(concat!(
+        let after: Option<(String, i64, i64)> =
+            match This::BACKEND {
+                Backend::Postgres => sqlx::query_as(concat!(
                     "WITH ins AS (INSERT INTO eval_results (run_id, sample_index, epoch, sample_id, value, \
                      error, record, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (run_id, sample_index, epoch) DO NOTHING RETURNING 1) ",
@@ -208,23 +212,9 @@ impl EvalStore for This {
                 .bind(&r.record)
                 .bind(r.created_at)
                 .fetch_optional(&mut *tx)
-                .await?
-            }
-            Backend::Sqlite => {
-                let inserted = sqlx::query(INSERT_RESULT)
-                    .bind(r.run_id)
-                    .bind(r.sample_index)
-                    .bind(r.epoch)
-                    .bind(&r.sample_id)
-                    .bind(r.value)
-                    .bind(r.error.as_deref())
-                    .bind(&r.record)
-                    .bind(r.created_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if inserted == 1 {
-                    sqlx::query_as(concat!(bump_counters!(), " RETURNING state, done, total"))
+                .await?,
+                Backend::Sqlite => {
+                    let inserted = sqlx::query(INSERT_RESULT)
                         .bind(r.run_id)
                         .bind(r.sample_index)
                         .bind(r.epoch)
@@ -233,29 +223,50 @@ impl EvalStore for This {
                         .bind(r.error.as_deref())
                         .bind(&r.record)
                         .bind(r.created_at)
-                        .fetch_optional(&mut *tx)
+                        .execute(&mut *tx)
                         .await?
-                } else {
-                    None
+                        .rows_affected();
+                    if inserted == 1 {
+                        sqlx::query_as(concat!(bump_counters!(), " RETURNING state, done, total"))
+                            .bind(r.run_id)
+                            .bind(r.sample_index)
+                            .bind(r.epoch)
+                            .bind(&r.sample_id)
+                            .bind(r.value)
+                            .bind(r.error.as_deref())
+                            .bind(&r.record)
+                            .bind(r.created_at)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    } else {
+                        None
+                    }
                 }
-            }
-        };
+            };
         let recorded = match after {
             Some((state, done, total)) => {
-                let state = EvalRunState::try_from(state).map_err(|_| StoreError::Corrupt("eval_runs.state"))?;
+                let state =
+                    EvalRunState::try_from(state).map_err(|_| StoreError::Corrupt("eval_runs.state"))?;
                 // Exactly one result makes `done` reach `total`: that one writes the completion's event.
                 if state == EvalRunState::Completed && done == total {
                     This::record(&mut tx, completed).await?;
                 }
-                Recorded { inserted: true, state }
+                Recorded {
+                    inserted: true,
+                    state,
+                }
             }
             None => {
                 let state: String = sqlx::query_scalar("SELECT state FROM eval_runs WHERE id = $1")
                     .bind(r.run_id)
                     .fetch_one(&mut *tx)
                     .await?;
-                let state = EvalRunState::try_from(state).map_err(|_| StoreError::Corrupt("eval_runs.state"))?;
-                Recorded { inserted: false, state }
+                let state =
+                    EvalRunState::try_from(state).map_err(|_| StoreError::Corrupt("eval_runs.state"))?;
+                Recorded {
+                    inserted: false,
+                    state,
+                }
             }
         };
         tx.commit().await?;
