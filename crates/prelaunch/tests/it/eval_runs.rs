@@ -300,7 +300,8 @@ async fn bad_input_is_refused_naming_the_problem_and_nothing_is_stored() {
         }
         body
     };
-    let oversized = "{\"input\": \"x\", \"target\": \"x\"}\n".repeat(200 * 1024 / 30);
+    // CSV, whose text JSON does not inflate: over the dataset's limit, within the request body's.
+    let oversized = format!("input,target\n{}", "xx,xx\n".repeat(200 * 1024 / 6));
     let agent =
         "name = \"a\"\ndataset = \"d.jsonl\"\n[solver]\ntype = \"agent\"\n[scorer]\ntype = \"flag\"\n";
     // (case, who, body, status, field, words the detail must hold)
@@ -364,7 +365,7 @@ async fn bad_input_is_refused_naming_the_problem_and_nothing_is_stored() {
         (
             "an oversized dataset",
             &w.evaluator,
-            with(json!({"dataset": oversized})),
+            with(json!({"dataset": oversized, "dataset_format": "csv"})),
             422,
             "dataset",
             "limit",
