@@ -3,7 +3,7 @@
 //! two `prelaunch worker` processes, one killed with `kill -9`, every item recorded once (PostgreSQL); and bad
 //! input refused naming its field, nothing stored.
 
-use crate::gateway::{MODEL, gateway_with};
+use crate::gateway::{MODEL, connection_body, gateway_with, notice_with_evaluator};
 use crate::jobs::WorkerProcess;
 use crate::support::*;
 use crate::upstream::*;
@@ -482,11 +482,20 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
     if backend() != Backend::Postgres {
         return;
     }
-    let g = gateway_with(10, json!({})).await;
-    let (t, w) = (&g.t, &g.w);
-    // The worker processes run on the system clock: the server's clock is set just behind it, so that the
-    // run's batches are due for them and the notice's window is open at their time too.
+    // The worker processes run on the system clock: the server's clock is set just behind it before anything
+    // is made, so that the run's batches are due for them and the notice's window is open at their time too.
+    let t = &spawn_app().await;
     t.clock.set(wall_clock() - chrono::Duration::seconds(30));
+    let w = &World::new(t).await;
+    let up = Upstream::start().await;
+    let notice = notice_with_evaluator(t, w, 10).await;
+    t.post(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{notice}/connections"),
+        connection_body(&up, json!({"model": MODEL})),
+    )
+    .await
+    .ok();
     // The server's own worker is kept busy (all its slots asleep), so only the two processes run the batches.
     let sleepers: Vec<_> = (0..8)
         .map(|_| {
@@ -533,12 +542,12 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
     let first = WorkerProcess::start(&url, &extra).await;
     let second = WorkerProcess::start(&url, &extra).await;
 
-    g.up.script(std::iter::repeat_n(
+    up.script(std::iter::repeat_n(
         Behavior::Slow(Duration::from_millis(300)),
         1000,
     ));
     let id = id_of(
-        t.post(&w.evaluator, "/api/v1/eval-runs", run_body(&g.notice, 24, 12, 2))
+        t.post(&w.evaluator, "/api/v1/eval-runs", run_body(&notice, 24, 12, 2))
             .await
             .ok(),
     );
@@ -546,6 +555,12 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
         r["done"].as_i64().unwrap() >= 8
     })
     .await;
+    let so_far = all_results(t, &w.evaluator, id, 200).await;
+    assert!(
+        so_far.iter().all(|r| r["error"].is_null()),
+        "{:?}",
+        so_far.first()
+    );
     first.signal("-KILL");
     assert!(!first.exit(Duration::from_secs(10)).await);
     let run = wait_for_run(t, &w.evaluator, id, 90, "completed by the second worker", |r| {
