@@ -159,11 +159,24 @@ fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
     zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(|e| AppError::Internal(Box::new(e)))
 }
 
+/// The most a stored blob (a run's samples, one record) decompresses to.
+const DECOMPRESSED_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Decompresses what `compress` wrote, bounded so a corrupt row cannot take all memory.
 fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let failed = |e: std::io::Error| format!("a stored record does not decompress: {e}");
     let mut out = Vec::new();
-    zstd::stream::copy_decode(bytes, &mut out)
-        .map_err(|e| format!("a stored record does not decompress: {e}"))?;
+    zstd::stream::read::Decoder::new(bytes)
+        .map_err(failed)?
+        .take(DECOMPRESSED_LIMIT as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(failed)?;
+    if out.len() > DECOMPRESSED_LIMIT {
+        return Err(format!(
+            "a stored record decompresses to more than {DECOMPRESSED_LIMIT} bytes"
+        ));
+    }
     Ok(out)
 }
 
