@@ -57,6 +57,9 @@ pub enum EventReaders {
     /// A gateway token: the notice's developer, the token's holder, the admins of the holder's agency, and
     /// program administrators.
     GatewayToken,
+    /// An evaluation run: whoever may see the run (as its evaluator's findings: the notice's developer, the
+    /// evaluator's agency), and program administrators.
+    EvalRun,
     /// Whoever may read the clearinghouse report the event is about (TLP 2.0 and its case's embargo, as
     /// `store::tlp::tlp_admits!` decides).
     Report,

@@ -584,6 +584,10 @@ async fn worker(args: WorkerArgs) -> Result<()> {
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;
     let app = with_ledger_key(app, &args.db, args.ledger_key_file.as_deref(), &args.public_url).await?;
+    // Jobs call models through the gateway (evaluation runs), whose calls are journalled before they are
+    // recorded, as in `serve`.
+    let journal = journal_dir(&args.db);
+    app.open_call_journal(&journal).await.map_err(fail)?;
     let options = args.jobs.options();
     println!(
         "Prelaunch worker {} is running jobs of kinds {}",
@@ -591,10 +595,14 @@ async fn worker(args: WorkerArgs) -> Result<()> {
         registry.kinds().join(", ")
     );
     tracing::info!(worker = %options.name, concurrency = options.concurrency, backend = ?app.store.backend(), "working");
-    app::jobs::Worker::new(app, registry, options)
+    app::jobs::Worker::new(app.clone(), registry, options)
         .run(shutdown)
         .await
-        .map_err(fail)
+        .map_err(fail)?;
+    if !app.close_call_journal().await {
+        tracing::warn!(dir = %journal.display(), "some gateway call records are still in the journal; the next start records them");
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {

@@ -210,6 +210,12 @@ pub(crate) fn event_condition(readers: EventReaders) -> &'static str {
             ),
             ")"
         ),
+        EventReaders::EvalRun => concat!(
+            "(r.program_admin OR EXISTS (SELECT 1 FROM eval_runs w JOIN notices n ON n.id = w.notice_id \
+             WHERE w.id = e.object_id AND ",
+            work_visible!("r.developer_org", "r.agency_org"),
+            "))"
+        ),
         EventReaders::GatewayToken => {
             "(r.program_admin OR EXISTS (SELECT 1 FROM gateway_tokens g JOIN notices n ON n.id = g.notice_id \
              WHERE g.id = e.object_id AND (n.developer_org_id = r.developer_org OR g.user_id = r.user_id \

@@ -8,6 +8,7 @@
 mod advisories;
 mod audience;
 mod cases;
+mod evals;
 mod gateway;
 mod identity;
 mod jobs;
@@ -27,6 +28,7 @@ mod webhooks;
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
+pub use evals::*;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -145,6 +147,7 @@ pub trait Store:
     + CaseStore
     + AdvisoryStore
     + TlpStore
+    + EvalStore
     + Send
     + Sync
     + 'static

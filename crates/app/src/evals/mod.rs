@@ -1,9 +1,13 @@
 //! The evaluation engine's operations: the models a run can target (an OpenAI-compatible endpoint over HTTP for
-//! reference models; the gateway's in-process call API for a notice's model comes with server-side runs), and the
-//! sandbox each agentic sample runs in.
+//! reference models; a notice's model through the gateway's in-process call API), the sandbox each agentic
+//! sample runs in, and runs on the server (`runs`: stored, split into jobs, recorded item by item).
 
 mod endpoint;
+mod gateway_model;
+pub mod runs;
 mod sandboxed;
 
 pub use endpoint::Endpoint;
+pub use gateway_model::{GatewayModel, model_error};
+pub use runs::{AccuracyView, EVAL_BATCH, EvalResultView, EvalRunView, NewEvalRun};
 pub use sandboxed::Sandboxed;

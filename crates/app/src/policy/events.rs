@@ -24,6 +24,11 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("connection.delete", EventReaders::Connection),
     ("gateway_token.create", EventReaders::GatewayToken),
     ("gateway_token.revoke", EventReaders::GatewayToken),
+    // Evaluation runs: seen as the run is.
+    ("eval_run.start", EventReaders::EvalRun),
+    ("eval_run.cancel", EventReaders::EvalRun),
+    ("eval_run.stop", EventReaders::EvalRun),
+    ("eval_run.complete", EventReaders::EvalRun),
     // People and organisations.
     ("organization.create", EventReaders::Organization),
     ("organization.activate", EventReaders::Organization),
@@ -204,6 +209,11 @@ mod tests {
             ("connection.delete", Connection),
             ("gateway_token.create", GatewayToken),
             ("gateway_token.revoke", GatewayToken),
+            // A run is its evaluator's work product, read as it is.
+            ("eval_run.start", EvalRun),
+            ("eval_run.cancel", EvalRun),
+            ("eval_run.stop", EvalRun),
+            ("eval_run.complete", EvalRun),
             ("organization.create", Organization),
             ("organization.activate", Organization),
             ("organization.deactivate", Organization),

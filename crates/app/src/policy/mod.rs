@@ -17,6 +17,7 @@
 //! the caller is to the program, and their audience — is here.
 
 mod clearinghouse;
+mod evals;
 mod events;
 mod gateway;
 mod identity;
@@ -24,6 +25,7 @@ mod platform;
 mod review;
 
 pub use clearinghouse::*;
+pub use evals::*;
 pub use events::*;
 pub use gateway::*;
 pub use identity::*;

@@ -145,6 +145,8 @@ struct Ids {
     report_case: Uuid,
     other_report_case: Uuid,
     joined_report: Uuid,
+    /// An evaluation run of the evaluator on `gw` (queued, or running against the scripted upstream).
+    eval_run: Uuid,
 }
 
 impl Ids {
@@ -229,6 +231,7 @@ impl Ids {
             report_case: r(),
             other_report_case: r(),
             joined_report: r(),
+            eval_run: r(),
         }
     }
 }
@@ -260,6 +263,8 @@ enum Fresh {
     Finding,
     /// New cases of the developer member's reports, as `report_case`, `other_report_case` and `joined_report`.
     Cases,
+    /// A new evaluation run of the evaluator on `gw`, long enough to be cancelled while it runs.
+    EvalRun,
 }
 
 struct Req {
@@ -299,6 +304,12 @@ fn connection_body(ids: &Ids, model: &str) -> Value {
         "base_url": format!("http://127.0.0.1:{}/v1", ids.upstream_port),
         "upstream_model": UPSTREAM_MODEL, "credential": CREDENTIAL, "requests_per_minute": 1000,
     })
+}
+
+/// A run of the evaluator's on the notice `gw` over the example suite `knowledge`, `epochs` times.
+async fn eval_run(t: &TestApp, w: &World, gw: Uuid, epochs: u32) -> Uuid {
+    let body = json!({"notice_id": gw, "model": "orion-1.0", "suite": "knowledge", "epochs": epochs});
+    id_of(t.post(&w.evaluator, "/api/v1/eval-runs", body).await.ok())
 }
 
 /// A case opened by the coordinator with the vendor, a report of Frontier Lab's, triaged and its vendors
@@ -1063,6 +1074,53 @@ fn rows() -> Vec<Row> {
             request: |ids, _| get(format!("/api/v1/audit?object_id={}", ids.broad)),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
+        // Evaluation runs: started by an assigned evaluator, seen as their findings are (the developer, their
+        // agency), cancelled by the evaluator or their agency's admins.
+        Row {
+            op: "GET /api/v1/eval-runs",
+            case: "?notice_id= a notice's runs",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/eval-runs?notice_id={}", ids.gw)),
+            expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/eval-runs",
+            case: "an example suite",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    "/api/v1/eval-runs".into(),
+                    json!({"notice_id": ids.gw, "model": "orion-1.0", "suite": "knowledge", "limit": 1}),
+                )
+            },
+            expect: "4  4  3  3  4  3  +  3  3  +  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/eval-runs/{id}",
+            case: "the evaluator's run",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/eval-runs/{}", ids.eval_run)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/eval-runs/{id}/results",
+            case: "the evaluator's run",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/eval-runs/{}/results", ids.eval_run)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/eval-runs/{id}/cancel",
+            case: "the evaluator's run",
+            fresh: Fresh::EvalRun,
+            request: |ids, _| Req {
+                method: Method::POST,
+                path: format!("/api/v1/eval-runs/{}/cancel", ids.eval_run),
+                body: None,
+            },
+            expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
+        },
         // The job queue: program administrators only.
         Row {
             op: "GET /api/v1/jobs",
@@ -1591,6 +1649,7 @@ impl Matrix<'_> {
             Fresh::FailedJob => {
                 ids.job = failed_job(t).await;
             }
+            Fresh::EvalRun => ids.eval_run = eval_run(t, w, ids.gw, 20).await,
             Fresh::Webhook => {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
                 ids.webhook = id_of(made.ok());
@@ -2022,6 +2081,7 @@ async fn every_route_as_every_persona_and_credential() {
         report_case,
         other_report_case,
         joined_report,
+        eval_run: eval_run(&t, &w, gw, 1).await,
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))

@@ -19,13 +19,13 @@ use uuid::Uuid;
 const BIN: &str = env!("CARGO_BIN_EXE_prelaunch");
 
 /// A `prelaunch worker` child process on the system clock; killed on drop if still running.
-struct WorkerProcess {
+pub(crate) struct WorkerProcess {
     child: Child,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl WorkerProcess {
-    async fn start(url: &str, extra: &[&str]) -> WorkerProcess {
+    pub(crate) async fn start(url: &str, extra: &[&str]) -> WorkerProcess {
         let mut child = Command::new(BIN)
             .arg("worker")
             .args(db_args(url))
@@ -51,7 +51,7 @@ impl WorkerProcess {
         WorkerProcess { child, name }
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let pid = self.child.id().unwrap().to_string();
         let sent = std::process::Command::new("kill")
             .args([signal, &pid])
@@ -60,7 +60,7 @@ impl WorkerProcess {
         assert!(sent.success());
     }
 
-    async fn exit(mut self, within: Duration) -> bool {
+    pub(crate) async fn exit(mut self, within: Duration) -> bool {
         tokio::time::timeout(within, self.child.wait())
             .await
             .expect("the worker did not exit in time")

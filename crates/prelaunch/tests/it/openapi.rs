@@ -1112,6 +1112,8 @@ async fn every_answer_conforms_to_the_document() {
 
     exercise_reports(&mut c, &w, &forward).await;
 
+    exercise_eval_runs(&mut c, &w).await;
+
     // What a well-typed client never sends.
     let too_large = vec![b' '; 300 * 1024];
     let bodies: [(&str, Vec<u8>, u16); 3] = [
@@ -1134,6 +1136,43 @@ async fn every_answer_conforms_to_the_document() {
         untested.is_empty(),
         "operations this test does not exercise: {untested:?}"
     );
+}
+
+/// Evaluation runs on a notice with a model behind the gateway: started (an example suite), listed, watched to
+/// its end (its results), its samples read, cancelled (a longer one), bad input and an invisible run refused.
+async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
+    let (ev, other) = (Some(&w.evaluator), Some(&w.other_evaluator));
+    let up = Upstream::start().await;
+    let notice = crate::gateway::notice_with_evaluator(c.t, w, 10).await;
+    let connection = crate::gateway::connection_body(&up, json!({"model": "orion-1.0"}));
+    c.t.post(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{notice}/connections"),
+        connection,
+    )
+    .await
+    .ok();
+    let suite = |epochs: u32| json!({"notice_id": notice, "model": "orion-1.0", "suite": "knowledge", "epochs": epochs});
+    let (_, run) = c.create(ev, "/eval-runs", "/eval-runs", suite(1)).await;
+    let path = format!("/eval-runs/{run}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c.t.get(&w.evaluator, &format!("/api/v1{path}")).await.ok()["state"] != "completed" {
+        assert!(std::time::Instant::now() < deadline, "the run did not complete");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (_, long) = c.create(ev, "/eval-runs", "/eval-runs", suite(100)).await;
+    let bad = Some(json!({"notice_id": notice, "model": "orion-1.0", "task": "name = ", "dataset": "{}"}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "GET", "/eval-runs", format!("/eval-runs?notice_id={notice}"), None, 200),
+        (ev, "GET", "/eval-runs/{id}", path.clone(), None, 200),
+        (other, "GET", "/eval-runs/{id}", path.clone(), None, 404),
+        (ev, "GET", "/eval-runs/{id}/results", format!("{path}/results?limit=2"), None, 200),
+        (ev, "POST", "/eval-runs", "/eval-runs".into(), bad, 422),
+        (ev, "POST", "/eval-runs/{id}/cancel", format!("/eval-runs/{long}/cancel"), None, 200),
+        (ev, "POST", "/eval-runs/{id}/cancel", format!("{path}/cancel"), None, 409),
+    ];
+    c.run(steps).await;
 }
 
 /// The clearinghouse: a vendor's policy, a case opened, triaged (the vendor matched), its vendors notified,

@@ -279,6 +279,52 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "gateway_token.revoke"),
         "+ . + + . + + . . . . . .",
     ));
+    // Evaluation runs: an evaluator's work product, seen as their findings are (their agency, the developer).
+    let model = t.get(&w.dev_admin, &one).await.ok()["model"].clone();
+    let body = json!({"notice_id": broad, "model": model, "suite": "knowledge", "epochs": 50});
+    let run = id_of(t.post(&w.evaluator, "/api/v1/eval-runs", body).await.ok());
+    let run_readers = "+ . + + . + + + . . . . .";
+    rows.push((
+        "an evaluator starts a run",
+        only(&events!(), "eval_run.start"),
+        run_readers,
+    ));
+    t.post(
+        &w.agency_admin,
+        &format!("/api/v1/eval-runs/{run}/cancel"),
+        json!({}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "their admin cancels it",
+        only(&events!(), "eval_run.cancel"),
+        run_readers,
+    ));
+    // The service completes a run, or stops it when the evaluator's access ends, on the evaluator's behalf.
+    for (action, what) in [
+        ("eval_run.complete", "a run completes"),
+        ("eval_run.stop", "a run stops"),
+    ] {
+        let event = AuditEvent {
+            seq: 0,
+            id: Uuid::now_v7(),
+            at: t.clock_now(),
+            actor_user_id: Some(w.evaluator.user_id),
+            actor_org_id: Some(w.evaluator.org_id),
+            action: action.into(),
+            object_type: "eval_run".into(),
+            object_id: Some(run),
+            details: store::Json(json!({"notice": broad})),
+        };
+        t.app
+            .store
+            .append_events(std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        events!();
+        rows.push((what, event, run_readers));
+    }
     t.delete(&w.dev_admin, &one).await.ok();
     rows.push((
         "the connection is removed",

@@ -2,6 +2,7 @@
 
 mod cases;
 mod cvss;
+mod evals;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs/{id}/retry", post(retry_job))
         .merge(cases::routes())
         .merge(cvss::routes())
+        .merge(evals::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())

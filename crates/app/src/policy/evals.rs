@@ -1,0 +1,18 @@
+//! Who may start, see and cancel evaluation runs. A run is its evaluator's work product: it is seen as their
+//! findings are (the notice's developer and the evaluator's agency; `store::audience::work_visible!`).
+
+use crate::caller::Caller;
+use accounts::OrgKind;
+use store::EvalRunRow;
+
+/// Starting a run on a notice: an evaluator assigned to it, for themselves (the run's calls are theirs).
+pub fn can_start_eval_run(caller: &Caller, is_assigned: bool) -> bool {
+    caller.is(OrgKind::Agency) && is_assigned
+}
+
+/// Cancelling a run: its evaluator, or an admin of their agency.
+pub fn can_cancel_eval_run(caller: &Caller, run: &EvalRunRow) -> bool {
+    caller.is(OrgKind::Agency)
+        && caller.org_id() == run.org_id
+        && (caller.user_id() == run.user_id || caller.is_admin())
+}
