@@ -93,12 +93,21 @@ impl App {
             Some(id),
             serde_json::json!({"kind": job.kind, "attempts": job.attempts, "last_error": job.last_error}),
         );
-        match self.store.retry_failed_job(id, self.clock.now(), &event).await {
+        let now = self.clock.now();
+        match self.store.retry_failed_job(id, now, &event).await {
             Ok(()) => {}
             Err(StoreError::Stale(_)) => return Err(not_failed()),
             Err(error) => return Err(error.into()),
         }
-        let job = self.store.get_job(id).await?.ok_or(AppError::NotFound("job"))?;
-        Ok(JobView::from(job))
+        // The job as the retry left it: a worker may claim it at once, so reading it again could show a later
+        // state than the one this answer is about.
+        Ok(JobView::from(Job {
+            state: JobState::Queued,
+            attempts: 0,
+            run_at: now,
+            finished_at: None,
+            lease_owner: None,
+            ..job
+        }))
     }
 }
