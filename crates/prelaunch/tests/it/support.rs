@@ -227,6 +227,12 @@ async fn spawn_with_key(
     master_key: gateway::MasterKey,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
+    // What the server logs at warning and above (its internal errors first of all) goes to the test's
+    // stderr, which the runner shows when the test fails.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (app, clock) = app_with_key(database_url, &base, &master_key, configure).await;
