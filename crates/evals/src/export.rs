@@ -21,6 +21,7 @@ use serde_json::{Value as Json, json};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// What a log says about the run besides its task, samples and records.
 #[derive(Debug, Clone)]
@@ -75,7 +76,33 @@ where
     R: Borrow<SampleRecord>,
 {
     let start = log_start(run);
-    let mut writer = LogWriter::new(sink, file, &start, limits)?;
+    let writer = LogWriter::new(sink, file, &start, limits)?;
+    fill(writer, run, start, records)
+}
+
+/// As [`write_log`], into the file at `path`: written beside it under a temporary name and moved there only
+/// once whole, so a log that failed half-way is never left looking like one. The path is returned.
+pub fn write_log_file<R: Borrow<SampleRecord>>(
+    path: &Path,
+    run: &RunLog<'_>,
+    records: impl IntoIterator<Item = R>,
+    limits: WriteLimits,
+) -> Result<PathBuf, LogError> {
+    let start = log_start(run);
+    let writer = LogWriter::create(path, &start, limits)?;
+    fill(writer, run, start, records)?.persist()
+}
+
+fn fill<W, R>(
+    mut writer: LogWriter<W>,
+    run: &RunLog<'_>,
+    start: LogStart,
+    records: impl IntoIterator<Item = R>,
+) -> Result<W, LogError>
+where
+    W: Write,
+    R: Borrow<SampleRecord>,
+{
     let scorer = run.spec.scorer.name();
     let mut epochs: Vec<Vec<f64>> = vec![Vec::new(); run.samples.len()];
     let mut usage = Usage::default();
