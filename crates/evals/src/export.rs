@@ -55,8 +55,8 @@ pub struct RunLog<'a> {
     pub info: RunInfo<'a>,
 }
 
-/// The name Inspect gives a log file: `{created}_{task}_{id}.eval`, each part with `_`, `/`, `:` and `+`
-/// turned into `-`.
+/// The name Inspect gives a log file, `{created}_{task}_{id}.eval`, each part with `_`, `/`, `:` and `+`
+/// turned into `-` (the terminal runner's id is its run's).
 pub fn file_name(created: &str, task: &str, id: &str) -> String {
     let clean = |s: &str| s.replace(['_', '/', ':', '+'], "-");
     format!("{}_{}_{}.eval", clean(created), clean(task), clean(id))

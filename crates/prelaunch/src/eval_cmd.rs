@@ -71,7 +71,7 @@ pub struct RunArgs {
     /// Print one JSON object with the results instead of a table.
     #[arg(long)]
     json: bool,
-    /// Write each task's Inspect log here, as `<created>_<task>_<id>.eval` (Inspect's naming), for
+    /// Write each task's Inspect log here, as `<created>_<task>_<run id>.eval` (Inspect's naming), for
     /// `inspect view` and `read_eval_log`.
     #[arg(long)]
     log_dir: Option<PathBuf>,
@@ -371,7 +371,7 @@ async fn run_task(
                     version: env!("CARGO_PKG_VERSION"),
                 },
             };
-            let path = dir.join(export::file_name(created, &plan.spec.name, &eval_id));
+            let path = dir.join(export::file_name(created, &plan.spec.name, run_id));
             let writing = Instant::now();
             let path = export::write_log_file(&path, &run, &records, WriteLimits::default())?;
             let seconds = writing.elapsed().as_secs_f64();

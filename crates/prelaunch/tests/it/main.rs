@@ -22,6 +22,7 @@ mod clients;
 mod cvss;
 mod dedup_quality;
 mod eval_cli;
+mod eval_interop;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;
