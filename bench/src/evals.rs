@@ -68,7 +68,8 @@ print(json.dumps({
     "status": log.status,
     "seconds": seconds,
     "completed": log.results.completed_samples,
-    "accuracy": log.results.scores[0].metrics["accuracy"].value,
+    # exact() reports its mean as `mean`.
+    "accuracy": log.results.scores[0].metrics["mean"].value,
     "log_bytes": sum(os.path.getsize(f) for f in logs),
 }))
 "#;
@@ -91,7 +92,10 @@ pub async fn run(args: EvalsArgs) -> Result<()> {
         bail!("/usr/bin/time (GNU time) measures each process's peak RSS: install the `time` package");
     }
     if !args.prelaunch.exists() {
-        bail!("{} does not exist: cargo build --release -p prelaunch", args.prelaunch.display());
+        bail!(
+            "{} does not exist: cargo build --release -p prelaunch",
+            args.prelaunch.display()
+        );
     }
     let mock = mock_model().await?;
     eprintln!("mock model at {mock}");
@@ -127,7 +131,10 @@ async fn measure(args: &EvalsArgs, mock: &str, work: &Path) -> Result<Table> {
 
 fn dataset_lines(n: usize) -> String {
     (1..=n)
-        .map(|i| json!({"id": i, "input": format!("What is 2+2? (question {i})"), "target": "4"}).to_string() + "\n")
+        .map(|i| {
+            json!({"id": i, "input": format!("What is 2+2? (question {i})"), "target": "4"}).to_string()
+                + "\n"
+        })
         .collect()
 }
 
@@ -273,7 +280,11 @@ fn median(mut values: Vec<f64>) -> f64 {
     match values.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => values.get(n / 2).copied().unwrap_or(f64::NAN),
-        n => (values.get(n / 2 - 1).copied().unwrap_or(f64::NAN) + values.get(n / 2).copied().unwrap_or(f64::NAN)) / 2.0,
+        n => {
+            (values.get(n / 2 - 1).copied().unwrap_or(f64::NAN)
+                + values.get(n / 2).copied().unwrap_or(f64::NAN))
+                / 2.0
+        }
     }
 }
 
@@ -307,7 +318,8 @@ fn report(args: &EvalsArgs, table: &Table) -> String {
     }
     out += "\n\n| N | samples/s ratio (target ≥ 50×) | memory ratio (target ≤ 0.20) | log size ratio |\n|---|---|---|---|\n";
     for &n in &args.sizes {
-        let (Some(inspect), Some(ours)) = (table.get(&(n, "Inspect AI")), table.get(&(n, "Prelaunch"))) else {
+        let (Some(inspect), Some(ours)) = (table.get(&(n, "Inspect AI")), table.get(&(n, "Prelaunch")))
+        else {
             continue;
         };
         let ratio = |f: &dyn Fn(&Measured) -> f64| stat(ours, f) / stat(inspect, f);

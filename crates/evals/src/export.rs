@@ -6,9 +6,9 @@
 
 use crate::inspect_log::{
     ChatCompletionChoice, ChatMessage, EvalConfig, EvalDataset, EvalError, EvalLog, EvalMetric, EvalPlan,
-    EvalPlanStep, EvalResults, EvalSample, EvalSampleReductions, EvalSampleScore, EvalScore, EvalSpec, EvalStats,
-    EvalStatus, LOG_VERSION, LogError, LogInput, LogStart, LogWriter, Map, ModelOutput, ModelUsage, Score,
-    ScoreValue, WriteLimits,
+    EvalPlanStep, EvalResults, EvalSample, EvalSampleReductions, EvalSampleScore, EvalScore, EvalSpec,
+    EvalStats, EvalStatus, LOG_VERSION, LogError, LogInput, LogStart, LogWriter, Map, ModelOutput,
+    ModelUsage, Score, ScoreValue, WriteLimits,
 };
 use crate::metrics::{Reducer, Summary};
 use crate::model::Usage;
@@ -203,7 +203,13 @@ fn model_usage(usage: Usage) -> ModelUsage {
 
 /// One record as Inspect's sample: the conversation, the last answer as the output, the score under the
 /// scorer's name (a multiple-choice mapping in its metadata), tokens, time, and the error if it ended in one.
-pub fn eval_sample(sample: &Sample, record: &SampleRecord, model: &str, scorer: &str, spec: &TaskFile) -> EvalSample {
+pub fn eval_sample(
+    sample: &Sample,
+    record: &SampleRecord,
+    model: &str,
+    scorer: &str,
+    spec: &TaskFile,
+) -> EvalSample {
     let attempt = record.attempt.as_ref();
     let messages: Vec<ChatMessage> = match attempt {
         Some(a) if !a.messages.is_empty() => a.messages.iter().map(ChatMessage::from).collect(),
@@ -260,7 +266,9 @@ pub fn eval_sample(sample: &Sample, record: &SampleRecord, model: &str, scorer: 
         metadata: sample.metadata.clone().unwrap_or_default(),
         store: Map::new(),
         events: Vec::new(),
-        model_usage: usage.map(|u| BTreeMap::from([(model.to_owned(), u)])).unwrap_or_default(),
+        model_usage: usage
+            .map(|u| BTreeMap::from([(model.to_owned(), u)]))
+            .unwrap_or_default(),
         total_time: Some(record.seconds),
         working_time: Some(record.seconds),
         error: record.error.as_deref().map(EvalError::message),

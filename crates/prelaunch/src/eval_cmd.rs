@@ -473,9 +473,11 @@ fn report(run_id: &str, args: &RunArgs, outcomes: &[Outcome], end: &RunEnd) {
     if args.json {
         let tasks: Vec<_> = outcomes
             .iter()
-            .map(|o| json!({"task": o.name, "results": o.results, "log": o.log.as_ref().map(|l| json!({
-                "path": l.path, "bytes": l.bytes, "seconds": l.seconds,
-            }))}))
+            .map(|o| {
+                json!({"task": o.name, "results": o.results, "log": o.log.as_ref().map(|l| json!({
+                    "path": l.path, "bytes": l.bytes, "seconds": l.seconds,
+                }))})
+            })
             .collect();
         let out = json!({
             "run_id": run_id,

@@ -105,11 +105,21 @@ fn a_run_becomes_a_log_with_every_record_score_and_metric() {
         },
     };
     // Records arrive as an iterator of references, in the order they ended.
-    let bytes = write_log(Vec::new(), "arith.eval", &run, records.iter(), WriteLimits::default()).unwrap();
+    let bytes = write_log(
+        Vec::new(),
+        "arith.eval",
+        &run,
+        records.iter(),
+        WriteLimits::default(),
+    )
+    .unwrap();
     let mut log = LogReader::new(Cursor::new(bytes), "arith.eval", ReadLimits::default()).unwrap();
     let header = log.header().clone();
     assert_eq!(header.status, EvalStatus::Success);
-    assert_eq!((header.eval.run_id.as_str(), header.eval.task.as_str()), ("run-1", "arith"));
+    assert_eq!(
+        (header.eval.run_id.as_str(), header.eval.task.as_str()),
+        ("run-1", "arith")
+    );
     assert_eq!(header.eval.config.epochs, Some(2));
     assert_eq!(header.eval.config.message_limit, Some(4));
     assert_eq!(
@@ -143,12 +153,18 @@ fn a_run_becomes_a_log_with_every_record_score_and_metric() {
     assert_eq!(first.messages.len(), 2);
     assert_eq!(first.output.completion, "2");
     assert_eq!(first.output.choices[0].message.content, json!("2"));
-    assert_eq!(first.scores.as_ref().unwrap()["exact"].value, ScoreValue::Value(score::Value::Correct));
+    assert_eq!(
+        first.scores.as_ref().unwrap()["exact"].value,
+        ScoreValue::Value(score::Value::Correct)
+    );
     assert_eq!(first.metadata["level"], "easy");
     assert_eq!(first.model_usage["openai/ref"].input_tokens, 10);
     let chat = find(&SampleId::Text("b".into()), 1);
     assert!(matches!(&chat.input, LogInput::Messages(m) if m.len() == 2));
-    assert_eq!(chat.choices.as_deref(), Some(&["3".to_owned(), "4".to_owned()][..]));
+    assert_eq!(
+        chat.choices.as_deref(),
+        Some(&["3".to_owned(), "4".to_owned()][..])
+    );
     assert_eq!(chat.target, Target::Many(vec!["4".into(), "four".into()]));
     let failed = find(&SampleId::Text("b".into()), 2);
     assert_eq!(failed.error.as_ref().unwrap().message, "calls kept failing");
@@ -173,8 +189,14 @@ fn a_run_becomes_a_log_with_every_record_score_and_metric() {
             (r.reducer.clone().unwrap(), values)
         })
         .collect();
-    assert_eq!(reduced["mean"], vec![("7".to_owned(), 1.0), ("b".to_owned(), 0.0)]);
-    assert_eq!(reduced["at_least_2"], vec![("7".to_owned(), 1.0), ("b".to_owned(), 0.0)]);
+    assert_eq!(
+        reduced["mean"],
+        vec![("7".to_owned(), 1.0), ("b".to_owned(), 0.0)]
+    );
+    assert_eq!(
+        reduced["at_least_2"],
+        vec![("7".to_owned(), 1.0), ("b".to_owned(), 0.0)]
+    );
 }
 
 #[test]
@@ -186,7 +208,12 @@ fn file_names_are_inspects() {
             "0193abcd",
             "2026-11-30T05-00-00-00-00_arith_0193abcd.eval",
         ),
-        ("2026-11-30T05:00:00+00:00", "my_task/v2", "r", "2026-11-30T05-00-00-00-00_my-task-v2_r.eval"),
+        (
+            "2026-11-30T05:00:00+00:00",
+            "my_task/v2",
+            "r",
+            "2026-11-30T05-00-00-00-00_my-task-v2_r.eval",
+        ),
     ] {
         assert_eq!(file_name(created, task, id), name);
     }

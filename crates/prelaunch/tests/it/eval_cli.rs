@@ -512,5 +512,8 @@ async fn a_run_writes_a_log_inspect_reads() {
     assert_eq!(inspect["metrics"]["exact"]["accuracy"], 0.5);
     assert!((inspect["metrics"]["exact"]["stderr"].as_f64().unwrap() - 0.114_707).abs() < 1e-5);
     let reductions = &inspect["reductions"]["exact"];
-    assert_eq!((reductions["1"].as_f64(), reductions["2"].as_f64()), (Some(1.0), Some(0.0)));
+    assert_eq!(
+        (reductions["1"].as_f64(), reductions["2"].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
 }

@@ -181,7 +181,11 @@ async fn datasets_load_as_inspect_loads_them() {
             assert_eq!(got, expected, "{path}: sample {} (ours, then Inspect's)", i + 1);
         }
         let ids: Vec<Json> = samples.iter().map(|s| json!(s.id)).collect();
-        assert_eq!(&Json::Array(ids), &theirs["run_ids"], "{path}: the ids a run uses");
+        assert_eq!(
+            &Json::Array(ids),
+            &theirs["run_ids"],
+            "{path}: the ids a run uses"
+        );
     }
 }
 
@@ -278,7 +282,11 @@ async fn a_challenge_tree_loads_as_inspect_cyber_loads_it() {
         let sample = &challenge.sample;
         let id = sample.id.to_string();
         assert_eq!(json!(sample.id), theirs["id"]);
-        assert_eq!(sample.input, Input::Text(theirs["input"].as_str().unwrap().to_owned()), "{id}");
+        assert_eq!(
+            sample.input,
+            Input::Text(theirs["input"].as_str().unwrap().to_owned()),
+            "{id}"
+        );
         assert_eq!(json!(sample.target), theirs["target"], "{id}");
         // inspect_cyber resolves paths against the challenge's directory; ours keeps them relative to it.
         let files: serde_json::Map<String, Json> = sample
@@ -298,7 +306,11 @@ async fn a_challenge_tree_loads_as_inspect_cyber_loads_it() {
         // something about it: ours is the challenge's directory, kept beside the sample.
         let mut their_metadata = theirs["metadata"].as_object().unwrap().clone();
         let eval_file = their_metadata.remove("eval_file_path").unwrap();
-        assert_eq!(eval_file, json!(file.canonicalize().unwrap().display().to_string()), "{id}");
+        assert_eq!(
+            eval_file,
+            json!(file.canonicalize().unwrap().display().to_string()),
+            "{id}"
+        );
         assert_eq!(
             Json::Object(sample.metadata.clone().unwrap_or_default()),
             Json::Object(their_metadata),
