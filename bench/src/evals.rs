@@ -196,19 +196,19 @@ async fn inspect(args: &EvalsArgs, dataset: &Path, dir: &Path) -> Result<Measure
     )
     .await?;
     let out = last_json(&stdout)?;
-    if out["status"] != "success" {
+    if out.get("status").and_then(Value::as_str) != Some("success") {
         bail!("Inspect's run did not succeed: {out}");
     }
-    let n = out["completed"].as_f64().unwrap_or(0.0);
+    let n = out.get("completed").and_then(Value::as_f64).unwrap_or(0.0);
     // The eval call only: Python's start and Inspect's imports (a few seconds) are left out, to Inspect's benefit.
-    let seconds = out["seconds"].as_f64().unwrap_or(f64::NAN);
+    let seconds = out.get("seconds").and_then(Value::as_f64).unwrap_or(f64::NAN);
     Ok(Measured {
         rate: n / seconds,
         seconds,
         peak_rss_kib: rss,
-        log_bytes: out["log_bytes"].as_u64().unwrap_or(0),
+        log_bytes: out.get("log_bytes").and_then(Value::as_u64).unwrap_or(0),
         log_seconds: None,
-        accuracy: out["accuracy"].as_f64().unwrap_or(f64::NAN),
+        accuracy: out.get("accuracy").and_then(Value::as_f64).unwrap_or(f64::NAN),
     })
 }
 
@@ -236,18 +236,20 @@ async fn prelaunch(args: &EvalsArgs, mock: &str, dataset: &Path, dir: &Path) -> 
     )
     .await?;
     let out = last_json(&stdout)?;
-    if out["errors"] != 0 || out["status"]["status"] != "completed" {
+    if out.get("errors").and_then(Value::as_u64) != Some(0)
+        || out.pointer("/status/status").and_then(Value::as_str) != Some("completed")
+    {
         bail!("Prelaunch's run did not complete: {out}");
     }
-    let log = &out["tasks"][0]["log"];
+    let log = out.pointer("/tasks/0/log").cloned().unwrap_or_default();
     // The whole process, from its start to its exit, log included.
     Ok(Measured {
-        rate: out["completed"].as_f64().unwrap_or(0.0) / seconds,
+        rate: out.get("completed").and_then(Value::as_f64).unwrap_or(0.0) / seconds,
         seconds,
         peak_rss_kib: rss,
-        log_bytes: log["bytes"].as_u64().unwrap_or(0),
-        log_seconds: log["seconds"].as_f64(),
-        accuracy: out["accuracy"].as_f64().unwrap_or(f64::NAN),
+        log_bytes: log.get("bytes").and_then(Value::as_u64).unwrap_or(0),
+        log_seconds: log.get("seconds").and_then(Value::as_f64),
+        accuracy: out.get("accuracy").and_then(Value::as_f64).unwrap_or(f64::NAN),
     })
 }
 
