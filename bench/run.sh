@@ -8,6 +8,8 @@
 #   BENCH_COMMAND=ledger bench/run.sh             the ledger benchmark instead of the list
 #   BENCH_COMMAND=jobs bench/run.sh               the job queue with real `prelaunch worker` processes
 #   BENCH_COMMAND=clearinghouse bench/run.sh      clearinghouse intake of 100,000 generated reports
+#   BENCH_COMMAND=evals bench/run.sh              an evaluation on Inspect AI and on `prelaunch eval run`
+#                                                 (no database: run once, whatever BACKENDS says)
 #   BACKENDS="sqlite postgres"   which backends, in order (default both)
 #   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one
@@ -19,10 +21,12 @@ cd "$ROOT"
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 BACKENDS="${BACKENDS:-sqlite postgres}"
+# The evaluation benchmark uses no database: one run.
+[[ "${BENCH_COMMAND:-}" == evals ]] && BACKENDS=sqlite
 if [[ -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --quiet -p bench
   BENCH_BIN="$ROOT/target/release/bench"
-  if [[ "${BENCH_COMMAND:-}" == jobs ]]; then
+  if [[ "${BENCH_COMMAND:-}" == jobs || "${BENCH_COMMAND:-}" == evals ]]; then
     # The workers run target/release/prelaunch (unless --prelaunch names another).
     cargo build --release --quiet -p prelaunch
   fi

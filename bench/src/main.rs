@@ -2,6 +2,7 @@
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
 mod clearinghouse;
+mod evals;
 mod gateway;
 mod jobs;
 mod ledger;
@@ -36,6 +37,8 @@ enum Command {
     /// Clearinghouse intake: generated vulnerability reports with known duplicates, reports/s, dedup time
     /// per report, memory and correlation storage.
     Clearinghouse(clearinghouse::ClearinghouseArgs),
+    /// An evaluation of N samples on Inspect AI and on Prelaunch side by side: samples/s, peak RSS, log bytes.
+    Evals(evals::EvalsArgs),
     /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
     Gateway {
         #[command(subcommand)]
@@ -94,6 +97,7 @@ async fn main() -> Result<()> {
         Command::Ledger(args) => ledger::run(args).await,
         Command::Jobs(args) => jobs::run(args).await,
         Command::Clearinghouse(args) => clearinghouse::run(args).await,
+        Command::Evals(args) => evals::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,
     }
 }

@@ -9,12 +9,14 @@
 //! - [`metrics`]: accuracy with its standard error and a 95% Wilson interval, epoch reducers (mean, max, mode,
 //!   pass@k, at-least-k) and grouping by a metadata field.
 //! - [`inspect_log`]: Inspect's `.eval` logs, written for a whole run and read back from Inspect.
+//! - [`export`]: a run (task, samples, records, results) as an Inspect log, records streamed one at a time.
 //!
 //! Nothing here performs I/O beyond reading the dataset file it is given and the log files it is pointed at.
 
 pub mod challenge;
 pub mod control;
 pub mod dataset;
+pub mod export;
 pub mod inspect_log;
 pub mod load;
 pub mod metrics;

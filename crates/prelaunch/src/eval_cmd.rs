@@ -5,8 +5,11 @@
 //! stopped early (access to the model ended, or a result could not be written); 130 interrupted (Ctrl-C).
 
 use anyhow::{Context, Result};
+use app::clock::{Clock, SystemClock};
 use app::evals::Endpoint;
 use clap::{Args, Subcommand, ValueEnum};
+use evals::export::{self, RunInfo, RunLog};
+use evals::inspect_log::{EvalStatus, WriteLimits};
 use evals::load::{self, Defaults, LoadedTask};
 use evals::runner::{self, NoSandbox, Progress, Run, RunConfig, RunEnd, SampleRecord, Sink, WorkItem};
 use evals::solve::Plan;
@@ -68,6 +71,10 @@ pub struct RunArgs {
     /// Print one JSON object with the results instead of a table.
     #[arg(long)]
     json: bool,
+    /// Write each task's Inspect log here, as `<created>_<task>_<run id>.eval` (Inspect's naming), for
+    /// `inspect view` and `read_eval_log`.
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -208,6 +215,10 @@ async fn run(args: RunArgs) -> Result<i32> {
         None => None,
     };
     let run_id = uuid::Uuid::now_v7().to_string();
+    let created = iso(SystemClock.now());
+    if let Some(dir) = &args.log_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let max = args.max_connections as usize;
     let config = RunConfig {
         samples_at_once: max,
@@ -236,6 +247,7 @@ async fn run(args: RunArgs) -> Result<i32> {
         let (outcome, task_end) = run_task(
             task,
             &args,
+            (&run_id, &created),
             &model,
             environment.as_ref(),
             &config,
@@ -268,6 +280,20 @@ struct Outcome {
     name: String,
     results: runner::Results,
     headline: Vec<f64>,
+    log: Option<WrittenLog>,
+}
+
+/// A task's Inspect log as written.
+struct WrittenLog {
+    path: PathBuf,
+    bytes: u64,
+    /// Seconds the writing took, from the first record to the file in place.
+    seconds: f64,
+}
+
+/// A time as Inspect writes it: ISO 8601 to the second, with its offset.
+fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// Whether a task's samples run in a sandbox: an agent's do, and so do samples that bring files or a setup.
@@ -279,9 +305,11 @@ fn needs_sandbox(task: &LoadedTask) -> bool {
             .any(|s| s.files.as_ref().is_some_and(|f| !f.is_empty()) || s.setup.is_some())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_task(
     task: &LoadedTask,
     args: &RunArgs,
+    (run_id, created): (&str, &str),
     model: &Endpoint,
     environment: &dyn runner::Environment,
     config: &RunConfig,
@@ -301,6 +329,7 @@ async fn run_task(
         file,
     };
     let bar = Bar::new(&plan.spec.name);
+    let started_at = iso(SystemClock.now());
     let run_ = Run {
         plan: &plan,
         samples,
@@ -315,11 +344,48 @@ async fn run_task(
     let records = sink.kept.into_inner().unwrap_or_default();
     let results = runner::summarize(&plan, samples, &records);
     let headline = headline(&plan, samples.len(), &records);
+    let log = match &args.log_dir {
+        Some(dir) => {
+            let completed_at = iso(SystemClock.now());
+            let eval_id = uuid::Uuid::now_v7().to_string();
+            let location = task.source.display().to_string();
+            let (status, error) = match &end {
+                RunEnd::Completed => (EvalStatus::Success, None),
+                RunEnd::Cancelled => (EvalStatus::Cancelled, None),
+                RunEnd::AccessEnded(why) | RunEnd::SinkFailed(why) => (EvalStatus::Error, Some(why.as_str())),
+            };
+            let run = RunLog {
+                spec: &plan.spec,
+                samples,
+                results: &results,
+                info: RunInfo {
+                    run_id,
+                    eval_id: &eval_id,
+                    model: &args.model,
+                    created,
+                    started_at: &started_at,
+                    completed_at: &completed_at,
+                    status,
+                    error,
+                    location: Some(&location),
+                    version: env!("CARGO_PKG_VERSION"),
+                },
+            };
+            let path = dir.join(export::file_name(created, &plan.spec.name, run_id));
+            let writing = Instant::now();
+            let path = export::write_log_file(&path, &run, &records, WriteLimits::default())?;
+            let seconds = writing.elapsed().as_secs_f64();
+            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            Some(WrittenLog { path, bytes, seconds })
+        }
+        None => None,
+    };
     Ok((
         Outcome {
             name: plan.spec.name.clone(),
             results,
             headline,
+            log,
         },
         end,
     ))
@@ -407,7 +473,11 @@ fn report(run_id: &str, args: &RunArgs, outcomes: &[Outcome], end: &RunEnd) {
     if args.json {
         let tasks: Vec<_> = outcomes
             .iter()
-            .map(|o| json!({"task": o.name, "results": o.results}))
+            .map(|o| {
+                json!({"task": o.name, "results": o.results, "log": o.log.as_ref().map(|l| json!({
+                    "path": l.path, "bytes": l.bytes, "seconds": l.seconds,
+                }))})
+            })
             .collect();
         let out = json!({
             "run_id": run_id,
@@ -460,6 +530,11 @@ fn report(run_id: &str, args: &RunArgs, outcomes: &[Outcome], end: &RunEnd) {
                     s.n, "", "", "", s.accuracy, s.stderr, s.ci_low, s.ci_high
                 );
             }
+        }
+    }
+    for o in outcomes {
+        if let Some(log) = &o.log {
+            println!("log {}  {}", o.name, log.path.display());
         }
     }
     match end {

@@ -426,3 +426,94 @@ async fn the_example_challenges_fall_to_their_reference_solutions_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_run_writes_a_log_inspect_reads() {
+    let (url, _script) = provider(Script::default()).await;
+    let dir = crate::support::TestDir::new("eval-cli-log");
+    std::fs::write(dir.join("qa.jsonl"), arithmetic(20)).unwrap();
+    let ran = eval(
+        &[
+            "run",
+            "qa.jsonl",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--epochs",
+            "2",
+            "--json",
+            "--log-dir",
+            "logs",
+        ],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    let run_id = out["run_id"].as_str().unwrap();
+    let log = &out["tasks"][0]["log"];
+    let path = dir.path().join(log["path"].as_str().unwrap());
+    let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+    // Inspect's naming: `{created}_{task}_{id}.eval`, the time with its separators as dashes.
+    let (created, rest) = name.split_once('_').unwrap();
+    assert_eq!(rest, format!("qa_{run_id}.eval"));
+    assert!(
+        created.len() == 25 && !created.contains(':') && !created.contains('+'),
+        "{name}"
+    );
+    assert_eq!(log["bytes"], std::fs::metadata(&path).unwrap().len());
+    let listed: Vec<_> = std::fs::read_dir(dir.join("logs")).unwrap().collect();
+    assert_eq!(listed.len(), 1, "one log, no partial file left beside it");
+
+    let inspect = crate::inspect_log::python(
+        crate::inspect_log::READ_LOG,
+        &[path.to_str().unwrap(), dir.join("logs").to_str().unwrap()],
+        &dir,
+    )
+    .await;
+    assert_eq!(inspect["status"], "success");
+    assert_eq!(inspect["task"], "qa");
+    assert_eq!(inspect["model"], "ref-1");
+    assert_eq!(inspect["run_id"], run_id);
+    assert_eq!(inspect["dataset_samples"], 20);
+    assert_eq!(inspect["listed"], json!([name]));
+    // Sample N asks about N-1: right when N-1 is even, in both epochs.
+    let mut samples: Vec<(i64, i64, String, String)> = inspect["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s[0].as_i64().unwrap(),
+                s[1].as_i64().unwrap(),
+                s[2]["exact"].as_str().unwrap().to_owned(),
+                s[3].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    samples.sort();
+    let expected: Vec<(i64, i64, String, String)> = (1..=20)
+        .flat_map(|id| {
+            (1..=2).map(move |epoch| {
+                let n = id - 1;
+                if n % 2 == 0 {
+                    (id, epoch, "C".to_owned(), (2 * n).to_string())
+                } else {
+                    (id, epoch, "I".to_owned(), "no idea".to_owned())
+                }
+            })
+        })
+        .collect();
+    assert_eq!(samples, expected);
+    assert_eq!(inspect["summaries"].as_array().unwrap().len(), 40);
+    assert_eq!(inspect["metrics"]["exact"]["accuracy"], 0.5);
+    assert!((inspect["metrics"]["exact"]["stderr"].as_f64().unwrap() - 0.114_707).abs() < 1e-5);
+    let reductions = &inspect["reductions"]["exact"];
+    assert_eq!(
+        (reductions["1"].as_f64(), reductions["2"].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
+}

@@ -65,7 +65,7 @@ async fn run(program: &Path, args: &[&str], dir: &TestDir) -> String {
 }
 
 /// Runs a Python program; the JSON object it prints last.
-async fn python(program: &str, args: &[&str], dir: &TestDir) -> Json {
+pub(crate) async fn python(program: &str, args: &[&str], dir: &TestDir) -> Json {
     let mut all = vec!["-c", program];
     all.extend_from_slice(args);
     let out = run(&client("PRELAUNCH_TEST_PYTHON"), &all, dir).await;
@@ -75,7 +75,7 @@ async fn python(program: &str, args: &[&str], dir: &TestDir) -> Json {
 
 /// What Inspect makes of a log: its status, samples with their scores, summaries, reductions and metrics,
 /// and the logs `list_eval_logs` finds in a directory.
-const READ_LOG: &str = r#"
+pub(crate) const READ_LOG: &str = r#"
 import json, os, sys
 from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 path, log_dir = sys.argv[1], sys.argv[2]

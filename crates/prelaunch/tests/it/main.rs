@@ -22,6 +22,7 @@ mod clients;
 mod cvss;
 mod dedup_quality;
 mod eval_cli;
+mod eval_interop;
 mod eval_runs;
 mod gateway;
 mod gateway_inproc;
