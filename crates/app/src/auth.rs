@@ -12,7 +12,7 @@ use review::ValidationError;
 use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
-use store::{ApiToken, Page, Session, User};
+use store::{ApiToken, Session, User};
 use uuid::Uuid;
 
 /// A new browser session: the cookie value (shown once, to the browser) and the CSRF token for its forms.
@@ -225,18 +225,8 @@ impl App {
 
     /// A person's own tokens; nobody else's are listed.
     pub async fn list_tokens(&self, caller: &Caller, page: &PageRequest) -> AppResult<Paged<TokenView>> {
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
-        let rows = self
-            .store
-            .list_tokens(
-                caller.user_id(),
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
-            .await?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_tokens(caller.user_id(), &fetch).await?;
         Ok(paginate(rows, limit, |t| t.id.to_string(), TokenView::from))
     }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use review::ValidationError;
 use serde::Serialize;
 use serde_json::json;
-use store::{Invitation, Organization, Page, User};
+use store::{Invitation, Organization, User};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,15 +123,8 @@ impl App {
     /// The directory of organisations: every signed-in person may see names and kinds, to choose whom to
     /// share with. Nothing confidential is in it.
     pub async fn list_orgs(&self, _caller: &Caller, page: &PageRequest) -> AppResult<Paged<OrgView>> {
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
-        let rows = self
-            .store
-            .list_orgs(&Page {
-                after,
-                limit: limit + 1,
-            })
-            .await?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_orgs(&fetch).await?;
         Ok(paginate(rows, limit, |o| o.id.to_string(), OrgView::from))
     }
 
@@ -373,18 +366,8 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<UserView>> {
         let scope = policy::people_scope(caller, org_id).ok_or(AppError::NotFound("organisation"))?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
-        let rows = self
-            .store
-            .list_users(
-                scope,
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
-            .await?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_users(scope, &fetch).await?;
         Ok(paginate(rows, limit, |u| u.id.to_string(), UserView::from))
     }
 

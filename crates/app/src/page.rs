@@ -36,6 +36,20 @@ impl PageRequest {
         }
     }
 
+    /// For lists keyed by id: the page's limit, and the store page that asks one row more (so `paginate`
+    /// knows whether another page follows).
+    pub fn by_id(&self) -> Result<(i64, store::Page<Uuid>), ValidationError> {
+        let limit = self.limit()?;
+        let after = self.after(|s| s.parse::<Uuid>().ok())?;
+        Ok((
+            limit,
+            store::Page {
+                after,
+                limit: limit + 1,
+            },
+        ))
+    }
+
     /// Decodes the cursor with `parse`, which reads the key out of the decoded text.
     pub fn after<K>(&self, parse: impl Fn(&str) -> Option<K>) -> Result<Option<K>, ValidationError> {
         let Some(cursor) = &self.cursor else {

@@ -20,7 +20,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use store::{
     Assessment, Assignment, Finding, Json, LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate,
-    NoticeQuery, Page,
+    NoticeQuery,
 };
 use uuid::Uuid;
 
@@ -845,18 +845,10 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<FindingView>> {
         self.visible_notice(caller, notice_id).await?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
-            .list_findings(
-                notice_id,
-                &policy::audience(caller),
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
+            .list_findings(notice_id, &policy::audience(caller), &fetch)
             .await?;
         let mut page = paginate(rows, limit, |f| f.id.to_string(), FindingView::from);
         let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
@@ -936,18 +928,10 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<AssessmentView>> {
         self.visible_notice(caller, notice_id).await?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
-            .list_assessments(
-                notice_id,
-                &policy::audience(caller),
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
+            .list_assessments(notice_id, &policy::audience(caller), &fetch)
             .await?;
         Ok(paginate(rows, limit, |a| a.id.to_string(), AssessmentView::from))
     }

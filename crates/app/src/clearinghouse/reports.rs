@@ -15,7 +15,7 @@ use clearinghouse::tlp::Tlp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use store::{
-    Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Page, Report, ReportAffected,
+    Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Report, ReportAffected,
     ReportKind,
 };
 use uuid::Uuid;
@@ -377,19 +377,10 @@ impl App {
     ) -> AppResult<Paged<ReportView>> {
         let tlp = tlp.map(|t| parse_tlp("tlp", t)).transpose()?;
         let reader = policy::tlp_audience(caller);
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
-            .list_readable_reports(
-                &reader,
-                mine && caller.is_some(),
-                tlp,
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
+            .list_readable_reports(&reader, mine && caller.is_some(), tlp, &fetch)
             .await?;
         let paged = paginate(rows, limit, |r| r.id.to_string(), |r| r);
         let mut items = Vec::with_capacity(paged.items.len());

@@ -5,7 +5,7 @@ use crate::{Actor, App, AppError, AppResult, Caller, PageRequest, Paged, policy}
 use chrono::{DateTime, Utc};
 use review::ValidationError;
 use serde::Serialize;
-use store::{Job, JobQuery, JobState, Page, StoreError};
+use store::{Job, JobQuery, JobState, StoreError};
 use uuid::Uuid;
 
 /// A job as administrators see it. The payload is left out: it may carry what only the job's subject may read.
@@ -59,17 +59,13 @@ impl App {
                 })
             })
             .transpose()?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
             .list_jobs(&JobQuery {
                 state,
                 kind: None,
-                page: Page {
-                    after,
-                    limit: limit + 1,
-                },
+                page: fetch,
             })
             .await?;
         Ok(paginate(rows, limit, |j| j.id.to_string(), JobView::from))

@@ -7,7 +7,7 @@ use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Utc};
 use review::ValidationError;
 use serde::Serialize;
-use store::{EmailDelivery, EmailPreferences, Notification, NotificationQuery, Page};
+use store::{EmailDelivery, EmailPreferences, Notification, NotificationQuery};
 use uuid::Uuid;
 
 /// A notification as its person reads it.
@@ -58,17 +58,13 @@ impl App {
         unread_only: bool,
         page: &PageRequest,
     ) -> AppResult<Paged<NotificationView>> {
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
             .list_notifications(&NotificationQuery {
                 user_id: caller.user_id(),
                 unread_only,
-                page: Page {
-                    after,
-                    limit: limit + 1,
-                },
+                page: fetch,
             })
             .await?;
         let page = paginate(rows, limit, |n| n.id.to_string(), |n| n);

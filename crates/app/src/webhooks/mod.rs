@@ -23,7 +23,7 @@ use rand::RngCore;
 use review::ValidationError;
 use serde::Serialize;
 use serde_json::{Value, json};
-use store::{Json, Page, WebhookDelivery, WebhookEndpoint};
+use store::{Json, WebhookDelivery, WebhookEndpoint};
 use uuid::Uuid;
 
 /// The most endpoints one organisation may register.
@@ -334,18 +334,8 @@ impl App {
 
     pub async fn list_webhooks(&self, caller: &Caller, page: &PageRequest) -> AppResult<Paged<WebhookView>> {
         Self::require_webhook_admin(caller)?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
-        let rows = self
-            .store
-            .list_webhooks(
-                caller.org_id(),
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
-            .await?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_webhooks(caller.org_id(), &fetch).await?;
         Ok(paginate(rows, limit, |e| e.id.to_string(), WebhookView::from))
     }
 
@@ -414,18 +404,8 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<DeliveryView>> {
         self.managed_webhook(caller, id).await?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
-        let rows = self
-            .store
-            .list_webhook_deliveries(
-                id,
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
-            .await?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_webhook_deliveries(id, &fetch).await?;
         Ok(paginate(rows, limit, |d| d.id.to_string(), DeliveryView::from))
     }
 
