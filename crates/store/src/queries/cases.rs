@@ -98,6 +98,16 @@ pub(crate) async fn next_number(
     .await?)
 }
 
+/// The next reference of `year`'s cases, `PLC-<year>-<n>`, taken inside the caller's transaction (a case opened
+/// by a coordinator, by intake or by a split).
+pub(crate) async fn case_reference(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    year: i32,
+) -> Result<String> {
+    let n = next_number(conn, "case_numbers", year).await?;
+    Ok(format!("PLC-{year}-{n}"))
+}
+
 async fn case_in(conn: &mut <Db as sqlx::Database>::Connection, id: Uuid) -> Result<CaseRow> {
     Ok(
         sqlx::query_as(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1"))
@@ -156,15 +166,14 @@ impl CaseStore for This {
     ) -> Result<CaseRow> {
         let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
-        let year = case.created_at.year();
-        let n = next_number(&mut tx, "case_numbers", year).await?;
+        let reference = case_reference(&mut tx, case.created_at.year()).await?;
         sqlx::query(
             "INSERT INTO cases (id, reference, title, summary, state, tlp, duplicate_of, embargo_ends_at, \
              published_at, sectors, created_by, created_at, modified_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(case.id)
-        .bind(format!("PLC-{year}-{n}"))
+        .bind(reference)
         .bind(&case.title)
         .bind(&case.summary)
         .bind(case.state.as_str())

@@ -85,18 +85,6 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The next number of `year`'s cases, taken atomically inside the transaction: `PLC-<year>-<n>`.
-async fn case_reference(conn: &mut Conn, year: i32) -> Result<String> {
-    let n: i64 = sqlx::query_scalar(
-        "INSERT INTO case_numbers (year, next) VALUES ($1, 2) \
-         ON CONFLICT (year) DO UPDATE SET next = case_numbers.next + 1 RETURNING next - 1",
-    )
-    .bind(year)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(format!("PLC-{year}-{n}"))
-}
-
 /// Opens a case in state `new`.
 async fn insert_case(
     conn: &mut Conn,
@@ -105,7 +93,7 @@ async fn insert_case(
     created_by: Uuid,
     at: DateTime<Utc>,
 ) -> Result<String> {
-    let reference = case_reference(conn, case.year).await?;
+    let reference = super::cases::case_reference(conn, case.year).await?;
     sqlx::query(
         "INSERT INTO cases (id, reference, title, summary, state, tlp, sectors, created_by, created_at, \
          modified_at, version) VALUES ($1, $2, $3, '', 'new', $4, $5, $6, $7, $7, 1)",
