@@ -208,12 +208,11 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A task of the catalogue suite a request names: its text, definition, samples, and the suite's name and
-/// digest. `None` when the suite is not the catalogue's.
-fn catalogue_task(
-    app: &App,
-    input: &NewEvalRun,
-) -> AppResult<Option<(String, TaskFile, Vec<Sample>, (String, String))>> {
+/// A task to run: its text, definition and samples, and (from the catalogue) its suite's name and digest.
+type ChosenTask = (String, TaskFile, Vec<Sample>, Option<(String, String)>);
+
+/// A task of the catalogue suite a request names. `None` when the suite is not the catalogue's.
+fn catalogue_task(app: &App, input: &NewEvalRun) -> AppResult<Option<ChosenTask>> {
     let Some(name) = &input.suite else {
         return Ok(None);
     };
@@ -245,7 +244,7 @@ fn catalogue_task(
         suite.text.clone(),
         task.spec.clone(),
         task.samples.clone(),
-        (suite.name.clone(), suite.digest.clone()),
+        Some((suite.name.clone(), suite.digest.clone())),
     )))
 }
 
@@ -335,7 +334,7 @@ impl App {
         }
         Self::check_not_withdrawn(&notice)?;
         let (text, mut spec, mut samples, suite) = match catalogue_task(self, &input)? {
-            Some((text, spec, samples, suite)) => (text, spec, samples, Some(suite)),
+            Some(chosen) => chosen,
             None => {
                 let names: Vec<String> = self.suites.suites.iter().map(|s| s.name.clone()).collect();
                 let (text, spec, samples) = task_of(&input, &names)?;

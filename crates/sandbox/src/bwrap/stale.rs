@@ -27,11 +27,13 @@ pub(super) struct Instance {
 }
 
 impl Instance {
-    /// Makes and locks a new directory under `base`.
+    /// Makes and locks a new directory under `base`. It is made under another name and renamed once locked,
+    /// so a sweep never sees it unlocked.
     pub(super) fn create(base: &Path) -> Result<Self, Error> {
-        let dir = base.join(format!("{PREFIX}{:016x}", rand::random::<u64>()));
-        super::make_dir(&dir, 0o711)?;
-        let path = dir.join(LOCK);
+        let id = format!("{:016x}", rand::random::<u64>());
+        let making = base.join(format!("new-{id}"));
+        super::make_dir(&making, 0o711)?;
+        let path = making.join(LOCK);
         let lock = File::create(&path).map_err(Error::io(format!("create {}", path.display())))?;
         lock.try_lock().map_err(|e| {
             let source = match e {
@@ -40,6 +42,8 @@ impl Instance {
             };
             Error::io(format!("lock {}", path.display()))(source)
         })?;
+        let dir = base.join(format!("{PREFIX}{id}"));
+        std::fs::rename(&making, &dir).map_err(Error::io(format!("rename {}", making.display())))?;
         Ok(Self { dir, _lock: lock })
     }
 }
@@ -100,4 +104,42 @@ pub(super) fn sweep(base: &Path) -> Result<Swept, Error> {
         swept.drivers += 1;
     }
     Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_removes_what_gone_drivers_left_and_nothing_of_live_ones() {
+        let base = std::env::temp_dir().join(format!("prelaunch-stale-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&base).unwrap();
+        let live = Instance::create(&base).unwrap();
+        std::fs::create_dir_all(live.dir.join("0123/work")).unwrap();
+        let gone = Instance::create(&base).unwrap();
+        let gone_dir = gone.dir.clone();
+        std::fs::create_dir_all(gone_dir.join("4567/work")).unwrap();
+        std::fs::write(gone_dir.join("4567/work/file"), "left behind").unwrap();
+        drop(gone);
+        // Not a driver's: left alone.
+        std::fs::create_dir_all(base.join("other")).unwrap();
+
+        let swept = sweep(&base).unwrap();
+        assert_eq!(
+            swept,
+            Swept {
+                drivers: 1,
+                sandboxes: 1,
+                processes: 0
+            }
+        );
+        assert!(!gone_dir.exists());
+        assert!(live.dir.join("0123/work").exists());
+        assert!(base.join("other").exists());
+        // A second sweep finds nothing more while the live driver holds its lock.
+        assert_eq!(sweep(&base).unwrap(), Swept::default());
+        drop(live);
+        assert_eq!(sweep(&base).unwrap().drivers, 1);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
