@@ -60,6 +60,11 @@ pub struct Config {
     /// How long one webhook delivery attempt may take, from connecting to the end of what is read of the
     /// answer (15 s; not an operator option: tests shorten it).
     pub webhook_timeout: std::time::Duration,
+    /// The suites directory (`--suites-dir`): its task files are the catalogue runs may name.
+    pub suites_dir: Option<std::path::PathBuf>,
+    /// This process's sandboxes, when it can make them (root and bubblewrap): only then does its worker take
+    /// agent batches.
+    pub sandbox: Option<crate::evals::SandboxPool>,
 }
 
 impl Default for Config {
@@ -75,6 +80,8 @@ impl Default for Config {
             allow_private_upstreams: false,
             mail: None,
             webhook_timeout: webhooks::TIMEOUT,
+            suites_dir: None,
+            sandbox: None,
         }
     }
 }
@@ -89,6 +96,8 @@ pub struct App {
     pub(crate) ledger_key: Arc<::ledger::LogKey>,
     pub(crate) ledger_cache: Arc<ledger::NodeCache>,
     pub gateway: Arc<crate::gateway::Gateway>,
+    /// The suite catalogue, loaded once from `config.suites_dir`.
+    pub suites: Arc<crate::evals::Catalogue>,
 }
 
 impl App {
@@ -100,9 +109,11 @@ impl App {
         } else {
             ::gateway::egress::Egress::PublicOnly
         };
+        let suites = Arc::new(crate::evals::Catalogue::load(config.suites_dir.as_deref()));
         App {
             store,
             clock,
+            suites,
             config: Arc::new(config),
             ledger_key: Arc::new(key),
             ledger_cache: Arc::default(),

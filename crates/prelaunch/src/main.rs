@@ -182,6 +182,25 @@ struct JobArgs {
     /// Also run the kinds that exist only for tests (`test.sleep`, `test.fail`).
     #[arg(long, hide = true)]
     test_kinds: bool,
+    /// The directory of evaluation suites (task files, datasets, challenge directories) runs may name; by
+    /// default `suites` in the working directory when there is one.
+    #[arg(long, env = "PRELAUNCH_SUITES_DIR")]
+    suites_dir: Option<PathBuf>,
+    /// Do not run agents' samples in sandboxes here, even when this process could (root and bubblewrap):
+    /// their batches are left to other workers.
+    #[arg(long, env = "PRELAUNCH_NO_SANDBOX")]
+    no_sandbox: bool,
+    /// Where sandboxes' directories are made (what a killed worker left there is removed at start).
+    #[arg(long, env = "PRELAUNCH_SANDBOX_DIR", hide = true)]
+    sandbox_dir: Option<PathBuf>,
+    /// The first of the uids sandboxes run as, and how many.
+    #[arg(long, hide = true)]
+    sandbox_first_uid: Option<u32>,
+    #[arg(long, hide = true)]
+    sandbox_uid_count: Option<u32>,
+    /// Seconds one of an agent's tool calls may run in its sandbox.
+    #[arg(long, env = "PRELAUNCH_TOOL_TIMEOUT", default_value_t = 60)]
+    tool_timeout: u64,
 }
 
 impl JobArgs {
@@ -202,6 +221,58 @@ impl JobArgs {
             );
         }
         Ok(registry.only(kinds))
+    }
+
+    /// The suites directory: the one given, or `./suites` when there is one.
+    fn suites_dir(&self) -> Option<PathBuf> {
+        self.suites_dir.clone().or_else(|| {
+            let bundled = PathBuf::from("suites");
+            bundled.is_dir().then_some(bundled)
+        })
+    }
+
+    /// This process's sandboxes for agents' samples, when it can make them. Starting the driver removes what a
+    /// killed worker's sandboxes left behind.
+    fn sandbox(&self) -> Option<app::evals::SandboxPool> {
+        if self.no_sandbox {
+            return None;
+        }
+        let made = sandbox::bwrap::BwrapConfig::current_exe().and_then(|mut config| {
+            if let Some(dir) = &self.sandbox_dir {
+                config.base_dir = dir.clone();
+            }
+            if let Some(first) = self.sandbox_first_uid {
+                config.first_uid = first;
+            }
+            if let Some(count) = self.sandbox_uid_count {
+                config.uid_count = count;
+            }
+            sandbox::bwrap::BwrapDriver::new(config)
+        });
+        match made {
+            Ok(driver) => {
+                let swept = driver.swept();
+                if swept.sandboxes > 0 || swept.drivers > 0 {
+                    tracing::info!(
+                        sandboxes = swept.sandboxes,
+                        processes = swept.processes,
+                        "removed the sandboxes a stopped worker left"
+                    );
+                }
+                Some(app::evals::SandboxPool {
+                    pool: Arc::new(sandbox::pool::Pool::new(
+                        Arc::new(driver),
+                        sandbox::pool::RampConfig::default(),
+                    )),
+                    limits: sandbox::Limits::default(),
+                    tool_timeout: std::time::Duration::from_secs(self.tool_timeout.max(1)),
+                })
+            }
+            Err(error) => {
+                tracing::info!(%error, "no sandbox here: agents' batches are left to workers that have one");
+                None
+            }
+        }
     }
 
     fn options(&self) -> app::jobs::WorkerOptions {
@@ -580,6 +651,8 @@ async fn worker(args: WorkerArgs) -> Result<()> {
     let settings = Config {
         allow_private_upstreams: args.allow_private_upstreams,
         mail: args.mail.settings()?,
+        suites_dir: args.jobs.suites_dir(),
+        sandbox: args.jobs.sandbox(),
         ..config(Some(args.public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;
@@ -589,6 +662,7 @@ async fn worker(args: WorkerArgs) -> Result<()> {
     let journal = journal_dir(&args.db);
     app.open_call_journal(&journal).await.map_err(fail)?;
     let options = args.jobs.options();
+    let registry = registry.runnable_by(&app);
     println!(
         "Prelaunch worker {} is running jobs of kinds {}",
         options.name,
@@ -616,6 +690,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         allow_private_upstreams: args.allow_private_upstreams,
         trusted_proxies: args.trusted_proxies.clone(),
         mail: args.mail.settings()?,
+        suites_dir: args.jobs.suites_dir(),
+        sandbox: if args.no_worker { None } else { args.jobs.sandbox() },
         ..config(Some(public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;

@@ -76,6 +76,10 @@ pub struct EvalRunRow {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// The catalogue suite the task came from (its path under the suites directory), if any.
+    pub suite: Option<String>,
+    /// The digest of the suite's files the task reads, when the run started (`sha256:` and hex).
+    pub suite_digest: Option<String>,
 }
 
 /// One sample's epoch as it ended. `record` is the transcript and score, compressed.

@@ -6,8 +6,10 @@ mod endpoint;
 mod gateway_model;
 pub mod runs;
 mod sandboxed;
+pub mod suites;
 
 pub use endpoint::Endpoint;
 pub use gateway_model::{GatewayModel, model_error};
-pub use runs::{AccuracyView, EVAL_BATCH, EvalResultView, EvalRunView, NewEvalRun};
-pub use sandboxed::Sandboxed;
+pub use runs::{AccuracyView, EVAL_BATCH, EVAL_SANDBOX_BATCH, EvalResultView, EvalRunView, NewEvalRun};
+pub use sandboxed::{SandboxPool, Sandboxed};
+pub use suites::{Catalogue, SuiteView};

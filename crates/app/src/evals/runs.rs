@@ -5,16 +5,20 @@
 //! as it ends. A recorded item is never run again, so a batch redone after its worker died does only what is
 //! missing, and the store counts each item once.
 
-use super::GatewayModel;
+use super::suites::Suite;
+use super::{GatewayModel, Sandboxed};
 use crate::jobs::{Completion, JobError, JobHandler, JobRequest, Registry};
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{Actor, App, AppError, AppResult, Caller, policy};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evals::dataset::{self, Format, Limits};
+use evals::load::SandboxedSample;
 use evals::metrics::{Z_95, wilson};
 use evals::model::Model;
-use evals::runner::{self, NoSandbox, Results, Run, RunConfig, RunEnd, SampleRecord, Sink, WorkItem};
+use evals::runner::{
+    self, Environment, NoSandbox, Results, Run, RunConfig, RunEnd, SampleRecord, Sink, WorkItem,
+};
 use evals::sample::Sample;
 use evals::solve::Plan;
 use evals::task::{MAX_EPOCHS, ScorerSpec, TaskFile};
@@ -29,6 +33,10 @@ use uuid::Uuid;
 
 /// The job kind of one batch of a run.
 pub const EVAL_BATCH: &str = "eval.batch";
+/// The job kind of one batch of a run whose samples run in sandboxes: taken only by workers that have one.
+pub const EVAL_SANDBOX_BATCH: &str = "eval.sandbox_batch";
+/// What a queued run that needs a sandbox says while no worker with one has taken it.
+pub const WAITING_FOR_SANDBOX: &str = "waiting for a worker with a sandbox";
 /// Items (sample × epoch) per batch.
 pub const BATCH_ITEMS: usize = 8;
 /// The most a dataset given inline may hold, in bytes (the request body's own limit is 256 KiB).
@@ -98,6 +106,14 @@ pub struct EvalRunView {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The catalogue suite the run's task came from, and the digest of its files when the run started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite_digest: Option<String>,
+    /// While queued, what the run waits for (a run of agents waits for a worker with a sandbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<&'static str>,
     /// The task's results (every reducer and grouping), once the run is completed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Results>,
@@ -110,6 +126,8 @@ impl From<EvalRunRow> for EvalRunView {
             let (low, high) = wilson(value, n, Z_95);
             AccuracyView { value, low, high }
         });
+        let waiting = (r.state == EvalRunState::Queued && r.started_at.is_none() && runs_in_sandbox(&r))
+            .then_some(WAITING_FOR_SANDBOX);
         EvalRunView {
             id: r.id,
             notice_id: r.notice_id,
@@ -128,6 +146,9 @@ impl From<EvalRunRow> for EvalRunView {
             created_at: r.created_at,
             started_at: r.started_at,
             ended_at: r.ended_at,
+            suite: r.suite,
+            suite_digest: r.suite_digest,
+            waiting,
             results: None,
         }
     }
@@ -142,6 +163,13 @@ pub struct EvalResultView {
     pub value: Option<f64>,
     pub error: Option<String>,
     pub record: Value,
+}
+
+/// Whether a run's samples run in sandboxes: a catalogue suite's agent task.
+fn runs_in_sandbox(run: &EvalRunRow) -> bool {
+    run.suite.is_some()
+        && TaskFile::parse(&run.task)
+            .is_ok_and(|spec| matches!(spec.solver, evals::task::SolverSpec::Agent { .. }))
 }
 
 /// A batch's payload: its run and items as `[index, epoch]` pairs.
@@ -180,12 +208,53 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// A task to run: its text, definition and samples, and (from the catalogue) its suite's name and digest.
+type ChosenTask = (String, TaskFile, Vec<Sample>, Option<(String, String)>);
+
+/// A task of the catalogue suite a request names. `None` when the suite is not the catalogue's.
+fn catalogue_task(app: &App, input: &NewEvalRun) -> AppResult<Option<ChosenTask>> {
+    let Some(name) = &input.suite else {
+        return Ok(None);
+    };
+    let Some(suite) = app.suites.get(name) else {
+        return Ok(None);
+    };
+    if input.dataset.is_some() || input.dataset_format.is_some() {
+        return Err(invalid(
+            "dataset",
+            "a suite brings its own dataset; give either a suite or a task with its dataset",
+        ));
+    }
+    let task = match &input.task {
+        None if suite.tasks.len() == 1 => suite.tasks.first(),
+        None => None,
+        Some(wanted) => suite.tasks.iter().find(|t| &t.spec.name == wanted),
+    }
+    .ok_or_else(|| {
+        let names: Vec<&str> = suite.tasks.iter().map(|t| t.spec.name.as_str()).collect();
+        invalid(
+            "task",
+            format!("name one of the suite's tasks: {}", names.join(", ")),
+        )
+    })?;
+    if task.samples.is_empty() {
+        return Err(invalid("suite", "the suite's task holds no samples"));
+    }
+    Ok(Some((
+        suite.text.clone(),
+        task.spec.clone(),
+        task.samples.clone(),
+        Some((suite.name.clone(), suite.digest.clone())),
+    )))
+}
+
 /// The task and samples of a request, checked: every problem is the caller's, named by its field.
-fn task_of(input: &NewEvalRun) -> AppResult<(String, TaskFile, Vec<Sample>)> {
+fn task_of(input: &NewEvalRun, catalogue: &[String]) -> AppResult<(String, TaskFile, Vec<Sample>)> {
     let (text, data) = match (&input.suite, &input.task, &input.dataset) {
         (Some(name), None, None) => {
             let (_, task, data) = SUITES.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
-                let names: Vec<&str> = SUITES.iter().map(|s| s.0).collect();
+                let mut names: Vec<&str> = catalogue.iter().map(String::as_str).collect();
+                names.extend(SUITES.iter().map(|s| s.0));
                 invalid(
                     "suite",
                     format!("no suite named {name:?}; the suites are {}", names.join(", ")),
@@ -264,7 +333,14 @@ impl App {
             ));
         }
         Self::check_not_withdrawn(&notice)?;
-        let (text, mut spec, mut samples) = task_of(&input)?;
+        let (text, mut spec, mut samples, suite) = match catalogue_task(self, &input)? {
+            Some(chosen) => chosen,
+            None => {
+                let names: Vec<String> = self.suites.suites.iter().map(|s| s.name.clone()).collect();
+                let (text, spec, samples) = task_of(&input, &names)?;
+                (text, spec, samples, None)
+            }
+        };
         if let Some(epochs) = input.epochs {
             if !(1..=MAX_EPOCHS).contains(&epochs) {
                 return Err(invalid("epochs", format!("must be between 1 and {MAX_EPOCHS}")));
@@ -278,12 +354,18 @@ impl App {
             samples.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
         let plan = Plan::new(spec.clone()).map_err(|e| invalid("task", e))?;
-        if plan.needs_sandbox() {
+        let sandboxed = plan.needs_sandbox()
+            || samples
+                .iter()
+                .any(|s| s.files.as_ref().is_some_and(|f| !f.is_empty()) || s.setup.is_some());
+        if sandboxed && suite.is_none() {
             return Err(invalid(
                 "task",
-                "agent tasks need a sandbox with the challenge's files; run them with `prelaunch eval run`",
+                "agent tasks need a sandbox with the challenge's files: name a suite of the server's catalogue \
+                 (GET /api/v1/eval-suites), or run them with `prelaunch eval run`",
             ));
         }
+        let kind = if sandboxed { EVAL_SANDBOX_BATCH } else { EVAL_BATCH };
         let models = self.gateway_models_of(caller, input.notice_id).await?;
         let mut wanted = vec![("model", input.model.as_str())];
         if let ScorerSpec::ModelGraded {
@@ -356,6 +438,8 @@ impl App {
             started_at: None,
             ended_at: None,
             version: 1,
+            suite: suite.as_ref().map(|s| s.0.clone()),
+            suite_digest: suite.map(|s| s.1),
         };
         let batches = items
             .chunks(BATCH_ITEMS)
@@ -364,7 +448,7 @@ impl App {
                     run: id,
                     items: chunk.iter().map(|i| (i.index, i.epoch)).collect(),
                 };
-                JobRequest::new(EVAL_BATCH, json!(payload))
+                JobRequest::new(kind, json!(payload))
                     .attempts(20)
                     .into_new_job(now)
             })
@@ -374,7 +458,8 @@ impl App {
             "eval_run.start",
             "eval_run",
             Some(id),
-            json!({"notice": input.notice_id, "name": run.name, "model": run.model, "items": run.total}),
+            json!({"notice": input.notice_id, "name": run.name, "model": run.model, "items": run.total,
+                   "suite": run.suite, "suite_digest": run.suite_digest}),
         );
         self.store
             .create_eval_run(&run, &stored_samples, &batches, &event)
@@ -534,12 +619,69 @@ fn internal(message: String) -> AppError {
     AppError::Internal(message.into())
 }
 
-/// Adds the batch handler.
+/// Adds the batch handlers. A worker without a sandbox does not take `EVAL_SANDBOX_BATCH` (see
+/// `App::runnable`).
 pub fn register(registry: Registry) -> Registry {
-    registry.handle(EVAL_BATCH, Batch)
+    registry
+        .handle(EVAL_BATCH, Batch)
+        .handle(EVAL_SANDBOX_BATCH, Batch)
 }
 
 struct Batch;
+
+/// Ends a run early with the reason, as the service.
+async fn stop_run(app: &App, run: &EvalRunRow, reason: &str) -> Result<(), JobError> {
+    let event = app.event(
+        Actor::Person {
+            user_id: run.user_id,
+            org_id: run.org_id,
+        },
+        "eval_run.stop",
+        "eval_run",
+        Some(run.id),
+        json!({"notice": run.notice_id, "reason": reason}),
+    );
+    app.store
+        .end_eval_run(
+            run.id,
+            EvalRunState::Stopped,
+            Some(reason),
+            app.clock.now(),
+            &event,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Where each sample of a catalogue run finds its files and whether it wants a fresh flag: the suite loaded
+/// again from this worker's suites directory, refused (with the run's reason) unless its files are the ones
+/// the run started with.
+fn suite_places(app: &App, run: &EvalRunRow) -> Result<Vec<SandboxedSample>, String> {
+    let name = run
+        .suite
+        .as_deref()
+        .ok_or("the run names no suite, so its challenges' files cannot be found")?;
+    let root =
+        app.config.suites_dir.as_deref().ok_or_else(|| {
+            format!("the worker has no suites directory, so the suite {name} cannot be found")
+        })?;
+    let suite = Suite::load(root, name)
+        .map_err(|e| format!("the suite {name} cannot be loaded on this worker: {e}"))?;
+    if run.suite_digest.as_deref() != Some(suite.digest.as_str()) {
+        return Err(format!(
+            "the suite {name} changed since the run started (its files were {}, they are now {}); \
+             start a new run to evaluate the suite as it is",
+            run.suite_digest.as_deref().unwrap_or("unknown"),
+            suite.digest
+        ));
+    }
+    let task = suite
+        .tasks
+        .into_iter()
+        .find(|t| t.spec.name == run.name)
+        .ok_or_else(|| format!("the suite {name} has no task {:?}", run.name))?;
+    Ok(task.sandboxed)
+}
 
 /// Records each item into `eval_results` as it ends.
 struct StoreSink<'a> {
@@ -638,6 +780,32 @@ impl JobHandler for Batch {
             token_id: run.token_id,
             model: name,
         });
+        // A run of agents: each sample in its own sandbox, with the challenge's files as the run started with.
+        let places: Vec<SandboxedSample>;
+        let sandboxed = if job.kind == EVAL_SANDBOX_BATCH {
+            let Some(sandbox) = &app.config.sandbox else {
+                return Err(JobError::retry("this worker has no sandbox"));
+            };
+            places = match suite_places(app, &run) {
+                Ok(places) => places,
+                Err(reason) => {
+                    stop_run(app, &run, &reason).await?;
+                    return Ok(Completion::done());
+                }
+            };
+            Some(Sandboxed {
+                pool: &sandbox.pool,
+                limits: sandbox.limits.clone(),
+                tool_timeout: sandbox.tool_timeout,
+                samples: &places,
+            })
+        } else {
+            None
+        };
+        let environment: &dyn Environment = match &sandboxed {
+            Some(sandboxed) => sandboxed,
+            None => &NoSandbox,
+        };
         let sink = StoreSink { app, run: &run };
         let config = RunConfig {
             samples_at_once: 16,
@@ -650,7 +818,7 @@ impl JobHandler for Batch {
             samples: &samples,
             model: &model,
             grader: grader.as_ref().map(|g| g as &dyn Model),
-            environment: &NoSandbox,
+            environment,
             sink: &sink,
             config,
         };
@@ -678,26 +846,7 @@ impl JobHandler for Batch {
         match end {
             RunEnd::Completed | RunEnd::Cancelled => Ok(Completion::done()),
             RunEnd::AccessEnded(reason) => {
-                let reason = format!("access to the model ended: {reason}");
-                let event = app.event(
-                    Actor::Person {
-                        user_id: run.user_id,
-                        org_id: run.org_id,
-                    },
-                    "eval_run.stop",
-                    "eval_run",
-                    Some(run.id),
-                    json!({"notice": run.notice_id, "reason": reason}),
-                );
-                app.store
-                    .end_eval_run(
-                        run.id,
-                        EvalRunState::Stopped,
-                        Some(&reason),
-                        app.clock.now(),
-                        &event,
-                    )
-                    .await?;
+                stop_run(app, &run, &format!("access to the model ended: {reason}")).await?;
                 Ok(Completion::done())
             }
             RunEnd::SinkFailed(e) => Err(JobError::retry(format!("a result could not be recorded: {e}"))),

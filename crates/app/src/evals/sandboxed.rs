@@ -15,6 +15,24 @@ use sandbox::{Exec, Limits, PlacedFile, Sandbox, SandboxSpec};
 use std::path::Path;
 use std::time::Duration;
 
+/// A worker's sandboxes: the adaptive pool over its driver, the limits each sandbox gets and how long one tool
+/// call may run. A worker with one runs agent batches (`eval.sandbox_batch`); one without leaves them queued.
+#[derive(Clone)]
+pub struct SandboxPool {
+    pub pool: std::sync::Arc<Pool>,
+    pub limits: Limits,
+    pub tool_timeout: Duration,
+}
+
+impl std::fmt::Debug for SandboxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxPool")
+            .field("limits", &self.limits)
+            .field("tool_timeout", &self.tool_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The most a sample's placed files may hold together.
 pub const FILES_LIMIT: u64 = 64 * 1024 * 1024;
 

@@ -256,6 +256,15 @@ impl Registry {
         self.handlers.get(kind).cloned()
     }
 
+    /// The kinds this service can run: a process without a sandbox leaves the batches of agent runs to workers
+    /// that have one (they stay queued until one claims them).
+    pub fn runnable_by(mut self, app: &App) -> Self {
+        if app.config.sandbox.is_none() {
+            self.handlers.remove(crate::evals::EVAL_SANDBOX_BATCH);
+        }
+        self
+    }
+
     /// Keeps only the named kinds (and the schedules of those kinds).
     pub fn only(mut self, kinds: &[String]) -> Self {
         self.handlers.retain(|kind, _| kinds.contains(kind));
@@ -421,8 +430,8 @@ pub struct Worker {
 impl Worker {
     pub fn new(app: App, registry: Registry, options: WorkerOptions) -> Self {
         Worker {
+            registry: Arc::new(registry.runnable_by(&app)),
             app,
-            registry: Arc::new(registry),
             options,
         }
     }

@@ -10,6 +10,11 @@ pub fn can_start_eval_run(caller: &Caller, is_assigned: bool) -> bool {
     caller.is(OrgKind::Agency) && is_assigned
 }
 
+/// Listing the server's suite catalogue: evaluation agencies' people (those who run evaluations).
+pub fn can_list_eval_suites(caller: &Caller) -> bool {
+    caller.is(OrgKind::Agency)
+}
+
 /// Cancelling a run: its evaluator, or an admin of their agency.
 pub fn can_cancel_eval_run(caller: &Caller, run: &EvalRunRow) -> bool {
     caller.is(OrgKind::Agency)

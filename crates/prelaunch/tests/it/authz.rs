@@ -1121,6 +1121,14 @@ fn rows() -> Vec<Row> {
             },
             expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
         },
+        // The suite catalogue: evaluation agencies' people.
+        Row {
+            op: "GET /api/v1/eval-suites",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/eval-suites".into()),
+            expect: "3  3  3  3  3  +  +  +  +  +  3  3  1",
+        },
         // The job queue: program administrators only.
         Row {
             op: "GET /api/v1/jobs",

@@ -21,6 +21,7 @@ mod cli;
 mod clients;
 mod cvss;
 mod dedup_quality;
+mod eval_agents;
 mod eval_cli;
 mod eval_interop;
 mod eval_runs;

@@ -1171,6 +1171,8 @@ async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
         (ev, "POST", "/eval-runs", "/eval-runs".into(), bad, 422),
         (ev, "POST", "/eval-runs/{id}/cancel", format!("/eval-runs/{long}/cancel"), None, 200),
         (ev, "POST", "/eval-runs/{id}/cancel", format!("{path}/cancel"), None, 409),
+        (ev, "GET", "/eval-suites", "/eval-suites".into(), None, 200),
+        (Some(&w.dev_admin), "GET", "/eval-suites", "/eval-suites".into(), None, 403),
     ];
     c.run(steps).await;
 }

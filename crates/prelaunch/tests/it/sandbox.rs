@@ -83,10 +83,27 @@ async fn assert_cleaned_up(uid: u32, dir: &Path) {
     }
 }
 
+/// What is under `base` but the drivers' own directories and their lock files: the sandboxes' directories.
 fn base_dir_entries(base: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(base)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default()
+    let entries = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    entries(base)
+        .into_iter()
+        .flat_map(|driver| {
+            let name = driver.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("d-") {
+                entries(&driver)
+                    .into_iter()
+                    .filter(|p| !p.ends_with("lock"))
+                    .collect()
+            } else {
+                vec![driver]
+            }
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -397,7 +414,7 @@ async fn a_failed_start_is_reported_and_leaves_nothing() {
         assert_eq!(processes_of_uid(uid), Vec::<u32>::new(), "uid {uid}");
     }
     assert_eq!(base_dir_entries(&base), Vec::<PathBuf>::new());
-    std::fs::remove_dir(&base).unwrap();
+    std::fs::remove_dir_all(&base).unwrap();
 }
 
 #[tokio::test]

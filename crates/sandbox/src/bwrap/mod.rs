@@ -45,9 +45,11 @@
 
 mod lifecycle;
 mod running;
+mod stale;
 mod uid;
 
 pub use running::BwrapSandbox;
+pub use stale::Swept;
 
 use crate::{Driver, Error, Sandbox, SandboxSpec};
 use async_trait::async_trait;
@@ -117,6 +119,10 @@ pub struct BwrapDriver {
     bwrap: PathBuf,
     prlimit: PathBuf,
     config: BwrapConfig,
+    /// This driver's own directory under the base directory, where its sandboxes' directories are made.
+    instance: stale::Instance,
+    /// What the sweep at start-up removed.
+    swept: Swept,
 }
 
 /// Whether `bwrap` is on `PATH`.
@@ -155,10 +161,15 @@ impl BwrapDriver {
                 format!("{} must be a directory owned by root", config.base_dir.display()),
             ));
         }
+        // What a driver of a process that died (killed mid-sample) left is removed before this one starts.
+        let swept = stale::sweep(&config.base_dir)?;
+        let instance = stale::Instance::create(&config.base_dir)?;
         Ok(Self {
             bwrap,
             prlimit,
             config,
+            instance,
+            swept,
         })
     }
 
@@ -166,12 +177,17 @@ impl BwrapDriver {
         &self.config
     }
 
+    /// What starting this driver removed of the sandboxes of drivers whose processes are gone.
+    pub fn swept(&self) -> Swept {
+        self.swept
+    }
+
     /// Starts a sandbox and returns it as this driver's own type, whose uid and directory tests can inspect.
     pub async fn start_bwrap(&self, spec: SandboxSpec) -> Result<BwrapSandbox, Error> {
         spec.validate()?;
         let uid = UidLease::take(self.config.first_uid, self.config.uid_count)?;
         let id = format!("{:016x}", rand::random::<u64>());
-        let dir = self.config.base_dir.join(&id);
+        let dir = self.instance.dir.join(&id);
         if let Err(e) = make_sandbox_dir(&dir, uid.0) {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -181,7 +197,7 @@ impl BwrapDriver {
             .arg(format!("--nproc={}", spec.limits.processes))
             .arg("--")
             .arg(&self.bwrap)
-            .args(self.bwrap_args(&dir))
+            .args(Self::bwrap_args(&self.config, &dir))
             .arg(AGENT_PATH)
             .args(&self.config.agent_args)
             .env_clear()
@@ -237,7 +253,7 @@ impl BwrapDriver {
         }
     }
 
-    fn bwrap_args(&self, dir: &Path) -> Vec<OsString> {
+    fn bwrap_args(config: &BwrapConfig, dir: &Path) -> Vec<OsString> {
         let mut args: Vec<OsString> = [
             "--unshare-all",
             "--die-with-parent",
@@ -250,7 +266,7 @@ impl BwrapDriver {
         let mut arg = |parts: &[&dyn AsRef<std::ffi::OsStr>]| {
             args.extend(parts.iter().map(|p| p.as_ref().to_owned()));
         };
-        for system in &self.config.system_dirs {
+        for system in &config.system_dirs {
             if system.exists() {
                 arg(&[&"--ro-bind", system, system]);
             }
@@ -272,7 +288,7 @@ impl BwrapDriver {
         arg(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
         arg(&[&"--bind", &work, &WORKDIR, &"--bind", &tmp, &"/tmp"]);
         arg(&[&"--symlink", &"../tmp", &"/var/tmp"]);
-        arg(&[&"--ro-bind", &self.config.agent, &AGENT_PATH]);
+        arg(&[&"--ro-bind", &config.agent, &AGENT_PATH]);
         arg(&[&"--remount-ro", &"/", &"--chdir", &WORKDIR]);
         arg(&[&"--clearenv", &"--setenv", &"PATH", &PATH]);
         arg(&[&"--setenv", &"HOME", &WORKDIR, &"--setenv", &"LANG", &"C.UTF-8"]);
@@ -333,13 +349,8 @@ mod tests {
 
     #[test]
     fn the_view_is_read_only_with_a_fresh_work_dir() {
-        let driver = BwrapDriver {
-            bwrap: "/usr/bin/bwrap".into(),
-            prlimit: "/usr/bin/prlimit".into(),
-            config: BwrapConfig::new("/opt/prelaunch"),
-        };
-        let args: Vec<String> = driver
-            .bwrap_args(Path::new("/base/abc"))
+        let config = BwrapConfig::new("/opt/prelaunch");
+        let args: Vec<String> = BwrapDriver::bwrap_args(&config, Path::new("/base/abc"))
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();

@@ -21,6 +21,12 @@ pub fn routes() -> Router<App> {
         .route("/eval-runs/{id}", get(show))
         .route("/eval-runs/{id}/results", get(results))
         .route("/eval-runs/{id}/cancel", post(cancel))
+        .route("/eval-suites", get(suites))
+}
+
+/// The server's suite catalogue (evaluation agencies only).
+async fn suites(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
+    Ok(Json(serde_json::json!({"items": app.list_eval_suites(&caller)?})).into_response())
 }
 
 #[derive(Debug, Deserialize)]

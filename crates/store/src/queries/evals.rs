@@ -14,7 +14,7 @@ macro_rules! run_columns {
     () => {
         "w.id, w.notice_id, w.user_id, w.org_id, w.token_id, w.name, w.task, w.model, w.epochs, w.seed, \
          w.state, w.reason, w.total, w.done, w.errors, w.scored, w.score_sum, w.created_at, w.started_at, \
-         w.ended_at, w.version"
+         w.ended_at, w.version, w.suite, w.suite_digest"
     };
 }
 
@@ -53,8 +53,8 @@ impl EvalStore for This {
         sqlx::query(
             "INSERT INTO eval_runs (id, notice_id, user_id, org_id, token_id, name, task, samples, model, \
              epochs, seed, state, reason, total, done, errors, scored, score_sum, created_at, started_at, \
-             ended_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, 0, \
-             0, $15, NULL, NULL, $16)",
+             ended_at, version, suite, suite_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, 0, 0, 0, 0, $15, NULL, NULL, $16, $17, $18)",
         )
         .bind(run.id)
         .bind(run.notice_id)
@@ -72,6 +72,8 @@ impl EvalStore for This {
         .bind(run.total)
         .bind(run.created_at)
         .bind(run.version)
+        .bind(run.suite.as_deref())
+        .bind(run.suite_digest.as_deref())
         .execute(&mut *tx)
         .await?;
         enqueue_in(&mut tx, batches).await?;
