@@ -542,12 +542,14 @@ pub async fn sample(
 
 /// The run page's compare form: to the comparison with the chosen run.
 pub async fn compare_with(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
     Path(raw): Path<String>,
-    WebCaller(_): WebCaller,
     QueryFields(q): QueryFields,
 ) -> WebResult {
     let id = path_id(&raw)?;
-    let other = path_id(q.text("with"))?;
+    app.get_eval_run_brief(&caller, id).await?;
+    let other = path_id(q.text("with").trim())?;
     Ok(see_other(&format!("/eval-runs/{id}/compare/{other}")))
 }
 
