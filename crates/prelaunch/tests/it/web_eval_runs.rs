@@ -663,7 +663,12 @@ async fn cited_runs_and_samples_show_only_to_readers_who_may_see_them() {
     );
     let form = s.lin.get(&cite).await;
     form.assert(200);
-    assert!(form.body.contains("id=\"finding-form\" open"), "{}", form.body);
+    assert!(
+        form.body
+            .contains("<details class=\"disclosure\" open>\n    <summary>File a finding</summary>"),
+        "{}",
+        form.body
+    );
     assert!(
         form.body
             .contains(&format!("/eval-runs/{run}/samples/s1/1</textarea>")),
