@@ -198,7 +198,7 @@ async fn every_page_answers_each_persona_as_the_api_would() {
         format!("/eval-runs/{a}/samples/s9/1"),
         format!("/eval-runs/{a}/samples/s0/7"),
         format!("/eval-runs/{a}/compare/{missing}"),
-        format!("/eval-runs/not-a-run"),
+        "/eval-runs/not-a-run".to_owned(),
     ];
     // Columns follow `pages`. The other agency sees the notice (it is shared with it) but not Lin's runs.
     let table: [(&str, &Web, [u16; 11]); 5] = [
@@ -278,7 +278,8 @@ async fn the_start_form_follows_the_apis_rules_and_keeps_what_was_typed() {
     let path = s.runs_path();
     let good = dataset(&[true]);
     // (fields, the field named, a value kept)
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("model", MODEL), ("task", "name = "), ("dataset", &good)],
             "task",
