@@ -53,12 +53,19 @@
   function poll() {
     fetch(endpoint, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
+        if (response.status >= 400 && response.status < 500) {
+          // Signed out, or the run is no longer there for this person: the reload link stays.
+          return null;
+        }
         if (!response.ok) {
           throw new Error("status " + response.status);
         }
         return response.json();
       })
       .then(function (run) {
+        if (!run) {
+          return;
+        }
         show(run);
         if (run.state === "queued" || run.state === "running") {
           window.setTimeout(poll, 1000);
