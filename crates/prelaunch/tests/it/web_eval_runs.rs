@@ -408,9 +408,11 @@ async fn the_start_form_follows_the_apis_rules_and_keeps_what_was_typed() {
 async fn a_samples_transcript_is_text_whatever_the_model_said() {
     let s = scene().await;
     let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let long = "a".repeat(9_000);
     let data = format!(
-        "{}\n",
-        json!({"id": "x/1 é", "input": hostile, "target": "<script>", "metadata": {"kind": "html"}})
+        "{}\n{}\n",
+        json!({"id": "x/1 é", "input": hostile, "target": "<script>", "metadata": {"kind": "html"}}),
+        json!({"id": "long", "input": long, "target": "a"}),
     );
     let grouped = TASK.replace("\n\n[scorer]", "\ngroup_by = [\"kind\"]\n\n[scorer]");
     let id = s.start_task(&grouped, &data).await;
@@ -442,6 +444,18 @@ async fn a_samples_transcript_is_text_whatever_the_model_said() {
     }
     // The same sample through the other agency: as if it did not exist.
     s.oscar.get(&href).await.assert(404);
+
+    // Long texts are cut, and the page says so.
+    let page = s.lin.get(&format!("/eval-runs/{id}/samples/long/1")).await;
+    page.assert(200);
+    assert!(
+        page.body
+            .contains("Truncated: only the first 8,000 characters are shown."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&"a".repeat(8_000)));
+    assert!(!page.body.contains(&"a".repeat(8_001)));
 }
 
 #[tokio::test]

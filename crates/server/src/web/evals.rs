@@ -11,7 +11,7 @@ use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
 use super::view::{Choice, when};
 use app::evals::{ComparedItem, EvalRunView, EvalSampleView, NewEvalRun};
-use app::{App, AppResult, Caller, PageRequest, policy};
+use app::{App, AppError, AppResult, Caller, PageRequest, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -475,6 +475,8 @@ struct SamplePage {
     input_tokens: u64,
     output_tokens: u64,
     seconds: String,
+    /// The limit that ended the sample, if one did (messages, tokens, turns).
+    limit: String,
     cite: Option<String>,
     link: String,
 }
@@ -529,6 +531,11 @@ pub async fn sample(
         input_tokens: attempt.map(|a| a.usage.input_tokens).unwrap_or(0),
         output_tokens: attempt.map(|a| a.usage.output_tokens).unwrap_or(0),
         seconds: format!("{:.2}", record.seconds),
+        limit: attempt
+            .and_then(|a| a.limit)
+            .and_then(|l| serde_json::to_value(l).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         cite: may_cite(&app, &caller, s.run.notice_id)
             .await?
             .then(|| cite_href(s.run.notice_id, &link)),
@@ -679,28 +686,36 @@ pub fn cited(link: &str) -> Option<Cited> {
 }
 
 /// The text a cited run or sample is shown with, when the caller may see it; `None` otherwise (whether it is
-/// hidden or does not exist, the link is then shown as plain text).
-pub async fn citation(app: &App, caller: &Caller, link: &str) -> Option<String> {
-    match cited(link)? {
-        Cited::Run(id) => {
-            let run = app.get_eval_run_brief(caller, id).await.ok()?;
-            Some(format!(
+/// hidden or does not exist, the link is then shown as plain text). Our own failure is an error, not "hidden".
+pub async fn citation(app: &App, caller: &Caller, link: &str) -> Result<Option<String>, WebError> {
+    let hidden = |e: AppError| match e {
+        AppError::NotFound(_) => Ok(None),
+        other => Err(WebError::from(other)),
+    };
+    let Some(cited) = cited(link) else {
+        return Ok(None);
+    };
+    match cited {
+        Cited::Run(id) => match app.get_eval_run_brief(caller, id).await {
+            Ok(run) => Ok(Some(format!(
                 "Evaluation run: {} on {} ({}, {})",
                 run.name,
                 run.model,
                 run.state,
                 accuracy_text(&run)
-            ))
-        }
-        Cited::Sample(id, sample_id, epoch) => {
-            let s = app.get_eval_sample(caller, id, &sample_id, epoch).await.ok()?;
-            Some(format!(
+            ))),
+            Err(e) => hidden(e),
+        },
+        Cited::Sample(id, sample_id, epoch) => match app.get_eval_sample(caller, id, &sample_id, epoch).await
+        {
+            Ok(s) => Ok(Some(format!(
                 "Sample {sample_id}, epoch {epoch} of the run {} on {}: score {}",
                 s.run.name,
                 s.run.model,
                 score_text(s.value)
-            ))
-        }
+            ))),
+            Err(e) => hidden(e),
+        },
     }
 }
 

@@ -77,11 +77,11 @@ struct Evidence {
     label: Option<String>,
 }
 
-async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Vec<Evidence> {
+async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Result<Vec<Evidence>, WebError> {
     let mut out = Vec::with_capacity(links.len());
     for link in links {
         if link.starts_with("/eval-runs/") {
-            let label = super::evals::citation(app, caller, link).await;
+            let label = super::evals::citation(app, caller, link).await?;
             out.push(Evidence {
                 href: label.is_some().then(|| link.clone()),
                 text: link.clone(),
@@ -98,7 +98,7 @@ async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Vec<Evidence>
             label: None,
         });
     }
-    out
+    Ok(out)
 }
 
 /// The notice a finding or an assessment is about, as its page names it.
@@ -142,7 +142,7 @@ pub async fn finding(
         about: about(&app, &caller, finding.notice_id, finding.author_id).await?,
         f: row,
         description: review::markdown::render(&finding.description),
-        evidence: evidence(&app, &caller, &finding.evidence).await,
+        evidence: evidence(&app, &caller, &finding.evidence).await?,
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -186,7 +186,7 @@ pub async fn assessment(
             .collect(),
         a: row,
         rationale: review::markdown::render(&assessment.rationale),
-        evidence: evidence(&app, &caller, &assessment.evidence).await,
+        evidence: evidence(&app, &caller, &assessment.evidence).await?,
     };
     Ok(html(StatusCode::OK, &page))
 }
