@@ -79,6 +79,64 @@ pub fn pass_at_k(n: usize, c: usize, k: usize) -> Option<f64> {
     Some(1.0 - miss)
 }
 
+/// Two runs compared on the items both scored: each pair is (A's value, B's value) of one sample's epoch.
+/// The difference is B − A; its interval is the mean difference ± z · the standard error of the differences
+/// (their sample standard deviation over √n), the paired analysis of "Adding error bars to evals" (Miller,
+/// 2024), which removes the variance the two runs share through their common questions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Paired {
+    /// Pairs counted.
+    pub n: usize,
+    pub mean_a: f64,
+    pub mean_b: f64,
+    /// The mean of B − A over the pairs.
+    pub mean_difference: f64,
+    /// The standard error of the mean difference; 0 below two pairs.
+    pub stderr: f64,
+    /// The 95% interval of the mean difference.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Pairs where both, only A, only B, or neither is correct (a value of at least 1).
+    pub both_right: usize,
+    pub only_a: usize,
+    pub only_b: usize,
+    pub both_wrong: usize,
+}
+
+/// The paired comparison of `pairs` (A's value, B's value); `None` when there are none (no overlap).
+pub fn paired(pairs: &[(f64, f64)]) -> Option<Paired> {
+    let n = pairs.len();
+    if n == 0 {
+        return None;
+    }
+    let differences: Vec<f64> = pairs.iter().map(|(a, b)| b - a).collect();
+    let mean = |values: &mut dyn Iterator<Item = f64>| values.sum::<f64>() / n as f64;
+    let mean_difference = mean(&mut differences.iter().copied());
+    let stderr = stderr(&differences, mean_difference);
+    let (mut both_right, mut only_a, mut only_b, mut both_wrong) = (0, 0, 0, 0);
+    for (a, b) in pairs {
+        match (*a >= 1.0, *b >= 1.0) {
+            (true, true) => both_right += 1,
+            (true, false) => only_a += 1,
+            (false, true) => only_b += 1,
+            (false, false) => both_wrong += 1,
+        }
+    }
+    Some(Paired {
+        n,
+        mean_a: mean(&mut pairs.iter().map(|p| p.0)),
+        mean_b: mean(&mut pairs.iter().map(|p| p.1)),
+        mean_difference,
+        stderr,
+        ci_low: mean_difference - Z_95 * stderr,
+        ci_high: mean_difference + Z_95 * stderr,
+        both_right,
+        only_a,
+        only_b,
+        both_wrong,
+    })
+}
+
 /// How a sample's epochs become the one value its metrics count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -149,4 +149,9 @@ pub trait EvalStore: Send + Sync + 'static {
         after: Option<(i32, i32)>,
         limit: i64,
     ) -> Result<Vec<EvalResultRow>>;
+    /// One item's result.
+    async fn eval_result(&self, run_id: Uuid, sample_index: i32, epoch: i32)
+    -> Result<Option<EvalResultRow>>;
+    /// The first `limit` of a run's results as (sample id, epoch, value), in item order, without their records.
+    async fn eval_result_values(&self, run_id: Uuid, limit: i64) -> Result<Vec<(String, i32, Option<f64>)>>;
 }

@@ -2,12 +2,14 @@
 //! reference models; a notice's model through the gateway's in-process call API), the sandbox each agentic
 //! sample runs in, and runs on the server (`runs`: stored, split into jobs, recorded item by item).
 
+mod compare;
 mod endpoint;
 mod gateway_model;
 pub mod runs;
 mod sandboxed;
 pub mod suites;
 
+pub use compare::{ComparedItem, EvalComparison, EvalSampleView, MAX_COMPARED};
 pub use endpoint::Endpoint;
 pub use gateway_model::{GatewayModel, model_error};
 pub use runs::{AccuracyView, EVAL_BATCH, EVAL_SANDBOX_BATCH, EvalResultView, EvalRunView, NewEvalRun};

@@ -17,7 +17,12 @@ pub fn can_list_eval_suites(caller: &Caller) -> bool {
 
 /// Cancelling a run: its evaluator, or an admin of their agency.
 pub fn can_cancel_eval_run(caller: &Caller, run: &EvalRunRow) -> bool {
+    can_cancel_eval_run_of(caller, run.org_id, run.user_id)
+}
+
+/// The same rule, given the run's agency and evaluator (what a page offering the button knows).
+pub fn can_cancel_eval_run_of(caller: &Caller, org_id: uuid::Uuid, user_id: uuid::Uuid) -> bool {
     caller.is(OrgKind::Agency)
-        && caller.org_id() == run.org_id
-        && (caller.user_id() == run.user_id || caller.is_admin())
+        && caller.org_id() == org_id
+        && (caller.user_id() == user_id || caller.is_admin())
 }

@@ -104,3 +104,95 @@ fn grouping_summarises_each_metadata_value() {
     assert_eq!(groups[&Some("hard".to_string())].n, 2);
     assert_eq!(groups[&Some("hard".to_string())].accuracy, 0.5);
 }
+
+#[test]
+fn paired_differences_match_hand_computed_values() {
+    // (pairs as (A, B), n, mean A, mean B, mean difference B − A, stderr, (both, only A, only B, neither)).
+    // Differences of the first case: 0, 1, 0, −1, 1, 0 → mean 1/6; squared deviations sum to 102/36, so the
+    // sample variance is 102/36/5 = 0.56667 and the stderr √(0.56667/6) = 0.30732.
+    type Case = (
+        &'static [(f64, f64)],
+        usize,
+        f64,
+        f64,
+        f64,
+        f64,
+        (usize, usize, usize, usize),
+    );
+    let cases: [Case; 6] = [
+        (
+            &[
+                (1.0, 1.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+                (1.0, 0.0),
+                (0.0, 1.0),
+                (1.0, 1.0),
+            ],
+            6,
+            0.5,
+            0.66667,
+            0.16667,
+            0.30732,
+            (2, 1, 2, 1),
+        ),
+        // Identical runs: no difference, no spread.
+        (
+            &[(1.0, 1.0), (0.0, 0.0), (1.0, 1.0)],
+            3,
+            0.66667,
+            0.66667,
+            0.0,
+            0.0,
+            (2, 0, 0, 1),
+        ),
+        // A single pair: its difference, and no standard error from one value.
+        (&[(0.0, 1.0)], 1, 0.0, 1.0, 1.0, 0.0, (0, 0, 1, 0)),
+        // B always right where A never is.
+        (&[(0.0, 1.0), (0.0, 1.0)], 2, 0.0, 1.0, 1.0, 0.0, (0, 0, 2, 0)),
+        // Partial credit counts in the means but is not "right": differences 0.5, −0.5 → stderr 0.5.
+        (&[(0.5, 1.0), (1.0, 0.5)], 2, 0.75, 0.75, 0.0, 0.5, (0, 1, 1, 0)),
+        // Differences 1, 1, 1, −1: mean 0.5, variance 1, stderr 0.5.
+        (
+            &[(0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (1.0, 0.0)],
+            4,
+            0.25,
+            0.75,
+            0.5,
+            0.5,
+            (0, 1, 3, 0),
+        ),
+    ];
+    for (pairs, n, mean_a, mean_b, diff, stderr, counts) in cases {
+        let p = paired(pairs).unwrap();
+        assert_eq!(p.n, n, "{pairs:?}");
+        assert!(close(p.mean_a, mean_a), "{pairs:?}: mean A {}", p.mean_a);
+        assert!(close(p.mean_b, mean_b), "{pairs:?}: mean B {}", p.mean_b);
+        assert!(
+            close(p.mean_difference, diff),
+            "{pairs:?}: difference {}",
+            p.mean_difference
+        );
+        assert!(close(p.stderr, stderr), "{pairs:?}: stderr {}", p.stderr);
+        assert!(
+            close(p.ci_low, diff - 1.959964 * stderr),
+            "{pairs:?}: low {}",
+            p.ci_low
+        );
+        assert!(
+            close(p.ci_high, diff + 1.959964 * stderr),
+            "{pairs:?}: high {}",
+            p.ci_high
+        );
+        assert_eq!(
+            (p.both_right, p.only_a, p.only_b, p.both_wrong),
+            counts,
+            "{pairs:?}"
+        );
+    }
+    // No overlap: nothing to compare.
+    assert_eq!(paired(&[]), None);
+    // The first case's interval, by hand: 0.16667 ± 0.60233.
+    let p = paired(cases[0].0).unwrap();
+    assert!(close(p.ci_low, -0.43566) && close(p.ci_high, 0.76900), "{p:?}");
+}

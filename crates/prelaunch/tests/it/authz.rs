@@ -1111,6 +1111,13 @@ fn rows() -> Vec<Row> {
             expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
         },
         Row {
+            op: "GET /api/v1/eval-runs/{id}/compare/{other}",
+            case: "the evaluator's run with itself",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/eval-runs/{0}/compare/{0}", ids.eval_run)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
             op: "POST /api/v1/eval-runs/{id}/cancel",
             case: "the evaluator's run",
             fresh: Fresh::EvalRun,

@@ -58,5 +58,6 @@ mod web_clearinghouse;
 mod web_clearinghouse_actions;
 mod web_clearinghouse_metrics;
 mod web_clearinghouse_settings;
+mod web_eval_runs;
 mod webhooks;
 mod windows;

@@ -1168,6 +1168,8 @@ async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
         (ev, "GET", "/eval-runs/{id}", path.clone(), None, 200),
         (other, "GET", "/eval-runs/{id}", path.clone(), None, 404),
         (ev, "GET", "/eval-runs/{id}/results", format!("{path}/results?limit=2"), None, 200),
+        (ev, "GET", "/eval-runs/{id}/compare/{other}", format!("{path}/compare/{long}?limit=2"), None, 200),
+        (other, "GET", "/eval-runs/{id}/compare/{other}", format!("{path}/compare/{long}"), None, 404),
         (ev, "POST", "/eval-runs", "/eval-runs".into(), bad, 422),
         (ev, "POST", "/eval-runs/{id}/cancel", format!("/eval-runs/{long}/cancel"), None, 200),
         (ev, "POST", "/eval-runs/{id}/cancel", format!("{path}/cancel"), None, 409),

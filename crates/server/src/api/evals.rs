@@ -21,6 +21,7 @@ pub fn routes() -> Router<App> {
         .route("/eval-runs/{id}", get(show))
         .route("/eval-runs/{id}/results", get(results))
         .route("/eval-runs/{id}/cancel", post(cancel))
+        .route("/eval-runs/{id}/compare/{other}", get(compare))
         .route("/eval-suites", get(suites))
 }
 
@@ -120,4 +121,22 @@ async fn cancel(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     Ok(Json(app.cancel_eval_run(&caller, id(&raw)?).await?).into_response())
+}
+
+/// Run `id` (A) compared with `other` (B) on the items both recorded; the differing items paged.
+async fn compare(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path((raw, other)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: PageOnly = query(q.as_deref())?;
+    let page = PageRequest {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let comparison = app
+        .compare_eval_runs(&caller, id(&raw)?, id(&other)?, &page)
+        .await?;
+    Ok(Json(comparison).into_response())
 }

@@ -9,6 +9,7 @@ use axum::routing::get;
 const CSS: &str = include_str!("../../assets/app.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
 const DUPLICATES_JS: &str = include_str!("../../assets/duplicates.js");
+const EVAL_RUN_JS: &str = include_str!("../../assets/eval_run.js");
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -34,6 +35,19 @@ pub fn routes() -> Router<App> {
                         (header::CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     DUPLICATES_JS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/assets/eval_run.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    EVAL_RUN_JS,
                 )
                     .into_response()
             }),

@@ -10,6 +10,7 @@ pub mod assets;
 mod auth;
 mod chart;
 mod clearinghouse;
+mod evals;
 mod form;
 mod gateway;
 mod ledger;
@@ -55,6 +56,12 @@ pub fn routes() -> Router<App> {
         )
         .route("/notices/{id}/findings", post(work::file_finding))
         .route("/notices/{id}/assessments", post(work::publish_assessment))
+        .route("/notices/{id}/eval-runs", get(evals::runs).post(evals::start))
+        .route("/eval-runs/{id}", get(evals::run))
+        .route("/eval-runs/{id}/cancel", post(evals::cancel))
+        .route("/eval-runs/{id}/compare", get(evals::compare_with))
+        .route("/eval-runs/{id}/compare/{other}", get(evals::compare))
+        .route("/eval-runs/{id}/samples/{sample}/{epoch}", get(evals::sample))
         .route(
             "/notices/{id}/connections",
             get(gateway::connections).post(gateway::create_connection),

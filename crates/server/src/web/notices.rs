@@ -518,7 +518,15 @@ pub async fn detail(
     Path(raw): Path<String>,
     QueryFields(q): QueryFields,
 ) -> WebResult {
-    let page = notice_page(&app, &caller, path_id(&raw)?, &q, NoticeForms::default()).await?;
+    let mut forms = NoticeForms::default();
+    // "Cite in a finding" (from a run's or a sample's page): the finding form, open, with the link filled in.
+    if let Some(cite) = q
+        .optional("cite")
+        .filter(|c| c.starts_with("/eval-runs/") && c.len() <= 2000)
+    {
+        forms.finding.fields = Fields::new(&[("evidence", cite)]);
+    }
+    let page = notice_page(&app, &caller, path_id(&raw)?, &q, forms).await?;
     Ok(html(StatusCode::OK, &page))
 }
 

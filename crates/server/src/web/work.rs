@@ -67,23 +67,38 @@ pub async fn publish_assessment(
     .await
 }
 
-/// An evidence entry: a link when it points somewhere a browser can go, text otherwise (a `urn:`).
+/// An evidence entry: a link when it points somewhere a browser can go, text otherwise (a `urn:`). A link to
+/// an evaluation run or sample is a link, named by its run, only when the reader may see that run; otherwise
+/// it is plain text, the same whether the run is hidden or does not exist.
 struct Evidence {
     href: Option<String>,
     text: String,
+    /// What a cited run or sample is (its task, its score).
+    label: Option<String>,
 }
 
-fn evidence(links: &[String]) -> Vec<Evidence> {
-    links
-        .iter()
-        .map(|link| Evidence {
+async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Result<Vec<Evidence>, WebError> {
+    let mut out = Vec::with_capacity(links.len());
+    for link in links {
+        if link.starts_with("/eval-runs/") {
+            let label = super::evals::citation(app, caller, link).await?;
+            out.push(Evidence {
+                href: label.is_some().then(|| link.clone()),
+                text: link.clone(),
+                label,
+            });
+            continue;
+        }
+        out.push(Evidence {
             href: ["https://", "http://", "/"]
                 .iter()
                 .any(|p| link.starts_with(p))
                 .then(|| link.clone()),
             text: link.clone(),
-        })
-        .collect()
+            label: None,
+        });
+    }
+    Ok(out)
 }
 
 /// The notice a finding or an assessment is about, as its page names it.
@@ -127,7 +142,7 @@ pub async fn finding(
         about: about(&app, &caller, finding.notice_id, finding.author_id).await?,
         f: row,
         description: review::markdown::render(&finding.description),
-        evidence: evidence(&finding.evidence),
+        evidence: evidence(&app, &caller, &finding.evidence).await?,
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -171,7 +186,7 @@ pub async fn assessment(
             .collect(),
         a: row,
         rationale: review::markdown::render(&assessment.rationale),
-        evidence: evidence(&assessment.evidence),
+        evidence: evidence(&app, &caller, &assessment.evidence).await?,
     };
     Ok(html(StatusCode::OK, &page))
 }

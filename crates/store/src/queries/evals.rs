@@ -293,4 +293,31 @@ impl EvalStore for This {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    async fn eval_result(
+        &self,
+        run_id: Uuid,
+        sample_index: i32,
+        epoch: i32,
+    ) -> Result<Option<EvalResultRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = $1 AND sample_index = $2 AND epoch = $3"
+        ))
+        .bind(run_id)
+        .bind(sample_index)
+        .bind(epoch)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn eval_result_values(&self, run_id: Uuid, limit: i64) -> Result<Vec<(String, i32, Option<f64>)>> {
+        Ok(sqlx::query_as(
+            "SELECT sample_id, epoch, value FROM eval_results WHERE run_id = $1 \
+             ORDER BY sample_index, epoch LIMIT $2",
+        )
+        .bind(run_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }
