@@ -155,7 +155,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
     ValidationError::new(field, message).into()
 }
 
-fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
+pub(super) fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
     zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(|e| AppError::Internal(Box::new(e)))
 }
 
@@ -163,7 +163,7 @@ fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
 const DECOMPRESSED_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Decompresses what `compress` wrote, bounded so a corrupt row cannot take all memory.
-fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub(super) fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let failed = |e: std::io::Error| format!("a stored record does not decompress: {e}");
     let mut out = Vec::new();
@@ -382,7 +382,7 @@ impl App {
         Ok(run.into())
     }
 
-    async fn visible_eval_run(&self, caller: &Caller, id: Uuid) -> AppResult<EvalRunRow> {
+    pub(super) async fn visible_eval_run(&self, caller: &Caller, id: Uuid) -> AppResult<EvalRunRow> {
         self.store
             .visible_eval_run(id, &policy::audience(caller))
             .await?
@@ -518,7 +518,7 @@ impl App {
         self.get_eval_run(caller, id).await
     }
 
-    async fn run_samples(&self, id: Uuid) -> Result<Vec<Sample>, String> {
+    pub(super) async fn run_samples(&self, id: Uuid) -> Result<Vec<Sample>, String> {
         let stored = self
             .store
             .eval_run_samples(id)
@@ -530,7 +530,7 @@ impl App {
     }
 }
 
-fn internal(message: String) -> AppError {
+pub(super) fn internal(message: String) -> AppError {
     AppError::Internal(message.into())
 }
 

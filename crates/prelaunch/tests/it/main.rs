@@ -23,6 +23,7 @@ mod cvss;
 mod dedup_quality;
 mod eval_cli;
 mod eval_interop;
+mod eval_io;
 mod eval_runs;
 mod gateway;
 mod gateway_inproc;
