@@ -600,3 +600,58 @@ async fn eval_run_with_a_notice_queues_on_the_server_and_follows_to_the_end() {
     assert!(err.contains("403"), "{err}");
     assert_eq!(eval_counts(t).await["eval_runs"], runs_before);
 }
+
+/// A small finished log of two samples (one right, one wrong), written by our writer, for requests that need
+/// a valid body (the OpenAPI and authorisation tests).
+pub(crate) fn tiny_log() -> Vec<u8> {
+    use evals::inspect_log::{EvalLog, EvalSample, LogStart, LogWriter, WriteLimits};
+    let eval = json!({
+        "eval_id": "tiny-eval", "run_id": "tiny-run", "created": "2026-11-30T04:00:00+00:00", "task": "tiny",
+        "task_id": "tiny", "dataset": {"name": "tiny", "samples": 2, "sample_ids": [1, 2]},
+        "model": "mockllm/model", "config": {}, "packages": {},
+    });
+    let start: LogStart = serde_json::from_value(json!({"version": 2, "eval": eval, "plan": {}})).unwrap();
+    let header: EvalLog = serde_json::from_value(json!({
+        "version": 2, "status": "success", "eval": eval, "plan": {},
+        "results": {"total_samples": 2, "completed_samples": 2, "scores": [{
+            "name": "exact", "scorer": "exact", "params": {},
+            "metrics": {"accuracy": {"name": "accuracy", "value": 0.5, "params": {}}},
+        }]},
+        "stats": {"started_at": "2026-11-30T04:00:00+00:00", "completed_at": "2026-11-30T04:00:01+00:00",
+                  "model_usage": {}},
+    }))
+    .unwrap();
+    let mut writer = LogWriter::new(Vec::new(), "tiny.eval", &start, WriteLimits::default()).unwrap();
+    for (id, value) in [(1, "C"), (2, "I")] {
+        let sample: EvalSample = serde_json::from_value(json!({
+            "id": id, "epoch": 1, "input": format!("question {id}"), "target": "a",
+            "messages": [{"role": "user", "content": format!("question {id}")}],
+            "output": {"model": "mockllm/model", "choices": [], "completion": "a"},
+            "scores": {"exact": {"value": value}},
+        }))
+        .unwrap();
+        writer.write_sample(&sample).unwrap();
+    }
+    writer.finish(&header).unwrap()
+}
+
+#[tokio::test]
+async fn a_log_written_by_us_imports_with_its_scores() {
+    let g = gateway_with(10, json!({})).await;
+    let (t, w) = (&g.t, &g.w);
+    let response = reqwest::Client::new()
+        .post(t.url(&format!("/api/v1/notices/{}/eval-runs/import", g.notice)))
+        .bearer_auth(&w.evaluator.token)
+        .header("content-type", "application/zip")
+        .body(tiny_log())
+        .send()
+        .await
+        .unwrap();
+    let reply = TestApp::reply(response).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    assert_eq!(
+        (&reply.body["total"], &reply.body["errors"]),
+        (&json!(2), &json!(0))
+    );
+    assert_eq!(reply.body["accuracy"]["value"], 0.5);
+}
