@@ -44,6 +44,8 @@ pub const IMPORT_LIMITS: ImportLimits = ImportLimits {
     max_items: super::runs::MAX_ITEMS,
     max_epochs: MAX_EPOCHS,
 };
+/// The longest task or model name an imported log may give.
+const NAME_LIMIT: usize = 200;
 /// Results read from the store at a time.
 const PAGE: i64 = 256;
 /// The bytes of the archive sent on at a time.
@@ -313,6 +315,14 @@ impl App {
             return Err(invalid("log", "log: holds no samples"));
         }
         let name = log.header.eval.task.clone();
+        for (what, value) in [("eval.task", &name), ("eval.model", &log.header.eval.model)] {
+            if value.trim().is_empty() || value.chars().count() > NAME_LIMIT {
+                return Err(invalid(
+                    "log",
+                    format!("log: header.json: {what} must be 1 to {NAME_LIMIT} characters"),
+                ));
+            }
+        }
         let task = format!(
             "name = {}\ndescription = \"Imported from an Inspect log\"\ndataset = \"log.eval\"\nepochs = {}\n",
             serde_json::to_string(&name).map_err(|e| AppError::Internal(Box::new(e)))?,

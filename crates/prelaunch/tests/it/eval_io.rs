@@ -87,6 +87,79 @@ fn number(v: &Value) -> f64 {
     }
 }
 
+/// Exports the run `run` (as `who` sees it, with its `results` from the API) through the binary and reads it
+/// with Inspect: every sample and epoch with the API's score, the summaries, the accuracy the API states, and
+/// `list_eval_logs` lists it. The scratch directory and the logs' directory in it.
+pub(crate) async fn exported_whole(
+    t: &TestApp,
+    who: &Persona,
+    run: &Value,
+    results: &[Value],
+) -> (TestDir, PathBuf) {
+    let dir = TestDir::new("eval-io-export");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let path = logs.join("run.eval");
+    let server = t.url("");
+    let id_arg = run["id"].as_str().unwrap().to_owned();
+    let args = [
+        "eval",
+        "export",
+        &id_arg,
+        "--format",
+        "inspect",
+        "-o",
+        path.to_str().unwrap(),
+        "--server",
+        &server,
+    ];
+    let (code, out, err) = cli(&args, &who.token, &dir).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains(&who.token) && !err.contains(&who.token));
+    assert_eq!(files_in(&logs), ["run.eval"], "only the log, no partial file");
+
+    let seen = python(READ_LOG, &[path.to_str().unwrap(), logs.to_str().unwrap()], &dir).await;
+    assert_eq!(seen["status"], "success", "{seen}");
+    assert_eq!(seen["task"], "echo");
+    assert_eq!(seen["model"], MODEL);
+    assert_eq!(seen["run_id"], id_arg);
+    assert_eq!(seen["dataset_samples"], run["results"]["samples"]);
+    // Every sample and epoch, with the score the API gives it.
+    let mut got: Vec<(String, i64, f64)> = seen["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s[0].as_str().unwrap().to_owned(),
+                s[1].as_i64().unwrap(),
+                number(&s[2]["includes"]),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, i64, f64)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["sample_id"].as_str().unwrap().to_owned(),
+                r["epoch"].as_i64().unwrap(),
+                r["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(got, want);
+    assert_eq!(seen["summaries"].as_array().unwrap().len(), results.len());
+    let accuracy = seen["metrics"]["includes"]["accuracy"].as_f64().unwrap();
+    let api = run["results"]["reducers"][0]["summary"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!((accuracy - api).abs() < 1e-12, "{seen} {run}");
+    assert_eq!(seen["listed"], json!(["run.eval"]));
+    (dir, logs)
+}
+
 #[tokio::test]
 async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads_in_inspect() {
     let g = gateway_with(10, json!({})).await;
@@ -115,73 +188,15 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
     assert!(batches.iter().all(|j| j.state == JobState::Done), "{batches:?}");
     let results = all_results(t, &w.evaluator, id, 7).await;
     assert_eq!(results.len(), 20);
-
-    let dir = TestDir::new("eval-io-export");
-    let logs = dir.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let path = logs.join("run.eval");
-    let server = t.url("");
-    let id_arg = id.to_string();
-    let args = [
-        "eval",
-        "export",
-        &id_arg,
-        "--format",
-        "inspect",
-        "-o",
-        path.to_str().unwrap(),
-        "--server",
-        &server,
-    ];
-    let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert!(!out.contains(&w.evaluator.token) && !err.contains(&w.evaluator.token));
-    assert_eq!(files_in(&logs), ["run.eval"], "only the log, no partial file");
-
-    let seen = python(READ_LOG, &[path.to_str().unwrap(), logs.to_str().unwrap()], &dir).await;
-    assert_eq!(seen["status"], "success", "{seen}");
-    assert_eq!(seen["task"], "echo");
-    assert_eq!(seen["model"], MODEL);
-    assert_eq!(seen["run_id"], id_arg);
-    assert_eq!(seen["dataset_samples"], 10);
-    // Every sample and epoch, with the score the API gives it.
-    let mut got: Vec<(String, i64, f64)> = seen["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s[0].as_str().unwrap().to_owned(),
-                s[1].as_i64().unwrap(),
-                number(&s[2]["includes"]),
-            )
-        })
-        .collect();
-    let mut want: Vec<(String, i64, f64)> = results
-        .iter()
-        .map(|r| {
-            (
-                r["sample_id"].as_str().unwrap().to_owned(),
-                r["epoch"].as_i64().unwrap(),
-                r["value"].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    got.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    assert_eq!(got, want);
-    assert_eq!(seen["summaries"].as_array().unwrap().len(), 20);
-    let accuracy = seen["metrics"]["includes"]["accuracy"].as_f64().unwrap();
-    let api = run["results"]["reducers"][0]["summary"]["accuracy"]
-        .as_f64()
-        .unwrap();
     assert!(
-        (accuracy - api).abs() < 1e-12 && (api - 0.6).abs() < 1e-12,
-        "{seen} {run}"
+        (run["accuracy"]["value"].as_f64().unwrap() - 0.6).abs() < 1e-12,
+        "{run}"
     );
-    assert_eq!(seen["listed"], json!(["run.eval"]));
 
-    // Over the API the log is the same, named as Inspect names logs.
+    let (dir, logs) = exported_whole(t, &w.evaluator, &run, &results).await;
+    let server = t.url("");
+
+    // Over the API, named as Inspect names logs.
     let response = reqwest::Client::new()
         .get(t.url(&format!("/api/v1/eval-runs/{id}/log?format=inspect")))
         .bearer_auth(&w.evaluator.token)

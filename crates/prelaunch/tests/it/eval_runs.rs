@@ -604,4 +604,6 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
     );
     second.signal("-TERM");
     assert!(second.exit(Duration::from_secs(30)).await);
+    // Its one log, exported through the binary, holds every sample both workers recorded.
+    crate::eval_io::exported_whole(t, &w.evaluator, &run, &results).await;
 }
