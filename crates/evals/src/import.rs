@@ -88,7 +88,7 @@ fn safe_name(name: &str) -> bool {
         && !name.contains('\\')
         && !name.contains('\0')
         && !name.split('/').any(|part| part == ".." || part == ".")
-        && !name.get(1..2).is_some_and(|c| c == ":")
+        && name.get(1..2).is_none_or(|c| c != ":")
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {

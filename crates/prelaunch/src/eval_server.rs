@@ -78,6 +78,11 @@ pub struct RemoteRun<'a> {
     pub token: &'a str,
 }
 
+/// The value at a JSON pointer, or null.
+fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
+    value.pointer(pointer).unwrap_or(&Value::Null)
+}
+
 fn client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
@@ -92,7 +97,7 @@ fn base(server: &str) -> String {
 async fn refusal(response: reqwest::Response) -> String {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or_default();
-    let detail = body["detail"].as_str().unwrap_or("");
+    let detail = at(&body, "/detail").as_str().unwrap_or("");
     format!("the server refused ({status}): {detail}")
 }
 
@@ -193,11 +198,11 @@ pub async fn import(args: ImportArgs) -> Result<i32> {
     } else {
         println!(
             "run {}  {}  model {}  {} samples, {} errors",
-            run["id"].as_str().unwrap_or(""),
-            run["name"].as_str().unwrap_or(""),
-            run["model"].as_str().unwrap_or(""),
-            run["total"],
-            run["errors"]
+            at(&run, "/id").as_str().unwrap_or(""),
+            at(&run, "/name").as_str().unwrap_or(""),
+            at(&run, "/model").as_str().unwrap_or(""),
+            at(&run, "/total"),
+            at(&run, "/errors")
         );
     }
     Ok(0)
@@ -277,12 +282,12 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
         return Ok(2);
     }
     let started: Value = response.json().await.context("the server's answer is not JSON")?;
-    let id = started["id"].as_str().unwrap_or("").to_owned();
+    let id = at(&started, "/id").as_str().unwrap_or("").to_owned();
     if r.detach {
         if r.json {
             println!(
                 "{}",
-                json!({"run_id": id, "state": started["state"], "samples": started["total"]})
+                json!({"run_id": id, "state": at(&started, "/state"), "samples": at(&started, "/total")})
             );
         } else {
             println!("{id}");
@@ -292,7 +297,7 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
     if !r.json {
         eprintln!("run {id} queued on {}", r.server.trim_end_matches('/'));
     }
-    let bar = Bar::new(started["name"].as_str().unwrap_or("run"));
+    let bar = Bar::new(at(&started, "/name").as_str().unwrap_or("run"));
     let began = Instant::now();
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
@@ -308,20 +313,20 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
             return Ok(2);
         }
         let run: Value = response.json().await.context("the server's answer is not JSON")?;
-        let count = |field: &str| run[field].as_u64().unwrap_or(0) as usize;
+        let count = |field: &str| run.get(field).and_then(Value::as_u64).unwrap_or(0) as usize;
         let (done, errors) = (count("done"), count("errors"));
         let scored = done.saturating_sub(errors);
         bar.show(&Progress {
             total: count("total"),
             done,
             errors,
-            score_sum: run["accuracy"]["value"].as_f64().unwrap_or(0.0) * scored as f64,
+            score_sum: at(&run, "/accuracy/value").as_f64().unwrap_or(0.0) * scored as f64,
             scored,
             elapsed: began.elapsed(),
             throttled: 0,
             concurrency: 0,
         });
-        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
+        if !matches!(at(&run, "/state").as_str(), Some("queued" | "running")) {
             break run;
         }
         tokio::select! {
@@ -339,17 +344,20 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
 
 /// The ended run as `eval run` reports a local one; the exit code.
 fn report(id: &str, model: &str, as_json: bool, run: &Value) -> i32 {
-    let state = run["state"].as_str().unwrap_or("");
-    let results = &run["results"];
-    let headline = &results["reducers"][0]["summary"];
-    let errors = run["errors"].as_u64().unwrap_or(0);
+    let state = at(run, "/state").as_str().unwrap_or("");
+    let results = at(run, "/results");
+    let headline = at(results, "/reducers/0/summary");
+    let errors = at(run, "/errors").as_u64().unwrap_or(0);
     let status = match state {
         "completed" => json!({"status": "completed"}),
         "cancelled" => json!({"status": "cancelled"}),
-        _ => json!({"status": "access_ended", "reason": run["reason"]}),
+        _ => json!({"status": "access_ended", "reason": at(run, "/reason")}),
     };
     if as_json {
-        let ci95 = match (headline["ci_low"].as_f64(), headline["ci_high"].as_f64()) {
+        let ci95 = match (
+            at(headline, "/ci_low").as_f64(),
+            at(headline, "/ci_high").as_f64(),
+        ) {
             (Some(low), Some(high)) => json!([low, high]),
             _ => Value::Null,
         };
@@ -359,13 +367,13 @@ fn report(id: &str, model: &str, as_json: bool, run: &Value) -> i32 {
                 "run_id": id,
                 "model": model,
                 "status": status,
-                "samples": results["samples"].as_u64().unwrap_or(0),
-                "completed": run["done"],
+                "samples": at(results, "/samples").as_u64().unwrap_or(0),
+                "completed": at(run, "/done"),
                 "errors": errors,
-                "accuracy": headline["accuracy"],
-                "stderr": headline["stderr"],
+                "accuracy": at(headline, "/accuracy"),
+                "stderr": at(headline, "/stderr"),
                 "ci95": ci95,
-                "tasks": [{"task": run["name"], "results": results, "log": Value::Null}],
+                "tasks": [{"task": at(run, "/name"), "results": results, "log": Value::Null}],
             })
         );
     } else {
@@ -374,21 +382,34 @@ fn report(id: &str, model: &str, as_json: bool, run: &Value) -> i32 {
             "{:<28} {:>8} {:>9} {:>7}  {:<12} {:>8} {:>8}  95% interval",
             "task", "samples", "completed", "errors", "reducer", "value", "stderr"
         );
-        let name = run["name"].as_str().unwrap_or("");
-        for (i, reduced) in results["reducers"].as_array().into_iter().flatten().enumerate() {
-            let s = &reduced["summary"];
+        let name = at(run, "/name").as_str().unwrap_or("");
+        for (i, reduced) in at(results, "/reducers")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let s = at(reduced, "/summary");
             let first = |v: &Value| if i == 0 { v.to_string() } else { String::new() };
             println!(
                 "{:<28} {:>8} {:>9} {:>7}  {:<12} {:>8} {:>8}  [{}, {}]",
                 if i == 0 { name } else { "" },
-                first(&results["samples"]),
-                first(&run["done"]),
-                first(&run["errors"]),
-                reduced["reducer"].as_str().unwrap_or(""),
-                s["accuracy"].as_f64().map_or("–".into(), |v| format!("{v:.3}")),
-                s["stderr"].as_f64().map_or("–".into(), |v| format!("{v:.3}")),
-                s["ci_low"].as_f64().map_or("–".into(), |v| format!("{v:.3}")),
-                s["ci_high"].as_f64().map_or("–".into(), |v| format!("{v:.3}")),
+                first(at(results, "/samples")),
+                first(at(run, "/done")),
+                first(at(run, "/errors")),
+                at(reduced, "/reducer").as_str().unwrap_or(""),
+                at(s, "/accuracy")
+                    .as_f64()
+                    .map_or("–".into(), |v| format!("{v:.3}")),
+                at(s, "/stderr")
+                    .as_f64()
+                    .map_or("–".into(), |v| format!("{v:.3}")),
+                at(s, "/ci_low")
+                    .as_f64()
+                    .map_or("–".into(), |v| format!("{v:.3}")),
+                at(s, "/ci_high")
+                    .as_f64()
+                    .map_or("–".into(), |v| format!("{v:.3}")),
             );
         }
         match state {
@@ -396,7 +417,7 @@ fn report(id: &str, model: &str, as_json: bool, run: &Value) -> i32 {
             "cancelled" => println!("cancelled on the server"),
             _ => println!(
                 "stopped: {}",
-                run["reason"].as_str().unwrap_or("the run ended early")
+                at(run, "/reason").as_str().unwrap_or("the run ended early")
             ),
         }
     }

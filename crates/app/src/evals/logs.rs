@@ -275,7 +275,6 @@ impl App {
                 out: body_tx.clone(),
             };
             let written = write(sink, &mut records, &file_name);
-            drop(records);
             let outcome = match (written, failure, ended) {
                 (Ok(sink), None, true) => sink.finish().map_err(|e| e.to_string()),
                 (Ok(_), Some(e), _) | (Err(e), _, _) => Err(e),
