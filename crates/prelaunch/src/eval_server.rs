@@ -183,7 +183,7 @@ pub async fn import(args: ImportArgs) -> Result<i32> {
             args.notice
         ))
         .bearer_auth(&args.server.token)
-        .header("content-type", "application/zip")
+        .header("content-type", "application/octet-stream")
         .body(body)
         .send()
         .await

@@ -1702,7 +1702,7 @@ impl Matrix<'_> {
         }
         if req.body.as_ref() == Some(&json!(EVAL_LOG)) {
             request = request
-                .header("content-type", "application/zip")
+                .header("content-type", "application/octet-stream")
                 .body(crate::eval_io::tiny_log());
         } else if let Some(body) = req.body.as_ref().filter(|b| !b.is_null()) {
             request = request.json(body);

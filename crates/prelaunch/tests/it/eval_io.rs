@@ -657,7 +657,7 @@ async fn a_log_written_by_us_imports_with_its_scores() {
     let response = reqwest::Client::new()
         .post(t.url(&format!("/api/v1/notices/{}/eval-runs/import", g.notice)))
         .bearer_auth(&w.evaluator.token)
-        .header("content-type", "application/zip")
+        .header("content-type", "application/octet-stream")
         .body(tiny_log())
         .send()
         .await

@@ -1182,7 +1182,7 @@ async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
     let template = "/notices/{id}/eval-runs/import";
     let log = crate::eval_io::tiny_log();
     let reply = c
-        .raw(&w.evaluator, template, &import, "application/zip", log)
+        .raw(&w.evaluator, template, &import, "application/octet-stream", log)
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let reply = c
@@ -1190,7 +1190,7 @@ async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
             &w.evaluator,
             template,
             &import,
-            "application/zip",
+            "application/octet-stream",
             b"not a log".to_vec(),
         )
         .await;
