@@ -237,6 +237,59 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
         assert!(err.contains("404"), "{err}");
     }
     assert_eq!(files_in(&logs), ["run.eval"]);
+
+    // A record that no longer reads (its stored bytes damaged) is found while the results are summarised,
+    // before anything is sent: a 500, its cause logged, and no file.
+    corrupt_last_record(t, id, b"not zstd").await;
+    let broken = logs.join("broken.eval");
+    let id_arg = id.to_string();
+    let args = [
+        "eval",
+        "export",
+        &id_arg,
+        "--format",
+        "inspect",
+        "-o",
+        broken.to_str().unwrap(),
+        "--server",
+        &server,
+    ];
+    let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("500"), "{err}");
+    assert_eq!(files_in(&logs), ["run.eval"]);
+}
+
+/// Overwrites the stored records of the run's last sample with `bytes`.
+async fn corrupt_last_record(t: &TestApp, run: Uuid, bytes: &[u8]) {
+    const DAMAGE: &str = "UPDATE eval_results SET record = $1 WHERE run_id = $2 AND sample_index = \
+                          (SELECT MAX(sample_index) FROM eval_results WHERE run_id = $2)";
+    let url = t.database_url.to_string();
+    let changed = match backend() {
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query(DAMAGE)
+                .bind(bytes.to_vec())
+                .bind(run)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(DAMAGE)
+                .bind(bytes.to_vec())
+                .bind(run)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert!(changed >= 1);
 }
 
 /// Rewrites a `.eval` with deflate entries, adding fields Inspect's schema does not have to every sample (at
@@ -407,6 +460,28 @@ async fn logs_inspect_wrote_import_with_their_scores_and_export_again_whole() {
                 assert_eq!(sample.extra["x_reviewer_note"], json!({"kept": [1, "two"]}));
                 assert_eq!(sample.output.extra["x_provider_trace"], "abc");
             }
+            // A stored sample that no longer reads is met only while the log streams: the response is cut
+            // short before the archive's directory, and the command leaves no file, whole or partial. (The
+            // bytes are a zstd frame holding `{}`, a record without its sample.)
+            let empty_record = [0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x02, 0x11, 0x00, 0x00, b'{', b'}'];
+            corrupt_last_record(t, id, &empty_record).await;
+            let cut = dir.join("cut").join("cut.eval");
+            std::fs::create_dir_all(cut.parent().unwrap()).unwrap();
+            let args = [
+                "eval",
+                "export",
+                &id_arg,
+                "--format",
+                "inspect",
+                "-o",
+                cut.to_str().unwrap(),
+                "--server",
+                &server,
+            ];
+            let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
+            assert_eq!(code, 1, "{out}\n{err}");
+            assert!(err.contains("did not arrive whole"), "{err}");
+            assert!(files_in(cut.parent().unwrap()).is_empty());
         }
     }
 
