@@ -4,7 +4,8 @@
 //!
 //! Exit codes: as `eval run`'s where they apply (0 every sample scored, 3 some ended in error, 4 the run
 //! stopped or was cancelled on the server, 130 interrupted while following: the run goes on); 2 the server
-//! refused the request (the reason printed); 1 anything else (the server unreachable, a file not writable).
+//! refused the request (the reason printed); 1 anything else (the server failed or is unreachable, a log cut
+//! short, a file not writable).
 
 use crate::eval_cmd::Bar;
 use anyhow::{Context, Result};
@@ -93,12 +94,21 @@ fn base(server: &str) -> String {
     format!("{}/api/v1", server.trim_end_matches('/'))
 }
 
+/// The exit code of an answer that is not a success: 2 the server refused the request, 1 the server failed.
+fn failure_code(status: reqwest::StatusCode) -> i32 {
+    if status.is_server_error() { 1 } else { 2 }
+}
+
 /// A refusal's problem document, said in one line.
 async fn refusal(response: reqwest::Response) -> String {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or_default();
     let detail = at(&body, "/detail").as_str().unwrap_or("");
-    format!("the server refused ({status}): {detail}")
+    if status.is_server_error() {
+        format!("the server failed ({status}): {detail}")
+    } else {
+        format!("the server refused ({status}): {detail}")
+    }
 }
 
 /// Removes a partial file unless it was kept.
@@ -128,8 +138,9 @@ pub async fn export(args: ExportArgs) -> Result<i32> {
         .await
         .context("cannot reach the server")?;
     if !response.status().is_success() {
+        let code = failure_code(response.status());
         eprintln!("{}", refusal(response).await);
-        return Ok(2);
+        return Ok(code);
     }
     let target = &args.output;
     let name = target
@@ -189,8 +200,9 @@ pub async fn import(args: ImportArgs) -> Result<i32> {
         .await
         .context("cannot reach the server")?;
     if !response.status().is_success() {
+        let code = failure_code(response.status());
         eprintln!("{}: {}", args.file.display(), refusal(response).await);
-        return Ok(2);
+        return Ok(code);
     }
     let run: Value = response.json().await.context("the server's answer is not JSON")?;
     if args.json {
@@ -278,8 +290,9 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
         .await
         .context("cannot reach the server")?;
     if !response.status().is_success() {
+        let code = failure_code(response.status());
         eprintln!("{}: {}", r.path.display(), refusal(response).await);
-        return Ok(2);
+        return Ok(code);
     }
     let started: Value = response.json().await.context("the server's answer is not JSON")?;
     let id = at(&started, "/id").as_str().unwrap_or("").to_owned();
@@ -309,8 +322,9 @@ pub async fn run(r: RemoteRun<'_>) -> Result<i32> {
             .await
             .context("cannot reach the server")?;
         if !response.status().is_success() {
+            let code = failure_code(response.status());
             eprintln!("{}", refusal(response).await);
-            return Ok(2);
+            return Ok(code);
         }
         let run: Value = response.json().await.context("the server's answer is not JSON")?;
         let count = |field: &str| run.get(field).and_then(Value::as_u64).unwrap_or(0) as usize;

@@ -255,8 +255,8 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
         &server,
     ];
     let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
-    assert_eq!(code, 2, "{out}\n{err}");
-    assert!(err.contains("500"), "{err}");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("the server failed (500"), "{err}");
     assert_eq!(files_in(&logs), ["run.eval"]);
 }
 
