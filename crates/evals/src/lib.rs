@@ -10,6 +10,7 @@
 //!   pass@k, at-least-k) and grouping by a metadata field.
 //! - [`inspect_log`]: Inspect's `.eval` logs, written for a whole run and read back from Inspect.
 //! - [`export`]: a run (task, samples, records, results) as an Inspect log, records streamed one at a time.
+//! - [`import`]: an Inspect log checked whole and turned into a run's samples and records, for the server.
 //!
 //! Nothing here performs I/O beyond reading the dataset file it is given and the log files it is pointed at.
 
@@ -17,6 +18,7 @@ pub mod challenge;
 pub mod control;
 pub mod dataset;
 pub mod export;
+pub mod import;
 pub mod inspect_log;
 pub mod load;
 pub mod metrics;

@@ -1,4 +1,5 @@
-//! `prelaunch eval`: check and run evaluation tasks from the terminal, without a server.
+//! `prelaunch eval`: check and run evaluation tasks from the terminal, without a server (with one:
+//! `eval_server.rs`).
 //!
 //! Exit codes scripts can rely on: 0 every sample ran and was scored; 2 the arguments or the task are wrong
 //! (every problem printed with file and line); 3 the run completed but some samples ended in error; 4 the run
@@ -27,8 +28,13 @@ pub enum EvalCommand {
         /// A task file (.toml), a suite or challenge directory, or a dataset (.jsonl, .json, .csv).
         path: PathBuf,
     },
-    /// Runs a task here against an OpenAI-compatible endpoint, with a live progress line and a results table.
+    /// Runs a task here against an OpenAI-compatible endpoint, with a live progress line and a results table;
+    /// with --notice, queues it on a server instead and follows it.
     Run(RunArgs),
+    /// Writes a server run's whole log to a file (`--format inspect`: an Inspect AI `.eval`).
+    Export(crate::eval_server::ExportArgs),
+    /// Imports an Inspect `.eval` log into a notice on a server, as a completed run.
+    Import(crate::eval_server::ImportArgs),
 }
 
 #[derive(Args)]
@@ -75,6 +81,18 @@ pub struct RunArgs {
     /// `inspect view` and `read_eval_log`.
     #[arg(long)]
     log_dir: Option<PathBuf>,
+    /// Queue the run on a server, on this notice's gateway model, instead of running it here.
+    #[arg(long, requires = "server")]
+    notice: Option<uuid::Uuid>,
+    /// With --notice: the server's base URL.
+    #[arg(long, env = "PRELAUNCH_SERVER")]
+    server: Option<String>,
+    /// With --notice: an API token.
+    #[arg(long, env = "PRELAUNCH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// With --notice: print the run's id and return without following it.
+    #[arg(long, requires = "notice")]
+    detach: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,7 +125,29 @@ pub async fn eval(command: EvalCommand) -> Result<i32> {
                 Ok(2)
             }
         }
-        EvalCommand::Run(args) => run(args).await,
+        EvalCommand::Run(args) => match (&args.notice, &args.server) {
+            (Some(notice), Some(server)) => {
+                let Some(token) = args.token.as_deref() else {
+                    eprintln!("--token (or PRELAUNCH_TOKEN) is required with --notice");
+                    return Ok(2);
+                };
+                crate::eval_server::run(crate::eval_server::RemoteRun {
+                    path: &args.path,
+                    notice: *notice,
+                    model: &args.model,
+                    epochs: args.epochs,
+                    limit: args.limit,
+                    json: args.json,
+                    detach: args.detach,
+                    server,
+                    token,
+                })
+                .await
+            }
+            _ => run(args).await,
+        },
+        EvalCommand::Export(args) => crate::eval_server::export(args).await,
+        EvalCommand::Import(args) => crate::eval_server::import(args).await,
     }
 }
 
@@ -409,14 +449,14 @@ fn headline(plan: &Plan, samples: usize, records: &[SampleRecord]) -> Vec<f64> {
 }
 
 /// The progress line on standard error: redrawn in place on a terminal, a line every few seconds otherwise.
-struct Bar {
+pub(crate) struct Bar {
     name: String,
     terminal: bool,
     last: Mutex<Option<Instant>>,
 }
 
 impl Bar {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         Bar {
             name: name.to_string(),
             terminal: std::io::stderr().is_terminal(),
@@ -424,7 +464,7 @@ impl Bar {
         }
     }
 
-    fn show(&self, p: &Progress) {
+    pub(crate) fn show(&self, p: &Progress) {
         let every = if self.terminal {
             Duration::from_millis(100)
         } else {
@@ -457,7 +497,7 @@ impl Bar {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if self.terminal {
             eprintln!();
         }

@@ -1,6 +1,7 @@
 //! The `prelaunch` binary: the server and the operator's commands.
 
 mod eval_cmd;
+mod eval_server;
 mod ledger_cmd;
 
 use anyhow::{Context, Result};

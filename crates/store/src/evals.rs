@@ -95,6 +95,17 @@ pub struct EvalResultRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A run imported from a log, as `EvalStore::import_eval_run` stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedRun<'a> {
+    pub run: &'a EvalRunRow,
+    /// The samples, compressed, as for a run of ours.
+    pub samples: &'a [u8],
+    pub results: &'a [EvalResultRow],
+    /// The log's start, header and reductions, compressed.
+    pub log: &'a [u8],
+}
+
 /// What recording a result did: whether it was new (a redone item is not), and the run's state after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
@@ -154,4 +165,10 @@ pub trait EvalStore: Send + Sync + 'static {
     -> Result<Option<EvalResultRow>>;
     /// The first `limit` of a run's results as (sample id, epoch, value), in item order, without their records.
     async fn eval_result_values(&self, run_id: Uuid, limit: i64) -> Result<Vec<(String, i32, Option<f64>)>>;
+    /// Stores a run imported from a log, already completed, with every result and the log's own parts
+    /// (`log`, compressed), in one transaction: all of it or nothing. The run's `token_id` names a token
+    /// written here already revoked (an imported run calls no model).
+    async fn import_eval_run(&self, import: &ImportedRun<'_>, event: &AuditEvent) -> Result<()>;
+    /// The log parts an imported run was stored with; `None` for a run of ours.
+    async fn eval_import_log(&self, run_id: Uuid) -> Result<Option<Vec<u8>>>;
 }

@@ -183,7 +183,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
     ValidationError::new(field, message).into()
 }
 
-fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
+pub(super) fn compress(bytes: &[u8]) -> AppResult<Vec<u8>> {
     zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(|e| AppError::Internal(Box::new(e)))
 }
 

@@ -29,6 +29,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("eval_run.cancel", EventReaders::EvalRun),
     ("eval_run.stop", EventReaders::EvalRun),
     ("eval_run.complete", EventReaders::EvalRun),
+    ("eval_run.import", EventReaders::EvalRun),
     // People and organisations.
     ("organization.create", EventReaders::Organization),
     ("organization.activate", EventReaders::Organization),
@@ -214,6 +215,7 @@ mod tests {
             ("eval_run.cancel", EvalRun),
             ("eval_run.stop", EvalRun),
             ("eval_run.complete", EvalRun),
+            ("eval_run.import", EvalRun),
             ("organization.create", Organization),
             ("organization.activate", Organization),
             ("organization.deactivate", Organization),

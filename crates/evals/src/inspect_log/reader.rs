@@ -3,7 +3,7 @@
 //! zstd entries are decompressed with one reused context (a fresh one per entry costs more than a small
 //! sample's decompression) and their CRC checked; other methods (deflate, stored) go through the zip crate.
 
-use super::model::{EvalLog, EvalSample, EvalSampleReductions, EvalSampleSummary};
+use super::model::{EvalLog, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart};
 use super::{LogError, entry};
 use serde::de::DeserializeOwned;
 use std::fs::File;
@@ -148,6 +148,11 @@ impl<R: Read + Seek> LogReader<R> {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// `_journal/start.json`, if the log has it.
+    pub fn start(&mut self) -> Result<Option<LogStart>, LogError> {
+        self.optional(entry::START)
     }
 
     /// `summaries.json`, if the log has it.

@@ -273,6 +273,9 @@ struct Req {
     body: Option<Value>,
 }
 
+/// A body that stands for a small Inspect `.eval` log, sent as the zip it is.
+const EVAL_LOG: &str = "(an Inspect .eval log)";
+
 fn get(path: String) -> Req {
     Req {
         method: Method::GET,
@@ -1136,6 +1139,26 @@ fn rows() -> Vec<Row> {
             request: |_, _| get("/api/v1/eval-suites".into()),
             expect: "3  3  3  3  3  +  +  +  +  +  3  3  1",
         },
+        Row {
+            op: "GET /api/v1/eval-runs/{id}/log",
+            case: "the evaluator's run, as an Inspect log",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/eval-runs/{}/log?format=inspect", ids.eval_run)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/notices/{id}/eval-runs/import",
+            case: "an Inspect log, by the notice's assigned evaluators",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/notices/{}/eval-runs/import", ids.gw),
+                    json!(EVAL_LOG),
+                )
+            },
+            expect: "4  4  3  3  4  3  +  3  3  +  4  4  1",
+        },
         // The job queue: program administrators only.
         Row {
             op: "GET /api/v1/jobs",
@@ -1692,7 +1715,11 @@ impl Matrix<'_> {
         if let Auth::Header(value) = auth {
             request = request.header(AUTHORIZATION, value);
         }
-        if let Some(body) = req.body.as_ref().filter(|b| !b.is_null()) {
+        if req.body.as_ref() == Some(&json!(EVAL_LOG)) {
+            request = request
+                .header("content-type", "application/octet-stream")
+                .body(crate::eval_io::tiny_log());
+        } else if let Some(body) = req.body.as_ref().filter(|b| !b.is_null()) {
             request = request.json(body);
         }
         TestApp::reply(request.send().await.unwrap()).await

@@ -18,10 +18,11 @@ use uuid::Uuid;
 
 /// One generation, scored by whether the answer includes the target. The scripted upstream answers
 /// `echo: <input>`, so a sample whose target is its input is correct and one with another target is not.
-const TASK: &str = "name = \"echo\"\ndataset = \"inline.jsonl\"\n\n[scorer]\ntype = \"includes\"\n";
+pub(crate) const TASK: &str =
+    "name = \"echo\"\ndataset = \"inline.jsonl\"\n\n[scorer]\ntype = \"includes\"\n";
 
 /// `samples` samples, the first `correct` of them answered correctly.
-fn dataset(samples: usize, correct: usize) -> String {
+pub(crate) fn dataset(samples: usize, correct: usize) -> String {
     (0..samples)
         .map(|i| {
             let target = if i < correct {
@@ -37,12 +38,12 @@ fn dataset(samples: usize, correct: usize) -> String {
         .collect()
 }
 
-fn run_body(notice: &str, samples: usize, correct: usize, epochs: u32) -> Value {
+pub(crate) fn run_body(notice: &str, samples: usize, correct: usize, epochs: u32) -> Value {
     json!({"notice_id": notice, "model": MODEL, "task": TASK, "dataset": dataset(samples, correct), "epochs": epochs})
 }
 
 /// Polls the run (as `who`) until `done` holds of it, for up to `secs`.
-async fn wait_for_run(
+pub(crate) async fn wait_for_run(
     t: &TestApp,
     who: &Persona,
     id: Uuid,
@@ -62,7 +63,7 @@ async fn wait_for_run(
 }
 
 /// Every result of the run, page by page (`limit` per page).
-async fn all_results(t: &TestApp, who: &Persona, id: Uuid, limit: usize) -> Vec<Value> {
+pub(crate) async fn all_results(t: &TestApp, who: &Persona, id: Uuid, limit: usize) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -603,4 +604,6 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
     );
     second.signal("-TERM");
     assert!(second.exit(Duration::from_secs(30)).await);
+    // Its one log, exported through the binary, holds every sample both workers recorded.
+    crate::eval_io::exported_whole(t, &w.evaluator, &run, &results).await;
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 /// A Python process that takes longer than this is stuck, not slow.
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(240);
 
-fn client(var: &str) -> PathBuf {
+pub(crate) fn client(var: &str) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         panic!(
             "{var} is not set: Inspect logs are checked with Inspect AI itself. Run scripts/test.sh (or source the \
@@ -29,7 +29,7 @@ fn client(var: &str) -> PathBuf {
 }
 
 /// Runs a client in `dir` with nothing from the outside (a scratch home, no network settings); its stdout.
-async fn run(program: &Path, args: &[&str], dir: &TestDir) -> String {
+pub(crate) async fn run(program: &Path, args: &[&str], dir: &TestDir) -> String {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let output = tokio::process::Command::new(program)
@@ -321,7 +321,7 @@ async fn a_log_we_write_loads_in_inspect_with_every_sample_and_score() {
 
 /// A real Inspect run: five samples, one generate, the exact scorer, `mockllm/model` answering with usage
 /// filled in (so nothing is fetched), the odd questions right and the even ones wrong. Prints the log's path.
-const INSPECT_RUN: &str = r#"
+pub(crate) const INSPECT_RUN: &str = r#"
 import json, sys
 from inspect_ai import Task, eval
 from inspect_ai.dataset import json_dataset
@@ -342,7 +342,7 @@ print(json.dumps({"location": log.location, "status": log.status}))
 "#;
 
 /// Compares two logs as Inspect reads them: header and every sample, field by field.
-const COMPARE_LOGS: &str = r#"
+pub(crate) const COMPARE_LOGS: &str = r#"
 import json, sys
 from inspect_ai.log import read_eval_log
 a, b = read_eval_log(sys.argv[1]), read_eval_log(sys.argv[2])

@@ -24,6 +24,7 @@ mod dedup_quality;
 mod eval_agents;
 mod eval_cli;
 mod eval_interop;
+mod eval_io;
 mod eval_runs;
 mod gateway;
 mod gateway_inproc;

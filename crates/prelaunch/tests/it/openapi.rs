@@ -1175,8 +1175,30 @@ async fn exercise_eval_runs(c: &mut Checked<'_>, w: &World) {
         (ev, "POST", "/eval-runs/{id}/cancel", format!("{path}/cancel"), None, 409),
         (ev, "GET", "/eval-suites", "/eval-suites".into(), None, 200),
         (Some(&w.dev_admin), "GET", "/eval-suites", "/eval-suites".into(), None, 403),
+        (ev, "GET", "/eval-runs/{id}/log", format!("{path}/log?format=inspect"), None, 200),
+        (ev, "GET", "/eval-runs/{id}/log", format!("{path}/log?format=csv"), None, 422),
+        (other, "GET", "/eval-runs/{id}/log", format!("{path}/log?format=inspect"), None, 404),
+        (other, "POST", "/notices/{id}/eval-runs/import", format!("/notices/{notice}/eval-runs/import"), None, 404),
     ];
     c.run(steps).await;
+    // An Inspect log imported as a run; a body that is not one refused naming the problem.
+    let import = format!("/notices/{notice}/eval-runs/import");
+    let template = "/notices/{id}/eval-runs/import";
+    let log = crate::eval_io::tiny_log();
+    let reply = c
+        .raw(&w.evaluator, template, &import, "application/octet-stream", log)
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = c
+        .raw(
+            &w.evaluator,
+            template,
+            &import,
+            "application/octet-stream",
+            b"not a log".to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
 }
 
 /// The clearinghouse: a vendor's policy, a case opened, triaged (the vendor matched), its vendors notified,

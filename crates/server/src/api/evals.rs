@@ -1,15 +1,17 @@
 //! Evaluation runs on a notice: started by an assigned evaluator, watched, their results browsed, cancelled.
-//! Seen as their evaluator's findings are.
+//! Seen as their evaluator's findings are. A run's whole log as an Inspect `.eval`, and a log imported as a run.
 
 use super::{id, query};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson};
 use app::evals::NewEvalRun;
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -23,6 +25,11 @@ pub fn routes() -> Router<App> {
         .route("/eval-runs/{id}/cancel", post(cancel))
         .route("/eval-runs/{id}/compare/{other}", get(compare))
         .route("/eval-suites", get(suites))
+        .route("/eval-runs/{id}/log", get(log))
+        .route(
+            "/notices/{id}/eval-runs/import",
+            post(import).layer(DefaultBodyLimit::max(app::evals::IMPORT_LIMIT)),
+        )
 }
 
 /// The server's suite catalogue (evaluation agencies only).
@@ -139,4 +146,72 @@ async fn compare(
         .compare_eval_runs(&caller, id(&raw)?, id(&other)?, &page)
         .await?;
     Ok(Json(comparison).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogQuery {
+    format: String,
+}
+
+/// The run's whole log, streamed as it is written; a failure half-way cuts the response short.
+async fn log(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: LogQuery = query(q.as_deref())?;
+    if q.format != "inspect" {
+        return Err(Problem::field(
+            ProblemKind::InvalidField,
+            "format",
+            "format: must be inspect (an Inspect AI .eval log)",
+        ));
+    }
+    let download = app.export_eval_run_log(&caller, id(&raw)?).await?;
+    let name: String = download
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut response = Body::from_stream(download.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
+
+/// An Inspect `.eval` log as the body, at most `app::evals::IMPORT_LIMIT` bytes.
+async fn import(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    request: Request,
+) -> ApiResult<Response> {
+    let notice = id(&raw)?;
+    let bytes = Bytes::from_request(request, &app).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                ProblemKind::PayloadTooLarge,
+                format!("a log is at most {} bytes", app::evals::IMPORT_LIMIT),
+            )
+        } else {
+            Problem::new(ProblemKind::MalformedJson, rejection.body_text())
+        }
+    })?;
+    let run = app.import_eval_log(&caller, notice, bytes).await?;
+    Ok((StatusCode::CREATED, Json(run)).into_response())
 }

@@ -4,7 +4,7 @@
 
 use super::This;
 use super::jobs::enqueue_in;
-use crate::evals::{EvalResultRow, EvalRunRow, EvalRunState, EvalStore, Recorded};
+use crate::evals::{EvalResultRow, EvalRunRow, EvalRunState, EvalStore, ImportedRun, Recorded};
 use crate::{Audience, AuditEvent, Backend, NewJob, Page, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -319,5 +319,85 @@ impl EvalStore for This {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn import_eval_run(&self, import: &ImportedRun<'_>, event: &AuditEvent) -> Result<()> {
+        let run = import.run;
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        // The run's token: its id only, revoked from the start, a digest no presented token can have.
+        sqlx::query(
+            "INSERT INTO gateway_tokens (id, token_digest, notice_id, user_id, org_id, name, prefix, \
+             created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8)",
+        )
+        .bind(run.token_id)
+        .bind(format!("imported:{}", run.id))
+        .bind(run.notice_id)
+        .bind(run.user_id)
+        .bind(run.org_id)
+        .bind(format!("imported evaluation run {}", run.id))
+        .bind("-")
+        .bind(run.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO eval_runs (id, notice_id, user_id, org_id, token_id, name, task, samples, model, \
+             epochs, seed, state, reason, total, done, errors, scored, score_sum, created_at, started_at, \
+             ended_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22)",
+        )
+        .bind(run.id)
+        .bind(run.notice_id)
+        .bind(run.user_id)
+        .bind(run.org_id)
+        .bind(run.token_id)
+        .bind(&run.name)
+        .bind(&run.task)
+        .bind(import.samples)
+        .bind(&run.model)
+        .bind(run.epochs)
+        .bind(run.seed)
+        .bind(run.state.as_str())
+        .bind(run.reason.as_deref())
+        .bind(run.total)
+        .bind(run.done)
+        .bind(run.errors)
+        .bind(run.scored)
+        .bind(run.score_sum)
+        .bind(run.created_at)
+        .bind(run.started_at)
+        .bind(run.ended_at)
+        .bind(run.version)
+        .execute(&mut *tx)
+        .await?;
+        for r in import.results {
+            sqlx::query(INSERT_RESULT)
+                .bind(r.run_id)
+                .bind(r.sample_index)
+                .bind(r.epoch)
+                .bind(&r.sample_id)
+                .bind(r.value)
+                .bind(r.error.as_deref())
+                .bind(&r.record)
+                .bind(r.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO eval_imports (run_id, log) VALUES ($1, $2)")
+            .bind(run.id)
+            .bind(import.log)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn eval_import_log(&self, run_id: Uuid) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT log FROM eval_imports WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }
