@@ -37,12 +37,12 @@ fn dataset(samples: usize, correct: usize) -> String {
         .collect()
 }
 
-fn run_body(notice: &str, samples: usize, correct: usize, epochs: u32) -> Value {
+pub(crate) fn run_body(notice: &str, samples: usize, correct: usize, epochs: u32) -> Value {
     json!({"notice_id": notice, "model": MODEL, "task": TASK, "dataset": dataset(samples, correct), "epochs": epochs})
 }
 
 /// Polls the run (as `who`) until `done` holds of it, for up to `secs`.
-async fn wait_for_run(
+pub(crate) async fn wait_for_run(
     t: &TestApp,
     who: &Persona,
     id: Uuid,

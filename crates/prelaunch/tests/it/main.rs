@@ -24,6 +24,7 @@ mod dedup_quality;
 mod eval_cli;
 mod eval_interop;
 mod eval_runs;
+mod eval_scale;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;
