@@ -20,6 +20,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+// Parsed once per process: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum EvalCommand {
     /// Checks a task file, suite, challenge directory or dataset; prints every problem with its file and line.
@@ -251,7 +253,6 @@ async fn run(args: RunArgs) -> Result<i32> {
             attempts: args.max_retries + 1,
             ..evals::control::RetryPolicy::default()
         },
-        ..RunConfig::default()
     };
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
