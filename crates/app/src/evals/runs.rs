@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use store::{EvalResultRow, EvalRunRow, EvalRunState, Job, Page};
 use tokio::sync::watch;
@@ -570,6 +571,37 @@ pub fn register(registry: Registry) -> Registry {
 
 struct Batch;
 
+/// Runs whose samples a worker process keeps decoded, at most: a run's batches would otherwise each
+/// decompress and parse all of its samples (up to `MAX_ITEMS`) to run their 8.
+const SAMPLE_CACHE_RUNS: usize = 4;
+
+/// The decoded samples of the runs this process ran batches of lately, newest last. A run's samples never
+/// change once stored, so a kept copy is never stale.
+static SAMPLE_CACHE: std::sync::Mutex<Vec<(Uuid, Arc<Vec<Sample>>)>> = std::sync::Mutex::new(Vec::new());
+
+/// A run's samples for one of its batches: from the cache, or read, decoded and kept.
+async fn batch_samples(app: &App, run: Uuid) -> Result<Arc<Vec<Sample>>, String> {
+    let cached = |run: Uuid| {
+        SAMPLE_CACHE
+            .lock()
+            .ok()
+            .and_then(|c| c.iter().find(|(id, _)| *id == run).map(|(_, s)| s.clone()))
+    };
+    if let Some(samples) = cached(run) {
+        return Ok(samples);
+    }
+    let samples = Arc::new(app.run_samples(run).await?);
+    if let Ok(mut cache) = SAMPLE_CACHE.lock()
+        && !cache.iter().any(|(id, _)| *id == run)
+    {
+        if cache.len() >= SAMPLE_CACHE_RUNS {
+            cache.remove(0);
+        }
+        cache.push((run, samples.clone()));
+    }
+    Ok(samples)
+}
+
 /// Records each item into `eval_results` as it ends.
 struct StoreSink<'a> {
     app: &'a App,
@@ -608,10 +640,11 @@ impl Sink for StoreSink<'_> {
             .map_err(|e| e.to_string())?;
         // The result that completed the run: its results are computed once, now, and stored with it. Should
         // that fail, the first read of the run computes them instead.
-        if recorded.inserted && recorded.state == EvalRunState::Completed {
-            if let Err(e) = self.app.store_results(self.run).await {
-                tracing::warn!(error = %e, run = %self.run.id, "could not store the run's results");
-            }
+        if recorded.inserted
+            && recorded.state == EvalRunState::Completed
+            && let Err(e) = self.app.store_results(self.run).await
+        {
+            tracing::warn!(error = %e, run = %self.run.id, "could not store the run's results");
         }
         Ok(())
     }
@@ -653,7 +686,7 @@ impl JobHandler for Batch {
         if items.is_empty() {
             return Ok(Completion::done());
         }
-        let samples = app.run_samples(run.id).await.map_err(JobError::retry)?;
+        let samples = batch_samples(app, run.id).await.map_err(JobError::retry)?;
         let spec =
             TaskFile::parse(&run.task).map_err(|_| JobError::permanent("the run's task does not parse"))?;
         let spec = TaskFile {
@@ -684,7 +717,7 @@ impl JobHandler for Batch {
         };
         let spec = Run {
             plan: &plan,
-            samples: &samples,
+            samples: samples.as_slice(),
             model: &model,
             grader: grader.as_ref().map(|g| g as &dyn Model),
             environment: &NoSandbox,
