@@ -10,6 +10,8 @@
 #   BENCH_COMMAND=clearinghouse bench/run.sh      clearinghouse intake of 100,000 generated reports
 #   BENCH_COMMAND=evals bench/run.sh              an evaluation on Inspect AI and on `prelaunch eval run`
 #                                                 (no database: run once, whatever BACKENDS says)
+#   BENCH_COMMAND=eval-workers bench/run.sh       one server-side evaluation run by one, then two, `prelaunch
+#                                                 worker` processes (PostgreSQL only, whatever BACKENDS says)
 #   BACKENDS="sqlite postgres"   which backends, in order (default both)
 #   BENCH_BIN=path               a bench binary built elsewhere, to compare builds
 #   PRELAUNCH_TEST_PG_URL=postgres://…/postgres   use this server instead of starting one
@@ -23,10 +25,12 @@ PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 # The evaluation benchmark uses no database: one run.
 [[ "${BENCH_COMMAND:-}" == evals ]] && BACKENDS=sqlite
+# Workers share a run over PostgreSQL.
+[[ "${BENCH_COMMAND:-}" == eval-workers ]] && BACKENDS=postgres
 if [[ -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --quiet -p bench
   BENCH_BIN="$ROOT/target/release/bench"
-  if [[ "${BENCH_COMMAND:-}" == jobs || "${BENCH_COMMAND:-}" == evals ]]; then
+  if [[ "${BENCH_COMMAND:-}" == jobs || "${BENCH_COMMAND:-}" == evals || "${BENCH_COMMAND:-}" == eval-workers ]]; then
     # The workers run target/release/prelaunch (unless --prelaunch names another).
     cargo build --release --quiet -p prelaunch
   fi

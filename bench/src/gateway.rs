@@ -14,7 +14,7 @@ mod hostile;
 mod mock;
 mod open_loop;
 pub(crate) mod procs;
-mod setup;
+pub(crate) mod setup;
 
 use crate::{Backend, Database};
 use anyhow::{Context, Result, bail};

@@ -2,6 +2,7 @@
 //! port, and measures pages under concurrent clients. See `bench/README.md`.
 
 mod clearinghouse;
+mod eval_workers;
 mod evals;
 mod gateway;
 mod jobs;
@@ -39,6 +40,9 @@ enum Command {
     Clearinghouse(clearinghouse::ClearinghouseArgs),
     /// An evaluation of N samples on Inspect AI and on Prelaunch side by side: samples/s, peak RSS, log bytes.
     Evals(evals::EvalsArgs),
+    /// One evaluation run on the server executed by one `prelaunch worker` and then by two, over PostgreSQL,
+    /// against a mock model with a fixed service time: samples/s and the ratio.
+    EvalWorkers(eval_workers::EvalWorkersArgs),
     /// The model access gateway's overhead over a mock model API, side by side with LiteLLM's proxy.
     Gateway {
         #[command(subcommand)]
@@ -98,6 +102,7 @@ async fn main() -> Result<()> {
         Command::Jobs(args) => jobs::run(args).await,
         Command::Clearinghouse(args) => clearinghouse::run(args).await,
         Command::Evals(args) => evals::run(args).await,
+        Command::EvalWorkers(args) => eval_workers::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,
     }
 }

@@ -22,6 +22,11 @@ pub struct Provisioned {
     pub model: String,
     /// Gateway tokens (`plg_…`) of the assigned evaluators (each evaluator's in turn), used in turn.
     pub tokens: Vec<String>,
+    /// The operations over the provisioned database (the system clock), the notice and its evaluators, for
+    /// benchmarks that act as them (`bench eval-workers` starts runs).
+    pub app: App,
+    pub notice_id: uuid::Uuid,
+    pub evaluators: Vec<app::Caller>,
 }
 
 /// How the gateway is provisioned: tokens, the evaluators holding them, and the connection's limit of
@@ -117,6 +122,9 @@ pub async fn provision(
     Ok(Provisioned {
         model: connection.model,
         tokens: issued,
+        notice_id: notice.id,
+        evaluators: evaluators.into_iter().map(|p| p.caller).collect(),
+        app,
     })
 }
 

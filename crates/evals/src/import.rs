@@ -373,6 +373,7 @@ fn item_of(
             shown_choices: None,
             limit: None,
             error: None,
+            grading: None,
         }),
         error: error.clone(),
         seconds: s.total_time.unwrap_or(0.0),

@@ -2,14 +2,14 @@
 //! `stderr`) and a Wilson score interval; reducers that turn a sample's epochs into one value (mean, max, mode,
 //! pass@k, at-least-k); and grouping by a metadata field.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The normal quantile of a two-sided 95% interval.
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
 /// What a set of values (one per sample, each in 0..=1) comes to.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Samples counted.
     pub n: usize,

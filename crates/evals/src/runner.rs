@@ -307,7 +307,7 @@ async fn one(
 
 /// A task's results: per reducer, the summary over samples (each sample's epochs reduced first), and per
 /// grouping field, the summary of each of its values under the first reducer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     pub samples: usize,
     pub completed: usize,
@@ -317,14 +317,14 @@ pub struct Results {
 }
 
 /// The summary under one reducer (none when no sample has a value under it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reduced {
     pub reducer: String,
     pub summary: Option<Summary>,
 }
 
 /// The summaries of each value of one metadata field (`None`: samples without it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grouping {
     pub field: String,
     pub groups: Vec<(Option<String>, Summary)>,

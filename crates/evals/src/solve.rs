@@ -72,6 +72,18 @@ pub struct Attempt {
     /// Why the sample failed, when it did (the request was refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A model-graded sample's grading as it happened: the grader, the prompt it was given and its answer,
+    /// recorded whether or not the answer held a grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<Grading>,
+}
+
+/// One grading by a second model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grading {
+    pub grader: String,
+    pub prompt: String,
+    pub answer: String,
 }
 
 /// Solves and scores one sample. `target` is the sample's target, or its fresh flag. An error returned means the
@@ -93,6 +105,7 @@ pub async fn solve(
         shown_choices: None,
         limit: None,
         error: None,
+        grading: None,
     };
     let limits = plan.spec.limits;
     let prompt_text = sample.input.prompt_text();
@@ -197,6 +210,7 @@ pub async fn solve(
                 target,
                 template,
                 instructions,
+                &mut attempt.grading,
             )
             .await
         }
@@ -204,8 +218,11 @@ pub async fn solve(
     };
     match score {
         Ok(score) => attempt.score = Some(score),
+        // Access ended stops the run; any other failure of the grader (after the caller's retries) ends only
+        // this sample, its answer and transcript kept.
+        Err(e @ ModelError::AccessEnded(_)) => return Err(e),
         Err(ModelError::Refused(reason)) => attempt.error = Some(format!("grading: {reason}")),
-        Err(e) => return Err(e),
+        Err(e) => attempt.error = Some(format!("grading: {e}")),
     }
     Ok(attempt)
 }
@@ -384,6 +401,10 @@ pub const GRADER: &str = "You are grading an answer to a question against a refe
 pub const GRADER_INSTRUCTIONS: &str = "Decide whether the answer is correct given the reference. Reason briefly, then \
 end with a line 'GRADE: C' if it is correct, 'GRADE: P' if it is partly correct, or 'GRADE: I' if it is incorrect.";
 
+/// How much of a grader's answer without a grade the sample's error quotes.
+const UNGRADED_QUOTE: usize = 200;
+
+#[allow(clippy::too_many_arguments)]
 async fn grade(
     plan: &Plan,
     grader: &dyn Model,
@@ -392,6 +413,7 @@ async fn grade(
     target: &Target,
     template: Option<&str>,
     instructions: Option<&str>,
+    grading: &mut Option<Grading>,
 ) -> Result<Score, ModelError> {
     let template = template.unwrap_or(GRADER);
     // One pass over the template: an answer that itself contains `{criterion}` stays as written.
@@ -410,6 +432,11 @@ async fn grade(
         max_tokens: None,
     };
     let output = grader.generate(&request).await?;
+    *grading = Some(Grading {
+        grader: grader.name().to_string(),
+        prompt: filled.clone(),
+        answer: output.completion.clone(),
+    });
     let letter = plan
         .grade
         .as_ref()
@@ -421,7 +448,19 @@ async fn grade(
     let value = match letter.as_deref() {
         Some("C") => Value::Correct,
         Some("P") => Value::Partial,
-        _ => Value::Incorrect,
+        Some("I") => Value::Incorrect,
+        // No grade is no score: an error on this sample, not a guess at one.
+        _ => {
+            let quoted: String = output.completion.chars().take(UNGRADED_QUOTE).collect();
+            let cut = if quoted.len() < output.completion.len() {
+                "…"
+            } else {
+                ""
+            };
+            return Err(ModelError::Refused(format!(
+                "the grader's answer holds no grade (C, P or I): {quoted:?}{cut}"
+            )));
+        }
     };
     Ok(Score {
         value,

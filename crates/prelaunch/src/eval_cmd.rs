@@ -21,6 +21,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+// Parsed once per process: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum EvalCommand {
     /// Checks a task file, suite, challenge directory or dataset; prints every problem with its file and line.
@@ -62,6 +64,19 @@ pub struct RunArgs {
     /// For a bare dataset: how to score.
     #[arg(long, value_enum, default_value_t = ScorerArg::Exact)]
     scorer: ScorerArg,
+    /// The grading model of model-graded tasks (`[scorer] type = "model_graded"`), instead of the task's
+    /// `model`; a task scored by a model runs only with one named.
+    #[arg(long)]
+    grader_model: Option<String>,
+    /// The grader's endpoint (default: --base-url).
+    #[arg(long)]
+    grader_base_url: Option<String>,
+    /// The environment variable that holds the grader's API key (default: --api-key-env).
+    #[arg(long)]
+    grader_api_key_env: Option<String>,
+    /// Retries of a call that failed in a way that may pass (5xx, timeouts, refused connections).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=20))]
+    max_retries: u32,
     /// Calls to the model in flight at most (the runner adapts below it on 429s and latency).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     max_connections: u32,
@@ -248,6 +263,16 @@ async fn run(args: RunArgs) -> Result<i32> {
             return Ok(2);
         }
     };
+    let mut graders = Vec::with_capacity(tasks.len());
+    for task in &tasks {
+        match grader(task, &args) {
+            Ok(grader) => graders.push(grader),
+            Err(problem) => {
+                eprintln!("{}: {problem}", task.source.display());
+                return Ok(2);
+            }
+        }
+    }
     let file = match &args.output {
         Some(path) => Some(Mutex::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -264,7 +289,10 @@ async fn run(args: RunArgs) -> Result<i32> {
         samples_at_once: max,
         calls_initial: max.min(16),
         calls_max: max,
-        ..RunConfig::default()
+        retry: evals::control::RetryPolicy {
+            attempts: args.max_retries + 1,
+            ..evals::control::RetryPolicy::default()
+        },
     };
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -274,7 +302,7 @@ async fn run(args: RunArgs) -> Result<i32> {
     });
     let mut outcomes = Vec::new();
     let mut end = RunEnd::Completed;
-    for task in &tasks {
+    for (task, grader) in tasks.iter().zip(&graders) {
         let environment: Box<dyn runner::Environment + '_> = match &pool {
             Some(pool) if needs_sandbox(task) => Box::new(app::evals::Sandboxed {
                 pool,
@@ -288,7 +316,7 @@ async fn run(args: RunArgs) -> Result<i32> {
             task,
             &args,
             (&run_id, &created),
-            &model,
+            (&model, grader.as_ref()),
             environment.as_ref(),
             &config,
             cancelled.clone(),
@@ -336,6 +364,28 @@ fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
+/// A model-graded task's grader: `--grader-model` or the task's own `model`, at `--grader-base-url` (default
+/// `--base-url`) with the key in `--grader-api-key-env` (default `--api-key-env`). None for other scorers; an
+/// error when the task needs a grader and none is named.
+fn grader(task: &LoadedTask, args: &RunArgs) -> Result<Option<Endpoint>, String> {
+    let ScorerSpec::ModelGraded { model, .. } = &task.spec.scorer else {
+        return Ok(None);
+    };
+    let Some(name) = args.grader_model.as_ref().or(model.as_ref()) else {
+        return Err(
+            "the task is scored by a model (`model_graded`) and names none: give --grader-model NAME \
+             (and --grader-base-url URL when it is not at --base-url)"
+                .into(),
+        );
+    };
+    let base_url = args.grader_base_url.as_deref().unwrap_or(&args.base_url);
+    let key_env = args.grader_api_key_env.as_deref().unwrap_or(&args.api_key_env);
+    let key = std::env::var(key_env).ok().filter(|k| !k.is_empty());
+    Endpoint::new(base_url, key, name, Duration::from_secs(args.timeout.max(1)))
+        .map(Some)
+        .map_err(|e| format!("--grader-base-url: {e}"))
+}
+
 /// Whether a task's samples run in a sandbox: an agent's do, and so do samples that bring files or a setup.
 fn needs_sandbox(task: &LoadedTask) -> bool {
     matches!(task.spec.solver, SolverSpec::Agent { .. })
@@ -350,7 +400,7 @@ async fn run_task(
     task: &LoadedTask,
     args: &RunArgs,
     (run_id, created): (&str, &str),
-    model: &Endpoint,
+    (model, grader): (&Endpoint, Option<&Endpoint>),
     environment: &dyn runner::Environment,
     config: &RunConfig,
     cancelled: tokio::sync::watch::Receiver<bool>,
@@ -374,7 +424,7 @@ async fn run_task(
         plan: &plan,
         samples,
         model,
-        grader: None,
+        grader: grader.map(|g| g as &dyn evals::model::Model),
         environment,
         sink: &sink,
         config: *config,

@@ -153,6 +153,11 @@ pub trait EvalStore: Send + Sync + 'static {
     /// Records a result unless one exists for its item; only a new one counts towards the run's counters, and
     /// the one that makes `done` reach `total` completes the run (writing `completed`, its event).
     async fn record_eval_result(&self, result: &EvalResultRow, completed: &AuditEvent) -> Result<Recorded>;
+    /// A completed run's results as stored (JSON), or none yet.
+    async fn eval_run_results(&self, id: Uuid) -> Result<Option<String>>;
+    /// Stores a completed run's results unless some are stored already (they are a function of its recorded
+    /// items, so whoever computes them first computes the same); false when nothing was written.
+    async fn store_eval_run_results(&self, id: Uuid, results: &str) -> Result<bool>;
     /// A run's results in item order, after (index, epoch).
     async fn list_eval_results(
         &self,

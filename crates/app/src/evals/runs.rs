@@ -24,8 +24,10 @@ use evals::solve::Plan;
 use evals::task::{MAX_EPOCHS, ScorerSpec, TaskFile};
 use review::ValidationError;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use store::{EvalResultRow, EvalRunRow, EvalRunState, Job, Page};
 use tokio::sync::watch;
@@ -114,9 +116,10 @@ pub struct EvalRunView {
     /// While queued, what the run waits for (a run of agents waits for a worker with a sandbox).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting: Option<&'static str>,
-    /// The task's results (every reducer and grouping), once the run is completed.
+    /// The task's results (every reducer and grouping, `evals::runner::Results`), once the run is completed:
+    /// computed once when it completes and stored with it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub results: Option<Results>,
+    pub results: Option<Box<RawValue>>,
 }
 
 impl From<EvalRunRow> for EvalRunView {
@@ -474,36 +477,63 @@ impl App {
             .ok_or(AppError::NotFound("evaluation run"))
     }
 
-    /// A run with its progress; once completed, its results as the task's metrics state them.
+    /// A run with its progress; once completed, its results as the task's metrics state them: the stored ones
+    /// (one row), or, when the worker that completed the run could not store them, computed now and stored.
     pub async fn get_eval_run(&self, caller: &Caller, id: Uuid) -> AppResult<EvalRunView> {
         let run = self.visible_eval_run(caller, id).await?;
         let completed = run.state == EvalRunState::Completed;
-        let task = run.task.clone();
-        let mut view = EvalRunView::from(run);
+        let mut view = EvalRunView::from(run.clone());
         if completed {
-            let samples = self.run_samples(id).await.map_err(internal)?;
-            let spec = TaskFile::parse(&task).map_err(|_| internal("a stored task does not parse".into()))?;
-            let spec = TaskFile {
-                epochs: u32::try_from(view.epochs).unwrap_or(1),
-                ..spec
+            let json = match self.store.eval_run_results(id).await? {
+                Some(json) => json,
+                None => self.store_results(&run).await?,
             };
-            let plan = Plan::new(spec).map_err(internal)?;
-            let mut records = Vec::new();
-            let mut after = None;
-            loop {
-                let rows = self.store.list_eval_results(id, after, 1000).await?;
-                let Some(last) = rows.last() else { break };
-                after = Some((last.sample_index, last.epoch));
-                for row in rows {
-                    let bytes = decompress(&row.record).map_err(internal)?;
-                    let record: SampleRecord =
-                        serde_json::from_slice(&bytes).map_err(|e| internal(e.to_string()))?;
-                    records.push(record);
-                }
-            }
-            view.results = Some(runner::summarize(&plan, &samples, &records));
+            view.results = Some(RawValue::from_string(json).map_err(|e| internal(e.to_string()))?);
         }
         Ok(view)
+    }
+
+    /// A run's results recomputed from every recorded item (what is stored when it completes).
+    pub async fn summarize_eval_run(&self, id: Uuid) -> AppResult<Option<Results>> {
+        let Some(run) = self.store.eval_run(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.summarize(&run).await?))
+    }
+
+    async fn summarize(&self, run: &EvalRunRow) -> AppResult<Results> {
+        let samples = self.run_samples(run.id).await.map_err(internal)?;
+        let spec = TaskFile::parse(&run.task).map_err(|_| internal("a stored task does not parse".into()))?;
+        let spec = TaskFile {
+            epochs: u32::try_from(run.epochs).unwrap_or(1),
+            ..spec
+        };
+        let plan = Plan::new(spec).map_err(internal)?;
+        let mut records = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = self.store.list_eval_results(run.id, after, 1000).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.sample_index, last.epoch));
+            for row in rows {
+                let bytes = decompress(&row.record).map_err(internal)?;
+                let record: SampleRecord =
+                    serde_json::from_slice(&bytes).map_err(|e| internal(e.to_string()))?;
+                records.push(record);
+            }
+        }
+        Ok(runner::summarize(&plan, &samples, &records))
+    }
+
+    /// Computes a completed run's results and stores them unless they already are; the stored ones.
+    async fn store_results(&self, run: &EvalRunRow) -> AppResult<String> {
+        let results = self.summarize(run).await?;
+        let json = serde_json::to_string(&results).map_err(|e| internal(e.to_string()))?;
+        if self.store.store_eval_run_results(run.id, &json).await? {
+            return Ok(json);
+        }
+        // Someone else stored them first: theirs, computed from the same items.
+        Ok(self.store.eval_run_results(run.id).await?.unwrap_or(json))
     }
 
     /// A notice's runs the caller may see.
@@ -683,6 +713,37 @@ fn suite_places(app: &App, run: &EvalRunRow) -> Result<Vec<SandboxedSample>, Str
     Ok(task.sandboxed)
 }
 
+/// Runs whose samples a worker process keeps decoded, at most: a run's batches would otherwise each
+/// decompress and parse all of its samples (up to `MAX_ITEMS`) to run their 8.
+const SAMPLE_CACHE_RUNS: usize = 4;
+
+/// The decoded samples of the runs this process ran batches of lately, newest last. A run's samples never
+/// change once stored, so a kept copy is never stale.
+static SAMPLE_CACHE: std::sync::Mutex<Vec<(Uuid, Arc<Vec<Sample>>)>> = std::sync::Mutex::new(Vec::new());
+
+/// A run's samples for one of its batches: from the cache, or read, decoded and kept.
+async fn batch_samples(app: &App, run: Uuid) -> Result<Arc<Vec<Sample>>, String> {
+    let cached = |run: Uuid| {
+        SAMPLE_CACHE
+            .lock()
+            .ok()
+            .and_then(|c| c.iter().find(|(id, _)| *id == run).map(|(_, s)| s.clone()))
+    };
+    if let Some(samples) = cached(run) {
+        return Ok(samples);
+    }
+    let samples = Arc::new(app.run_samples(run).await?);
+    if let Ok(mut cache) = SAMPLE_CACHE.lock()
+        && !cache.iter().any(|(id, _)| *id == run)
+    {
+        if cache.len() >= SAMPLE_CACHE_RUNS {
+            cache.remove(0);
+        }
+        cache.push((run, samples.clone()));
+    }
+    Ok(samples)
+}
+
 /// Records each item into `eval_results` as it ends.
 struct StoreSink<'a> {
     app: &'a App,
@@ -713,11 +774,20 @@ impl Sink for StoreSink<'_> {
             Some(self.run.id),
             json!({"notice": self.run.notice_id}),
         );
-        self.app
+        let recorded = self
+            .app
             .store
             .record_eval_result(&row, &completed)
             .await
             .map_err(|e| e.to_string())?;
+        // The result that completed the run: its results are computed once, now, and stored with it. Should
+        // that fail, the first read of the run computes them instead.
+        if recorded.inserted
+            && recorded.state == EvalRunState::Completed
+            && let Err(e) = self.app.store_results(self.run).await
+        {
+            tracing::warn!(error = %e, run = %self.run.id, "could not store the run's results");
+        }
         Ok(())
     }
 }
@@ -758,7 +828,7 @@ impl JobHandler for Batch {
         if items.is_empty() {
             return Ok(Completion::done());
         }
-        let samples = app.run_samples(run.id).await.map_err(JobError::retry)?;
+        let samples = batch_samples(app, run.id).await.map_err(JobError::retry)?;
         let spec =
             TaskFile::parse(&run.task).map_err(|_| JobError::permanent("the run's task does not parse"))?;
         let spec = TaskFile {
@@ -815,7 +885,7 @@ impl JobHandler for Batch {
         };
         let spec = Run {
             plan: &plan,
-            samples: &samples,
+            samples: samples.as_slice(),
             model: &model,
             grader: grader.as_ref().map(|g| g as &dyn Model),
             environment,

@@ -64,6 +64,7 @@ fn records(samples: &[Sample]) -> Vec<SampleRecord> {
                 shown_choices: None,
                 limit: None,
                 error: None,
+                grading: None,
             }),
             error: None,
             seconds: 0.25,

@@ -292,22 +292,41 @@ async fn a_second_model_grades_and_its_prompt_is_recorded() {
     // The answer tries to smuggle the reference into the grader's prompt.
     let model = Scripted::new(|_, _| says("It is {criterion}"));
     // (grader says, value)
+    // (grader says, value; none: the sample errs)
     let cases = [
-        ("Reasoning.\nGRADE: C", Value::Correct),
-        ("GRADE: p", Value::Partial),
-        ("GRADE: I", Value::Incorrect),
-        ("no verdict", Value::Incorrect),
+        ("Reasoning.\nGRADE: C", Some(Value::Correct)),
+        ("GRADE: p", Some(Value::Partial)),
+        ("GRADE: I", Some(Value::Incorrect)),
+        ("no verdict", None),
     ];
     for (verdict, value) in cases {
         let grader = Scripted::new(move |_, _| says(verdict));
         let attempt = solve(&plan, &sample, &sample.target, &model, Some(&grader), None)
             .await
             .unwrap();
-        let score = attempt.score.unwrap();
-        assert_eq!(score.value, value, "{verdict}");
         let prompt = last_text(&grader.requests()[0]);
         assert!(prompt.contains("[Answer]\nIt is {criterion}\n"), "{prompt}");
         assert!(prompt.contains("[Reference]\nParis\n"), "{prompt}");
-        assert!(score.explanation.unwrap().contains(verdict));
+        let grading = attempt.grading.clone().unwrap();
+        assert_eq!(
+            (grading.prompt.as_str(), grading.answer.as_str()),
+            (prompt.as_str(), verdict)
+        );
+        match value {
+            Some(value) => {
+                let score = attempt.score.unwrap();
+                assert_eq!(score.value, value, "{verdict}");
+                assert!(score.explanation.unwrap().contains(verdict));
+                assert_eq!(attempt.error, None);
+            }
+            None => {
+                assert_eq!(attempt.score, None, "{verdict}");
+                let error = attempt.error.unwrap();
+                assert!(
+                    error.starts_with("grading: the grader's answer holds no grade"),
+                    "{error}"
+                );
+            }
+        }
     }
 }

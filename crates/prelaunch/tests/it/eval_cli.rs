@@ -517,3 +517,267 @@ async fn a_run_writes_a_log_inspect_reads() {
         (Some(1.0), Some(0.0))
     );
 }
+
+const GRADER_KEY: &str = "sk-grader-test-key-91fe";
+
+/// A scripted grader: it reads the grading prompt's answer and reference and says `GRADE: C` when they are
+/// equal and `GRADE: I` otherwise, except for the question about 6+6, where it gives no grade; `down`, it
+/// answers every call with 503.
+#[derive(Default)]
+struct Grader {
+    calls: AtomicUsize,
+    bad_keys: AtomicUsize,
+    models: std::sync::Mutex<Vec<String>>,
+    down: bool,
+}
+
+fn section<'a>(prompt: &'a str, name: &str) -> &'a str {
+    prompt
+        .split(&format!("[{name}]\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap_or("")
+}
+
+async fn grade(State(grader): State<Arc<Grader>>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+    grader.calls.fetch_add(1, Ordering::SeqCst);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {GRADER_KEY}")) {
+        grader.bad_keys.fetch_add(1, Ordering::SeqCst);
+    }
+    grader
+        .models
+        .lock()
+        .unwrap()
+        .push(body["model"].as_str().unwrap_or("").to_owned());
+    if grader.down {
+        return (StatusCode::SERVICE_UNAVAILABLE, "{}").into_response();
+    }
+    let prompt = body["messages"][0]["content"].as_str().unwrap_or("");
+    let verdict = if section(prompt, "Question").contains("6+6") {
+        "Hard to say.".to_owned()
+    } else if section(prompt, "Answer") == section(prompt, "Reference") {
+        "They agree.\nGRADE: C".to_owned()
+    } else {
+        "They differ.\nGRADE: I".to_owned()
+    };
+    axum::Json(json!({
+        "choices": [{"message": {"role": "assistant", "content": verdict}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 5}
+    }))
+    .into_response()
+}
+
+async fn grader(down: bool) -> (String, Arc<Grader>) {
+    let grader = Arc::new(Grader {
+        down,
+        ..Grader::default()
+    });
+    let app = Router::new()
+        .route("/v1/chat/completions", post(grade))
+        .with_state(grader.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, grader)
+}
+
+/// `prelaunch eval run` with the model's key and the grader's in their variables.
+async fn eval_graded(args: &[&str], cwd: &Path) -> Ran {
+    let out = tokio::process::Command::new(BIN)
+        .args(["eval", "run"])
+        .args(args)
+        .current_dir(cwd)
+        .env("EVAL_TEST_KEY", KEY)
+        .env("GRADER_TEST_KEY", GRADER_KEY)
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .await
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const GRADED_TASK: &str = "name = \"graded\"\ndataset = \"qa.jsonl\"\n\n[scorer]\ntype = \"model_graded\"\n";
+
+fn records(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("records.jsonl")).unwrap();
+    let mut records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    records.sort_by_key(|r| r["item"]["index"].as_u64());
+    records
+}
+
+#[tokio::test]
+async fn a_second_model_grades_from_the_terminal_and_its_prompt_and_answer_are_recorded() {
+    let (url, script) = provider(Script::default()).await;
+    let (grader_url, grader) = grader(false).await;
+    let dir = files(
+        "graded",
+        &[("graded.toml", GRADED_TASK), ("qa.jsonl", &arithmetic(8))],
+    );
+    let ran = eval_graded(
+        &[
+            "graded.toml",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--grader-model",
+            "judge-1",
+            "--grader-base-url",
+            &grader_url,
+            "--grader-api-key-env",
+            "GRADER_TEST_KEY",
+            "--json",
+            "--output",
+            "records.jsonl",
+        ],
+        &dir.0,
+    )
+    .await;
+    // The grader's answer without a grade is an error on that sample: the run completes with exit code 3.
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    assert_eq!(
+        (&out["samples"], &out["completed"], &out["errors"]),
+        (&json!(8), &json!(7), &json!(1)),
+        "{out}"
+    );
+    // Right: 0, 2, 4 (6 is ungraded); wrong: 1, 3, 5, 7.
+    assert!(
+        (out["accuracy"].as_f64().unwrap() - 3.0 / 7.0).abs() < 1e-9,
+        "{out}"
+    );
+    assert_eq!(script.calls.load(Ordering::SeqCst), 8);
+    assert_eq!(grader.calls.load(Ordering::SeqCst), 8);
+    assert_eq!(grader.bad_keys.load(Ordering::SeqCst), 0, "the grader's own key");
+    assert_eq!(script.bad_keys.load(Ordering::SeqCst), 0, "the model's own key");
+    assert!(grader.models.lock().unwrap().iter().all(|m| m == "judge-1"));
+    assert!(!ran.stdout.contains(GRADER_KEY) && !ran.stderr.contains(GRADER_KEY));
+
+    // (index, value, what the grader said; none: the sample's error)
+    let cases = [
+        (0, Some("C"), "GRADE: C"),
+        (1, Some("I"), "GRADE: I"),
+        (4, Some("C"), "GRADE: C"),
+        (5, Some("I"), "GRADE: I"),
+        (6, None, "Hard to say."),
+    ];
+    let records = records(&dir.0);
+    assert_eq!(records.len(), 8);
+    for (index, value, said) in cases {
+        let r = &records[index];
+        let grading = &r["attempt"]["grading"];
+        assert_eq!(grading["grader"], "judge-1", "{r}");
+        let prompt = grading["prompt"].as_str().unwrap();
+        assert!(
+            prompt.contains(&format!("[Question]\nWhat is {index}+{index}?\n")),
+            "{r}"
+        );
+        assert!(prompt.contains(&format!("[Reference]\n{}\n", 2 * index)), "{r}");
+        assert!(grading["answer"].as_str().unwrap().contains(said), "{r}");
+        match value {
+            Some(v) => {
+                assert_eq!(r["attempt"]["score"]["value"], v, "{r}");
+                assert!(r["error"].is_null(), "{r}");
+            }
+            None => {
+                assert!(r["attempt"]["score"].is_null(), "{r}");
+                let error = r["error"].as_str().unwrap();
+                assert!(
+                    error.starts_with("grading: the grader's answer holds no grade") && error.contains(said),
+                    "{r}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_grader_that_is_down_is_retried_then_its_samples_err() {
+    let (url, script) = provider(Script::default()).await;
+    let (grader_url, grader) = grader(true).await;
+    let dir = files(
+        "grader-down",
+        &[("graded.toml", GRADED_TASK), ("qa.jsonl", &arithmetic(2))],
+    );
+    let ran = eval_graded(
+        &[
+            "graded.toml",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+            "--grader-model",
+            "judge-1",
+            "--grader-base-url",
+            &grader_url,
+            "--grader-api-key-env",
+            "GRADER_TEST_KEY",
+            "--max-retries",
+            "2",
+            "--json",
+            "--output",
+            "records.jsonl",
+        ],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
+    assert_eq!(
+        (&out["completed"], &out["errors"]),
+        (&json!(0), &json!(2)),
+        "{out}"
+    );
+    assert_eq!(
+        script.calls.load(Ordering::SeqCst),
+        2,
+        "each sample answered once"
+    );
+    assert_eq!(
+        grader.calls.load(Ordering::SeqCst),
+        2 * 3,
+        "each grading tried once and retried twice"
+    );
+    for r in records(&dir.0) {
+        let error = r["error"].as_str().unwrap();
+        assert!(error.starts_with("grading: "), "{r}");
+        assert!(r["attempt"]["answer"].is_string(), "the model's answer kept: {r}");
+    }
+}
+
+#[tokio::test]
+async fn a_task_scored_by_a_model_does_not_run_without_a_grader() {
+    let (url, script) = provider(Script::default()).await;
+    let dir = files(
+        "no-grader",
+        &[("graded.toml", GRADED_TASK), ("qa.jsonl", &arithmetic(2))],
+    );
+    let ran = eval_graded(
+        &[
+            "graded.toml",
+            "--model",
+            "ref-1",
+            "--base-url",
+            &url,
+            "--api-key-env",
+            "EVAL_TEST_KEY",
+        ],
+        &dir.0,
+    )
+    .await;
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("graded.toml") && ran.stderr.contains("--grader-model"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(script.calls.load(Ordering::SeqCst), 0, "nothing was run");
+}

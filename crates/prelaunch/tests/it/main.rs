@@ -26,6 +26,7 @@ mod eval_cli;
 mod eval_interop;
 mod eval_io;
 mod eval_runs;
+mod eval_scale;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

@@ -322,7 +322,13 @@ pub async fn run(
         .await?;
     let mut metrics = Vec::new();
     let mut groups = Vec::new();
-    if let Some(results) = &view.results {
+    let stored: Option<evals::runner::Results> = view
+        .results
+        .as_ref()
+        .map(|r| serde_json::from_str(r.get()))
+        .transpose()
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
+    if let Some(results) = &stored {
         for reduced in &results.reducers {
             if let Some(s) = &reduced.summary {
                 metrics.push(metric_row(reduced.reducer.clone(), s));

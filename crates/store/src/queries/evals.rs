@@ -275,6 +275,27 @@ impl EvalStore for This {
         Ok(recorded)
     }
 
+    async fn eval_run_results(&self, id: Uuid) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>("SELECT results FROM eval_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn store_eval_run_results(&self, id: Uuid, results: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE eval_runs SET results = $2 WHERE id = $1 AND state = 'completed' AND results IS NULL",
+        )
+        .bind(id)
+        .bind(results)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn list_eval_results(
         &self,
         run_id: Uuid,
