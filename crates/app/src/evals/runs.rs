@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{EvalResultRow, EvalRunRow, EvalRunState, Job, Page};
+use store::{EvalResultRow, EvalRunRow, EvalRunState, Job};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -544,18 +544,10 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<EvalRunView>> {
         self.visible_notice(caller, notice_id).await?;
-        let limit = page.limit()?;
-        let after = page.after(|s| s.parse::<Uuid>().ok())?;
+        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
-            .list_eval_runs(
-                notice_id,
-                &policy::audience(caller),
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
+            .list_eval_runs(notice_id, &policy::audience(caller), &fetch)
             .await?;
         Ok(paginate(rows, limit, |r| r.id.to_string(), EvalRunView::from))
     }
