@@ -7,6 +7,7 @@ use crate::support::*;
 use crate::web::{PASSWORD, Web};
 use accounts::Secret;
 use app::Clock;
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use store::AuditEvent;
@@ -299,6 +300,22 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     rows.push((
         "their admin cancels it",
         only(&events!(), "eval_run.cancel"),
+        run_readers,
+    ));
+    // A run imported from an Inspect log is the importing evaluator's, read as the runs they start.
+    let imported = t
+        .raw(
+            Method::POST,
+            &format!("/api/v1/notices/{broad}/eval-runs/import"),
+            Some(&w.evaluator.token),
+            Some("application/octet-stream"),
+            crate::eval_io::tiny_log(),
+        )
+        .await;
+    assert_eq!(imported.status, 201, "{}", imported.body);
+    rows.push((
+        "an evaluator imports an Inspect log as a run",
+        only(&events!(), "eval_run.import"),
         run_readers,
     ));
     // The service completes a run, or stops it when the evaluator's access ends, on the evaluator's behalf.
