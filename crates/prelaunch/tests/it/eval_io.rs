@@ -174,16 +174,24 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
         r["state"] == "completed"
     })
     .await;
-    let batches = t
-        .app
-        .store
-        .list_jobs(&JobQuery {
-            state: None,
-            kind: Some(app::evals::EVAL_BATCH.into()),
-            page: Page::first(20),
-        })
-        .await
-        .unwrap();
+    // The batch that records the run's last item ends its job just after: wait for all three to be done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let batches = loop {
+        let batches = t
+            .app
+            .store
+            .list_jobs(&JobQuery {
+                state: None,
+                kind: Some(app::evals::EVAL_BATCH.into()),
+                page: Page::first(20),
+            })
+            .await
+            .unwrap();
+        if batches.iter().all(|j| j.state == JobState::Done) || std::time::Instant::now() > deadline {
+            break batches;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(batches.len(), 3);
     assert!(batches.iter().all(|j| j.state == JobState::Done), "{batches:?}");
     let results = all_results(t, &w.evaluator, id, 7).await;
