@@ -276,41 +276,21 @@ pub fn record(advisory: &AdvisoryRow, cve_id: &str, provider: &Provider) -> Valu
 /// Program's registry (its organisation UUID, and its short name).
 #[derive(Debug, Clone, Default)]
 pub struct CveRequest {
-    pub cve_id: Option<String>,
-    pub cna_org_id: Option<String>,
+    pub cve_id: String,
+    pub cna_org_id: String,
     pub cna_short_name: Option<String>,
 }
 
 impl App {
-    /// The CVE record of an advisory. Not found, as for the advisory itself, when the reader may not read
-    /// the advisory; forbidden to a reader who may but is no coordinator; the CVE id is the one asked for or
-    /// the one the advisory names.
+    /// The CVE record of an advisory under the CVE id the CNA reserved. Not found, as for the advisory itself,
+    /// when the reader may not read the advisory; forbidden to a reader who may but is no coordinator.
     pub async fn cve_record(&self, caller: &Caller, id: Uuid, request: &CveRequest) -> AppResult<Value> {
-        let advisory = self
-            .store
-            .visible_advisory(id, &policy::tlp_audience(Some(caller)))
-            .await?
-            .ok_or(AppError::NotFound("advisory"))?;
-        if !policy::can_export_cve_record(caller) {
-            return Err(AppError::Forbidden("only coordinators export CVE records"));
-        }
-        let known = advisory.document.0.get("cve_id").and_then(Value::as_str);
-        let cve_id = request
-            .cve_id
-            .as_deref()
-            .map(str::trim)
-            .or(known)
-            .ok_or_else(|| invalid("cve_id", "name the CVE id reserved for the advisory"))?;
+        // The caller's input is checked first: its mistakes say nothing about the advisory.
+        let cve_id = request.cve_id.trim();
         if !is_cve_id(cve_id) {
             return Err(invalid("cve_id", "a CVE id is CVE-<year>-<4 to 19 digits>"));
         }
-        let org_id = request.cna_org_id.as_deref().ok_or_else(|| {
-            invalid(
-                "cna_org_id",
-                "name the CNA's organisation UUID in the CVE Program",
-            )
-        })?;
-        let org_id = Uuid::parse_str(org_id.trim())
+        let org_id = Uuid::parse_str(request.cna_org_id.trim())
             .ok()
             .filter(|u| u.get_version_num() == 4)
             .ok_or_else(|| {
@@ -332,6 +312,14 @@ impl App {
             org_id,
             short_name: short_name.map(str::to_owned),
         };
+        let advisory = self
+            .store
+            .visible_advisory(id, &policy::tlp_audience(Some(caller)))
+            .await?
+            .ok_or(AppError::NotFound("advisory"))?;
+        if !policy::can_export_cve_record(caller) {
+            return Err(AppError::Forbidden("only coordinators export CVE records"));
+        }
         Ok(record(&advisory, cve_id, &provider))
     }
 }

@@ -270,8 +270,8 @@ async fn advisory(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CveQuery {
-    cve_id: Option<String>,
-    cna_org_id: Option<String>,
+    cve_id: String,
+    cna_org_id: String,
     cna_short_name: Option<String>,
 }
 
