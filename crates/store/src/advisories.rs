@@ -93,6 +93,12 @@ pub trait AdvisoryStore: Send + Sync + 'static {
     ) -> Result<Option<AdvisoryRow>>;
     /// The advisory if the reader may read it (its case's TLP marking; an advisory is published).
     async fn visible_advisory(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<AdvisoryRow>>;
+    /// The advisory of a reference (`PLA-2026-1`) if the reader may read it, as `visible_advisory`.
+    async fn visible_advisory_by_reference(
+        &self,
+        reference: &str,
+        reader: &TlpAudience,
+    ) -> Result<Option<AdvisoryRow>>;
     /// The advisories the reader may read, newest first, before the cursor (published_at, id).
     async fn list_advisories(
         &self,

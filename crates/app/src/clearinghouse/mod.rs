@@ -8,15 +8,18 @@
 pub mod advisories;
 mod attachments;
 pub mod cases;
+pub mod cve;
 pub mod discussion;
 pub mod inbox;
 mod intake;
 pub mod metrics;
+pub mod osv;
 mod reports;
 pub mod tlp;
 mod triage;
 mod validate;
 pub mod vendors;
+mod zip;
 
 pub use attachments::*;
 pub use intake::*;

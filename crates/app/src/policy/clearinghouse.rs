@@ -26,6 +26,11 @@ pub fn is_coordinator(caller: &Caller) -> bool {
     caller.is(OrgKind::Clearinghouse) || is_program_admin(caller)
 }
 
+/// Exporting an advisory as a CVE record, for a CNA to submit: coordinators.
+pub fn can_export_cve_record(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}
+
 /// Filing a report: any signed-in member of an active organisation (the clearinghouse's intake is open to
 /// every member; what they may read of others' reports is TLP).
 pub fn can_file_report(_caller: &Caller) -> bool {

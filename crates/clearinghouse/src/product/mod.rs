@@ -24,7 +24,7 @@ use std::fmt;
 
 pub use cpe::{Cpe, CpeValue};
 pub use purl::Purl;
-pub use range::VersionRange;
+pub use range::{Edge, VersionRange};
 pub use version::Version;
 
 /// The longest product name, prefix or version range accepted, in bytes.

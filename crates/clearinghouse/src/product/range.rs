@@ -225,6 +225,24 @@ fn parse_comparator(text: &str) -> Result<(Op, Version), ProductError> {
     Ok((op, Version::parse(rest)?))
 }
 
+/// One end of an interval of a `VersionRange`, as `intervals` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge<'a> {
+    Unbounded,
+    Included(&'a Version),
+    Excluded(&'a Version),
+}
+
+impl<'a> Edge<'a> {
+    fn of(bound: &'a Bound) -> Edge<'a> {
+        match bound {
+            Bound::Unbounded => Edge::Unbounded,
+            Bound::Included(v) => Edge::Included(v),
+            Bound::Excluded(v) => Edge::Excluded(v),
+        }
+    }
+}
+
 /// A range of versions; see the module documentation for the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VersionRange {
@@ -297,6 +315,13 @@ impl VersionRange {
             Bound::Excluded(v) => Some(v),
             _ => None,
         }
+    }
+
+    /// The intervals, ascending, each as its lower and upper edge (for writers of other range formats).
+    pub fn intervals(&self) -> impl Iterator<Item = (Edge<'_>, Edge<'_>)> {
+        self.intervals
+            .iter()
+            .map(|i| (Edge::of(&i.lower), Edge::of(&i.upper)))
     }
 
     /// Every interval's exclusive upper bound, ascending (`>=1.0, <1.2 || >=2.0, <2.1` → `1.2`, `2.1`).

@@ -135,6 +135,9 @@ struct Ids {
     /// The advisories of two published cases like `case`, marked TLP:CLEAR and TLP:AMBER.
     advisory_clear: Uuid,
     advisory_amber: Uuid,
+    /// Their OSV ids (`x_PLA-<year>-<n>`): the year and number of each advisory's reference.
+    osv_clear: (i32, u32),
+    osv_amber: (i32, u32),
     /// A subscription of the operator's.
     subscription: Uuid,
     /// A TLP:AMBER threat report of the developer member, and its attachment (TLP:AMBER).
@@ -175,13 +178,20 @@ impl Ids {
             ids.case = self.case;
             ids.case_report = self.case_report;
         }
-        for (real, absent) in [
-            (self.advisory_clear, &mut ids.advisory_clear),
-            (self.advisory_amber, &mut ids.advisory_amber),
+        for ((real, absent), (osv, osv_absent)) in [
+            (
+                (self.advisory_clear, &mut ids.advisory_clear),
+                (self.osv_clear, &mut ids.osv_clear),
+            ),
+            (
+                (self.advisory_amber, &mut ids.advisory_amber),
+                (self.osv_amber, &mut ids.osv_amber),
+            ),
         ] {
             let seen = m.send(&get(format!("/api/v1/advisories/{real}")), auth).await;
             if seen.status == StatusCode::OK {
                 *absent = real;
+                *osv_absent = osv;
             }
         }
         ids
@@ -225,6 +235,8 @@ impl Ids {
             observer_org: r(),
             advisory_clear: r(),
             advisory_amber: r(),
+            osv_clear: (1999, 999_999),
+            osv_amber: (1999, 999_998),
             subscription: r(),
             report: r(),
             attachment: r(),
@@ -340,6 +352,19 @@ async fn advisory_of(t: &TestApp, w: &World, tlp: &str) -> Uuid {
     let list = t.get(&w.coordinator, "/api/v1/advisories?limit=200").await;
     let items = list.ok()["items"].as_array().unwrap().clone();
     id_of(items.iter().find(|a| a["case_id"] == json!(case)).unwrap())
+}
+
+/// The year and number of an advisory's reference (`PLA-<year>-<n>`), as the coordinator reads it.
+async fn osv_of(t: &TestApp, w: &World, advisory: Uuid) -> (i32, u32) {
+    let read = t
+        .get(&w.coordinator, &format!("/api/v1/advisories/{advisory}"))
+        .await;
+    let reference = read.ok()["reference"].as_str().unwrap().to_owned();
+    let mut parts = reference.split('-').skip(1);
+    (
+        parts.next().unwrap().parse().unwrap(),
+        parts.next().unwrap().parse().unwrap(),
+    )
 }
 
 /// A webhook endpoint's registration; `n` keeps descriptions apart.
@@ -1369,6 +1394,51 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
+            op: "GET /api/v1/advisories/{id}/cve",
+            case: "TLP:CLEAR: coordinators",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/advisories/{}/cve?cve_id=CVE-2026-1234&cna_org_id=3b9f2a5e-6c1d-4e8f-9a0b-1c2d3e4f5a6b",
+                    ids.advisory_clear
+                ))
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/advisories/{id}/cve",
+            case: "TLP:AMBER: coordinators; the case's participants see it exists",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/advisories/{}/cve?cve_id=CVE-2026-1234&cna_org_id=3b9f2a5e-6c1d-4e8f-9a0b-1c2d3e4f5a6b",
+                    ids.advisory_amber
+                ))
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
+            op: "GET /osv/all.zip",
+            case: "public",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/osv/all.zip".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /osv/{file}",
+            case: "TLP:CLEAR: public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/osv/x_PLA-{}-{}.json", ids.osv_clear.0, ids.osv_clear.1)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /osv/{file}",
+            case: "TLP:AMBER: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/osv/x_PLA-{}-{}.json", ids.osv_amber.0, ids.osv_amber.1)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /api/v1/subscriptions",
             case: "",
             fresh: Fresh::Nothing,
@@ -2071,6 +2141,8 @@ async fn every_route_as_every_persona_and_credential() {
 
     let events = t.audit_after(0).await;
     let cases = notified_case(&t, &w, "amber").await;
+    let advisory_clear = advisory_of(&t, &w, "clear").await;
+    let advisory_amber = advisory_of(&t, &w, "amber").await;
     let ids = Ids {
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
@@ -2111,8 +2183,10 @@ async fn every_route_as_every_persona_and_credential() {
         case_report: cases.1,
         vendor_org: w.vendor.org_id,
         observer_org: w.operator.org_id,
-        advisory_clear: advisory_of(&t, &w, "clear").await,
-        advisory_amber: advisory_of(&t, &w, "amber").await,
+        advisory_clear,
+        advisory_amber,
+        osv_clear: osv_of(&t, &w, advisory_clear).await,
+        osv_amber: osv_of(&t, &w, advisory_amber).await,
         subscription: Uuid::new_v4(),
         notification: {
             crate::notifications::deliver(&t).await;

@@ -27,6 +27,7 @@ mod eval_interop;
 mod eval_io;
 mod eval_runs;
 mod eval_scale;
+mod exchange_osv;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

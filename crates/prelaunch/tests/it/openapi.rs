@@ -182,6 +182,8 @@ enum Surface {
     Ledger,
     /// `/gateway/v1`: gateway tokens, errors in the model APIs' shapes.
     Gateway,
+    /// `/osv`: OSV records, public or with a credential, RFC 9457 problems.
+    Osv,
 }
 
 fn surface(doc: &Value, path: &str) -> Surface {
@@ -189,6 +191,7 @@ fn surface(doc: &Value, path: &str) -> Surface {
         "/api/v1" => Surface::Api,
         "/ledger" => Surface::Ledger,
         "/gateway/v1" => Surface::Gateway,
+        "/osv" => Surface::Osv,
         other => panic!("{path}: unknown server {other}"),
     }
 }
@@ -358,6 +361,13 @@ async fn every_operation_declares_its_path_parameters_and_its_errors() {
                 }
                 if params.iter().any(|p| p["in"] == "query") {
                     expected.push("422");
+                }
+            }
+            Surface::Osv => {
+                all_problems();
+                expected.extend(["401", "500"]);
+                if !in_template.is_empty() {
+                    expected.push("404");
                 }
             }
             Surface::Gateway => {
@@ -1274,10 +1284,26 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         .call(None, Method::GET, "/advisories", "/advisories", None)
         .await;
     let advisory = advisories.ok()["items"][0]["id"].as_str().unwrap().to_owned();
+    let reference = advisories.ok()["items"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cna = "cna_org_id=3b9f2a5e-6c1d-4e8f-9a0b-1c2d3e4f5a6b";
+    let cve = |id: &str, query: &str| format!("/advisories/{id}/cve?{query}&{cna}");
+    let nothing = uuid::Uuid::now_v7().to_string();
     #[rustfmt::skip]
     let steps: Vec<Step> = vec![
         (None, "GET", "/advisories/{id}", format!("/advisories/{advisory}"), None, 200),
         (op, "GET", "/advisories/{id}", format!("/advisories/{}", uuid::Uuid::now_v7()), None, 404),
+        (co, "GET", "/advisories/{id}/cve", cve(&advisory, "cve_id=CVE-2026-1234"), None, 200),
+        (co, "GET", "/advisories/{id}/cve", cve(&advisory, "cve_id=CVE-1"), None, 422),
+        (op, "GET", "/advisories/{id}/cve", cve(&advisory, "cve_id=CVE-2026-1234"), None, 403),
+        (co, "GET", "/advisories/{id}/cve", cve(&nothing, "cve_id=CVE-2026-1234"), None, 404),
+        (None, "GET", "/{file}", format!("/x_{reference}.json"), None, 200),
+        (op, "GET", "/{file}", format!("/x_{reference}.json"), None, 200),
+        (None, "GET", "/{file}", "/x_PLA-1999-1.json".into(), None, 404),
+        (None, "GET", "/all.zip", "/all.zip".into(), None, 200),
+        (co, "GET", "/all.zip", "/all.zip".into(), None, 200),
         (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
     ];
     c.run(steps).await;

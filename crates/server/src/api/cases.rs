@@ -33,6 +33,7 @@ pub fn routes() -> Router<App> {
         .route("/vendor-policy", get(vendor_policy).put(set_vendor_policy))
         .route("/advisories", get(advisories))
         .route("/advisories/{id}", get(advisory))
+        .route("/advisories/{id}/cve", get(advisory_cve))
         .route("/subscriptions", get(subscriptions).post(subscribe))
         .route("/subscriptions/{id}", axum::routing::delete(unsubscribe))
         .route("/clearinghouse/metrics", get(metrics))
@@ -264,6 +265,31 @@ async fn advisory(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     Ok(Json(app.get_advisory(caller.as_ref(), id(&raw)?).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CveQuery {
+    cve_id: String,
+    cna_org_id: String,
+    cna_short_name: Option<String>,
+}
+
+/// The advisory as a CVE JSON 5.2 record, for a coordinator's CNA to submit.
+async fn advisory_cve(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: CveQuery = query(q.as_deref())?;
+    let request = app::clearinghouse::cve::CveRequest {
+        cve_id: q.cve_id,
+        cna_org_id: q.cna_org_id,
+        cna_short_name: q.cna_short_name,
+    };
+    let record = app.cve_record(&caller, id(&raw)?, &request).await?;
+    Ok(Json(record).into_response())
 }
 
 async fn subscriptions(

@@ -167,6 +167,25 @@ impl AdvisoryStore for This {
         .await?)
     }
 
+    async fn visible_advisory_by_reference(
+        &self,
+        reference: &str,
+        r: &TlpAudience,
+    ) -> Result<Option<AdvisoryRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id \
+             WHERE a.reference = $5 AND {}",
+            advisory_readable!()
+        ))
+        .bind(r.signed_in)
+        .bind(r.user_id)
+        .bind(r.org_id)
+        .bind(r.coordinator)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     async fn list_advisories(
         &self,
         r: &TlpAudience,
