@@ -8,6 +8,7 @@
 pub mod advisories;
 mod attachments;
 pub mod cases;
+mod csaf;
 pub mod discussion;
 pub mod inbox;
 mod intake;

@@ -200,6 +200,9 @@ fn versioned_helper(product: &str, version: &str) -> Option<Value> {
     }
 }
 
+/// vendor → product name → leaves with their ids, in order of first appearance.
+type Vendors = Vec<(String, Vec<(String, Vec<(Leaf, String)>)>)>;
+
 /// The product tree and the ids: per input product, the id of its range and the ids of its fixed versions.
 struct Tree {
     tree: Value,
@@ -211,7 +214,7 @@ struct Tree {
 
 fn product_tree(a: &Advisory) -> Tree {
     // vendor → product name → leaves (with their ids), in order of first appearance.
-    let mut vendors: Vec<(String, Vec<(String, Vec<(Leaf, String)>)>)> = Vec::new();
+    let mut vendors: Vendors = Vec::new();
     let mut ids = 0usize;
     let mut next_id = || {
         ids += 1;
@@ -220,10 +223,7 @@ fn product_tree(a: &Advisory) -> Tree {
     let mut seen: BTreeMap<(String, String, &'static str, String), String> = BTreeMap::new();
     let mut ranges = Vec::new();
     let mut fixed = Vec::new();
-    let mut place = |vendor: &str,
-                     name: &str,
-                     leaf: Leaf,
-                     vendors: &mut Vec<(String, Vec<(String, Vec<(Leaf, String)>)>)>| {
+    let mut place = |vendor: &str, name: &str, leaf: Leaf, vendors: &mut Vendors| {
         let key = (
             vendor.to_owned(),
             name.to_owned(),

@@ -1278,6 +1278,8 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
     let steps: Vec<Step> = vec![
         (None, "GET", "/advisories/{id}", format!("/advisories/{advisory}"), None, 200),
         (op, "GET", "/advisories/{id}", format!("/advisories/{}", uuid::Uuid::now_v7()), None, 404),
+        (None, "GET", "/advisories/{id}/csaf", format!("/advisories/{advisory}/csaf"), None, 200),
+        (op, "GET", "/advisories/{id}/csaf", format!("/advisories/{}/csaf", uuid::Uuid::now_v7()), None, 404),
         (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
     ];
     c.run(steps).await;

@@ -33,6 +33,7 @@ pub fn routes() -> Router<App> {
         .route("/vendor-policy", get(vendor_policy).put(set_vendor_policy))
         .route("/advisories", get(advisories))
         .route("/advisories/{id}", get(advisory))
+        .route("/advisories/{id}/csaf", get(advisory_csaf))
         .route("/subscriptions", get(subscriptions).post(subscribe))
         .route("/subscriptions/{id}", axum::routing::delete(unsubscribe))
         .route("/clearinghouse/metrics", get(metrics))
@@ -264,6 +265,15 @@ async fn advisory(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     Ok(Json(app.get_advisory(caller.as_ref(), id(&raw)?).await?).into_response())
+}
+
+/// The advisory as a CSAF 2.0 document (`csaf_security_advisory`), under the advisory's own TLP rule.
+async fn advisory_csaf(
+    State(app): State<App>,
+    MaybeApiCaller(caller): MaybeApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(app.advisory_csaf(caller.as_ref(), id(&raw)?).await?).into_response())
 }
 
 async fn subscriptions(
