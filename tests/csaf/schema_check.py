@@ -3,7 +3,8 @@ feed schema) with the `jsonschema` package, formats included.
 
 Usage: python schema_check.py SCHEMA_DIR SCHEMA_FILE < documents.json
 Reads a JSON array of documents on stdin; prints, per document, the list of errors (path: message) as a JSON
-array. The FIRST CVSS schemas the CSAF schema refers to by URL are read from SCHEMA_DIR, never fetched.
+array. The schemas one refers to by URL (the FIRST CVSS schemas, the CSAF schema) are read from SCHEMA_DIR,
+never fetched.
 """
 
 import json
@@ -19,12 +20,13 @@ def main() -> None:
     directory = pathlib.Path(sys.argv[1])
     schema = json.loads((directory / sys.argv[2]).read_text())
     registry = Registry()
-    for name in ("cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"):
-        path = directory / name
-        if path.exists():
-            contents = json.loads(path.read_text())
-            resource = Resource.from_contents(contents, default_specification=DRAFT7)
-            registry = registry.with_resource(f"https://www.first.org/cvss/{name}", resource)
+    for path in sorted(directory.glob("*.json")):
+        contents = json.loads(path.read_text())
+        resource = Resource.from_contents(contents, default_specification=DRAFT7)
+        if path.name.startswith("cvss-"):
+            registry = registry.with_resource(f"https://www.first.org/cvss/{path.name}", resource)
+        elif "$id" in contents:
+            registry = registry.with_resource(contents["$id"], resource)
     cls = validators.validator_for(schema, default=Draft202012Validator)
     validator = cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
     out = []

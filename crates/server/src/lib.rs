@@ -2,6 +2,7 @@
 //! pages only: every rule is in `app` and below.
 
 pub mod api;
+mod csaf;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -30,6 +31,7 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api::routes())
         .nest("/gateway/v1", gateway::routes())
         .merge(ledger::routes())
+        .merge(csaf::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

@@ -8,7 +8,7 @@
 pub mod advisories;
 mod attachments;
 pub mod cases;
-mod csaf;
+pub mod csaf;
 pub mod discussion;
 pub mod inbox;
 mod intake;

@@ -8,6 +8,7 @@ use crate::cases::{Report, file_report, open_case, transition};
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256, Sha512};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -298,4 +299,191 @@ async fn the_csaf_document_follows_the_advisory_s_marking() {
         "AMBER"
     );
     assert_eq!(amber_doc.status, StatusCode::OK);
+}
+
+/// A file of the provider, as bytes: its status and body.
+async fn fetch(t: &TestApp, who: Option<&Persona>, path: &str) -> (StatusCode, Vec<u8>) {
+    let mut request = t.client.get(t.url(path));
+    if let Some(p) = who {
+        request = request.bearer_auth(&p.token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status(), response.bytes().await.unwrap().to_vec())
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The path of one of our URLs (`http://127.0.0.1:…/.well-known/csaf/…` → `/.well-known/csaf/…`).
+fn path_of(url: &str) -> String {
+    let at = url
+        .find("/.well-known/")
+        .unwrap_or_else(|| panic!("not a provider URL: {url}"));
+    url[at..].to_owned()
+}
+
+/// The documents a reader finds in a directory's feed, index and changes (which must agree), as paths; the
+/// feed is kept in `feeds` for the schema check.
+async fn listed(t: &TestApp, who: Option<&Persona>, dir: &str, feeds: &mut Vec<Value>) -> Vec<String> {
+    let base = format!("/.well-known/csaf/{dir}");
+    let (status, feed) = fetch(t, who, &format!("{base}/csaf-feed-tlp-{dir}.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let feed = json_of(&feed);
+    feeds.push(feed.clone());
+    let from_feed: Vec<String> = feed["feed"]["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| path_of(e["content"]["src"].as_str().unwrap()))
+        .collect();
+    let (status, index) = fetch(t, who, &format!("{base}/index.txt")).await;
+    assert_eq!(status, StatusCode::OK);
+    let from_index: Vec<String> = String::from_utf8(index)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{base}/{l}"))
+        .collect();
+    assert_eq!(from_index, from_feed, "index.txt and the feed disagree");
+    let (status, changes) = fetch(t, who, &format!("{base}/changes.csv")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut from_changes: Vec<String> = String::from_utf8(changes)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (file, at) = l.split_once(',').unwrap();
+            assert!(at.starts_with('"') && at.ends_with("Z\""), "{l}");
+            format!("{base}/{}", file.trim_matches('"'))
+        })
+        .collect();
+    from_changes.sort();
+    let mut sorted = from_feed.clone();
+    sorted.sort();
+    assert_eq!(from_changes, sorted, "changes.csv and the feed disagree");
+    from_feed
+}
+
+#[tokio::test]
+async fn the_trusted_provider_serves_each_reader_what_it_may_read() {
+    // The ROLIE schema requires https URLs: the server says it is reached at one.
+    let t = spawn_configured(&fresh_database_url().await, |c| {
+        c.public_url = "https://clearinghouse.example".into();
+    })
+    .await;
+    let w = World::new(&t).await;
+    let shapes = shapes();
+    let clear = publish(&t, &w, &shapes[0]).await;
+    let amber = publish(&t, &w, &shapes[3]).await;
+    let reference = |id: Uuid| {
+        let t = &t;
+        let w = &w;
+        async move {
+            let a = t.get(&w.coordinator, &format!("/api/v1/advisories/{id}")).await;
+            let a = a.ok();
+            let year = &a["published_at"].as_str().unwrap()[..4];
+            format!("{year}/{}.json", a["reference"].as_str().unwrap().to_lowercase())
+        }
+    };
+    let clear_path = format!("/.well-known/csaf/white/{}", reference(clear).await);
+    let amber_path = format!("/.well-known/csaf/amber/{}", reference(amber).await);
+
+    // The metadata is public and valid; it names a feed per label.
+    let (status, metadata) = fetch(&t, None, "/.well-known/csaf/provider-metadata.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let metadata = json_of(&metadata);
+    assert_eq!(
+        schema_errors("provider_json_schema.json", std::slice::from_ref(&metadata))[0],
+        json!([])
+    );
+    assert_eq!(metadata["role"], "csaf_trusted_provider");
+    let feeds = metadata["distributions"][0]["rolie"]["feeds"].as_array().unwrap();
+    let labels: Vec<&str> = feeds.iter().map(|f| f["tlp_label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["WHITE", "GREEN", "AMBER", "RED"]);
+
+    // The CLEAR document: public, valid, its hashes right.
+    let (status, doc) = fetch(&t, None, &clear_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csaf_validator(&[json_of(&doc)])[0], json!([]));
+    let file = clear_path.rsplit('/').next().unwrap();
+    for (suffix, digest) in [
+        ("sha256", hex(&Sha256::digest(&doc))),
+        ("sha512", hex(&Sha512::digest(&doc))),
+    ] {
+        let (status, line) = fetch(&t, None, &format!("{clear_path}.{suffix}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            format!("{digest}  {file}\n"),
+            "{suffix}"
+        );
+    }
+
+    // Who reads what: the feeds list exactly the documents each reader may fetch.
+    let readers: [(&str, Option<&Persona>, bool); 4] = [
+        ("the public", None, false),
+        ("a member outside the case", Some(&w.other_agency_admin), false),
+        ("the case's vendor", Some(&w.vendor), true),
+        ("the coordinator", Some(&w.coordinator), true),
+    ];
+    let mut feeds = Vec::new();
+    for (who, persona, entitled) in readers {
+        assert_eq!(
+            listed(&t, persona, "white", &mut feeds).await,
+            std::slice::from_ref(&clear_path),
+            "{who}"
+        );
+        let amber_listed = listed(&t, persona, "amber", &mut feeds).await;
+        let expected: Vec<String> = if entitled {
+            vec![amber_path.clone()]
+        } else {
+            vec![]
+        };
+        assert_eq!(amber_listed, expected, "{who}");
+        for suffix in ["", ".sha256", ".sha512"] {
+            let (status, _) = fetch(&t, persona, &format!("{amber_path}{suffix}")).await;
+            let want = if entitled {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(status, want, "{who}: {amber_path}{suffix}");
+        }
+        assert!(listed(&t, persona, "green", &mut feeds).await.is_empty(), "{who}");
+    }
+    for (feed, errors) in feeds
+        .iter()
+        .zip(schema_errors("ROLIE_feed_json_schema.json", &feeds))
+    {
+        assert_eq!(errors, json!([]), "{feed:#}");
+    }
+
+    // A document is found only where it lies: its label's directory and its year.
+    let misplaced = [
+        clear_path.replace("/white/", "/amber/"),
+        amber_path.replace("/amber/", "/white/"),
+        clear_path.replace("/white/", "/purple/"),
+        clear_path.replace("/20", "/19"),
+        clear_path.replace(".json", ".txt"),
+        "/.well-known/csaf/white/2026/pla-2026-999.json".to_owned(),
+        "/.well-known/csaf/white/feed.json".to_owned(),
+    ];
+    for path in misplaced {
+        let (status, _) = fetch(&t, Some(&w.coordinator), &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // A credential that is presented must be valid.
+    let (status, _) = t
+        .client
+        .get(t.url(&amber_path))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .map(|r| (r.status(), ()))
+        .unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
