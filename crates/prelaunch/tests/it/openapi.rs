@@ -182,6 +182,8 @@ enum Surface {
     Ledger,
     /// `/gateway/v1`: gateway tokens, errors in the model APIs' shapes.
     Gateway,
+    /// `/.well-known/csaf`: the CSAF provider, public or under TLP, RFC 9457 problems.
+    Csaf,
 }
 
 fn surface(doc: &Value, path: &str) -> Surface {
@@ -189,6 +191,7 @@ fn surface(doc: &Value, path: &str) -> Surface {
         "/api/v1" => Surface::Api,
         "/ledger" => Surface::Ledger,
         "/gateway/v1" => Surface::Gateway,
+        "/.well-known/csaf" => Surface::Csaf,
         other => panic!("{path}: unknown server {other}"),
     }
 }
@@ -358,6 +361,12 @@ async fn every_operation_declares_its_path_parameters_and_its_errors() {
                 }
                 if params.iter().any(|p| p["in"] == "query") {
                     expected.push("422");
+                }
+            }
+            Surface::Csaf => {
+                all_problems();
+                if !in_template.is_empty() {
+                    expected.extend(["401", "404"]);
                 }
             }
             Surface::Gateway => {
@@ -1280,6 +1289,13 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (op, "GET", "/advisories/{id}", format!("/advisories/{}", uuid::Uuid::now_v7()), None, 404),
         (None, "GET", "/advisories/{id}/csaf", format!("/advisories/{advisory}/csaf"), None, 200),
         (op, "GET", "/advisories/{id}/csaf", format!("/advisories/{}/csaf", uuid::Uuid::now_v7()), None, 404),
+        // The CSAF provider.
+        (None, "GET", "/provider-metadata.json", "/provider-metadata.json".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/white/index.txt".into(), None, 200),
+        (op, "GET", "/{dir}/{file}", "/white/changes.csv".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/white/csaf-feed-tlp-white.json".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/purple/index.txt".into(), None, 404),
+        (None, "GET", "/{dir}/{year}/{file}", "/white/1999/pla-1999-1.json".into(), None, 404),
         (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
     ];
     c.run(steps).await;
