@@ -38,6 +38,10 @@ APT_PACKAGES=(
   python3-venv
   bubblewrap
 )
+# Node.js and npm (the CSAF validator): Debian's packages, unless a Node.js is already installed (a NodeSource
+# `nodejs` package brings its own npm and conflicts with Debian's).
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 as_root() {
   if [[ $EUID -eq 0 ]]; then
@@ -143,6 +147,22 @@ fi
 export PRELAUNCH_TEST_PYTHON="$CLIENTS_VENV/bin/python"
 export PRELAUNCH_TEST_INSPECT="$CLIENTS_VENV/bin/inspect"
 echo "openai $("$PRELAUNCH_TEST_PYTHON" -c 'import openai; print(openai.__version__)'), inspect-ai $("$PRELAUNCH_TEST_INSPECT" --version)"
+
+header "CSAF validator (tests/csaf)"
+# Advisories are checked with the BSI CSAF validator library (crates/prelaunch/tests/it/csaf.rs), pinned with
+# its dependencies in tests/csaf/package.json and package-lock.json and installed with npm into a directory
+# named after the lock file's hash.
+CSAF_LOCK="$ROOT/tests/csaf/package-lock.json"
+CSAF_NODE="$ROOT/target/csaf-node-$(sha256sum "$CSAF_LOCK" | cut -c1-16)"
+if [[ ! -f "$CSAF_NODE/.installed" ]]; then
+  rm -rf "$ROOT"/target/csaf-node-*
+  mkdir -p "$CSAF_NODE"
+  cp "$ROOT/tests/csaf/package.json" "$CSAF_LOCK" "$CSAF_NODE/"
+  (cd "$CSAF_NODE" && npm ci --silent --no-audit --no-fund)
+  touch "$CSAF_NODE/.installed"
+fi
+export PRELAUNCH_TEST_CSAF_NODE_MODULES="$CSAF_NODE/node_modules"
+echo "node $(node --version), $(cd "$CSAF_NODE" && npm ls --depth=0 2>/dev/null | grep csaf-validator-lib | xargs)"
 
 header "tests (sqlite)"
 if ! PRELAUNCH_TEST_BACKEND=sqlite cargo nextest run --workspace --no-fail-fast "$@"; then

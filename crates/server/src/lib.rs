@@ -2,6 +2,7 @@
 //! pages only: every rule is in `app` and below.
 
 pub mod api;
+mod csaf;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -32,6 +33,7 @@ pub fn router(app: App) -> Router {
         .nest("/gateway/v1", gateway::routes())
         .merge(ledger::routes())
         .merge(osv::routes())
+        .merge(csaf::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

@@ -106,6 +106,14 @@ pub trait AdvisoryStore: Send + Sync + 'static {
         before: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<AdvisoryRow>>;
+    /// The advisories marked one of `markings` that the reader may read, newest first, at most `limit` (a
+    /// CSAF 2.0 TLP label's directory: AMBER holds AMBER and AMBER+STRICT).
+    async fn list_advisories_marked(
+        &self,
+        reader: &TlpAudience,
+        markings: [Tlp; 2],
+        limit: i64,
+    ) -> Result<Vec<AdvisoryRow>>;
     /// The subscriptions of the active organisations that may read the case once published (its TLP marking
     /// admits them), at most `limit`.
     async fn entitled_subscriptions(&self, case_id: Uuid, limit: i64) -> Result<Vec<Subscription>>;

@@ -199,7 +199,9 @@ impl App {
             if let Ok(p) = ProductId::parse(&a.product) {
                 products.push(p);
             }
-            affected_json.push(json!({"product": a.product, "versions": a.versions, "fixed_in": fixed_in}));
+            affected_json.push(json!({
+                "product": a.product, "versions": a.versions, "fixed_in": fixed_in, "report_id": a.report_id,
+            }));
         }
         let fixed_by: Vec<Value> = statuses
             .iter()

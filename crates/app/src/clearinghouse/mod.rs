@@ -8,6 +8,7 @@
 pub mod advisories;
 mod attachments;
 pub mod cases;
+pub mod csaf;
 pub mod cve;
 pub mod discussion;
 pub mod inbox;

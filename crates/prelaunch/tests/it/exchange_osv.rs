@@ -44,18 +44,9 @@ fn clients_dir() -> PathBuf {
         .expect("tests/clients")
 }
 
-/// The OSV schema: `PRELAUNCH_SCHEMAS_DIR`, or the shared schemas beside the repository.
+/// The OSV schema, among the shared schemas.
 fn osv_schema() -> PathBuf {
-    let dir = std::env::var_os("PRELAUNCH_SCHEMAS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas"));
-    let path = dir.join("osv-schema.json");
-    assert!(
-        path.exists(),
-        "{} does not exist: set PRELAUNCH_SCHEMAS_DIR to the directory of the shared schemas",
-        path.display()
-    );
-    path
+    crate::support::shared_schemas().join("osv-schema.json")
 }
 
 /// Runs `exchange_schemas.py` with these arguments and input; its stdout's JSON lines.

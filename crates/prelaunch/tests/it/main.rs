@@ -19,6 +19,7 @@ mod cases;
 mod cases_advisories;
 mod cli;
 mod clients;
+mod csaf;
 mod cvss;
 mod dedup_quality;
 mod eval_agents;

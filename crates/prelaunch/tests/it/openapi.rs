@@ -184,6 +184,8 @@ enum Surface {
     Gateway,
     /// `/osv`: OSV records, public or with a credential, RFC 9457 problems.
     Osv,
+    /// `/.well-known/csaf`: the CSAF provider, public or under TLP, RFC 9457 problems.
+    Csaf,
 }
 
 fn surface(doc: &Value, path: &str) -> Surface {
@@ -192,6 +194,7 @@ fn surface(doc: &Value, path: &str) -> Surface {
         "/ledger" => Surface::Ledger,
         "/gateway/v1" => Surface::Gateway,
         "/osv" => Surface::Osv,
+        "/.well-known/csaf" => Surface::Csaf,
         other => panic!("{path}: unknown server {other}"),
     }
 }
@@ -368,6 +371,12 @@ async fn every_operation_declares_its_path_parameters_and_its_errors() {
                 expected.extend(["401", "500"]);
                 if !in_template.is_empty() {
                     expected.push("404");
+                }
+            }
+            Surface::Csaf => {
+                all_problems();
+                if !in_template.is_empty() {
+                    expected.extend(["401", "404"]);
                 }
             }
             Surface::Gateway => {
@@ -1304,6 +1313,15 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (None, "GET", "/{file}", "/x_PLA-1999-1.json".into(), None, 404),
         (None, "GET", "/all.zip", "/all.zip".into(), None, 200),
         (co, "GET", "/all.zip", "/all.zip".into(), None, 200),
+        (None, "GET", "/advisories/{id}/csaf", format!("/advisories/{advisory}/csaf"), None, 200),
+        (op, "GET", "/advisories/{id}/csaf", format!("/advisories/{}/csaf", uuid::Uuid::now_v7()), None, 404),
+        // The CSAF provider.
+        (None, "GET", "/provider-metadata.json", "/provider-metadata.json".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/white/index.txt".into(), None, 200),
+        (op, "GET", "/{dir}/{file}", "/white/changes.csv".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/white/csaf-feed-tlp-white.json".into(), None, 200),
+        (None, "GET", "/{dir}/{file}", "/purple/index.txt".into(), None, 404),
+        (None, "GET", "/{dir}/{year}/{file}", "/white/1999/pla-1999-1.json".into(), None, 404),
         (op, "DELETE", "/subscriptions/{id}", format!("/subscriptions/{subscription}"), None, 204),
     ];
     c.run(steps).await;

@@ -701,3 +701,17 @@ pub async fn failed_job(t: &TestApp) -> Uuid {
     }
     panic!("job {} did not fail within a minute", job.id);
 }
+
+/// The directory of the exchange formats' published schemas (CSAF, its provider metadata and ROLIE feeds, CVSS,
+/// OSV): `PRELAUNCH_SCHEMAS_DIR`, or `shared/schemas` beside the repository's directory.
+pub fn shared_schemas() -> std::path::PathBuf {
+    let dir = std::env::var_os("PRELAUNCH_SCHEMAS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas"));
+    assert!(
+        dir.join("csaf_json_schema.json").exists(),
+        "{} holds no schemas: set PRELAUNCH_SCHEMAS_DIR to the directory of the shared schemas",
+        dir.display()
+    );
+    dir
+}

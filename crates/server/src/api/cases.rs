@@ -34,6 +34,7 @@ pub fn routes() -> Router<App> {
         .route("/advisories", get(advisories))
         .route("/advisories/{id}", get(advisory))
         .route("/advisories/{id}/cve", get(advisory_cve))
+        .route("/advisories/{id}/csaf", get(advisory_csaf))
         .route("/subscriptions", get(subscriptions).post(subscribe))
         .route("/subscriptions/{id}", axum::routing::delete(unsubscribe))
         .route("/clearinghouse/metrics", get(metrics))
@@ -290,6 +291,15 @@ async fn advisory_cve(
     };
     let record = app.cve_record(&caller, id(&raw)?, &request).await?;
     Ok(Json(record).into_response())
+}
+
+/// The advisory as a CSAF 2.0 document (`csaf_security_advisory`), under the advisory's own TLP rule.
+async fn advisory_csaf(
+    State(app): State<App>,
+    MaybeApiCaller(caller): MaybeApiCaller,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(app.advisory_csaf(caller.as_ref(), id(&raw)?).await?).into_response())
 }
 
 async fn subscriptions(

@@ -8,6 +8,7 @@ use crate::advisories::{AdvisoryRow, AdvisoryStore, Funnel, Publication, Subscri
 use crate::{AuditEvent, Backend, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
+use clearinghouse::tlp::Tlp;
 use kernel::TlpAudience;
 use uuid::Uuid;
 
@@ -204,6 +205,29 @@ impl AdvisoryStore for This {
         .bind(r.coordinator)
         .bind(before.map(|(at, _)| at))
         .bind(before.map(|(_, id)| id))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn list_advisories_marked(
+        &self,
+        r: &TlpAudience,
+        markings: [Tlp; 2],
+        limit: i64,
+    ) -> Result<Vec<AdvisoryRow>> {
+        let [first, second] = markings;
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id WHERE {} \
+             AND a.tlp IN ($5, $6) ORDER BY a.published_at DESC, a.id DESC LIMIT $7",
+            advisory_readable!()
+        ))
+        .bind(r.signed_in)
+        .bind(r.user_id)
+        .bind(r.org_id)
+        .bind(r.coordinator)
+        .bind(first.as_str())
+        .bind(second.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)

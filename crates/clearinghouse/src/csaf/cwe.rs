@@ -1,0 +1,207 @@
+//! CWE names, as MITRE's CWE list (version 4.x) writes them, for the weaknesses reports name most often.
+//!
+//! A CSAF 2.0 `cwe` object carries the weakness's id and its name, and the name must be the catalogue's
+//! exactly (mandatory test 6.1.11). A weakness outside this table is named in a note instead.
+
+/// `(id, name)`, ascending by id.
+const NAMES: &[(u32, &str)] = &[
+    (20, "Improper Input Validation"),
+    (
+        22,
+        "Improper Limitation of a Pathname to a Restricted Directory ('Path Traversal')",
+    ),
+    (
+        74,
+        "Improper Neutralization of Special Elements in Output Used by a Downstream Component ('Injection')",
+    ),
+    (
+        77,
+        "Improper Neutralization of Special Elements used in a Command ('Command Injection')",
+    ),
+    (
+        78,
+        "Improper Neutralization of Special Elements used in an OS Command ('OS Command Injection')",
+    ),
+    (
+        79,
+        "Improper Neutralization of Input During Web Page Generation ('Cross-site Scripting')",
+    ),
+    (
+        89,
+        "Improper Neutralization of Special Elements used in an SQL Command ('SQL Injection')",
+    ),
+    (
+        90,
+        "Improper Neutralization of Special Elements used in an LDAP Query ('LDAP Injection')",
+    ),
+    (91, "XML Injection (aka Blind XPath Injection)"),
+    (94, "Improper Control of Generation of Code ('Code Injection')"),
+    (116, "Improper Encoding or Escaping of Output"),
+    (
+        119,
+        "Improper Restriction of Operations within the Bounds of a Memory Buffer",
+    ),
+    (
+        120,
+        "Buffer Copy without Checking Size of Input ('Classic Buffer Overflow')",
+    ),
+    (121, "Stack-based Buffer Overflow"),
+    (122, "Heap-based Buffer Overflow"),
+    (125, "Out-of-bounds Read"),
+    (190, "Integer Overflow or Wraparound"),
+    (191, "Integer Underflow (Wrap or Wraparound)"),
+    (200, "Exposure of Sensitive Information to an Unauthorized Actor"),
+    (203, "Observable Discrepancy"),
+    (
+        209,
+        "Generation of Error Message Containing Sensitive Information",
+    ),
+    (250, "Execution with Unnecessary Privileges"),
+    (269, "Improper Privilege Management"),
+    (276, "Incorrect Default Permissions"),
+    (284, "Improper Access Control"),
+    (285, "Improper Authorization"),
+    (287, "Improper Authentication"),
+    (288, "Authentication Bypass Using an Alternate Path or Channel"),
+    (290, "Authentication Bypass by Spoofing"),
+    (294, "Authentication Bypass by Capture-replay"),
+    (295, "Improper Certificate Validation"),
+    (306, "Missing Authentication for Critical Function"),
+    (307, "Improper Restriction of Excessive Authentication Attempts"),
+    (311, "Missing Encryption of Sensitive Data"),
+    (312, "Cleartext Storage of Sensitive Information"),
+    (319, "Cleartext Transmission of Sensitive Information"),
+    (326, "Inadequate Encryption Strength"),
+    (327, "Use of a Broken or Risky Cryptographic Algorithm"),
+    (328, "Use of Weak Hash"),
+    (330, "Use of Insufficiently Random Values"),
+    (331, "Insufficient Entropy"),
+    (
+        338,
+        "Use of Cryptographically Weak Pseudo-Random Number Generator (PRNG)",
+    ),
+    (345, "Insufficient Verification of Data Authenticity"),
+    (346, "Origin Validation Error"),
+    (347, "Improper Verification of Cryptographic Signature"),
+    (352, "Cross-Site Request Forgery (CSRF)"),
+    (
+        362,
+        "Concurrent Execution using Shared Resource with Improper Synchronization ('Race Condition')",
+    ),
+    (367, "Time-of-check Time-of-use (TOCTOU) Race Condition"),
+    (384, "Session Fixation"),
+    (400, "Uncontrolled Resource Consumption"),
+    (401, "Missing Release of Memory after Effective Lifetime"),
+    (404, "Improper Resource Shutdown or Release"),
+    (415, "Double Free"),
+    (416, "Use After Free"),
+    (426, "Untrusted Search Path"),
+    (427, "Uncontrolled Search Path Element"),
+    (434, "Unrestricted Upload of File with Dangerous Type"),
+    (
+        444,
+        "Inconsistent Interpretation of HTTP Requests ('HTTP Request/Response Smuggling')",
+    ),
+    (
+        470,
+        "Use of Externally-Controlled Input to Select Classes or Code ('Unsafe Reflection')",
+    ),
+    (476, "NULL Pointer Dereference"),
+    (494, "Download of Code Without Integrity Check"),
+    (502, "Deserialization of Untrusted Data"),
+    (521, "Weak Password Requirements"),
+    (522, "Insufficiently Protected Credentials"),
+    (532, "Insertion of Sensitive Information into Log File"),
+    (552, "Files or Directories Accessible to External Parties"),
+    (
+        565,
+        "Reliance on Cookies without Validation and Integrity Checking",
+    ),
+    (601, "URL Redirection to Untrusted Site ('Open Redirect')"),
+    (611, "Improper Restriction of XML External Entity Reference"),
+    (613, "Insufficient Session Expiration"),
+    (
+        614,
+        "Sensitive Cookie in HTTPS Session Without 'Secure' Attribute",
+    ),
+    (639, "Authorization Bypass Through User-Controlled Key"),
+    (640, "Weak Password Recovery Mechanism for Forgotten Password"),
+    (668, "Exposure of Resource to Wrong Sphere"),
+    (669, "Incorrect Resource Transfer Between Spheres"),
+    (670, "Always-Incorrect Control Flow Implementation"),
+    (672, "Operation on a Resource after Expiration or Release"),
+    (674, "Uncontrolled Recursion"),
+    (681, "Incorrect Conversion between Numeric Types"),
+    (682, "Incorrect Calculation"),
+    (697, "Incorrect Comparison"),
+    (703, "Improper Check or Handling of Exceptional Conditions"),
+    (704, "Incorrect Type Conversion or Cast"),
+    (732, "Incorrect Permission Assignment for Critical Resource"),
+    (749, "Exposed Dangerous Method or Function"),
+    (754, "Improper Check for Unusual or Exceptional Conditions"),
+    (770, "Allocation of Resources Without Limits or Throttling"),
+    (772, "Missing Release of Resource after Effective Lifetime"),
+    (
+        776,
+        "Improper Restriction of Recursive Entity References in DTDs ('XML Entity Expansion')",
+    ),
+    (787, "Out-of-bounds Write"),
+    (788, "Access of Memory Location After End of Buffer"),
+    (798, "Use of Hard-coded Credentials"),
+    (824, "Access of Uninitialized Pointer"),
+    (825, "Expired Pointer Dereference"),
+    (829, "Inclusion of Functionality from Untrusted Control Sphere"),
+    (833, "Deadlock"),
+    (834, "Excessive Iteration"),
+    (835, "Loop with Unreachable Exit Condition ('Infinite Loop')"),
+    (
+        843,
+        "Access of Resource Using Incompatible Type ('Type Confusion')",
+    ),
+    (862, "Missing Authorization"),
+    (863, "Incorrect Authorization"),
+    (908, "Use of Uninitialized Resource"),
+    (909, "Missing Initialization of Resource"),
+    (912, "Hidden Functionality"),
+    (
+        915,
+        "Improperly Controlled Modification of Dynamically-Determined Object Attributes",
+    ),
+    (916, "Use of Password Hash With Insufficient Computational Effort"),
+    (
+        917,
+        "Improper Neutralization of Special Elements used in an Expression Language Statement ('Expression Language Injection')",
+    ),
+    (918, "Server-Side Request Forgery (SSRF)"),
+    (922, "Insecure Storage of Sensitive Information"),
+    (
+        943,
+        "Improper Neutralization of Special Elements in Data Query Logic",
+    ),
+    (1004, "Sensitive Cookie Without 'HttpOnly' Flag"),
+    (1021, "Improper Restriction of Rendered UI Layers or Frames"),
+    (1104, "Use of Unmaintained Third Party Components"),
+    (1188, "Initialization of a Resource with an Insecure Default"),
+    (1236, "Improper Neutralization of Formula Elements in a CSV File"),
+    (
+        1321,
+        "Improperly Controlled Modification of Object Prototype Attributes ('Prototype Pollution')",
+    ),
+    (1333, "Inefficient Regular Expression Complexity"),
+    (
+        1336,
+        "Improper Neutralization of Special Elements Used in a Template Engine",
+    ),
+    (1390, "Weak Authentication"),
+    (1391, "Use of Weak Credentials"),
+    (1392, "Use of Default Credentials"),
+];
+
+/// The catalogue's name of `CWE-<id>`, when the table has it.
+pub fn name(id: u32) -> Option<&'static str> {
+    NAMES
+        .binary_search_by_key(&id, |(k, _)| *k)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map(|(_, n)| *n)
+}
