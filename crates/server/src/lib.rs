@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod ledger;
+pub mod taxii;
 pub mod web;
 
 use app::App;
@@ -30,6 +31,7 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api::routes())
         .nest("/gateway/v1", gateway::routes())
         .merge(ledger::routes())
+        .merge(taxii::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

@@ -13,6 +13,7 @@ pub mod inbox;
 mod intake;
 pub mod metrics;
 mod reports;
+pub mod taxii;
 pub mod tlp;
 mod triage;
 mod validate;
