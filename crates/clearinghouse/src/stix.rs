@@ -66,7 +66,10 @@ pub fn marking_definition(tlp: Tlp) -> Value {
 
 /// The clearinghouse's identity, `created_by_ref` of every object we export.
 pub fn identity_id() -> String {
-    format!("identity--{}", Uuid::new_v5(&NAMESPACE, b"identity:clearinghouse"))
+    format!(
+        "identity--{}",
+        Uuid::new_v5(&NAMESPACE, b"identity:clearinghouse")
+    )
 }
 
 /// The clearinghouse's identity object, named `name`, created at `since` (a fixed date of the instance).
@@ -107,15 +110,13 @@ pub struct Advisory<'a> {
     pub cves: Vec<&'a str>,
     /// CWE ids (`CWE-79`).
     pub cwes: Vec<&'a str>,
-    /// The advisory's page.
-    pub url: Option<&'a str>,
     pub published: DateTime<Utc>,
     pub modified: DateTime<Utc>,
 }
 
 impl Advisory<'_> {
-    /// Reads the parts STIX carries out of an advisory's stored document (`summary`, `cwe`, `cves`, the
-    /// `advisory` reference's `url`); anything missing or of another shape is left out.
+    /// Reads the parts STIX carries out of an advisory's stored document (`summary`, `cwe`, `cves`); anything
+    /// missing or of another shape is left out.
     pub fn from_document<'a>(
         id: Uuid,
         reference: &'a str,
@@ -132,15 +133,6 @@ impl Advisory<'_> {
                 .map(|items| items.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default()
         };
-        let url = document
-            .get("references")
-            .and_then(Value::as_array)
-            .and_then(|refs| {
-                refs.iter()
-                    .find(|r| r.get("type").and_then(Value::as_str) == Some("advisory"))
-            })
-            .and_then(|r| r.get("url"))
-            .and_then(Value::as_str);
         Advisory {
             id,
             reference,
@@ -149,7 +141,6 @@ impl Advisory<'_> {
             summary: document.get("summary").and_then(Value::as_str),
             cves: strings("cves"),
             cwes: strings("cwe"),
-            url,
             published,
             modified,
         }
@@ -175,15 +166,10 @@ impl Advisory<'_> {
         object
     }
 
-    /// Our reference (with the advisory's page), then each CVE and CWE.
+    /// Our reference, then each CVE and CWE. No URL: STIX asks for the hash of what a URL serves, and an
+    /// advisory's page changes with it.
     fn external_references(&self) -> Vec<Value> {
-        let mut ours = serde_json::Map::new();
-        ours.insert("source_name".into(), json!("prelaunch"));
-        ours.insert("external_id".into(), json!(self.reference));
-        if let Some(url) = self.url {
-            ours.insert("url".into(), json!(url));
-        }
-        let mut refs = vec![Value::Object(ours)];
+        let mut refs = vec![json!({"source_name": "prelaunch", "external_id": self.reference})];
         refs.extend(
             self.cves
                 .iter()
@@ -211,7 +197,10 @@ impl Advisory<'_> {
     /// The `report` that groups the advisory's objects.
     pub fn report(&self) -> Value {
         let mut object = self.common(Kind::Report);
-        object.insert("name".into(), json!(format!("{}: {}", self.reference, self.title)));
+        object.insert(
+            "name".into(),
+            json!(format!("{}: {}", self.reference, self.title)),
+        );
         if let Some(summary) = self.summary.filter(|s| !s.is_empty()) {
             object.insert("description".into(), json!(summary));
         }
@@ -276,16 +265,25 @@ mod tests {
     fn ids_are_stable_distinct_per_kind_and_per_advisory() {
         let a = Uuid::from_u128(1);
         let b = Uuid::from_u128(2);
-        assert_eq!(object_id(Kind::Vulnerability, a), object_id(Kind::Vulnerability, a));
+        assert_eq!(
+            object_id(Kind::Vulnerability, a),
+            object_id(Kind::Vulnerability, a)
+        );
         assert_ne!(object_id(Kind::Vulnerability, a), object_id(Kind::Report, a));
-        assert_ne!(object_id(Kind::Vulnerability, a), object_id(Kind::Vulnerability, b));
+        assert_ne!(
+            object_id(Kind::Vulnerability, a),
+            object_id(Kind::Vulnerability, b)
+        );
         let id = object_id(Kind::Vulnerability, a);
         let uuid = Uuid::parse_str(id.strip_prefix("vulnerability--").unwrap()).unwrap();
         assert_eq!(uuid.get_version_num(), 5);
         // Pinned: an exported id never changes between releases.
         assert_eq!(
             object_id(Kind::Vulnerability, a),
-            format!("vulnerability--{}", Uuid::new_v5(&NAMESPACE, format!("vulnerability:{a}").as_bytes()))
+            format!(
+                "vulnerability--{}",
+                Uuid::new_v5(&NAMESPACE, format!("vulnerability:{a}").as_bytes())
+            )
         );
     }
 
@@ -295,7 +293,11 @@ mod tests {
             (Tlp::Clear, "94868c89-83c2-464b-929b-a1a8aa3c8487", "clear"),
             (Tlp::Green, "bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "green"),
             (Tlp::Amber, "55d920b0-5e8b-4f79-9ee9-91f868d9b421", "amber"),
-            (Tlp::AmberStrict, "939a9414-2ddd-4d32-a0cd-375ea402b003", "amber+strict"),
+            (
+                Tlp::AmberStrict,
+                "939a9414-2ddd-4d32-a0cd-375ea402b003",
+                "amber+strict",
+            ),
             (Tlp::Red, "e828b379-4e03-4974-9ac4-e53a884c97c1", "red"),
         ];
         for (tlp, uuid, name) in cases {
@@ -327,7 +329,7 @@ mod tests {
         assert_eq!(
             v["external_references"],
             json!([
-                {"source_name": "prelaunch", "external_id": "PLA-2026-3", "url": "https://ch.example/advisories/7"},
+                {"source_name": "prelaunch", "external_id": "PLA-2026-3"},
                 {"source_name": "cve", "external_id": "CVE-2026-1234"},
                 {"source_name": "cwe", "external_id": "CWE-122"},
             ])

@@ -67,7 +67,11 @@ impl From<AppError> for TaxiiError {
             ),
             other => {
                 tracing::error!(error = ?other, "taxii request failed");
-                TaxiiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "the server failed")
+                TaxiiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the server failed",
+                )
             }
         }
     }
@@ -92,7 +96,12 @@ impl IntoResponse for TaxiiError {
 }
 
 fn taxii_json(status: StatusCode, body: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 type TaxiiResult<T> = Result<T, TaxiiError>;
@@ -240,10 +249,13 @@ impl Params {
 }
 
 fn page_response(page: TaxiiPage, key: &str) -> Response {
-    let mut body = json!({"more": page.more, key: page.items});
+    let mut body = serde_json::Map::new();
+    body.insert("more".into(), json!(page.more));
     if let Some(next) = page.next {
-        body["next"] = json!(next);
+        body.insert("next".into(), json!(next));
     }
+    body.insert(key.into(), Value::Array(page.items));
+    let body = Value::Object(body);
     let mut response = taxii_json(StatusCode::OK, &body);
     for (name, at) in [
         ("x-taxii-date-added-first", page.first_added),
@@ -264,9 +276,8 @@ async fn read_page(
     listing: Listing,
 ) -> TaxiiResult<TaxiiPage> {
     let c = find(id)?;
-    let Query(params) = params.map_err(|e| {
-        TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text())
-    })?;
+    let Query(params) =
+        params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
     Ok(app.taxii_page(caller, c, &params.filter()?, listing).await?)
 }
 

@@ -3,8 +3,8 @@
 //! advisory, then object type). The SQL is in `queries/taxii.rs`, compiled once per backend; who may read is
 //! `tlp_admits!`, compiled into the query, so a page holds only readable objects before its `LIMIT`.
 
-use crate::advisories::AdvisoryRow;
 use crate::Result;
+use crate::advisories::AdvisoryRow;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;

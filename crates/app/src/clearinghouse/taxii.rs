@@ -34,7 +34,10 @@ pub struct Collection {
 impl Collection {
     pub fn all() -> [Collection; 5] {
         Tlp::ALL.map(|tlp| Collection {
-            id: Uuid::new_v5(&stix::NAMESPACE, format!("collection:{}", tlp.as_str()).as_bytes()),
+            id: Uuid::new_v5(
+                &stix::NAMESPACE,
+                format!("collection:{}", tlp.as_str()).as_bytes(),
+            ),
             tlp,
         })
     }
@@ -115,7 +118,12 @@ fn values<'a>(field: &str, value: &'a Option<String>) -> AppResult<Option<Vec<&'
 fn parse_time(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| invalid(field, "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z"))
+        .map_err(|_| {
+            invalid(
+                field,
+                "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z",
+            )
+        })
 }
 
 /// Times are shown with milliseconds; this is the millisecond a stored time shows as.
@@ -126,7 +134,9 @@ fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
 fn encode_cursor(row: &TaxiiRow) -> String {
     let text = format!(
         "{}~{}~{}",
-        row.advisory.published_at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        row.advisory
+            .published_at
+            .to_rfc3339_opts(SecondsFormat::Nanos, true),
         row.advisory.id,
         row.kind
     );
@@ -214,21 +224,29 @@ pub enum Listing {
     Manifest,
 }
 
-fn stix_object(row: &TaxiiRow, public_url: &str) -> AppResult<Value> {
+/// A row's entry: the STIX object, or its manifest entry (id, date added, version, media type).
+fn entry(row: &TaxiiRow, listing: Listing) -> AppResult<Value> {
     let kind = Kind::parse(&row.kind)
         .ok_or_else(|| AppError::Internal(format!("unknown STIX kind {:?}", row.kind).into()))?;
     let a = &row.advisory;
-    let _ = public_url;
-    Ok(stix::Advisory::from_document(
-        a.id,
-        &a.reference,
-        &a.title,
-        a.tlp,
-        &a.document.0,
-        a.published_at,
-        a.modified_at,
-    )
-    .object(kind))
+    Ok(match listing {
+        Listing::Objects => stix::Advisory::from_document(
+            a.id,
+            &a.reference,
+            &a.title,
+            a.tlp,
+            &a.document.0,
+            a.published_at,
+            a.modified_at,
+        )
+        .object(kind),
+        Listing::Manifest => json!({
+            "id": stix::object_id(kind, a.id),
+            "date_added": stix::timestamp(a.published_at),
+            "version": stix::timestamp(a.modified_at),
+            "media_type": STIX_MEDIA_TYPE,
+        }),
+    })
 }
 
 impl App {
@@ -260,20 +278,15 @@ impl App {
             .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let next = if more { rows.last().map(encode_cursor) } else { None };
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let object = stix_object(row, &self.config.public_url)?;
-            items.push(match listing {
-                Listing::Objects => object,
-                Listing::Manifest => json!({
-                    "id": object["id"],
-                    "date_added": stix::timestamp(row.advisory.published_at),
-                    "version": object["modified"],
-                    "media_type": STIX_MEDIA_TYPE,
-                }),
-            });
-        }
+        let next = if more {
+            rows.last().map(encode_cursor)
+        } else {
+            None
+        };
+        let items = rows
+            .iter()
+            .map(|row| entry(row, listing))
+            .collect::<AppResult<Vec<_>>>()?;
         Ok(TaxiiPage {
             items,
             more,
@@ -300,11 +313,23 @@ mod tests {
             (filter(|f| f.limit = Some("0".into())), "limit"),
             (filter(|f| f.limit = Some("ten".into())), "limit"),
             (filter(|f| f.limit = Some("-3".into())), "limit"),
-            (filter(|f| f.added_after = Some("yesterday".into())), "added_after"),
+            (
+                filter(|f| f.added_after = Some("yesterday".into())),
+                "added_after",
+            ),
             (filter(|f| f.next = Some("not-a-token".into())), "next"),
-            (filter(|f| f.next = Some(URL_SAFE_NO_PAD.encode("2026-01-01T00:00:00Z~x~report"))), "next"),
-            (filter(|f| f.versions = Some("2026-01-01T00:00:00Z,2026-01-02T00:00:00Z".into())), "match[version]"),
-            (filter(|f| f.types = Some("report,,vulnerability".into())), "match[type]"),
+            (
+                filter(|f| f.next = Some(URL_SAFE_NO_PAD.encode("2026-01-01T00:00:00Z~x~report"))),
+                "next",
+            ),
+            (
+                filter(|f| f.versions = Some("2026-01-01T00:00:00Z,2026-01-02T00:00:00Z".into())),
+                "match[version]",
+            ),
+            (
+                filter(|f| f.types = Some("report,,vulnerability".into())),
+                "match[type]",
+            ),
         ];
         for (f, field) in cases {
             match query(Tlp::Green, &f) {
@@ -316,21 +341,44 @@ mod tests {
 
     #[test]
     fn filters_read_into_the_store_query() {
-        let q = query(Tlp::Amber, &filter(|f| f.limit = Some("5000".into()))).unwrap().unwrap();
-        assert_eq!((q.limit, q.report, q.vulnerability, q.tlp), (MAX_PAGE, true, true, Tlp::Amber));
-        let q = query(Tlp::Amber, &filter(|f| f.types = Some("vulnerability,indicator".into())))
+        let q = query(Tlp::Amber, &filter(|f| f.limit = Some("5000".into())))
             .unwrap()
             .unwrap();
+        assert_eq!(
+            (q.limit, q.report, q.vulnerability, q.tlp),
+            (MAX_PAGE, true, true, Tlp::Amber)
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.types = Some("vulnerability,indicator".into())),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((q.report, q.vulnerability), (false, true));
-        assert_eq!(query(Tlp::Amber, &filter(|f| f.types = Some("indicator".into()))).unwrap(), None);
-        assert_eq!(query(Tlp::Amber, &filter(|f| f.spec_versions = Some("2.0".into()))).unwrap(), None);
-        let q = query(Tlp::Amber, &filter(|f| f.added_after = Some("2026-01-01T00:00:00.123456Z".into())))
-            .unwrap()
-            .unwrap();
-        assert_eq!(q.added_from.unwrap().to_rfc3339_opts(SecondsFormat::Millis, true), "2026-01-01T00:00:00.124Z");
-        let q = query(Tlp::Amber, &filter(|f| f.versions = Some("last,2026-01-01T00:00:00.5Z".into())))
-            .unwrap()
-            .unwrap();
+        assert_eq!(
+            query(Tlp::Amber, &filter(|f| f.types = Some("indicator".into()))).unwrap(),
+            None
+        );
+        assert_eq!(
+            query(Tlp::Amber, &filter(|f| f.spec_versions = Some("2.0".into()))).unwrap(),
+            None
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.added_after = Some("2026-01-01T00:00:00.123456Z".into())),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            q.added_from.unwrap().to_rfc3339_opts(SecondsFormat::Millis, true),
+            "2026-01-01T00:00:00.124Z"
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.versions = Some("last,2026-01-01T00:00:00.5Z".into())),
+        )
+        .unwrap()
+        .unwrap();
         let (from, until) = q.version.unwrap();
         assert_eq!(until - from, Duration::milliseconds(1));
     }
@@ -338,11 +386,18 @@ mod tests {
     #[test]
     fn next_tokens_round_trip_and_collections_have_fixed_ids() {
         let cursor = TaxiiCursor {
-            added: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123456789Z").unwrap().with_timezone(&Utc),
+            added: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
             advisory: Uuid::from_u128(42),
             kind: "report".into(),
         };
-        let text = format!("{}~{}~{}", cursor.added.to_rfc3339_opts(SecondsFormat::Nanos, true), cursor.advisory, cursor.kind);
+        let text = format!(
+            "{}~{}~{}",
+            cursor.added.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            cursor.advisory,
+            cursor.kind
+        );
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode(text)).unwrap(), cursor);
         let ids: Vec<Uuid> = Collection::all().iter().map(|c| c.id).collect();
         assert_eq!(Collection::all().map(|c| c.id).to_vec(), ids);

@@ -1,8 +1,8 @@
 //! The SQL of `TaxiiStore`, compiled once for each backend (see `queries/limits.rs`).
 
 use super::This;
-use crate::taxii::{TaxiiQuery, TaxiiRow, TaxiiStore};
 use crate::Result;
+use crate::taxii::{TaxiiQuery, TaxiiRow, TaxiiStore};
 use async_trait::async_trait;
 use kernel::TlpAudience;
 
