@@ -27,6 +27,11 @@ pub fn routes() -> Router<App> {
         .route("/taxii2/api/collections/", get(collections))
         .route("/taxii2/api/collections/{id}/", get(collection))
         .route("/taxii2/api/collections/{id}/objects/", get(objects))
+        .route("/taxii2/api/collections/{id}/objects/{object}/", get(object))
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/versions/",
+            get(versions),
+        )
         .route("/taxii2/api/collections/{id}/manifest/", get(manifest))
 }
 
@@ -229,22 +234,16 @@ struct Params {
 }
 
 impl Params {
-    fn filter(self) -> TaxiiResult<TaxiiFilter> {
-        if self.ids.is_some() {
-            return Err(TaxiiError::new(
-                StatusCode::BAD_REQUEST,
-                "Bad request",
-                "match[id]: filtering by object id is not supported yet",
-            ));
-        }
-        Ok(TaxiiFilter {
+    fn filter(self) -> TaxiiFilter {
+        TaxiiFilter {
             added_after: self.added_after,
             limit: self.limit,
             next: self.next,
+            ids: self.ids,
             types: self.types,
             versions: self.versions,
             spec_versions: self.spec_versions,
-        })
+        }
     }
 }
 
@@ -268,6 +267,52 @@ fn page_response(page: TaxiiPage, key: &str) -> Response {
     response
 }
 
+fn params(
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<TaxiiFilter> {
+    let Query(params) =
+        params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    Ok(params.filter())
+}
+
+/// One object (`match[id]` is the path's id; the other filters apply); 404 when the caller reads none.
+async fn object(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path((id, object)): Path<(String, String)>,
+    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    let mut filter = params(query)?;
+    if filter.ids.is_some() {
+        return Err(TaxiiError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "match[id]: the object's id is in the path",
+        ));
+    }
+    filter.ids = Some(object);
+    let page = app
+        .taxii_page(caller.as_ref(), c, &filter, Listing::Objects)
+        .await?;
+    if page.items.is_empty() && filter.next.is_none() {
+        return Err(AppError::NotFound("object").into());
+    }
+    Ok(page_response(page, "objects"))
+}
+
+async fn versions(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path((id, object)): Path<(String, String)>,
+    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    let filter = params(query)?;
+    let page = app.taxii_versions(caller.as_ref(), c, &object, &filter).await?;
+    Ok(page_response(page, "versions"))
+}
+
 async fn read_page(
     app: &App,
     caller: Option<&Caller>,
@@ -278,7 +323,7 @@ async fn read_page(
     let c = find(id)?;
     let Query(params) =
         params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    Ok(app.taxii_page(caller, c, &params.filter()?, listing).await?)
+    Ok(app.taxii_page(caller, c, &params.filter(), listing).await?)
 }
 
 async fn objects(

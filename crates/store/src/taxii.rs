@@ -31,6 +31,9 @@ pub struct TaxiiQuery {
     pub vulnerability: bool,
     /// Versions (`modified`) within `[from, until)`.
     pub version: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Only objects of these STIX ids (`match[id]`, an object by id); found in `stix_ids`, which must hold
+    /// every advisory's ids before such a read (`missing_stix_ids`, `add_stix_ids`).
+    pub ids: Option<Vec<String>>,
     pub limit: i64,
 }
 
@@ -46,4 +49,8 @@ pub struct TaxiiRow {
 pub trait TaxiiStore: Send + Sync + 'static {
     /// The objects of a collection the reader may read, in collection order, at most `limit`.
     async fn taxii_objects(&self, reader: &TlpAudience, query: &TaxiiQuery) -> Result<Vec<TaxiiRow>>;
+    /// Advisories whose STIX ids are not yet recorded, at most `limit`.
+    async fn missing_stix_ids(&self, limit: i64) -> Result<Vec<Uuid>>;
+    /// Records STIX ids: (STIX id, advisory, STIX type); ids already recorded are kept.
+    async fn add_stix_ids(&self, ids: &[(String, Uuid, &'static str)]) -> Result<()>;
 }

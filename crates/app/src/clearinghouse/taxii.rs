@@ -76,6 +76,8 @@ pub struct TaxiiFilter {
     pub added_after: Option<String>,
     pub limit: Option<String>,
     pub next: Option<String>,
+    /// `match[id]`, or the id in the path of an object's endpoints.
+    pub ids: Option<String>,
     pub types: Option<String>,
     pub versions: Option<String>,
     pub spec_versions: Option<String>,
@@ -203,6 +205,7 @@ fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<Option<TaxiiQuery>> {
     {
         return Ok(None);
     }
+    let ids = values("match[id]", &f.ids)?.map(|list| list.into_iter().map(str::to_owned).collect());
     if !report && !vulnerability {
         return Ok(None);
     }
@@ -213,6 +216,7 @@ fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<Option<TaxiiQuery>> {
         report,
         vulnerability,
         version,
+        ids,
         limit,
     }))
 }
@@ -249,7 +253,55 @@ fn entry(row: &TaxiiRow, listing: Listing) -> AppResult<Value> {
     })
 }
 
+/// Advisories whose STIX ids are recorded per batch.
+const STIX_ID_BATCH: i64 = 500;
+
 impl App {
+    /// Records the STIX ids of every advisory that lacks them, so reads by id find them (SQL cannot compute a
+    /// UUID v5). Each advisory is done once; after that this is one indexed query that finds nothing.
+    async fn record_stix_ids(&self) -> AppResult<()> {
+        loop {
+            let missing = self.store.missing_stix_ids(STIX_ID_BATCH).await?;
+            let ids: Vec<(String, Uuid, &'static str)> = missing
+                .iter()
+                .flat_map(|a| Kind::ALL.map(|k| (stix::object_id(k, *a), *a, k.as_str())))
+                .collect();
+            self.store.add_stix_ids(&ids).await?;
+            if (missing.len() as i64) < STIX_ID_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The versions of one object the caller may read (`modified` times; one is kept, the latest). An object
+    /// the caller may not read is absent, as one that does not exist.
+    pub async fn taxii_versions(
+        &self,
+        caller: Option<&Caller>,
+        collection: Collection,
+        object: &str,
+        filter: &TaxiiFilter,
+    ) -> AppResult<TaxiiPage> {
+        let mut filter = filter.clone();
+        filter.ids = Some(object.to_owned());
+        filter.next = None;
+        filter.limit = None;
+        let page = self
+            .taxii_page(caller, collection, &filter, Listing::Manifest)
+            .await?;
+        if page.items.is_empty() {
+            return Err(AppError::NotFound("object"));
+        }
+        Ok(TaxiiPage {
+            items: page
+                .items
+                .iter()
+                .filter_map(|m| m.get("version").cloned())
+                .collect(),
+            ..page
+        })
+    }
+
     /// A page of a collection's objects or manifest, as the caller may read them.
     pub async fn taxii_page(
         &self,
@@ -270,6 +322,9 @@ impl App {
                 last_added: None,
             });
         };
+        if query.ids.is_some() {
+            self.record_stix_ids().await?;
+        }
         let limit = query.limit;
         query.limit = limit + 1;
         let mut rows = self

@@ -20,7 +20,7 @@ url, user, password, extra = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(s
 kw = {} if not password else {"user": user, "password": password}
 server = Server(url, **kw)
 root = server.default
-out = {"title": server.title, "root": root.title, "collections": {}, "invalid": []}
+out = {"title": server.title, "root": root.title, "collections": {}, "invalid": [], "by_id": []}
 # Strict, but for check 103 (a recommendation that SDO ids be UUIDv4): our ids are UUIDv5 so that they are
 # stable, which STIX 2.1 allows.
 opts = ValidationOptions(strict=True, version="2.1", disabled=["103"])
@@ -39,6 +39,12 @@ for c in root.collections:
                     out["invalid"].append([str(e) for e in r.errors])
         for page in as_pages(c.get_manifest, per_request=1):
             entry["manifest"].extend(m["id"] for m in page.get("objects", []))
+        for oid in entry["objects"]:
+            got = [o["id"] for o in c.get_object(oid).get("objects", [])]
+            versions = c.object_versions(oid).get("versions", [])
+            if got != [oid] or len(versions) != 1:
+                out["by_id"].append([oid, got, versions])
+        entry["vulnerabilities"] = [o["id"] for o in c.get_objects(type="vulnerability").get("objects", [])]
     out["collections"][c.title] = entry
 print(json.dumps(out))
 "#;
@@ -111,6 +117,11 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
         let walked: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{who:?}: not JSON ({e}): {out}"));
         assert_eq!(walked["invalid"], json!([]), "{who:?}: strict validation failed");
+        assert_eq!(
+            walked["by_id"],
+            json!([]),
+            "{who:?}: objects by id and their versions"
+        );
         for m in MARKINGS {
             let entry = &walked["collections"][label(m)];
             let can_read = who != Who::Public || m == Marking::Clear;
@@ -139,6 +150,17 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
             if entry["pages"] != json!(pages) {
                 failures.push(format!("{who:?} {m:?}: {} pages, want {pages}", entry["pages"]));
             }
+            let vulnerabilities: BTreeSet<String> = expected
+                .iter()
+                .filter(|id| id.starts_with("vulnerability--"))
+                .cloned()
+                .collect();
+            if can_read && listed("vulnerabilities") != vulnerabilities {
+                failures.push(format!(
+                    "{who:?} {m:?} match[type]: got {:?}",
+                    listed("vulnerabilities")
+                ));
+            }
             for key in ["objects", "manifest"] {
                 if listed(key) != expected {
                     failures.push(format!(
@@ -146,6 +168,30 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
                         listed(key)
                     ));
                 }
+            }
+        }
+    }
+    // An object the caller may not read is absent, as one that does not exist, on each by-id path.
+    let amber = fixtures.iter().find(|f| f.marking == Marking::Amber).unwrap();
+    let collection = app::clearinghouse::taxii::Collection::all()[2];
+    let vulnerability = object_id(Kind::Vulnerability, amber.advisory.unwrap());
+    let http = reqwest::Client::new();
+    for (who, want) in [(Who::Operator, 404), (Who::Client, 200), (Who::Coordinator, 200)] {
+        let p = cast.get(who);
+        for tail in ["", "versions/"] {
+            let path = format!(
+                "/taxii2/api/collections/{}/objects/{vulnerability}/{tail}",
+                collection.id
+            );
+            let status = http
+                .get(t.url(&path))
+                .basic_auth(&p.email, Some(&p.token))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if status.as_u16() != want {
+                failures.push(format!("{who:?} GET {path}: {status}, want {want}"));
             }
         }
     }
