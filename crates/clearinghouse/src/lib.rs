@@ -8,4 +8,5 @@ pub mod cvss;
 pub mod dedup;
 pub mod pattern;
 pub mod product;
+pub mod stix;
 pub mod tlp;

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod gateway;
 pub mod ledger;
 pub mod osv;
+pub mod taxii;
 pub mod web;
 
 use app::App;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .merge(ledger::routes())
         .merge(osv::routes())
         .merge(csaf::routes())
+        .merge(taxii::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

@@ -21,6 +21,7 @@ mod review;
 mod settings;
 mod sql;
 mod sqlite;
+mod taxii;
 mod tlp;
 mod trail;
 mod webhooks;
@@ -42,6 +43,7 @@ pub use review::ReviewStore;
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
+pub use taxii::{TaxiiCursor, TaxiiQuery, TaxiiRow, TaxiiStore};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;
@@ -147,6 +149,7 @@ pub trait Store:
     + CaseStore
     + AdvisoryStore
     + TlpStore
+    + TaxiiStore
     + EvalStore
     + Send
     + Sync

@@ -88,6 +88,9 @@ mod settings;
 #[path = "queries/store.rs"]
 mod store;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/taxii.rs"]
+mod taxii;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/tlp.rs"]
 mod tlp;
 #[allow(clippy::duplicate_mod)]

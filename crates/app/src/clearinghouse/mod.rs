@@ -16,6 +16,7 @@ mod intake;
 pub mod metrics;
 pub mod osv;
 mod reports;
+pub mod taxii;
 pub mod tlp;
 mod triage;
 mod validate;

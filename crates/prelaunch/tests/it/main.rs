@@ -51,6 +51,7 @@ mod smoke;
 mod store_reads;
 mod structure;
 mod support;
+mod taxii;
 mod tlp_clients;
 mod tlp_matrix;
 mod tlp_mixed_case;

@@ -242,14 +242,14 @@ impl Cast {
 }
 
 /// What one marking's fixture made.
-struct Fixture {
-    marking: Marking,
+pub(crate) struct Fixture {
+    pub(crate) marking: Marking,
     report: Uuid,
     attachment: Uuid,
     duplicate: Uuid,
-    case: Uuid,
-    stage: Stage,
-    advisory: Option<Uuid>,
+    pub(crate) case: Uuid,
+    pub(crate) stage: Stage,
+    pub(crate) advisory: Option<Uuid>,
 }
 
 impl Fixture {
@@ -277,7 +277,7 @@ fn body(m: Marking, n: usize, named: Uuid) -> Value {
     body
 }
 
-async fn build(t: &TestApp, cast: &Cast, m: Marking, n: usize) -> Fixture {
+pub(crate) async fn build(t: &TestApp, cast: &Cast, m: Marking, n: usize) -> Fixture {
     let (rep, coo, vendor) = (
         cast.get(Who::Reporter),
         cast.get(Who::Coordinator),

@@ -1,0 +1,465 @@
+//! The read side of the TAXII 2.1 server: one collection per TLP 2.0 marking, holding the STIX objects of the
+//! published advisories of that marking (`clearinghouse::stix`). Each collection shows exactly what the caller
+//! may read: the store compiles `policy::tlp_audience` into the query, before its `LIMIT`. The HTTP side
+//! (media types, the error body, Basic and Bearer) is `server::taxii`.
+
+use crate::{App, AppError, AppResult, Caller, policy};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
+use clearinghouse::stix::{self, Kind};
+use clearinghouse::tlp::Tlp;
+use review::ValidationError;
+use serde_json::{Value, json};
+use store::{TaxiiCursor, TaxiiQuery, TaxiiRow};
+use uuid::Uuid;
+
+/// Objects on a page when the caller names no `limit`, and the most a page holds whatever it names.
+pub const DEFAULT_PAGE: i64 = 100;
+pub const MAX_PAGE: i64 = 1000;
+/// The most values one `match[…]` filter may list, and the longest query value read.
+const MAX_MATCH_VALUES: usize = 20;
+const MAX_VALUE_LEN: usize = 2048;
+
+/// The media type of the STIX objects a collection holds.
+pub const STIX_MEDIA_TYPE: &str = "application/stix+json;version=2.1";
+
+/// A collection: its fixed id (UUID v5 of its marking) and marking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collection {
+    pub id: Uuid,
+    pub tlp: Tlp,
+}
+
+impl Collection {
+    pub fn all() -> [Collection; 5] {
+        Tlp::ALL.map(|tlp| Collection {
+            id: Uuid::new_v5(
+                &stix::NAMESPACE,
+                format!("collection:{}", tlp.as_str()).as_bytes(),
+            ),
+            tlp,
+        })
+    }
+
+    /// The collection of an id as given in a path; `None` for anything else.
+    pub fn find(id: &str) -> Option<Collection> {
+        let id = Uuid::parse_str(id).ok()?;
+        Collection::all().into_iter().find(|c| c.id == id)
+    }
+
+    /// The collection resource as TAXII lists it, for this caller: the public reads TLP:CLEAR only; writing
+    /// is not offered yet.
+    pub fn resource(&self, caller: Option<&Caller>) -> Value {
+        json!({
+            "id": self.id,
+            "title": format!("{} advisories", self.tlp.label()),
+            "description": format!(
+                "The clearinghouse's published advisories marked {}, as STIX 2.1 vulnerability and report \
+                 objects; each caller sees those TLP 2.0 lets them read.",
+                self.tlp.label()
+            ),
+            "can_read": self.readable_by(caller),
+            "can_write": false,
+            "media_types": [STIX_MEDIA_TYPE],
+        })
+    }
+
+    pub fn readable_by(&self, caller: Option<&Caller>) -> bool {
+        caller.is_some() || self.tlp == Tlp::Clear
+    }
+}
+
+/// The filters of an objects or manifest request as the caller wrote them (query parameters).
+#[derive(Debug, Clone, Default)]
+pub struct TaxiiFilter {
+    pub added_after: Option<String>,
+    pub limit: Option<String>,
+    pub next: Option<String>,
+    /// `match[id]`, or the id in the path of an object's endpoints.
+    pub ids: Option<String>,
+    pub types: Option<String>,
+    pub versions: Option<String>,
+    pub spec_versions: Option<String>,
+}
+
+/// A page of a collection: the objects (or manifest entries), whether more follow and the token to ask for
+/// them, and the first and last date added on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaxiiPage {
+    pub items: Vec<Value>,
+    pub more: bool,
+    pub next: Option<String>,
+    pub first_added: Option<DateTime<Utc>>,
+    pub last_added: Option<DateTime<Utc>>,
+}
+
+fn invalid(field: &str, message: &str) -> AppError {
+    AppError::Invalid(ValidationError::new(field, message))
+}
+
+fn bounded<'a>(field: &str, value: &'a Option<String>) -> AppResult<Option<&'a str>> {
+    match value.as_deref() {
+        Some(v) if v.len() > MAX_VALUE_LEN => Err(invalid(field, "is too long")),
+        other => Ok(other),
+    }
+}
+
+fn values<'a>(field: &str, value: &'a Option<String>) -> AppResult<Option<Vec<&'a str>>> {
+    let Some(text) = bounded(field, value)? else {
+        return Ok(None);
+    };
+    let list: Vec<&str> = text.split(',').map(str::trim).collect();
+    if list.len() > MAX_MATCH_VALUES || list.iter().any(|v| v.is_empty()) {
+        return Err(invalid(field, "must list 1 to 20 values separated by commas"));
+    }
+    Ok(Some(list))
+}
+
+/// A TAXII timestamp (RFC 3339, UTC).
+fn parse_time(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            invalid(
+                field,
+                "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z",
+            )
+        })
+}
+
+/// Times are shown with milliseconds; this is the millisecond a stored time shows as.
+fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at)
+}
+
+fn encode_cursor(row: &TaxiiRow) -> String {
+    let text = format!(
+        "{}~{}~{}",
+        row.advisory
+            .published_at
+            .to_rfc3339_opts(SecondsFormat::Nanos, true),
+        row.advisory.id,
+        row.kind
+    );
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode_cursor(token: &str) -> AppResult<TaxiiCursor> {
+    let bad = || invalid("next", "is not a token this server gave");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut parts = text.split('~');
+    let (Some(added), Some(advisory), Some(kind), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let added = DateTime::parse_from_rfc3339(added).map_err(|_| bad())?;
+    let advisory = Uuid::parse_str(advisory).map_err(|_| bad())?;
+    let kind = Kind::parse(kind).ok_or_else(bad)?;
+    Ok(TaxiiCursor {
+        added: added.with_timezone(&Utc),
+        advisory,
+        kind: kind.as_str().to_owned(),
+    })
+}
+
+/// The store's query for a filter; `None` when the filter can match nothing (no type or spec version we hold).
+fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<Option<TaxiiQuery>> {
+    let limit = match bounded("limit", &f.limit)? {
+        None => DEFAULT_PAGE,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n >= 1 => n.min(MAX_PAGE),
+            _ => return Err(invalid("limit", "must be a whole number of at least 1")),
+        },
+    };
+    let added_from = bounded("added_after", &f.added_after)?
+        .map(|t| parse_time("added_after", t))
+        .transpose()?
+        .map(|t| to_millis(t) + Duration::milliseconds(1));
+    let after = bounded("next", &f.next)?.map(decode_cursor).transpose()?;
+    let (mut report, mut vulnerability) = (true, true);
+    if let Some(types) = values("match[type]", &f.types)? {
+        report = types.contains(&Kind::Report.as_str());
+        vulnerability = types.contains(&Kind::Vulnerability.as_str());
+    }
+    let mut version = None;
+    if let Some(list) = values("match[version]", &f.versions)? {
+        // One version of each object is kept (the latest), so `first`, `last` and `all` all name it.
+        let named: Vec<&str> = list
+            .into_iter()
+            .filter(|v| !matches!(*v, "first" | "last" | "all"))
+            .collect();
+        match named.as_slice() {
+            [] => {}
+            [one] => {
+                let at = to_millis(parse_time("match[version]", one)?);
+                version = Some((at, at + Duration::milliseconds(1)));
+            }
+            _ => return Err(invalid("match[version]", "may name one timestamp at most")),
+        }
+    }
+    if let Some(specs) = values("match[spec_version]", &f.spec_versions)?
+        && !specs.contains(&"2.1")
+    {
+        return Ok(None);
+    }
+    let ids = values("match[id]", &f.ids)?.map(|list| list.into_iter().map(str::to_owned).collect());
+    if !report && !vulnerability {
+        return Ok(None);
+    }
+    Ok(Some(TaxiiQuery {
+        tlp,
+        added_from,
+        after,
+        report,
+        vulnerability,
+        version,
+        ids,
+        limit,
+    }))
+}
+
+/// What a page lists of each object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Objects,
+    Manifest,
+}
+
+/// A row's entry: the STIX object, or its manifest entry (id, date added, version, media type).
+fn entry(row: &TaxiiRow, listing: Listing) -> AppResult<Value> {
+    let kind = Kind::parse(&row.kind)
+        .ok_or_else(|| AppError::Internal(format!("unknown STIX kind {:?}", row.kind).into()))?;
+    let a = &row.advisory;
+    Ok(match listing {
+        Listing::Objects => stix::Advisory::from_document(
+            a.id,
+            &a.reference,
+            &a.title,
+            a.tlp,
+            &a.document.0,
+            a.published_at,
+            a.modified_at,
+        )
+        .object(kind),
+        Listing::Manifest => json!({
+            "id": stix::object_id(kind, a.id),
+            "date_added": stix::timestamp(a.published_at),
+            "version": stix::timestamp(a.modified_at),
+            "media_type": STIX_MEDIA_TYPE,
+        }),
+    })
+}
+
+/// Advisories whose STIX ids are recorded per batch.
+const STIX_ID_BATCH: i64 = 500;
+
+impl App {
+    /// Records the STIX ids of every advisory that lacks them, so reads by id find them (SQL cannot compute a
+    /// UUID v5). Each advisory is done once; after that this is one indexed query that finds nothing.
+    async fn record_stix_ids(&self) -> AppResult<()> {
+        loop {
+            let missing = self.store.missing_stix_ids(STIX_ID_BATCH).await?;
+            let ids: Vec<(String, Uuid, &'static str)> = missing
+                .iter()
+                .flat_map(|a| Kind::ALL.map(|k| (stix::object_id(k, *a), *a, k.as_str())))
+                .collect();
+            self.store.add_stix_ids(&ids).await?;
+            if (missing.len() as i64) < STIX_ID_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The versions of one object the caller may read (`modified` times; one is kept, the latest). An object
+    /// the caller may not read is absent, as one that does not exist.
+    pub async fn taxii_versions(
+        &self,
+        caller: Option<&Caller>,
+        collection: Collection,
+        object: &str,
+        filter: &TaxiiFilter,
+    ) -> AppResult<TaxiiPage> {
+        let mut filter = filter.clone();
+        filter.ids = Some(object.to_owned());
+        filter.next = None;
+        filter.limit = None;
+        let page = self
+            .taxii_page(caller, collection, &filter, Listing::Manifest)
+            .await?;
+        if page.items.is_empty() {
+            return Err(AppError::NotFound("object"));
+        }
+        Ok(TaxiiPage {
+            items: page
+                .items
+                .iter()
+                .filter_map(|m| m.get("version").cloned())
+                .collect(),
+            ..page
+        })
+    }
+
+    /// A page of a collection's objects or manifest, as the caller may read them.
+    pub async fn taxii_page(
+        &self,
+        caller: Option<&Caller>,
+        collection: Collection,
+        filter: &TaxiiFilter,
+        listing: Listing,
+    ) -> AppResult<TaxiiPage> {
+        if !collection.readable_by(caller) {
+            return Err(AppError::Unauthenticated);
+        }
+        let Some(mut query) = query(collection.tlp, filter)? else {
+            return Ok(TaxiiPage {
+                items: Vec::new(),
+                more: false,
+                next: None,
+                first_added: None,
+                last_added: None,
+            });
+        };
+        if query.ids.is_some() {
+            self.record_stix_ids().await?;
+        }
+        let limit = query.limit;
+        query.limit = limit + 1;
+        let mut rows = self
+            .store
+            .taxii_objects(&policy::tlp_audience(caller), &query)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let next = if more {
+            rows.last().map(encode_cursor)
+        } else {
+            None
+        };
+        let items = rows
+            .iter()
+            .map(|row| entry(row, listing))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(TaxiiPage {
+            items,
+            more,
+            next,
+            first_added: rows.first().map(|r| r.advisory.published_at),
+            last_added: rows.last().map(|r| r.advisory.published_at),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(f: impl FnOnce(&mut TaxiiFilter)) -> TaxiiFilter {
+        let mut filter = TaxiiFilter::default();
+        f(&mut filter);
+        filter
+    }
+
+    #[test]
+    fn filters_name_the_field_they_get_wrong() {
+        let cases: [(TaxiiFilter, &str); 8] = [
+            (filter(|f| f.limit = Some("0".into())), "limit"),
+            (filter(|f| f.limit = Some("ten".into())), "limit"),
+            (filter(|f| f.limit = Some("-3".into())), "limit"),
+            (
+                filter(|f| f.added_after = Some("yesterday".into())),
+                "added_after",
+            ),
+            (filter(|f| f.next = Some("not-a-token".into())), "next"),
+            (
+                filter(|f| f.next = Some(URL_SAFE_NO_PAD.encode("2026-01-01T00:00:00Z~x~report"))),
+                "next",
+            ),
+            (
+                filter(|f| f.versions = Some("2026-01-01T00:00:00Z,2026-01-02T00:00:00Z".into())),
+                "match[version]",
+            ),
+            (
+                filter(|f| f.types = Some("report,,vulnerability".into())),
+                "match[type]",
+            ),
+        ];
+        for (f, field) in cases {
+            match query(Tlp::Green, &f) {
+                Err(AppError::Invalid(e)) => assert_eq!(e.field, field, "{f:?}"),
+                other => panic!("{f:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn filters_read_into_the_store_query() {
+        let q = query(Tlp::Amber, &filter(|f| f.limit = Some("5000".into())))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (q.limit, q.report, q.vulnerability, q.tlp),
+            (MAX_PAGE, true, true, Tlp::Amber)
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.types = Some("vulnerability,indicator".into())),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((q.report, q.vulnerability), (false, true));
+        assert_eq!(
+            query(Tlp::Amber, &filter(|f| f.types = Some("indicator".into()))).unwrap(),
+            None
+        );
+        assert_eq!(
+            query(Tlp::Amber, &filter(|f| f.spec_versions = Some("2.0".into()))).unwrap(),
+            None
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.added_after = Some("2026-01-01T00:00:00.123456Z".into())),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            q.added_from.unwrap().to_rfc3339_opts(SecondsFormat::Millis, true),
+            "2026-01-01T00:00:00.124Z"
+        );
+        let q = query(
+            Tlp::Amber,
+            &filter(|f| f.versions = Some("last,2026-01-01T00:00:00.5Z".into())),
+        )
+        .unwrap()
+        .unwrap();
+        let (from, until) = q.version.unwrap();
+        assert_eq!(until - from, Duration::milliseconds(1));
+    }
+
+    #[test]
+    fn next_tokens_round_trip_and_collections_have_fixed_ids() {
+        let cursor = TaxiiCursor {
+            added: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            advisory: Uuid::from_u128(42),
+            kind: "report".into(),
+        };
+        let text = format!(
+            "{}~{}~{}",
+            cursor.added.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            cursor.advisory,
+            cursor.kind
+        );
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode(text)).unwrap(), cursor);
+        let ids: Vec<Uuid> = Collection::all().iter().map(|c| c.id).collect();
+        assert_eq!(Collection::all().map(|c| c.id).to_vec(), ids);
+        for c in Collection::all() {
+            assert_eq!(Collection::find(&c.id.to_string()), Some(c));
+        }
+        assert_eq!(Collection::find("not-a-uuid"), None);
+        assert_eq!(Collection::find(&Uuid::nil().to_string()), None);
+    }
+}

@@ -1,0 +1,347 @@
+//! TAXII 2.1 (OASIS) under `/taxii2/`, the read side: discovery, one API root, a collection per TLP 2.0
+//! marking, objects and the manifest with the specification's filters and paging. The rules are
+//! `app::clearinghouse::taxii`; this module speaks the protocol: the media type (406 for an `Accept` it cannot
+//! serve), the error body, and who is calling — an API token as Bearer, or as the password of HTTP Basic
+//! (whatever the user name), as TAXII clients send it; no credential is the public, who reads TLP:CLEAR.
+
+use app::clearinghouse::taxii::{Collection, Listing, TaxiiFilter, TaxiiPage};
+use app::{App, AppError, Caller};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use clearinghouse::stix;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub const TAXII_MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/taxii2/", get(discovery))
+        .route("/taxii2/api/", get(api_root))
+        .route("/taxii2/api/collections/", get(collections))
+        .route("/taxii2/api/collections/{id}/", get(collection))
+        .route("/taxii2/api/collections/{id}/objects/", get(objects))
+        .route("/taxii2/api/collections/{id}/objects/{object}/", get(object))
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/versions/",
+            get(versions),
+        )
+        .route("/taxii2/api/collections/{id}/manifest/", get(manifest))
+}
+
+/// A TAXII error: the specification's error body, in its media type.
+#[derive(Debug)]
+pub struct TaxiiError {
+    status: StatusCode,
+    title: &'static str,
+    description: String,
+}
+
+impl TaxiiError {
+    fn new(status: StatusCode, title: &'static str, description: impl Into<String>) -> Self {
+        TaxiiError {
+            status,
+            title,
+            description: description.into(),
+        }
+    }
+}
+
+impl From<AppError> for TaxiiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => TaxiiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+                "present an API token as a Bearer token or as the password of HTTP Basic",
+            ),
+            AppError::NotFound(what) => {
+                TaxiiError::new(StatusCode::NOT_FOUND, "Not found", format!("{what} not found"))
+            }
+            AppError::Forbidden(why) => TaxiiError::new(StatusCode::FORBIDDEN, "Forbidden", why),
+            AppError::Invalid(v) => TaxiiError::new(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                format!("{}: {}", v.field, v.message),
+            ),
+            other => {
+                tracing::error!(error = ?other, "taxii request failed");
+                TaxiiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the server failed",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for TaxiiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "title": self.title,
+            "description": self.description,
+            "http_status": self.status.as_u16().to_string(),
+        });
+        let mut response = taxii_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"taxii\", Bearer"),
+            );
+        }
+        response
+    }
+}
+
+fn taxii_json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+type TaxiiResult<T> = Result<T, TaxiiError>;
+
+/// Whether an `Accept` header admits our media type: absent, `*/*`, `application/*`, or
+/// `application/taxii+json` with no version or version 2.1.
+fn accepts(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::ACCEPT) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    value.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let mut version = None;
+        for p in parts {
+            if let Some((k, v)) = p.split_once('=')
+                && k.trim().eq_ignore_ascii_case("version")
+            {
+                version = Some(v.trim().trim_matches('"').to_owned());
+            }
+        }
+        match media.as_str() {
+            "*/*" | "application/*" => true,
+            "application/taxii+json" => version.as_deref().is_none_or(|v| v == "2.1"),
+            _ => false,
+        }
+    })
+}
+
+/// Who is calling a TAXII endpoint: the public (`None`), or the holder of an API token given as Bearer or as
+/// HTTP Basic's password. A credential that is presented must be valid (401 otherwise). The `Accept` header is
+/// checked here too, so every endpoint answers 406 alike.
+pub struct TaxiiCaller(pub Option<Caller>);
+
+impl FromRequestParts<App> for TaxiiCaller {
+    type Rejection = TaxiiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if !accepts(&parts.headers) {
+            return Err(TaxiiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "Not acceptable",
+                format!("this server answers in {TAXII_MEDIA_TYPE}"),
+            ));
+        }
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(TaxiiCaller(None));
+        };
+        let value = value.to_str().map_err(|_| AppError::Unauthenticated)?;
+        let (scheme, rest) = value.split_once(' ').ok_or(AppError::Unauthenticated)?;
+        let token = if scheme.eq_ignore_ascii_case("bearer") {
+            rest.trim().to_owned()
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(AppError::Unauthenticated)?;
+            let (_user, password) = decoded.split_once(':').ok_or(AppError::Unauthenticated)?;
+            password.to_owned()
+        } else {
+            return Err(AppError::Unauthenticated.into());
+        };
+        Ok(TaxiiCaller(Some(app.authenticate_bearer(&token).await?)))
+    }
+}
+
+async fn discovery(TaxiiCaller(_): TaxiiCaller) -> Response {
+    taxii_json(
+        StatusCode::OK,
+        &json!({
+            "title": "Prelaunch clearinghouse",
+            "description": "Published advisories of the clearinghouse as STIX 2.1, one collection per TLP 2.0 marking.",
+            "default": "/taxii2/api/",
+            "api_roots": ["/taxii2/api/"],
+        }),
+    )
+}
+
+async fn api_root(TaxiiCaller(_): TaxiiCaller) -> Response {
+    taxii_json(
+        StatusCode::OK,
+        &json!({
+            "title": "Clearinghouse advisories",
+            "versions": [TAXII_MEDIA_TYPE],
+            "max_content_length": 262_144,
+        }),
+    )
+}
+
+async fn collections(TaxiiCaller(caller): TaxiiCaller) -> Response {
+    let list: Vec<Value> = Collection::all()
+        .iter()
+        .map(|c| c.resource(caller.as_ref()))
+        .collect();
+    taxii_json(StatusCode::OK, &json!({"collections": list}))
+}
+
+fn find(id: &str) -> TaxiiResult<Collection> {
+    Collection::find(id).ok_or_else(|| AppError::NotFound("collection").into())
+}
+
+async fn collection(TaxiiCaller(caller): TaxiiCaller, Path(id): Path<String>) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    Ok(taxii_json(StatusCode::OK, &c.resource(caller.as_ref())))
+}
+
+/// The query parameters of objects and manifest requests.
+#[derive(Debug, Deserialize, Default)]
+struct Params {
+    added_after: Option<String>,
+    limit: Option<String>,
+    next: Option<String>,
+    #[serde(rename = "match[id]")]
+    ids: Option<String>,
+    #[serde(rename = "match[type]")]
+    types: Option<String>,
+    #[serde(rename = "match[version]")]
+    versions: Option<String>,
+    #[serde(rename = "match[spec_version]")]
+    spec_versions: Option<String>,
+}
+
+impl Params {
+    fn filter(self) -> TaxiiFilter {
+        TaxiiFilter {
+            added_after: self.added_after,
+            limit: self.limit,
+            next: self.next,
+            ids: self.ids,
+            types: self.types,
+            versions: self.versions,
+            spec_versions: self.spec_versions,
+        }
+    }
+}
+
+fn page_response(page: TaxiiPage, key: &str) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("more".into(), json!(page.more));
+    if let Some(next) = page.next {
+        body.insert("next".into(), json!(next));
+    }
+    body.insert(key.into(), Value::Array(page.items));
+    let body = Value::Object(body);
+    let mut response = taxii_json(StatusCode::OK, &body);
+    for (name, at) in [
+        ("x-taxii-date-added-first", page.first_added),
+        ("x-taxii-date-added-last", page.last_added),
+    ] {
+        if let Some(value) = at.and_then(|at| HeaderValue::from_str(&stix::timestamp(at)).ok()) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn params(
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<TaxiiFilter> {
+    let Query(params) =
+        params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    Ok(params.filter())
+}
+
+/// One object (`match[id]` is the path's id; the other filters apply); 404 when the caller reads none.
+async fn object(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path((id, object)): Path<(String, String)>,
+    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    let mut filter = params(query)?;
+    if filter.ids.is_some() {
+        return Err(TaxiiError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "match[id]: the object's id is in the path",
+        ));
+    }
+    filter.ids = Some(object);
+    let page = app
+        .taxii_page(caller.as_ref(), c, &filter, Listing::Objects)
+        .await?;
+    if page.items.is_empty() && filter.next.is_none() {
+        return Err(AppError::NotFound("object").into());
+    }
+    Ok(page_response(page, "objects"))
+}
+
+async fn versions(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path((id, object)): Path<(String, String)>,
+    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    let filter = params(query)?;
+    let page = app.taxii_versions(caller.as_ref(), c, &object, &filter).await?;
+    Ok(page_response(page, "versions"))
+}
+
+async fn read_page(
+    app: &App,
+    caller: Option<&Caller>,
+    id: &str,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    listing: Listing,
+) -> TaxiiResult<TaxiiPage> {
+    let c = find(id)?;
+    let Query(params) =
+        params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    Ok(app.taxii_page(caller, c, &params.filter(), listing).await?)
+}
+
+async fn objects(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path(id): Path<String>,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let page = read_page(&app, caller.as_ref(), &id, params, Listing::Objects).await?;
+    Ok(page_response(page, "objects"))
+}
+
+async fn manifest(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path(id): Path<String>,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let page = read_page(&app, caller.as_ref(), &id, params, Listing::Manifest).await?;
+    Ok(page_response(page, "objects"))
+}
