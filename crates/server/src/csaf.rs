@@ -33,7 +33,8 @@ fn body(content_type: &'static str, bytes: impl Into<axum::body::Body>) -> Respo
         .into_response()
 }
 
-async fn metadata(State(app): State<App>) -> Response {
+/// The same for every reader; a credential that is presented must still be valid, as on every public route.
+async fn metadata(State(app): State<App>, MaybeApiCaller(_): MaybeApiCaller) -> Response {
     Json(app.csaf_provider_metadata()).into_response()
 }
 

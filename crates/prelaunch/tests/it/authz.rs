@@ -1418,6 +1418,54 @@ fn rows() -> Vec<Row> {
             expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
         },
         Row {
+            op: "GET /api/v1/advisories/{id}/csaf",
+            case: "TLP:CLEAR: public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/advisories/{}/csaf", ids.advisory_clear)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /api/v1/advisories/{id}/csaf",
+            case: "TLP:AMBER: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/advisories/{}/csaf", ids.advisory_amber)),
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/provider-metadata.json",
+            case: "public",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/.well-known/csaf/provider-metadata.json".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{file}",
+            case: "the TLP:WHITE (CLEAR) index: public",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/.well-known/csaf/white/index.txt".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:CLEAR document: public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_clear;
+                get(format!("/.well-known/csaf/white/{year}/pla-{year}-{n}.json"))
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:AMBER document: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_amber;
+                get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json"))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /osv/all.zip",
             case: "public",
             fresh: Fresh::Nothing,
