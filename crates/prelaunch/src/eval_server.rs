@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// The largest log `eval import` sends (the server's limit).
-const IMPORT_LIMIT: u64 = 32 << 20;
+/// The largest log `eval import` sends: the server's own limit.
+const IMPORT_LIMIT: u64 = app::evals::IMPORT_LIMIT as u64;
 
 /// Where the server is and who is asking.
 #[derive(Args, Clone)]
