@@ -231,8 +231,19 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "+ . + + . . . . . . . . .",
     ));
     let one = format!("{connections}/{connection}");
+    // Re-pointed at an upstream that accepts and never answers, so that the evaluation run started below is
+    // still going when it is cancelled (a refused upstream ends it on its own first).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
     let body = json!({
-        "api_style": "openai", "base_url": "http://127.0.0.1:9/moved", "upstream_model": "orion-internal-8",
+        "api_style": "openai", "base_url": format!("http://127.0.0.1:{silent_port}/moved"),
+        "upstream_model": "orion-internal-8",
     });
     t.put(&w.dev_admin, &one, body).await.ok();
     let update = only(&events!(), "connection.update");
