@@ -98,6 +98,8 @@ pub struct App {
     pub gateway: Arc<crate::gateway::Gateway>,
     /// The suite catalogue, loaded once from `config.suites_dir`.
     pub suites: Arc<crate::evals::Catalogue>,
+    /// The decoded samples of the runs this worker ran batches of lately.
+    pub(crate) eval_samples: Arc<crate::evals::SampleCache>,
 }
 
 impl App {
@@ -114,6 +116,7 @@ impl App {
             store,
             clock,
             suites,
+            eval_samples: Arc::default(),
             config: Arc::new(config),
             ledger_key: Arc::new(key),
             ledger_cache: Arc::default(),
