@@ -1466,6 +1466,26 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:CLEAR document's signature (.asc): public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_clear;
+                get(format!("/.well-known/csaf/white/{year}/pla-{year}-{n}.json.asc"))
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:AMBER document's signature (.asc): as the document",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_amber;
+                get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json.asc"))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /osv/all.zip",
             case: "public",
             fresh: Fresh::Nothing,

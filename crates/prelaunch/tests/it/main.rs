@@ -20,6 +20,7 @@ mod cases_advisories;
 mod cli;
 mod clients;
 mod csaf;
+mod csaf_sign;
 mod cvss;
 mod dedup_quality;
 mod eval_agents;
