@@ -196,18 +196,32 @@ pub(crate) fn advisory_input(app: &App, row: &AdvisoryRow) -> Advisory {
         cvss_v4: vector("cvss_v4"),
         products,
         finders,
+        // Not held for advisories yet: the 2.1 writer carries them when they are.
+        epss: None,
+        ssvc: None,
     }
 }
 
 impl App {
     /// An advisory as a CSAF 2.0 document, if the reader may read the advisory; `None` is the public.
     pub async fn advisory_csaf(&self, caller: Option<&Caller>, id: uuid::Uuid) -> AppResult<Value> {
+        self.advisory_csaf_version(caller, id, csaf::CsafVersion::V2_0)
+            .await
+    }
+
+    /// The same in the CSAF version asked for (2.1 is Committee Specification Draft 03).
+    pub async fn advisory_csaf_version(
+        &self,
+        caller: Option<&Caller>,
+        id: uuid::Uuid,
+        version: csaf::CsafVersion,
+    ) -> AppResult<Value> {
         let row = self
             .store
             .visible_advisory(id, &policy::tlp_audience(caller))
             .await?
             .ok_or(AppError::NotFound("advisory"))?;
-        Ok(csaf::write(&advisory_input(self, &row)))
+        Ok(csaf::write_version(&advisory_input(self, &row), version))
     }
 }
 

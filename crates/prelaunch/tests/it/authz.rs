@@ -1432,6 +1432,18 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
+            op: "GET /api/v1/advisories/{id}/csaf",
+            case: "TLP:AMBER as CSAF 2.1: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/advisories/{}/csaf?version=2.1",
+                    ids.advisory_amber
+                ))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /.well-known/csaf/provider-metadata.json",
             case: "public",
             fresh: Fresh::Nothing,

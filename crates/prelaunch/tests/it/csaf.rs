@@ -68,6 +68,16 @@ pub(crate) fn csaf_validator(documents: &[Value]) -> Vec<Value> {
     run(node, documents)
 }
 
+/// The same for CSAF 2.1 documents: the library's 2.1 strict schema and 2.1 mandatory tests.
+pub(crate) fn csaf_validator_2_1(documents: &[Value]) -> Vec<Value> {
+    let mut node = Command::new("node");
+    node.arg(csaf_dir().join("validate.mjs")).arg("2.1").env(
+        "CSAF_VALIDATOR_NODE_MODULES",
+        env_path("PRELAUNCH_TEST_CSAF_NODE_MODULES"),
+    );
+    run(node, documents)
+}
+
 /// The schema errors of each document against one of the shared schemas (the OASIS CSAF 2.0 document, provider
 /// metadata and ROLIE feed schemas, and the FIRST CVSS schemas they refer to).
 pub(crate) fn schema_errors(schema: &str, documents: &[Value]) -> Vec<Value> {
@@ -83,8 +93,8 @@ pub(crate) fn schema_errors(schema: &str, documents: &[Value]) -> Vec<Value> {
 /// A case shape: its marking, its reports (a product each, with a score and CWE or not), and the vendor's
 /// status on each report.
 pub(crate) struct Shape {
-    name: &'static str,
-    tlp: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) tlp: &'static str,
     reports: Vec<ShapeReport>,
 }
 
