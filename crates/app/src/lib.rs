@@ -65,6 +65,9 @@ pub struct Config {
     /// This process's sandboxes, when it can make them (root and bubblewrap): only then does its worker take
     /// agent batches.
     pub sandbox: Option<crate::evals::SandboxPool>,
+    /// An armoured OpenPGP secret key (`--csaf-signing-key-file`) the CSAF provider imports as its signing
+    /// key when it has none yet; without it a key is made on first use (`clearinghouse::csaf_sign`).
+    pub csaf_signing_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             webhook_timeout: webhooks::TIMEOUT,
             suites_dir: None,
             sandbox: None,
+            csaf_signing_key_file: None,
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct App {
     pub suites: Arc<crate::evals::Catalogue>,
     /// The decoded samples of the runs this worker ran batches of lately.
     pub(crate) eval_samples: Arc<crate::evals::SampleCache>,
+    /// The CSAF provider's signing key, opened once (`clearinghouse::csaf_sign`).
+    pub(crate) csaf_signer: Arc<tokio::sync::OnceCell<Arc<crate::clearinghouse::csaf_sign::Signer>>>,
 }
 
 impl App {
@@ -122,6 +128,7 @@ impl App {
             ledger_cache: Arc::default(),
             // Without a master key until `with_master_key`: model connections then cannot be made.
             gateway: Arc::new(crate::gateway::Gateway::new(None, egress)),
+            csaf_signer: Arc::default(),
         }
     }
 

@@ -40,7 +40,7 @@ pub use notifications::*;
 pub use postgres::PostgresStore;
 pub use reports::*;
 pub use review::ReviewStore;
-pub use settings::SettingsStore;
+pub use settings::{CsafSigningKey, SettingsStore};
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
 pub use taxii::{TaxiiCursor, TaxiiQuery, TaxiiRow, TaxiiStore};

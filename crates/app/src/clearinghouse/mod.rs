@@ -9,6 +9,7 @@ pub mod advisories;
 mod attachments;
 pub mod cases;
 pub mod csaf;
+pub mod csaf_sign;
 pub mod cve;
 pub mod discussion;
 pub mod inbox;

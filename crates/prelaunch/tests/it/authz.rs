@@ -1432,6 +1432,18 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
+            op: "GET /api/v1/advisories/{id}/csaf",
+            case: "TLP:AMBER as CSAF 2.1: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/advisories/{}/csaf?version=2.1",
+                    ids.advisory_amber
+                ))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /.well-known/csaf/provider-metadata.json",
             case: "public",
             fresh: Fresh::Nothing,
@@ -1462,6 +1474,26 @@ fn rows() -> Vec<Row> {
             request: |ids, _| {
                 let (year, n) = ids.osv_amber;
                 get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json"))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:CLEAR document's signature (.asc): public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_clear;
+                get(format!("/.well-known/csaf/white/{year}/pla-{year}-{n}.json.asc"))
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:AMBER document's signature (.asc): as the document",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_amber;
+                get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json.asc"))
             },
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },

@@ -20,6 +20,8 @@ mod cases_advisories;
 mod cli;
 mod clients;
 mod csaf;
+mod csaf_sign;
+mod csaf_v21;
 mod cvss;
 mod dedup_quality;
 mod eval_agents;

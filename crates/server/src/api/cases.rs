@@ -293,13 +293,35 @@ async fn advisory_cve(
     Ok(Json(record).into_response())
 }
 
-/// The advisory as a CSAF 2.0 document (`csaf_security_advisory`), under the advisory's own TLP rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CsafQuery {
+    version: Option<String>,
+}
+
+/// The advisory as a CSAF document (`csaf_security_advisory`), under the advisory's own TLP rule: 2.0, or
+/// with `?version=2.1` CSAF 2.1 (Committee Specification Draft 03).
 async fn advisory_csaf(
     State(app): State<App>,
     MaybeApiCaller(caller): MaybeApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(app.advisory_csaf(caller.as_ref(), id(&raw)?).await?).into_response())
+    let q: CsafQuery = query(q.as_deref())?;
+    let version = match q.version.as_deref() {
+        None => clearinghouse::csaf::CsafVersion::default(),
+        Some(v) => clearinghouse::csaf::CsafVersion::parse(v).ok_or_else(|| {
+            crate::error::Problem::field(
+                crate::error::ProblemKind::InvalidField,
+                "version",
+                "version: must be 2.0 or 2.1",
+            )
+        })?,
+    };
+    let document = app
+        .advisory_csaf_version(caller.as_ref(), id(&raw)?, version)
+        .await?;
+    Ok(Json(document).into_response())
 }
 
 async fn subscriptions(
