@@ -97,6 +97,31 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A version (`modified`, or `created`) as stored: UTC with nine fractional digits, so that text order is time
+/// order whatever precision the object used.
+pub fn version_key(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// A stored version as TAXII shows it: milliseconds, or as many digits as the object's own timestamp needs.
+pub fn version_text(key: &str) -> String {
+    match DateTime::parse_from_rfc3339(key) {
+        Ok(at) => {
+            let at = at.with_timezone(&Utc);
+            let nanos = at.timestamp_subsec_nanos();
+            let format = if nanos % 1_000_000 == 0 {
+                SecondsFormat::Millis
+            } else if nanos % 1_000 == 0 {
+                SecondsFormat::Micros
+            } else {
+                SecondsFormat::Nanos
+            };
+            at.to_rfc3339_opts(format, true)
+        }
+        Err(_) => key.to_owned(),
+    }
+}
+
 /// What an advisory exports from: its row and the parts of its document that STIX carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advisory<'a> {

@@ -63,7 +63,10 @@ pub const SECTORS: [&str; 16] = [
 
 /// Adds the clearinghouse's jobs to a worker's registry: publication when an embargo ends.
 pub fn register(registry: Registry) -> Registry {
-    registry.handle(advisories::PUBLISH, advisories::PublishHandler)
+    registry
+        .handle(advisories::PUBLISH, advisories::PublishHandler)
+        .handle(taxii::BACKFILL, taxii::BackfillHandler)
+        .every(taxii::BACKFILL, chrono::Duration::minutes(10))
 }
 
 /// A caller's mistake in `field`.
