@@ -43,7 +43,9 @@ pub use review::ReviewStore;
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
-pub use taxii::{StixObjectRow, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+pub use taxii::{
+    StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
+};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod osv;
 mod reports;
 pub mod taxii;
+pub mod taxii_write;
 pub mod tlp;
 mod triage;
 mod validate;
