@@ -248,7 +248,18 @@ impl App {
             successes: Value::Array(successes).to_string(),
             failures: Value::Array(failures).to_string(),
         };
-        self.store.record_taxii_post(&status, &rows).await?;
+        let event = self.event(
+            caller.into(),
+            "taxii.post",
+            "organization",
+            Some(caller.org_id()),
+            json!({
+                "collection": collection.id, "status_id": status.id,
+                "stored": rows.iter().map(|r| json!({"id": r.stix_id, "report_id": r.report_id})).collect::<Vec<_>>(),
+                "total_count": status.total_count,
+            }),
+        );
+        self.store.record_taxii_post(&status, &rows, &event).await?;
         Ok(Ok(status_resource(&status)?))
     }
 
@@ -307,9 +318,17 @@ impl App {
             ));
         }
         let matched = super::taxii::version_match_of(versions)?;
+        let posted_by = origins.iter().find_map(|o| o.added_org);
+        let event = self.event(
+            caller.into(),
+            "taxii.delete",
+            "organization",
+            posted_by,
+            json!({"collection": collection.id, "id": object, "match_version": versions}),
+        );
         Ok(self
             .store
-            .delete_stix_object(collection.tlp, object, &matched)
+            .delete_stix_object(collection.tlp, object, &matched, &event)
             .await?)
     }
 }

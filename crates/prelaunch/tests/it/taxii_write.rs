@@ -673,4 +673,27 @@ async fn each_object_succeeds_or_fails_on_its_own_and_near_duplicates_join_one_c
         post(coordinator, &clear_path, vec![tool]).await.status.as_u16(),
         202
     );
+    // Each accepted post and each delete is an event about the organisation that posted; refusals are none.
+    let events = t.audit_after(0).await;
+    let of = |action: &str| -> Vec<(Option<Uuid>, Value)> {
+        events
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| (e.object_id, e.details.0.clone()))
+            .collect()
+    };
+    let posts = of("taxii.post");
+    assert_eq!(posts.len(), 4, "{posts:?}");
+    assert_eq!(posts[0].0, Some(poster.org_id));
+    let deletes: Vec<(Option<Uuid>, Value, Value)> = of("taxii.delete")
+        .into_iter()
+        .map(|(org, d)| (org, d["id"].clone(), d["versions_deleted"].clone()))
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![
+            (Some(other.org_id), json!(sid("tool", 13)), json!(1)),
+            (Some(other.org_id), json!(sid("vulnerability", 14)), json!(1)),
+        ]
+    );
 }

@@ -5,9 +5,9 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use crate::Result;
 use crate::advisories::AdvisoryRow;
 use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
@@ -169,8 +169,14 @@ impl TaxiiStore for This {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    async fn record_taxii_post(&self, status: &TaxiiStatusRow, rows: &[StixObjectRow]) -> Result<()> {
+    async fn record_taxii_post(
+        &self,
+        status: &TaxiiStatusRow,
+        rows: &[StixObjectRow],
+        event: &AuditEvent,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
+        This::append(&mut tx, std::slice::from_ref(event)).await?;
         insert_objects(&mut tx, rows).await?;
         sqlx::query(
             "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
@@ -200,7 +206,13 @@ impl TaxiiStore for This {
         .await?)
     }
 
-    async fn delete_stix_object(&self, tlp: Tlp, stix_id: &str, versions: &VersionMatch) -> Result<u64> {
+    async fn delete_stix_object(
+        &self,
+        tlp: Tlp,
+        stix_id: &str,
+        versions: &VersionMatch,
+        event: &AuditEvent,
+    ) -> Result<u64> {
         let mut args = Args::after(0);
         let tlp_param = args.param(Arg::Text(tlp.as_str()));
         let id_param = args.param(Arg::Text(stix_id));
@@ -219,7 +231,17 @@ impl TaxiiStore for This {
                 Arg::Int(n) => plain.bind(n),
             };
         }
-        Ok(plain.execute(&self.pool).await?.rows_affected())
+        let mut tx = self.begin().await?;
+        let deleted = plain.execute(&mut *tx).await?.rows_affected();
+        if deleted > 0 {
+            let mut event = event.clone();
+            if let Some(details) = event.details.0.as_object_mut() {
+                details.insert("versions_deleted".into(), deleted.into());
+            }
+            This::append(&mut tx, std::slice::from_ref(&event)).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>> {
