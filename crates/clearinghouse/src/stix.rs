@@ -15,6 +15,11 @@ pub const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2f4e_8a57_4d0b_9c3e_51d2_a7b4
 /// The TLP 2.0 extension definition that the official marking-definition objects carry.
 pub const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
+/// Our property extension of `vulnerability` objects: `affected`, the products as a report names them
+/// (`[{"purl" or "cpe", "versions"}]`), which intake needs to file a posted vulnerability. Its id is UUID v5 of
+/// `extension:affected` in `NAMESPACE`.
+pub const AFFECTED_EXTENSION: &str = "extension-definition--935646ff-a1a8-5a81-a874-a2d98b75a1ab";
+
 /// The date of the official TLP 2.0 marking-definition objects.
 const TLP_CREATED: &str = "2022-10-01T00:00:00.000Z";
 
@@ -95,6 +100,31 @@ pub fn object_id(kind: Kind, advisory: Uuid) -> String {
 /// back compares equal).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A version (`modified`, or `created`) as stored: UTC with nine fractional digits, so that text order is time
+/// order whatever precision the object used.
+pub fn version_key(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// A stored version as TAXII shows it: milliseconds, or as many digits as the object's own timestamp needs.
+pub fn version_text(key: &str) -> String {
+    match DateTime::parse_from_rfc3339(key) {
+        Ok(at) => {
+            let at = at.with_timezone(&Utc);
+            let nanos = at.timestamp_subsec_nanos();
+            let format = if nanos % 1_000_000 == 0 {
+                SecondsFormat::Millis
+            } else if nanos % 1_000 == 0 {
+                SecondsFormat::Micros
+            } else {
+                SecondsFormat::Nanos
+            };
+            at.to_rfc3339_opts(format, true)
+        }
+        Err(_) => key.to_owned(),
+    }
 }
 
 /// What an advisory exports from: its row and the parts of its document that STIX carries.

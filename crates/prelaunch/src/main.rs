@@ -714,6 +714,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .map_err(fail)
         .context("signing the first checkpoint")?;
+    // Advisories published by a version without `stix_objects` get their TAXII objects once, in batches
+    // (the `taxii.backfill` job repeats it for any whose write failed).
+    let backfilled = app
+        .backfill_advisory_stix()
+        .await
+        .map_err(fail)
+        .context("writing the STIX objects of earlier advisories")?;
+    if backfilled > 0 {
+        tracing::info!(backfilled, "wrote the STIX objects of earlier advisories");
+    }
     if let Some(link) = app.bootstrap().await.context("first-start set-up")? {
         // Printed once, to the operator's terminal only: the token is stored as a digest and never logged.
         println!(

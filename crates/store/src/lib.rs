@@ -43,7 +43,9 @@ pub use review::ReviewStore;
 pub use settings::{CsafSigningKey, SettingsStore};
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
-pub use taxii::{TaxiiCursor, TaxiiQuery, TaxiiRow, TaxiiStore};
+pub use taxii::{
+    StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
+};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;

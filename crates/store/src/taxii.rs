@@ -1,22 +1,33 @@
-//! What the TAXII 2.1 collections read: the advisories a reader may read under one TLP marking, each as its
-//! STIX objects (a report and a vulnerability), in the order a collection lists them (date added, then
-//! advisory, then object type). The SQL is in `queries/taxii.rs`, compiled once per backend; who may read is
-//! `tlp_admits!`, compiled into the query, so a page holds only readable objects before its `LIMIT`.
+//! What the TAXII 2.1 collections hold: `stix_objects`, every STIX object a collection serves, one row per
+//! object version (our advisories' objects, written when an advisory is published, and objects posted to a
+//! collection), and the status of each posted envelope. Reads page by the keyset (date added, STIX id,
+//! version) within one marking; who may read is `tlp_admits!`, compiled into the query, so a page holds only
+//! readable objects before its `LIMIT`. The SQL is in `queries/taxii.rs`, compiled once per backend.
 
-use crate::Result;
 use crate::advisories::AdvisoryRow;
+use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
 use kernel::TlpAudience;
 use uuid::Uuid;
 
-/// Where a page of a collection starts: after this object (date added, advisory, STIX type).
+/// Where a page of a collection starts: after this object version (date added, STIX id, version).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaxiiCursor {
     pub added: DateTime<Utc>,
-    pub advisory: Uuid,
-    pub kind: String,
+    pub stix_id: String,
+    pub version: String,
+}
+
+/// Which versions of each object a read returns (`match[version]`); several may be named.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionMatch {
+    pub all: bool,
+    pub first: bool,
+    pub last: bool,
+    /// Versions as stored (`StixObjectRow::version`).
+    pub exact: Vec<String>,
 }
 
 /// A read of one collection.
@@ -26,31 +37,95 @@ pub struct TaxiiQuery {
     /// Objects added at or after this time (the caller's `added_after`, moved past its precision).
     pub added_from: Option<DateTime<Utc>>,
     pub after: Option<TaxiiCursor>,
-    /// Which STIX types (`report`, `vulnerability`).
-    pub report: bool,
-    pub vulnerability: bool,
-    /// Versions (`modified`) within `[from, until)`.
-    pub version: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// Only objects of these STIX ids (`match[id]`, an object by id); found in `stix_ids`, which must hold
-    /// every advisory's ids before such a read (`missing_stix_ids`, `add_stix_ids`).
+    /// Only these STIX types (`match[type]`).
+    pub types: Option<Vec<String>>,
+    /// Only these spec versions (`match[spec_version]`).
+    pub spec_versions: Option<Vec<String>>,
+    pub versions: VersionMatch,
+    /// Only objects of these STIX ids (`match[id]`, an object by id).
     pub ids: Option<Vec<String>>,
     pub limit: i64,
 }
 
-/// One object of a collection: the advisory and which of its STIX objects.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct TaxiiRow {
-    #[sqlx(flatten)]
-    pub advisory: AdvisoryRow,
-    pub kind: String,
+/// One version of one STIX object of a collection.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StixObjectRow {
+    pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub tlp: Tlp,
+    pub stix_id: String,
+    pub stix_type: String,
+    pub spec_version: String,
+    /// The object's `modified` (or `created`) in UTC with nine fractional digits, so text order is time order
+    /// (`clearinghouse::stix::version_key`).
+    pub version: String,
+    /// When we added it, to the millisecond.
+    pub date_added: DateTime<Utc>,
+    /// The object's JSON.
+    pub body: String,
+    /// Who posted it; `None` for our own exports.
+    pub added_org: Option<Uuid>,
+    pub added_by: Option<Uuid>,
+    /// The advisory and case it derives from; `None` for posted objects.
+    pub advisory_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    /// The report a posted object was filed as.
+    pub report_id: Option<Uuid>,
+}
+
+/// Who added a stored version of an object.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StixOrigin {
+    pub stix_id: String,
+    pub version: String,
+    pub added_org: Option<Uuid>,
+    pub advisory_id: Option<Uuid>,
+}
+
+/// The status of an envelope posted to a collection; successes and failures are JSON arrays as TAXII lists
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TaxiiStatusRow {
+    pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub tlp: Tlp,
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub request_timestamp: DateTime<Utc>,
+    pub total_count: i64,
+    pub successes: String,
+    pub failures: String,
 }
 
 #[async_trait]
 pub trait TaxiiStore: Send + Sync + 'static {
-    /// The objects of a collection the reader may read, in collection order, at most `limit`.
-    async fn taxii_objects(&self, reader: &TlpAudience, query: &TaxiiQuery) -> Result<Vec<TaxiiRow>>;
-    /// Advisories whose STIX ids are not yet recorded, at most `limit`.
-    async fn missing_stix_ids(&self, limit: i64) -> Result<Vec<Uuid>>;
-    /// Records STIX ids: (STIX id, advisory, STIX type); ids already recorded are kept.
-    async fn add_stix_ids(&self, ids: &[(String, Uuid, &'static str)]) -> Result<()>;
+    /// The object versions of a collection the reader may read, in collection order, at most `limit`.
+    async fn taxii_objects(&self, reader: &TlpAudience, query: &TaxiiQuery) -> Result<Vec<StixObjectRow>>;
+    /// Stores object versions in one transaction (batched inserts); a version already stored in the same
+    /// collection is kept as it is. Returns how many rows were written.
+    async fn add_stix_objects(&self, rows: &[StixObjectRow]) -> Result<u64>;
+    /// Who holds each of these STIX ids in a collection, one row per stored version.
+    async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>>;
+    /// Stores the accepted objects of a posted envelope, its status and the event, in one transaction; a
+    /// version already stored is kept as it is.
+    async fn record_taxii_post(
+        &self,
+        status: &TaxiiStatusRow,
+        rows: &[StixObjectRow],
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// The status of a posted envelope.
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>>;
+    /// Deletes the posted versions of an object in a collection (all, or those `versions` selects); objects
+    /// derived from advisories are never deleted. The event is recorded with it when anything went (its
+    /// details given `versions_deleted`). Returns how many versions went.
+    async fn delete_stix_object(
+        &self,
+        tlp: Tlp,
+        stix_id: &str,
+        versions: &VersionMatch,
+        event: &AuditEvent,
+    ) -> Result<u64>;
+    /// Advisories that have no STIX objects yet (published before `stix_objects` existed), at most `limit`.
+    async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>>;
 }

@@ -295,7 +295,11 @@ impl App {
                 version: 1,
             },
         };
-        Ok(self.store.publish_case(&publication, &events).await?)
+        let stored = self.store.publish_case(&publication, &events).await?;
+        if let Some(advisory) = &stored {
+            self.record_advisory_stix(advisory).await;
+        }
+        Ok(stored)
     }
 
     /// An advisory, if the reader may read it; `None` is the public (not signed in).

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod osv;
 mod reports;
 pub mod taxii;
+pub mod taxii_write;
 pub mod tlp;
 mod triage;
 mod validate;
@@ -64,7 +65,10 @@ pub const SECTORS: [&str; 16] = [
 
 /// Adds the clearinghouse's jobs to a worker's registry: publication when an embargo ends.
 pub fn register(registry: Registry) -> Registry {
-    registry.handle(advisories::PUBLISH, advisories::PublishHandler)
+    registry
+        .handle(advisories::PUBLISH, advisories::PublishHandler)
+        .handle(taxii::BACKFILL, taxii::BackfillHandler)
+        .every(taxii::BACKFILL, chrono::Duration::minutes(10))
 }
 
 /// A caller's mistake in `field`.

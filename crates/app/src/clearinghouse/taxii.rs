@@ -11,7 +11,7 @@ use clearinghouse::stix::{self, Kind};
 use clearinghouse::tlp::Tlp;
 use review::ValidationError;
 use serde_json::{Value, json};
-use store::{TaxiiCursor, TaxiiQuery, TaxiiRow};
+use store::{AdvisoryRow, StixObjectRow, TaxiiCursor, TaxiiQuery, VersionMatch};
 use uuid::Uuid;
 
 /// Objects on a page when the caller names no `limit`, and the most a page holds whatever it names.
@@ -48,19 +48,19 @@ impl Collection {
         Collection::all().into_iter().find(|c| c.id == id)
     }
 
-    /// The collection resource as TAXII lists it, for this caller: the public reads TLP:CLEAR only; writing
-    /// is not offered yet.
+    /// The collection resource as TAXII lists it, for this caller: the public reads TLP:CLEAR only; who may
+    /// post is `policy::can_write_taxii`.
     pub fn resource(&self, caller: Option<&Caller>) -> Value {
         json!({
             "id": self.id,
             "title": format!("{} advisories", self.tlp.label()),
             "description": format!(
                 "The clearinghouse's published advisories marked {}, as STIX 2.1 vulnerability and report \
-                 objects; each caller sees those TLP 2.0 lets them read.",
+                 objects, and the STIX objects members post; each caller sees those TLP 2.0 lets them read.",
                 self.tlp.label()
             ),
             "can_read": self.readable_by(caller),
-            "can_write": false,
+            "can_write": policy::can_write_taxii(caller, self.tlp),
             "media_types": [STIX_MEDIA_TYPE],
         })
     }
@@ -129,18 +129,16 @@ fn parse_time(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
 }
 
 /// Times are shown with milliseconds; this is the millisecond a stored time shows as.
-fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at)
 }
 
-fn encode_cursor(row: &TaxiiRow) -> String {
+fn encode_cursor(row: &StixObjectRow) -> String {
     let text = format!(
         "{}~{}~{}",
-        row.advisory
-            .published_at
-            .to_rfc3339_opts(SecondsFormat::Nanos, true),
-        row.advisory.id,
-        row.kind
+        row.date_added.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        row.stix_id,
+        row.version
     );
     URL_SAFE_NO_PAD.encode(text)
 }
@@ -150,23 +148,57 @@ fn decode_cursor(token: &str) -> AppResult<TaxiiCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let mut parts = text.split('~');
-    let (Some(added), Some(advisory), Some(kind), None) =
+    let (Some(added), Some(stix_id), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad());
     };
     let added = DateTime::parse_from_rfc3339(added).map_err(|_| bad())?;
-    let advisory = Uuid::parse_str(advisory).map_err(|_| bad())?;
-    let kind = Kind::parse(kind).ok_or_else(bad)?;
+    let version = DateTime::parse_from_rfc3339(version).map_err(|_| bad())?;
+    if !stix_id.contains("--") {
+        return Err(bad());
+    }
     Ok(TaxiiCursor {
         added: added.with_timezone(&Utc),
-        advisory,
-        kind: kind.as_str().to_owned(),
+        stix_id: stix_id.to_owned(),
+        version: stix::version_key(version.with_timezone(&Utc)),
     })
 }
 
-/// The store's query for a filter; `None` when the filter can match nothing (no type or spec version we hold).
-fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<Option<TaxiiQuery>> {
+fn owned(list: Option<Vec<&str>>) -> Option<Vec<String>> {
+    list.map(|l| l.into_iter().map(str::to_owned).collect())
+}
+
+/// `match[version]`: `first`, `last`, `all` and timestamps, any of them; `last` when absent.
+fn version_match(f: &TaxiiFilter) -> AppResult<VersionMatch> {
+    let Some(list) = values("match[version]", &f.versions)? else {
+        return Ok(VersionMatch {
+            last: true,
+            ..VersionMatch::default()
+        });
+    };
+    let mut m = VersionMatch::default();
+    for v in list {
+        match v {
+            "first" => m.first = true,
+            "last" => m.last = true,
+            "all" => m.all = true,
+            at => m.exact.push(stix::version_key(parse_time("match[version]", at)?)),
+        }
+    }
+    Ok(m)
+}
+
+/// `match[version]` as a delete names it (every version when absent).
+pub(crate) fn version_match_of(versions: Option<&str>) -> AppResult<VersionMatch> {
+    version_match(&TaxiiFilter {
+        versions: Some(versions.unwrap_or("all").to_owned()),
+        ..TaxiiFilter::default()
+    })
+}
+
+/// The store's query for a filter.
+fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<TaxiiQuery> {
     let limit = match bounded("limit", &f.limit)? {
         None => DEFAULT_PAGE,
         Some(text) => match text.parse::<i64>() {
@@ -179,46 +211,16 @@ fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<Option<TaxiiQuery>> {
         .transpose()?
         .map(|t| to_millis(t) + Duration::milliseconds(1));
     let after = bounded("next", &f.next)?.map(decode_cursor).transpose()?;
-    let (mut report, mut vulnerability) = (true, true);
-    if let Some(types) = values("match[type]", &f.types)? {
-        report = types.contains(&Kind::Report.as_str());
-        vulnerability = types.contains(&Kind::Vulnerability.as_str());
-    }
-    let mut version = None;
-    if let Some(list) = values("match[version]", &f.versions)? {
-        // One version of each object is kept (the latest), so `first`, `last` and `all` all name it.
-        let named: Vec<&str> = list
-            .into_iter()
-            .filter(|v| !matches!(*v, "first" | "last" | "all"))
-            .collect();
-        match named.as_slice() {
-            [] => {}
-            [one] => {
-                let at = to_millis(parse_time("match[version]", one)?);
-                version = Some((at, at + Duration::milliseconds(1)));
-            }
-            _ => return Err(invalid("match[version]", "may name one timestamp at most")),
-        }
-    }
-    if let Some(specs) = values("match[spec_version]", &f.spec_versions)?
-        && !specs.contains(&"2.1")
-    {
-        return Ok(None);
-    }
-    let ids = values("match[id]", &f.ids)?.map(|list| list.into_iter().map(str::to_owned).collect());
-    if !report && !vulnerability {
-        return Ok(None);
-    }
-    Ok(Some(TaxiiQuery {
+    Ok(TaxiiQuery {
         tlp,
         added_from,
         after,
-        report,
-        vulnerability,
-        version,
-        ids,
+        types: owned(values("match[type]", &f.types)?),
+        spec_versions: owned(values("match[spec_version]", &f.spec_versions)?),
+        versions: version_match(f)?,
+        ids: owned(values("match[id]", &f.ids)?),
         limit,
-    }))
+    })
 }
 
 /// What a page lists of each object.
@@ -229,52 +231,101 @@ pub enum Listing {
 }
 
 /// A row's entry: the STIX object, or its manifest entry (id, date added, version, media type).
-fn entry(row: &TaxiiRow, listing: Listing) -> AppResult<Value> {
-    let kind = Kind::parse(&row.kind)
-        .ok_or_else(|| AppError::Internal(format!("unknown STIX kind {:?}", row.kind).into()))?;
-    let a = &row.advisory;
+fn entry(row: &StixObjectRow, listing: Listing) -> AppResult<Value> {
     Ok(match listing {
-        Listing::Objects => stix::Advisory::from_document(
-            a.id,
-            &a.reference,
-            &a.title,
-            a.tlp,
-            &a.document.0,
-            a.published_at,
-            a.modified_at,
-        )
-        .object(kind),
+        Listing::Objects => serde_json::from_str(&row.body).map_err(|e| {
+            AppError::Internal(format!("stored STIX object {} is not JSON: {e}", row.stix_id).into())
+        })?,
         Listing::Manifest => json!({
-            "id": stix::object_id(kind, a.id),
-            "date_added": stix::timestamp(a.published_at),
-            "version": stix::timestamp(a.modified_at),
+            "id": row.stix_id,
+            "date_added": stix::timestamp(row.date_added),
+            "version": stix::version_text(&row.version),
             "media_type": STIX_MEDIA_TYPE,
         }),
     })
 }
 
-/// Advisories whose STIX ids are recorded per batch.
-const STIX_ID_BATCH: i64 = 500;
+/// The rows of an advisory's STIX objects (its `report` and `vulnerability`), added at `added`.
+pub(crate) fn advisory_objects(a: &AdvisoryRow, added: DateTime<Utc>) -> Vec<StixObjectRow> {
+    let export = stix::Advisory::from_document(
+        a.id,
+        &a.reference,
+        &a.title,
+        a.tlp,
+        &a.document.0,
+        a.published_at,
+        a.modified_at,
+    );
+    Kind::ALL
+        .into_iter()
+        .map(|kind| StixObjectRow {
+            id: Uuid::now_v7(),
+            tlp: a.tlp,
+            stix_id: stix::object_id(kind, a.id),
+            stix_type: kind.as_str().to_owned(),
+            spec_version: "2.1".to_owned(),
+            version: stix::version_key(to_millis(a.modified_at)),
+            date_added: to_millis(added),
+            body: export.object(kind).to_string(),
+            added_org: None,
+            added_by: None,
+            advisory_id: Some(a.id),
+            case_id: Some(a.case_id),
+            report_id: None,
+        })
+        .collect()
+}
+
+/// Advisories whose STIX objects the backfill writes per batch.
+const BACKFILL_BATCH: i64 = 200;
+
+/// Writes the STIX objects of advisories published before `stix_objects` existed (or whose objects failed
+/// to be written right after publication). A recurring job; after the first run one indexed query that finds
+/// nothing.
+pub const BACKFILL: &str = "taxii.backfill";
+
+pub(crate) struct BackfillHandler;
+
+#[async_trait::async_trait]
+impl crate::jobs::JobHandler for BackfillHandler {
+    async fn run(
+        &self,
+        app: &App,
+        _job: &store::Job,
+    ) -> Result<crate::jobs::Completion, crate::jobs::JobError> {
+        app.backfill_advisory_stix().await?;
+        Ok(crate::jobs::Completion::done())
+    }
+}
 
 impl App {
-    /// Records the STIX ids of every advisory that lacks them, so reads by id find them (SQL cannot compute a
-    /// UUID v5). Each advisory is done once; after that this is one indexed query that finds nothing.
-    async fn record_stix_ids(&self) -> AppResult<()> {
+    /// Stores the STIX objects of a version of an advisory (called right after it is published). A failure
+    /// is logged, not returned: the publication stands, and the backfill job writes what is missing.
+    pub(crate) async fn record_advisory_stix(&self, advisory: &AdvisoryRow) {
+        let rows = advisory_objects(advisory, self.clock.now());
+        if let Err(e) = self.store.add_stix_objects(&rows).await {
+            tracing::error!(error = ?e, advisory = %advisory.id, "storing an advisory's STIX objects failed");
+        }
+    }
+
+    /// Stores the STIX objects of every advisory that has none, in batches, dated at their publication.
+    pub async fn backfill_advisory_stix(&self) -> AppResult<u64> {
+        let mut written = 0;
         loop {
-            let missing = self.store.missing_stix_ids(STIX_ID_BATCH).await?;
-            let ids: Vec<(String, Uuid, &'static str)> = missing
+            let missing = self.store.advisories_without_stix(BACKFILL_BATCH).await?;
+            let rows: Vec<StixObjectRow> = missing
                 .iter()
-                .flat_map(|a| Kind::ALL.map(|k| (stix::object_id(k, *a), *a, k.as_str())))
+                .flat_map(|a| advisory_objects(a, a.published_at))
                 .collect();
-            self.store.add_stix_ids(&ids).await?;
-            if (missing.len() as i64) < STIX_ID_BATCH {
-                return Ok(());
+            written += self.store.add_stix_objects(&rows).await?;
+            if (missing.len() as i64) < BACKFILL_BATCH {
+                return Ok(written);
             }
         }
     }
 
-    /// The versions of one object the caller may read (`modified` times; one is kept, the latest). An object
-    /// the caller may not read is absent, as one that does not exist.
+    /// The versions of one object the caller may read, oldest first. An object the caller may not read is
+    /// absent, as one that does not exist.
     pub async fn taxii_versions(
         &self,
         caller: Option<&Caller>,
@@ -284,12 +335,11 @@ impl App {
     ) -> AppResult<TaxiiPage> {
         let mut filter = filter.clone();
         filter.ids = Some(object.to_owned());
-        filter.next = None;
-        filter.limit = None;
+        filter.versions = Some("all".to_owned());
         let page = self
             .taxii_page(caller, collection, &filter, Listing::Manifest)
             .await?;
-        if page.items.is_empty() {
+        if page.items.is_empty() && filter.next.is_none() {
             return Err(AppError::NotFound("object"));
         }
         Ok(TaxiiPage {
@@ -313,18 +363,7 @@ impl App {
         if !collection.readable_by(caller) {
             return Err(AppError::Unauthenticated);
         }
-        let Some(mut query) = query(collection.tlp, filter)? else {
-            return Ok(TaxiiPage {
-                items: Vec::new(),
-                more: false,
-                next: None,
-                first_added: None,
-                last_added: None,
-            });
-        };
-        if query.ids.is_some() {
-            self.record_stix_ids().await?;
-        }
+        let mut query = query(collection.tlp, filter)?;
         let limit = query.limit;
         query.limit = limit + 1;
         let mut rows = self
@@ -346,8 +385,8 @@ impl App {
             items,
             more,
             next,
-            first_added: rows.first().map(|r| r.advisory.published_at),
-            last_added: rows.last().map(|r| r.advisory.published_at),
+            first_added: rows.first().map(|r| r.date_added),
+            last_added: rows.last().map(|r| r.date_added),
         })
     }
 }
@@ -364,7 +403,7 @@ mod tests {
 
     #[test]
     fn filters_name_the_field_they_get_wrong() {
-        let cases: [(TaxiiFilter, &str); 8] = [
+        let cases: [(TaxiiFilter, &str); 9] = [
             (filter(|f| f.limit = Some("0".into())), "limit"),
             (filter(|f| f.limit = Some("ten".into())), "limit"),
             (filter(|f| f.limit = Some("-3".into())), "limit"),
@@ -374,17 +413,20 @@ mod tests {
             ),
             (filter(|f| f.next = Some("not-a-token".into())), "next"),
             (
-                filter(|f| f.next = Some(URL_SAFE_NO_PAD.encode("2026-01-01T00:00:00Z~x~report"))),
+                filter(|f| {
+                    f.next = Some(URL_SAFE_NO_PAD.encode("2026-01-01T00:00:00Z~x~2026-01-01T00:00:00Z"))
+                }),
                 "next",
             ),
             (
-                filter(|f| f.versions = Some("2026-01-01T00:00:00Z,2026-01-02T00:00:00Z".into())),
+                filter(|f| f.versions = Some("last,yesterday".into())),
                 "match[version]",
             ),
             (
                 filter(|f| f.types = Some("report,,vulnerability".into())),
                 "match[type]",
             ),
+            (filter(|f| f.ids = Some(vec!["x"; 21].join(","))), "match[id]"),
         ];
         for (f, field) in cases {
             match query(Tlp::Green, &f) {
@@ -396,33 +438,29 @@ mod tests {
 
     #[test]
     fn filters_read_into_the_store_query() {
-        let q = query(Tlp::Amber, &filter(|f| f.limit = Some("5000".into())))
-            .unwrap()
-            .unwrap();
+        let q = query(Tlp::Amber, &filter(|f| f.limit = Some("5000".into()))).unwrap();
+        assert_eq!((q.limit, q.tlp, q.types), (MAX_PAGE, Tlp::Amber, None));
+        // No `match[version]` reads the latest version of each object.
         assert_eq!(
-            (q.limit, q.report, q.vulnerability, q.tlp),
-            (MAX_PAGE, true, true, Tlp::Amber)
+            q.versions,
+            VersionMatch {
+                last: true,
+                ..VersionMatch::default()
+            }
         );
         let q = query(
             Tlp::Amber,
             &filter(|f| f.types = Some("vulnerability,indicator".into())),
         )
-        .unwrap()
         .unwrap();
-        assert_eq!((q.report, q.vulnerability), (false, true));
         assert_eq!(
-            query(Tlp::Amber, &filter(|f| f.types = Some("indicator".into()))).unwrap(),
-            None
-        );
-        assert_eq!(
-            query(Tlp::Amber, &filter(|f| f.spec_versions = Some("2.0".into()))).unwrap(),
-            None
+            q.types,
+            Some(vec!["vulnerability".to_owned(), "indicator".to_owned()])
         );
         let q = query(
             Tlp::Amber,
             &filter(|f| f.added_after = Some("2026-01-01T00:00:00.123456Z".into())),
         )
-        .unwrap()
         .unwrap();
         assert_eq!(
             q.added_from.unwrap().to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -430,28 +468,38 @@ mod tests {
         );
         let q = query(
             Tlp::Amber,
-            &filter(|f| f.versions = Some("last,2026-01-01T00:00:00.5Z".into())),
+            &filter(|f| f.versions = Some("first,2026-01-01T00:00:00.5Z,2026-01-01T01:00:00+01:00".into())),
         )
-        .unwrap()
         .unwrap();
-        let (from, until) = q.version.unwrap();
-        assert_eq!(until - from, Duration::milliseconds(1));
+        assert_eq!(
+            q.versions,
+            VersionMatch {
+                first: true,
+                exact: vec![
+                    "2026-01-01T00:00:00.500000000Z".to_owned(),
+                    "2026-01-01T00:00:00.000000000Z".to_owned()
+                ],
+                ..VersionMatch::default()
+            }
+        );
+        let q = query(Tlp::Red, &filter(|f| f.versions = Some("all".into()))).unwrap();
+        assert!(q.versions.all);
     }
 
     #[test]
     fn next_tokens_round_trip_and_collections_have_fixed_ids() {
         let cursor = TaxiiCursor {
-            added: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123456789Z")
+            added: DateTime::parse_from_rfc3339("2026-03-01T10:00:00.123Z")
                 .unwrap()
                 .with_timezone(&Utc),
-            advisory: Uuid::from_u128(42),
-            kind: "report".into(),
+            stix_id: "report--6f1c2f4e-8a57-4d0b-9c3e-51d2a7b4e019".into(),
+            version: "2026-03-01T10:00:00.123456789Z".into(),
         };
         let text = format!(
             "{}~{}~{}",
             cursor.added.to_rfc3339_opts(SecondsFormat::Nanos, true),
-            cursor.advisory,
-            cursor.kind
+            cursor.stix_id,
+            cursor.version
         );
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode(text)).unwrap(), cursor);
         let ids: Vec<Uuid> = Collection::all().iter().map(|c| c.id).collect();

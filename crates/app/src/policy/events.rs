@@ -87,6 +87,10 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("vendor_policy.update", EventReaders::Organization),
     ("subscription.create", EventReaders::Organization),
     ("subscription.delete", EventReaders::Organization),
+    // STIX objects an organisation posts to TAXII collections, and their deletion: about the organisation
+    // that posted them (the details name the collection, the status and the object ids, all its own).
+    ("taxii.post", EventReaders::Organization),
+    ("taxii.delete", EventReaders::Organization),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -269,6 +273,8 @@ mod tests {
             ("vendor_policy.update", Organization),
             ("subscription.create", Organization),
             ("subscription.delete", Organization),
+            ("taxii.post", Organization),
+            ("taxii.delete", Organization),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::caller::Caller;
+use ::clearinghouse::tlp::Tlp;
 use accounts::{OrgKind, Role};
 use chrono::DateTime;
 use store::{GatewayCall, GatewayToken, Notice, Organization, User};
@@ -262,7 +263,7 @@ fn each_persona_reads_as_its_side() {
 #[test]
 fn who_may_act_in_the_clearinghouse() {
     let (orgs, callers) = cast();
-    let vendor = orgs.vendor;
+    let (vendor, lab) = (orgs.vendor, orgs.lab);
     #[rustfmt::skip]
     let table: &[Row<'_>] = &[
         //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
@@ -278,6 +279,12 @@ fn who_may_act_in_the_clearinghouse() {
         ("manage a vendor policy", &can_manage_vendor_policy,   [0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0]),
         ("manage subscriptions", &can_manage_subscriptions,     [1,  0,  1,  1,  0,  1,  0,  1,  0,  1,  1]),
         ("read the metrics", &can_read_clearinghouse_metrics,   [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("post to the TLP:GREEN TAXII collection", &|c| can_write_taxii(Some(c), Tlp::Green),
+                                                                [1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1]),
+        ("post to the public TLP:CLEAR collection", &|c| can_write_taxii(Some(c), Tlp::Clear),
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("delete the lab's posted STIX object", &|c| can_delete_stix_object(c, lab),
+                                                                [1,  1,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
     ];
     check(&callers, table);
 }
@@ -304,4 +311,7 @@ fn who_may_report_and_triage() {
     ];
     check(&callers, table);
     assert_eq!(tlp_audience(None), store::TlpAudience::PUBLIC);
+    for tlp in Tlp::ALL {
+        assert!(!can_write_taxii(None, tlp), "the public posts to {tlp:?}");
+    }
 }

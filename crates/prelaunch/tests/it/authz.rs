@@ -2585,3 +2585,145 @@ async fn a_browser_session_reaches_the_api_and_changes_nothing_without_its_csrf_
         .await
         .problem(401, "unauthenticated");
 }
+
+/// The TAXII 2.1 write routes (outside the OpenAPI document, whose place the OASIS specification takes) as
+/// every persona and with every dead credential: posting to a member collection and to the public TLP:CLEAR
+/// one, reading a post's status, deleting a posted object (readable or not) and an advisory's object.
+#[tokio::test]
+async fn taxii_write_routes_as_every_persona_and_credential() {
+    use app::clearinghouse::taxii::Collection;
+    use clearinghouse::stix::{Kind, object_id};
+    const TAXII: &str = "application/taxii+json;version=2.1";
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let advisory = advisory_of(&t, &w, "clear").await;
+    let dead = dead_credentials(&t, &w).await;
+    let [clear, green, amber] = [0, 1, 2].map(|n| Collection::all()[n].id);
+    let objects = |c: Uuid| format!("/taxii2/api/collections/{c}/objects/");
+    let serial = Cell::new(0u128);
+    let tool = || {
+        serial.set(serial.get() + 1);
+        let id = format!(
+            "tool--{}",
+            Uuid::from_u128(0x7000_0000_0000_4000_8000_0000_0000_0000 + serial.get())
+        );
+        let body = json!({"objects": [{"type": "tool", "spec_version": "2.1", "id": id,
+            "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "name": "t"}]});
+        (id, body.to_string())
+    };
+    let send = |method: Method, path: String, auth: &Auth, body: Option<String>| {
+        let mut request = t.client.request(method, t.url(&path));
+        if let Auth::Header(h) = auth {
+            request = request.header(AUTHORIZATION, h);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", TAXII).body(body);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let owner = Auth::bearer(&w.dev_admin.token);
+    let post_as_owner = |c: Uuid| {
+        let (id, body) = tool();
+        let send = &send;
+        let owner = &owner;
+        async move {
+            assert_eq!(
+                send(Method::POST, objects(c), owner, Some(body)).await,
+                StatusCode::ACCEPTED
+            );
+            format!("{}{id}/", objects(c))
+        }
+    };
+    let status_of_owner = {
+        let (_, body) = tool();
+        let response = t
+            .client
+            .post(t.url(&objects(green)))
+            .bearer_auth(&w.dev_admin.token)
+            .header("content-type", TAXII)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status: Value = response.json().await.unwrap();
+        format!("/taxii2/api/status/{}/", status["id"].as_str().unwrap())
+    };
+    let code = |s: StatusCode| match s.as_u16() {
+        200..=299 => "+",
+        401 => "1",
+        403 => "3",
+        404 => "4",
+        _ => "?",
+    };
+    let mut failures = String::new();
+    // (route, case, personas in CAST order then every dead credential)
+    let rows: [(&str, &str, &str); 6] = [
+        (
+            "POST objects",
+            "TLP:GREEN: members",
+            "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        ),
+        (
+            "POST objects",
+            "TLP:CLEAR: coordinators",
+            "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        ),
+        (
+            "GET status",
+            "the poster",
+            "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        ),
+        (
+            "DELETE object",
+            "GREEN: posting org, coordinators",
+            "+  +  +  +  3  3  3  3  3  3  3  3  1",
+        ),
+        (
+            "DELETE object",
+            "AMBER: unreadable is absent",
+            "+  +  +  +  4  4  4  4  4  4  4  4  1",
+        ),
+        (
+            "DELETE object",
+            "an advisory's: no one",
+            "3  3  3  3  3  3  3  3  3  3  3  3  1",
+        ),
+    ];
+    for (route, case, expect) in rows {
+        let want: Vec<&str> = expect.split_whitespace().collect();
+        let auths: Vec<Auth> = cast(&w)
+            .iter()
+            .map(|p| Auth::bearer(&p.token))
+            .chain(dead.iter().cloned())
+            .collect();
+        for (n, auth) in auths.iter().enumerate() {
+            let status = match (route, case) {
+                ("POST objects", c) => {
+                    let target = if c.starts_with("TLP:GREEN") { green } else { clear };
+                    send(Method::POST, objects(target), auth, Some(tool().1)).await
+                }
+                ("GET status", _) => send(Method::GET, status_of_owner.clone(), auth, None).await,
+                (_, c) if c.starts_with("GREEN") => {
+                    send(Method::DELETE, post_as_owner(green).await, auth, None).await
+                }
+                (_, c) if c.starts_with("AMBER") => {
+                    send(Method::DELETE, post_as_owner(amber).await, auth, None).await
+                }
+                _ => {
+                    let path = format!("{}{}/", objects(clear), object_id(Kind::Vulnerability, advisory));
+                    send(Method::DELETE, path, auth, None).await
+                }
+            };
+            let column = n.min(CAST.len());
+            let who = CAST.get(n).copied().unwrap_or_else(|| DEAD[n - CAST.len()]);
+            if code(status) != want[column] {
+                let _ = writeln!(
+                    failures,
+                    "{route} ({case}) as {who}: {status}, want {}",
+                    want[column]
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}

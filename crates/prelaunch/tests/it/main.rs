@@ -54,6 +54,7 @@ mod store_reads;
 mod structure;
 mod support;
 mod taxii;
+mod taxii_write;
 mod tlp_clients;
 mod tlp_matrix;
 mod tlp_mixed_case;

@@ -808,6 +808,43 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "subscription.delete"),
         operator_own,
     ));
+    // The operator posts a STIX object over TAXII and deletes it: events about its own organisation.
+    let green = app::clearinghouse::taxii::Collection::all()[1].id;
+    let objects = format!("/taxii2/api/collections/{green}/objects/");
+    let tool = "tool--6c1f3d2e-8a4b-4c5d-9e6f-7a8b9c0d1e2f";
+    let envelope = json!({"objects": [{"type": "tool", "spec_version": "2.1", "id": tool,
+        "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "name": "scanner"}]});
+    let taxii = "application/taxii+json;version=2.1";
+    let posted = t
+        .raw(
+            reqwest::Method::POST,
+            &objects,
+            Some(&w.operator.token),
+            Some(taxii),
+            envelope.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(posted.status.as_u16(), 202, "{:?}", posted.body);
+    rows.push((
+        "an operator posts over TAXII",
+        only(&events!(), "taxii.post"),
+        operator_own,
+    ));
+    let deleted = t
+        .raw(
+            reqwest::Method::DELETE,
+            &format!("{objects}{tool}/"),
+            Some(&w.operator.token),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(deleted.status.as_u16(), 200);
+    rows.push((
+        "and deletes the object",
+        only(&events!(), "taxii.delete"),
+        operator_own,
+    ));
 
     let policy =
         json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.4, "intake_reports_per_day": 400});

@@ -12,7 +12,7 @@ use clearinghouse::tlp::Tlp;
 use kernel::TlpAudience;
 use uuid::Uuid;
 
-const ADVISORY_COLUMNS: &str = "a.id, a.case_id, a.reference, a.title, a.tlp, a.severity, a.document, \
+pub(super) const ADVISORY_COLUMNS: &str = "a.id, a.case_id, a.reference, a.title, a.tlp, a.severity, a.document, \
      a.published_at, a.modified_at, a.version";
 
 const SUBSCRIPTION_COLUMNS: &str =

@@ -1,96 +1,297 @@
-//! The SQL of `TaxiiStore`, compiled once for each backend (see `queries/limits.rs`).
+//! The SQL of `TaxiiStore`, compiled once for each backend (see `queries/limits.rs`). A page is one index range
+//! of `stix_objects_page` (tlp, date_added, stix_id, version) from the cursor on, with the filters and TLP
+//! admission in its `WHERE` before the `LIMIT`: no `OFFSET`, no count. `match[version]=first|last` is an
+//! index probe per row on the unique (stix_id, version, tlp).
 
 use super::This;
-use crate::Result;
-use crate::taxii::{TaxiiQuery, TaxiiRow, TaxiiStore};
+use super::advisories::ADVISORY_COLUMNS;
+use crate::advisories::AdvisoryRow;
+use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+use crate::{AuditEvent, Result};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use clearinghouse::tlp::Tlp;
 use kernel::TlpAudience;
 use uuid::Uuid;
 
+const COLUMNS: &str = "s.id, s.tlp, s.stix_id, s.stix_type, s.spec_version, s.version, s.date_added, s.body, \
+     s.added_org, s.added_by, s.advisory_id, s.case_id, s.report_id";
+
+/// Rows per `INSERT` of a bulk load: 13 parameters each, well under either backend's limit.
+const INSERT_BATCH: usize = 500;
+
+/// A value bound after the reader's four parameters.
+enum Arg<'a> {
+    Text(&'a str),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// The parameters of a query built from optional filters, numbered after the `offset` fixed ones.
+struct Args<'a> {
+    values: Vec<Arg<'a>>,
+    offset: usize,
+}
+
+impl<'a> Args<'a> {
+    fn after(offset: usize) -> Self {
+        Args {
+            values: Vec::new(),
+            offset,
+        }
+    }
+
+    fn param(&mut self, arg: Arg<'a>) -> String {
+        self.values.push(arg);
+        format!("${}", self.values.len() + self.offset)
+    }
+
+    fn list(&mut self, values: &'a [String]) -> String {
+        if values.is_empty() {
+            return "NULL".to_owned();
+        }
+        let list: Vec<String> = values.iter().map(|v| self.param(Arg::Text(v))).collect();
+        list.join(", ")
+    }
+}
+
+/// The condition `match[version]` puts on the row `s`; `None` for every version.
+fn version_condition<'a>(v: &'a VersionMatch, args: &mut Args<'a>) -> Option<String> {
+    if v.all {
+        return None;
+    }
+    let mut any = Vec::new();
+    for (wanted, newer) in [(v.last, ">"), (v.first, "<")] {
+        if wanted {
+            any.push(format!(
+                "NOT EXISTS (SELECT 1 FROM stix_objects n WHERE n.stix_id = s.stix_id \
+                 AND n.version {newer} s.version AND n.tlp = s.tlp)"
+            ));
+        }
+    }
+    if !v.exact.is_empty() {
+        any.push(format!("s.version IN ({})", args.list(&v.exact)));
+    }
+    if any.is_empty() {
+        any.push("FALSE".to_owned());
+    }
+    Some(format!("({})", any.join(" OR ")))
+}
+
+fn bind_args<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, super::Db, O, <super::Db as sqlx::Database>::Arguments<'q>>,
+    args: Args<'q>,
+) -> sqlx::query::QueryAs<'q, super::Db, O, <super::Db as sqlx::Database>::Arguments<'q>> {
+    for arg in args.values {
+        query = match arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Time(at) => query.bind(at),
+            Arg::Int(n) => query.bind(n),
+        };
+    }
+    query
+}
+
 #[async_trait]
 impl TaxiiStore for This {
-    async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<TaxiiRow>> {
-        let after = q.after.as_ref();
-        // `match[id]`: one parameter per id, after the fixed ones.
-        let ids = q.ids.as_deref().unwrap_or_default();
-        let by_id = if q.ids.is_some() {
-            let list: Vec<String> = (0..ids.len()).map(|n| format!("${}", n + 15)).collect();
-            format!(
-                " AND EXISTS (SELECT 1 FROM stix_ids s WHERE s.advisory_id = a.id AND s.kind = k.kind \
-                 AND s.stix_id IN ({}))",
-                if list.is_empty() {
-                    "NULL".to_owned()
-                } else {
-                    list.join(", ")
-                }
-            )
-        } else {
-            String::new()
-        };
+    async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<StixObjectRow>> {
+        // After the reader's four parameters.
+        let mut args = Args::after(4);
+        let mut conditions = vec![format!("s.tlp = {}", args.param(Arg::Text(q.tlp.as_str())))];
+        if let Some(from) = q.added_from {
+            conditions.push(format!("s.date_added >= {}", args.param(Arg::Time(from))));
+        }
+        if let Some(after) = &q.after {
+            let (added, id, version) = (
+                args.param(Arg::Time(after.added)),
+                args.param(Arg::Text(&after.stix_id)),
+                args.param(Arg::Text(&after.version)),
+            );
+            conditions.push(format!(
+                "(s.date_added, s.stix_id, s.version) > ({added}, {id}, {version})"
+            ));
+        }
+        for (column, values) in [
+            ("s.stix_type", &q.types),
+            ("s.spec_version", &q.spec_versions),
+            ("s.stix_id", &q.ids),
+        ] {
+            if let Some(values) = values {
+                conditions.push(format!("{column} IN ({})", args.list(values)));
+            }
+        }
+        if let Some(condition) = version_condition(&q.versions, &mut args) {
+            conditions.push(condition);
+        }
+        let limit = args.param(Arg::Int(q.limit));
         let sql = format!(
-            "SELECT a.id, a.case_id, a.reference, a.title, a.tlp, a.severity, a.document, a.published_at, \
-             a.modified_at, a.version, k.kind FROM advisories a JOIN cases c ON c.id = a.case_id \
-             CROSS JOIN (SELECT 'report' AS kind UNION ALL SELECT 'vulnerability' AS kind) k \
-             WHERE {} AND a.tlp = $5 AND ($6 IS NULL OR a.published_at >= $6) \
-             AND ($7 IS NULL OR a.published_at > $7 OR (a.published_at = $7 AND (a.id > $8 \
-             OR (a.id = $8 AND k.kind > $9)))) \
-             AND (($10 AND k.kind = 'report') OR ($11 AND k.kind = 'vulnerability')) \
-             AND ($12 IS NULL OR (a.modified_at >= $12 AND a.modified_at < $13)){by_id} \
-             ORDER BY a.published_at, a.id, k.kind LIMIT $14",
+            "SELECT {COLUMNS} FROM stix_objects s LEFT JOIN cases c ON c.id = s.case_id \
+             WHERE {} AND {} ORDER BY s.date_added, s.stix_id, s.version LIMIT {limit}",
+            conditions.join(" AND "),
             crate::tlp::tlp_admits!(
-                tlp: "a.tlp",
-                object: "a.case_id",
-                owner_org: "NULL",
-                owner_user: "c.created_by",
-                case: "a.case_id",
+                tlp: "s.tlp",
+                object: "s.case_id",
+                owner_org: "s.added_org",
+                owner_user: "COALESCE(s.added_by, c.created_by)",
+                case: "s.case_id",
                 published: "c.published_at IS NOT NULL",
                 reader: ("$1", "$2", "$3", "$4"),
             )
         );
-        let mut query = sqlx::query_as(&sql)
+        let query = sqlx::query_as(&sql)
             .bind(r.signed_in)
             .bind(r.user_id)
             .bind(r.org_id)
-            .bind(r.coordinator)
-            .bind(q.tlp.as_str())
-            .bind(q.added_from)
-            .bind(after.map(|c| c.added))
-            .bind(after.map(|c| c.advisory))
-            .bind(after.map(|c| c.kind.as_str()))
-            .bind(q.report)
-            .bind(q.vulnerability)
-            .bind(q.version.map(|v| v.0))
-            .bind(q.version.map(|v| v.1))
-            .bind(q.limit);
+            .bind(r.coordinator);
+        Ok(bind_args(query, args).fetch_all(&self.pool).await?)
+    }
+
+    async fn add_stix_objects(&self, rows: &[StixObjectRow]) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let written = insert_objects(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..ids.len()).map(|n| format!("${}", n + 2)).collect();
+        let sql = format!(
+            "SELECT stix_id, version, added_org, advisory_id FROM stix_objects WHERE tlp = $1 AND stix_id IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql).bind(tlp.as_str());
         for id in ids {
             query = query.bind(id);
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    async fn missing_stix_ids(&self, limit: i64) -> Result<Vec<Uuid>> {
-        Ok(sqlx::query_scalar(
-            "SELECT a.id FROM advisories a WHERE NOT EXISTS (SELECT 1 FROM stix_ids s WHERE s.advisory_id = a.id) \
-             ORDER BY a.id LIMIT $1",
+    async fn record_taxii_post(
+        &self,
+        status: &TaxiiStatusRow,
+        rows: &[StixObjectRow],
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::append(&mut tx, std::slice::from_ref(event)).await?;
+        insert_objects(&mut tx, rows).await?;
+        sqlx::query(
+            "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
+             failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
+        .bind(status.id)
+        .bind(status.tlp.as_str())
+        .bind(status.org_id)
+        .bind(status.user_id)
+        .bind(status.request_timestamp)
+        .bind(status.total_count)
+        .bind(&status.successes)
+        .bind(&status.failures)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, tlp, org_id, user_id, request_timestamp, total_count, successes, failures \
+             FROM taxii_statuses WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_stix_object(
+        &self,
+        tlp: Tlp,
+        stix_id: &str,
+        versions: &VersionMatch,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        let mut args = Args::after(0);
+        let tlp_param = args.param(Arg::Text(tlp.as_str()));
+        let id_param = args.param(Arg::Text(stix_id));
+        let condition = version_condition(versions, &mut args)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = format!(
+            "DELETE FROM stix_objects WHERE id IN (SELECT s.id FROM stix_objects s WHERE s.tlp = {tlp_param} \
+             AND s.stix_id = {id_param} AND s.advisory_id IS NULL{condition})"
+        );
+        let mut plain = sqlx::query(&sql);
+        for arg in args.values {
+            plain = match arg {
+                Arg::Text(text) => plain.bind(text),
+                Arg::Time(at) => plain.bind(at),
+                Arg::Int(n) => plain.bind(n),
+            };
+        }
+        let mut tx = self.begin().await?;
+        let deleted = plain.execute(&mut *tx).await?.rows_affected();
+        if deleted > 0 {
+            let mut event = event.clone();
+            if let Some(details) = event.details.0.as_object_mut() {
+                details.insert("versions_deleted".into(), deleted.into());
+            }
+            This::append(&mut tx, std::slice::from_ref(&event)).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisories a WHERE NOT EXISTS \
+             (SELECT 1 FROM stix_objects s WHERE s.advisory_id = a.id) ORDER BY a.id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }
+}
 
-    async fn add_stix_ids(&self, ids: &[(String, Uuid, &'static str)]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        for (stix_id, advisory, kind) in ids {
-            sqlx::query(
-                "INSERT INTO stix_ids (stix_id, advisory_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(stix_id)
-            .bind(advisory)
-            .bind(kind)
-            .execute(&mut *tx)
-            .await?;
+/// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
+async fn insert_objects(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    rows: &[StixObjectRow],
+) -> Result<u64> {
+    let mut written = 0;
+    for chunk in rows.chunks(INSERT_BATCH) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                let params: Vec<String> = (1..=13).map(|k| format!("${}", n * 13 + k)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO stix_objects (id, tlp, stix_id, stix_type, spec_version, version, date_added, body, \
+                 added_org, added_by, advisory_id, case_id, report_id) VALUES {} \
+                 ON CONFLICT (stix_id, version, tlp) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = query
+                .bind(row.id)
+                .bind(row.tlp.as_str())
+                .bind(&row.stix_id)
+                .bind(&row.stix_type)
+                .bind(&row.spec_version)
+                .bind(&row.version)
+                .bind(row.date_added)
+                .bind(&row.body)
+                .bind(row.added_org)
+                .bind(row.added_by)
+                .bind(row.advisory_id)
+                .bind(row.case_id)
+                .bind(row.report_id);
         }
-        tx.commit().await?;
-        Ok(())
+        written += query.execute(&mut **tx).await?.rows_affected();
     }
+    Ok(written)
 }
