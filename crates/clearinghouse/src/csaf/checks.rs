@@ -1167,3 +1167,91 @@ pub fn failed_tests(failures: &[Failure]) -> Vec<&'static str> {
     let set: BTreeSet<&'static str> = failures.iter().map(|f| f.test).collect();
     set.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn language_tags_are_judged_by_their_form() {
+        let cases = [
+            ("en", true),
+            ("de-DE", true),
+            ("zh-Hant-TW", true),
+            ("es-419", true),
+            ("sl-rozaj-biske", true),
+            ("en-US-x-twain", true),
+            ("x-private", true),
+            ("e1", false),
+            ("en_US", false),
+            ("en-", false),
+            ("", false),
+            ("de-DE-a", false),
+        ];
+        for (tag, ok) in cases {
+            assert_eq!(language_tag(tag), ok, "{tag}");
+        }
+    }
+
+    #[test]
+    fn version_numbers_are_integers_or_semantic() {
+        let cases = [
+            ("1", Some(Number::Integer(1))),
+            ("01", None),
+            (
+                "1.2.3",
+                Some(Number::Semver {
+                    major: 1,
+                    minor: 2,
+                    patch: 3,
+                    pre: false,
+                }),
+            ),
+            (
+                "1.0.0-rc.1+build",
+                Some(Number::Semver {
+                    major: 1,
+                    minor: 0,
+                    patch: 0,
+                    pre: true,
+                }),
+            ),
+            ("1.2", None),
+            ("v1", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_number(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_document_without_its_required_parts_fails_the_schema_only() {
+        let failures = check(&json!({"document": {"csaf_version": "2.1"}}));
+        assert!(failures.iter().all(|f| f.test == "schema"), "{failures:?}");
+        let paths: Vec<&str> = failures.iter().map(|f| f.path.as_str()).collect();
+        for path in [
+            "/document/csaf_version",
+            "/document/category",
+            "/document/publisher",
+            "/document/tracking",
+        ] {
+            assert!(paths.contains(&path), "{path} in {paths:?}");
+        }
+        assert_eq!(check(&json!([])).len(), 1);
+    }
+
+    #[test]
+    fn product_versions_that_read_as_ranges_are_found() {
+        for (name, range) in [
+            ("2.0.0", false),
+            ("<2.0.0", true),
+            ("prior to 2.0", true),
+            ("all versions", true),
+            ("vers:npm/<2", true),
+            ("1.0-allegro", false),
+        ] {
+            assert_eq!(reads_as_range(name), range, "{name}");
+        }
+    }
+}

@@ -430,3 +430,26 @@ fn samples() {
     docs.push(write(&a));
     std::fs::write(path, serde_json::to_string(&docs).unwrap()).unwrap();
 }
+
+#[test]
+fn every_written_document_passes_the_mandatory_tests() {
+    let mut several = base();
+    several.products.push(product(
+        "cpe:2.3:a:acme:portal:5.0:*:*:*:*:*:*:*",
+        "<5.1",
+        &[],
+        Status::KnownAffected,
+    ));
+    several
+        .products
+        .push(product("pkg:pypi/acme-sdk", "*", &[], Status::KnownNotAffected));
+    several
+        .products
+        .push(product("pkg:npm/acme/ui", "<1", &[], Status::UnderInvestigation));
+    let mut none = base();
+    none.products.clear();
+    for a in [base(), several, none] {
+        let doc = write(&a);
+        assert_eq!(checks::check(&doc), Vec::new(), "{doc}");
+    }
+}
