@@ -11,6 +11,7 @@ pub mod cases;
 pub mod csaf;
 pub mod cve;
 pub mod discussion;
+pub mod import;
 pub mod inbox;
 mod intake;
 pub mod metrics;
