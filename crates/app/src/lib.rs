@@ -25,7 +25,7 @@ pub mod webhooks;
 
 pub use caller::{Actor, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, DocumentProblem};
 pub use page::{PageRequest, Paged};
 
 use serde_json::Value;

@@ -190,7 +190,7 @@ pub(crate) fn advisory_input(app: &App, row: &AdvisoryRow) -> Advisory {
             summary: String::from("The advisory on the clearinghouse"),
             own: true,
         }],
-        cve: None,
+        cve: row.cve.clone(),
         cwe,
         cvss_v3: vector("cvss_v3"),
         cvss_v4: vector("cvss_v4"),

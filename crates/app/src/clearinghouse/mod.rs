@@ -12,6 +12,7 @@ pub mod csaf;
 pub mod csaf_sign;
 pub mod cve;
 pub mod discussion;
+pub mod import;
 pub mod inbox;
 mod intake;
 pub mod metrics;

@@ -22,6 +22,7 @@
 //! defined once, version numbers are consecutive from 1, a product has one status, a score per CVSS version
 //! per product, no version range in a `product_version`.
 
+pub mod checks;
 mod cwe;
 mod v21;
 

@@ -554,3 +554,26 @@ fn csaf_2_1_writes_the_tlp_2_0_labels() {
     assert_eq!(CsafVersion::parse("2"), None);
     assert_eq!(CsafVersion::default(), CsafVersion::V2_0);
 }
+
+#[test]
+fn every_written_document_passes_the_mandatory_tests() {
+    let mut several = base();
+    several.products.push(product(
+        "cpe:2.3:a:acme:portal:5.0:*:*:*:*:*:*:*",
+        "<5.1",
+        &[],
+        Status::KnownAffected,
+    ));
+    several
+        .products
+        .push(product("pkg:pypi/acme-sdk", "*", &[], Status::KnownNotAffected));
+    several
+        .products
+        .push(product("pkg:npm/acme/ui", "<1", &[], Status::UnderInvestigation));
+    let mut none = base();
+    none.products.clear();
+    for a in [base(), several, none] {
+        let doc = write(&a);
+        assert_eq!(checks::check(&doc), Vec::new(), "{doc}");
+    }
+}

@@ -1356,6 +1356,16 @@ fn rows() -> Vec<Row> {
             expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
         },
         Row {
+            op: "PUT /api/v1/cases/{id}/cve",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                let body = json!({"cve": format!("CVE-2026-{}", 70_000 + n)});
+                send(Method::PUT, format!("/api/v1/cases/{}/cve", ids.case), body)
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
             op: "GET /api/v1/vendor-policy",
             case: "",
             fresh: Fresh::Nothing,
@@ -1567,6 +1577,16 @@ fn rows() -> Vec<Row> {
             case: "",
             fresh: Fresh::Nothing,
             request: |_, n| send(Method::POST, "/api/v1/reports".into(), threat_body("green", n)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/reports/import",
+            case: "an OSV record",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                let record = crate::exchange_import::osv_record(&format!("OSV-2026-{n}"), None);
+                send(Method::POST, "/api/v1/reports/import".into(), record)
+            },
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {

@@ -30,6 +30,7 @@ mod eval_interop;
 mod eval_io;
 mod eval_runs;
 mod eval_scale;
+mod exchange_import;
 mod exchange_osv;
 mod gateway;
 mod gateway_inproc;

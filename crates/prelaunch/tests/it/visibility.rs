@@ -786,6 +786,14 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     .await
     .ok();
     rows.push(("the embargo moves", only(&events!(), "case.embargo"), readers));
+    t.put(
+        &w.coordinator,
+        &format!("/api/v1/cases/{acme}/cve"),
+        json!({"cve": "CVE-2026-55555"}),
+    )
+    .await
+    .ok();
+    rows.push(("the case takes a CVE id", only(&events!(), "case.cve"), readers));
     let subscription = t
         .post(&w.operator, "/api/v1/subscriptions", json!({"sector": "energy"}))
         .await;

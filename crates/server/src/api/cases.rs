@@ -30,6 +30,7 @@ pub fn routes() -> Router<App> {
         .route("/cases/{id}/vendors/{org_id}/status", put(vendor_status))
         .route("/cases/{id}/posts", get(posts).post(add_post))
         .route("/cases/{id}/embargo", put(embargo))
+        .route("/cases/{id}/cve", put(set_cve))
         .route("/vendor-policy", get(vendor_policy).put(set_vendor_policy))
         .route("/advisories", get(advisories))
         .route("/advisories/{id}", get(advisory))
@@ -221,6 +222,30 @@ async fn embargo(
     Ok(Json(case).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CveBody {
+    /// Required; `null` clears it.
+    #[serde(deserialize_with = "required_nullable")]
+    cve: Option<String>,
+}
+
+/// A field that must be present but may be `null` (serde takes a missing `Option` as `None` otherwise).
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+/// Sets or clears the case's CVE id (coordinators).
+async fn set_cve(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<CveBody>,
+) -> ApiResult<Response> {
+    let case = app.set_case_cve(&caller, id(&raw)?, body.cve.as_deref()).await?;
+    Ok(Json(case).into_response())
+}
+
 async fn vendor_policy(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
     Ok(Json(app.vendor_policy(&caller).await?).into_response())
 }
@@ -271,7 +296,7 @@ async fn advisory(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CveQuery {
-    cve_id: String,
+    cve_id: Option<String>,
     cna_org_id: String,
     cna_short_name: Option<String>,
 }
