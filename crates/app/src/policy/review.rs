@@ -16,6 +16,12 @@ pub fn can_manage_notice(caller: &Caller, notice: &Notice) -> bool {
     manages_notices_of(caller, notice.developer_org_id)
 }
 
+/// Editing a notice after filing (model card, version, sharing): whoever may file for its developer, that is
+/// the developer's own people, admins and members alike.
+pub fn can_edit_notice(caller: &Caller, notice: &Notice) -> bool {
+    can_file_notice(caller) && manages_notices_of(caller, notice.developer_org_id)
+}
+
 /// The same rule, for a notice known by its developer organisation only (as pages hold it).
 pub fn manages_notices_of(caller: &Caller, developer_org_id: Uuid) -> bool {
     caller.is(OrgKind::Developer) && developer_org_id == caller.org_id()

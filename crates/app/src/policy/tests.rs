@@ -127,6 +127,8 @@ fn who_may_act_on_the_review_program() {
         ("file a notice", &can_file_notice,                     [1,  1,  1,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("manage the lab's notice", &|c| can_manage_notice(c, &lab_notice),
                                                                 [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("edit the lab's notice", &|c| can_edit_notice(c, &lab_notice),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("assign evaluators", &can_assign,                      [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("assign one of the agency", &|c| can_be_assigned(c, agency),
                                                                 [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),

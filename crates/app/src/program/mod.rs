@@ -3,9 +3,11 @@
 //! Nothing here approves or blocks a launch. The developer files, moves, announces and withdraws at will;
 //! agencies read, evaluate, and write advisory findings and assessments.
 
+mod edit;
 mod settings;
 mod work;
 
+pub use edit::NoticeEditInput;
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
 
@@ -21,7 +23,7 @@ use review::{
 };
 use serde::Serialize;
 use serde_json::json;
-use store::{LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate, NoticeQuery};
+use store::{LaunchChange, LaunchChangeKind, Notice, NoticeChange, NoticeDatesUpdate, NoticeQuery};
 use uuid::Uuid;
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -97,6 +99,8 @@ pub struct NewNotice {
     pub model_card: String,
     pub shared_with: Vec<Uuid>,
     pub shared_with_all: bool,
+    /// Files even when the developer has a notice of this model and version (otherwise a conflict naming it).
+    pub confirm_duplicate: bool,
 }
 
 /// Filters of the notice list and the dashboard.
@@ -116,6 +120,9 @@ pub struct LaunchChangeView {
     pub reason: Option<String>,
     pub changed_by: Option<Uuid>,
     pub changed_at: DateTime<Utc>,
+    /// What an edit changed (kind `edited`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<NoticeChange>>,
 }
 
 impl From<LaunchChange> for LaunchChangeView {
@@ -128,6 +135,7 @@ impl From<LaunchChange> for LaunchChangeView {
             reason: c.reason,
             changed_by: c.changed_by,
             changed_at: c.changed_at,
+            changes: c.changes.map(|j| j.0),
         }
     }
 }
@@ -168,30 +176,23 @@ impl App {
         let planned_launch_at = parse_time("planned_launch_at", &input.planned_launch_at)?;
         let now = self.clock.now();
         check_planned_launch(planned_launch_at, now, self.launch_horizon_days().await?)?;
-        let mut shared_with = input.shared_with;
-        shared_with.sort();
-        shared_with.dedup();
-        match (input.shared_with_all, shared_with.is_empty()) {
-            (true, false) => {
-                return Err(ValidationError::new(
-                    "shared_with",
-                    "give either shared_with or shared_with_all",
-                )
-                .into());
-            }
-            (false, true) => {
-                return Err(ValidationError::new(
-                    "shared_with",
-                    "name at least one agency, or set shared_with_all",
-                )
-                .into());
-            }
-            _ => {}
-        }
-        if shared_with.len() > 500 {
-            return Err(ValidationError::new("shared_with", "at most 500 agencies").into());
-        }
+        let shared_with = edit::check_sharing(input.shared_with_all, input.shared_with)?;
         self.check_agencies("shared_with", &shared_with).await?;
+        if !input.confirm_duplicate
+            && let Some(existing) = self
+                .store
+                .notice_of_model(caller.org_id(), model_name.as_str(), model_version.as_str())
+                .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "a notice of {} {} is already filed (notice {}, filed {}); set confirm_duplicate to file \
+                 another",
+                existing.model_name,
+                existing.model_version,
+                existing.id,
+                existing.filed_at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
         let window_days = self.window_days().await?;
         let dates = NoticeDates {
             filed_at: now,
@@ -349,6 +350,7 @@ impl App {
             reason: reason.clone(),
             changed_by: Some(caller.user_id()),
             changed_at: now,
+            changes: None,
         };
         let event = self.event(
             caller.into(),
@@ -398,13 +400,14 @@ impl App {
     }
 
     pub async fn launch_history(&self, caller: &Caller, id: Uuid) -> AppResult<Vec<LaunchChangeView>> {
-        self.visible_notice(caller, id).await?;
+        let (notice, _) = self.visible_notice(caller, id).await?;
+        let manages = policy::can_manage_notice(caller, &notice);
         Ok(self
             .store
             .launch_history(id)
             .await?
             .into_iter()
-            .map(LaunchChangeView::from)
+            .filter_map(|c| LaunchChangeView::from(c).for_reader(manages))
             .collect())
     }
 

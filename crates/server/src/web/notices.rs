@@ -176,6 +176,7 @@ pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
             model_card: fields.text("model_card").to_owned(),
             shared_with: fields.ids("shared_with")?,
             shared_with_all: fields.ticked("shared_with_all"),
+            confirm_duplicate: fields.ticked("confirm_duplicate"),
         };
         app.file_notice(&caller, input).await
     }
