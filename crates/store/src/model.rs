@@ -268,7 +268,10 @@ pub enum NoticeChange {
 impl NoticeChange {
     /// Whether the change is to whom the notice is shared, which only its developer may know.
     pub fn is_sharing(&self) -> bool {
-        matches!(self, NoticeChange::SharedWithAll { .. } | NoticeChange::SharedWith { .. })
+        matches!(
+            self,
+            NoticeChange::SharedWithAll { .. } | NoticeChange::SharedWith { .. }
+        )
     }
 }
 

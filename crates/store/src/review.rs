@@ -2,8 +2,8 @@
 //! and assessments), its SQL in `queries/review.rs`. Reads that an audience decides are `AudienceStore`'s.
 
 use crate::{
-    AccessEnded, Assessment, Assignment, AuditEvent, Finding, LaunchChange, Notice, NoticeDatesUpdate, NoticeEdit,
-    NoticeQuery, Result,
+    AccessEnded, Assessment, Assignment, AuditEvent, Finding, LaunchChange, Notice, NoticeDatesUpdate,
+    NoticeEdit, NoticeQuery, Result,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -27,8 +27,12 @@ pub trait ReviewStore: Send + Sync + 'static {
     /// agencies no longer shared with lose access in the same transaction: their evaluators' assignments end
     /// and their gateway tokens for the notice are revoked. The event is written with what ended
     /// (`access_ended`: the evaluators, `tokens_revoked`: how many) added to its details.
-    async fn edit_notice(&self, edit: &NoticeEdit, change: &LaunchChange, event: &AuditEvent)
-    -> Result<AccessEnded>;
+    async fn edit_notice(
+        &self,
+        edit: &NoticeEdit,
+        change: &LaunchChange,
+        event: &AuditEvent,
+    ) -> Result<AccessEnded>;
     /// The developer's latest notice of this model and version that is not withdrawn.
     async fn notice_of_model(
         &self,

@@ -24,7 +24,9 @@ pub(crate) fn check_sharing(all: bool, mut agencies: Vec<Uuid>) -> AppResult<Vec
     agencies.sort();
     agencies.dedup();
     match (all, agencies.is_empty()) {
-        (true, false) => Err(ValidationError::new("shared_with", "give either shared_with or shared_with_all").into()),
+        (true, false) => {
+            Err(ValidationError::new("shared_with", "give either shared_with or shared_with_all").into())
+        }
         (false, true) => Err(ValidationError::new(
             "shared_with",
             "name at least one agency, or set shared_with_all",
@@ -37,7 +39,12 @@ pub(crate) fn check_sharing(all: bool, mut agencies: Vec<Uuid>) -> AppResult<Vec
 
 impl App {
     /// Edits a notice not withdrawn: the developer's own people, as for filing.
-    pub async fn edit_notice(&self, caller: &Caller, id: Uuid, input: NoticeEditInput) -> AppResult<NoticeView> {
+    pub async fn edit_notice(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: NoticeEditInput,
+    ) -> AppResult<NoticeView> {
         let (notice, shares) = self.visible_notice(caller, id).await?;
         if !policy::can_edit_notice(caller, &notice) {
             return Err(AppError::Forbidden("only the developer edits its notice"));
@@ -100,7 +107,13 @@ impl App {
             changed_at: now,
             changes: Some(store::Json(changes.clone())),
         };
-        let event = self.event(caller.into(), "notice.edit", "notice", Some(id), json!({ "changes": changes }));
+        let event = self.event(
+            caller.into(),
+            "notice.edit",
+            "notice",
+            Some(id),
+            json!({ "changes": changes }),
+        );
         let ended = self.store.edit_notice(&edit, &record, &event).await?;
         if ended.tokens_revoked > 0 || !ended.evaluators.is_empty() {
             self.gateway_changed();
@@ -159,8 +172,16 @@ fn changes_of(
             to: all,
         });
     }
-    let added: Vec<Uuid> = shared_with.iter().filter(|o| !shares.contains(o)).copied().collect();
-    let removed: Vec<Uuid> = shares.iter().filter(|o| !shared_with.contains(o)).copied().collect();
+    let added: Vec<Uuid> = shared_with
+        .iter()
+        .filter(|o| !shares.contains(o))
+        .copied()
+        .collect();
+    let removed: Vec<Uuid> = shares
+        .iter()
+        .filter(|o| !shared_with.contains(o))
+        .copied()
+        .collect();
     if !added.is_empty() || !removed.is_empty() {
         changes.push(NoticeChange::SharedWith { added, removed });
     }
@@ -197,7 +218,11 @@ mod tests {
             (true, vec![], Ok(vec![])),
             (false, vec![b, a, b], Ok(vec![a, b])),
             (true, vec![a], Err("give either shared_with or shared_with_all")),
-            (false, vec![], Err("name at least one agency, or set shared_with_all")),
+            (
+                false,
+                vec![],
+                Err("name at least one agency, or set shared_with_all"),
+            ),
         ];
         for (all, list, want) in cases {
             let got = check_sharing(*all, list.clone());

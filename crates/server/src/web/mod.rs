@@ -14,6 +14,7 @@ mod evals;
 mod form;
 mod gateway;
 mod ledger;
+mod notice_edit;
 mod notices;
 mod notifications;
 mod orgs;
@@ -46,6 +47,10 @@ pub fn routes() -> Router<App> {
         .route("/notices", get(notices::list).post(notices::file))
         .route("/notices/new", get(notices::new_form))
         .route("/notices/{id}", get(notices::detail))
+        .route(
+            "/notices/{id}/edit",
+            get(notice_edit::edit_form).post(notice_edit::edit),
+        )
         .route("/notices/{id}/launch", post(notices::move_launch))
         .route("/notices/{id}/launch-now", post(notices::launch_now))
         .route("/notices/{id}/withdraw", post(notices::withdraw))

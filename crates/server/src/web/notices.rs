@@ -141,9 +141,27 @@ struct NewNoticePage {
     form: FormState,
     agencies: Vec<Choice>,
     window_days: u32,
+    /// The developer's notice of the same model and version, which filing again asks to confirm.
+    duplicate: Option<DuplicateOf>,
+}
+
+struct DuplicateOf {
+    id: String,
+    title: String,
+    filed: String,
 }
 
 async fn new_notice_page(app: &App, caller: &Caller, status: StatusCode, form: FormState) -> WebResult {
+    new_notice_page_with(app, caller, status, form, None).await
+}
+
+async fn new_notice_page_with(
+    app: &App,
+    caller: &Caller,
+    status: StatusCode,
+    form: FormState,
+    duplicate: Option<DuplicateOf>,
+) -> WebResult {
     if !policy::can_file_notice(caller) {
         return Err(AppError::Forbidden("only AI developer organisations file release notices").into());
     }
@@ -158,6 +176,7 @@ async fn new_notice_page(app: &App, caller: &Caller, status: StatusCode, form: F
         form,
         agencies,
         window_days: app.window_days().await?,
+        duplicate,
     };
     Ok(html(status, &page))
 }
@@ -168,6 +187,25 @@ pub async fn new_form(State(app): State<App>, WebCaller(caller): WebCaller) -> W
 
 pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
     let SignedInForm { caller, fields } = form;
+    // Filing a model and version again warns first, naming the notice already filed.
+    if !fields.ticked("confirm_duplicate")
+        && let Some(existing) = app
+            .notice_of_model(&caller, fields.text("model_name"), fields.text("model_version"))
+            .await?
+    {
+        let title = format!("{} {}", existing.model_name, existing.model_version);
+        let error = ValidationError::new(
+            "confirm_duplicate",
+            format!("you already filed a notice of {title}; tick the box to file another"),
+        );
+        let duplicate = DuplicateOf {
+            id: existing.id.to_string(),
+            title,
+            filed: when(existing.filed_at),
+        };
+        let form = FormState::failed(fields, error);
+        return new_notice_page_with(&app, &caller, StatusCode::CONFLICT, form, Some(duplicate)).await;
+    }
     let filed = async {
         let input = NewNotice {
             model_name: fields.text("model_name").to_owned(),
@@ -239,7 +277,7 @@ impl NoticeForms {
 
 struct HistoryRow {
     at: String,
-    what: &'static str,
+    what: String,
     from: String,
     to: String,
     reason: String,
@@ -375,18 +413,28 @@ async fn notice_page(
 
     let mut history = Vec::new();
     for change in app.launch_history(caller, id).await? {
+        let edited = change.kind == "edited";
         let what = match change.kind.as_str() {
-            "filed" => "Filed",
-            "moved" => "Launch date moved",
-            "launched" => "Marked launched",
-            "withdrawn" => "Withdrawn",
-            _ => "Changed",
+            "filed" => "Filed".to_owned(),
+            "moved" => "Launch date moved".to_owned(),
+            "launched" => "Marked launched".to_owned(),
+            "withdrawn" => "Withdrawn".to_owned(),
+            "edited" => {
+                super::notice_edit::changes_text(change.changes.as_deref().unwrap_or_default(), &orgs)
+            }
+            _ => "Changed".to_owned(),
         };
         history.push(HistoryRow {
             at: when(change.changed_at),
             what,
-            from: change.previous_launch_at.map(when).unwrap_or_default(),
-            to: when(change.new_launch_at),
+            from: match edited {
+                true => String::new(),
+                false => change.previous_launch_at.map(when).unwrap_or_default(),
+            },
+            to: match edited {
+                true => String::new(),
+                false => when(change.new_launch_at),
+            },
             reason: change.reason.unwrap_or_default(),
             by: person_name(app, caller, change.changed_by, &n.developer_name).await,
         });

@@ -173,7 +173,8 @@ impl ReviewStore for This {
                 Self::insert_shares(&mut tx, edit.notice_id, &edit.shared_with).await?;
             }
             // An agency the notice is no longer shared with: the condition both statements share.
-            const UNSHARED: &str = "NOT $2 AND org_id NOT IN (SELECT org_id FROM shares WHERE object_id = $1)";
+            const UNSHARED: &str =
+                "NOT $2 AND org_id NOT IN (SELECT org_id FROM shares WHERE object_id = $1)";
             let mut evaluators: Vec<Uuid> = sqlx::query_scalar(&format!(
                 "DELETE FROM assignments WHERE notice_id = $1 AND {UNSHARED} RETURNING user_id"
             ))
