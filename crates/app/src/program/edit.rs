@@ -210,11 +210,14 @@ impl LaunchChangeView {
 mod tests {
     use super::*;
 
+    /// Shared with every agency, the agencies named, and the list kept or the message of the refusal.
+    type Case = (bool, Vec<Uuid>, Result<Vec<Uuid>, &'static str>);
+
     #[test]
     fn sharing_is_checked_as_filing_checks_it() {
         let a = Uuid::from_u128(1);
         let b = Uuid::from_u128(2);
-        let cases: &[(bool, Vec<Uuid>, Result<Vec<Uuid>, &str>)] = &[
+        let cases: &[Case] = &[
             (true, vec![], Ok(vec![])),
             (false, vec![b, a, b], Ok(vec![a, b])),
             (true, vec![a], Err("give either shared_with or shared_with_all")),

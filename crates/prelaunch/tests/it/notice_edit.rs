@@ -26,6 +26,9 @@ async fn edits(t: &TestApp, who: &Persona, notice: Uuid) -> Vec<Value> {
         .collect()
 }
 
+/// An edit tried: the case, who, the body, the status, the field a refusal names, what the notice then says.
+type EditCase<'a> = (&'a str, &'a Persona, Value, u16, Option<&'a str>, Value);
+
 #[tokio::test]
 async fn each_field_is_edited_validated_and_recorded_in_the_history_and_the_ledger() {
     let t = spawn_app().await;
@@ -38,7 +41,7 @@ async fn each_field_is_edited_validated_and_recorded_in_the_history_and_the_ledg
 
     // (case, who, body, status, the field a refusal names, what the notice then says)
     #[rustfmt::skip]
-    let cases: Vec<(&str, &Persona, Value, u16, Option<&str>, Value)> = vec![
+    let cases: Vec<EditCase<'_>> = vec![
         ("the version", &w.dev_admin, json!({"model_version": "1.1"}), 200, None,
             json!({"model_version": "1.1"})),
         ("the model card, by a member", &w.dev_member, json!({"model_card": "# Orion\nNew card."}), 200, None,
@@ -331,9 +334,18 @@ async fn narrowing_the_sharing_ends_the_left_out_agencys_access_at_once_and_tell
             .collect()
     };
     assert_eq!(told(&w.evaluator).await.len(), 2, "the evaluator's two cases");
-    assert_eq!(told(&w.other_evaluator).await.len(), 2, "removed, and every agency narrowed to one");
+    assert_eq!(
+        told(&w.other_evaluator).await.len(),
+        2,
+        "removed, and every agency narrowed to one"
+    );
     assert_eq!(told(&w.evaluator2).await.len(), 0);
-    assert!(inbox(&t, &w.agency_admin).await.iter().all(|(kind, _)| kind != "notice.access_ended"));
+    assert!(
+        inbox(&t, &w.agency_admin)
+            .await
+            .iter()
+            .all(|(kind, _)| kind != "notice.access_ended")
+    );
     let ended = told(&w.evaluator).await.remove(0);
     let title = ended["title"].as_str().unwrap();
     assert!(
