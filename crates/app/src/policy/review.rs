@@ -47,3 +47,39 @@ pub fn can_be_assigned(caller: &Caller, evaluator_org: Uuid) -> bool {
 pub fn can_write_agency_work(caller: &Caller, is_assigned: bool) -> bool {
     caller.is(OrgKind::Agency) && (is_assigned || caller.is_admin())
 }
+
+/// Which dashboard a person's home page is: the to-do list of their role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardKind {
+    /// An agency's member: the notices they are assigned to.
+    Evaluator,
+    /// An agency's admin: notices no one of the agency evaluates yet, and windows closing soon.
+    AgencyAdmin,
+    /// A developer's people: new findings and assessments on its models.
+    Developer,
+    /// A program administrator: the program in counts, without anything a developer or agency wrote.
+    Program,
+    /// Everyone else (coordinators, vendors, operators): a pointer to their own pages.
+    Other,
+}
+
+pub fn dashboard_of(caller: &Caller) -> DashboardKind {
+    if caller.is(OrgKind::Agency) {
+        if caller.is_admin() {
+            DashboardKind::AgencyAdmin
+        } else {
+            DashboardKind::Evaluator
+        }
+    } else if caller.is(OrgKind::Developer) {
+        DashboardKind::Developer
+    } else if super::is_program_admin(caller) {
+        DashboardKind::Program
+    } else {
+        DashboardKind::Other
+    }
+}
+
+/// Reading the program's counts (notices by state, windows, activity): the program administrator alone.
+pub fn can_read_program_counts(caller: &Caller) -> bool {
+    dashboard_of(caller) == DashboardKind::Program
+}

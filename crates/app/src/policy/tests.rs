@@ -138,8 +138,22 @@ fn who_may_act_on_the_review_program() {
                                                                 [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("write findings, assigned", &|c| can_write_agency_work(c, true),
                                                                 [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("read the program's counts", &can_read_program_counts, [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
     ];
     check(&callers, table);
+}
+
+#[test]
+fn each_role_has_its_dashboard() {
+    use DashboardKind::{AgencyAdmin, Developer, Evaluator, Other, Program};
+    let (_, callers) = cast();
+    let expected = [
+        Developer, Developer, Developer, AgencyAdmin, Evaluator, AgencyAdmin, Evaluator, Program, Other, Other,
+        Other,
+    ];
+    for ((persona, caller), kind) in PERSONAS.iter().zip(&callers).zip(expected) {
+        assert_eq!(dashboard_of(caller), kind, "{persona}");
+    }
 }
 
 #[test]

@@ -3,10 +3,12 @@
 //! Nothing here approves or blocks a launch. The developer files, moves, announces and withdraws at will;
 //! agencies read, evaluate, and write advisory findings and assessments.
 
+mod dashboard;
 mod edit;
 mod settings;
 mod work;
 
+pub use dashboard::{CLOSING_SOON_DAYS, DASHBOARD_ROWS, Dashboard, RECENT_DAYS};
 pub use edit::NoticeEditInput;
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
@@ -25,6 +27,22 @@ use serde::Serialize;
 use serde_json::json;
 use store::{LaunchChange, LaunchChangeKind, Notice, NoticeChange, NoticeDatesUpdate, NoticeQuery};
 use uuid::Uuid;
+
+/// The order of a notice list's groups: open windows, upcoming ones, then closed ones.
+const LIST_ORDER: [NoticeState; 4] = [
+    NoticeState::InReview,
+    NoticeState::Scheduled,
+    NoticeState::Launched,
+    NoticeState::Withdrawn,
+];
+
+/// A notice list's cursor: the group it stopped in, then the time and id of its last notice.
+fn parse_group_key(key: &str) -> Option<(usize, DateTime<Utc>, Uuid)> {
+    let (group, rest) = key.split_once('~')?;
+    let group: usize = group.parse().ok().filter(|g| *g < LIST_ORDER.len())?;
+    let (at, id) = parse_time_id_key(rest)?;
+    Some((group, at, id))
+}
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
 #[derive(Debug, Clone, Serialize)]
@@ -257,6 +275,10 @@ impl App {
         Ok(self.view(caller, notice, shares))
     }
 
+    /// A page of the notices the caller may see, in the order "soonest window close first" means to a
+    /// reader: open windows first, then upcoming ones, then closed ones (launched, then withdrawn), each group
+    /// by the time its window closes. Each group is read with the store's seeking query, one after another
+    /// until the page is full; the cursor names the group it stopped in.
     pub async fn list_notices(
         &self,
         caller: &Caller,
@@ -264,32 +286,39 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<NoticeView>> {
         let limit = page.limit()?;
-        let after = page.after(parse_time_id_key)?;
-        let mut states = [filter.states.is_empty(); 4];
-        for state in &filter.states {
-            if let Some(slot) = NoticeState::ALL
-                .iter()
-                .position(|s| s == state)
-                .and_then(|i| states.get_mut(i))
-            {
-                *slot = true;
-            }
-        }
+        let after = page.after(parse_group_key)?;
+        let wanted = |state: &NoticeState| filter.states.is_empty() || filter.states.contains(state);
         let now = self.clock.now();
-        let query = NoticeQuery {
-            audience: policy::audience(caller),
-            now,
-            states,
-            developer_org: filter.developer_org,
-            after,
-            limit: limit + 1,
-        };
-        let rows = self.store.list_notices(&query).await?;
+        let mut rows: Vec<(usize, Notice)> = Vec::new();
+        for (group, state) in LIST_ORDER.iter().enumerate() {
+            let remaining = limit + 1 - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if remaining <= 0 {
+                break;
+            }
+            let group_after = match after {
+                Some((g, _, _)) if g > group => continue,
+                Some((g, at, id)) if g == group => Some((at, id)),
+                _ => None,
+            };
+            if !wanted(state) {
+                continue;
+            }
+            let query = NoticeQuery {
+                audience: policy::audience(caller),
+                now,
+                states: NoticeState::ALL.map(|s| s == *state),
+                developer_org: filter.developer_org,
+                after: group_after,
+                limit: remaining,
+            };
+            let found = self.store.list_notices(&query).await?;
+            rows.extend(found.into_iter().map(|n| (group, n)));
+        }
         Ok(paginate(
             rows,
             limit,
-            |n| time_id_key(n.window_closes_at, n.id),
-            |n| {
+            |(group, n)| format!("{group}~{}", time_id_key(n.window_closes_at, n.id)),
+            |(_, n)| {
                 let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
                 NoticeView::new(n, now, shared_with)
             },
