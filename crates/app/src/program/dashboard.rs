@@ -1,10 +1,10 @@
 //! What each role's dashboard shows: its to-do list, read with the caller's audience and bounded. The notices
 //! list (`list_notices`) keeps the filters and the whole program; a dashboard keeps only what asks for action.
 
-use super::NoticeView;
+use super::{NoticeFilter, NoticeView};
 use super::work::{AssessmentView, FindingView};
 use crate::policy::{self, DashboardKind};
-use crate::{App, AppError, AppResult, Caller};
+use crate::{App, AppError, AppResult, Caller, PageRequest};
 use chrono::Duration;
 use review::NoticeState;
 use store::ProgramCounts;
@@ -27,6 +27,8 @@ pub enum Dashboard {
         closing_soon: Vec<NoticeView>,
     },
     Developer {
+        /// Its notices in review or scheduled, open windows first.
+        notices: Vec<NoticeView>,
         findings: Vec<FindingView>,
         assessments: Vec<AssessmentView>,
     },
@@ -84,7 +86,16 @@ impl App {
             }
             DashboardKind::Developer => {
                 let since = now - Duration::days(RECENT_DAYS);
+                let filter = NoticeFilter {
+                    states: vec![NoticeState::InReview, NoticeState::Scheduled],
+                    developer_org: None,
+                };
+                let page = PageRequest {
+                    cursor: None,
+                    limit: Some(DASHBOARD_ROWS),
+                };
                 Dashboard::Developer {
+                    notices: self.list_notices(caller, &filter, &page).await?.items,
                     findings: self
                         .store
                         .recent_findings(&audience, since, DASHBOARD_ROWS)

@@ -8,6 +8,7 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod dashboard;
 mod chart;
 mod clearinghouse;
 mod evals;
@@ -43,7 +44,7 @@ pub fn routes() -> Router<App> {
             "/invitations/{token}",
             get(auth::invitation_form).post(auth::accept_invitation),
         )
-        .route("/", get(notices::dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/notices", get(notices::list).post(notices::file))
         .route("/notices/new", get(notices::new_form))
         .route("/notices/{id}", get(notices::detail))

@@ -1,4 +1,4 @@
-//! Release notices: the dashboard timeline, the list, filing, and a notice's page with the developer's date
+//! Release notices: the list with its filters, filing, and a notice's page with the developer's date
 //! actions and the agencies' assignments.
 
 use super::form::{Fields, FormState, QueryFields, on_form};
@@ -6,7 +6,7 @@ use super::orgs::{Directory, directory};
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
 use super::timeline::{Axis, Tick};
-use super::view::{Choice, NoticeRow, day, humanize, input_time, when};
+use super::view::{Choice, NoticeRow, humanize, input_time, when};
 use accounts::OrgKind;
 use app::program::{NewNotice, NoticeFilter, NoticeView};
 use app::{App, AppError, AppResult, Caller, PageRequest, policy};
@@ -32,9 +32,6 @@ struct Listing {
     developers: Option<Vec<Choice>>,
     /// False for organisations that receive no notices at all.
     receives: bool,
-    ticks: Vec<Tick>,
-    today: String,
-    today_label: String,
 }
 
 async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebError> {
@@ -58,13 +55,12 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
         limit: None,
     };
     let notices = app.list_notices(caller, &filter, &page).await?;
-    let now = app.clock.now();
     let axis = Axis::around(
         notices
             .items
             .iter()
             .map(|n| (n.window_opens_at, n.window_closes_at)),
-        now,
+        app.clock.now(),
     );
     let audience = policy::audience(caller);
     let developers = match audience.agency_org {
@@ -88,30 +84,7 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
             .collect(),
         developers,
         receives: policy::receives_notices(caller),
-        ticks: axis.ticks(),
-        today: axis.today(),
-        today_label: format!("Today, {}", day(now)),
     })
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    frame: Frame,
-    list: Listing,
-}
-
-pub async fn dashboard(
-    State(app): State<App>,
-    WebCaller(caller): WebCaller,
-    QueryFields(q): QueryFields,
-) -> WebResult {
-    let list = listing(&app, &caller, &q).await?;
-    let page = DashboardPage {
-        frame: Frame::signed_in(&caller, "dashboard", "Dashboard"),
-        list,
-    };
-    Ok(html(StatusCode::OK, &page))
 }
 
 #[derive(Template)]
@@ -517,16 +490,17 @@ async fn notice_page(
         .filter(|o| o.active && o.id != caller.org_id())
         .map(|o| Choice::new(o.id.to_string(), o.name.clone()))
         .collect();
+    let row = NoticeRow::new(&n, &axis);
     Ok(NoticePage {
         frame: Frame::signed_in(caller, "notices", format!("{} {}", n.model_name, n.model_version)),
-        row: NoticeRow::new(&n, &axis),
         ticks: axis.ticks(),
         today: axis.today(),
         card: review::markdown::render(&n.model_card),
         filed_at: when(n.filed_at),
         opens_at: when(n.window_opens_at),
         closes_at: when(n.window_closes_at),
-        launched_at: n.launched_at.map(when),
+        launched_at: row.launched.clone(),
+        row,
         withdrawn_at: n.withdrawn_at.map(when),
         shared,
         history,
