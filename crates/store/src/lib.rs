@@ -8,6 +8,7 @@
 mod advisories;
 mod audience;
 mod cases;
+mod dashboard;
 mod evals;
 mod gateway;
 mod identity;
@@ -29,6 +30,7 @@ mod webhooks;
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
+pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
@@ -139,6 +141,7 @@ pub trait Store:
     + SessionStore
     + SettingsStore
     + ReviewStore
+    + DashboardStore
     + AudienceStore
     + AuditStore
     + LedgerStore

@@ -58,6 +58,9 @@ mod evals;
 #[path = "queries/gateway.rs"]
 mod gateway;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/dashboard.rs"]
+mod dashboard;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/identity.rs"]
 mod identity;
 #[allow(clippy::duplicate_mod)]

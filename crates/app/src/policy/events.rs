@@ -14,6 +14,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("notice.moved", EventReaders::NoticeReaders),
     ("notice.launched", EventReaders::NoticeReaders),
     ("notice.withdrawn", EventReaders::NoticeReaders),
+    ("notice.edit", EventReaders::NoticeDeveloper),
     ("assignment.create", EventReaders::Assignment),
     ("assignment.delete", EventReaders::Assignment),
     ("finding.file", EventReaders::AgencyWork),
@@ -203,6 +204,8 @@ mod tests {
             ("notice.moved", NoticeReaders),
             ("notice.launched", NoticeReaders),
             ("notice.withdrawn", NoticeReaders),
+            // An edit names the agencies shared with before and after, and the evaluators whose access ended.
+            ("notice.edit", NoticeDeveloper),
             // An assignment names an agency's evaluator (id and e-mail address).
             ("assignment.create", Assignment),
             ("assignment.delete", Assignment),

@@ -128,6 +128,8 @@ fn who_may_act_on_the_review_program() {
         ("file a notice", &can_file_notice,                     [1,  1,  1,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("manage the lab's notice", &|c| can_manage_notice(c, &lab_notice),
                                                                 [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("edit the lab's notice", &|c| can_edit_notice(c, &lab_notice),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("assign evaluators", &can_assign,                      [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("assign one of the agency", &|c| can_be_assigned(c, agency),
                                                                 [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),
@@ -137,8 +139,22 @@ fn who_may_act_on_the_review_program() {
                                                                 [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("write findings, assigned", &|c| can_write_agency_work(c, true),
                                                                 [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("read the program's counts", &can_read_program_counts, [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
     ];
     check(&callers, table);
+}
+
+#[test]
+fn each_role_has_its_dashboard() {
+    use DashboardKind::{AgencyAdmin, Developer, Evaluator, Other, Program};
+    let (_, callers) = cast();
+    let expected = [
+        Developer, Developer, Developer, AgencyAdmin, Evaluator, AgencyAdmin, Evaluator, Program, Other, Other,
+        Other,
+    ];
+    for ((persona, caller), kind) in PERSONAS.iter().zip(&callers).zip(expected) {
+        assert_eq!(dashboard_of(caller), kind, "{persona}");
+    }
 }
 
 #[test]

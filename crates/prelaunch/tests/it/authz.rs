@@ -132,6 +132,8 @@ struct Ids {
     vendor_org: Uuid,
     /// An organisation taking no part in `case` (the operator's).
     observer_org: Uuid,
+    /// The evaluator's agency.
+    agency: Uuid,
     /// The advisories of two published cases like `case`, marked TLP:CLEAR and TLP:AMBER.
     advisory_clear: Uuid,
     advisory_amber: Uuid,
@@ -170,6 +172,7 @@ impl Ids {
         // So are the cases and advisories it may read, and organisations.
         ids.vendor_org = self.vendor_org;
         ids.observer_org = self.observer_org;
+        ids.agency = self.agency;
         if m.send(&get(format!("/api/v1/cases/{}", self.case)), auth)
             .await
             .status
@@ -201,6 +204,7 @@ impl Ids {
     fn nonexistent() -> Ids {
         let r = Uuid::new_v4;
         Ids {
+            agency: r(),
             org: r(),
             person: r(),
             token: r(),
@@ -693,18 +697,45 @@ fn rows() -> Vec<Row> {
             op: "POST /api/v1/notices",
             case: "",
             fresh: Fresh::Nothing,
-            request: |_, _| {
+            // A new version each attempt: filing one already filed asks for confirmation (409).
+            request: |_, n| {
                 send(
                     Method::POST,
                     "/api/v1/notices".into(),
                     json!({
-                        "model_name": "Vega", "model_version": "1",
+                        "model_name": "Vega", "model_version": format!("1.{n}"),
                         "planned_launch_at": "2027-06-01T00:00:00Z",
                         "shared_with_all": true,
                     }),
                 )
             },
             expect: "3  3  +  +  +  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "",
+            fresh: Fresh::Notices,
+            request: |ids, n| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.notice),
+                    json!({"model_card": format!("# Orion\nEdit {n}."), "model_version": format!("1.{n}")}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "narrowing the sharing of a notice both agencies see",
+            fresh: Fresh::Notices,
+            request: |ids, _| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.broad),
+                    json!({"shared_with": [ids.agency]}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
         },
         Row {
             op: "GET /api/v1/notices/{id}",
@@ -2244,6 +2275,7 @@ async fn every_route_as_every_persona_and_credential() {
     let advisory_clear = advisory_of(&t, &w, "clear").await;
     let advisory_amber = advisory_of(&t, &w, "amber").await;
     let ids = Ids {
+        agency: w.agency,
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
         token: id_of(

@@ -19,7 +19,7 @@ const PAST: &str = "must be in the future";
 async fn file_at(t: &TestApp, dev: &Persona, agency: Uuid, planned: &str) -> Result<Value, String> {
     let body = json!({
         "model_name": "Orion", "model_version": "1.0", "planned_launch_at": planned,
-        "model_card": "# Orion", "shared_with": [agency],
+        "model_card": "# Orion", "shared_with": [agency], "confirm_duplicate": true,
     });
     let reply = t.post(dev, "/api/v1/notices", body).await;
     match reply.status.as_u16() {

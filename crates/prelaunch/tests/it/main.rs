@@ -41,6 +41,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod notice_edit;
 mod notifications;
 mod openapi;
 mod pagination;

@@ -945,7 +945,7 @@ async fn every_answer_conforms_to_the_document() {
     let launch = t.clock_now() + chrono::Duration::days(20);
     let new_notice = json!({
         "model_name": "Orion", "model_version": "2", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion", "shared_with": [w.agency],
+        "model_card": "# Orion", "shared_with": [w.agency], "confirm_duplicate": true,
     });
     // Three notices: one to work on, two to withdraw.
     let mut filed = Vec::new();
@@ -1003,6 +1003,9 @@ async fn every_answer_conforms_to_the_document() {
         (ev, "GET", "/notices", "/notices?state=pending".into(), None, 422),
         (ev, "GET", "/notices/{id}", n.clone(), None, 200),
         (other, "GET", "/notices/{id}", n.clone(), None, 404),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_card": "# Orion\nEdited."})), 200),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": " "})), 422),
+        (ev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": "3"})), 403),
         (ev, "GET", "/notices/{id}/history", format!("{n}/history"), None, 200),
         (dev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later.clone()), 200),
         (ev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later), 403),

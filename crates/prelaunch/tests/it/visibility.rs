@@ -78,7 +78,7 @@ async fn notice_shared(t: &TestApp, dev: &Persona, sharing: Value) -> Uuid {
     let launch = t.clock_now() + chrono::Duration::days(40);
     let mut body = json!({
         "model_name": "Orion", "model_version": "1.0", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion",
+        "model_card": "# Orion", "confirm_duplicate": true,
     });
     for (key, value) in sharing.as_object().unwrap() {
         body[key] = value.clone();
@@ -158,6 +158,18 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "its launch is moved",
         only(&events!(), "notice.moved"),
         "+ . + + . + + + + + + . .",
+    ));
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{broad}"),
+        json!({"model_card": "# Orion\nEdited.", "model_version": "1.1"}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "it is edited (an edit names the agencies before and after, and whose access ended)",
+        only(&events!(), "notice.edit"),
+        "+ . + + . . . . . . . . .",
     ));
 
     // Assignments name an agency's evaluator.

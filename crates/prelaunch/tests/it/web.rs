@@ -1163,7 +1163,7 @@ async fn browser_files_a_notice_and_sees_it_on_the_timeline() {
     browser.fill("#email", &dev.email).await.unwrap();
     browser.fill("#password", PASSWORD).await.unwrap();
     browser.click("main button[type=submit]").await.unwrap();
-    wait_for(&browser, "h1", "Review timeline").await;
+    wait_for(&browser, "h1", "Dashboard").await;
 
     browser.click("a[href='/notices/new']").await.unwrap();
     wait_for(&browser, "h1", "File a release notice").await;

@@ -12,7 +12,7 @@ mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
-use app::program::{NewAssessment, NewFinding, NewNotice, NoticeFilter};
+use app::program::{NewAssessment, NewFinding, NewNotice, NoticeEditInput, NoticeFilter};
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
@@ -39,7 +39,7 @@ pub fn routes() -> Router<App> {
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/policy", get(get_policy).put(put_policy))
         .route("/notices", get(list_notices).post(file_notice))
-        .route("/notices/{id}", get(get_notice))
+        .route("/notices/{id}", get(get_notice).patch(edit_notice))
         .route("/notices/{id}/history", get(notice_history))
         .route("/notices/{id}/launch", put(move_launch).post(launch_now))
         .route("/notices/{id}/withdraw", post(withdraw))
@@ -422,6 +422,8 @@ struct NewNoticeBody {
     shared_with: Vec<Uuid>,
     #[serde(default)]
     shared_with_all: bool,
+    #[serde(default)]
+    confirm_duplicate: bool,
 }
 
 async fn file_notice(
@@ -436,9 +438,34 @@ async fn file_notice(
         model_card: b.model_card,
         shared_with: b.shared_with,
         shared_with_all: b.shared_with_all,
+        confirm_duplicate: b.confirm_duplicate,
     };
     let notice = app.file_notice(&caller, input).await?;
     Ok((StatusCode::CREATED, Json(notice)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditNoticeBody {
+    model_card: Option<String>,
+    model_version: Option<String>,
+    shared_with: Option<Vec<Uuid>>,
+    shared_with_all: Option<bool>,
+}
+
+async fn edit_notice(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(b): ApiJson<EditNoticeBody>,
+) -> ApiResult<Response> {
+    let input = NoticeEditInput {
+        model_card: b.model_card,
+        model_version: b.model_version,
+        shared_with: b.shared_with,
+        shared_with_all: b.shared_with_all,
+    };
+    Ok(Json(app.edit_notice(&caller, id(&raw)?, input).await?).into_response())
 }
 
 async fn get_notice(

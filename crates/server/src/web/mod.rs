@@ -8,12 +8,14 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod dashboard;
 mod chart;
 mod clearinghouse;
 mod evals;
 mod form;
 mod gateway;
 mod ledger;
+mod notice_edit;
 mod notices;
 mod notifications;
 mod orgs;
@@ -42,10 +44,14 @@ pub fn routes() -> Router<App> {
             "/invitations/{token}",
             get(auth::invitation_form).post(auth::accept_invitation),
         )
-        .route("/", get(notices::dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/notices", get(notices::list).post(notices::file))
         .route("/notices/new", get(notices::new_form))
         .route("/notices/{id}", get(notices::detail))
+        .route(
+            "/notices/{id}/edit",
+            get(notice_edit::edit_form).post(notice_edit::edit),
+        )
         .route("/notices/{id}/launch", post(notices::move_launch))
         .route("/notices/{id}/launch-now", post(notices::launch_now))
         .route("/notices/{id}/withdraw", post(notices::withdraw))
