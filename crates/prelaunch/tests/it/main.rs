@@ -21,6 +21,7 @@ mod cli;
 mod clients;
 mod csaf;
 mod cvss;
+mod dashboards;
 mod dedup_quality;
 mod eval_agents;
 mod eval_cli;
