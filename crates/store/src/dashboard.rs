@@ -27,13 +27,27 @@ pub struct ProgramCounts {
 pub trait DashboardStore {
     /// The notices the reader is assigned to and may see, not withdrawn: open windows first, then upcoming,
     /// then closed, each by the time the window closes.
-    async fn assigned_notices(&self, audience: &Audience, now: DateTime<Utc>, limit: i64) -> Result<Vec<Notice>>;
+    async fn assigned_notices(
+        &self,
+        audience: &Audience,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Notice>>;
     /// Notices the reader's agency may see whose window has not closed and to which no one of the agency is
     /// assigned, soonest close first.
-    async fn unstaffed_notices(&self, audience: &Audience, now: DateTime<Utc>, limit: i64)
-    -> Result<Vec<Notice>>;
+    async fn unstaffed_notices(
+        &self,
+        audience: &Audience,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Notice>>;
     /// Findings on the reader's developer's notices, filed since `since`, that the reader may see; newest first.
-    async fn recent_findings(&self, audience: &Audience, since: DateTime<Utc>, limit: i64) -> Result<Vec<Finding>>;
+    async fn recent_findings(
+        &self,
+        audience: &Audience,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Finding>>;
     /// Assessments on the reader's developer's notices, published since `since`; newest first.
     async fn recent_assessments(
         &self,

@@ -52,14 +52,14 @@ mod audit;
 #[path = "queries/cases.rs"]
 mod cases;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/dashboard.rs"]
+mod dashboard;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/evals.rs"]
 mod evals;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/gateway.rs"]
 mod gateway;
-#[allow(clippy::duplicate_mod)]
-#[path = "queries/dashboard.rs"]
-mod dashboard;
 #[allow(clippy::duplicate_mod)]
 #[path = "queries/identity.rs"]
 mod identity;

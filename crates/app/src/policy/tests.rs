@@ -148,7 +148,16 @@ fn each_role_has_its_dashboard() {
     use DashboardKind::{AgencyAdmin, Developer, Evaluator, Other, Program};
     let (_, callers) = cast();
     let expected = [
-        Developer, Developer, Developer, AgencyAdmin, Evaluator, AgencyAdmin, Evaluator, Program, Other, Other,
+        Developer,
+        Developer,
+        Developer,
+        AgencyAdmin,
+        Evaluator,
+        AgencyAdmin,
+        Evaluator,
+        Program,
+        Other,
+        Other,
         Other,
     ];
     for ((persona, caller), kind) in PERSONAS.iter().zip(&callers).zip(expected) {

@@ -1,8 +1,8 @@
 //! What each role's dashboard shows: its to-do list, read with the caller's audience and bounded. The notices
 //! list (`list_notices`) keeps the filters and the whole program; a dashboard keeps only what asks for action.
 
-use super::{NoticeFilter, NoticeView};
 use super::work::{AssessmentView, FindingView};
+use super::{NoticeFilter, NoticeView};
 use crate::policy::{self, DashboardKind};
 use crate::{App, AppError, AppResult, Caller, PageRequest};
 use chrono::Duration;
@@ -123,7 +123,9 @@ impl App {
     /// `RECENT_DAYS`.
     pub async fn program_counts(&self, caller: &Caller) -> AppResult<ProgramCounts> {
         if !policy::can_read_program_counts(caller) {
-            return Err(AppError::Forbidden("only program administrators read the program's counts"));
+            return Err(AppError::Forbidden(
+                "only program administrators read the program's counts",
+            ));
         }
         let now = self.clock.now();
         Ok(self

@@ -64,7 +64,9 @@ async fn each_role_sees_its_own_to_do_list_and_nothing_it_may_not() {
     let (_, program_admin) = web_person(&t, "Clearinghouse", "pat@clearinghouse.example", "admin").await;
     let (_, vendor) = web_person(&t, "Router Vendor", "val@vendor.example", "admin").await;
     let path = format!("/api/v1/notices/{assigned}/assignments");
-    let reply = t.post(&w.agency_admin, &path, json!({"user_id": evaluator_id})).await;
+    let reply = t
+        .post(&w.agency_admin, &path, json!({"user_id": evaluator_id}))
+        .await;
     assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
     let finding = t.file_finding(&w.agency_admin, assigned, &[]).await;
     let finding_title = finding["title"].as_str().unwrap().to_owned();
@@ -107,10 +109,18 @@ async fn each_role_sees_its_own_to_do_list_and_nothing_it_may_not() {
         page.assert(200);
         crate::web::assert_accessible("/", &page.body);
         for text in shows {
-            assert!(page.body.contains(text), "{role} should see {text:?}:\n{}", page.body);
+            assert!(
+                page.body.contains(text),
+                "{role} should see {text:?}:\n{}",
+                page.body
+            );
         }
         for text in hides {
-            assert!(!page.body.contains(text), "{role} must not see {text:?}:\n{}", page.body);
+            assert!(
+                !page.body.contains(text),
+                "{role} must not see {text:?}:\n{}",
+                page.body
+            );
         }
         // The dashboard is no copy of the list: the filters stay on the list.
         assert!(!page.body.contains("Apply filters"), "{role}");
@@ -173,7 +183,11 @@ async fn soonest_close_first_lists_open_windows_then_upcoming_then_closed_with_l
     launch(zero).await;
     let withdrawn = file(&t, &w.dev_admin, "Withdrawn", 5, &[w.agency]).await;
     let reply = t
-        .post(&w.dev_admin, &format!("/api/v1/notices/{withdrawn}/withdraw"), json!({"reason": "retired"}))
+        .post(
+            &w.dev_admin,
+            &format!("/api/v1/notices/{withdrawn}/withdraw"),
+            json!({"reason": "retired"}),
+        )
         .await;
     reply.ok();
     let upcoming = file(&t, &w.dev_admin, "Upcoming", 70, &[w.agency]).await;
@@ -188,11 +202,23 @@ async fn soonest_close_first_lists_open_windows_then_upcoming_then_closed_with_l
     let expected = vec![soon, later, upcoming, zero, early, withdrawn];
     for who in [&w.dev_admin, &w.agency_admin] {
         for limit in [1, 2, 4, 50] {
-            assert_eq!(list_ids(&t, who, limit).await, expected, "{} by {limit}", who.name);
+            assert_eq!(
+                list_ids(&t, who, limit).await,
+                expected,
+                "{} by {limit}",
+                who.name
+            );
         }
     }
-    let states = t.get(&w.dev_admin, "/api/v1/notices?state=launched,in_review").await;
-    let ids: Vec<Uuid> = states.ok()["items"].as_array().unwrap().iter().map(id_of).collect();
+    let states = t
+        .get(&w.dev_admin, "/api/v1/notices?state=launched,in_review")
+        .await;
+    let ids: Vec<Uuid> = states.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     assert_eq!(ids, vec![soon, later, zero, early], "filters keep the order");
 
     let (_, dev) = web_person(&t, "Frontier Lab", "dan@lab.example", "member").await;
@@ -203,22 +229,39 @@ async fn soonest_close_first_lists_open_windows_then_upcoming_then_closed_with_l
         .iter()
         .map(|id| list.body.find(&format!("href=\"/notices/{id}\"")).unwrap())
         .collect();
-    assert!(positions.windows(2).all(|p| p[0] < p[1]), "the page keeps the order");
+    assert!(
+        positions.windows(2).all(|p| p[0] < p[1]),
+        "the page keeps the order"
+    );
     let launched_text = format!("Launched {}", launched_at.format("%-d %b %Y, %H:%M UTC"));
-    assert!(list.body.contains(&launched_text), "{launched_text}:\n{}", list.body);
+    assert!(
+        list.body.contains(&launched_text),
+        "{launched_text}:\n{}",
+        list.body
+    );
     assert!(list.body.contains("No review window (opened and closed"));
     assert!(list.body.contains("Apply filters"), "the list keeps its filters");
 
     // A launched notice's page says when it launched, and a window of no length is drawn and labelled.
     let page = web.get(&format!("/notices/{early}")).await;
-    assert!(page.body.contains(&launched_at.format("%-d %b %Y, %H:%M UTC").to_string()));
+    assert!(
+        page.body
+            .contains(&launched_at.format("%-d %b %Y, %H:%M UTC").to_string())
+    );
     let page = web.get(&format!("/notices/{zero}")).await;
-    assert!(page.body.contains("class=\"bar bar-zero bar-launched\""), "{}", page.body);
+    assert!(
+        page.body.contains("class=\"bar bar-zero bar-launched\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(">no window</text>"));
     assert!(page.body.contains("No review window: it opened and closed at"));
     let filed_at = t.get(&w.dev_admin, &format!("/api/v1/notices/{zero}")).await.ok()["filed_at"].clone();
     let filed: chrono::DateTime<chrono::Utc> = serde_json::from_value(filed_at).unwrap();
-    assert!(page.body.contains(&format!("Launched</dt><dd>{}", filed.format("%-d %b %Y, %H:%M UTC"))));
+    assert!(page.body.contains(&format!(
+        "Launched</dt><dd>{}",
+        filed.format("%-d %b %Y, %H:%M UTC")
+    )));
 }
 
 #[tokio::test]
@@ -232,7 +275,10 @@ async fn the_timeline_has_a_labelled_bounded_scale_whatever_the_span() {
         let (_, dev) = web_person(&t, "Frontier Lab", &format!("d{days}@lab.example"), "member").await;
         let page = Web::sign_in(&t, &dev).await.get("/").await;
         page.assert(200);
-        let axis_start = page.body.find("<svg class=\"axis\"").expect("a scale above the timeline");
+        let axis_start = page
+            .body
+            .find("<svg class=\"axis\"")
+            .expect("a scale above the timeline");
         let axis = &page.body[axis_start..axis_start + page.body[axis_start..].find("</svg>").unwrap()];
         let labels: Vec<&str> = axis
             .split("<text")
@@ -240,14 +286,21 @@ async fn the_timeline_has_a_labelled_bounded_scale_whatever_the_span() {
             .map(|s| &s[s.find('>').unwrap() + 1..s.find("</text>").unwrap()])
             .collect();
         assert!((2..=8).contains(&labels.len()), "{days}: {labels:?}");
-        assert!(labels.iter().any(|l| l.contains(first_label)), "{days}: {labels:?}");
+        assert!(
+            labels.iter().any(|l| l.contains(first_label)),
+            "{days}: {labels:?}"
+        );
         let track_start = page.body.find("<svg class=\"track\"").unwrap();
         let track = &page.body[track_start..track_start + page.body[track_start..].find("</svg>").unwrap()];
         assert!(track.matches("class=\"tick\"").count() <= 24, "{days}");
         assert!(page.body.contains(&format!("href=\"/notices/{notice}\"")));
-        t.post(&w.dev_admin, &format!("/api/v1/notices/{notice}/withdraw"), json!({"reason": "done"}))
-            .await
-            .ok();
+        t.post(
+            &w.dev_admin,
+            &format!("/api/v1/notices/{notice}/withdraw"),
+            json!({"reason": "done"}),
+        )
+        .await
+        .ok();
     }
 }
 
@@ -265,29 +318,53 @@ async fn browser_each_role_loads_its_dashboard() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
     let notice = file(&t, &w.dev_admin, "Browser Model", 5, &[w.agency]).await;
-    let (evaluator_id, evaluator) = web_person(&t, "Cyber Evaluation Agency", "eve@agency.example", "member").await;
+    let (evaluator_id, evaluator) =
+        web_person(&t, "Cyber Evaluation Agency", "eve@agency.example", "member").await;
     let (_, agency_admin) = web_person(&t, "Cyber Evaluation Agency", "ann@agency.example", "admin").await;
     let (_, developer) = web_person(&t, "Frontier Lab", "dan@lab.example", "member").await;
     let (_, program_admin) = web_person(&t, "Clearinghouse", "pat@clearinghouse.example", "admin").await;
     let path = format!("/api/v1/notices/{notice}/assignments");
-    t.post(&w.agency_admin, &path, json!({"user_id": evaluator_id})).await.ok();
+    t.post(&w.agency_admin, &path, json!({"user_id": evaluator_id}))
+        .await
+        .ok();
     t.file_finding(&w.agency_admin, notice, &[]).await;
 
     // (role, who, a section heading it shows, a text its sections show)
     let cases = [
         ("evaluator", &evaluator, "Assigned to you", "Browser Model"),
-        ("agency admin", &agency_admin, "Windows closing within 7 days", "Browser Model"),
-        ("developer", &developer, "New findings (last 14 days)", "Writes working exploits"),
-        ("program administrator", &program_admin, "Release notices by state", "In review"),
+        (
+            "agency admin",
+            &agency_admin,
+            "Windows closing within 7 days",
+            "Browser Model",
+        ),
+        (
+            "developer",
+            &developer,
+            "New findings (last 14 days)",
+            "Writes working exploits",
+        ),
+        (
+            "program administrator",
+            &program_admin,
+            "Release notices by state",
+            "In review",
+        ),
     ];
     let browser = Browser::start().await.unwrap();
     for (role, who, heading, text) in cases {
         browser_sign_in(&browser, &t, who).await;
         let main = wait_for(&browser, "main", heading).await;
         // Labels may be drawn in capitals; the words are what counts.
-        assert!(main.to_lowercase().contains(&text.to_lowercase()), "{role}: {main}");
+        assert!(
+            main.to_lowercase().contains(&text.to_lowercase()),
+            "{role}: {main}"
+        );
         if role == "program administrator" {
-            assert!(!main.contains("Browser Model") && !main.contains(SECRET_CARD), "{main}");
+            assert!(
+                !main.contains("Browser Model") && !main.contains(SECRET_CARD),
+                "{main}"
+            );
         }
         assert!(!browser.source().await.unwrap().contains("<script"), "{role}");
         browser.click("form[action='/logout'] button").await.unwrap();
@@ -307,7 +384,10 @@ async fn browser_edits_a_notice_with_the_preview() {
 
     browser.goto(&t.url(&format!("/notices/{notice}"))).await.unwrap();
     wait_for(&browser, "h1", "Editable 1.0").await;
-    browser.click(&format!("a[href='/notices/{notice}/edit']")).await.unwrap();
+    browser
+        .click(&format!("a[href='/notices/{notice}/edit']"))
+        .await
+        .unwrap();
     wait_for(&browser, "h1", "Edit the release notice of Editable").await;
     browser.fill("#model_version", "1.1").await.unwrap();
     browser
@@ -319,9 +399,16 @@ async fn browser_edits_a_notice_with_the_preview() {
     assert!(preview.contains("Now with stronger reasoning."), "{preview}");
     assert!(preview.contains("Not saved yet"));
     let source = browser.source().await.unwrap();
-    assert!(source.contains("<strong>stronger</strong>"), "the preview is rendered Markdown");
+    assert!(
+        source.contains("<strong>stronger</strong>"),
+        "the preview is rendered Markdown"
+    );
     // Nothing is saved by a preview; the form keeps what was typed.
-    let saved: Value = t.get(&w.dev_admin, &format!("/api/v1/notices/{notice}")).await.ok().clone();
+    let saved: Value = t
+        .get(&w.dev_admin, &format!("/api/v1/notices/{notice}"))
+        .await
+        .ok()
+        .clone();
     assert_eq!(saved["model_version"], "1.0");
     assert!(source.contains("value=\"1.1\""));
 
@@ -329,8 +416,15 @@ async fn browser_edits_a_notice_with_the_preview() {
     wait_for(&browser, "h1", "Editable 1.1").await;
     let main = browser.text("main").await.unwrap();
     assert!(main.contains("Now with stronger reasoning."), "{main}");
-    let saved: Value = t.get(&w.dev_admin, &format!("/api/v1/notices/{notice}")).await.ok().clone();
-    assert_eq!(saved["model_card"], "# Editable\n\nNow with **stronger** reasoning.");
+    let saved: Value = t
+        .get(&w.dev_admin, &format!("/api/v1/notices/{notice}"))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(
+        saved["model_card"],
+        "# Editable\n\nNow with **stronger** reasoning."
+    );
     assert_eq!(saved["model_version"], "1.1");
     browser.close().await.unwrap();
 }

@@ -257,8 +257,12 @@ async fn a_page_of_notices_is_as_large_for_a_launch_in_9999_as_for_one_next_mont
         stored_notice(&t, &w.other_dev, latest, t.clock_now()).await;
     }
     stored_notice(&t, &w.other_dev, latest, earliest).await;
-    let near_page = web.get(&format!("/notices?developer={}", w.dev_admin.org_id)).await;
-    let far_page = web.get(&format!("/notices?developer={}", w.other_dev.org_id)).await;
+    let near_page = web
+        .get(&format!("/notices?developer={}", w.dev_admin.org_id))
+        .await;
+    let far_page = web
+        .get(&format!("/notices?developer={}", w.other_dev.org_id))
+        .await;
     let ticks = |page: &crate::web::Page| page.body.matches("class=\"tick\"").count();
     for page in [&near_page, &far_page] {
         page.assert(200);

@@ -85,7 +85,13 @@ struct DashboardPage {
     receives: bool,
 }
 
-fn timeline(id: &'static str, title: &str, empty: &str, notices: &[NoticeView], now: DateTime<Utc>) -> Section {
+fn timeline(
+    id: &'static str,
+    title: &str,
+    empty: &str,
+    notices: &[NoticeView],
+    now: DateTime<Utc>,
+) -> Section {
     Section {
         id,
         title: title.to_owned(),
@@ -198,7 +204,9 @@ pub async fn dashboard(State(app): State<App>, WebCaller(caller): WebCaller) -> 
                     Section {
                         id: "assessments",
                         title: format!("New assessments (last {RECENT_DAYS} days)"),
-                        empty: format!("No assessment was published on your models in the last {RECENT_DAYS} days."),
+                        empty: format!(
+                            "No assessment was published on your models in the last {RECENT_DAYS} days."
+                        ),
                         body: Body::Work(assessment_rows),
                     },
                     timeline(
@@ -237,7 +245,11 @@ pub async fn dashboard(State(app): State<App>, WebCaller(caller): WebCaller) -> 
                             "Review windows",
                             vec![
                                 c("closing_soon", "Closing within a week", counts.closing_soon),
-                                c("zero_length", "Of no length (launched at filing)", counts.zero_length),
+                                c(
+                                    "zero_length",
+                                    "Of no length (launched at filing)",
+                                    counts.zero_length,
+                                ),
                             ],
                         ),
                         group(

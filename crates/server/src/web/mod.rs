@@ -8,9 +8,9 @@
 mod admin;
 pub mod assets;
 mod auth;
-mod dashboard;
 mod chart;
 mod clearinghouse;
+mod dashboard;
 mod evals;
 mod form;
 mod gateway;

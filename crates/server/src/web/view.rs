@@ -79,7 +79,10 @@ impl NoticeRow {
         let closes = day(n.window_closes_at);
         let zero_length = n.window_opens_at >= n.window_closes_at;
         let bar_label = if zero_length {
-            format!("No review window: it opened and closed at {}", when(n.window_closes_at))
+            format!(
+                "No review window: it opened and closed at {}",
+                when(n.window_closes_at)
+            )
         } else {
             format!(
                 "Review window {opens} to {closes}, {}% elapsed",

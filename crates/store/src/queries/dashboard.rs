@@ -10,7 +10,12 @@ use chrono::{DateTime, Utc};
 
 #[async_trait]
 impl DashboardStore for This {
-    async fn assigned_notices(&self, audience: &Audience, now: DateTime<Utc>, limit: i64) -> Result<Vec<Notice>> {
+    async fn assigned_notices(
+        &self,
+        audience: &Audience,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Notice>> {
         Ok(sqlx::query_as(concat!(
             notice_select!(),
             "JOIN assignments a ON a.notice_id = n.id AND a.user_id = $3 \
@@ -49,7 +54,12 @@ impl DashboardStore for This {
         .await?)
     }
 
-    async fn recent_findings(&self, audience: &Audience, since: DateTime<Utc>, limit: i64) -> Result<Vec<Finding>> {
+    async fn recent_findings(
+        &self,
+        audience: &Audience,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Finding>> {
         Ok(sqlx::query_as(concat!(
             "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id \
              WHERE n.developer_org_id = $1 AND w.created_at >= $3 AND ",
