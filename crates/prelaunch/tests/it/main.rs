@@ -23,6 +23,7 @@ mod csaf;
 mod csaf_sign;
 mod csaf_v21;
 mod cvss;
+mod dashboards;
 mod dedup_quality;
 mod eval_agents;
 mod eval_cli;

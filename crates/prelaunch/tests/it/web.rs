@@ -594,10 +594,13 @@ async fn a_developer_files_a_notice_through_the_form_and_sees_it() {
     )
     .await;
     let filtered = agency_web
-        .get(&format!("/?state=in_review&developer={}", w.dev_admin.org_id))
+        .get(&format!(
+            "/notices?state=in_review&developer={}",
+            w.dev_admin.org_id
+        ))
         .await;
     assert!(filtered.body.contains(&format!("href=\"/notices/{id}\"")));
-    let none = agency_web.get("/?state=launched").await;
+    let none = agency_web.get("/notices?state=launched").await;
     assert!(!none.body.contains(&format!("href=\"/notices/{id}\"")));
     let agency_view = agency_web.get(&format!("/notices/{id}")).await;
     agency_view.assert(200);
