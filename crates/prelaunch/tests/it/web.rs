@@ -520,7 +520,7 @@ async fn an_invited_person_joins_through_their_link_and_can_be_deactivated() {
         .submit(
             &org_page,
             &format!("/people/{}/active", grace.id),
-            &[("active", "false")],
+            &[("active", "false"), ("confirm", "yes")],
         )
         .await
         .assert(303);
@@ -920,7 +920,11 @@ async fn agencies_assign_file_findings_and_publish_assessments_through_the_forms
     assert!(shown.body.contains("neither approves nor blocks"));
 
     chief
-        .submit(&page, &format!("{page}/assignments/{}/remove", lin.id), &[])
+        .submit(
+            &page,
+            &format!("{page}/assignments/{}/remove", lin.id),
+            &[("confirm", "yes")],
+        )
         .await
         .assert(303);
     assert!(!analyst.get(&page).await.body.contains("File a finding"));
