@@ -2081,7 +2081,7 @@ async fn the_matrix_covers_every_documented_operation() {
             ));
         }
         let expect: Vec<&str> = row.expect.split_whitespace().collect();
-        let outcome = |e: &str| ["+", "1", "3", "4"].contains(&e);
+        let outcome = |e: &str| ["+", "1", "2", "3", "4"].contains(&e);
         // The dead column may split the public (no credential) from the other dead credentials: `4/1`.
         let dead_ok = expect.last().is_some_and(|e| {
             let (public, rest) = e.split_once('/').unwrap_or((e, e));
@@ -2092,7 +2092,7 @@ async fn the_matrix_covers_every_documented_operation() {
             || expect[..expect.len() - 1].iter().any(|e| !outcome(e))
         {
             problems.push(format!(
-                "{label}: {:?} is not one outcome (+, 1, 3 or 4) per persona ({}) and one for dead credentials",
+                "{label}: {:?} is not one outcome (+, 1, 2, 3 or 4) per persona ({}) and one for dead credentials",
                 row.expect,
                 CAST.join(" ")
             ));
