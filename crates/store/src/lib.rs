@@ -185,6 +185,9 @@ mod tests {
             csrf_token: "plc_thesessionsformtoken".into(),
             created_at: at,
             expires_at: at,
+            id: Uuid::now_v7(),
+            last_seen_at: None,
+            user_agent: String::new(),
         };
         let invitation = Invitation {
             id: Uuid::now_v7(),
@@ -197,6 +200,7 @@ mod tests {
             created_at: at,
             expires_at: at,
             used_at: None,
+            revoked_at: None,
         };
         let user = User {
             id: Uuid::now_v7(),

@@ -62,6 +62,8 @@ pub struct Invitation {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// Set when an admin revoked the link, or replaced it by inviting the same address again.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// A browser session. `Debug` leaves the token's digest and the CSRF token out.
@@ -72,6 +74,36 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The public id its holder names it by (to end it); the digest never leaves the server.
+    pub id: Uuid,
+    /// Updated at most every few minutes (`app::auth::LAST_SEEN_EVERY`), not on every request.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The browser's `User-Agent` when it signed in, cut to a bounded length; empty when none was sent.
+    pub user_agent: String,
+}
+
+/// A password reset link, stored as its token's digest. `Debug` leaves the digest out.
+#[derive(Clone, sqlx::FromRow)]
+pub struct PasswordReset {
+    pub id: Uuid,
+    pub token_digest: String,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("id", &self.id)
+            .field("token_digest", &REDACTED)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish()
+    }
 }
 
 /// What a `Debug` shows in place of a secret.
@@ -105,6 +137,7 @@ impl std::fmt::Debug for Invitation {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("used_at", &self.used_at)
+            .field("revoked_at", &self.revoked_at)
             .finish()
     }
 }
@@ -117,6 +150,9 @@ impl std::fmt::Debug for Session {
             .field("csrf_token", &REDACTED)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("id", &self.id)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("user_agent", &self.user_agent)
             .finish()
     }
 }

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod audit;
 mod auth_hardening;
 mod authz;

@@ -430,6 +430,90 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "user.activate"),
         "+ . + . . . . . . . . . .",
     ));
+    t.patch(&w.dev_admin, &person, json!({"role": "admin"}))
+        .await
+        .ok();
+    rows.push((
+        "their admin changes their role",
+        only(&events!(), "user.role"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let pending = t
+        .post(
+            &w.dev_admin,
+            "/api/v1/invitations",
+            json!({"org_id": w.dev_admin.org_id, "email": "later@lab.example"}),
+        )
+        .await;
+    let pending = id_of(pending.ok());
+    events!();
+    t.delete(&w.dev_admin, &format!("/api/v1/invitations/{pending}"))
+        .await
+        .ok();
+    rows.push((
+        "the admin revokes an invitation",
+        only(&events!(), "invitation.revoke"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let web = Web::sign_in(
+        &t,
+        &crate::web::Member {
+            email: "new@lab.example".into(),
+        },
+    )
+    .await;
+    events!();
+    web.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "another long passphrase nobody guesses"),
+        ],
+    )
+    .await
+    .assert(303);
+    rows.push((
+        "they change their password",
+        only(&events!(), "user.password"),
+        "+ . + . . . . . . . . . .",
+    ));
+    web.submit("/account", "/account/sessions/end-others", &[])
+        .await
+        .assert(303);
+    rows.push((
+        "they sign out their other sessions",
+        only(&events!(), "session.end"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.app
+        .request_password_reset("new@lab.example", std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
+    rows.push((
+        "they ask for a password reset link",
+        only(&events!(), "password_reset.request"),
+        "+ . + . . . . . . . . . .",
+    ));
+    // The link went by mail (none here): its use is written as the service writes it.
+    let reset = AuditEvent {
+        seq: 0,
+        id: Uuid::now_v7(),
+        at: t.clock_now(),
+        actor_user_id: Some(newcomer.id),
+        actor_org_id: Some(newcomer.org_id),
+        action: "password_reset.complete".into(),
+        object_type: "user".into(),
+        object_id: Some(newcomer.id),
+        details: store::Json(json!({"sessions_ended": true})),
+    };
+    t.app
+        .store
+        .append_events(std::slice::from_ref(&reset))
+        .await
+        .unwrap();
+    events!();
+    rows.push(("they reset it by the link", reset, "+ . + . . . . . . . . . ."));
     let api_token = t
         .post(&w.dev_member, "/api/v1/tokens", json!({"name": "ci"}))
         .await;

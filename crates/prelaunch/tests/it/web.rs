@@ -441,8 +441,11 @@ async fn the_setup_link_creates_the_first_administrator_once() {
         "program administrators see the audit trail"
     );
 
-    web.get(&link).await.assert(404);
-    Web::new(&t).get(&link).await.assert(404);
+    // A used link says so (before any form).
+    for again in [web.get(&link).await, Web::new(&t).get(&link).await] {
+        again.assert(409);
+        assert!(again.body.contains("already been used"), "{}", again.body);
+    }
 }
 
 #[tokio::test]
@@ -505,7 +508,9 @@ async fn an_invited_person_joins_through_their_link_and_can_be_deactivated() {
         .await
         .assert(303);
     assert!(newcomer.get("/").await.body.contains("Grace"));
-    newcomer.get(&link).await.assert(404);
+    let used = newcomer.get(&link).await;
+    used.assert(409);
+    assert!(used.body.contains("already been used"), "{}", used.body);
 
     let people = admin.get(&org_page).await;
     assert!(people.body.contains("grace@agency.example"));
@@ -520,7 +525,7 @@ async fn an_invited_person_joins_through_their_link_and_can_be_deactivated() {
         .submit(
             &org_page,
             &format!("/people/{}/active", grace.id),
-            &[("active", "false")],
+            &[("active", "false"), ("confirm", "yes")],
         )
         .await
         .assert(303);
@@ -923,7 +928,11 @@ async fn agencies_assign_file_findings_and_publish_assessments_through_the_forms
     assert!(shown.body.contains("neither approves nor blocks"));
 
     chief
-        .submit(&page, &format!("{page}/assignments/{}/remove", lin.id), &[])
+        .submit(
+            &page,
+            &format!("{page}/assignments/{}/remove", lin.id),
+            &[("confirm", "yes")],
+        )
         .await
         .assert(303);
     assert!(!analyst.get(&page).await.body.contains("File a finding"));

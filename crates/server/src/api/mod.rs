@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod accounts;
 mod cases;
 mod cvss;
 mod evals;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<App> {
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
+        .merge(accounts::routes())
         .merge(cases::routes())
         .merge(cvss::routes())
         .merge(evals::routes())
@@ -241,13 +243,35 @@ async fn get_user(
     Ok(Json(app.get_user(&caller, id(&raw)?).await?).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChangeBody {
+    active: Option<bool>,
+    role: Option<String>,
+}
+
 async fn update_user(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
-    ApiJson(body): ApiJson<ActiveBody>,
+    ApiJson(body): ApiJson<UserChangeBody>,
 ) -> ApiResult<Response> {
-    Ok(Json(app.set_user_active(&caller, id(&raw)?, body.active).await?).into_response())
+    let person = id(&raw)?;
+    if body.active.is_none() && body.role.is_none() {
+        return Err(Problem::field(
+            ProblemKind::InvalidField,
+            "active",
+            "active: give active, role or both",
+        ));
+    }
+    let mut view = None;
+    if let Some(role) = &body.role {
+        view = Some(app.set_user_role(&caller, person, role).await?);
+    }
+    if let Some(active) = body.active {
+        view = Some(app.set_user_active(&caller, person, active).await?);
+    }
+    Ok(Json(view).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,19 +293,7 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> ApiResult<Response> {
     let issued = app.invite(&caller, body.org_id, &body.email, &body.role).await?;
-    let inv = issued.invitation;
-    let mut answer = json!({
-        "id": inv.id, "org_id": inv.org_id, "email": inv.email, "role": inv.role,
-        "expires_at": inv.expires_at,
-        "emailed": issued.emailed,
-    });
-    // Shown once (only a digest is kept), and only when it did not go to the invited address by e-mail.
-    if !issued.emailed
-        && let Some(object) = answer.as_object_mut()
-    {
-        object.insert("link".into(), Value::String(issued.link.expose().to_owned()));
-    }
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    Ok((StatusCode::CREATED, Json(accounts::issued_answer(&issued))).into_response())
 }
 
 async fn list_tokens(

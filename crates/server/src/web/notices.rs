@@ -647,6 +647,24 @@ pub async fn unassign(
     form: SignedInForm,
 ) -> WebResult {
     let id = path_id(&raw)?;
-    app.unassign(&form.caller, id, path_id(&user)?).await?;
+    let evaluator = path_id(&user)?;
+    // Removing an evaluator ends their access at once: the page asks first (a page of its own, no script).
+    if form.fields.get("confirm") != Some("yes") {
+        let person = app.get_user(&form.caller, evaluator).await?;
+        let mut page = super::clearinghouse::triage::ConfirmPage::new(
+            &form.caller,
+            format!("Remove {} from this notice", person.display_name),
+            format!(
+                "{} loses access to the notice, its model and its evaluation at once.",
+                person.display_name
+            ),
+            format!("/notices/{id}/assignments/{evaluator}/remove"),
+            &form.fields,
+        );
+        page.frame = Frame::signed_in(&form.caller, "notices", page.heading.clone());
+        page.cancel = format!("/notices/{id}#assignments");
+        return Ok(html(StatusCode::OK, &page));
+    }
+    app.unassign(&form.caller, id, evaluator).await?;
     Ok(see_other(&format!("/notices/{id}#assignments")))
 }
