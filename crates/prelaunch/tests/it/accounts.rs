@@ -689,7 +689,7 @@ async fn browser_revokes_an_invitation() {
     browser.fill("#email", &ada.email).await.unwrap();
     browser.fill("#password", PASSWORD).await.unwrap();
     browser.click("main button[type=submit]").await.unwrap();
-    wait_for(&browser, "h1", "Review timeline").await;
+    wait_for(&browser, "h1", "Dashboard").await;
 
     browser.click("a.account-name").await.unwrap();
     wait_for(&browser, "h1", "Your account").await;
@@ -745,6 +745,6 @@ async fn browser_resets_a_password_by_the_link_in_the_mail() {
     browser.fill("#email", "ada@lab.example").await.unwrap();
     browser.fill("#password", NEW_PASSWORD).await.unwrap();
     browser.click("main form button[type=submit]").await.unwrap();
-    wait_for(&browser, "h1", "Review timeline").await;
+    wait_for(&browser, "h1", "Dashboard").await;
     browser.close().await.unwrap();
 }
