@@ -116,6 +116,19 @@ impl App {
                 });
             }
         }
+        // The rest (looking the address up, storing the link, mailing it) runs after the answer, so that the
+        // answer takes the same time whether or not the address has an account.
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.issue_password_reset(email, now).await {
+                tracing::warn!(error = %e, "a password reset request failed");
+            }
+        });
+        Ok(())
+    }
+
+    /// Stores a reset link for the account of `email`, if it has an active one, and mails it there.
+    async fn issue_password_reset(&self, email: Email, now: DateTime<Utc>) -> AppResult<()> {
         let Some(user) = self.store.find_user_by_email(email.as_str()).await? else {
             return Ok(());
         };

@@ -372,6 +372,23 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}?tls=none", self.port)
     }
 
+    /// The mails received once there are at least `n` (mail sent after an answer arrives a moment later).
+    pub(crate) async fn wait_for_mails(&self, n: usize) -> Vec<(Vec<String>, String)> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n {
+                return mails;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} mails, got {}",
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every mail received: (recipients, the whole message).
     pub(crate) fn mails(&self) -> Vec<(Vec<String>, String)> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
