@@ -794,4 +794,30 @@ async fn case_cve_ids_are_the_coordinators_and_unique() {
     assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
     assert_eq!(imported.body["reports"][0]["case_id"], json!(second));
     assert_eq!(imported.body["reports"][0]["joined"], true);
+
+    // Cases racing for one free id: exactly one gets it, every other gets 409, none a 500.
+    let mut racers = Vec::new();
+    for _ in 0..6 {
+        racers.push(open_case(&t, &w.coordinator, "amber", &[]).await);
+    }
+    let paths: Vec<String> = racers.iter().map(|&case| cve(case)).collect();
+    let replies = futures_util::future::join_all(
+        paths
+            .iter()
+            .map(|path| t.put(&w.coordinator, path, json!({"cve": "CVE-2026-40999"}))),
+    )
+    .await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409], "{replies:?}");
+    let paths: Vec<String> = racers
+        .iter()
+        .map(|case| format!("/api/v1/cases/{case}"))
+        .collect();
+    let holders = futures_util::future::join_all(paths.iter().map(|path| t.get(&w.coordinator, path)))
+        .await
+        .into_iter()
+        .filter(|r| r.body["cve"] == "CVE-2026-40999")
+        .count();
+    assert_eq!(holders, 1);
 }

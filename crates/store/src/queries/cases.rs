@@ -549,7 +549,9 @@ impl CaseStore for This {
         .bind(cve)
         .bind(at)
         .execute(&mut *tx)
-        .await?;
+        .await
+        // Another case took the id between the check above and this write.
+        .map_err(crate::sql::conflict("case CVE id"))?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Stale("case"));
         }
