@@ -15,6 +15,16 @@ pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError
     }
 }
 
+/// Whether a transaction failed only because PostgreSQL chose it as a deadlock's victim (or could not
+/// serialise it): nothing it did was kept, so running it again is safe.
+pub(crate) fn is_deadlock(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(e)
+        if e.as_database_error().and_then(|db| db.code()).is_some_and(|c| c == "40P01" || c == "40001"))
+}
+
+/// How many times a transaction chosen as a deadlock's victim is run in all.
+pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
+
 macro_rules! notice_select {
     () => {
         "SELECT n.id, n.developer_org_id, o.name AS developer_name, n.model_name, n.model_version, \

@@ -821,3 +821,67 @@ async fn case_cve_ids_are_the_coordinators_and_unique() {
         .count();
     assert_eq!(holders, 1);
 }
+
+/// A CSAF document of two vulnerabilities, one on each product of `valid_csaf`, in the order given, under a
+/// tracking id of its own (so that every import is a new document).
+fn two_vulnerabilities(tracking_id: &str, portal_first: bool) -> Value {
+    let mut doc = valid_csaf();
+    *at(&mut doc, "/document/tracking/id") = json!(tracking_id);
+    let base = doc["vulnerabilities"][0].clone();
+    let on = |title: &str, product: &str| {
+        let mut v = json!({
+            "title": title,
+            "product_status": {"known_affected": [product]},
+            "notes": [{"category": "description", "text": format!("{title}: files outside the root are served.")}],
+        });
+        for key in ["cwe"] {
+            if let Some(value) = base.get(key) {
+                v[key] = value.clone();
+            }
+        }
+        v
+    };
+    let portal = on("Path traversal in the Acme portal", "CSAFPID-0003");
+    let router = on("Path traversal in the Acme router", "CSAFPID-0001");
+    doc["vulnerabilities"] = if portal_first {
+        json!([portal, router])
+    } else {
+        json!([router, portal])
+    };
+    doc
+}
+
+#[tokio::test]
+async fn imports_of_the_same_products_in_opposite_orders_all_land() {
+    // Two organisations importing documents that name the same products in opposite orders at once: on
+    // PostgreSQL their dedup locks can deadlock; the victim runs again, and every import is filed.
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let first = t
+        .post(&w.dev_member, IMPORT, two_vulnerabilities("DL-0", true))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(
+        first.body["reports"].as_array().unwrap().len(),
+        2,
+        "{}",
+        first.body
+    );
+    let docs: Vec<(bool, Value)> = (1..=12)
+        .map(|i| (i % 2 == 0, two_vulnerabilities(&format!("DL-{i}"), i % 2 == 0)))
+        .collect();
+    let replies = futures_util::future::join_all(docs.iter().map(|(mine, doc)| {
+        let who = if *mine { &w.dev_member } else { &w.other_dev };
+        t.post(who, IMPORT, doc.clone())
+    }))
+    .await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(
+            reply.body["reports"].as_array().unwrap().len(),
+            2,
+            "{}",
+            reply.body
+        );
+    }
+}

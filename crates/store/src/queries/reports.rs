@@ -162,20 +162,21 @@ async fn take_count(conn: &mut Conn, limit: &IntakeLimit) -> Result<bool> {
 }
 
 /// Serialises intakes that could be duplicates of each other. PostgreSQL: a transaction-scoped advisory lock
-/// on each of the report's exact and band keys, taken in key order (so two intakes never wait on each
-/// other in a cycle) after the intake counters and before the candidate search; a second report sharing a
+/// on each of the reports' exact and band keys, taken in key order (so two intakes never wait on each
+/// other in a cycle; a batch takes all of its reports' keys at once) before the intake counters and the
+/// candidate search; a second report sharing a
 /// key with one being filed waits for its commit, and its search then sees it (each statement of a READ
 /// COMMITTED transaction reads what was committed before it began). Reports sharing no key cannot find
 /// each other anyway. SQLite: nothing to do, `BEGIN IMMEDIATE` already serialises every intake.
-async fn lock_keys(conn: &mut Conn, intake: &Intake) -> Result<()> {
-    let Some((_, keys, bands)) = &intake.fingerprint else {
-        return Ok(());
-    };
+async fn lock_keys(conn: &mut Conn, intakes: &[&Intake]) -> Result<()> {
     if This::BACKEND != crate::Backend::Postgres {
         return Ok(());
     }
-    let mut locks: Vec<i64> = keys.clone();
-    locks.extend(bands.iter().enumerate().map(|(band, key)| band_lock(band, *key)));
+    let mut locks: Vec<i64> = Vec::new();
+    for (_, keys, bands) in intakes.iter().filter_map(|i| i.fingerprint.as_ref()) {
+        locks.extend_from_slice(keys);
+        locks.extend(bands.iter().enumerate().map(|(band, key)| band_lock(band, *key)));
+    }
     locks.sort_unstable();
     locks.dedup();
     if locks.is_empty() {
@@ -268,6 +269,31 @@ async fn candidates(conn: &mut Conn, search: &CandidateSearch<'_>) -> Result<Vec
 }
 
 /// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
+
+impl This {
+    /// `file_reports`' one transaction.
+    async fn file_batch(
+        &self,
+        batch: &[(&Intake, &Decide<'_>)],
+    ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
+        let mut tx = self.begin().await?;
+        // Every report's keys at once, in key order, so that batches sharing keys wait rather than deadlock
+        // (each report takes its own again below, which a transaction already holding them passes through).
+        let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
+        lock_keys(&mut tx, &intakes).await?;
+        let mut all = Vec::with_capacity(batch.len());
+        for (i, (intake, decide)) in batch.iter().enumerate() {
+            match file_in(&mut tx, intake, decide).await? {
+                Ok(filed) => all.push(filed),
+                // Dropping the transaction rolls back the reports filed before this one.
+                Err(limit) => return Ok(Err((i, limit))),
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(all))
+    }
+}
+
 /// or drops the transaction when a limit refused the report.
 async fn file_in(
     tx: &mut Conn,
@@ -275,14 +301,15 @@ async fn file_in(
     decide: &Decide<'_>,
 ) -> Result<std::result::Result<Filed, LimitReached>> {
     let r = &intake.report;
-    // The counters first: a write, so SQLite takes its write lock before anything is read.
+    let dedup_started = std::time::Instant::now();
+    // The keys first (PostgreSQL; a batch took all of its reports' keys already), then the counters: a write,
+    // so SQLite takes its write lock before anything is read.
+    lock_keys(&mut *tx, &[intake]).await?;
     for (i, limit) in intake.limits.iter().enumerate() {
         if !take_count(&mut *tx, limit).await? {
             return Ok(Err(LimitReached(i)));
         }
     }
-    let dedup_started = std::time::Instant::now();
-    lock_keys(&mut *tx, intake).await?;
     let found = match &intake.fingerprint {
         Some((_, keys, bands)) => {
             let search = CandidateSearch {
@@ -531,17 +558,17 @@ impl ReportStore for This {
         &self,
         batch: &[(&Intake, &Decide<'_>)],
     ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
-        let mut tx = self.begin().await?;
-        let mut all = Vec::with_capacity(batch.len());
-        for (i, (intake, decide)) in batch.iter().enumerate() {
-            match file_in(&mut tx, intake, decide).await? {
-                Ok(filed) => all.push(filed),
-                // Dropping the transaction rolls back the reports filed before this one.
-                Err(limit) => return Ok(Err((i, limit))),
+        // Several reports take their counters and dedup keys one after another, so two batches naming the
+        // same vendors in different orders can deadlock on PostgreSQL: the victim, rolled back whole, runs again.
+        let mut attempt = 1;
+        loop {
+            match self.file_batch(batch).await {
+                Err(e) if attempt < crate::sql::DEADLOCK_ATTEMPTS && crate::sql::is_deadlock(&e) => {
+                    attempt += 1;
+                }
+                done => return done,
             }
         }
-        tx.commit().await?;
-        Ok(Ok(all))
     }
 
     async fn report_origin(&self, id: Uuid) -> Result<Option<ReportOrigin>> {
