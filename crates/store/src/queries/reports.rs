@@ -268,8 +268,6 @@ async fn candidates(conn: &mut Conn, search: &CandidateSearch<'_>) -> Result<Vec
         .collect())
 }
 
-/// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
-
 impl This {
     /// `file_reports`' one transaction.
     async fn file_batch(
@@ -294,6 +292,7 @@ impl This {
     }
 }
 
+/// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
 /// or drops the transaction when a limit refused the report.
 async fn file_in(
     tx: &mut Conn,
