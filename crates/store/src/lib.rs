@@ -9,6 +9,7 @@ mod advisories;
 mod audience;
 mod cases;
 mod evals;
+mod federation;
 mod gateway;
 mod identity;
 mod jobs;
@@ -30,6 +31,7 @@ pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
 pub use evals::*;
+pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage};
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -151,6 +153,7 @@ pub trait Store:
     + TlpStore
     + TaxiiStore
     + EvalStore
+    + FederationStore
     + Send
     + Sync
     + 'static

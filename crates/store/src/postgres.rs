@@ -60,6 +60,9 @@ mod cases;
 #[path = "queries/evals.rs"]
 mod evals;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/federation.rs"]
+mod federation;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/gateway.rs"]
 mod gateway;
 #[allow(clippy::duplicate_mod)]

@@ -87,6 +87,10 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("vendor_policy.update", EventReaders::Organization),
     ("subscription.create", EventReaders::Organization),
     ("subscription.delete", EventReaders::Organization),
+    // Federation peers: the coordinators' settings (never the credential), read by program administrators.
+    ("federation_peer.create", EventReaders::ProgramAdmins),
+    ("federation_peer.update", EventReaders::ProgramAdmins),
+    ("federation_peer.delete", EventReaders::ProgramAdmins),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -269,6 +273,10 @@ mod tests {
             ("vendor_policy.update", Organization),
             ("subscription.create", Organization),
             ("subscription.delete", Organization),
+            // A peer's settings are the clearinghouse's; its credential is in no event.
+            ("federation_peer.create", ProgramAdmins),
+            ("federation_peer.update", ProgramAdmins),
+            ("federation_peer.delete", ProgramAdmins),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

@@ -29,6 +29,7 @@ mod eval_io;
 mod eval_runs;
 mod eval_scale;
 mod exchange_osv;
+mod federation;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

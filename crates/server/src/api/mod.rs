@@ -3,6 +3,7 @@
 mod cases;
 mod cvss;
 mod evals;
+mod federation;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<App> {
         .merge(cases::routes())
         .merge(cvss::routes())
         .merge(evals::routes())
+        .merge(federation::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
