@@ -8,6 +8,8 @@
 #   BENCH_COMMAND=ledger bench/run.sh             the ledger benchmark instead of the list
 #   BENCH_COMMAND=jobs bench/run.sh               the job queue with real `prelaunch worker` processes
 #   BENCH_COMMAND=clearinghouse bench/run.sh      clearinghouse intake of 100,000 generated reports
+#   BENCH_COMMAND=taxii bench/run.sh              TAXII objects paged through 1,000,000 STIX objects, beside
+#                                                 medallion (installed into target/medallion-venv)
 #   BENCH_COMMAND=evals bench/run.sh              an evaluation on Inspect AI and on `prelaunch eval run`
 #                                                 (no database: run once, whatever BACKENDS says)
 #   BENCH_COMMAND=eval-workers bench/run.sh       one server-side evaluation run by one, then two, `prelaunch
@@ -29,10 +31,20 @@ BACKENDS="${BACKENDS:-sqlite postgres}"
 [[ "${BENCH_COMMAND:-}" == eval-workers ]] && BACKENDS=postgres
 if [[ -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --quiet -p bench
-  BENCH_BIN="$ROOT/target/release/bench"
+  BENCH_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/bench"
   if [[ "${BENCH_COMMAND:-}" == jobs || "${BENCH_COMMAND:-}" == evals || "${BENCH_COMMAND:-}" == eval-workers ]]; then
     # The workers run target/release/prelaunch (unless --prelaunch names another).
     cargo build --release --quiet -p prelaunch
+  fi
+fi
+
+if [[ "${BENCH_COMMAND:-}" == taxii ]]; then
+  # medallion and gunicorn, pinned, in their own environment (made once).
+  export MEDALLION_VENV="${MEDALLION_VENV:-${CARGO_TARGET_DIR:-$ROOT/target}/medallion-venv}"
+  if ! cmp -s "$ROOT/bench/medallion-requirements.txt" "$MEDALLION_VENV/requirements.txt"; then
+    python3 -m venv "$MEDALLION_VENV"
+    "$MEDALLION_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/bench/medallion-requirements.txt"
+    cp "$ROOT/bench/medallion-requirements.txt" "$MEDALLION_VENV/requirements.txt"
   fi
 fi
 

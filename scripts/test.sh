@@ -37,6 +37,7 @@ APT_PACKAGES=(
   chromium-driver
   python3-venv
   bubblewrap
+  gnupg
 )
 # Node.js and npm (the CSAF validator): Debian's packages, unless a Node.js is already installed (a NodeSource
 # `nodejs` package brings its own npm and conflicts with Debian's).

@@ -9,6 +9,7 @@ mod jobs;
 mod ledger;
 mod load;
 mod seed;
+mod taxii;
 
 use anyhow::{Context, Result, bail};
 use chrono::{TimeZone, Utc};
@@ -38,6 +39,9 @@ enum Command {
     /// Clearinghouse intake: generated vulnerability reports with known duplicates, reports/s, dedup time
     /// per report, memory and correlation storage.
     Clearinghouse(clearinghouse::ClearinghouseArgs),
+    /// TAXII 2.1 objects paged by 16 clients through a collection of up to 1,000,000 generated STIX objects,
+    /// beside medallion (memory backend) loaded with the same objects: objects/s, p50/p99 per page.
+    Taxii(taxii::TaxiiArgs),
     /// An evaluation of N samples on Inspect AI and on Prelaunch side by side: samples/s, peak RSS, log bytes.
     Evals(evals::EvalsArgs),
     /// One evaluation run on the server executed by one `prelaunch worker` and then by two, over PostgreSQL,
@@ -101,6 +105,7 @@ async fn main() -> Result<()> {
         Command::Ledger(args) => ledger::run(args).await,
         Command::Jobs(args) => jobs::run(args).await,
         Command::Clearinghouse(args) => clearinghouse::run(args).await,
+        Command::Taxii(args) => taxii::run(args).await,
         Command::Evals(args) => evals::run(args).await,
         Command::EvalWorkers(args) => eval_workers::run(args).await,
         Command::Gateway { command } => gateway::main(command).await,

@@ -27,9 +27,24 @@ pub enum AppError {
     /// A rate limit is reached; the detail says which, and when to retry (also in seconds).
     #[error("{detail}")]
     Limited { retry_after: i64, detail: String },
+    /// A document the caller sent breaks rules of its format (a CSAF mandatory test, the OSV schema): each
+    /// problem names its rule and the JSON pointer of the value at fault.
+    #[error("{detail}")]
+    Rejected {
+        detail: String,
+        problems: Vec<DocumentProblem>,
+    },
     /// We failed. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// One rule a document breaks: the rule (`6.1.1`, `osv`), the JSON pointer, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DocumentProblem {
+    pub rule: String,
+    pub path: String,
+    pub message: String,
 }
 
 impl AppError {

@@ -2,6 +2,7 @@
 //! the domain types (`review`, `accounts`), and persists the change together with its audit event (`store`).
 //! Transports (the HTTP server, the command line) call these and nothing below them.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod caller;
@@ -26,7 +27,7 @@ pub mod webhooks;
 
 pub use caller::{Actor, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, DocumentProblem};
 pub use page::{PageRequest, Paged};
 
 use serde_json::Value;
@@ -66,6 +67,9 @@ pub struct Config {
     /// This process's sandboxes, when it can make them (root and bubblewrap): only then does its worker take
     /// agent batches.
     pub sandbox: Option<crate::evals::SandboxPool>,
+    /// An armoured OpenPGP secret key (`--csaf-signing-key-file`) the CSAF provider imports as its signing
+    /// key when it has none yet; without it a key is made on first use (`clearinghouse::csaf_sign`).
+    pub csaf_signing_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -83,6 +87,7 @@ impl Default for Config {
             webhook_timeout: webhooks::TIMEOUT,
             suites_dir: None,
             sandbox: None,
+            csaf_signing_key_file: None,
         }
     }
 }
@@ -99,6 +104,10 @@ pub struct App {
     pub gateway: Arc<crate::gateway::Gateway>,
     /// The suite catalogue, loaded once from `config.suites_dir`.
     pub suites: Arc<crate::evals::Catalogue>,
+    /// The decoded samples of the runs this worker ran batches of lately.
+    pub(crate) eval_samples: Arc<crate::evals::SampleCache>,
+    /// The CSAF provider's signing key, opened once (`clearinghouse::csaf_sign`).
+    pub(crate) csaf_signer: Arc<tokio::sync::OnceCell<Arc<crate::clearinghouse::csaf_sign::Signer>>>,
 }
 
 impl App {
@@ -115,11 +124,13 @@ impl App {
             store,
             clock,
             suites,
+            eval_samples: Arc::default(),
             config: Arc::new(config),
             ledger_key: Arc::new(key),
             ledger_cache: Arc::default(),
             // Without a master key until `with_master_key`: model connections then cannot be made.
             gateway: Arc::new(crate::gateway::Gateway::new(None, egress)),
+            csaf_signer: Arc::default(),
         }
     }
 

@@ -9,4 +9,5 @@ pub mod dedup;
 pub mod pattern;
 pub mod product;
 pub mod stix;
+pub mod stix_import;
 pub mod tlp;

@@ -15,6 +15,11 @@ pub const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2f4e_8a57_4d0b_9c3e_51d2_a7b4
 /// The TLP 2.0 extension definition that the official marking-definition objects carry.
 pub const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
+/// Our property extension of `vulnerability` objects: `affected`, the products as a report names them
+/// (`[{"purl" or "cpe", "versions"}]`), which intake needs to file a posted vulnerability. Its id is UUID v5 of
+/// `extension:affected` in `NAMESPACE`.
+pub const AFFECTED_EXTENSION: &str = "extension-definition--935646ff-a1a8-5a81-a874-a2d98b75a1ab";
+
 /// The date of the official TLP 2.0 marking-definition objects.
 const TLP_CREATED: &str = "2022-10-01T00:00:00.000Z";
 

@@ -138,6 +138,10 @@ struct ServeArgs {
     /// Do not run background jobs in this process (run `prelaunch worker` processes instead).
     #[arg(long, env = "PRELAUNCH_NO_WORKER")]
     no_worker: bool,
+    /// An ASCII-armoured OpenPGP secret key (without a passphrase) the CSAF provider imports as its signing
+    /// key on first use, instead of making an Ed25519 key; sealed under the master key once imported.
+    #[arg(long, env = "PRELAUNCH_CSAF_SIGNING_KEY_FILE")]
+    csaf_signing_key_file: Option<PathBuf>,
     #[command(flatten)]
     jobs: JobArgs,
     #[command(flatten)]
@@ -693,6 +697,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         mail: args.mail.settings()?,
         suites_dir: args.jobs.suites_dir(),
         sandbox: if args.no_worker { None } else { args.jobs.sandbox() },
+        csaf_signing_key_file: args.csaf_signing_key_file.clone(),
         ..config(Some(public_url.clone()))
     };
     let app = open_with_key(&args.db, &args.key, settings).await?;

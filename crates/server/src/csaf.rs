@@ -1,6 +1,7 @@
 //! The CSAF trusted provider under `/.well-known/csaf/` (see `app::clearinghouse::csaf`): the provider
 //! metadata, and per TLP label the documents by year with their hashes, `index.txt`, `changes.csv` and the
-//! ROLIE feed. TLP:CLEAR documents are public; the others are read with an API token or a session, under
+//! ROLIE feed, each document with its OpenPGP signature (`.asc`), and the provider's public key under
+//! `openpgp/`. TLP:CLEAR documents are public; the others are read with an API token or a session, under
 //! the same TLP rule as the advisory, and anything the reader may not read is a 404.
 
 use crate::error::ApiResult;
@@ -34,8 +35,8 @@ fn body(content_type: &'static str, bytes: impl Into<axum::body::Body>) -> Respo
 }
 
 /// The same for every reader; a credential that is presented must still be valid, as on every public route.
-async fn metadata(State(app): State<App>, MaybeApiCaller(_): MaybeApiCaller) -> Response {
-    Json(app.csaf_provider_metadata()).into_response()
+async fn metadata(State(app): State<App>, MaybeApiCaller(_): MaybeApiCaller) -> ApiResult<Response> {
+    Ok(Json(app.csaf_provider_metadata().await?).into_response())
 }
 
 async fn listing(
@@ -44,6 +45,10 @@ async fn listing(
     Path((dir, file)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let caller = caller.as_ref();
+    if dir == "openpgp" {
+        // The provider's public key: public, like the metadata that names it.
+        return Ok(body("application/pgp-keys", app.csaf_public_key(&file).await?));
+    }
     if file == "index.txt" {
         return Ok(body(
             "text/plain; charset=utf-8",
@@ -71,6 +76,8 @@ async fn document(
         (name, CsafFile::Sha256, "text/plain; charset=utf-8")
     } else if let Some(name) = file.strip_suffix(".sha512") {
         (name, CsafFile::Sha512, "text/plain; charset=utf-8")
+    } else if let Some(name) = file.strip_suffix(".asc") {
+        (name, CsafFile::Signature, "application/pgp-signature")
     } else {
         (file.as_str(), CsafFile::Document, "application/json")
     };

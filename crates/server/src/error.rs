@@ -97,11 +97,19 @@ pub struct Problem {
     /// The request field at fault, for a caller's mistake in one field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// A rejected document: every rule it breaks, with the JSON pointer of the value at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Box<DocumentProblems>>,
     #[serde(skip)]
     kind: Option<ProblemKind>,
     #[serde(skip)]
     retry_after: Option<i64>,
 }
+
+/// The rules a rejected document breaks (boxed: most problems have none).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct DocumentProblems(pub Vec<app::DocumentProblem>);
 
 impl Problem {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
@@ -111,6 +119,7 @@ impl Problem {
             status: kind.status().as_u16(),
             detail: detail.into(),
             field: None,
+            errors: None,
             kind: Some(kind),
             retry_after: None,
         }
@@ -136,6 +145,10 @@ impl From<AppError> for Problem {
             AppError::Forbidden(why) => Problem::new(ProblemKind::Forbidden, why),
             AppError::Invalid(v) => Problem::field(ProblemKind::InvalidField, v.field.clone(), v.to_string()),
             AppError::Conflict(why) => Problem::new(ProblemKind::Conflict, why),
+            AppError::Rejected { detail, problems } => Problem {
+                errors: Some(Box::new(DocumentProblems(problems))),
+                ..Problem::new(ProblemKind::InvalidField, detail)
+            },
             AppError::Throttled(seconds) => Problem {
                 retry_after: Some(seconds),
                 ..Problem::new(ProblemKind::Throttled, error.to_string())

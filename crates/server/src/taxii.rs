@@ -1,4 +1,4 @@
-//! TAXII 2.1 (OASIS) under `/taxii2/`, the read side: discovery, one API root, a collection per TLP 2.0
+//! TAXII 2.1 (OASIS) under `/taxii2/`: discovery, one API root, a collection per TLP 2.0
 //! marking, objects and the manifest with the specification's filters and paging. The rules are
 //! `app::clearinghouse::taxii`; this module speaks the protocol: the media type (406 for an `Accept` it cannot
 //! serve), the error body, and who is calling — an API token as Bearer, or as the password of HTTP Basic
@@ -7,6 +7,8 @@
 use app::clearinghouse::taxii::{Collection, Listing, TaxiiFilter, TaxiiPage};
 use app::{App, AppError, Caller};
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,6 +17,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clearinghouse::stix;
+use clearinghouse::stix_import::EnvelopeError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,8 +29,15 @@ pub fn routes() -> Router<App> {
         .route("/taxii2/api/", get(api_root))
         .route("/taxii2/api/collections/", get(collections))
         .route("/taxii2/api/collections/{id}/", get(collection))
-        .route("/taxii2/api/collections/{id}/objects/", get(objects))
-        .route("/taxii2/api/collections/{id}/objects/{object}/", get(object))
+        .route(
+            "/taxii2/api/collections/{id}/objects/",
+            get(objects).post(post_objects),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/",
+            get(object).delete(delete_object),
+        )
+        .route("/taxii2/api/status/{id}/", get(status))
         .route(
             "/taxii2/api/collections/{id}/objects/{object}/versions/",
             get(versions),
@@ -97,6 +107,42 @@ impl IntoResponse for TaxiiError {
             );
         }
         response
+    }
+}
+
+impl TaxiiError {
+    /// An envelope refused whole: malformed (400), too many objects (413), or invalid STIX (422, each problem
+    /// listed in `details.problems`).
+    fn envelope(e: EnvelopeError) -> Response {
+        match e {
+            EnvelopeError::Malformed(why) => {
+                TaxiiError::new(StatusCode::BAD_REQUEST, "Malformed envelope", why).into_response()
+            }
+            EnvelopeError::TooMany(n) => TaxiiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too many objects",
+                format!(
+                    "the envelope holds {n} objects; at most {} are accepted",
+                    clearinghouse::stix_import::MAX_OBJECTS
+                ),
+            )
+            .into_response(),
+            EnvelopeError::Invalid(problems) => {
+                let listed: Vec<Value> = problems
+                    .iter()
+                    .map(|p| {
+                        json!({"index": p.index, "id": p.id, "property": p.property, "message": p.message})
+                    })
+                    .collect();
+                let body = json!({
+                    "title": "Invalid STIX",
+                    "description": problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                    "http_status": "422",
+                    "details": {"problems": listed},
+                });
+                taxii_json(StatusCode::UNPROCESSABLE_ENTITY, &body)
+            }
+        }
     }
 }
 
@@ -195,7 +241,7 @@ async fn api_root(TaxiiCaller(_): TaxiiCaller) -> Response {
         &json!({
             "title": "Clearinghouse advisories",
             "versions": [TAXII_MEDIA_TYPE],
-            "max_content_length": 262_144,
+            "max_content_length": crate::BODY_LIMIT,
         }),
     )
 }
@@ -344,4 +390,86 @@ async fn manifest(
 ) -> TaxiiResult<Response> {
     let page = read_page(&app, caller.as_ref(), &id, params, Listing::Manifest).await?;
     Ok(page_response(page, "objects"))
+}
+
+/// Whether a `Content-Type` is TAXII 2.1's media type (the version parameter required).
+fn is_taxii_content(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let media = parts.next().unwrap_or("");
+    let version = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("version"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned());
+    media.eq_ignore_ascii_case("application/taxii+json") && version.as_deref() == Some("2.1")
+}
+
+/// Posts an envelope: 202 with the status resource; an envelope refused whole stores nothing.
+async fn post_objects(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    if caller.is_none() {
+        return Err(AppError::Unauthenticated.into());
+    }
+    if !is_taxii_content(&headers) {
+        return Err(TaxiiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            format!("post an envelope as {TAXII_MEDIA_TYPE}"),
+        ));
+    }
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            TaxiiError::new(
+                status,
+                "Too large",
+                format!("an envelope is at most {} bytes", crate::BODY_LIMIT),
+            )
+        } else {
+            TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text())
+        }
+    })?;
+    match app.taxii_post(caller.as_ref(), c, &body).await? {
+        Ok(status) => Ok(taxii_json(StatusCode::ACCEPTED, &status)),
+        Err(refused) => Ok(TaxiiError::envelope(refused)),
+    }
+}
+
+/// The status of a post, for the person who posted it.
+async fn status(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path(id): Path<String>,
+) -> TaxiiResult<Response> {
+    let status = app.taxii_status(caller.as_ref(), &id).await?;
+    Ok(taxii_json(StatusCode::OK, &status))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct DeleteParams {
+    #[serde(rename = "match[version]")]
+    versions: Option<String>,
+}
+
+/// Deletes a posted object (every version, or those `match[version]` names).
+async fn delete_object(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path((id, object)): Path<(String, String)>,
+    query: Result<Query<DeleteParams>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Response> {
+    let c = find(&id)?;
+    let Query(params) =
+        query.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    app.taxii_delete(caller.as_ref(), c, &object, params.versions.as_deref())
+        .await?;
+    Ok(StatusCode::OK.into_response())
 }

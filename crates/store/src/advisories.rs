@@ -27,6 +27,9 @@ pub struct AdvisoryRow {
     pub published_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
     pub version: i64,
+    /// The case's CVE id, read with the advisory (not stored with it: the case may take one later).
+    #[sqlx(default)]
+    pub cve: Option<String>,
 }
 
 /// A case's publication: the case moves to published and its advisory is written, with the events, in one

@@ -31,6 +31,8 @@ pub struct CaseRow {
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
     pub version: i64,
+    /// Its CVE id, unique across cases.
+    pub cve: Option<String>,
 }
 
 /// An organisation to add to a case.
@@ -232,6 +234,16 @@ pub trait CaseStore: Send + Sync + 'static {
     /// Every policy that names products, for matching a case's affected products at triage (at most `limit`).
     async fn vendor_policies_with_products(&self, limit: i64) -> Result<Vec<VendorPolicy>>;
     async fn put_vendor_policy(&self, policy: &VendorPolicy, event: &AuditEvent) -> Result<()>;
+    /// Sets or clears the case's CVE id (if the case is still at `version`) with its event; `Err` names the
+    /// other case that holds the id (its id and reference).
+    async fn set_case_cve(
+        &self,
+        case_id: Uuid,
+        version: i64,
+        cve: Option<&str>,
+        at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<std::result::Result<CaseRow, (Uuid, String)>>;
     /// Unpublished open cases whose embargo ends in `(from, until]`, for the reminders.
     async fn cases_embargo_ending(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseRow>>;
 }

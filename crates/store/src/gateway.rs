@@ -115,6 +115,8 @@ pub enum SealedKind {
     Webhook,
     /// A report's attachment (a reproducer, a patch).
     Attachment,
+    /// The CSAF provider's OpenPGP secret key.
+    CsafSigningKey,
 }
 
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@
 mod advisories;
 mod audience;
 mod cases;
+mod dashboard;
 mod evals;
 mod federation;
 mod gateway;
@@ -30,6 +31,7 @@ mod webhooks;
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
+pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
 pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage};
 pub use gateway::*;
@@ -42,10 +44,12 @@ pub use notifications::*;
 pub use postgres::PostgresStore;
 pub use reports::*;
 pub use review::ReviewStore;
-pub use settings::SettingsStore;
+pub use settings::{CsafSigningKey, SettingsStore};
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
-pub use taxii::{StixObjectRow, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+pub use taxii::{
+    StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
+};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;
@@ -139,6 +143,7 @@ pub trait Store:
     + SessionStore
     + SettingsStore
     + ReviewStore
+    + DashboardStore
     + AudienceStore
     + AuditStore
     + LedgerStore
@@ -183,6 +188,9 @@ mod tests {
             csrf_token: "plc_thesessionsformtoken".into(),
             created_at: at,
             expires_at: at,
+            id: Uuid::now_v7(),
+            last_seen_at: None,
+            user_agent: String::new(),
         };
         let invitation = Invitation {
             id: Uuid::now_v7(),
@@ -195,6 +203,7 @@ mod tests {
             created_at: at,
             expires_at: at,
             used_at: None,
+            revoked_at: None,
         };
         let user = User {
             id: Uuid::now_v7(),

@@ -202,6 +202,21 @@ pub struct Intake {
     pub event: AuditEvent,
     pub open_event: AuditEvent,
     pub join_event: AuditEvent,
+    /// An imported report: where it came from, kept beside it (`report_origins`). Its CVE id, when no case
+    /// holds it yet, is taken by the case the report opens; a case that holds it already is joined.
+    pub origin: Option<ReportOrigin>,
+}
+
+/// Where an imported report came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct ReportOrigin {
+    /// `csaf` or `osv`.
+    pub format: String,
+    /// The CSAF tracking id or the OSV id.
+    pub document_id: String,
+    /// The CSAF tracking version or the OSV `modified` time.
+    pub version: String,
+    pub cve: Option<String>,
 }
 
 /// What intake stored.
@@ -279,6 +294,15 @@ pub trait ReportStore: Send + Sync + 'static {
     /// The stored reports intake would compare a fingerprint with (the same search as `file_report`'s),
     /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
     /// TLP read admits.
+    /// Files several reports in one transaction, in order, each as `file_report` files one (a later one sees
+    /// the earlier ones as candidates); nothing is stored when a limit refuses one: `(index, limit)`.
+    async fn file_reports(
+        &self,
+        batch: &[(&Intake, &Decide<'_>)],
+    ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>>;
+    /// Where an imported report came from (none for a report filed here).
+    async fn report_origin(&self, id: Uuid) -> Result<Option<ReportOrigin>>;
+
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>>;
     /// Counts one more in an intake counter unless it is full (false: full, nothing counted).
     async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool>;

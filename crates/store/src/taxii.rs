@@ -4,8 +4,8 @@
 //! version) within one marking; who may read is `tlp_admits!`, compiled into the query, so a page holds only
 //! readable objects before its `LIMIT`. The SQL is in `queries/taxii.rs`, compiled once per backend.
 
-use crate::Result;
 use crate::advisories::AdvisoryRow;
+use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
@@ -73,6 +73,15 @@ pub struct StixObjectRow {
     pub report_id: Option<Uuid>,
 }
 
+/// Who added a stored version of an object.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StixOrigin {
+    pub stix_id: String,
+    pub version: String,
+    pub added_org: Option<Uuid>,
+    pub advisory_id: Option<Uuid>,
+}
+
 /// The status of an envelope posted to a collection; successes and failures are JSON arrays as TAXII lists
 /// them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -95,6 +104,28 @@ pub trait TaxiiStore: Send + Sync + 'static {
     /// Stores object versions in one transaction (batched inserts); a version already stored in the same
     /// collection is kept as it is. Returns how many rows were written.
     async fn add_stix_objects(&self, rows: &[StixObjectRow]) -> Result<u64>;
+    /// Who holds each of these STIX ids in a collection, one row per stored version.
+    async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>>;
+    /// Stores the accepted objects of a posted envelope, its status and the event, in one transaction; a
+    /// version already stored is kept as it is.
+    async fn record_taxii_post(
+        &self,
+        status: &TaxiiStatusRow,
+        rows: &[StixObjectRow],
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// The status of a posted envelope.
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>>;
+    /// Deletes the posted versions of an object in a collection (all, or those `versions` selects); objects
+    /// derived from advisories are never deleted. The event is recorded with it when anything went (its
+    /// details given `versions_deleted`). Returns how many versions went.
+    async fn delete_stix_object(
+        &self,
+        tlp: Tlp,
+        stix_id: &str,
+        versions: &VersionMatch,
+        event: &AuditEvent,
+    ) -> Result<u64>;
     /// Advisories that have no STIX objects yet (published before `stix_objects` existed), at most `limit`.
     async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>>;
 }

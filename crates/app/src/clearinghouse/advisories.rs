@@ -293,6 +293,7 @@ impl App {
                 published_at: now,
                 modified_at: now,
                 version: 1,
+                cve: case.cve.clone(),
             },
         };
         let stored = self.store.publish_case(&publication, &events).await?;

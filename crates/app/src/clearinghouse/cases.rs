@@ -55,6 +55,8 @@ pub struct CaseSummary {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
+    /// The case's CVE id, when a coordinator set one or an imported report brought it.
+    pub cve: Option<String>,
 }
 
 impl From<&CaseRow> for CaseSummary {
@@ -72,6 +74,7 @@ impl From<&CaseRow> for CaseSummary {
             version: c.version,
             created_at: c.created_at,
             modified_at: c.modified_at,
+            cve: c.cve.clone(),
         }
     }
 }
@@ -204,6 +207,7 @@ impl App {
             created_at: now,
             modified_at: now,
             version: 1,
+            cve: None,
         };
         let vendors: Vec<Uuid> = participants.iter().skip(1).map(|p| p.org_id).collect();
         let event = self.event(
@@ -614,6 +618,42 @@ impl App {
             json!({"org_id": org_id, "role": role.as_str(), "notified": told}),
         );
         let stored = self.store.update_case(&update, &[event]).await?;
+        self.case_view(caller, stored).await
+    }
+
+    /// Sets (or, with `None`, clears) the case's CVE id (coordinators): `CVE-<year>-<4 to 19 digits>`, held by
+    /// one case at most (409 naming the case that holds it).
+    pub async fn set_case_cve(&self, caller: &Caller, id: Uuid, cve: Option<&str>) -> AppResult<CaseView> {
+        let cve = cve.map(str::trim);
+        if let Some(cve) = cve
+            && !super::cve::is_cve_id(cve)
+        {
+            return Err(invalid("cve", "a CVE id is CVE-<year>-<4 to 19 digits>"));
+        }
+        let case = self.readable_case(caller, id).await?;
+        if !policy::can_coordinate_cases(caller) {
+            return Err(AppError::Forbidden("only coordinators set a case's CVE id"));
+        }
+        if case.cve.as_deref() == cve {
+            return self.case_view(caller, case).await;
+        }
+        let event = self.event(
+            caller.into(),
+            "case.cve",
+            "case",
+            Some(case.id),
+            json!({"previous": case.cve, "cve": cve}),
+        );
+        let stored = self
+            .store
+            .set_case_cve(case.id, case.version, cve, self.clock.now(), &event)
+            .await?
+            .map_err(|(_, reference)| {
+                AppError::Conflict(format!(
+                    "case {reference} holds {} already",
+                    cve.unwrap_or_default()
+                ))
+            })?;
         self.case_view(caller, stored).await
     }
 

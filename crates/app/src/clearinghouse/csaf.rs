@@ -8,7 +8,8 @@
 //! `changes.csv` and the ROLIE feed `csaf-feed-tlp-<label>.json`. Every listing and file is read through the
 //! store under the reader's TLP audience (the public reads TLP:CLEAR only), so a reader sees in the feeds
 //! exactly the documents it may fetch, and a document it may not read is the same 404 as one that does not
-//! exist.
+//! exist. Each document also has its detached OpenPGP signature `<file>.asc` (see `csaf_sign`), read under
+//! the same rule, and the provider's public key lies at `openpgp/<fingerprint>.asc`, named in the metadata.
 
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
@@ -41,6 +42,8 @@ pub enum CsafFile {
     Document,
     Sha256,
     Sha512,
+    /// The detached OpenPGP signature (`.asc`).
+    Signature,
 }
 
 fn directory(name: &str) -> AppResult<(&'static str, &'static str, [Tlp; 2])> {
@@ -187,24 +190,38 @@ pub(crate) fn advisory_input(app: &App, row: &AdvisoryRow) -> Advisory {
             summary: String::from("The advisory on the clearinghouse"),
             own: true,
         }],
-        cve: None,
+        cve: row.cve.clone(),
         cwe,
         cvss_v3: vector("cvss_v3"),
         cvss_v4: vector("cvss_v4"),
         products,
         finders,
+        // Not held for advisories yet: the 2.1 writer carries them when they are.
+        epss: None,
+        ssvc: None,
     }
 }
 
 impl App {
     /// An advisory as a CSAF 2.0 document, if the reader may read the advisory; `None` is the public.
     pub async fn advisory_csaf(&self, caller: Option<&Caller>, id: uuid::Uuid) -> AppResult<Value> {
+        self.advisory_csaf_version(caller, id, csaf::CsafVersion::V2_0)
+            .await
+    }
+
+    /// The same in the CSAF version asked for (2.1 is Committee Specification Draft 03).
+    pub async fn advisory_csaf_version(
+        &self,
+        caller: Option<&Caller>,
+        id: uuid::Uuid,
+        version: csaf::CsafVersion,
+    ) -> AppResult<Value> {
         let row = self
             .store
             .visible_advisory(id, &policy::tlp_audience(caller))
             .await?
             .ok_or(AppError::NotFound("advisory"))?;
-        Ok(csaf::write(&advisory_input(self, &row)))
+        Ok(csaf::write_version(&advisory_input(self, &row), version))
     }
 }
 
@@ -216,8 +233,9 @@ impl App {
         )
     }
 
-    /// `provider-metadata.json`: a trusted provider's, naming the directories and a ROLIE feed per label.
-    pub fn csaf_provider_metadata(&self) -> Value {
+    /// `provider-metadata.json`: a trusted provider's, naming the directories and a ROLIE feed per label, and
+    /// the public key that signs the documents (none without a master key).
+    pub async fn csaf_provider_metadata(&self) -> AppResult<Value> {
         let base = self.csaf_base();
         let feeds: Vec<Value> = DIRECTORIES
             .iter()
@@ -229,7 +247,7 @@ impl App {
                 })
             })
             .collect();
-        json!({
+        let mut metadata = json!({
             "canonical_url": format!("{base}/provider-metadata.json"),
             "distributions": [{"rolie": {"feeds": feeds}}],
             "last_updated": time(self.clock.now()),
@@ -242,7 +260,27 @@ impl App {
                 "namespace": self.config.public_url.trim_end_matches('/'),
             },
             "role": "csaf_trusted_provider",
-        })
+        });
+        if let (Some(signer), Some(object)) = (self.csaf_signer().await?, metadata.as_object_mut()) {
+            object.insert(
+                "public_openpgp_keys".into(),
+                json!([{
+                    "fingerprint": signer.fingerprint,
+                    "url": format!("{base}/openpgp/{}.asc", signer.fingerprint),
+                }]),
+            );
+        }
+        Ok(metadata)
+    }
+
+    /// `openpgp/<fingerprint>.asc`: the provider's armoured public key, public like the metadata.
+    pub async fn csaf_public_key(&self, file: &str) -> AppResult<String> {
+        let signer = self
+            .csaf_signer()
+            .await?
+            .filter(|s| file.strip_suffix(".asc") == Some(s.fingerprint.as_str()))
+            .ok_or(AppError::NotFound("CSAF file"))?;
+        Ok(signer.public_key.clone())
     }
 
     async fn csaf_listed(&self, caller: Option<&Caller>, dir: &str) -> AppResult<Vec<AdvisoryRow>> {
@@ -279,6 +317,16 @@ impl App {
             CsafFile::Document => bytes,
             CsafFile::Sha256 => format!("{}  {file}\n", hex(&Sha256::digest(&bytes))).into_bytes(),
             CsafFile::Sha512 => format!("{}  {file}\n", hex(&Sha512::digest(&bytes))).into_bytes(),
+            CsafFile::Signature => {
+                // Without a master key there is no key, so no signature: the file does not exist.
+                let signer = self
+                    .csaf_signer()
+                    .await?
+                    .ok_or(AppError::NotFound("CSAF document"))?;
+                signer
+                    .sign(&bytes, row.modified_at.max(row.published_at))?
+                    .into_bytes()
+            }
         })
     }
 
@@ -321,6 +369,7 @@ impl App {
                         {"rel": "self", "href": href},
                         {"rel": "hash", "href": format!("{href}.sha256")},
                         {"rel": "hash", "href": format!("{href}.sha512")},
+                        {"rel": "signature", "href": format!("{href}.asc")},
                     ],
                     "published": time(r.published_at),
                     "updated": time(r.modified_at.max(r.published_at)),

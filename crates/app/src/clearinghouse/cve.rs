@@ -276,7 +276,8 @@ pub fn record(advisory: &AdvisoryRow, cve_id: &str, provider: &Provider) -> Valu
 /// Program's registry (its organisation UUID, and its short name).
 #[derive(Debug, Clone, Default)]
 pub struct CveRequest {
-    pub cve_id: String,
+    /// Left out: the case's own CVE id.
+    pub cve_id: Option<String>,
     pub cna_org_id: String,
     pub cna_short_name: Option<String>,
 }
@@ -286,8 +287,10 @@ impl App {
     /// when the reader may not read the advisory; forbidden to a reader who may but is no coordinator.
     pub async fn cve_record(&self, caller: &Caller, id: Uuid, request: &CveRequest) -> AppResult<Value> {
         // The caller's input is checked first: its mistakes say nothing about the advisory.
-        let cve_id = request.cve_id.trim();
-        if !is_cve_id(cve_id) {
+        let given = request.cve_id.as_deref().map(str::trim);
+        if let Some(cve_id) = given
+            && !is_cve_id(cve_id)
+        {
             return Err(invalid("cve_id", "a CVE id is CVE-<year>-<4 to 19 digits>"));
         }
         let org_id = Uuid::parse_str(request.cna_org_id.trim())
@@ -320,6 +323,21 @@ impl App {
         if !policy::can_export_cve_record(caller) {
             return Err(AppError::Forbidden("only coordinators export CVE records"));
         }
+        let cve_id = match (given, advisory.cve.as_deref()) {
+            (Some(given), Some(own)) if given != own => {
+                return Err(invalid(
+                    "cve_id",
+                    format!("the advisory's case has the CVE id {own}"),
+                ));
+            }
+            (Some(id), _) | (None, Some(id)) => id,
+            (None, None) => {
+                return Err(invalid(
+                    "cve_id",
+                    "the advisory's case has no CVE id: give the one the CNA reserved",
+                ));
+            }
+        };
         Ok(record(&advisory, cve_id, &provider))
     }
 }

@@ -186,7 +186,7 @@ pub fn record(advisory: &AdvisoryRow) -> Value {
     put("id", json!(osv_id(&advisory.reference)));
     put("modified", json!(timestamp(advisory.modified_at)));
     put("published", json!(timestamp(advisory.published_at)));
-    let aliases: Vec<&str> = text("cve_id").into_iter().collect();
+    let aliases: Vec<&str> = advisory.cve.as_deref().or(text("cve_id")).into_iter().collect();
     if !aliases.is_empty() {
         put("aliases", json!(aliases));
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use store::{
     Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Report, ReportAffected,
-    ReportKind,
+    ReportKind, ReportOrigin,
 };
 use uuid::Uuid;
 
@@ -128,6 +128,9 @@ pub struct ReportView {
     pub duplicate_of: Option<Uuid>,
     pub duplicate_score: Option<f64>,
     pub finding_id: Option<Uuid>,
+    /// An imported report: the format, the document's id and version, and the CVE id it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ReportOrigin>,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
     pub version: i64,
@@ -150,6 +153,59 @@ impl App {
         v: Validated,
         finding: Option<Uuid>,
     ) -> AppResult<FiledView> {
+        let prepared = self.prepare_intake(caller, v, finding, None).await?;
+        let decide = |candidates: &[Candidate]| prepared.decide(candidates);
+        let filed = match self.store.file_report(&prepared.intake, &decide).await? {
+            Ok(filed) => filed,
+            Err(store::LimitReached(i)) => return Err(prepared.limited(i)),
+        };
+        self.filed_view(caller, &prepared, filed).await
+    }
+
+    /// Files several validated reports in one store transaction: all of them, or none when a limit refuses
+    /// one (each is deduplicated against the stored reports and those before it).
+    pub(crate) async fn intake_all(
+        &self,
+        caller: &Caller,
+        reports: Vec<(Validated, Option<ReportOrigin>)>,
+    ) -> AppResult<Vec<FiledView>> {
+        let mut prepared = Vec::with_capacity(reports.len());
+        for (v, origin) in reports {
+            prepared.push(self.prepare_intake(caller, v, None, origin).await?);
+        }
+        let deciders: Vec<_> = prepared
+            .iter()
+            .map(|p| move |candidates: &[Candidate]| p.decide(candidates))
+            .collect();
+        let batch: Vec<(&Intake, &store::Decide<'_>)> = prepared
+            .iter()
+            .zip(&deciders)
+            .map(|(p, d)| (&p.intake, d as &store::Decide<'_>))
+            .collect();
+        let filed = match self.store.file_reports(&batch).await? {
+            Ok(filed) => filed,
+            Err((i, store::LimitReached(limit))) => {
+                let p = prepared
+                    .get(i)
+                    .ok_or_else(|| AppError::corrupt("intake refused a report it was not given"))?;
+                return Err(p.limited(limit));
+            }
+        };
+        let mut views = Vec::with_capacity(filed.len());
+        for (p, f) in prepared.iter().zip(filed) {
+            views.push(self.filed_view(caller, p, f).await?);
+        }
+        Ok(views)
+    }
+
+    /// Everything intake writes for one validated report, and what deciding on its candidates takes.
+    async fn prepare_intake(
+        &self,
+        caller: &Caller,
+        v: Validated,
+        finding: Option<Uuid>,
+        origin: Option<ReportOrigin>,
+    ) -> AppResult<Prepared> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
         // The program's intake settings, read once for the thresholds and the limits.
@@ -208,7 +264,7 @@ impl App {
                 versions: a.versions.to_string(),
             })
             .collect();
-        let (action, details) = match finding {
+        let (action, mut details) = match finding {
             Some(finding) => (
                 "report.forward",
                 json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str(), "finding": finding}),
@@ -218,6 +274,12 @@ impl App {
                 json!({"kind": v.kind.as_str(), "tlp": v.tlp.as_str()}),
             ),
         };
+        if let (Some(o), Some(map)) = (&origin, details.as_object_mut()) {
+            map.insert(
+                "origin".into(),
+                json!({"format": o.format, "document_id": o.document_id, "version": o.version}),
+            );
+        }
         let event = self.event(caller.into(), action, "report", Some(id), details);
         let open_event = self.event(caller.into(), "case.open", "case", None, json!({"report": id}));
         let join_event = self.event(caller.into(), "case.join", "case", None, json!({"report": id}));
@@ -240,41 +302,39 @@ impl App {
             event,
             open_event,
             join_event,
+            origin,
         };
-        let new_affected = &v.affected;
-        let decide = |candidates: &[Candidate]| match &fingerprint {
-            Some(f) => decide_from(f, new_affected, candidates, thresholds),
-            None => Decision::default(),
-        };
-        let filed = match self.store.file_report(&intake, &decide).await? {
-            Ok(filed) => filed,
-            Err(store::LimitReached(i)) => {
-                let limit = limits
-                    .get(i)
-                    .ok_or_else(|| AppError::corrupt("intake refused by a limit it was not given"))?;
-                return Err(AppError::Limited {
-                    retry_after: super::intake::retry_after(limit.counter.window_start, now),
-                    detail: limit.detail.clone(),
-                });
-            }
-        };
+        Ok(Prepared {
+            intake,
+            fingerprint,
+            affected: v.affected,
+            thresholds,
+            limits,
+            now,
+            scores: Scores {
+                cvss_v3: v.cvss_v3,
+                cvss_v4: v.cvss_v4,
+            },
+        })
+    }
+
+    /// The answer to filing: the duplicates listed are those the reporter may read.
+    async fn filed_view(&self, caller: &Caller, p: &Prepared, filed: store::Filed) -> AppResult<FiledView> {
         let ids: Vec<Uuid> = filed.candidates.iter().map(|(id, _, _)| *id).collect();
         let readable = self
             .store
             .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
             .await?;
+        let r = &p.intake.report;
         Ok(FiledView {
-            id,
-            kind: v.kind.as_str(),
-            tlp: v.tlp,
+            id: r.id,
+            kind: r.kind.as_str(),
+            tlp: r.tlp,
             case_id: filed.case_id,
             case_reference: filed.case_reference,
             joined: filed.joined,
             duplicate_of: filed.duplicate_of.filter(|d| readable.contains(d)),
-            scores: Scores {
-                cvss_v3: v.cvss_v3,
-                cvss_v4: v.cvss_v4,
-            },
+            scores: p.scores.clone(),
             duplicates: filed
                 .candidates
                 .into_iter()
@@ -285,7 +345,7 @@ impl App {
                     score,
                 })
                 .collect(),
-            created_at: now,
+            created_at: p.now,
             dedup_time: filed.dedup,
         })
     }
@@ -422,6 +482,7 @@ impl App {
         } else {
             Vec::new()
         };
+        let origin = self.store.report_origin(r.id).await?;
         let rescore = |vector: &Option<String>| -> AppResult<Option<Score>> {
             vector
                 .as_deref()
@@ -464,6 +525,7 @@ impl App {
             duplicate_of,
             duplicate_score: r.duplicate_score,
             finding_id: r.finding_id,
+            origin,
             created_at: r.created_at,
             modified_at: r.modified_at,
             version: r.version,
@@ -560,6 +622,37 @@ impl App {
             .readable_report_ids(&[id], &policy::tlp_audience(Some(caller)))
             .await?;
         Ok(readable.first().copied())
+    }
+}
+
+/// One report ready for the store, with what deciding on its candidates and answering take.
+struct Prepared {
+    intake: Intake,
+    fingerprint: Option<Fingerprint>,
+    affected: Vec<Affected>,
+    thresholds: Thresholds,
+    limits: Vec<super::intake::Limit>,
+    now: DateTime<Utc>,
+    scores: Scores,
+}
+
+impl Prepared {
+    fn decide(&self, candidates: &[Candidate]) -> Decision {
+        match &self.fingerprint {
+            Some(f) => decide_from(f, &self.affected, candidates, self.thresholds),
+            None => Decision::default(),
+        }
+    }
+
+    /// The answer when the limit at this index refused the report.
+    fn limited(&self, i: usize) -> AppError {
+        match self.limits.get(i) {
+            Some(limit) => AppError::Limited {
+                retry_after: super::intake::retry_after(limit.counter.window_start, self.now),
+                detail: limit.detail.clone(),
+            },
+            None => AppError::corrupt("intake refused by a limit it was not given"),
+        }
     }
 }
 

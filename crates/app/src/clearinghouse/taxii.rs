@@ -48,19 +48,19 @@ impl Collection {
         Collection::all().into_iter().find(|c| c.id == id)
     }
 
-    /// The collection resource as TAXII lists it, for this caller: the public reads TLP:CLEAR only; writing
-    /// is not offered yet.
+    /// The collection resource as TAXII lists it, for this caller: the public reads TLP:CLEAR only; who may
+    /// post is `policy::can_write_taxii`.
     pub fn resource(&self, caller: Option<&Caller>) -> Value {
         json!({
             "id": self.id,
             "title": format!("{} advisories", self.tlp.label()),
             "description": format!(
                 "The clearinghouse's published advisories marked {}, as STIX 2.1 vulnerability and report \
-                 objects; each caller sees those TLP 2.0 lets them read.",
+                 objects, and the STIX objects members post; each caller sees those TLP 2.0 lets them read.",
                 self.tlp.label()
             ),
             "can_read": self.readable_by(caller),
-            "can_write": false,
+            "can_write": policy::can_write_taxii(caller, self.tlp),
             "media_types": [STIX_MEDIA_TYPE],
         })
     }
@@ -129,7 +129,7 @@ fn parse_time(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
 }
 
 /// Times are shown with milliseconds; this is the millisecond a stored time shows as.
-fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at)
 }
 
@@ -187,6 +187,14 @@ fn version_match(f: &TaxiiFilter) -> AppResult<VersionMatch> {
         }
     }
     Ok(m)
+}
+
+/// `match[version]` as a delete names it (every version when absent).
+pub(crate) fn version_match_of(versions: Option<&str>) -> AppResult<VersionMatch> {
+    version_match(&TaxiiFilter {
+        versions: Some(versions.unwrap_or("all").to_owned()),
+        ..TaxiiFilter::default()
+    })
 }
 
 /// The store's query for a filter.

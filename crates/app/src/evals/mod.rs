@@ -3,6 +3,7 @@
 //! sample runs in, runs on the server (`runs`: stored, split into jobs, recorded item by item), and runs as
 //! Inspect logs, exported and imported (`logs`).
 
+pub(crate) mod batch;
 mod compare;
 mod endpoint;
 mod gateway_model;
@@ -11,6 +12,7 @@ pub mod runs;
 mod sandboxed;
 pub mod suites;
 
+pub use batch::SampleCache;
 pub use compare::{ComparedItem, EvalComparison, EvalSampleView, MAX_COMPARED};
 pub use endpoint::Endpoint;
 pub use gateway_model::{GatewayModel, model_error};

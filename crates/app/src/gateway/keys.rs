@@ -53,6 +53,7 @@ impl App {
                 SealedKind::Transcript => transcript_context(value.id),
                 SealedKind::Webhook => crate::webhooks::seal_context(value.id),
                 SealedKind::Attachment => crate::clearinghouse::attachment_context(value.id),
+                SealedKind::CsafSigningKey => crate::clearinghouse::csaf_sign::seal_context(value.id),
             };
             let plain = old
                 .open(&context, &value.sealed)

@@ -33,7 +33,7 @@ impl App {
             .every(CHECKPOINT, Duration::seconds(30))
             .handle(PURGE, Purge)
             .every(PURGE, Duration::minutes(1));
-        crate::federation::register(crate::evals::runs::register(crate::clearinghouse::register(
+        crate::federation::register(crate::evals::batch::register(crate::clearinghouse::register(
             crate::webhooks::register(crate::notifications::register(registry)),
         )))
     }

@@ -37,6 +37,18 @@ pub fn can_file_report(_caller: &Caller) -> bool {
     true
 }
 
+/// Posting STIX objects to a TAXII collection: a signed-in member of an active organisation (a `Caller` is
+/// one); the TLP:CLEAR collection is public, so only coordinators post to it.
+pub fn can_write_taxii(caller: Option<&Caller>, collection: Tlp) -> bool {
+    caller.is_some_and(|c| collection != Tlp::Clear || is_coordinator(c))
+}
+
+/// Deleting a posted STIX object from a TAXII collection: the organisation that posted it, or a
+/// coordinator. Objects derived from our advisories are deleted by no one.
+pub fn can_delete_stix_object(caller: &Caller, posted_by: uuid::Uuid) -> bool {
+    caller.org_id() == posted_by || is_coordinator(caller)
+}
+
 /// Attaching a file to a report: the person who filed it.
 pub fn can_attach_to_report(caller: &Caller, reporter_id: uuid::Uuid) -> bool {
     caller.user_id() == reporter_id

@@ -14,6 +14,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("notice.moved", EventReaders::NoticeReaders),
     ("notice.launched", EventReaders::NoticeReaders),
     ("notice.withdrawn", EventReaders::NoticeReaders),
+    ("notice.edit", EventReaders::NoticeDeveloper),
     ("assignment.create", EventReaders::Assignment),
     ("assignment.delete", EventReaders::Assignment),
     ("finding.file", EventReaders::AgencyWork),
@@ -36,11 +37,17 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("organization.deactivate", EventReaders::Organization),
     ("invitation.create", EventReaders::Organization),
     ("invitation.accept", EventReaders::Person),
+    ("invitation.revoke", EventReaders::Organization),
     ("user.create", EventReaders::Person),
     ("user.activate", EventReaders::Person),
     ("user.deactivate", EventReaders::Person),
+    ("user.role", EventReaders::Person),
+    ("user.password", EventReaders::Person),
+    ("password_reset.request", EventReaders::Person),
+    ("password_reset.complete", EventReaders::Person),
     ("session.login", EventReaders::Person),
     ("session.logout", EventReaders::Person),
+    ("session.end", EventReaders::Person),
     ("token.create", EventReaders::ApiTokenHolder),
     ("token.revoke", EventReaders::ApiTokenHolder),
     // Webhooks: the acting admin and their organisation's admins (as every event), and program
@@ -80,6 +87,7 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("case.vendor_status", EventReaders::Case),
     ("case.post", EventReaders::Case),
     ("case.embargo", EventReaders::Case),
+    ("case.cve", EventReaders::Case),
     ("case.publish", EventReaders::Case),
     ("advisory.publish", EventReaders::Case),
     ("advisory.fanout", EventReaders::Case),
@@ -91,6 +99,10 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("federation_peer.create", EventReaders::ProgramAdmins),
     ("federation_peer.update", EventReaders::ProgramAdmins),
     ("federation_peer.delete", EventReaders::ProgramAdmins),
+    // STIX objects an organisation posts to TAXII collections, and their deletion: about the organisation
+    // that posted them (the details name the collection, the status and the object ids, all its own).
+    ("taxii.post", EventReaders::Organization),
+    ("taxii.delete", EventReaders::Organization),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -202,6 +214,8 @@ mod tests {
             ("notice.moved", NoticeReaders),
             ("notice.launched", NoticeReaders),
             ("notice.withdrawn", NoticeReaders),
+            // An edit names the agencies shared with before and after, and the evaluators whose access ended.
+            ("notice.edit", NoticeDeveloper),
             // An assignment names an agency's evaluator (id and e-mail address).
             ("assignment.create", Assignment),
             ("assignment.delete", Assignment),
@@ -225,11 +239,17 @@ mod tests {
             ("organization.deactivate", Organization),
             ("invitation.create", Organization),
             ("invitation.accept", Person),
+            ("invitation.revoke", Organization),
             ("user.create", Person),
             ("user.activate", Person),
             ("user.deactivate", Person),
+            ("user.role", Person),
+            ("user.password", Person),
+            ("password_reset.request", Person),
+            ("password_reset.complete", Person),
             ("session.login", Person),
             ("session.logout", Person),
+            ("session.end", Person),
             ("token.create", ApiTokenHolder),
             ("token.revoke", ApiTokenHolder),
             // Webhook URLs are their organisation's (events carry only the host).
@@ -267,6 +287,7 @@ mod tests {
             ("case.vendor_status", Case),
             ("case.post", Case),
             ("case.embargo", Case),
+            ("case.cve", Case),
             ("case.publish", Case),
             ("advisory.publish", Case),
             ("advisory.fanout", Case),
@@ -277,6 +298,8 @@ mod tests {
             ("federation_peer.create", ProgramAdmins),
             ("federation_peer.update", ProgramAdmins),
             ("federation_peer.delete", ProgramAdmins),
+            ("taxii.post", Organization),
+            ("taxii.delete", Organization),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

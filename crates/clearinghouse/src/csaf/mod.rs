@@ -22,7 +22,9 @@
 //! defined once, version numbers are consecutive from 1, a product has one status, a score per CVSS version
 //! per product, no version range in a `product_version`.
 
+pub mod checks;
 mod cwe;
+mod v21;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +37,34 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 pub use cwe::name as cwe_name;
+pub use v21::{CWE_VERSION, SCHEMA_2_1, tlp_label_2_1, write_v2_1};
+
+/// Which CSAF the writer speaks: 2.0 (the standard, the default) or 2.1 (Committee Specification Draft 03).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsafVersion {
+    #[default]
+    V2_0,
+    V2_1,
+}
+
+impl CsafVersion {
+    /// `2.0` or `2.1`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "2.0" => Some(CsafVersion::V2_0),
+            "2.1" => Some(CsafVersion::V2_1),
+            _ => None,
+        }
+    }
+}
+
+/// An EPSS estimate (FIRST), as CSAF 2.1 carries it: probability and percentile as decimal text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Epss {
+    pub probability: String,
+    pub percentile: String,
+    pub timestamp: DateTime<Utc>,
+}
 
 /// Who publishes: CSAF's `document.publisher`, always a coordinator here.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +149,10 @@ pub struct Advisory {
     pub cvss_v4: Option<String>,
     pub products: Vec<Product>,
     pub finders: Vec<Finder>,
+    /// The EPSS estimate, when known (CSAF 2.1 only).
+    pub epss: Option<Epss>,
+    /// An SSVC decision point value selection (CERT/CC schema 1.0.1), when known (CSAF 2.1 only).
+    pub ssvc: Option<Value>,
 }
 
 /// The file name CSAF gives a document: the tracking id in lower case, every character outside
@@ -489,8 +523,21 @@ fn acknowledgments(finders: &[Finder]) -> Vec<Value> {
         .collect()
 }
 
-/// The CSAF 2.0 document of an advisory.
+/// The document of an advisory in the CSAF version asked for.
+pub fn write_version(a: &Advisory, version: CsafVersion) -> Value {
+    match version {
+        CsafVersion::V2_0 => write_v2_0(a),
+        CsafVersion::V2_1 => write_v2_1(a),
+    }
+}
+
+/// The CSAF 2.0 document of an advisory (the default).
 pub fn write(a: &Advisory) -> Value {
+    write_v2_0(a)
+}
+
+/// The CSAF 2.0 document of an advisory.
+pub fn write_v2_0(a: &Advisory) -> Value {
     let tree = product_tree(a);
     let mut distribution = Map::new();
     distribution.insert(

@@ -53,6 +53,8 @@ fn base() -> Advisory {
             name: "Ada".into(),
             ai_found: false,
         }],
+        epss: None,
+        ssvc: None,
     }
 }
 
@@ -429,4 +431,149 @@ fn samples() {
     a.cwe = vec![99_999];
     docs.push(write(&a));
     std::fs::write(path, serde_json::to_string(&docs).unwrap()).unwrap();
+}
+
+#[test]
+fn csaf_2_1_differs_from_2_0_where_the_draft_does() {
+    let mut a = base();
+    a.cwe = vec![22, 79, 9_999];
+    a.cvss_v4 = Some("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N".into());
+    a.epss = Some(Epss {
+        probability: "0.0125".into(),
+        percentile: "0.8000".into(),
+        timestamp: at(3),
+    });
+    a.ssvc =
+        Some(json!({"schemaVersion": "1-0-1", "selections": [], "timestamp": "2026-03-03T12:00:00.000Z"}));
+    let v20 = write_version(&a, CsafVersion::V2_0);
+    let v21 = write_version(&a, CsafVersion::V2_1);
+    assert_eq!(v20, write(&a), "2.0 is the default");
+    let (x, y) = (&v20["vulnerabilities"][0], &v21["vulnerabilities"][0]);
+    // (what, 2.0, 2.1)
+    let table: Vec<(&str, Value, Value)> = vec![
+        ("$schema", v20["$schema"].clone(), json!(SCHEMA_2_1)),
+        ("csaf_version", json!("2.0"), json!("2.1")),
+        ("scores", json!(true), json!(false)),
+        ("metrics", json!(false), json!(true)),
+        ("cwe", json!(true), json!(false)),
+        ("cwes", json!(false), json!(true)),
+        ("disclosure_date", json!(false), json!(true)),
+    ];
+    for (what, in_20, in_21) in table {
+        match what {
+            "$schema" => {
+                assert_eq!(in_20, Value::Null);
+                assert_eq!(v21["$schema"], in_21);
+            }
+            "csaf_version" => {
+                assert_eq!(v20["document"]["csaf_version"], in_20);
+                assert_eq!(v21["document"]["csaf_version"], in_21);
+            }
+            key => {
+                assert_eq!(json!(x.get(key).is_some()), in_20, "2.0 {key}");
+                assert_eq!(json!(y.get(key).is_some()), in_21, "2.1 {key}");
+            }
+        }
+    }
+    let content = &y["metrics"][0]["content"];
+    assert_eq!(y["metrics"][0]["products"], x["scores"][0]["products"]);
+    assert_eq!(content["cvss_v3"], x["scores"][0]["cvss_v3"]);
+    assert_eq!(content["cvss_v4"]["version"], "4.0");
+    assert_eq!(content["cvss_v4"]["vectorString"], a.cvss_v4.clone().unwrap());
+    assert_eq!(
+        content["epss"],
+        json!({"percentile": "0.8000", "probability": "0.0125", "timestamp": "2026-03-03T12:00:00.000Z"})
+    );
+    assert_eq!(content["ssvc_v1"], a.ssvc.clone().unwrap());
+    // 2.0 names the v4.0 score in a note; 2.1 carries it in the metrics, not in a note.
+    let note = |v: &Value, title: &str| v["notes"].as_array().unwrap().iter().any(|n| n["title"] == title);
+    assert!(note(x, "CVSS v4.0") && !note(y, "CVSS v4.0"));
+    // Every named weakness in `cwes`, with the catalogue version; the unnamed one in a note.
+    let cwes: Vec<&str> = y["cwes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["version"], CWE_VERSION);
+            c["id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(cwes, ["CWE-22", "CWE-79"]);
+    assert_eq!(x["cwe"]["id"], "CWE-22");
+    let weaknesses = |v: &Value| {
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["title"] == "Weaknesses")
+            .map(|n| n["text"].clone())
+    };
+    assert_eq!(weaknesses(x), Some(json!("CWE-79, CWE-9999")));
+    assert_eq!(weaknesses(y), Some(json!("CWE-9999")));
+    assert_eq!(
+        y["disclosure_date"],
+        v21["document"]["tracking"]["initial_release_date"]
+    );
+    // The purl helper becomes a list; the product ids are the same and all defined.
+    let tree = v21["product_tree"].to_string();
+    assert!(!tree.contains("\"purl\"") && tree.contains("\"purls\":[\"pkg:npm/acme/router"));
+    assert_eq!(ids(&v20).0, ids(&v21).0);
+    let (defined, used) = ids(&v21);
+    assert!(used.iter().all(|u| defined.contains(u)), "{used:?} ⊄ {defined:?}");
+    // The fixed product's range is affected in 2.1 (its fix is the remediation), fixed in 2.0.
+    let range = x["remediations"][0]["product_ids"][0].clone();
+    assert!(x["product_status"]["fixed"].as_array().unwrap().contains(&range));
+    assert!(!y["product_status"]["fixed"].as_array().unwrap().contains(&range));
+    assert!(
+        y["product_status"]["known_affected"]
+            .as_array()
+            .unwrap()
+            .contains(&range)
+    );
+}
+
+#[test]
+fn csaf_2_1_writes_the_tlp_2_0_labels() {
+    let cases = [
+        (Tlp::Clear, "WHITE", "CLEAR"),
+        (Tlp::Green, "GREEN", "GREEN"),
+        (Tlp::Amber, "AMBER", "AMBER"),
+        (Tlp::AmberStrict, "AMBER", "AMBER+STRICT"),
+        (Tlp::Red, "RED", "RED"),
+    ];
+    for (tlp, in_20, in_21) in cases {
+        let a = Advisory { tlp, ..base() };
+        let label = |v: CsafVersion| write_version(&a, v)["document"]["distribution"]["tlp"]["label"].clone();
+        assert_eq!(label(CsafVersion::V2_0), in_20, "{tlp:?}");
+        assert_eq!(label(CsafVersion::V2_1), in_21, "{tlp:?}");
+        let text = write_version(&a, CsafVersion::V2_1)["document"]["distribution"]["text"].clone();
+        assert!(!text.to_string().contains("CSAF 2.0 has no"), "{tlp:?}: {text}");
+    }
+    assert_eq!(CsafVersion::parse("2.1"), Some(CsafVersion::V2_1));
+    assert_eq!(CsafVersion::parse("2.0"), Some(CsafVersion::V2_0));
+    assert_eq!(CsafVersion::parse("2"), None);
+    assert_eq!(CsafVersion::default(), CsafVersion::V2_0);
+}
+
+#[test]
+fn every_written_document_passes_the_mandatory_tests() {
+    let mut several = base();
+    several.products.push(product(
+        "cpe:2.3:a:acme:portal:5.0:*:*:*:*:*:*:*",
+        "<5.1",
+        &[],
+        Status::KnownAffected,
+    ));
+    several
+        .products
+        .push(product("pkg:pypi/acme-sdk", "*", &[], Status::KnownNotAffected));
+    several
+        .products
+        .push(product("pkg:npm/acme/ui", "<1", &[], Status::UnderInvestigation));
+    let mut none = base();
+    none.products.clear();
+    for a in [base(), several, none] {
+        let doc = write(&a);
+        assert_eq!(checks::check(&doc), Vec::new(), "{doc}");
+    }
 }

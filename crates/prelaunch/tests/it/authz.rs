@@ -8,7 +8,7 @@
 //! instance of the operation it names, or when a row lacks an outcome for a persona. A new route therefore
 //! cannot be added (the OpenAPI tests require it to be documented) without its row here.
 //!
-//! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
+//! `+` allowed (2xx), `2` 422 (allowed, but a field is wrong for this caller), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
 //! 404 (the caller may not know the object exists); in the dead-credential column, `4/1` separates the public
 //! (no credential, who reads TLP:CLEAR clearinghouse objects) from every other dead credential. Every 404 is also compared with the answer to the same
 //! request where each id the caller cannot see is replaced by the id of nothing: the two must be identical,
@@ -115,6 +115,8 @@ struct Ids {
     webhook: Uuid,
     /// A federation peer registered by the coordinator.
     peer: Uuid,
+    /// A pending invitation into Frontier Lab, made by its admin.
+    invitation: Uuid,
     /// Audit events, for their receipts: the filing of `broad` (which names both agencies) and of `notice`
     /// (one agency), the evaluator's agency assigning them to `broad`, and the evaluator's work on `broad`.
     file_broad_event: Uuid,
@@ -134,6 +136,8 @@ struct Ids {
     vendor_org: Uuid,
     /// An organisation taking no part in `case` (the operator's).
     observer_org: Uuid,
+    /// The evaluator's agency.
+    agency: Uuid,
     /// The advisories of two published cases like `case`, marked TLP:CLEAR and TLP:AMBER.
     advisory_clear: Uuid,
     advisory_amber: Uuid,
@@ -172,6 +176,7 @@ impl Ids {
         // So are the cases and advisories it may read, and organisations.
         ids.vendor_org = self.vendor_org;
         ids.observer_org = self.observer_org;
+        ids.agency = self.agency;
         if m.send(&get(format!("/api/v1/cases/{}", self.case)), auth)
             .await
             .status
@@ -203,6 +208,7 @@ impl Ids {
     fn nonexistent() -> Ids {
         let r = Uuid::new_v4;
         Ids {
+            agency: r(),
             org: r(),
             person: r(),
             token: r(),
@@ -224,6 +230,7 @@ impl Ids {
             upstream_port: 9,
             webhook: r(),
             peer: r(),
+            invitation: r(),
             file_broad_event: r(),
             file_notice_event: r(),
             assign_broad_event: r(),
@@ -272,6 +279,8 @@ enum Fresh {
     Webhook,
     /// A new federation peer.
     Peer,
+    /// A new pending invitation into Frontier Lab.
+    Invitation,
     /// A new case like `case` (for moves and participants).
     Case,
     /// A new subscription of the operator's.
@@ -521,6 +530,77 @@ fn rows() -> Vec<Row> {
             },
             expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
         },
+        // Managed invitations: the organisation's admins (and program administrators).
+        Row {
+            op: "GET /api/v1/organizations/{id}/invitations",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/organizations/{}/invitations", ids.org)),
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/invitations/{id}",
+            case: "",
+            fresh: Fresh::Invitation,
+            request: |ids, _| Req {
+                method: Method::DELETE,
+                path: format!("/api/v1/invitations/{}", ids.invitation),
+                body: None,
+            },
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/invitations/{id}/resend",
+            case: "",
+            fresh: Fresh::Invitation,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/invitations/{}/resend", ids.invitation),
+                    json!({}),
+                )
+            },
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        // A person's own account: the personas sign in with API tokens and have no password to give.
+        Row {
+            op: "PUT /api/v1/me/password",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::PUT,
+                    "/api/v1/me/password".into(),
+                    json!({"current_password": "not it", "new_password": "a long and unguessable passphrase"}),
+                )
+            },
+            expect: "2  2  2  2  2  2  2  2  2  2  2  2  1",
+        },
+        Row {
+            op: "GET /api/v1/sessions",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/sessions".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "DELETE /api/v1/sessions/{id}",
+            case: "no session of theirs",
+            fresh: Fresh::Nothing,
+            request: |ids, _| Req {
+                method: Method::DELETE,
+                path: format!("/api/v1/sessions/{}", ids.person),
+                body: None,
+            },
+            expect: "4  4  4  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/sessions/end-others",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| send(Method::POST, "/api/v1/sessions/end-others".into(), json!({})),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
         Row {
             op: "GET /api/v1/tokens",
             case: "",
@@ -705,18 +785,45 @@ fn rows() -> Vec<Row> {
             op: "POST /api/v1/notices",
             case: "",
             fresh: Fresh::Nothing,
-            request: |_, _| {
+            // A new version each attempt: filing one already filed asks for confirmation (409).
+            request: |_, n| {
                 send(
                     Method::POST,
                     "/api/v1/notices".into(),
                     json!({
-                        "model_name": "Vega", "model_version": "1",
+                        "model_name": "Vega", "model_version": format!("1.{n}"),
                         "planned_launch_at": "2027-06-01T00:00:00Z",
                         "shared_with_all": true,
                     }),
                 )
             },
             expect: "3  3  +  +  +  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "",
+            fresh: Fresh::Notices,
+            request: |ids, n| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.notice),
+                    json!({"model_card": format!("# Orion\nEdit {n}."), "model_version": format!("1.{n}")}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "narrowing the sharing of a notice both agencies see",
+            fresh: Fresh::Notices,
+            request: |ids, _| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.broad),
+                    json!({"shared_with": [ids.agency]}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
         },
         Row {
             op: "GET /api/v1/notices/{id}",
@@ -1368,6 +1475,16 @@ fn rows() -> Vec<Row> {
             expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
         },
         Row {
+            op: "PUT /api/v1/cases/{id}/cve",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                let body = json!({"cve": format!("CVE-2026-{}", 70_000 + n)});
+                send(Method::PUT, format!("/api/v1/cases/{}/cve", ids.case), body)
+            },
+            expect: "+  +  3  3  4  4  4  4  4  4  3  4  1",
+        },
+        Row {
             op: "GET /api/v1/vendor-policy",
             case: "",
             fresh: Fresh::Nothing,
@@ -1444,6 +1561,18 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
         Row {
+            op: "GET /api/v1/advisories/{id}/csaf",
+            case: "TLP:AMBER as CSAF 2.1: the case's participants",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                get(format!(
+                    "/api/v1/advisories/{}/csaf?version=2.1",
+                    ids.advisory_amber
+                ))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
             op: "GET /.well-known/csaf/provider-metadata.json",
             case: "public",
             fresh: Fresh::Nothing,
@@ -1474,6 +1603,26 @@ fn rows() -> Vec<Row> {
             request: |ids, _| {
                 let (year, n) = ids.osv_amber;
                 get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json"))
+            },
+            expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:CLEAR document's signature (.asc): public",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_clear;
+                get(format!("/.well-known/csaf/white/{year}/pla-{year}-{n}.json.asc"))
+            },
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  +/1",
+        },
+        Row {
+            op: "GET /.well-known/csaf/{dir}/{year}/{file}",
+            case: "a TLP:AMBER document's signature (.asc): as the document",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let (year, n) = ids.osv_amber;
+                get(format!("/.well-known/csaf/amber/{year}/pla-{year}-{n}.json.asc"))
             },
             expect: "+  +  +  +  4  4  4  4  4  4  +  4  4/1",
         },
@@ -1600,6 +1749,16 @@ fn rows() -> Vec<Row> {
             case: "",
             fresh: Fresh::Nothing,
             request: |_, n| send(Method::POST, "/api/v1/reports".into(), threat_body("green", n)),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/reports/import",
+            case: "an OSV record",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                let record = crate::exchange_import::osv_record(&format!("OSV-2026-{n}"), None);
+                send(Method::POST, "/api/v1/reports/import".into(), record)
+            },
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
@@ -1881,6 +2040,10 @@ impl Matrix<'_> {
                     .await;
                 ids.peer = id_of(made.ok());
             }
+            Fresh::Invitation => {
+                let body = json!({"org_id": w.dev_admin.org_id, "email": format!("fresh{n}@lab.example")});
+                ids.invitation = id_of(t.post(&w.dev_admin, "/api/v1/invitations", body).await.ok());
+            }
             Fresh::Case => (ids.case, ids.case_report) = notified_case(t, w, "amber").await,
             Fresh::Subscription => {
                 let body = json!({"sector": "water", "min_severity": (["low", "medium", "high"].get(n % 3))});
@@ -1979,6 +2142,7 @@ fn judge(expect: &str, surface: Surface, reply: &Reply) -> Result<(), String> {
         "1" => (401, "unauthenticated"),
         "3" => (403, "forbidden"),
         "4" => (404, "not-found"),
+        "2" => (422, "invalid-field"),
         other => return Err(format!("bad expectation {other:?}")),
     };
     let shaped = match surface {
@@ -2071,7 +2235,7 @@ async fn the_matrix_covers_every_documented_operation() {
             ));
         }
         let expect: Vec<&str> = row.expect.split_whitespace().collect();
-        let outcome = |e: &str| ["+", "1", "3", "4"].contains(&e);
+        let outcome = |e: &str| ["+", "1", "2", "3", "4"].contains(&e);
         // The dead column may split the public (no credential) from the other dead credentials: `4/1`.
         let dead_ok = expect.last().is_some_and(|e| {
             let (public, rest) = e.split_once('/').unwrap_or((e, e));
@@ -2082,7 +2246,7 @@ async fn the_matrix_covers_every_documented_operation() {
             || expect[..expect.len() - 1].iter().any(|e| !outcome(e))
         {
             problems.push(format!(
-                "{label}: {:?} is not one outcome (+, 1, 3 or 4) per persona ({}) and one for dead credentials",
+                "{label}: {:?} is not one outcome (+, 1, 2, 3 or 4) per persona ({}) and one for dead credentials",
                 row.expect,
                 CAST.join(" ")
             ));
@@ -2263,6 +2427,7 @@ async fn every_route_as_every_persona_and_credential() {
     let advisory_clear = advisory_of(&t, &w, "clear").await;
     let advisory_amber = advisory_of(&t, &w, "amber").await;
     let ids = Ids {
+        agency: w.agency,
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
         token: id_of(
@@ -2295,6 +2460,15 @@ async fn every_route_as_every_persona_and_credential() {
             t.post(&w.coordinator, "/api/v1/federation/peers", peer_body(0))
                 .await
                 .ok(),
+        ),
+        invitation: id_of(
+            t.post(
+                &w.dev_admin,
+                "/api/v1/invitations",
+                json!({"org_id": w.dev_admin.org_id, "email": "pending@lab.example"}),
+            )
+            .await
+            .ok(),
         ),
         file_broad_event: event_id(&events, "notice.file", broad, None),
         file_notice_event: event_id(&events, "notice.file", notice, None),
@@ -2628,4 +2802,146 @@ async fn a_browser_session_reaches_the_api_and_changes_nothing_without_its_csrf_
     send(Method::GET, "/api/v1/me", None, None)
         .await
         .problem(401, "unauthenticated");
+}
+
+/// The TAXII 2.1 write routes (outside the OpenAPI document, whose place the OASIS specification takes) as
+/// every persona and with every dead credential: posting to a member collection and to the public TLP:CLEAR
+/// one, reading a post's status, deleting a posted object (readable or not) and an advisory's object.
+#[tokio::test]
+async fn taxii_write_routes_as_every_persona_and_credential() {
+    use app::clearinghouse::taxii::Collection;
+    use clearinghouse::stix::{Kind, object_id};
+    const TAXII: &str = "application/taxii+json;version=2.1";
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let advisory = advisory_of(&t, &w, "clear").await;
+    let dead = dead_credentials(&t, &w).await;
+    let [clear, green, amber] = [0, 1, 2].map(|n| Collection::all()[n].id);
+    let objects = |c: Uuid| format!("/taxii2/api/collections/{c}/objects/");
+    let serial = Cell::new(0u128);
+    let tool = || {
+        serial.set(serial.get() + 1);
+        let id = format!(
+            "tool--{}",
+            Uuid::from_u128(0x7000_0000_0000_4000_8000_0000_0000_0000 + serial.get())
+        );
+        let body = json!({"objects": [{"type": "tool", "spec_version": "2.1", "id": id,
+            "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "name": "t"}]});
+        (id, body.to_string())
+    };
+    let send = |method: Method, path: String, auth: &Auth, body: Option<String>| {
+        let mut request = t.client.request(method, t.url(&path));
+        if let Auth::Header(h) = auth {
+            request = request.header(AUTHORIZATION, h);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", TAXII).body(body);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let owner = Auth::bearer(&w.dev_admin.token);
+    let post_as_owner = |c: Uuid| {
+        let (id, body) = tool();
+        let send = &send;
+        let owner = &owner;
+        async move {
+            assert_eq!(
+                send(Method::POST, objects(c), owner, Some(body)).await,
+                StatusCode::ACCEPTED
+            );
+            format!("{}{id}/", objects(c))
+        }
+    };
+    let status_of_owner = {
+        let (_, body) = tool();
+        let response = t
+            .client
+            .post(t.url(&objects(green)))
+            .bearer_auth(&w.dev_admin.token)
+            .header("content-type", TAXII)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status: Value = response.json().await.unwrap();
+        format!("/taxii2/api/status/{}/", status["id"].as_str().unwrap())
+    };
+    let code = |s: StatusCode| match s.as_u16() {
+        200..=299 => "+",
+        401 => "1",
+        403 => "3",
+        404 => "4",
+        _ => "?",
+    };
+    let mut failures = String::new();
+    // (route, case, personas in CAST order then every dead credential)
+    let rows: [(&str, &str, &str); 6] = [
+        (
+            "POST objects",
+            "TLP:GREEN: members",
+            "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        ),
+        (
+            "POST objects",
+            "TLP:CLEAR: coordinators",
+            "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        ),
+        (
+            "GET status",
+            "the poster",
+            "4  4  +  4  4  4  4  4  4  4  4  4  1",
+        ),
+        (
+            "DELETE object",
+            "GREEN: posting org, coordinators",
+            "+  +  +  +  3  3  3  3  3  3  3  3  1",
+        ),
+        (
+            "DELETE object",
+            "AMBER: unreadable is absent",
+            "+  +  +  +  4  4  4  4  4  4  4  4  1",
+        ),
+        (
+            "DELETE object",
+            "an advisory's: no one",
+            "3  3  3  3  3  3  3  3  3  3  3  3  1",
+        ),
+    ];
+    for (route, case, expect) in rows {
+        let want: Vec<&str> = expect.split_whitespace().collect();
+        let auths: Vec<Auth> = cast(&w)
+            .iter()
+            .map(|p| Auth::bearer(&p.token))
+            .chain(dead.iter().cloned())
+            .collect();
+        for (n, auth) in auths.iter().enumerate() {
+            let status = match (route, case) {
+                ("POST objects", c) => {
+                    let target = if c.starts_with("TLP:GREEN") { green } else { clear };
+                    send(Method::POST, objects(target), auth, Some(tool().1)).await
+                }
+                ("GET status", _) => send(Method::GET, status_of_owner.clone(), auth, None).await,
+                (_, c) if c.starts_with("GREEN") => {
+                    send(Method::DELETE, post_as_owner(green).await, auth, None).await
+                }
+                (_, c) if c.starts_with("AMBER") => {
+                    send(Method::DELETE, post_as_owner(amber).await, auth, None).await
+                }
+                _ => {
+                    let path = format!("{}{}/", objects(clear), object_id(Kind::Vulnerability, advisory));
+                    send(Method::DELETE, path, auth, None).await
+                }
+            };
+            let column = n.min(CAST.len());
+            let who = CAST.get(n).copied().unwrap_or_else(|| DEAD[n - CAST.len()]);
+            if code(status) != want[column] {
+                let _ = writeln!(
+                    failures,
+                    "{route} ({case}) as {who}: {status}, want {}",
+                    want[column]
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
 }

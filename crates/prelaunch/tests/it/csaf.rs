@@ -68,6 +68,16 @@ pub(crate) fn csaf_validator(documents: &[Value]) -> Vec<Value> {
     run(node, documents)
 }
 
+/// The same for CSAF 2.1 documents: the library's 2.1 strict schema and 2.1 mandatory tests.
+pub(crate) fn csaf_validator_2_1(documents: &[Value]) -> Vec<Value> {
+    let mut node = Command::new("node");
+    node.arg(csaf_dir().join("validate.mjs")).arg("2.1").env(
+        "CSAF_VALIDATOR_NODE_MODULES",
+        env_path("PRELAUNCH_TEST_CSAF_NODE_MODULES"),
+    );
+    run(node, documents)
+}
+
 /// The schema errors of each document against one of the shared schemas (the OASIS CSAF 2.0 document, provider
 /// metadata and ROLIE feed schemas, and the FIRST CVSS schemas they refer to).
 pub(crate) fn schema_errors(schema: &str, documents: &[Value]) -> Vec<Value> {
@@ -82,9 +92,9 @@ pub(crate) fn schema_errors(schema: &str, documents: &[Value]) -> Vec<Value> {
 
 /// A case shape: its marking, its reports (a product each, with a score and CWE or not), and the vendor's
 /// status on each report.
-struct Shape {
-    name: &'static str,
-    tlp: &'static str,
+pub(crate) struct Shape {
+    pub(crate) name: &'static str,
+    pub(crate) tlp: &'static str,
     reports: Vec<ShapeReport>,
 }
 
@@ -100,7 +110,7 @@ type ShapeReport = (
 const V31: (&str, f64) = ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8);
 const V30: (&str, f64) = ("CVSS:3.0/AV:N/AC:H/PR:L/UI:R/S:C/C:L/I:L/A:N", 4.4);
 
-fn shapes() -> Vec<Shape> {
+pub(crate) fn shapes() -> Vec<Shape> {
     vec![
         Shape {
             name: "one vendor, fixed, scored, CWE",
@@ -161,7 +171,7 @@ fn shapes() -> Vec<Shape> {
 }
 
 /// Publishes a case of the shape and returns its advisory's id.
-async fn publish(t: &TestApp, w: &World, shape: &Shape) -> Uuid {
+pub(crate) async fn publish(t: &TestApp, w: &World, shape: &Shape) -> Uuid {
     let case = open_case(t, &w.coordinator, shape.tlp, &[w.vendor.org_id]).await;
     let mut reports = Vec::new();
     for (product, versions, cvss, cwe, _) in &shape.reports {
@@ -302,7 +312,7 @@ async fn the_csaf_document_follows_the_advisory_s_marking() {
 }
 
 /// A file of the provider, as bytes: its status and body.
-async fn fetch(t: &TestApp, who: Option<&Persona>, path: &str) -> (StatusCode, Vec<u8>) {
+pub(crate) async fn fetch(t: &TestApp, who: Option<&Persona>, path: &str) -> (StatusCode, Vec<u8>) {
     let mut request = t.client.get(t.url(path));
     if let Some(p) = who {
         request = request.bearer_auth(&p.token);
@@ -311,7 +321,7 @@ async fn fetch(t: &TestApp, who: Option<&Persona>, path: &str) -> (StatusCode, V
     (response.status(), response.bytes().await.unwrap().to_vec())
 }
 
-fn json_of(bytes: &[u8]) -> Value {
+pub(crate) fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }
@@ -321,7 +331,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The path of one of our URLs (`http://127.0.0.1:…/.well-known/csaf/…` → `/.well-known/csaf/…`).
-fn path_of(url: &str) -> String {
+pub(crate) fn path_of(url: &str) -> String {
     let at = url
         .find("/.well-known/")
         .unwrap_or_else(|| panic!("not a provider URL: {url}"));
@@ -444,7 +454,7 @@ async fn the_trusted_provider_serves_each_reader_what_it_may_read() {
             vec![]
         };
         assert_eq!(amber_listed, expected, "{who}");
-        for suffix in ["", ".sha256", ".sha512"] {
+        for suffix in ["", ".sha256", ".sha512", ".asc"] {
             let (status, _) = fetch(&t, persona, &format!("{amber_path}{suffix}")).await;
             let want = if entitled {
                 StatusCode::OK

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod audit;
 mod auth_hardening;
 mod authz;
@@ -20,7 +21,10 @@ mod cases_advisories;
 mod cli;
 mod clients;
 mod csaf;
+mod csaf_sign;
+mod csaf_v21;
 mod cvss;
+mod dashboards;
 mod dedup_quality;
 mod eval_agents;
 mod eval_cli;
@@ -28,6 +32,7 @@ mod eval_interop;
 mod eval_io;
 mod eval_runs;
 mod eval_scale;
+mod exchange_import;
 mod exchange_osv;
 mod federation;
 mod gateway;
@@ -39,6 +44,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod notice_edit;
 mod notifications;
 mod openapi;
 mod pagination;

@@ -473,9 +473,10 @@ async fn request_schemas_accept_and_reject_what_the_server_does() {
     for (method, path) in documented_operations(&doc) {
         let m: Method = method.to_uppercase().parse().unwrap();
         let url = format!("{}{}", base(&doc, &path), concrete(&path));
-        // The gateway's bodies are the model APIs' own, passed on as they are; only `model` is read.
-        let body_schema =
-            json_body_schema(&doc, &path, &method).filter(|_| surface(&doc, &path) != Surface::Gateway);
+        // The gateway's bodies are the model APIs' own, passed on as they are; only `model` is read. An
+        // import's body is a document of another format (CSAF, OSV), held to that format's own rules.
+        let body_schema = json_body_schema(&doc, &path, &method)
+            .filter(|_| surface(&doc, &path) != Surface::Gateway && path != "/reports/import");
         if let Some(schema) = body_schema {
             bodies += 1;
             assert_eq!(
@@ -944,7 +945,7 @@ async fn every_answer_conforms_to_the_document() {
     let launch = t.clock_now() + chrono::Duration::days(20);
     let new_notice = json!({
         "model_name": "Orion", "model_version": "2", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion", "shared_with": [w.agency],
+        "model_card": "# Orion", "shared_with": [w.agency], "confirm_duplicate": true,
     });
     // Three notices: one to work on, two to withdraw.
     let mut filed = Vec::new();
@@ -970,6 +971,30 @@ async fn every_answer_conforms_to_the_document() {
     let duplicate = Some(json!({"kind": "agency", "name": "third agency"}));
     let invite = |email: &str| Some(json!({"org_id": w.agency, "email": email}));
     let unassign = format!("{n}/assignments/{}", w.evaluator2.user_id);
+    let pending = |email: &str| json!({"org_id": w.agency, "email": email});
+    let (_, resent) = c
+        .create(
+            ag,
+            "/invitations",
+            "/invitations",
+            pending("resent@agency.example"),
+        )
+        .await;
+    let (_, revoked) = c
+        .create(
+            ag,
+            "/invitations",
+            "/invitations",
+            pending("revoked@agency.example"),
+        )
+        .await;
+    let (resent, revoked) = (
+        format!("/invitations/{resent}/resend"),
+        format!("/invitations/{revoked}"),
+    );
+    let agency_invitations = format!("/organizations/{}/invitations", w.agency);
+    let wrong_password =
+        Some(json!({"current_password": "not it", "new_password": "a long unguessable phrase"}));
 
     #[rustfmt::skip]
     let steps: Vec<Step> = vec![
@@ -991,6 +1016,16 @@ async fn every_answer_conforms_to_the_document() {
         (member, "PATCH", "/users/{id}", member_path, Some(json!({"active": true})), 401),
         (ag, "POST", "/invitations", "/invitations".into(), invite("new@agency.example"), 201),
         (ag, "POST", "/invitations", "/invitations".into(), invite(&w.evaluator.email), 409),
+        (ag, "GET", "/organizations/{id}/invitations", agency_invitations.clone(), None, 200),
+        (ev, "GET", "/organizations/{id}/invitations", agency_invitations, None, 403),
+        (ag, "POST", "/invitations/{id}/resend", resent.clone(), None, 201),
+        (ag, "POST", "/invitations/{id}/resend", resent, None, 409),
+        (ag, "DELETE", "/invitations/{id}", revoked.clone(), None, 200),
+        (ag, "DELETE", "/invitations/{id}", revoked, None, 409),
+        (dev, "PUT", "/me/password", "/me/password".into(), wrong_password, 422),
+        (dev, "GET", "/sessions", "/sessions".into(), None, 200),
+        (dev, "DELETE", "/sessions/{id}", format!("/sessions/{}", uuid::Uuid::now_v7()), None, 404),
+        (dev, "POST", "/sessions/end-others", "/sessions/end-others".into(), None, 200),
         (dev, "GET", "/tokens", "/tokens".into(), None, 200),
         (dev, "DELETE", "/tokens/{id}", token.clone(), None, 200),
         (dev, "DELETE", "/tokens/{id}", token, None, 409),
@@ -1002,6 +1037,9 @@ async fn every_answer_conforms_to_the_document() {
         (ev, "GET", "/notices", "/notices?state=pending".into(), None, 422),
         (ev, "GET", "/notices/{id}", n.clone(), None, 200),
         (other, "GET", "/notices/{id}", n.clone(), None, 404),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_card": "# Orion\nEdited."})), 200),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": " "})), 422),
+        (ev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": "3"})), 403),
         (ev, "GET", "/notices/{id}/history", format!("{n}/history"), None, 200),
         (dev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later.clone()), 200),
         (ev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later), 403),
@@ -1291,6 +1329,11 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (da, "PUT", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), Some(json!({"organizations": ["no such"]})), 422),
         (ve, "PUT", "/reports/{id}/tlp-clients", format!("/reports/{report}/tlp-clients"), Some(json!({"organizations": []})), 403),
         (co, "PUT", "/cases/{id}/embargo", format!("{k}/embargo"), Some(json!({"embargo_ends_at": ends, "reason": "shipped early"})), 200),
+        (co, "PUT", "/cases/{id}/cve", format!("{k}/cve"), Some(json!({"cve": "CVE-2026-1234"})), 200),
+        (co, "PUT", "/cases/{id}/cve", format!("{k}/cve"), Some(json!({"cve": "CVE-1"})), 422),
+        (ve, "PUT", "/cases/{id}/cve", format!("{k}/cve"), Some(json!({"cve": "CVE-2026-1234"})), 403),
+        (da, "POST", "/reports/import", "/reports/import".into(), Some(crate::exchange_import::osv_record("GHSA-aaaa-bbbb-cccc", None)), 201),
+        (da, "POST", "/reports/import", "/reports/import".into(), Some(json!({"title": "neither CSAF nor OSV"})), 422),
         (op, "GET", "/subscriptions", "/subscriptions".into(), None, 200),
         (co, "GET", "/clearinghouse/metrics", format!("/clearinghouse/metrics?vendor={}", w.vendor.org_id), None, 200),
         (ve, "GET", "/clearinghouse/metrics", "/clearinghouse/metrics".into(), None, 403),

@@ -126,7 +126,9 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
             let entry = &walked["collections"][label(m)];
             let can_read = who != Who::Public || m == Marking::Clear;
             assert_eq!(entry["can_read"], json!(can_read), "{who:?} {m:?}");
-            assert_eq!(entry["can_write"], json!(false));
+            // Members write to every collection but TLP:CLEAR, which is public: coordinators only.
+            let can_write = who != Who::Public && (m != Marking::Clear || who == Who::Coordinator);
+            assert_eq!(entry["can_write"], json!(can_write), "{who:?} {m:?}");
             let mut expected = BTreeSet::new();
             for f in fixtures.iter().filter(|f| f.marking == m) {
                 if let Some(a) = f.advisory

@@ -78,7 +78,7 @@ async fn notice_shared(t: &TestApp, dev: &Persona, sharing: Value) -> Uuid {
     let launch = t.clock_now() + chrono::Duration::days(40);
     let mut body = json!({
         "model_name": "Orion", "model_version": "1.0", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion",
+        "model_card": "# Orion", "confirm_duplicate": true,
     });
     for (key, value) in sharing.as_object().unwrap() {
         body[key] = value.clone();
@@ -159,6 +159,18 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "notice.moved"),
         "+ . + + . + + + + + + . .",
     ));
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{broad}"),
+        json!({"model_card": "# Orion\nEdited.", "model_version": "1.1"}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "it is edited (an edit names the agencies before and after, and whose access ended)",
+        only(&events!(), "notice.edit"),
+        "+ . + + . . . . . . . . .",
+    ));
 
     // Assignments name an agency's evaluator.
     t.assign(&w.agency_admin, broad, &w.evaluator).await;
@@ -231,8 +243,19 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "+ . + + . . . . . . . . .",
     ));
     let one = format!("{connections}/{connection}");
+    // Re-pointed at an upstream that accepts and never answers, so that the evaluation run started below is
+    // still going when it is cancelled (a refused upstream ends it on its own first).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
     let body = json!({
-        "api_style": "openai", "base_url": "http://127.0.0.1:9/moved", "upstream_model": "orion-internal-8",
+        "api_style": "openai", "base_url": format!("http://127.0.0.1:{silent_port}/moved"),
+        "upstream_model": "orion-internal-8",
     });
     t.put(&w.dev_admin, &one, body).await.ok();
     let update = only(&events!(), "connection.update");
@@ -407,6 +430,90 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "user.activate"),
         "+ . + . . . . . . . . . .",
     ));
+    t.patch(&w.dev_admin, &person, json!({"role": "admin"}))
+        .await
+        .ok();
+    rows.push((
+        "their admin changes their role",
+        only(&events!(), "user.role"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let pending = t
+        .post(
+            &w.dev_admin,
+            "/api/v1/invitations",
+            json!({"org_id": w.dev_admin.org_id, "email": "later@lab.example"}),
+        )
+        .await;
+    let pending = id_of(pending.ok());
+    events!();
+    t.delete(&w.dev_admin, &format!("/api/v1/invitations/{pending}"))
+        .await
+        .ok();
+    rows.push((
+        "the admin revokes an invitation",
+        only(&events!(), "invitation.revoke"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let web = Web::sign_in(
+        &t,
+        &crate::web::Member {
+            email: "new@lab.example".into(),
+        },
+    )
+    .await;
+    events!();
+    web.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "another long passphrase nobody guesses"),
+        ],
+    )
+    .await
+    .assert(303);
+    rows.push((
+        "they change their password",
+        only(&events!(), "user.password"),
+        "+ . + . . . . . . . . . .",
+    ));
+    web.submit("/account", "/account/sessions/end-others", &[])
+        .await
+        .assert(303);
+    rows.push((
+        "they sign out their other sessions",
+        only(&events!(), "session.end"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.app
+        .request_password_reset("new@lab.example", std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
+    rows.push((
+        "they ask for a password reset link",
+        only(&events!(), "password_reset.request"),
+        "+ . + . . . . . . . . . .",
+    ));
+    // The link went by mail (none here): its use is written as the service writes it.
+    let reset = AuditEvent {
+        seq: 0,
+        id: Uuid::now_v7(),
+        at: t.clock_now(),
+        actor_user_id: Some(newcomer.id),
+        actor_org_id: Some(newcomer.org_id),
+        action: "password_reset.complete".into(),
+        object_type: "user".into(),
+        object_id: Some(newcomer.id),
+        details: store::Json(json!({"sessions_ended": true})),
+    };
+    t.app
+        .store
+        .append_events(std::slice::from_ref(&reset))
+        .await
+        .unwrap();
+    events!();
+    rows.push(("they reset it by the link", reset, "+ . + . . . . . . . . . ."));
     let api_token = t
         .post(&w.dev_member, "/api/v1/tokens", json!({"name": "ci"}))
         .await;
@@ -775,6 +882,14 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     .await
     .ok();
     rows.push(("the embargo moves", only(&events!(), "case.embargo"), readers));
+    t.put(
+        &w.coordinator,
+        &format!("/api/v1/cases/{acme}/cve"),
+        json!({"cve": "CVE-2026-55555"}),
+    )
+    .await
+    .ok();
+    rows.push(("the case takes a CVE id", only(&events!(), "case.cve"), readers));
     let subscription = t
         .post(&w.operator, "/api/v1/subscriptions", json!({"sector": "energy"}))
         .await;
@@ -795,6 +910,43 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     rows.push((
         "and unsubscribes",
         only(&events!(), "subscription.delete"),
+        operator_own,
+    ));
+    // The operator posts a STIX object over TAXII and deletes it: events about its own organisation.
+    let green = app::clearinghouse::taxii::Collection::all()[1].id;
+    let objects = format!("/taxii2/api/collections/{green}/objects/");
+    let tool = "tool--6c1f3d2e-8a4b-4c5d-9e6f-7a8b9c0d1e2f";
+    let envelope = json!({"objects": [{"type": "tool", "spec_version": "2.1", "id": tool,
+        "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "name": "scanner"}]});
+    let taxii = "application/taxii+json;version=2.1";
+    let posted = t
+        .raw(
+            reqwest::Method::POST,
+            &objects,
+            Some(&w.operator.token),
+            Some(taxii),
+            envelope.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(posted.status.as_u16(), 202, "{:?}", posted.body);
+    rows.push((
+        "an operator posts over TAXII",
+        only(&events!(), "taxii.post"),
+        operator_own,
+    ));
+    let deleted = t
+        .raw(
+            reqwest::Method::DELETE,
+            &format!("{objects}{tool}/"),
+            Some(&w.operator.token),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(deleted.status.as_u16(), 200);
+    rows.push((
+        "and deletes the object",
+        only(&events!(), "taxii.delete"),
         operator_own,
     ));
 

@@ -30,6 +30,7 @@ pub fn routes() -> Router<App> {
         .route("/cases/{id}/vendors/{org_id}/status", put(vendor_status))
         .route("/cases/{id}/posts", get(posts).post(add_post))
         .route("/cases/{id}/embargo", put(embargo))
+        .route("/cases/{id}/cve", put(set_cve))
         .route("/vendor-policy", get(vendor_policy).put(set_vendor_policy))
         .route("/advisories", get(advisories))
         .route("/advisories/{id}", get(advisory))
@@ -221,6 +222,30 @@ async fn embargo(
     Ok(Json(case).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CveBody {
+    /// Required; `null` clears it.
+    #[serde(deserialize_with = "required_nullable")]
+    cve: Option<String>,
+}
+
+/// A field that must be present but may be `null` (serde takes a missing `Option` as `None` otherwise).
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+/// Sets or clears the case's CVE id (coordinators).
+async fn set_cve(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<CveBody>,
+) -> ApiResult<Response> {
+    let case = app.set_case_cve(&caller, id(&raw)?, body.cve.as_deref()).await?;
+    Ok(Json(case).into_response())
+}
+
 async fn vendor_policy(State(app): State<App>, ApiCaller(caller): ApiCaller) -> ApiResult<Response> {
     Ok(Json(app.vendor_policy(&caller).await?).into_response())
 }
@@ -271,7 +296,7 @@ async fn advisory(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CveQuery {
-    cve_id: String,
+    cve_id: Option<String>,
     cna_org_id: String,
     cna_short_name: Option<String>,
 }
@@ -293,13 +318,35 @@ async fn advisory_cve(
     Ok(Json(record).into_response())
 }
 
-/// The advisory as a CSAF 2.0 document (`csaf_security_advisory`), under the advisory's own TLP rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CsafQuery {
+    version: Option<String>,
+}
+
+/// The advisory as a CSAF document (`csaf_security_advisory`), under the advisory's own TLP rule: 2.0, or
+/// with `?version=2.1` CSAF 2.1 (Committee Specification Draft 03).
 async fn advisory_csaf(
     State(app): State<App>,
     MaybeApiCaller(caller): MaybeApiCaller,
     Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    Ok(Json(app.advisory_csaf(caller.as_ref(), id(&raw)?).await?).into_response())
+    let q: CsafQuery = query(q.as_deref())?;
+    let version = match q.version.as_deref() {
+        None => clearinghouse::csaf::CsafVersion::default(),
+        Some(v) => clearinghouse::csaf::CsafVersion::parse(v).ok_or_else(|| {
+            crate::error::Problem::field(
+                crate::error::ProblemKind::InvalidField,
+                "version",
+                "version: must be 2.0 or 2.1",
+            )
+        })?,
+    };
+    let document = app
+        .advisory_csaf_version(caller.as_ref(), id(&raw)?, version)
+        .await?;
+    Ok(Json(document).into_response())
 }
 
 async fn subscriptions(

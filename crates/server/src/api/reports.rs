@@ -21,6 +21,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/reports", get(list).post(file))
         .route("/reports/candidates", post(candidates))
+        .route("/reports/import", post(import))
         .route("/reports/{id}", get(show))
         .route(
             "/reports/{id}/attachments",
@@ -48,6 +49,26 @@ async fn file(
         response.headers_mut().insert("server-timing", value);
     }
     Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    tlp: Option<String>,
+}
+
+/// A CSAF 2.0 document or an OSV record filed as reports, one per vulnerability, all or none.
+async fn import(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    RawQuery(q): RawQuery,
+    request: Request,
+) -> ApiResult<Response> {
+    // The query first: its mistakes are named whatever the body is.
+    let q: ImportQuery = query(q.as_deref())?;
+    let ApiJson(body) = ApiJson::<serde_json::Value>::from_request(request, &app).await?;
+    let imported = app.import_reports(&caller, &body, q.tlp.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(imported)).into_response())
 }
 
 /// The duplicates filing this report would list, without filing it.

@@ -13,7 +13,7 @@ use kernel::TlpAudience;
 use uuid::Uuid;
 
 pub(super) const ADVISORY_COLUMNS: &str = "a.id, a.case_id, a.reference, a.title, a.tlp, a.severity, a.document, \
-     a.published_at, a.modified_at, a.version";
+     a.published_at, a.modified_at, a.version, (SELECT cv.cve FROM cases cv WHERE cv.id = a.case_id) AS cve";
 
 const SUBSCRIPTION_COLUMNS: &str =
     "s.id, s.org_id, s.sector, s.product_prefix, s.min_severity, s.created_by, s.created_at";

@@ -13,7 +13,7 @@ use kernel::TlpAudience;
 use uuid::Uuid;
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.summary, c.state, c.tlp, c.duplicate_of, \
-     c.embargo_ends_at, c.published_at, c.sectors, c.created_by, c.created_at, c.modified_at, c.version";
+     c.embargo_ends_at, c.published_at, c.sectors, c.created_by, c.created_at, c.modified_at, c.version, c.cve";
 
 /// Whether the reader (`$1` signed in, `$2` person, `$3` organisation, `$4` coordinator) may read the case `c`.
 macro_rules! case_readable {
@@ -518,6 +518,44 @@ impl CaseStore for This {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn set_case_cve(
+        &self,
+        case_id: Uuid,
+        version: i64,
+        cve: Option<&str>,
+        at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<std::result::Result<CaseRow, (Uuid, String)>> {
+        let mut tx = self.begin().await?;
+        if let Some(cve) = cve {
+            let holder: Option<(Uuid, String)> =
+                sqlx::query_as("SELECT id, reference FROM cases WHERE cve = $1 AND id <> $2")
+                    .bind(cve)
+                    .bind(case_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(holder) = holder {
+                return Ok(Err(holder));
+            }
+        }
+        This::record(&mut tx, event).await?;
+        let done = sqlx::query(
+            "UPDATE cases SET cve = $3, modified_at = $4, version = version + 1 WHERE id = $1 AND version = $2",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(cve)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("case"));
+        }
+        let stored = case_in(&mut tx, case_id).await?;
+        tx.commit().await?;
+        Ok(Ok(stored))
     }
 
     async fn cases_embargo_ending(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<CaseRow>> {

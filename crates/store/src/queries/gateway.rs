@@ -354,10 +354,20 @@ impl GatewayStore for This {
             id,
             sealed,
         });
+        let csaf_keys: Vec<(Uuid, Vec<u8>)> =
+            sqlx::query_as("SELECT id, sealed FROM csaf_signing_keys ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let csaf_keys = csaf_keys.into_iter().map(|(id, sealed)| SealedValue {
+            kind: SealedKind::CsafSigningKey,
+            id,
+            sealed,
+        });
         Ok(connections
             .chain(transcripts)
             .chain(webhooks)
             .chain(attachments)
+            .chain(csaf_keys)
             .collect())
     }
 
@@ -370,6 +380,7 @@ impl GatewayStore for This {
                 SealedKind::Transcript => "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
                 SealedKind::Webhook => "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
                 SealedKind::Attachment => "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
+                SealedKind::CsafSigningKey => "UPDATE csaf_signing_keys SET sealed = $2 WHERE id = $1",
             };
             sqlx::query(statement)
                 .bind(v.id)

@@ -5,7 +5,7 @@
 use super::{Db, This};
 use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
-    NewCase, Report, ReportAffected, ReportStore, StoredCandidate, TriageCase, VendorPace,
+    NewCase, Report, ReportAffected, ReportOrigin, ReportStore, StoredCandidate, TriageCase, VendorPace,
 };
 use crate::{AuditEvent, Page, Result, StoreError, TlpAudience};
 use async_trait::async_trait;
@@ -267,6 +267,199 @@ async fn candidates(conn: &mut Conn, search: &CandidateSearch<'_>) -> Result<Vec
         .collect())
 }
 
+/// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
+/// or drops the transaction when a limit refused the report.
+async fn file_in(
+    tx: &mut Conn,
+    intake: &Intake,
+    decide: &Decide<'_>,
+) -> Result<std::result::Result<Filed, LimitReached>> {
+    let r = &intake.report;
+    // The counters first: a write, so SQLite takes its write lock before anything is read.
+    for (i, limit) in intake.limits.iter().enumerate() {
+        if !take_count(&mut *tx, limit).await? {
+            return Ok(Err(LimitReached(i)));
+        }
+    }
+    let dedup_started = std::time::Instant::now();
+    lock_keys(&mut *tx, intake).await?;
+    let found = match &intake.fingerprint {
+        Some((_, keys, bands)) => {
+            let search = CandidateSearch {
+                keys,
+                bands,
+                band_limit: intake.band_limit,
+                candidate_limit: intake.candidate_limit,
+            };
+            candidates(&mut *tx, &search).await?
+        }
+        None => Vec::new(),
+    };
+    let decision = decide(&found);
+    let dedup = dedup_started.elapsed();
+    let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
+    let mut joined = decision
+        .join
+        .and_then(|(report, score)| case_of(report).map(|case| (Some(report), case, score)));
+    let cve = intake.origin.as_ref().and_then(|o| o.cve.as_deref());
+    if let (None, Some(cve)) = (&joined, cve) {
+        // A report naming a CVE id that a case holds is that case's: it joins it, as a duplicate of the
+        // case's first report.
+        if let Some(case) = sqlx::query_scalar::<_, Uuid>("SELECT id FROM cases WHERE cve = $1")
+            .bind(cve)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            let first: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM reports WHERE case_id = $1 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(case)
+            .fetch_optional(&mut *tx)
+            .await?;
+            joined = Some((first, case, 1.0));
+        }
+    }
+    let mut report = r.clone();
+    let (case_id, reference) = match (&joined, &intake.new_case) {
+        (Some((duplicate_of, case, score)), _) => {
+            report.duplicate_of = *duplicate_of;
+            report.duplicate_score = duplicate_of.map(|_| *score);
+            let reference: Option<String> = sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
+                .bind(case)
+                .fetch_optional(&mut *tx)
+                .await?;
+            (Some(*case), reference)
+        }
+        (None, Some(new_case)) => {
+            let reference = insert_case(&mut *tx, new_case, r.tlp, r.reporter_id, r.created_at).await?;
+            add_people(&mut *tx, new_case.id, &intake.people).await?;
+            if let Some(cve) = cve {
+                // Checked above: no case holds it.
+                sqlx::query("UPDATE cases SET cve = $2 WHERE id = $1")
+                    .bind(new_case.id)
+                    .bind(cve)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (Some(new_case.id), Some(reference))
+        }
+        (None, None) => (None, None),
+    };
+    report.case_id = case_id;
+    // The report's event and its case's, appended together (one pass over the ledger's right edge).
+    let mut events = vec![intake.event.clone()];
+    if let Some(case) = case_id {
+        let mut event = if joined.is_some() {
+            intake.join_event.clone()
+        } else {
+            intake.open_event.clone()
+        };
+        event.object_id = Some(case);
+        if let Some(details) = event.details.0.as_object_mut() {
+            details.insert("reference".into(), reference.clone().into());
+        }
+        events.push(event);
+    }
+    This::append(&mut *tx, &events).await?;
+    insert_report(&mut *tx, &report).await?;
+    if let Some(case) = case_id {
+        // The organisation that opens a case reads it at once; one whose report joined a case
+        // automatically is not notified of the others' reports until a coordinator decides (TLP: a
+        // duplicate does not make its finder a recipient of the original).
+        add_participant(
+            &mut *tx,
+            case,
+            r.org_id,
+            "reporter",
+            r.created_at,
+            joined.is_none(),
+        )
+        .await?;
+        if joined.is_some() {
+            sqlx::query("UPDATE cases SET modified_at = $2, version = version + 1 WHERE id = $1")
+                .bind(case)
+                .bind(r.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for a in &intake.affected {
+        sqlx::query(
+            "INSERT INTO report_affected (report_id, idx, product, product_key, versions) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(r.id)
+        .bind(a.idx)
+        .bind(&a.product)
+        .bind(&a.product_key)
+        .bind(&a.versions)
+        .execute(&mut *tx)
+        .await?;
+    }
+    add_people(&mut *tx, r.id, &intake.people).await?;
+    if let Some(o) = &intake.origin {
+        sqlx::query(
+            "INSERT INTO report_origins (report_id, format, document_id, version, cve) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(r.id)
+        .bind(&o.format)
+        .bind(&o.document_id)
+        .bind(&o.version)
+        .bind(&o.cve)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some((bytes, keys, bands)) = &intake.fingerprint {
+        sqlx::query("INSERT INTO report_fingerprints (report_id, fingerprint) VALUES ($1, $2)")
+            .bind(r.id)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+        if !keys.is_empty() {
+            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_keys (key, report_id) ");
+            q.push_values(keys, |mut row, key| {
+                row.push_bind(*key).push_bind(r.id);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+        }
+        if !bands.is_empty() {
+            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_bands (band, key, report_id) ");
+            q.push_values(bands.iter().enumerate(), |mut row, (band, key)| {
+                row.push_bind(i32::try_from(band).unwrap_or(i32::MAX))
+                    .push_bind(*key)
+                    .push_bind(r.id);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+    }
+    let listed: Vec<(Uuid, Option<Uuid>, f64)> = decision
+        .suggest
+        .iter()
+        .filter_map(|(candidate, score)| {
+            let found = found.iter().find(|c| c.report_id == *candidate)?;
+            Some((*candidate, found.case_id, *score))
+        })
+        .collect();
+    if !listed.is_empty() {
+        let mut q =
+            sqlx::QueryBuilder::<Db>::new("INSERT INTO report_candidates (report_id, candidate_id, score) ");
+        q.push_values(&listed, |mut row, (candidate, _, score)| {
+            row.push_bind(r.id).push_bind(*candidate).push_bind(*score);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    Ok(Ok(Filed {
+        case_id,
+        case_reference: reference,
+        joined: joined.is_some(),
+        duplicate_of: joined.and_then(|(id, _, _)| id),
+        candidates: listed,
+        dedup,
+    }))
+}
+
 async fn insert_report(conn: &mut Conn, r: &Report) -> Result<()> {
     sqlx::query(
         "INSERT INTO reports (id, kind, case_id, title, description, tlp, org_id, reporter_id, finder_kind, \
@@ -326,155 +519,38 @@ impl ReportStore for This {
         intake: &Intake,
         decide: &Decide<'_>,
     ) -> Result<std::result::Result<Filed, LimitReached>> {
-        let r = &intake.report;
         let mut tx = self.begin().await?;
-        // The counters first: a write, so SQLite takes its write lock before anything is read.
-        for (i, limit) in intake.limits.iter().enumerate() {
-            if !take_count(&mut tx, limit).await? {
-                return Ok(Err(LimitReached(i)));
-            }
+        let filed = file_in(&mut tx, intake, decide).await?;
+        if filed.is_ok() {
+            tx.commit().await?;
         }
-        let dedup_started = std::time::Instant::now();
-        lock_keys(&mut tx, intake).await?;
-        let found = match &intake.fingerprint {
-            Some((_, keys, bands)) => {
-                let search = CandidateSearch {
-                    keys,
-                    bands,
-                    band_limit: intake.band_limit,
-                    candidate_limit: intake.candidate_limit,
-                };
-                candidates(&mut tx, &search).await?
+        Ok(filed)
+    }
+
+    async fn file_reports(
+        &self,
+        batch: &[(&Intake, &Decide<'_>)],
+    ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
+        let mut tx = self.begin().await?;
+        let mut all = Vec::with_capacity(batch.len());
+        for (i, (intake, decide)) in batch.iter().enumerate() {
+            match file_in(&mut tx, intake, decide).await? {
+                Ok(filed) => all.push(filed),
+                // Dropping the transaction rolls back the reports filed before this one.
+                Err(limit) => return Ok(Err((i, limit))),
             }
-            None => Vec::new(),
-        };
-        let decision = decide(&found);
-        let dedup = dedup_started.elapsed();
-        let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
-        let joined = decision
-            .join
-            .and_then(|(report, score)| case_of(report).map(|case| (report, case, score)));
-        let mut report = r.clone();
-        let (case_id, reference) = match (&joined, &intake.new_case) {
-            (Some((duplicate_of, case, score)), _) => {
-                report.duplicate_of = Some(*duplicate_of);
-                report.duplicate_score = Some(*score);
-                let reference: Option<String> =
-                    sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
-                        .bind(case)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                (Some(*case), reference)
-            }
-            (None, Some(new_case)) => {
-                let reference = insert_case(&mut tx, new_case, r.tlp, r.reporter_id, r.created_at).await?;
-                add_people(&mut tx, new_case.id, &intake.people).await?;
-                (Some(new_case.id), Some(reference))
-            }
-            (None, None) => (None, None),
-        };
-        report.case_id = case_id;
-        // The report's event and its case's, appended together (one pass over the ledger's right edge).
-        let mut events = vec![intake.event.clone()];
-        if let Some(case) = case_id {
-            let mut event = if joined.is_some() {
-                intake.join_event.clone()
-            } else {
-                intake.open_event.clone()
-            };
-            event.object_id = Some(case);
-            if let Some(details) = event.details.0.as_object_mut() {
-                details.insert("reference".into(), reference.clone().into());
-            }
-            events.push(event);
-        }
-        Self::append(&mut tx, &events).await?;
-        insert_report(&mut tx, &report).await?;
-        if let Some(case) = case_id {
-            // The organisation that opens a case reads it at once; one whose report joined a case
-            // automatically is not notified of the others' reports until a coordinator decides (TLP: a
-            // duplicate does not make its finder a recipient of the original).
-            add_participant(
-                &mut tx,
-                case,
-                r.org_id,
-                "reporter",
-                r.created_at,
-                joined.is_none(),
-            )
-            .await?;
-            if joined.is_some() {
-                sqlx::query("UPDATE cases SET modified_at = $2, version = version + 1 WHERE id = $1")
-                    .bind(case)
-                    .bind(r.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        for a in &intake.affected {
-            sqlx::query(
-                "INSERT INTO report_affected (report_id, idx, product, product_key, versions) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(r.id)
-            .bind(a.idx)
-            .bind(&a.product)
-            .bind(&a.product_key)
-            .bind(&a.versions)
-            .execute(&mut *tx)
-            .await?;
-        }
-        add_people(&mut tx, r.id, &intake.people).await?;
-        if let Some((bytes, keys, bands)) = &intake.fingerprint {
-            sqlx::query("INSERT INTO report_fingerprints (report_id, fingerprint) VALUES ($1, $2)")
-                .bind(r.id)
-                .bind(bytes)
-                .execute(&mut *tx)
-                .await?;
-            if !keys.is_empty() {
-                let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_keys (key, report_id) ");
-                q.push_values(keys, |mut row, key| {
-                    row.push_bind(*key).push_bind(r.id);
-                });
-                q.push(" ON CONFLICT DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-            }
-            if !bands.is_empty() {
-                let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_bands (band, key, report_id) ");
-                q.push_values(bands.iter().enumerate(), |mut row, (band, key)| {
-                    row.push_bind(i32::try_from(band).unwrap_or(i32::MAX))
-                        .push_bind(*key)
-                        .push_bind(r.id);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-        }
-        let listed: Vec<(Uuid, Option<Uuid>, f64)> = decision
-            .suggest
-            .iter()
-            .filter_map(|(candidate, score)| {
-                let found = found.iter().find(|c| c.report_id == *candidate)?;
-                Some((*candidate, found.case_id, *score))
-            })
-            .collect();
-        if !listed.is_empty() {
-            let mut q = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO report_candidates (report_id, candidate_id, score) ",
-            );
-            q.push_values(&listed, |mut row, (candidate, _, score)| {
-                row.push_bind(r.id).push_bind(*candidate).push_bind(*score);
-            });
-            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(Ok(Filed {
-            case_id,
-            case_reference: reference,
-            joined: joined.is_some(),
-            duplicate_of: joined.map(|(id, _, _)| id),
-            candidates: listed,
-            dedup,
-        }))
+        Ok(Ok(all))
+    }
+
+    async fn report_origin(&self, id: Uuid) -> Result<Option<ReportOrigin>> {
+        Ok(sqlx::query_as(
+            "SELECT format, document_id, version, cve FROM report_origins WHERE report_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {

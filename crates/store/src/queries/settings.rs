@@ -2,7 +2,7 @@
 //! every file of `queries/`.
 
 use super::This;
-use crate::{AuditEvent, Result, SettingsStore};
+use crate::{AuditEvent, CsafSigningKey, Result, SettingsStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -28,6 +28,36 @@ impl SettingsStore for This {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn csaf_signing_key(&self) -> Result<Option<CsafSigningKey>> {
+        Ok(sqlx::query_as(
+            "SELECT id, fingerprint, public_key, sealed, created_at FROM csaf_signing_keys \
+             WHERE slot = 'provider'",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn create_csaf_signing_key(&self, key: &CsafSigningKey, event: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO csaf_signing_keys (id, slot, fingerprint, public_key, sealed, created_at) \
+             VALUES ($1, 'provider', $2, $3, $4, $5) ON CONFLICT (slot) DO NOTHING",
+        )
+        .bind(key.id)
+        .bind(&key.fingerprint)
+        .bind(&key.public_key)
+        .bind(&key.sealed)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        Self::record(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn try_lease(

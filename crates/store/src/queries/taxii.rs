@@ -5,12 +5,14 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use crate::Result;
 use crate::advisories::AdvisoryRow;
-use crate::taxii::{StixObjectRow, TaxiiQuery, TaxiiStore};
+use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use clearinghouse::tlp::Tlp;
 use kernel::TlpAudience;
+use uuid::Uuid;
 
 const COLUMNS: &str = "s.id, s.tlp, s.stix_id, s.stix_type, s.spec_version, s.version, s.date_added, s.body, \
      s.added_org, s.added_by, s.advisory_id, s.case_id, s.report_id";
@@ -25,14 +27,23 @@ enum Arg<'a> {
     Int(i64),
 }
 
-/// The parameters of a query built from optional filters, numbered from `$5`.
-#[derive(Default)]
-struct Args<'a>(Vec<Arg<'a>>);
+/// The parameters of a query built from optional filters, numbered after the `offset` fixed ones.
+struct Args<'a> {
+    values: Vec<Arg<'a>>,
+    offset: usize,
+}
 
 impl<'a> Args<'a> {
+    fn after(offset: usize) -> Self {
+        Args {
+            values: Vec::new(),
+            offset,
+        }
+    }
+
     fn param(&mut self, arg: Arg<'a>) -> String {
-        self.0.push(arg);
-        format!("${}", self.0.len() + 4)
+        self.values.push(arg);
+        format!("${}", self.values.len() + self.offset)
     }
 
     fn list(&mut self, values: &'a [String]) -> String {
@@ -44,10 +55,48 @@ impl<'a> Args<'a> {
     }
 }
 
+/// The condition `match[version]` puts on the row `s`; `None` for every version.
+fn version_condition<'a>(v: &'a VersionMatch, args: &mut Args<'a>) -> Option<String> {
+    if v.all {
+        return None;
+    }
+    let mut any = Vec::new();
+    for (wanted, newer) in [(v.last, ">"), (v.first, "<")] {
+        if wanted {
+            any.push(format!(
+                "NOT EXISTS (SELECT 1 FROM stix_objects n WHERE n.stix_id = s.stix_id \
+                 AND n.version {newer} s.version AND n.tlp = s.tlp)"
+            ));
+        }
+    }
+    if !v.exact.is_empty() {
+        any.push(format!("s.version IN ({})", args.list(&v.exact)));
+    }
+    if any.is_empty() {
+        any.push("FALSE".to_owned());
+    }
+    Some(format!("({})", any.join(" OR ")))
+}
+
+fn bind_args<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, super::Db, O, <super::Db as sqlx::Database>::Arguments<'q>>,
+    args: Args<'q>,
+) -> sqlx::query::QueryAs<'q, super::Db, O, <super::Db as sqlx::Database>::Arguments<'q>> {
+    for arg in args.values {
+        query = match arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Time(at) => query.bind(at),
+            Arg::Int(n) => query.bind(n),
+        };
+    }
+    query
+}
+
 #[async_trait]
 impl TaxiiStore for This {
     async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<StixObjectRow>> {
-        let mut args = Args::default();
+        // After the reader's four parameters.
+        let mut args = Args::after(4);
         let mut conditions = vec![format!("s.tlp = {}", args.param(Arg::Text(q.tlp.as_str())))];
         if let Some(from) = q.added_from {
             conditions.push(format!("s.date_added >= {}", args.param(Arg::Time(from))));
@@ -71,24 +120,8 @@ impl TaxiiStore for This {
                 conditions.push(format!("{column} IN ({})", args.list(values)));
             }
         }
-        let v = &q.versions;
-        if !v.all {
-            let mut any = Vec::new();
-            for (wanted, newer) in [(v.last, ">"), (v.first, "<")] {
-                if wanted {
-                    any.push(format!(
-                        "NOT EXISTS (SELECT 1 FROM stix_objects n WHERE n.stix_id = s.stix_id \
-                         AND n.version {newer} s.version AND n.tlp = s.tlp)"
-                    ));
-                }
-            }
-            if !v.exact.is_empty() {
-                any.push(format!("s.version IN ({})", args.list(&v.exact)));
-            }
-            if any.is_empty() {
-                any.push("FALSE".to_owned());
-            }
-            conditions.push(format!("({})", any.join(" OR ")));
+        if let Some(condition) = version_condition(&q.versions, &mut args) {
+            conditions.push(condition);
         }
         let limit = args.param(Arg::Int(q.limit));
         let sql = format!(
@@ -105,58 +138,110 @@ impl TaxiiStore for This {
                 reader: ("$1", "$2", "$3", "$4"),
             )
         );
-        let mut query = sqlx::query_as(&sql)
+        let query = sqlx::query_as(&sql)
             .bind(r.signed_in)
             .bind(r.user_id)
             .bind(r.org_id)
             .bind(r.coordinator);
-        for arg in args.0 {
-            query = match arg {
-                Arg::Text(text) => query.bind(text),
-                Arg::Time(at) => query.bind(at),
-                Arg::Int(n) => query.bind(n),
-            };
-        }
-        Ok(query.fetch_all(&self.pool).await?)
+        Ok(bind_args(query, args).fetch_all(&self.pool).await?)
     }
 
     async fn add_stix_objects(&self, rows: &[StixObjectRow]) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let mut written = 0;
-        for chunk in rows.chunks(INSERT_BATCH) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|n| {
-                    let params: Vec<String> = (1..=13).map(|k| format!("${}", n * 13 + k)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO stix_objects (id, tlp, stix_id, stix_type, spec_version, version, date_added, body, \
-                 added_org, added_by, advisory_id, case_id, report_id) VALUES {} \
-                 ON CONFLICT (stix_id, version, tlp) DO NOTHING",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(row.id)
-                    .bind(row.tlp.as_str())
-                    .bind(&row.stix_id)
-                    .bind(&row.stix_type)
-                    .bind(&row.spec_version)
-                    .bind(&row.version)
-                    .bind(row.date_added)
-                    .bind(&row.body)
-                    .bind(row.added_org)
-                    .bind(row.added_by)
-                    .bind(row.advisory_id)
-                    .bind(row.case_id)
-                    .bind(row.report_id);
-            }
-            written += query.execute(&mut *tx).await?.rows_affected();
-        }
+        let written = insert_objects(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(written)
+    }
+
+    async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..ids.len()).map(|n| format!("${}", n + 2)).collect();
+        let sql = format!(
+            "SELECT stix_id, version, added_org, advisory_id FROM stix_objects WHERE tlp = $1 AND stix_id IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql).bind(tlp.as_str());
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    async fn record_taxii_post(
+        &self,
+        status: &TaxiiStatusRow,
+        rows: &[StixObjectRow],
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::append(&mut tx, std::slice::from_ref(event)).await?;
+        insert_objects(&mut tx, rows).await?;
+        sqlx::query(
+            "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
+             failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(status.id)
+        .bind(status.tlp.as_str())
+        .bind(status.org_id)
+        .bind(status.user_id)
+        .bind(status.request_timestamp)
+        .bind(status.total_count)
+        .bind(&status.successes)
+        .bind(&status.failures)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, tlp, org_id, user_id, request_timestamp, total_count, successes, failures \
+             FROM taxii_statuses WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_stix_object(
+        &self,
+        tlp: Tlp,
+        stix_id: &str,
+        versions: &VersionMatch,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        let mut args = Args::after(0);
+        let tlp_param = args.param(Arg::Text(tlp.as_str()));
+        let id_param = args.param(Arg::Text(stix_id));
+        let condition = version_condition(versions, &mut args)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = format!(
+            "DELETE FROM stix_objects WHERE id IN (SELECT s.id FROM stix_objects s WHERE s.tlp = {tlp_param} \
+             AND s.stix_id = {id_param} AND s.advisory_id IS NULL{condition})"
+        );
+        let mut plain = sqlx::query(&sql);
+        for arg in args.values {
+            plain = match arg {
+                Arg::Text(text) => plain.bind(text),
+                Arg::Time(at) => plain.bind(at),
+                Arg::Int(n) => plain.bind(n),
+            };
+        }
+        let mut tx = self.begin().await?;
+        let deleted = plain.execute(&mut *tx).await?.rows_affected();
+        if deleted > 0 {
+            let mut event = event.clone();
+            if let Some(details) = event.details.0.as_object_mut() {
+                details.insert("versions_deleted".into(), deleted.into());
+            }
+            This::append(&mut tx, std::slice::from_ref(&event)).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>> {
@@ -168,4 +253,45 @@ impl TaxiiStore for This {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
+async fn insert_objects(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    rows: &[StixObjectRow],
+) -> Result<u64> {
+    let mut written = 0;
+    for chunk in rows.chunks(INSERT_BATCH) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                let params: Vec<String> = (1..=13).map(|k| format!("${}", n * 13 + k)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO stix_objects (id, tlp, stix_id, stix_type, spec_version, version, date_added, body, \
+                 added_org, added_by, advisory_id, case_id, report_id) VALUES {} \
+                 ON CONFLICT (stix_id, version, tlp) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = query
+                .bind(row.id)
+                .bind(row.tlp.as_str())
+                .bind(&row.stix_id)
+                .bind(&row.stix_type)
+                .bind(&row.spec_version)
+                .bind(&row.version)
+                .bind(row.date_added)
+                .bind(&row.body)
+                .bind(row.added_org)
+                .bind(row.added_by)
+                .bind(row.advisory_id)
+                .bind(row.case_id)
+                .bind(row.report_id);
+        }
+        written += query.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
 }

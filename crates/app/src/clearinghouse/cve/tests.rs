@@ -16,6 +16,7 @@ fn advisory(document: Value) -> AdvisoryRow {
         published_at: at,
         modified_at: at,
         version: 1,
+        cve: None,
     }
 }
 

@@ -1,0 +1,339 @@
+//! The write side of the TAXII 2.1 server: posting an envelope of STIX 2.1 objects to a collection, reading
+//! the status of a post, deleting a posted object.
+//!
+//! An envelope is checked whole first (`clearinghouse::stix_import`): if any object is not valid STIX as we
+//! accept it, nothing is stored and the answer lists every problem. Then each object is taken or refused on
+//! its own, and the status resource says which: an object marked more restrictively than the collection, an
+//! id that another organisation (or one of our advisories) holds, a version already stored, or a
+//! vulnerability or indicator that intake refuses is a failure of that object alone. A `vulnerability` that
+//! names its affected products in our property extension (`stix::AFFECTED_EXTENSION`) is filed as a
+//! vulnerability report; one that does not is stored as any other object, its status saying it was not
+//! filed. An `indicator` with a STIX pattern is filed as a threat report. Filed reports are deduplicated as any report, and the
+//! stored object keeps the report's id. The official TLP 2.0 marking definitions are acknowledged and not
+//! stored (every client knows them; our objects refer to them). Objects are stored under the collection's
+//! marking, with who posted them; TLP admission reads them as it reads any object in no case: the poster, their
+//! organisation and coordinators, and whoever the marking admits (anyone for CLEAR, members for GREEN; AMBER
+//! and AMBER+STRICT name no client organisations here, RED only the person who posted).
+
+use super::taxii::{Collection, to_millis};
+use super::validate::{AffectedInput, NewReport};
+use crate::{App, AppError, AppResult, Caller, policy};
+use clearinghouse::stix;
+use clearinghouse::stix_import::{self, Checked, EnvelopeError};
+use clearinghouse::tlp::Tlp;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use store::{StixObjectRow, TaxiiStatusRow};
+use uuid::Uuid;
+
+/// The answer to a post: the status resource, or why the envelope was refused whole.
+pub type PostOutcome = Result<Value, EnvelopeError>;
+
+/// The status resource of a post, as TAXII shows it.
+pub fn status_resource(s: &TaxiiStatusRow) -> AppResult<Value> {
+    let parse = |text: &str| -> AppResult<Vec<Value>> {
+        serde_json::from_str(text).map_err(|e| AppError::corrupt(format!("taxii status {}: {e}", s.id)))
+    };
+    let (successes, failures) = (parse(&s.successes)?, parse(&s.failures)?);
+    Ok(json!({
+        "id": s.id,
+        "status": "complete",
+        "request_timestamp": stix::timestamp(s.request_timestamp),
+        "total_count": s.total_count,
+        "success_count": successes.len(),
+        "successes": successes,
+        "failure_count": failures.len(),
+        "failures": failures,
+        "pending_count": 0,
+        "pendings": [],
+    }))
+}
+
+fn outcome(id: &str, version: &str, message: Option<String>) -> Value {
+    match message {
+        Some(message) => json!({"id": id, "version": version, "message": message}),
+        None => json!({"id": id, "version": version}),
+    }
+}
+
+/// The report a vulnerability or an indicator is filed as; `None` for the other types.
+fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
+    let text = |key: &str| c.object.get(key).and_then(Value::as_str).map(str::to_owned);
+    let base = |kind: &str, title: String, description: String| NewReport {
+        kind: kind.to_owned(),
+        title,
+        description,
+        tlp: tlp.as_str().to_owned(),
+        affected: Vec::new(),
+        cwe: None,
+        cvss_v3: None,
+        cvss_v4: None,
+        finder: None,
+        ai_found: false,
+        location: None,
+        crash_signature: None,
+        threat_model: None,
+        sectors: Vec::new(),
+        people: Vec::new(),
+        indicators: Vec::new(),
+        attack_patterns: Vec::new(),
+        misuse: None,
+    };
+    match c.stix_type.as_str() {
+        "vulnerability" => {
+            let name = text("name").unwrap_or_default();
+            let mut report = base("vulnerability", name.clone(), text("description").unwrap_or(name));
+            let affected = c
+                .object
+                .get("extensions")
+                .and_then(|e| e.get(stix::AFFECTED_EXTENSION))
+                .and_then(|e| e.get("affected"));
+            report.affected = match affected {
+                Some(v) => serde_json::from_value::<Vec<AffectedInput>>(v.clone()).map_err(|e| {
+                    format!(
+                        "extensions.{}.affected: a list of {{purl or cpe, versions}} ({e})",
+                        stix::AFFECTED_EXTENSION
+                    )
+                })?,
+                // Most producers name no products in a form intake can match: the object is kept, as any
+                // other STIX object, and the status says why it is not a report.
+                None => return Ok(None),
+            };
+            report.cwe = c
+                .object
+                .get("external_references")
+                .and_then(Value::as_array)
+                .and_then(|refs| refs.iter().find(|r| r.get("source_name") == Some(&json!("cwe"))))
+                .and_then(|r| r.get("external_id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Ok(Some(report))
+        }
+        "indicator" if text("pattern_type").as_deref() == Some("stix") => {
+            let pattern = text("pattern").unwrap_or_default();
+            let title = text("name").unwrap_or_else(|| format!("Indicator {}", c.id));
+            let mut report = base(
+                "threat",
+                title,
+                text("description").unwrap_or_else(|| pattern.clone()),
+            );
+            report.indicators = vec![pattern];
+            Ok(Some(report))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn intake_message(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(v) => format!("not filed as a report: {}: {}", v.field, v.message),
+        AppError::Limited { detail, .. } => format!("not filed as a report: {detail}"),
+        AppError::Forbidden(why) => format!("not filed as a report: {why}"),
+        _ => "not filed as a report: the server failed".to_owned(),
+    }
+}
+
+impl App {
+    /// Posts an envelope to a collection (its body as sent). The caller must be allowed to write to it.
+    pub async fn taxii_post(
+        &self,
+        caller: Option<&Caller>,
+        collection: Collection,
+        body: &[u8],
+    ) -> AppResult<PostOutcome> {
+        let Some(caller) = caller else {
+            return Err(AppError::Unauthenticated);
+        };
+        if !policy::can_write_taxii(Some(caller), collection.tlp) {
+            return Err(AppError::Forbidden("you may not post to this collection"));
+        }
+        let checked = match stix_import::check_envelope(body) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let now = self.clock.now();
+        let ids: Vec<String> = checked
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut held: BTreeMap<String, (bool, BTreeSet<String>)> = BTreeMap::new();
+        for o in self.store.stix_origins(collection.tlp, &ids).await? {
+            let entry = held.entry(o.stix_id).or_insert((false, BTreeSet::new()));
+            entry.0 |= o.advisory_id.is_some() || o.added_org != Some(caller.org_id());
+            entry.1.insert(o.version);
+        }
+        let mut successes = Vec::new();
+        let mut failures = Vec::new();
+        let mut rows = Vec::new();
+        let mut seen = BTreeSet::new();
+        for c in &checked {
+            let version = stix::version_key(c.version);
+            let shown = stix::version_text(&version);
+            let fail = |message: String| outcome(&c.id, &shown, Some(message));
+            if c.stix_type == "marking-definition" {
+                successes.push(outcome(
+                    &c.id,
+                    &shown,
+                    Some("the official TLP 2.0 marking definition; known to every client, not stored".into()),
+                ));
+                continue;
+            }
+            if let Some(tlp) = c.tlp
+                && tlp > collection.tlp
+            {
+                failures.push(fail(format!(
+                    "marked {}, more restrictive than this collection's {}",
+                    tlp.label(),
+                    collection.tlp.label()
+                )));
+                continue;
+            }
+            let (foreign, versions) = held.get(&c.id).cloned().unwrap_or_default();
+            if foreign {
+                failures.push(fail(
+                    "this id belongs to another organisation's object in this collection".into(),
+                ));
+                continue;
+            }
+            if versions.contains(&version) || !seen.insert((c.id.clone(), version.clone())) {
+                failures.push(fail("this version of the object is already stored".into()));
+                continue;
+            }
+            let mut note = None;
+            let report_id = match report_of(c, collection.tlp) {
+                Err(message) => {
+                    failures.push(fail(message));
+                    continue;
+                }
+                Ok(None) if c.stix_type == "vulnerability" => {
+                    note = Some(format!(
+                        "stored; not filed as a report: it names no affected products (extensions.{}.affected)",
+                        stix::AFFECTED_EXTENSION
+                    ));
+                    None
+                }
+                Ok(None) => None,
+                Ok(Some(report)) => match self.file_report(caller, report).await {
+                    Ok(filed) => Some(filed.id),
+                    Err(e) => {
+                        if matches!(e, AppError::Internal(_)) {
+                            tracing::error!(error = ?e, object = %c.id, "filing a posted STIX object failed");
+                        }
+                        failures.push(fail(intake_message(&e)));
+                        continue;
+                    }
+                },
+            };
+            rows.push(StixObjectRow {
+                id: Uuid::now_v7(),
+                tlp: collection.tlp,
+                stix_id: c.id.clone(),
+                stix_type: c.stix_type.clone(),
+                spec_version: "2.1".to_owned(),
+                version,
+                date_added: to_millis(now),
+                body: c.object.to_string(),
+                added_org: Some(caller.org_id()),
+                added_by: Some(caller.user_id()),
+                advisory_id: None,
+                case_id: None,
+                report_id,
+            });
+            successes.push(outcome(&c.id, &shown, note));
+        }
+        let status = TaxiiStatusRow {
+            id: Uuid::now_v7(),
+            tlp: collection.tlp,
+            org_id: caller.org_id(),
+            user_id: caller.user_id(),
+            request_timestamp: now,
+            total_count: i64::try_from(checked.len()).unwrap_or(i64::MAX),
+            successes: Value::Array(successes).to_string(),
+            failures: Value::Array(failures).to_string(),
+        };
+        let event = self.event(
+            caller.into(),
+            "taxii.post",
+            "organization",
+            Some(caller.org_id()),
+            json!({
+                "collection": collection.id, "status_id": status.id,
+                "stored": rows.iter().map(|r| json!({"id": r.stix_id, "report_id": r.report_id})).collect::<Vec<_>>(),
+                "total_count": status.total_count,
+            }),
+        );
+        self.store.record_taxii_post(&status, &rows, &event).await?;
+        Ok(Ok(status_resource(&status)?))
+    }
+
+    /// The status of a post, for the person who posted it; anyone else reads it as absent.
+    pub async fn taxii_status(&self, caller: Option<&Caller>, id: &str) -> AppResult<Value> {
+        let Some(caller) = caller else {
+            return Err(AppError::Unauthenticated);
+        };
+        let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound("status"))?;
+        match self.store.taxii_status(id).await? {
+            Some(s) if s.user_id == caller.user_id() => status_resource(&s),
+            _ => Err(AppError::NotFound("status")),
+        }
+    }
+
+    /// Deletes the posted versions of an object (all, or those `match[version]` selects): the organisation
+    /// that posted it, or a coordinator. An object the caller may not read is absent (404); one they read but
+    /// may not delete, or one derived from our advisories, is 403.
+    pub async fn taxii_delete(
+        &self,
+        caller: Option<&Caller>,
+        collection: Collection,
+        object: &str,
+        versions: Option<&str>,
+    ) -> AppResult<u64> {
+        let Some(caller) = caller else {
+            return Err(AppError::Unauthenticated);
+        };
+        let filter = super::taxii::TaxiiFilter {
+            ids: Some(object.to_owned()),
+            versions: Some(versions.unwrap_or("all").to_owned()),
+            ..Default::default()
+        };
+        let page = self
+            .taxii_page(Some(caller), collection, &filter, super::taxii::Listing::Manifest)
+            .await?;
+        if page.items.is_empty() {
+            return Err(AppError::NotFound("object"));
+        }
+        let origins = self
+            .store
+            .stix_origins(collection.tlp, &[object.to_owned()])
+            .await?;
+        if origins.iter().any(|o| o.advisory_id.is_some()) {
+            return Err(AppError::Forbidden(
+                "objects of the clearinghouse's advisories are not deleted over TAXII",
+            ));
+        }
+        let allowed = origins.iter().all(|o| {
+            o.added_org
+                .is_some_and(|org| policy::can_delete_stix_object(caller, org))
+        });
+        if !allowed {
+            return Err(AppError::Forbidden(
+                "only the organisation that posted an object, or a coordinator, deletes it",
+            ));
+        }
+        let matched = super::taxii::version_match_of(versions)?;
+        let posted_by = origins.iter().find_map(|o| o.added_org);
+        let event = self.event(
+            caller.into(),
+            "taxii.delete",
+            "organization",
+            posted_by,
+            json!({"collection": collection.id, "id": object, "match_version": versions}),
+        );
+        Ok(self
+            .store
+            .delete_stix_object(collection.tlp, object, &matched, &event)
+            .await?)
+    }
+}
