@@ -42,6 +42,32 @@ pub struct PeerRow {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Publishing's own state.
+    #[sqlx(flatten)]
+    pub push: PushState,
+}
+
+/// Where publishing to a peer stands: the cursor (`PeerRow::push_cursor` and this row id: the last of our
+/// objects the peer accepted or definitively refused), when the next push is due, and how the last one ended.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct PushState {
+    pub push_cursor_id: Option<Uuid>,
+    pub push_next_run_at: Option<DateTime<Utc>>,
+    pub push_failures: i32,
+    pub pushed_objects: i64,
+    pub push_last_success_at: Option<DateTime<Utc>>,
+    pub push_last_error: Option<String>,
+    pub push_last_error_at: Option<DateTime<Utc>>,
+}
+
+/// An envelope the peer answered with a completed status: the cursor moves past its last object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedEnvelope {
+    pub peer_id: Uuid,
+    /// The date added and row id of the envelope's last object.
+    pub to: (DateTime<Utc>, Uuid),
+    /// The objects the peer accepted.
+    pub accepted: i64,
 }
 
 impl std::fmt::Debug for PeerRow {
@@ -80,8 +106,10 @@ pub struct PulledPage<'a> {
 /// How a run ended, recorded on the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerRunEnd {
+    /// `refused` (the objects refused, as recorded) is kept as the last error, beside the success.
     Success {
         at: DateTime<Utc>,
+        refused: Option<String>,
         next_run_at: DateTime<Utc>,
     },
     Failure {
@@ -113,4 +141,18 @@ pub trait FederationStore: Send + Sync + 'static {
     async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>>;
     /// Marks an object's intake done: the report it was filed as, or `None` when it maps to none.
     async fn finish_intake(&self, object_id: Uuid, report_id: Option<Uuid>) -> Result<()>;
+    /// The enabled peers with a publish collection whose next push is due at `now`, at most `limit`.
+    async fn due_pushes(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>>;
+    /// Our objects of the collection marked `tlp` to publish to a peer: those written here (our advisories'
+    /// and our members' posts, never a peer's), after `after` in (date added, row id) order, at most `limit`.
+    async fn objects_to_push(
+        &self,
+        tlp: Tlp,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<StixObjectRow>>;
+    /// Moves the push cursor past an envelope the peer completed (unless it moved meanwhile).
+    async fn advance_push(&self, envelope: &PushedEnvelope) -> Result<()>;
+    /// Records the end of a push run on the peer, like `end_peer_run` for pulls.
+    async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()>;
 }

@@ -33,7 +33,7 @@ pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
-pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage};
+pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;

@@ -30,9 +30,9 @@ pub use attachments::*;
 pub use intake::*;
 pub use reports::*;
 pub use triage::*;
-pub use validate::{AffectedInput, FinderInput, ForwardFinding, NewReport};
 /// For federation's mapping of pulled objects to reports.
-pub(crate) use validate::{MAX_DESCRIPTION_CHARS, MAX_FINDER_NAME_CHARS, MAX_TITLE_CHARS, Validated};
+pub(crate) use validate::MAX_FINDER_NAME_CHARS;
+pub use validate::{AffectedInput, FinderInput, ForwardFinding, NewReport};
 
 use crate::jobs::Registry;
 use crate::{App, AppError, AppResult, Caller, policy};

@@ -6,14 +6,16 @@
 //! (`gateway::egress`): public addresses only unless the operator allows private ones.
 //!
 //! Pulling (`pull.rs`) is a job per due peer; imported vulnerabilities and indicators become reports through
-//! intake (`intake.rs`), so they are deduplicated like every other report.
+//! intake (`intake.rs`, the path posted objects take), so they are deduplicated like every other report.
+//! Publishing (`push.rs`) is a job per due peer with a publish collection: our objects of the peer's marking
+//! posted to it as TAXII envelopes, the cursor moving past what the peer completed.
 
 mod intake;
 mod pull;
+mod push;
 
-pub use pull::{
-    MAX_OBJECT_BYTES, MAX_PAGE_BYTES, MAX_PAGES_PER_RUN, PAGE_LIMIT, PULL_KIND, PullOutcome, SCHEDULE_KIND,
-};
+pub use pull::{MAX_PAGE_BYTES, MAX_PAGES_PER_RUN, PAGE_LIMIT, PULL_KIND, PullOutcome, SCHEDULE_KIND};
+pub use push::{PUSH_BYTES, PUSH_ENVELOPES_PER_RUN, PUSH_KIND, PUSH_OBJECTS, PushOutcome, STATUS_POLLS};
 
 use crate::page::{PageRequest, Paged, paginate};
 use crate::{Actor, App, AppError, AppResult, Caller, policy};
@@ -42,6 +44,7 @@ pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     registry
         .handle(SCHEDULE_KIND, pull::Schedule)
         .handle(PULL_KIND, pull::Pull::default())
+        .handle(PUSH_KIND, push::Push::default())
         .every(SCHEDULE_KIND, Duration::minutes(1))
 }
 
@@ -71,6 +74,15 @@ pub struct PeerView {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// Publishing: the date added (ours) of the last object the peer completed, how many it accepted, and
+    /// the state of the push runs (as for pulls).
+    pub push_cursor: Option<DateTime<Utc>>,
+    pub pushed_objects: i64,
+    pub push_next_run_at: Option<DateTime<Utc>>,
+    pub push_failures: i32,
+    pub push_last_success_at: Option<DateTime<Utc>>,
+    pub push_last_error: Option<String>,
+    pub push_last_error_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -94,6 +106,13 @@ impl From<PeerRow> for PeerView {
             last_success_at: p.last_success_at,
             last_error: p.last_error,
             last_error_at: p.last_error_at,
+            push_cursor: p.push_cursor,
+            pushed_objects: p.push.pushed_objects,
+            push_next_run_at: p.push.push_next_run_at,
+            push_failures: p.push.push_failures,
+            push_last_success_at: p.push.push_last_success_at,
+            push_last_error: p.push.push_last_error,
+            push_last_error_at: p.push.push_last_error_at,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -307,6 +326,7 @@ impl App {
             created_by: caller.user_id(),
             created_at: now,
             updated_at: now,
+            push: store::PushState::default(),
         };
         let event = self.event(
             Actor::from(caller),

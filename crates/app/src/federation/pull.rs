@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use clearinghouse::stix;
 use clearinghouse::tlp::Tlp;
+use clearinghouse::{stix, stix_import};
 use gateway::egress::{self, Egress, Resolver};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -35,8 +35,6 @@ pub const PAGE_LIMIT: usize = 100;
 pub const MAX_PAGES_PER_RUN: usize = 20;
 /// The most of one page's answer read; a longer answer is refused whole.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
-/// The largest object taken.
-pub const MAX_OBJECT_BYTES: usize = 256 * 1024;
 /// How long one request may take, connecting to the end of its answer.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The longest `next` token or date header taken from a peer.
@@ -48,7 +46,7 @@ const DUE_PER_RUN: i64 = 100;
 /// The longest wait after failures in a row.
 const MAX_BACKOFF_SECONDS: i64 = 24 * 3600;
 
-const TAXII_ACCEPT: &str = "application/taxii+json;version=2.1";
+pub(super) const TAXII_ACCEPT: &str = "application/taxii+json;version=2.1";
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +59,9 @@ pub struct PullOutcome {
     pub reports: u64,
     /// Why the run stopped early, as recorded on the peer.
     pub error: Option<String>,
+    /// The objects refused (not valid STIX 2.1 as a post is checked), each with its problems; recorded on the
+    /// peer as its last error of a run that otherwise succeeded.
+    pub refused: Vec<String>,
 }
 
 /// The job pulling `peer`, queued for `at` (one per peer and due time, however many schedulers run).
@@ -75,8 +76,12 @@ pub(crate) struct Schedule;
 #[async_trait]
 impl JobHandler for Schedule {
     async fn run(&self, app: &App, _job: &Job) -> Result<Completion, JobError> {
-        let due = app.store.due_peers(app.clock.now(), DUE_PER_RUN).await?;
-        let jobs: Vec<JobRequest> = due.iter().map(|p| job(p, p.next_run_at)).collect();
+        let now = app.clock.now();
+        let due = app.store.due_peers(now, DUE_PER_RUN).await?;
+        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(p, p.next_run_at)).collect();
+        for p in app.store.due_pushes(now, DUE_PER_RUN).await? {
+            jobs.push(super::push::job(&p, p.push.push_next_run_at.unwrap_or(now)));
+        }
         if !jobs.is_empty() {
             app.enqueue(jobs).await?;
         }
@@ -106,7 +111,7 @@ impl JobHandler for Pull {
 }
 
 /// The client federation calls peers with: the egress rule at every resolution, no redirects, no proxy.
-fn client(egress: Egress) -> reqwest::Client {
+pub(super) fn client(egress: Egress) -> reqwest::Client {
     let resolver = Arc::new(Resolver(egress));
     reqwest::Client::builder()
         .dns_resolver(resolver.clone())
@@ -150,6 +155,34 @@ pub(crate) fn backoff(interval_seconds: i64, failures: i32) -> Duration {
     Duration::seconds(seconds)
 }
 
+/// A request with the peer's credential: HTTP Basic with the user name, else Bearer.
+pub(super) fn with_credential(
+    request: reqwest::RequestBuilder,
+    peer: &PeerRow,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    match &peer.username {
+        Some(user) => request.header(
+            reqwest::header::AUTHORIZATION,
+            format!("Basic {}", STANDARD.encode(format!("{user}:{token}"))),
+        ),
+        None => request.header(reqwest::header::AUTHORIZATION, format!("Bearer {token}")),
+    }
+}
+
+/// What a failed call is recorded as (ours, never the peer's words or a URL).
+pub(super) fn failure_text(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
+    } else if egress::is_refusal(error) {
+        egress::NotPublic.to_string()
+    } else if error.is_connect() {
+        "could not connect to the peer".to_owned()
+    } else {
+        "the connection to the peer failed".to_owned()
+    }
+}
+
 async fn fetch(
     client: &reqwest::Client,
     egress: Egress,
@@ -173,14 +206,11 @@ async fn fetch(
             query.append_pair("next", next);
         }
     }
-    let mut request = client.get(url).header(reqwest::header::ACCEPT, TAXII_ACCEPT);
-    request = match &peer.username {
-        Some(user) => request.header(
-            reqwest::header::AUTHORIZATION,
-            format!("Basic {}", STANDARD.encode(format!("{user}:{token}"))),
-        ),
-        None => request.header(reqwest::header::AUTHORIZATION, format!("Bearer {token}")),
-    };
+    let request = with_credential(
+        client.get(url).header(reqwest::header::ACCEPT, TAXII_ACCEPT),
+        peer,
+        token,
+    );
     let answered = tokio::time::timeout(REQUEST_TIMEOUT, async {
         let mut response = request.send().await?;
         let status = response.status().as_u16();
@@ -204,18 +234,7 @@ async fn fetch(
     .await;
     let (status, header, body, too_long) = match answered {
         Err(_) => return Err(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())),
-        Ok(Err(error)) => {
-            let error = error.without_url();
-            return Err(if error.is_timeout() {
-                format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
-            } else if egress::is_refusal(&error) {
-                egress::NotPublic.to_string()
-            } else if error.is_connect() {
-                "could not connect to the peer".to_owned()
-            } else {
-                "the connection to the peer failed".to_owned()
-            });
-        }
+        Ok(Err(error)) => return Err(failure_text(&error.without_url())),
         Ok(Ok(answer)) => answer,
     };
     match status {
@@ -262,78 +281,67 @@ async fn fetch(
     })
 }
 
-/// The most restrictive TLP 2.0 marking an object names in `object_marking_refs`, if any.
-fn object_tlp(object: &serde_json::Map<String, Value>) -> Option<Tlp> {
-    let refs = object.get("object_marking_refs")?.as_array()?;
-    Tlp::ALL
-        .into_iter()
-        .filter(|tlp| refs.iter().any(|r| r.as_str() == Some(stix::marking_id(*tlp))))
-        .max()
-}
+/// The most characters of the refused objects' problems recorded on the peer.
+const MAX_REFUSED_CHARS: usize = 2_000;
 
-/// A pulled object as a row: its own id, type and version, the marking it gets here, dated now. `true` when
-/// it goes to intake.
+/// A pulled object as a row, checked as a posted object is (`stix_import::check_object`): its own id, type and
+/// version, the marking it gets here, dated now, and `true` when it goes to intake. `Ok(None)` for the official
+/// TLP marking definitions (known everywhere, never stored); `Err` names the object's problems (the object is
+/// refused, the page is not).
 fn object_row(
     index: usize,
     value: &Value,
     floor: Tlp,
     now: DateTime<Utc>,
-) -> PeerResult<(StixObjectRow, bool)> {
-    let bad = |why: &str| format!("the peer's object {index} {why}");
-    let Value::Object(object) = value else {
-        return Err(bad("is not a JSON object"));
-    };
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .filter(|t| {
-            (3..=250).contains(&t.len())
-                && t.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
-        .ok_or_else(|| bad("has no valid type"))?;
-    let id = object
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("has no id"))?;
-    match id.split_once("--") {
-        Some((prefix, uuid)) if prefix == kind && Uuid::parse_str(uuid).is_ok() => {}
-        _ => return Err(bad("has an id that is not its type, `--` and a UUID")),
+) -> Result<Option<(StixObjectRow, bool)>, String> {
+    let checked = stix_import::check_object(index, value).map_err(|problems| {
+        let mut text = format!("the peer's object {index} was refused:");
+        for p in problems.iter().take(3) {
+            text.push(' ');
+            text.push_str(&p.to_string());
+            text.push(';');
+        }
+        text.pop();
+        text
+    })?;
+    if checked.stix_type == "marking-definition" {
+        return Ok(None);
     }
-    if object.get("spec_version").and_then(Value::as_str) != Some("2.1") {
-        return Err(bad("is not STIX 2.1"));
-    }
-    let version = object
-        .get("modified")
-        .or_else(|| object.get("created"))
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .ok_or_else(|| bad("has no modified or created timestamp"))?;
-    let body = value.to_string();
-    if body.len() > MAX_OBJECT_BYTES {
-        return Err(bad(&format!("is larger than {MAX_OBJECT_BYTES} bytes")));
-    }
-    let tlp = object_tlp(object).map_or(floor, |own| own.max(floor));
+    let tlp = checked.tlp.map_or(floor, |own| own.max(floor));
+    let intake = matches!(checked.stix_type.as_str(), "vulnerability" | "indicator");
     let row = StixObjectRow {
         id: Uuid::now_v7(),
         tlp,
-        stix_id: id.to_owned(),
-        stix_type: kind.to_owned(),
+        stix_id: checked.id,
+        stix_type: checked.stix_type,
         spec_version: "2.1".to_owned(),
-        version: stix::version_key(version.with_timezone(&Utc)),
+        version: stix::version_key(checked.version),
         date_added: to_millis(now),
-        body,
+        body: checked.object.to_string(),
         added_org: None,
         added_by: None,
         advisory_id: None,
         case_id: None,
         report_id: None,
     };
-    Ok((row, matches!(kind, "vulnerability" | "indicator")))
+    Ok(Some((row, intake)))
+}
+
+/// What the refused objects of a run are recorded as on the peer: how many, and the first ones' problems.
+fn refused_note(refused: &[String]) -> Option<String> {
+    if refused.is_empty() {
+        return None;
+    }
+    let text = format!(
+        "{} object(s) refused and not stored; {}",
+        refused.len(),
+        refused.iter().take(3).cloned().collect::<Vec<_>>().join(" | ")
+    );
+    Some(text.chars().take(MAX_REFUSED_CHARS).collect())
 }
 
 /// A run's failure: the peer's (recorded on it) or ours (the job retries).
-enum RunError {
+pub(super) enum RunError {
     Peer(String),
     Ours(AppError),
 }
@@ -388,6 +396,7 @@ impl App {
         let end = match result {
             Ok(()) => PeerRunEnd::Success {
                 at: now,
+                refused: refused_note(&outcome.refused),
                 next_run_at: if more_left {
                     now
                 } else {
@@ -409,7 +418,7 @@ impl App {
         Ok(outcome)
     }
 
-    fn open_peer_token(&self, peer: &PeerRow) -> Result<accounts::Secret, RunError> {
+    pub(super) fn open_peer_token(&self, peer: &PeerRow) -> Result<accounts::Secret, RunError> {
         let sealer = self
             .gateway
             .sealer()
@@ -459,9 +468,14 @@ impl App {
                 )));
             }
             for (i, object) in page.objects.iter().enumerate() {
-                let (row, intake) = object_row(i, object, peer.tlp, now).map_err(RunError::Peer)?;
-                rows.push(row);
-                for_intake.push(intake);
+                match object_row(i, object, peer.tlp, now) {
+                    Ok(Some((row, intake))) => {
+                        rows.push(row);
+                        for_intake.push(intake);
+                    }
+                    Ok(None) => {}
+                    Err(problem) => outcome.refused.push(problem),
+                }
             }
             if page.more {
                 match &page.next {
@@ -469,7 +483,7 @@ impl App {
                     Some(n) if seen.contains(n) => {
                         return Err(RunError::Peer("the peer repeats a next it gave before".into()));
                     }
-                    Some(_) if rows.is_empty() => {
+                    Some(_) if page.objects.is_empty() => {
                         return Err(RunError::Peer("the peer says more but sent no objects".into()));
                     }
                     Some(_) => {}
@@ -569,7 +583,7 @@ mod tests {
             "created": "2026-01-01T00:00:00Z", "modified": "2026-01-02T00:00:00.5Z",
             "name": "x", "object_marking_refs": [stix::marking_id(Tlp::Amber)],
         });
-        let (row, intake) = object_row(0, &object, Tlp::Green, now()).unwrap();
+        let (row, intake) = object_row(0, &object, Tlp::Green, now()).unwrap().unwrap();
         assert_eq!(row.stix_id, "vulnerability--6f1c2f4e-8a57-4d0b-9c3e-51d2a7b4e019");
         assert_eq!(row.version, "2026-01-02T00:00:00.500000000Z");
         assert_eq!((row.tlp, intake), (Tlp::Amber, true));
@@ -577,20 +591,28 @@ mod tests {
         let mut clear = object.clone();
         clear["object_marking_refs"] = json!([stix::marking_id(Tlp::Clear)]);
         assert_eq!(
-            object_row(0, &clear, Tlp::Green, now()).unwrap().0.tlp,
+            object_row(0, &clear, Tlp::Green, now()).unwrap().unwrap().0.tlp,
             Tlp::Green
         );
         let mut unmarked = object.clone();
         unmarked.as_object_mut().unwrap().remove("object_marking_refs");
-        assert_eq!(object_row(0, &unmarked, Tlp::Red, now()).unwrap().0.tlp, Tlp::Red);
+        assert_eq!(
+            object_row(0, &unmarked, Tlp::Red, now()).unwrap().unwrap().0.tlp,
+            Tlp::Red
+        );
+        // The official marking definitions are known everywhere and not stored.
+        let marking = stix::marking_definition(Tlp::Green);
+        assert_eq!(object_row(0, &marking, Tlp::Green, now()), Ok(None));
         assert_eq!(row.date_added.timestamp_subsec_micros(), 123_000);
     }
 
     #[test]
-    fn malformed_objects_refuse_the_page() {
+    fn malformed_objects_are_refused_one_by_one() {
         let good = json!({
             "type": "indicator", "spec_version": "2.1",
             "id": "indicator--6f1c2f4e-8a57-4d0b-9c3e-51d2a7b4e019", "created": "2026-01-01T00:00:00Z",
+            "modified": "2026-01-01T00:00:00Z", "pattern": "[file:name = 'x']", "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z",
         });
         let mut cases = Vec::new();
         for (key, value) in [
@@ -606,12 +628,28 @@ mod tests {
         }
         cases.push(json!("a string"));
         let mut big = good.clone();
-        big["description"] = json!("x".repeat(MAX_OBJECT_BYTES));
+        big["description"] = json!("x".repeat(stix_import::MAX_OBJECT_BYTES));
         cases.push(big);
+        let mut bad_pattern = good.clone();
+        bad_pattern["pattern"] = json!("[file:name = ");
+        cases.push(bad_pattern);
         for case in cases {
-            assert!(object_row(3, &case, Tlp::Clear, now()).is_err(), "{case}");
+            let refused = object_row(3, &case, Tlp::Clear, now()).unwrap_err();
+            assert!(
+                refused.starts_with("the peer's object 3 was refused: objects[3]"),
+                "{refused}"
+            );
         }
-        assert!(object_row(0, &good, Tlp::Clear, now()).is_ok());
+        assert!(matches!(
+            object_row(0, &good, Tlp::Clear, now()),
+            Ok(Some((_, true)))
+        ));
+        let refused: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
+        assert_eq!(
+            refused_note(&refused).unwrap(),
+            "5 object(s) refused and not stored; p0 | p1 | p2"
+        );
+        assert_eq!(refused_note(&[]), None);
     }
 
     #[test]

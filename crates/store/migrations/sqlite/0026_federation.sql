@@ -7,6 +7,9 @@
 --   pull_cursor   the peer's X-TAXII-Date-Added-Last of the last committed page, as the peer wrote it;
 --   next_run_at   when the next pull is due (the interval, or the backoff after failures);
 --   failures      failed runs in a row (the backoff's exponent), 0 after a success.
+-- Publishing (to publish_collection_id) keeps its own state: push_cursor and push_cursor_id are the date added
+-- and row id (ours) of the last object the peer accepted or definitively refused; push_next_run_at,
+-- push_failures, push_last_* as for pulls.
 CREATE TABLE federation_peers (
     id BLOB PRIMARY KEY NOT NULL,
     name TEXT NOT NULL,
@@ -20,6 +23,13 @@ CREATE TABLE federation_peers (
     publish_collection_id TEXT,
     pull_cursor TEXT,
     push_cursor TEXT,
+    push_cursor_id BLOB,
+    push_next_run_at TEXT,
+    push_failures INTEGER NOT NULL DEFAULT 0,
+    pushed_objects INTEGER NOT NULL DEFAULT 0,
+    push_last_success_at TEXT,
+    push_last_error TEXT,
+    push_last_error_at TEXT,
     next_run_at TEXT NOT NULL,
     failures INTEGER NOT NULL DEFAULT 0,
     pulled_objects INTEGER NOT NULL DEFAULT 0,

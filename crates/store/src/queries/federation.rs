@@ -1,16 +1,23 @@
 //! The SQL of `FederationStore`, compiled once for each backend (see `queries/limits.rs`).
 
 use super::This;
-use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage};
+use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
 use crate::taxii::StixObjectRow;
 use crate::{AuditEvent, Backend, Page, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use clearinghouse::tlp::Tlp;
 use uuid::Uuid;
+
+/// The columns a new peer is written with (publishing's state starts at its defaults).
+const INSERT_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_secret, tlp, interval_seconds, \
+     enabled, publish_collection_id, pull_cursor, push_cursor, next_run_at, failures, pulled_objects, \
+     last_success_at, last_error, last_error_at, created_by, created_at, updated_at";
 
 const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_secret, tlp, interval_seconds, \
      enabled, publish_collection_id, pull_cursor, push_cursor, next_run_at, failures, pulled_objects, \
-     last_success_at, last_error, last_error_at, created_by, created_at, updated_at";
+     last_success_at, last_error, last_error_at, created_by, created_at, updated_at, push_cursor_id, \
+     push_next_run_at, push_failures, pushed_objects, push_last_success_at, push_last_error, push_last_error_at";
 
 const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
      added_by, advisory_id, case_id, report_id";
@@ -23,13 +30,21 @@ fn cursor_is(param: &str) -> String {
     }
 }
 
+/// Whether the publish collection differs from a parameter (null-safe).
+fn publish_changed(param: &str) -> String {
+    match This::BACKEND {
+        Backend::Sqlite => format!("publish_collection_id IS NOT {param}"),
+        Backend::Postgres => format!("publish_collection_id IS DISTINCT FROM {param}"),
+    }
+}
+
 #[async_trait]
 impl FederationStore for This {
     async fn create_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
         sqlx::query(&format!(
-            "INSERT INTO federation_peers ({PEER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+            "INSERT INTO federation_peers ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         ))
         .bind(p.id)
@@ -81,11 +96,17 @@ impl FederationStore for This {
     async fn update_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         This::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE federation_peers SET name = $2, api_root = $3, collection_id = $4, username = $5, \
              sealed_secret = $6, tlp = $7, interval_seconds = $8, enabled = $9, publish_collection_id = $10, \
-             next_run_at = $11, pull_cursor = $12, failures = $13, updated_at = $14 WHERE id = $1",
-        )
+             next_run_at = $11, pull_cursor = $12, failures = $13, updated_at = $14, \
+             push_cursor = CASE WHEN {changed} THEN NULL ELSE push_cursor END, \
+             push_cursor_id = CASE WHEN {changed} THEN NULL ELSE push_cursor_id END, \
+             push_next_run_at = CASE WHEN {changed} OR NOT enabled THEN $11 ELSE push_next_run_at END, \
+             push_failures = CASE WHEN {changed} OR NOT enabled THEN 0 ELSE push_failures END \
+             WHERE id = $1",
+            changed = publish_changed("$10"),
+        ))
         .bind(p.id)
         .bind(&p.name)
         .bind(&p.api_root)
@@ -188,14 +209,19 @@ impl FederationStore for This {
 
     async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
         match end {
-            PeerRunEnd::Success { at, next_run_at } => {
+            PeerRunEnd::Success {
+                at,
+                refused,
+                next_run_at,
+            } => {
                 sqlx::query(
                     "UPDATE federation_peers SET last_success_at = $2, next_run_at = $3, failures = 0, \
-                     last_error = NULL, last_error_at = NULL WHERE id = $1",
+                     last_error = $4, last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
                 )
                 .bind(peer_id)
                 .bind(at)
                 .bind(next_run_at)
+                .bind(refused)
                 .execute(&self.pool)
                 .await?;
             }
@@ -235,6 +261,95 @@ impl FederationStore for This {
             .bind(report_id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn due_pushes(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PEER_COLUMNS} FROM federation_peers WHERE enabled AND publish_collection_id IS NOT NULL \
+             AND (push_next_run_at IS NULL OR push_next_run_at <= $1) \
+             ORDER BY push_next_run_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn objects_to_push(
+        &self,
+        tlp: Tlp,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<StixObjectRow>> {
+        let (at, id) = match after {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM stix_objects WHERE tlp = $1 AND peer_id IS NULL \
+             AND ($2 IS NULL OR date_added > $2 OR (date_added = $2 AND id > $3)) \
+             ORDER BY date_added, id LIMIT $4"
+        ))
+        .bind(tlp.as_str())
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn advance_push(&self, envelope: &PushedEnvelope) -> Result<()> {
+        let (at, id) = envelope.to;
+        sqlx::query(
+            "UPDATE federation_peers SET push_cursor = $2, push_cursor_id = $3, \
+             pushed_objects = pushed_objects + $4 WHERE id = $1",
+        )
+        .bind(envelope.peer_id)
+        .bind(at)
+        .bind(id)
+        .bind(envelope.accepted)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
+        match end {
+            PeerRunEnd::Success {
+                at,
+                refused,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET push_last_success_at = $2, push_next_run_at = $3, \
+                     push_failures = 0, push_last_error = $4, \
+                     push_last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(at)
+                .bind(next_run_at)
+                .bind(refused)
+                .execute(&self.pool)
+                .await?;
+            }
+            PeerRunEnd::Failure {
+                at,
+                error,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET push_last_error = $2, push_last_error_at = $3, \
+                     push_next_run_at = $4, push_failures = push_failures + 1 WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(error)
+                .bind(at)
+                .bind(next_run_at)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
         Ok(())
     }
 }
