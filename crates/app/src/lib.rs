@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cvss;
 pub mod error;
 pub mod evals;
+pub mod federation;
 pub mod gateway;
 pub mod identity;
 pub mod jobs;

@@ -10,6 +10,7 @@ mod audience;
 mod cases;
 mod dashboard;
 mod evals;
+mod federation;
 mod gateway;
 mod identity;
 mod jobs;
@@ -32,6 +33,7 @@ pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
+pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -156,6 +158,7 @@ pub trait Store:
     + TlpStore
     + TaxiiStore
     + EvalStore
+    + FederationStore
     + Send
     + Sync
     + 'static

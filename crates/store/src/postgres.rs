@@ -63,6 +63,9 @@ mod dashboard;
 #[path = "queries/evals.rs"]
 mod evals;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/federation.rs"]
+mod federation;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/gateway.rs"]
 mod gateway;
 #[allow(clippy::duplicate_mod)]

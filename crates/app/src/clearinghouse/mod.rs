@@ -30,6 +30,8 @@ pub use attachments::*;
 pub use intake::*;
 pub use reports::*;
 pub use triage::*;
+/// For federation's mapping of pulled objects to reports.
+pub(crate) use validate::MAX_FINDER_NAME_CHARS;
 pub use validate::{AffectedInput, FinderInput, ForwardFinding, NewReport};
 
 use crate::jobs::Registry;

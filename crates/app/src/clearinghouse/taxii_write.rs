@@ -56,8 +56,10 @@ fn outcome(id: &str, version: &str, message: Option<String>) -> Value {
     }
 }
 
-/// The report a vulnerability or an indicator is filed as; `None` for the other types.
-fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
+/// The report a vulnerability or an indicator is filed as; `None` for the other types. The one mapping of STIX
+/// objects to reports: posted objects and objects pulled from federation peers (`federation::intake`) both
+/// go through it.
+pub(crate) fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
     let text = |key: &str| c.object.get(key).and_then(Value::as_str).map(str::to_owned);
     let base = |kind: &str, title: String, description: String| NewReport {
         kind: kind.to_owned(),

@@ -33,8 +33,8 @@ impl App {
             .every(CHECKPOINT, Duration::seconds(30))
             .handle(PURGE, Purge)
             .every(PURGE, Duration::minutes(1));
-        crate::evals::batch::register(crate::clearinghouse::register(crate::webhooks::register(
-            crate::notifications::register(registry),
+        crate::federation::register(crate::evals::batch::register(crate::clearinghouse::register(
+            crate::webhooks::register(crate::notifications::register(registry)),
         )))
     }
 }

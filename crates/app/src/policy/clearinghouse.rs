@@ -105,6 +105,11 @@ pub fn can_manage_subscriptions(caller: &Caller) -> bool {
     caller.is_admin()
 }
 
+/// Registering, changing and removing the peer clearinghouses we federate with: coordinators.
+pub fn can_manage_federation(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}
+
 /// The clearinghouse's metrics: coordinators and program administrators.
 pub fn can_read_clearinghouse_metrics(caller: &Caller) -> bool {
     is_coordinator(caller)

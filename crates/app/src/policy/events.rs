@@ -95,6 +95,10 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("vendor_policy.update", EventReaders::Organization),
     ("subscription.create", EventReaders::Organization),
     ("subscription.delete", EventReaders::Organization),
+    // Federation peers: the coordinators' settings (never the credential), read by program administrators.
+    ("federation_peer.create", EventReaders::ProgramAdmins),
+    ("federation_peer.update", EventReaders::ProgramAdmins),
+    ("federation_peer.delete", EventReaders::ProgramAdmins),
     // STIX objects an organisation posts to TAXII collections, and their deletion: about the organisation
     // that posted them (the details name the collection, the status and the object ids, all its own).
     ("taxii.post", EventReaders::Organization),
@@ -290,6 +294,10 @@ mod tests {
             ("vendor_policy.update", Organization),
             ("subscription.create", Organization),
             ("subscription.delete", Organization),
+            // A peer's settings are the clearinghouse's; its credential is in no event.
+            ("federation_peer.create", ProgramAdmins),
+            ("federation_peer.update", ProgramAdmins),
+            ("federation_peer.delete", ProgramAdmins),
             ("taxii.post", Organization),
             ("taxii.delete", Organization),
         ];

@@ -256,7 +256,7 @@ fn auto_disable_event(
 }
 
 impl App {
-    fn egress(&self) -> Egress {
+    pub(crate) fn egress(&self) -> Egress {
         if self.config.allow_private_upstreams {
             Egress::Any
         } else {

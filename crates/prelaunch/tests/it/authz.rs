@@ -113,6 +113,8 @@ struct Ids {
     upstream_port: u16,
     /// A webhook endpoint of Frontier Lab, registered by its admin.
     webhook: Uuid,
+    /// A federation peer registered by the coordinator.
+    peer: Uuid,
     /// A pending invitation into Frontier Lab, made by its admin.
     invitation: Uuid,
     /// Audit events, for their receipts: the filing of `broad` (which names both agencies) and of `notice`
@@ -227,6 +229,7 @@ impl Ids {
             call: r(),
             upstream_port: 9,
             webhook: r(),
+            peer: r(),
             invitation: r(),
             file_broad_event: r(),
             file_notice_event: r(),
@@ -274,6 +277,8 @@ enum Fresh {
     FailedJob,
     /// A new webhook endpoint of Frontier Lab.
     Webhook,
+    /// A new federation peer.
+    Peer,
     /// A new pending invitation into Frontier Lab.
     Invitation,
     /// A new case like `case` (for moves and participants).
@@ -379,6 +384,13 @@ async fn osv_of(t: &TestApp, w: &World, advisory: Uuid) -> (i32, u32) {
 /// A webhook endpoint's registration; `n` keeps descriptions apart.
 fn webhook_body(n: usize) -> Value {
     json!({"url": "https://hooks.example.com/in", "events": ["notice.shared"], "description": format!("hook {n}")})
+}
+
+fn peer_body(n: usize) -> Value {
+    json!({
+        "name": format!("peer {n}"), "api_root": "https://peer.example/taxii2/api/",
+        "collection_id": Uuid::from_u128(7), "token": "tok", "tlp": "green", "interval_seconds": 3600,
+    })
 }
 
 fn finding_body(shared_with: &[Uuid]) -> Value {
@@ -1662,6 +1674,59 @@ fn rows() -> Vec<Row> {
             request: |ids, _| delete(format!("/api/v1/subscriptions/{}", ids.subscription)),
             expect: "4  4  4  4  4  4  4  4  4  4  4  +  1",
         },
+        // Federation peers: coordinators (program administrators among them) only.
+        Row {
+            op: "GET /api/v1/federation/peers",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/federation/peers".into()),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "POST /api/v1/federation/peers",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| send(Method::POST, "/api/v1/federation/peers".into(), peer_body(n)),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/federation/peers/{id}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/federation/peers/{}", ids.peer)),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "PATCH /api/v1/federation/peers/{id}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/federation/peers/{}", ids.peer),
+                    json!({"interval_seconds": 7200}),
+                )
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "DELETE /api/v1/federation/peers/{id}",
+            case: "",
+            fresh: Fresh::Peer,
+            request: |ids, _| delete(format!("/api/v1/federation/peers/{}", ids.peer)),
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "POST /api/v1/federation/peers/{id}/pull",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| Req {
+                method: Method::POST,
+                path: format!("/api/v1/federation/peers/{}/pull", ids.peer),
+                body: None,
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
         Row {
             op: "GET /api/v1/clearinghouse/metrics",
             case: "",
@@ -1968,6 +2033,12 @@ impl Matrix<'_> {
             Fresh::Webhook => {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
                 ids.webhook = id_of(made.ok());
+            }
+            Fresh::Peer => {
+                let made = t
+                    .post(&w.coordinator, "/api/v1/federation/peers", peer_body(n))
+                    .await;
+                ids.peer = id_of(made.ok());
             }
             Fresh::Invitation => {
                 let body = json!({"org_id": w.dev_admin.org_id, "email": format!("fresh{n}@lab.example")});
@@ -2382,6 +2453,11 @@ async fn every_route_as_every_persona_and_credential() {
         upstream_port,
         webhook: id_of(
             t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(0))
+                .await
+                .ok(),
+        ),
+        peer: id_of(
+            t.post(&w.coordinator, "/api/v1/federation/peers", peer_body(0))
                 .await
                 .ok(),
         ),

@@ -34,6 +34,7 @@ mod eval_runs;
 mod eval_scale;
 mod exchange_import;
 mod exchange_osv;
+mod federation;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

@@ -1157,6 +1157,29 @@ async fn every_answer_conforms_to_the_document() {
     ];
     c.run(steps).await;
 
+    // Federation peers: coordinators', the credential never answered.
+    let co = Some(&w.coordinator);
+    let peer = json!({
+        "name": "Peer", "api_root": "https://peer.example/taxii2/api/", "collection_id": Uuid::from_u128(7),
+        "token": "tok_peer", "username": "us", "tlp": "green", "interval_seconds": 3600,
+    });
+    let (created, peer) = c.create(co, "/federation/peers", "/federation/peers", peer).await;
+    assert!(!created.to_string().contains("tok_peer"));
+    let peer = format!("/federation/peers/{peer}");
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (co, "GET", "/federation/peers", "/federation/peers".into(), None, 200),
+        (dev, "GET", "/federation/peers", "/federation/peers".into(), None, 403),
+        (co, "POST", "/federation/peers", "/federation/peers".into(), Some(json!({"name": "x"})), 422),
+        (co, "GET", "/federation/peers/{id}", peer.clone(), None, 200),
+        (co, "PATCH", "/federation/peers/{id}", peer.clone(), Some(json!({"enabled": false, "username": null})), 200),
+        (co, "PATCH", "/federation/peers/{id}", peer.clone(), Some(json!({"tlp": "purple"})), 422),
+        (co, "POST", "/federation/peers/{id}/pull", format!("{peer}/pull"), None, 202),
+        (co, "DELETE", "/federation/peers/{id}", peer.clone(), None, 204),
+        (co, "DELETE", "/federation/peers/{id}", peer, None, 404),
+    ];
+    c.run(steps).await;
+
     // CVSS scoring: the score, or the problem with the vector.
     let vector = |v: &str| Some(json!({"vector": v}));
     #[rustfmt::skip]

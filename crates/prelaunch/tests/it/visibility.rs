@@ -975,6 +975,40 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         ));
     }
 
+    // A coordinator registers a federation peer, changes and removes it: the clearinghouse's settings, read by
+    // program administrators (the credential is in no event).
+    let peer = t
+        .post(
+            &w.coordinator,
+            "/api/v1/federation/peers",
+            json!({"name": "Peer", "api_root": "http://127.0.0.1:9/taxii2/api/",
+                   "collection_id": Uuid::new_v4(), "token": "tok_peer", "tlp": "green",
+                   "interval_seconds": 3600}),
+        )
+        .await;
+    let peer = peer.ok()["id"].as_str().unwrap().to_owned();
+    t.patch(
+        &w.coordinator,
+        &format!("/api/v1/federation/peers/{peer}"),
+        json!({"enabled": false}),
+    )
+    .await
+    .ok();
+    t.delete(&w.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    let made = events!();
+    for (row, kind) in [
+        (
+            "a coordinator registers a federation peer",
+            "federation_peer.create",
+        ),
+        ("changes it", "federation_peer.update"),
+        ("and removes it", "federation_peer.delete"),
+    ] {
+        // Program administrators, and the coordinator who acted (every actor reads their own events).
+        rows.push((row, only(&made, kind), "+ + . . . . . . . . . . ."));
+    }
+
     // Every kind the policy names is in the table.
     let covered: BTreeSet<&str> = rows.iter().map(|(_, e, _)| e.action.as_str()).collect();
     let kinds: BTreeSet<&str> = app::policy::EVENT_KINDS.iter().map(|(kind, _)| *kind).collect();

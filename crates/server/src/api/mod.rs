@@ -4,6 +4,7 @@ mod accounts;
 mod cases;
 mod cvss;
 mod evals;
+mod federation;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -65,6 +66,7 @@ pub fn routes() -> Router<App> {
         .merge(cases::routes())
         .merge(cvss::routes())
         .merge(evals::routes())
+        .merge(federation::routes())
         .merge(gateway::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())

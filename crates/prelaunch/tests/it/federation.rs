@@ -1,0 +1,678 @@
+//! Federation between two clearinghouses on loopback, on both backends: B follows A's TAXII collection, pulls
+//! A's advisory objects and the vulnerability a member of A posted, with A's ids, versions and markings, files
+//! the posted vulnerability through its intake as a posted one is filed (an advisory's vulnerability names no
+//! products in our extension, so it stays an object), once (a second pull creates nothing); hostile peers
+//! (errors, refusals, oversized and invalid answers, endless paging, a peer that is down) are each recorded
+//! as the peer's last error with nothing half-written and the run bounded; an invalid object is refused and
+//! recorded, the page's others kept; the peer's credential appears in no answer and no event.
+
+use crate::cases::{Report, file_report, open_case, transition};
+use crate::support::*;
+use app::clearinghouse::taxii::Collection;
+use app::federation::{MAX_PAGE_BYTES, MAX_PAGES_PER_RUN, STATUS_POLLS};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use clearinghouse::stix::{AFFECTED_EXTENSION, marking_definition, marking_id};
+use clearinghouse::tlp::Tlp;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+fn collection(tlp: Tlp) -> Collection {
+    Collection::all().into_iter().find(|c| c.tlp == tlp).unwrap()
+}
+
+/// Opens a case marked `tlp`, files a report of the same marking and publishes it.
+async fn publish_advisory(t: &TestApp, w: &World, tlp: &str) {
+    let case = open_case(t, &w.coordinator, tlp, &[w.vendor.org_id]).await;
+    let report = Report {
+        tlp,
+        ..Report::new(case, &w.dev_admin, t.clock_now())
+    };
+    file_report(t, &report).await;
+    for to in ["triaged", "vendors_notified", "published"] {
+        transition(t, &w.coordinator, case, to).await.ok();
+    }
+}
+
+/// A collection's objects as `who` reads them over TAXII, and the page's `X-TAXII-Date-Added-Last`.
+async fn taxii_objects(t: &TestApp, who: &Persona, tlp: Tlp) -> (Vec<Value>, Option<String>) {
+    let response = t
+        .client
+        .get(t.url(&format!(
+            "/taxii2/api/collections/{}/objects/?limit=1000",
+            collection(tlp).id
+        )))
+        .header("accept", TAXII)
+        .bearer_auth(&who.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let last = response
+        .headers()
+        .get("x-taxii-date-added-last")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let page: Value = response.json().await.unwrap();
+    (page["objects"].as_array().cloned().unwrap_or_default(), last)
+}
+
+/// The ids, versions and markings of objects, sorted.
+fn identities(objects: &[Value]) -> Vec<(String, String, Value)> {
+    let mut ids: Vec<_> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap().to_owned(),
+                o["modified"].as_str().unwrap_or_default().to_owned(),
+                o["object_marking_refs"].clone(),
+            )
+        })
+        .collect();
+    ids.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    ids
+}
+
+async fn reports_titled(t: &TestApp, who: &Persona, title: &str) -> usize {
+    let list = t.get(who, "/api/v1/reports?limit=200").await;
+    list.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["title"] == json!(title))
+        .count()
+}
+
+const POSTED_TITLE: &str = "Edge router TLS parser overflow";
+
+/// `who` posts a GREEN vulnerability naming its products to `t`'s TAXII collection, with the official marking
+/// definition (acknowledged, not stored); it is filed as a report there.
+async fn post_vulnerability(t: &TestApp, who: &Persona) {
+    let posted = json!({
+        "type": "vulnerability", "spec_version": "2.1",
+        "id": "vulnerability--5a5a0000-0000-4000-8000-0000000000f1",
+        "created": "2026-03-01T10:00:00.000Z", "modified": "2026-03-02T11:30:00.250Z", "name": POSTED_TITLE,
+        "description": "A heap overflow in the TLS record parser of the edge router firmware lets a remote \
+                        attacker run code before authentication by sending a crafted handshake.",
+        "object_marking_refs": [marking_id(Tlp::Green)],
+        "external_references": [{"source_name": "cwe", "external_id": "CWE-787"}],
+        "extensions": {AFFECTED_EXTENSION: {"extension_type": "property-extension",
+            "affected": [{"purl": "pkg:generic/edgeos", "versions": ">=2.0.0, <2.4.1"}]}},
+    });
+    let envelope = json!({"objects": [marking_definition(Tlp::Green), posted]});
+    let answer = t
+        .raw(
+            Method::POST,
+            &format!("/taxii2/api/collections/{}/objects/", collection(Tlp::Green).id),
+            Some(&who.token),
+            Some(TAXII),
+            envelope.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 202, "{:?}", answer.body);
+    assert_eq!(answer.body["success_count"], 2, "{:?}", answer.body);
+}
+
+fn peer_body(name: &str, api_root: &str, collection_id: Uuid, token: &str) -> Value {
+    json!({
+        "name": name,
+        "api_root": api_root,
+        "collection_id": collection_id,
+        "token": token,
+        "username": "federation",
+        "tlp": "green",
+        "interval_seconds": 3600,
+    })
+}
+
+#[tokio::test]
+async fn two_clearinghouses_exchange_an_advisory_over_taxii() {
+    let a = spawn_app().await;
+    let wa = World::new(&a).await;
+    publish_advisory(&a, &wa, "green").await;
+    let (advisory_objects, _) = taxii_objects(&a, &wa.coordinator, Tlp::Green).await;
+    let vulnerability = advisory_objects
+        .iter()
+        .find(|o| o["type"] == "vulnerability")
+        .unwrap();
+    let advisory_title = vulnerability["name"].as_str().unwrap().to_owned();
+    // A member of A posts a vulnerability naming its products (with the marking definition, not stored).
+    let title = POSTED_TITLE;
+    post_vulnerability(&a, &wa.vendor).await;
+    assert_eq!(reports_titled(&a, &wa.coordinator, title).await, 1);
+    let (a_objects, a_last) = taxii_objects(&a, &wa.coordinator, Tlp::Green).await;
+    assert_eq!(a_objects.len(), 3, "{a_objects:?}");
+
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    let seq = b.audit_seq().await;
+    let secret = wa.coordinator.token.clone();
+    let created = b
+        .post(
+            &wb.coordinator,
+            "/api/v1/federation/peers",
+            peer_body(
+                "Clearinghouse A",
+                &a.url("/taxii2/api"),
+                collection(Tlp::Green).id,
+                &secret,
+            ),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let peer = id_of(&created.body);
+    assert_eq!(created.body["auth"], "basic");
+    assert_eq!(created.body["api_root"], a.url("/taxii2/api/"));
+
+    let first = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!(first.error, None);
+    assert_eq!((first.pages, first.new_objects, first.reports), (1, 3, 1));
+    assert!(first.refused.is_empty(), "{:?}", first.refused);
+
+    // B's collection holds A's objects: A's ids, versions and markings.
+    let (b_objects, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(identities(&b_objects), identities(&a_objects));
+    assert_eq!(b_objects, a_objects, "the objects are kept as A wrote them");
+    // A member of another organisation reads them as any GREEN object.
+    let (seen, _) = taxii_objects(&b, &wb.vendor, Tlp::Green).await;
+    assert_eq!(seen.len(), 3);
+    // B's intake holds the posted vulnerability as a report, once, found by A (the peer); the advisory's
+    // vulnerability names no products, so it is kept as an object, as a posted one would be.
+    assert_eq!(reports_titled(&b, &wb.coordinator, title).await, 1);
+    assert_eq!(reports_titled(&b, &wb.coordinator, &advisory_title).await, 0);
+    let list = b.get(&wb.coordinator, "/api/v1/reports?limit=200").await;
+    let filed = list.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == json!(title))
+        .cloned()
+        .unwrap();
+    assert_eq!(filed["finder"]["kind"], "organization", "{filed}");
+    assert_eq!(filed["finder"]["name"], "Clearinghouse A", "{filed}");
+
+    let view = b
+        .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    let view = view.ok();
+    assert_eq!(view["last_error"], Value::Null);
+    assert!(view["last_success_at"].is_string(), "{view}");
+    assert_eq!(view["pull_cursor"], json!(a_last));
+    assert_eq!(view["pulled_objects"], 3);
+
+    // A second pull, from the cursor and from the start: nothing new anywhere.
+    let again = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!((again.error, again.new_objects, again.reports), (None, 0, 0));
+    let reset = b
+        .patch(
+            &wb.coordinator,
+            &format!("/api/v1/federation/peers/{peer}"),
+            json!({"collection_id": Uuid::new_v4(), "enabled": true}),
+        )
+        .await;
+    reset.ok();
+    b.patch(
+        &wb.coordinator,
+        &format!("/api/v1/federation/peers/{peer}"),
+        json!({"collection_id": collection(Tlp::Green).id}),
+    )
+    .await
+    .ok();
+    let from_start = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!(
+        (from_start.error, from_start.new_objects, from_start.reports),
+        (None, 0, 0)
+    );
+    assert_eq!(reports_titled(&b, &wb.coordinator, title).await, 1);
+    let (b_again, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(b_again.len(), 3);
+
+    // The credential is in no answer and no event.
+    let list = b.get(&wb.coordinator, "/api/v1/federation/peers").await;
+    for answer in [&created.body, list.ok(), view] {
+        assert!(!answer.to_string().contains(&secret), "{answer}");
+    }
+    let events = b.audit_after(seq).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert!(kinds.contains(&"federation_peer.create"), "{kinds:?}");
+    assert!(kinds.contains(&"federation_peer.update"), "{kinds:?}");
+    for e in &events {
+        assert!(!e.details.0.to_string().contains(&secret), "{e:?}");
+    }
+
+    // Only coordinators manage peers.
+    for who in [&wb.dev_admin, &wb.vendor, &wb.agency_admin] {
+        b.get(who, "/api/v1/federation/peers")
+            .await
+            .problem(403, "forbidden");
+    }
+    let gone = b
+        .delete(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    // The pulled objects stay, with their origin.
+    let (kept, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(kept.len(), 3);
+}
+
+/// A peer that misbehaves as its path's first segment says.
+async fn hostile(
+    Path((mode, _collection)): Path<(String, String)>,
+    q: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    let taxii = [("content-type", TAXII)];
+    let object = |n: u128| {
+        json!({
+            "type": "malware", "spec_version": "2.1", "id": format!("malware--{}", Uuid::from_u128(n)),
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "name": format!("m{n}"), "is_family": false,
+        })
+    };
+    // Every call carries the credential, as HTTP Basic.
+    assert!(
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Basic ")),
+        "{headers:?}"
+    );
+    match mode.as_str() {
+        "e500" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        "e401" => (StatusCode::UNAUTHORIZED, taxii, "{}").into_response(),
+        "huge" => (
+            taxii,
+            format!("{{\"objects\": [], \"pad\": \"{}\"}}", "x".repeat(MAX_PAGE_BYTES)),
+        )
+            .into_response(),
+        "badjson" => (taxii, "{\"objects\": [").into_response(),
+        "badobject" => (
+            taxii,
+            json!({"objects": [object(1), {"type": "malware", "id": "malware--nope"}]}).to_string(),
+        )
+            .into_response(),
+        "empty_more" => (
+            taxii,
+            json!({"more": true, "next": "again", "objects": []}).to_string(),
+        )
+            .into_response(),
+        "endless" => {
+            // A fresh object and a fresh token forever.
+            let n: u128 = q.get("next").and_then(|n| n.parse().ok()).unwrap_or(0) + 1;
+            (
+                taxii,
+                [("x-taxii-date-added-last", "2026-01-01T00:00:00.000Z")],
+                json!({"more": true, "next": n.to_string(), "objects": [object(1000 + n)]}).to_string(),
+            )
+                .into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A peer that answers posts as its path's first segment says.
+async fn hostile_post(
+    Path((mode, _collection)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let taxii = [("content-type", TAXII)];
+    assert_eq!(headers.get("content-type").unwrap(), TAXII);
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert!(!sent["objects"].as_array().unwrap().is_empty());
+    match mode.as_str() {
+        "e500" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        "e401" => (StatusCode::UNAUTHORIZED, taxii, "{}").into_response(),
+        "e413" => (StatusCode::PAYLOAD_TOO_LARGE, taxii, "{}").into_response(),
+        "badjson" => (StatusCode::ACCEPTED, taxii, "{\"id\": ").into_response(),
+        "pending" => (
+            StatusCode::ACCEPTED,
+            taxii,
+            json!({"id": "0193aaaa-0000-7000-8000-000000000001", "status": "pending", "total_count": 1,
+                   "success_count": 0, "failure_count": 0, "pending_count": 1})
+            .to_string(),
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A status that never completes.
+async fn hostile_status(Path((_mode, id)): Path<(String, String)>) -> axum::response::Response {
+    (
+        [("content-type", TAXII)],
+        json!({"id": id, "status": "pending", "total_count": 1, "success_count": 0, "failure_count": 0,
+               "pending_count": 1})
+        .to_string(),
+    )
+        .into_response()
+}
+
+async fn spawn_hostile() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route(
+            "/{mode}/collections/{collection}/objects/",
+            axum::routing::get(hostile).post(hostile_post),
+        )
+        .route("/{mode}/status/{id}/", axum::routing::get(hostile_status));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+#[tokio::test]
+async fn hostile_peers_are_recorded_and_write_nothing_half() {
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    let hostile = spawn_hostile().await;
+    // A port nothing listens on.
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let reports_before = b.get(&wb.coordinator, "/api/v1/reports?limit=200").await;
+    let reports_before = reports_before.ok()["items"].as_array().unwrap().len();
+    // (api root, the error recorded, pages committed)
+    let cases: Vec<(String, &str, usize)> = vec![
+        (format!("{hostile}/e500/"), "the peer answered 500", 0),
+        (
+            format!("{hostile}/e401/"),
+            "the peer refused our credential (401)",
+            0,
+        ),
+        (format!("{hostile}/huge/"), "larger than", 0),
+        (format!("{hostile}/badjson/"), "not JSON", 0),
+        (
+            format!("{hostile}/empty_more/"),
+            "says more but sent no objects",
+            0,
+        ),
+        (format!("{down}/"), "could not connect to the peer", 0),
+    ];
+    for (root, error, pages) in cases {
+        let created = b
+            .post(
+                &wb.coordinator,
+                "/api/v1/federation/peers",
+                peer_body("Hostile", &root, Uuid::new_v4(), "tok_hostile_secret"),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let peer = id_of(&created.body);
+        let started = std::time::Instant::now();
+        let outcome = b.app.pull_peer(peer).await.unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{root}");
+        let recorded = outcome.error.clone().unwrap_or_default();
+        assert!(recorded.contains(error), "{root}: {recorded}");
+        assert_eq!((outcome.pages, outcome.new_objects), (pages, 0), "{root}");
+        let view = b
+            .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+            .await;
+        let view = view.ok();
+        assert_eq!(view["last_error"], json!(recorded), "{root}");
+        assert_eq!(view["last_success_at"], Value::Null, "{root}");
+        assert_eq!(view["pull_cursor"], Value::Null, "{root}");
+        assert_eq!(view["pulled_objects"], 0, "{root}");
+        assert_eq!(view["failures"], 1, "{root}");
+        // Retried with backoff: twice the interval.
+        let next = time_of(view, "next_run_at").unwrap();
+        assert_eq!(next - b.clock_now(), chrono::Duration::seconds(7200), "{root}");
+        assert!(!view.to_string().contains("tok_hostile_secret"));
+    }
+    let (objects, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert!(objects.is_empty(), "{objects:?}");
+
+    // An invalid object is refused as a posted one would be, and recorded; the page's valid objects are kept.
+    let created = b
+        .post(
+            &wb.coordinator,
+            "/api/v1/federation/peers",
+            peer_body(
+                "Sloppy",
+                &format!("{hostile}/badobject/"),
+                Uuid::new_v4(),
+                "tok_x",
+            ),
+        )
+        .await;
+    let peer = id_of(&created.body);
+    let outcome = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!(outcome.error, None);
+    assert_eq!((outcome.pages, outcome.new_objects), (1, 1));
+    assert_eq!(outcome.refused.len(), 1, "{:?}", outcome.refused);
+    assert!(
+        outcome.refused[0].starts_with("the peer's object 1 was refused: objects[1] (malware--nope)"),
+        "{:?}",
+        outcome.refused
+    );
+    let view = b
+        .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    let view = view.ok();
+    let recorded = view["last_error"].as_str().unwrap_or_default();
+    assert!(
+        recorded.starts_with("1 object(s) refused and not stored; the peer's object 1"),
+        "{view}"
+    );
+    assert!(view["last_success_at"].is_string(), "{view}");
+    assert_eq!(view["failures"], 0, "{view}");
+    let (objects, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(objects.len(), 1, "{objects:?}");
+
+    // Endless paging: each page committed, the run stops after its bound and continues at once.
+    let created = b
+        .post(
+            &wb.coordinator,
+            "/api/v1/federation/peers",
+            peer_body("Endless", &format!("{hostile}/endless/"), Uuid::new_v4(), "tok_x"),
+        )
+        .await;
+    let peer = id_of(&created.body);
+    let outcome = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!(outcome.error, None);
+    assert_eq!(outcome.pages, MAX_PAGES_PER_RUN);
+    assert_eq!(outcome.new_objects, MAX_PAGES_PER_RUN as u64);
+    let view = b
+        .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    assert_eq!(time_of(view.ok(), "next_run_at"), Some(b.clock_now()));
+    assert_eq!(view.ok()["pull_cursor"], "2026-01-01T00:00:00.000Z");
+    let (objects, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(objects.len(), MAX_PAGES_PER_RUN + 1);
+
+    // Nothing went to intake.
+    let after = b.get(&wb.coordinator, "/api/v1/reports?limit=200").await;
+    assert_eq!(after.ok()["items"].as_array().unwrap().len(), reports_before);
+}
+
+#[tokio::test]
+async fn a_publishes_to_b_once_and_a_second_push_files_nothing_new() {
+    let a = spawn_app().await;
+    let wa = World::new(&a).await;
+    publish_advisory(&a, &wa, "green").await;
+    post_vulnerability(&a, &wa.vendor).await;
+    // An AMBER advisory is never sent to a peer followed as GREEN.
+    publish_advisory(&a, &wa, "amber").await;
+    let (a_objects, _) = taxii_objects(&a, &wa.coordinator, Tlp::Green).await;
+    assert_eq!(a_objects.len(), 3, "{a_objects:?}");
+
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    let seq = a.audit_seq().await;
+    // A publishes to B's GREEN collection with a credential of a member of B.
+    let secret = wb.vendor.token.clone();
+    let mut body = peer_body(
+        "Clearinghouse B",
+        &b.url("/taxii2/api"),
+        collection(Tlp::Green).id,
+        &secret,
+    );
+    body["publish_collection_id"] = json!(collection(Tlp::Green).id);
+    let created = a.post(&wa.coordinator, "/api/v1/federation/peers", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let peer = id_of(&created.body);
+    assert_eq!(created.body["push_cursor"], Value::Null);
+
+    let first = a.app.push_peer(peer).await.unwrap();
+    assert_eq!(first.error, None, "{first:?}");
+    assert_eq!((first.envelopes, first.accepted), (1, 3), "{first:?}");
+    assert!(first.refused.is_empty(), "{first:?}");
+    // B's collection holds A's objects, as A wrote them; B's intake holds the posted vulnerability once.
+    let (b_objects, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(identities(&b_objects), identities(&a_objects));
+    let (b_amber, _) = taxii_objects(&b, &wb.coordinator, Tlp::Amber).await;
+    assert!(b_amber.is_empty(), "{b_amber:?}");
+    assert_eq!(reports_titled(&b, &wb.coordinator, POSTED_TITLE).await, 1);
+    let view = a
+        .get(&wa.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    let view = view.ok().clone();
+    assert!(view["push_cursor"].is_string(), "{view}");
+    assert_eq!(view["pushed_objects"], 3, "{view}");
+    assert_eq!(view["push_last_error"], Value::Null, "{view}");
+    assert!(view["push_last_success_at"].is_string(), "{view}");
+    assert_eq!(
+        time_of(&view, "push_next_run_at").unwrap() - a.clock_now(),
+        chrono::Duration::seconds(3600)
+    );
+
+    // Nothing new: nothing sent.
+    let again = a.app.push_peer(peer).await.unwrap();
+    assert_eq!((again.envelopes, again.accepted, again.error), (0, 0, None));
+    // Another publish collection and back: everything is sent again, and B refuses what it holds.
+    for to in [Uuid::new_v4(), collection(Tlp::Green).id] {
+        a.patch(
+            &wa.coordinator,
+            &format!("/api/v1/federation/peers/{peer}"),
+            json!({"publish_collection_id": to}),
+        )
+        .await
+        .ok();
+    }
+    let resent = a.app.push_peer(peer).await.unwrap();
+    assert_eq!(
+        (resent.envelopes, resent.accepted, resent.error.clone()),
+        (1, 0, None),
+        "{resent:?}"
+    );
+    assert_eq!(resent.refused.len(), 3, "{resent:?}");
+    assert!(
+        resent.refused.iter().all(|r| r.contains("already stored")),
+        "{resent:?}"
+    );
+    assert_eq!(reports_titled(&b, &wb.coordinator, POSTED_TITLE).await, 1);
+    let (b_again, _) = taxii_objects(&b, &wb.coordinator, Tlp::Green).await;
+    assert_eq!(b_again.len(), 3);
+    let view = a
+        .get(&wa.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+        .await;
+    let recorded = view.ok()["push_last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        recorded.starts_with("3 object(s) refused by the peer; "),
+        "{recorded}"
+    );
+
+    // The credential is in no answer and no event.
+    for answer in [&created.body, view.ok()] {
+        assert!(!answer.to_string().contains(&secret), "{answer}");
+    }
+    for e in a.audit_after(seq).await {
+        assert!(!e.details.0.to_string().contains(&secret), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_peers_refusing_a_push_keep_the_cursor() {
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    publish_advisory(&b, &wb, "green").await;
+    let hostile = spawn_hostile().await;
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let cases: Vec<(String, String)> = vec![
+        (format!("{hostile}/e500/"), "the peer answered 500".into()),
+        (
+            format!("{hostile}/e401/"),
+            "the peer refused our credential (401)".into(),
+        ),
+        (
+            format!("{hostile}/e413/"),
+            "the peer refused the envelope as too large (413)".into(),
+        ),
+        (
+            format!("{hostile}/badjson/"),
+            "the peer's answer is not JSON".into(),
+        ),
+        (
+            format!("{hostile}/pending/"),
+            format!("was not complete after {STATUS_POLLS} reads"),
+        ),
+        (format!("{down}/"), "could not connect to the peer".into()),
+    ];
+    for (root, error) in cases {
+        let mut body = peer_body("Hostile", &root, Uuid::new_v4(), "tok_hostile_secret");
+        body["publish_collection_id"] = json!(Uuid::new_v4());
+        let created = b.post(&wb.coordinator, "/api/v1/federation/peers", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let peer = id_of(&created.body);
+        let started = std::time::Instant::now();
+        let outcome = b.app.push_peer(peer).await.unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{root}");
+        let recorded = outcome.error.clone().unwrap_or_default();
+        assert!(recorded.contains(&error), "{root}: {recorded}");
+        assert_eq!((outcome.envelopes, outcome.accepted), (0, 0), "{root}");
+        let view = b
+            .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+            .await;
+        let view = view.ok();
+        assert_eq!(view["push_last_error"], json!(recorded), "{root}");
+        assert_eq!(view["push_cursor"], Value::Null, "{root}");
+        assert_eq!(view["pushed_objects"], 0, "{root}");
+        assert_eq!(view["push_failures"], 1, "{root}");
+        // Retried with backoff: twice the interval; the pull side untouched.
+        let next = time_of(view, "push_next_run_at").unwrap();
+        assert_eq!(next - b.clock_now(), chrono::Duration::seconds(7200), "{root}");
+        assert_eq!(view["failures"], 0, "{root}");
+        assert!(!view.to_string().contains("tok_hostile_secret"));
+    }
+}
+
+#[tokio::test]
+async fn peer_settings_are_checked_field_by_field() {
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    let good = peer_body("P", "https://peer.example/taxii2/api/", Uuid::new_v4(), "tok");
+    let cases: [(&str, Value, &str); 7] = [
+        ("api_root", json!("ftp://peer.example/"), "api_root"),
+        ("api_root", json!("https://u:p@peer.example/"), "api_root"),
+        ("collection_id", json!("not-a-uuid"), "collection_id"),
+        ("token", json!(""), "token"),
+        ("username", json!("a:b"), "username"),
+        ("tlp", json!("purple"), "tlp"),
+        ("interval_seconds", json!(5), "interval_seconds"),
+    ];
+    for (key, value, field) in cases {
+        let mut body = good.clone();
+        body[key] = value;
+        let reply = b.post(&wb.coordinator, "/api/v1/federation/peers", body).await;
+        let problem = reply.problem(422, "invalid-field");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    // A peer that does not exist, or a path that is not an id: 404.
+    b.get(
+        &wb.coordinator,
+        &format!("/api/v1/federation/peers/{}", Uuid::new_v4()),
+    )
+    .await
+    .problem(404, "not-found");
+}

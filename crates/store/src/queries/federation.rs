@@ -1,0 +1,355 @@
+//! The SQL of `FederationStore`, compiled once for each backend (see `queries/limits.rs`).
+
+use super::This;
+use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
+use crate::taxii::StixObjectRow;
+use crate::{AuditEvent, Backend, Page, Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use clearinghouse::tlp::Tlp;
+use uuid::Uuid;
+
+/// The columns a new peer is written with (publishing's state starts at its defaults).
+const INSERT_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_secret, tlp, interval_seconds, \
+     enabled, publish_collection_id, pull_cursor, push_cursor, next_run_at, failures, pulled_objects, \
+     last_success_at, last_error, last_error_at, created_by, created_at, updated_at";
+
+const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_secret, tlp, interval_seconds, \
+     enabled, publish_collection_id, pull_cursor, push_cursor, next_run_at, failures, pulled_objects, \
+     last_success_at, last_error, last_error_at, created_by, created_at, updated_at, push_cursor_id, \
+     push_next_run_at, push_failures, pushed_objects, push_last_success_at, push_last_error, push_last_error_at";
+
+const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
+     added_by, advisory_id, case_id, report_id";
+
+/// Null-safe equality of the cursor column and a parameter.
+fn cursor_is(param: &str) -> String {
+    match This::BACKEND {
+        Backend::Sqlite => format!("pull_cursor IS {param}"),
+        Backend::Postgres => format!("pull_cursor IS NOT DISTINCT FROM {param}"),
+    }
+}
+
+/// Whether the publish collection differs from a parameter (null-safe).
+fn publish_changed(param: &str) -> String {
+    match This::BACKEND {
+        Backend::Sqlite => format!("publish_collection_id IS NOT {param}"),
+        Backend::Postgres => format!("publish_collection_id IS DISTINCT FROM {param}"),
+    }
+}
+
+#[async_trait]
+impl FederationStore for This {
+    async fn create_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        sqlx::query(&format!(
+            "INSERT INTO federation_peers ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        ))
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.api_root)
+        .bind(&p.collection_id)
+        .bind(&p.username)
+        .bind(&p.sealed_secret)
+        .bind(p.tlp.as_str())
+        .bind(p.interval_seconds)
+        .bind(p.enabled)
+        .bind(&p.publish_collection_id)
+        .bind(&p.pull_cursor)
+        .bind(p.push_cursor)
+        .bind(p.next_run_at)
+        .bind(p.failures)
+        .bind(p.pulled_objects)
+        .bind(p.last_success_at)
+        .bind(&p.last_error)
+        .bind(p.last_error_at)
+        .bind(p.created_by)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_peer(&self, id: Uuid) -> Result<Option<PeerRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PEER_COLUMNS} FROM federation_peers WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn list_peers(&self, page: &Page<Uuid>) -> Result<Vec<PeerRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PEER_COLUMNS} FROM federation_peers WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        ))
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn update_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        let done = sqlx::query(&format!(
+            "UPDATE federation_peers SET name = $2, api_root = $3, collection_id = $4, username = $5, \
+             sealed_secret = $6, tlp = $7, interval_seconds = $8, enabled = $9, publish_collection_id = $10, \
+             next_run_at = $11, pull_cursor = $12, failures = $13, updated_at = $14, \
+             push_cursor = CASE WHEN {changed} THEN NULL ELSE push_cursor END, \
+             push_cursor_id = CASE WHEN {changed} THEN NULL ELSE push_cursor_id END, \
+             push_next_run_at = CASE WHEN {changed} OR NOT enabled THEN $11 ELSE push_next_run_at END, \
+             push_failures = CASE WHEN {changed} OR NOT enabled THEN 0 ELSE push_failures END \
+             WHERE id = $1",
+            changed = publish_changed("$10"),
+        ))
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.api_root)
+        .bind(&p.collection_id)
+        .bind(&p.username)
+        .bind(&p.sealed_secret)
+        .bind(p.tlp.as_str())
+        .bind(p.interval_seconds)
+        .bind(p.enabled)
+        .bind(&p.publish_collection_id)
+        .bind(p.next_run_at)
+        .bind(&p.pull_cursor)
+        .bind(p.failures)
+        .bind(p.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("federation peer"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_peer(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        let done = sqlx::query("DELETE FROM federation_peers WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("federation peer"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn due_peers(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PEER_COLUMNS} FROM federation_peers WHERE enabled AND next_run_at <= $1 \
+             ORDER BY next_run_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn commit_pulled_page(&self, page: &PulledPage<'_>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        // The cursor first: a pull that lost the race to another writes nothing.
+        let moved = sqlx::query(&format!(
+            "UPDATE federation_peers SET pull_cursor = COALESCE($2, pull_cursor) WHERE id = $1 AND {}",
+            cursor_is("$3")
+        ))
+        .bind(page.peer_id)
+        .bind(page.to_cursor)
+        .bind(page.from_cursor)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Stale("federation peer's cursor"));
+        }
+        let mut written: u64 = 0;
+        for (i, row) in page.objects.iter().enumerate() {
+            let intake = page.for_intake.get(i).copied().unwrap_or(false);
+            let done = sqlx::query(&format!(
+                "INSERT INTO stix_objects ({OBJECT_COLUMNS}, peer_id, peer_collection, intake_pending) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 ON CONFLICT (stix_id, version, tlp) DO NOTHING"
+            ))
+            .bind(row.id)
+            .bind(row.tlp.as_str())
+            .bind(&row.stix_id)
+            .bind(&row.stix_type)
+            .bind(&row.spec_version)
+            .bind(&row.version)
+            .bind(row.date_added)
+            .bind(&row.body)
+            .bind(row.added_org)
+            .bind(row.added_by)
+            .bind(row.advisory_id)
+            .bind(row.case_id)
+            .bind(row.report_id)
+            .bind(page.peer_id)
+            .bind(page.collection)
+            .bind(intake)
+            .execute(&mut *tx)
+            .await?;
+            written += done.rows_affected();
+        }
+        sqlx::query("UPDATE federation_peers SET pulled_objects = pulled_objects + $2 WHERE id = $1")
+            .bind(page.peer_id)
+            .bind(i64::try_from(written).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
+        match end {
+            PeerRunEnd::Success {
+                at,
+                refused,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET last_success_at = $2, next_run_at = $3, failures = 0, \
+                     last_error = $4, last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(at)
+                .bind(next_run_at)
+                .bind(refused)
+                .execute(&self.pool)
+                .await?;
+            }
+            PeerRunEnd::Failure {
+                at,
+                error,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET last_error = $2, last_error_at = $3, next_run_at = $4, \
+                     failures = failures + 1 WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(error)
+                .bind(at)
+                .bind(next_run_at)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM stix_objects WHERE intake_pending AND peer_id = $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(peer_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn finish_intake(&self, object_id: Uuid, report_id: Option<Uuid>) -> Result<()> {
+        sqlx::query("UPDATE stix_objects SET intake_pending = FALSE, report_id = $2 WHERE id = $1")
+            .bind(object_id)
+            .bind(report_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn due_pushes(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PEER_COLUMNS} FROM federation_peers WHERE enabled AND publish_collection_id IS NOT NULL \
+             AND (push_next_run_at IS NULL OR push_next_run_at <= $1) \
+             ORDER BY push_next_run_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn objects_to_push(
+        &self,
+        tlp: Tlp,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<StixObjectRow>> {
+        let (at, id) = match after {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM stix_objects WHERE tlp = $1 AND peer_id IS NULL \
+             AND ($2 IS NULL OR date_added > $2 OR (date_added = $2 AND id > $3)) \
+             ORDER BY date_added, id LIMIT $4"
+        ))
+        .bind(tlp.as_str())
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn advance_push(&self, envelope: &PushedEnvelope) -> Result<()> {
+        let (at, id) = envelope.to;
+        sqlx::query(
+            "UPDATE federation_peers SET push_cursor = $2, push_cursor_id = $3, \
+             pushed_objects = pushed_objects + $4 WHERE id = $1",
+        )
+        .bind(envelope.peer_id)
+        .bind(at)
+        .bind(id)
+        .bind(envelope.accepted)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
+        match end {
+            PeerRunEnd::Success {
+                at,
+                refused,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET push_last_success_at = $2, push_next_run_at = $3, \
+                     push_failures = 0, push_last_error = $4, \
+                     push_last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(at)
+                .bind(next_run_at)
+                .bind(refused)
+                .execute(&self.pool)
+                .await?;
+            }
+            PeerRunEnd::Failure {
+                at,
+                error,
+                next_run_at,
+            } => {
+                sqlx::query(
+                    "UPDATE federation_peers SET push_last_error = $2, push_last_error_at = $3, \
+                     push_next_run_at = $4, push_failures = push_failures + 1 WHERE id = $1",
+                )
+                .bind(peer_id)
+                .bind(error)
+                .bind(at)
+                .bind(next_run_at)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
