@@ -294,6 +294,7 @@ impl crate::jobs::JobHandler for BackfillHandler {
         _job: &store::Job,
     ) -> Result<crate::jobs::Completion, crate::jobs::JobError> {
         app.backfill_advisory_stix().await?;
+        app.backfill_report_stix().await?;
         Ok(crate::jobs::Completion::done())
     }
 }
