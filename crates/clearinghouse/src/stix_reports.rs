@@ -219,6 +219,7 @@ impl ReportExport<'_> {
                 part_id("indicator", "report-indicator", self.id, Some(n)),
             );
             object.insert("name".into(), json!(format!("{} ({})", self.title, n + 1)));
+            object.insert("description".into(), json!(self.description));
             object.insert("pattern".into(), json!(pattern));
             object.insert("pattern_type".into(), json!("stix"));
             object.insert("valid_from".into(), json!(timestamp(self.created)));
