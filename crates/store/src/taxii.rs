@@ -1,6 +1,6 @@
 //! What the TAXII 2.1 collections hold: `stix_objects`, every STIX object a collection serves, one row per
-//! object version (our advisories' objects, written when an advisory is published, and objects posted to a
-//! collection), and the status of each posted envelope. Reads page by the keyset (date added, STIX id,
+//! object version (our advisories', reports' and cases' objects, written as they change, and objects posted
+//! to a collection), and the status of each posted envelope. Reads page by the keyset (date added, STIX id,
 //! version) within one marking; who may read is `tlp_admits!`, compiled into the query, so a page holds only
 //! readable objects before its `LIMIT`. The SQL is in `queries/taxii.rs`, compiled once per backend.
 
@@ -70,7 +70,8 @@ pub struct StixObjectRow {
     /// The advisory and case it derives from; `None` for posted objects.
     pub advisory_id: Option<Uuid>,
     pub case_id: Option<Uuid>,
-    /// The report a posted object was filed as.
+    /// The report a posted object was filed as; for our export of a report (no `added_org`), that report,
+    /// whose own TLP rule admits the row.
     pub report_id: Option<Uuid>,
 }
 
