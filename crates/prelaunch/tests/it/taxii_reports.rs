@@ -6,7 +6,8 @@
 //! (the duplicate: exactly when the API lets them read it), the case's exactly when the case is readable, so an
 //! outsider sees it on publication and not before. Then `taxii2-client` reads a threat report and an edited
 //! vulnerability report, `stix2-validator` checks every object strictly, the edit is a second version, and the
-//! export posted to another instance comes back with its ids, versions and markings.
+//! export posted to another instance comes back with its ids, versions and markings. Last, the backfill writes
+//! a report whose objects went missing, once.
 
 use crate::inspect_log::{client, run};
 use crate::support::*;
@@ -388,4 +389,46 @@ async fn exported_reports_pass_strict_validation_version_on_edit_and_round_trip(
         .await;
     assert_eq!(filed.ok()["cwe"], "CWE-787");
     assert_eq!(filed.ok()["affected"][0]["purl"], "pkg:npm/stix-lib");
+}
+
+/// Deletes our export rows of a report, straight in the database (a write that failed after the change).
+async fn lose_export(t: &TestApp, report: uuid::Uuid) -> u64 {
+    macro_rules! delete {
+        ($conn:ty) => {{
+            let mut conn = <$conn as sqlx::Connection>::connect(&t.database_url)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM stix_objects WHERE report_id = $1 AND added_org IS NULL")
+                .bind(report)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+        }};
+    }
+    match backend() {
+        Backend::Sqlite => delete!(sqlx::SqliteConnection),
+        Backend::Postgres => delete!(sqlx::PgConnection),
+    }
+}
+
+#[tokio::test]
+async fn the_backfill_writes_a_reports_missing_objects_once() {
+    let t = spawn_app().await;
+    t.program_admin().await;
+    t.org("developer", "Frontier Lab").await;
+    let reporter = t
+        .person("reporter", "Frontier Lab", "rep@lab.example", "member")
+        .await;
+    let filed = t.post(&reporter, "/api/v1/reports", vulnerability("green")).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    let report = id_of(&filed.body);
+    let ids = [report_object_id(report), vulnerability_id(report)];
+    assert_eq!(found(&t, Some(&reporter), Tlp::Green, &ids).await.len(), 2);
+    assert_eq!(t.app.backfill_report_stix().await.unwrap(), 0, "nothing missing");
+    assert_eq!(lose_export(&t, report).await, 2);
+    assert!(found(&t, Some(&reporter), Tlp::Green, &ids).await.is_empty());
+    assert_eq!(t.app.backfill_report_stix().await.unwrap(), 2);
+    assert_eq!(found(&t, Some(&reporter), Tlp::Green, &ids).await.len(), 2);
+    assert_eq!(t.app.backfill_report_stix().await.unwrap(), 0, "written once");
 }
