@@ -10,4 +10,5 @@ pub mod pattern;
 pub mod product;
 pub mod stix;
 pub mod stix_import;
+pub mod stix_reports;
 pub mod tlp;

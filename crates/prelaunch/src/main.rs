@@ -720,7 +720,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .backfill_advisory_stix()
         .await
         .map_err(fail)
-        .context("writing the STIX objects of earlier advisories")?;
+        .context("writing the STIX objects of earlier advisories")?
+        + app
+            .backfill_report_stix()
+            .await
+            .map_err(fail)
+            .context("writing the STIX objects of earlier reports and cases")?;
     if backfilled > 0 {
         tracing::info!(backfilled, "wrote the STIX objects of earlier advisories");
     }

@@ -1,10 +1,11 @@
 //! What the TAXII 2.1 collections hold: `stix_objects`, every STIX object a collection serves, one row per
-//! object version (our advisories' objects, written when an advisory is published, and objects posted to a
-//! collection), and the status of each posted envelope. Reads page by the keyset (date added, STIX id,
+//! object version (our advisories', reports' and cases' objects, written as they change, and objects posted
+//! to a collection), and the status of each posted envelope. Reads page by the keyset (date added, STIX id,
 //! version) within one marking; who may read is `tlp_admits!`, compiled into the query, so a page holds only
 //! readable objects before its `LIMIT`. The SQL is in `queries/taxii.rs`, compiled once per backend.
 
 use crate::advisories::AdvisoryRow;
+use crate::reports::Report;
 use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -69,7 +70,8 @@ pub struct StixObjectRow {
     /// The advisory and case it derives from; `None` for posted objects.
     pub advisory_id: Option<Uuid>,
     pub case_id: Option<Uuid>,
-    /// The report a posted object was filed as.
+    /// The report a posted object was filed as; for our export of a report (no `added_org`), that report,
+    /// whose own TLP rule admits the row.
     pub report_id: Option<Uuid>,
 }
 
@@ -126,6 +128,15 @@ pub trait TaxiiStore: Send + Sync + 'static {
         versions: &VersionMatch,
         event: &AuditEvent,
     ) -> Result<u64>;
+    /// Stores the objects of one version of our export of a report or case (`exported_version`, the report's
+    /// or case's version), as `add_stix_objects` does, marking them as made from that version.
+    async fn add_stix_export(&self, rows: &[StixObjectRow], exported_version: i64) -> Result<u64>;
+    /// Reports (after `after`, by id) whose current version has no exported STIX objects, at most `limit`.
+    async fn reports_without_stix(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Report>>;
+    /// A report as its export reads it, whoever may read it (the export's rows carry the report's rule).
+    async fn report_for_stix(&self, id: Uuid) -> Result<Option<Report>>;
+    /// Cases with reports (after `after`, by id) whose current version has no exported STIX object.
+    async fn cases_without_stix(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>>;
     /// Advisories that have no STIX objects yet (published before `stix_objects` existed), at most `limit`.
     async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>>;
 }

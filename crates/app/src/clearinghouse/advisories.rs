@@ -299,6 +299,7 @@ impl App {
         let stored = self.store.publish_case(&publication, &events).await?;
         if let Some(advisory) = &stored {
             self.record_advisory_stix(advisory).await;
+            self.record_case_stix(case.id).await;
         }
         Ok(stored)
     }

@@ -503,6 +503,7 @@ impl App {
             ),
         );
         let stored = self.store.update_case(&update, &events).await?;
+        self.record_case_stix(stored.id).await;
         Ok(TransitionView {
             case: self.case_view(caller, stored).await?,
             not_notified,
@@ -618,6 +619,7 @@ impl App {
             json!({"org_id": org_id, "role": role.as_str(), "notified": told}),
         );
         let stored = self.store.update_case(&update, &[event]).await?;
+        self.record_case_stix(stored.id).await;
         self.case_view(caller, stored).await
     }
 

@@ -18,6 +18,7 @@ mod intake;
 pub mod metrics;
 pub mod osv;
 mod reports;
+mod stix_export;
 pub mod taxii;
 pub mod taxii_write;
 pub mod tlp;

@@ -326,6 +326,7 @@ impl App {
             .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
             .await?;
         let r = &p.intake.report;
+        self.record_report_stix(r.id).await;
         Ok(FiledView {
             id: r.id,
             kind: r.kind.as_str(),

@@ -1,5 +1,5 @@
 //! The read side of the TAXII 2.1 server: one collection per TLP 2.0 marking, holding the STIX objects of the
-//! published advisories of that marking (`clearinghouse::stix`). Each collection shows exactly what the caller
+//! published advisories of that marking (`clearinghouse::stix`) and of its reports and cases (`stix_export`). Each collection shows exactly what the caller
 //! may read: the store compiles `policy::tlp_audience` into the query, before its `LIMIT`. The HTTP side
 //! (media types, the error body, Basic and Bearer) is `server::taxii`.
 
@@ -55,8 +55,8 @@ impl Collection {
             "id": self.id,
             "title": format!("{} advisories", self.tlp.label()),
             "description": format!(
-                "The clearinghouse's published advisories marked {}, as STIX 2.1 vulnerability and report \
-                 objects, and the STIX objects members post; each caller sees those TLP 2.0 lets them read.",
+                "The clearinghouse's published advisories, reports and cases marked {}, as STIX 2.1 objects, \
+                 and the STIX objects members post; each caller sees those TLP 2.0 lets them read.",
                 self.tlp.label()
             ),
             "can_read": self.readable_by(caller),
@@ -294,6 +294,7 @@ impl crate::jobs::JobHandler for BackfillHandler {
         _job: &store::Job,
     ) -> Result<crate::jobs::Completion, crate::jobs::JobError> {
         app.backfill_advisory_stix().await?;
+        app.backfill_report_stix().await?;
         Ok(crate::jobs::Completion::done())
     }
 }

@@ -206,6 +206,10 @@ impl App {
             .ok_or_else(|| {
                 AppError::Conflict(format!("the {} changed meanwhile; read it again", named.noun()))
             })?;
+        match kind {
+            TlpObject::Report => self.record_report_stix(named.id).await,
+            TlpObject::Case => self.record_case_stix(named.id).await,
+        }
         let clients = self.store.tlp_clients(named.id).await?;
         Ok(Self::clients_view(&named, clients, version))
     }

@@ -96,6 +96,11 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
     )];
     extra.extend(MARKINGS.map(|m| marking_definition(Tlp::parse(m.api()).unwrap())));
     let extra = Value::Array(extra).to_string();
+    let advisory_ids: BTreeSet<String> = fixtures
+        .iter()
+        .filter_map(|f| f.advisory)
+        .flat_map(|a| [object_id(Kind::Report, a), object_id(Kind::Vulnerability, a)])
+        .collect();
     let mut failures = Vec::new();
     for who in [
         Who::Public,
@@ -117,10 +122,16 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
         let walked: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{who:?}: not JSON ({e}): {out}"));
         assert_eq!(walked["invalid"], json!([]), "{who:?}: strict validation failed");
-        assert_eq!(
-            walked["by_id"],
-            json!([]),
-            "{who:?}: objects by id and their versions"
+        // Reports' and cases' objects share the collections (`taxii_reports.rs`); this table is the advisories'.
+        let by_id: Vec<&Value> = walked["by_id"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| advisory_ids.contains(e[0].as_str().unwrap()))
+            .collect();
+        assert!(
+            by_id.is_empty(),
+            "{who:?}: objects by id and their versions: {by_id:?}"
         );
         for m in MARKINGS {
             let entry = &walked["collections"][label(m)];
@@ -145,10 +156,12 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
                     .unwrap_or(&Vec::new())
                     .iter()
                     .map(|v| v.as_str().unwrap().to_owned())
+                    .filter(|id| advisory_ids.contains(id))
                     .collect()
             };
             // One object a page: the client follows `next` until `more` is false.
-            let pages = if can_read { expected.len().max(1) } else { 0 };
+            let all = entry["objects"].as_array().map_or(0, Vec::len);
+            let pages = if can_read { all.max(1) } else { 0 };
             if entry["pages"] != json!(pages) {
                 failures.push(format!("{who:?} {m:?}: {} pages, want {pages}", entry["pages"]));
             }

@@ -294,7 +294,9 @@ for page in as_pages(c.get_objects, per_request=3):
     out["objects"].extend(page.get("objects", []))
 bundle = {"type": "bundle", "id": "bundle--0b5c1c3a-6f4e-4e0e-9a49-2d1b6c1f8e11",
           "objects": [o for o in envelope["objects"] if o["type"] == "marking-definition"] + out["objects"]}
-r = validate_instance(bundle, ValidationOptions(strict=True, version="2.1"))
+# Check 103 (ids SHOULD be UUIDv4) aside: the collection also holds our exports of the reports filed from
+# the post, whose ids are UUIDv5 so that they are stable.
+r = validate_instance(bundle, ValidationOptions(strict=True, version="2.1", disabled=["103"]))
 out["invalid"] = [str(e) for e in r.errors]
 print(json.dumps(out))
 "#;
@@ -339,10 +341,12 @@ async fn taxii2_client_posts_an_envelope_polls_its_status_and_the_objects_come_b
         .filter(|o| o["type"] != json!("marking-definition"))
         .map(Value::to_string)
         .collect();
+    // (The reports they were filed as are exported beside them, by us: `taxii_reports.rs`.)
     let exported: BTreeSet<String> = got["objects"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|o| o["created_by_ref"] != json!(clearinghouse::stix::identity_id()))
         .map(|o| serde_json::from_value::<Value>(o.clone()).unwrap().to_string())
         .collect();
     assert_eq!(exported, posted);

@@ -244,9 +244,9 @@ impl Cast {
 /// What one marking's fixture made.
 pub(crate) struct Fixture {
     pub(crate) marking: Marking,
-    report: Uuid,
+    pub(crate) report: Uuid,
     attachment: Uuid,
-    duplicate: Uuid,
+    pub(crate) duplicate: Uuid,
     pub(crate) case: Uuid,
     pub(crate) stage: Stage,
     pub(crate) advisory: Option<Uuid>,

@@ -14,16 +14,16 @@ use clearinghouse::tlp::Tlp;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-const REPORT_COLUMNS: &str = "r.id, r.kind, r.case_id, c.reference AS case_reference, r.title, r.description, \
+pub(super) const REPORT_COLUMNS: &str = "r.id, r.kind, r.case_id, c.reference AS case_reference, r.title, r.description, \
      r.tlp, r.org_id, r.reporter_id, r.finder_kind, r.finder_name, r.finder_notice_id, r.ai_found, r.cwe, \
      r.cvss_v3, r.cvss_v3_score, r.cvss_v4, r.cvss_v4_score, r.severity, r.location, r.crash_signature, \
      r.threat_model, r.threat, r.duplicate_of, r.duplicate_score, r.finding_id, r.created_at, r.modified_at, \
      r.version";
 
-const REPORT_FROM: &str = "FROM reports r LEFT JOIN cases c ON c.id = r.case_id";
+pub(super) const REPORT_FROM: &str = "FROM reports r LEFT JOIN cases c ON c.id = r.case_id";
 
 /// Whether the reader (`$1`–`$4`) may read the report `r` (its case `c` joined).
-const REPORT_READABLE: &str = crate::tlp::tlp_admits!(
+pub(super) const REPORT_READABLE: &str = crate::tlp::tlp_admits!(
     tlp: "r.tlp",
     object: "r.id",
     owner_org: "r.org_id",

@@ -5,7 +5,9 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
+use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE};
 use crate::advisories::AdvisoryRow;
+use crate::reports::Report;
 use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
 use crate::{AuditEvent, Result};
 use async_trait::async_trait;
@@ -124,9 +126,14 @@ impl TaxiiStore for This {
             conditions.push(condition);
         }
         let limit = args.param(Arg::Int(q.limit));
+        // Our export of a report (its id set, no poster) is admitted by the report's own rule, `REPORT_READABLE`
+        // on the report `r` and its case `c`; every other object by the rule below, on its own case `c`.
         let sql = format!(
-            "SELECT {COLUMNS} FROM stix_objects s LEFT JOIN cases c ON c.id = s.case_id \
-             WHERE {} AND {} ORDER BY s.date_added, s.stix_id, s.version LIMIT {limit}",
+            "SELECT {COLUMNS} FROM stix_objects s \
+             LEFT JOIN reports r ON r.id = s.report_id AND s.added_org IS NULL \
+             LEFT JOIN cases c ON c.id = COALESCE(r.case_id, s.case_id) \
+             WHERE {} AND (CASE WHEN s.report_id IS NOT NULL AND s.added_org IS NULL THEN {REPORT_READABLE} \
+             ELSE {} END) ORDER BY s.date_added, s.stix_id, s.version LIMIT {limit}",
             conditions.join(" AND "),
             crate::tlp::tlp_admits!(
                 tlp: "s.tlp",
@@ -242,6 +249,59 @@ impl TaxiiStore for This {
         }
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn add_stix_export(&self, rows: &[StixObjectRow], exported_version: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let written = insert_objects(&mut tx, rows).await?;
+        for row in rows {
+            sqlx::query(
+                "UPDATE stix_objects SET exported_version = $1 WHERE stix_id = $2 AND version = $3 AND tlp = $4 \
+                 AND added_org IS NULL AND exported_version IS NULL",
+            )
+            .bind(exported_version)
+            .bind(&row.stix_id)
+            .bind(&row.version)
+            .bind(row.tlp.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn reports_without_stix(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Report>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {REPORT_COLUMNS} {REPORT_FROM} WHERE ($1 IS NULL OR r.id > $1) AND NOT EXISTS \
+             (SELECT 1 FROM stix_objects s WHERE s.report_id = r.id AND s.exported_version = r.version \
+             AND s.added_org IS NULL) ORDER BY r.id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn report_for_stix(&self, id: Uuid) -> Result<Option<Report>> {
+        Ok(
+            sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} {REPORT_FROM} WHERE r.id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn cases_without_stix(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM cases c WHERE ($1 IS NULL OR c.id > $1) \
+             AND EXISTS (SELECT 1 FROM reports x WHERE x.case_id = c.id) AND NOT EXISTS \
+             (SELECT 1 FROM stix_objects s WHERE s.case_id = c.id AND s.exported_version = c.version \
+             AND s.advisory_id IS NULL AND s.added_org IS NULL) ORDER BY c.id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn advisories_without_stix(&self, limit: i64) -> Result<Vec<AdvisoryRow>> {

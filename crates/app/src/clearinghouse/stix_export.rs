@@ -1,0 +1,198 @@
+//! Our reports and cases in the TAXII collections (`clearinghouse::stix_reports` builds the objects).
+//!
+//! Each version of a report or case gets its objects in `stix_objects` right after the change that made it
+//! (intake, naming clients, a case's moves and publication): a failure there is logged, not returned, and the
+//! `taxii.backfill` job (and start-up) writes every version still missing, in bounded batches. A report's rows
+//! carry its id and no poster, and the read query admits them by the report's own TLP rule; a case's row
+//! carries the case and is admitted by the case's rule — its participants, coordinators and creator at once,
+//! everyone the marking admits once it is published — exactly as the case itself reads.
+
+use super::taxii::to_millis;
+use crate::{App, AppResult, policy};
+use chrono::{DateTime, Utc};
+use clearinghouse::stix::version_key;
+use clearinghouse::stix_reports::{CaseExport, ReportExport, Subject};
+use serde_json::Value;
+use store::{FinderKind, Report, ReportKind, ReportScope, StixObjectRow};
+use uuid::Uuid;
+
+/// Reports and cases the backfill exports per batch, and the most batches of each one run writes.
+const BATCH: i64 = 100;
+const MAX_BATCHES: usize = 50;
+
+fn row(
+    tlp: clearinghouse::tlp::Tlp,
+    object: Value,
+    modified: DateTime<Utc>,
+    added: DateTime<Utc>,
+) -> StixObjectRow {
+    let text = |key: &str| {
+        object
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    StixObjectRow {
+        id: Uuid::now_v7(),
+        tlp,
+        stix_id: text("id"),
+        stix_type: text("type"),
+        spec_version: "2.1".to_owned(),
+        version: version_key(to_millis(modified)),
+        date_added: to_millis(added),
+        body: object.to_string(),
+        added_org: None,
+        added_by: None,
+        advisory_id: None,
+        case_id: None,
+        report_id: None,
+    }
+}
+
+impl App {
+    /// The rows of the current version of a report's objects.
+    async fn report_rows(&self, r: &Report, added: DateTime<Utc>) -> AppResult<Vec<StixObjectRow>> {
+        let affected = self.store.report_affected(r.id).await?;
+        let cve = match r.case_id {
+            Some(case) => self.store.get_case(case).await?.and_then(|c| c.cve),
+            None => None,
+        };
+        let subject = match (r.kind, &r.threat) {
+            (ReportKind::Threat, Some(threat)) => Subject::Threat(&threat.0),
+            _ => Subject::Vulnerability {
+                cwe: r.cwe.map(|c| format!("CWE-{c}")),
+                cves: cve.as_deref().into_iter().collect(),
+                cvss_v3: r.cvss_v3.as_deref().zip(r.cvss_v3_score),
+                cvss_v4: r.cvss_v4.as_deref().zip(r.cvss_v4_score),
+                affected: affected
+                    .iter()
+                    .map(|a| (a.product.as_str(), a.versions.as_str()))
+                    .collect(),
+            },
+        };
+        let export = ReportExport {
+            id: r.id,
+            title: &r.title,
+            description: &r.description,
+            tlp: r.tlp,
+            subject,
+            // A person's name is theirs: only an organisation that found it is an identity.
+            finder_org: (r.finder_kind == FinderKind::Organization).then_some(r.finder_name.as_str()),
+            created: r.created_at,
+            modified: r.modified_at,
+        };
+        Ok(export
+            .objects()
+            .into_iter()
+            .map(|o| StixObjectRow {
+                report_id: Some(r.id),
+                ..row(r.tlp, o, r.modified_at.max(r.created_at), added)
+            })
+            .collect())
+    }
+
+    /// The row of the current version of a case's object; none when it carries no report.
+    async fn case_rows(&self, id: Uuid, added: DateTime<Utc>) -> AppResult<(Vec<StixObjectRow>, i64)> {
+        let Some(case) = self.store.get_case(id).await? else {
+            return Ok((Vec::new(), 0));
+        };
+        let reports = self
+            .store
+            .case_reports(case.id, ReportScope::Markings(policy::advisory_carries(case.tlp)))
+            .await?;
+        let export = CaseExport {
+            id: case.id,
+            reference: &case.reference,
+            title: &case.title,
+            summary: Some(case.summary.as_str()),
+            tlp: case.tlp,
+            cve: case.cve.as_deref(),
+            reports: reports.iter().map(|r| r.id).collect(),
+            created: case.created_at,
+            modified: case.modified_at,
+            published: case.published_at,
+        };
+        let rows = export
+            .object()
+            .map(|o| StixObjectRow {
+                case_id: Some(case.id),
+                ..row(case.tlp, o, case.modified_at.max(case.created_at), added)
+            })
+            .into_iter()
+            .collect();
+        Ok((rows, case.version))
+    }
+
+    async fn export_report(&self, r: &Report) -> AppResult<()> {
+        let rows = self.report_rows(r, self.clock.now()).await?;
+        self.store.add_stix_export(&rows, r.version).await?;
+        Ok(())
+    }
+
+    async fn export_case(&self, id: Uuid) -> AppResult<()> {
+        let (rows, version) = self.case_rows(id, self.clock.now()).await?;
+        if !rows.is_empty() {
+            self.store.add_stix_export(&rows, version).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the current version of a report's objects and of its case's object (called right after a
+    /// change). A failure is logged; the backfill writes what is missing.
+    pub(crate) async fn record_report_stix(&self, report: Uuid) {
+        let result = async {
+            if let Some(r) = self.store.report_for_stix(report).await? {
+                self.export_report(&r).await?;
+                if let Some(case) = r.case_id {
+                    self.export_case(case).await?;
+                }
+            }
+            AppResult::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = ?e, %report, "storing a report's STIX objects failed");
+        }
+    }
+
+    /// Writes the current version of a case's object (called right after a change); failures as above.
+    pub(crate) async fn record_case_stix(&self, case: Uuid) {
+        if let Err(e) = self.export_case(case).await {
+            tracing::error!(error = ?e, %case, "storing a case's STIX object failed");
+        }
+    }
+
+    /// Writes the objects of every report and case version that has none, in batches of `BATCH`, at most
+    /// `MAX_BATCHES` of each per run (the next run goes on). Returns how many rows were written.
+    pub async fn backfill_report_stix(&self) -> AppResult<u64> {
+        let mut written = 0;
+        let mut after = None;
+        for _ in 0..MAX_BATCHES {
+            let reports = self.store.reports_without_stix(after, BATCH).await?;
+            for r in &reports {
+                let rows = self.report_rows(r, self.clock.now()).await?;
+                written += self.store.add_stix_export(&rows, r.version).await?;
+            }
+            after = reports.last().map(|r| r.id);
+            if (reports.len() as i64) < BATCH {
+                break;
+            }
+        }
+        let mut after = None;
+        for _ in 0..MAX_BATCHES {
+            let cases = self.store.cases_without_stix(after, BATCH).await?;
+            for case in &cases {
+                let (rows, version) = self.case_rows(*case, self.clock.now()).await?;
+                if !rows.is_empty() {
+                    written += self.store.add_stix_export(&rows, version).await?;
+                }
+            }
+            after = cases.last().copied();
+            if (cases.len() as i64) < BATCH {
+                break;
+            }
+        }
+        Ok(written)
+    }
+}
