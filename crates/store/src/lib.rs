@@ -23,6 +23,7 @@ mod settings;
 mod sql;
 mod sqlite;
 mod taxii;
+mod taxii_collections;
 mod tlp;
 mod trail;
 mod webhooks;
@@ -48,6 +49,7 @@ pub use sqlx::types::Json;
 pub use taxii::{
     StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
 };
+pub use taxii_collections::{CommunityMember, CommunityRow, FilterCollectionRow, TaxiiCollectionStore};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;
@@ -155,6 +157,7 @@ pub trait Store:
     + AdvisoryStore
     + TlpStore
     + TaxiiStore
+    + TaxiiCollectionStore
     + EvalStore
     + Send
     + Sync

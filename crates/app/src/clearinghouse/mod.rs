@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod osv;
 mod reports;
 pub mod taxii;
+pub mod taxii_collections;
 pub mod taxii_write;
 pub mod tlp;
 mod triage;

@@ -8,6 +8,7 @@ mod gateway;
 mod notifications;
 mod openapi;
 mod reports;
+mod taxii;
 mod tlp;
 mod webhooks;
 
@@ -70,6 +71,7 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(reports::routes())
         .merge(tlp::routes())
+        .merge(taxii::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
