@@ -59,6 +59,7 @@ mod structure;
 mod support;
 mod taxii;
 mod taxii_write;
+mod taxii_collections;
 mod tlp_clients;
 mod tlp_matrix;
 mod tlp_mixed_case;
