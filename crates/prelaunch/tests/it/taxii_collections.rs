@@ -186,7 +186,11 @@ async fn a_community_collection_is_its_members_alone_with_taxii2_client() {
             let (status, _) = taxii(
                 &t,
                 p,
-                &format!("/taxii2/api/collections/{}/objects/{}/", c.id, sid("indicator", 1)),
+                &format!(
+                    "/taxii2/api/collections/{}/objects/{}/",
+                    c.id,
+                    sid("indicator", 1)
+                ),
             )
             .await;
             assert!(status == 404 || status == 401, "{who} {:?}: {status}", c.tlp);
@@ -293,7 +297,13 @@ async fn filter_collections_show_exactly_what_the_caller_reads_anyway_that_match
     }
     t.app.store.add_stix_objects(&rows).await.unwrap();
     let energy = community(&t, &w, "Energy sharing", &[w.operator.org_id]).await;
-    let posted = walk(&t, Some(&w.operator), &energy.to_string(), &envelope().to_string()).await;
+    let posted = walk(
+        &t,
+        Some(&w.operator),
+        &energy.to_string(),
+        &envelope().to_string(),
+    )
+    .await;
     assert_eq!(posted["status"]["success_count"], json!(5), "{posted}");
 
     // (types, ceiling, community) and the objects it holds at most, before the reader's TLP.
@@ -367,7 +377,11 @@ async fn filter_collections_show_exactly_what_the_caller_reads_anyway_that_match
     let counts: Vec<usize> = {
         let mut v = Vec::new();
         for (id, ..) in &defined {
-            v.push(read_all(&t, Some(&w.coordinator), *id).await.map_or(0, |s| s.len()));
+            v.push(
+                read_all(&t, Some(&w.coordinator), *id)
+                    .await
+                    .map_or(0, |s| s.len()),
+            );
         }
         v
     };
@@ -375,7 +389,10 @@ async fn filter_collections_show_exactly_what_the_caller_reads_anyway_that_match
     assert_eq!((counts, member_counts), (vec![2, 3, 6, 8, 0], 3));
     // Removing a definition removes the collection, not the objects.
     let gone = t
-        .delete(&w.program_admin, &format!("/api/v1/taxii/collections/{}", defined[0].0))
+        .delete(
+            &w.program_admin,
+            &format!("/api/v1/taxii/collections/{}", defined[0].0),
+        )
         .await;
     assert_eq!(gone.status.as_u16(), 204);
     assert_eq!(read_all(&t, Some(&w.coordinator), defined[0].0).await, None);
@@ -403,16 +420,33 @@ async fn bad_definitions_are_refused_naming_the_field() {
     let communities: Vec<(Value, &str)> = vec![
         (json!({"name": "", "organizations": [org]}), "name"),
         (json!({"name": long, "organizations": [org]}), "name"),
-        (json!({"name": "A", "description": "d".repeat(2001), "organizations": [org]}), "description"),
+        (
+            json!({"name": "A", "description": "d".repeat(2001), "organizations": [org]}),
+            "description",
+        ),
         (json!({"name": "A", "organizations": []}), "organizations"),
         (json!({"name": "A", "organizations": many}), "organizations"),
-        (json!({"name": "A", "organizations": ["not-an-id"]}), "organizations[0]"),
-        (json!({"name": "A", "organizations": [org, org]}), "organizations[1]"),
-        (json!({"name": "A", "organizations": [Uuid::now_v7()]}), "organizations[0]"),
-        (json!({"name": "A", "organizations": [org], "colour": "red"}), "colour"),
+        (
+            json!({"name": "A", "organizations": ["not-an-id"]}),
+            "organizations[0]",
+        ),
+        (
+            json!({"name": "A", "organizations": [org, org]}),
+            "organizations[1]",
+        ),
+        (
+            json!({"name": "A", "organizations": [Uuid::now_v7()]}),
+            "organizations[0]",
+        ),
+        (
+            json!({"name": "A", "organizations": [org], "colour": "red"}),
+            "colour",
+        ),
     ];
     for (body, field) in communities {
-        let r = t.post(&w.coordinator, "/api/v1/taxii/communities", body.clone()).await;
+        let r = t
+            .post(&w.coordinator, "/api/v1/taxii/communities", body.clone())
+            .await;
         assert_eq!(r.problem(422, "invalid-field")["field"], field, "{body}");
     }
     let energy = community(&t, &w, "Energy sharing", &[org]).await;
@@ -427,7 +461,10 @@ async fn bad_definitions_are_refused_naming_the_field() {
     let collections: Vec<(Value, &str)> = vec![
         (json!({"title": "", "tlp_ceiling": "green"}), "title"),
         (json!({"title": "T", "tlp_ceiling": "purple"}), "tlp_ceiling"),
-        (json!({"title": "T", "tlp_ceiling": "green", "types": ["bogus"]}), "types[0]"),
+        (
+            json!({"title": "T", "tlp_ceiling": "green", "types": ["bogus"]}),
+            "types[0]",
+        ),
         (
             json!({"title": "T", "tlp_ceiling": "green", "types": ["indicator", "indicator"]}),
             "types[1]",
@@ -436,7 +473,10 @@ async fn bad_definitions_are_refused_naming_the_field() {
             json!({"title": "T", "tlp_ceiling": "green", "types": ["marking-definition"]}),
             "types[0]",
         ),
-        (json!({"title": "T", "tlp_ceiling": "green", "community": "x"}), "community"),
+        (
+            json!({"title": "T", "tlp_ceiling": "green", "community": "x"}),
+            "community",
+        ),
         (
             json!({"title": "T", "tlp_ceiling": "green", "community": Uuid::now_v7()}),
             "community",
@@ -444,7 +484,9 @@ async fn bad_definitions_are_refused_naming_the_field() {
         (json!({"title": "T"}), "tlp_ceiling"),
     ];
     for (body, field) in collections {
-        let r = t.post(&w.program_admin, "/api/v1/taxii/collections", body.clone()).await;
+        let r = t
+            .post(&w.program_admin, "/api/v1/taxii/collections", body.clone())
+            .await;
         assert_eq!(r.problem(422, "invalid-field")["field"], field, "{body}");
     }
     let ok = t
