@@ -8,7 +8,7 @@ mod gateway;
 mod notifications;
 mod openapi;
 mod reports;
-mod taxii;
+mod taxii_collections;
 mod tlp;
 mod webhooks;
 
@@ -71,7 +71,7 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(reports::routes())
         .merge(tlp::routes())
-        .merge(taxii::routes())
+        .merge(taxii_collections::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 
