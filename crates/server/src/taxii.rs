@@ -1,10 +1,11 @@
 //! TAXII 2.1 (OASIS) under `/taxii2/`: discovery, one API root, a collection per TLP 2.0
-//! marking, objects and the manifest with the specification's filters and paging. The rules are
+//! marking, per sharing community and per filter an administrator defines (`app::clearinghouse::taxii_collections`), objects and the manifest with the specification's filters and paging. The rules are
 //! `app::clearinghouse::taxii`; this module speaks the protocol: the media type (406 for an `Accept` it cannot
 //! serve), the error body, and who is calling — an API token as Bearer, or as the password of HTTP Basic
 //! (whatever the user name), as TAXII clients send it; no credential is the public, who reads TLP:CLEAR.
 
-use app::clearinghouse::taxii::{Collection, Listing, TaxiiFilter, TaxiiPage};
+use app::clearinghouse::taxii::{Listing, TaxiiFilter, TaxiiPage};
+use app::clearinghouse::taxii_collections::Served;
 use app::{App, AppError, Caller};
 use axum::Router;
 use axum::body::Bytes;
@@ -246,20 +247,28 @@ async fn api_root(TaxiiCaller(_): TaxiiCaller) -> Response {
     )
 }
 
-async fn collections(TaxiiCaller(caller): TaxiiCaller) -> Response {
-    let list: Vec<Value> = Collection::all()
+/// The TLP markings' collections, the caller's communities' and those defined by filters they may read.
+async fn collections(State(app): State<App>, TaxiiCaller(caller): TaxiiCaller) -> TaxiiResult<Response> {
+    let list: Vec<Value> = app
+        .taxii_collections(caller.as_ref())
+        .await?
         .iter()
         .map(|c| c.resource(caller.as_ref()))
         .collect();
-    taxii_json(StatusCode::OK, &json!({"collections": list}))
+    Ok(taxii_json(StatusCode::OK, &json!({"collections": list})))
 }
 
-fn find(id: &str) -> TaxiiResult<Collection> {
-    Collection::find(id).ok_or_else(|| AppError::NotFound("collection").into())
+/// The collection a path names, as the caller may use it (404 for one they may not, as for none).
+async fn find(app: &App, caller: Option<&Caller>, id: &str) -> TaxiiResult<Served> {
+    Ok(app.taxii_collection(caller, id).await?)
 }
 
-async fn collection(TaxiiCaller(caller): TaxiiCaller, Path(id): Path<String>) -> TaxiiResult<Response> {
-    let c = find(&id)?;
+async fn collection(
+    State(app): State<App>,
+    TaxiiCaller(caller): TaxiiCaller,
+    Path(id): Path<String>,
+) -> TaxiiResult<Response> {
+    let c = find(&app, caller.as_ref(), &id).await?;
     Ok(taxii_json(StatusCode::OK, &c.resource(caller.as_ref())))
 }
 
@@ -328,7 +337,7 @@ async fn object(
     Path((id, object)): Path<(String, String)>,
     query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> TaxiiResult<Response> {
-    let c = find(&id)?;
+    let c = find(&app, caller.as_ref(), &id).await?;
     let mut filter = params(query)?;
     if filter.ids.is_some() {
         return Err(TaxiiError::new(
@@ -339,7 +348,7 @@ async fn object(
     }
     filter.ids = Some(object);
     let page = app
-        .taxii_page(caller.as_ref(), c, &filter, Listing::Objects)
+        .taxii_read(caller.as_ref(), &c, &filter, Listing::Objects)
         .await?;
     if page.items.is_empty() && filter.next.is_none() {
         return Err(AppError::NotFound("object").into());
@@ -353,9 +362,11 @@ async fn versions(
     Path((id, object)): Path<(String, String)>,
     query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> TaxiiResult<Response> {
-    let c = find(&id)?;
+    let c = find(&app, caller.as_ref(), &id).await?;
     let filter = params(query)?;
-    let page = app.taxii_versions(caller.as_ref(), c, &object, &filter).await?;
+    let page = app
+        .taxii_versions_in(caller.as_ref(), &c, &object, &filter)
+        .await?;
     Ok(page_response(page, "versions"))
 }
 
@@ -366,10 +377,10 @@ async fn read_page(
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
     listing: Listing,
 ) -> TaxiiResult<TaxiiPage> {
-    let c = find(id)?;
+    let c = find(app, caller, id).await?;
     let Query(params) =
         params.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    Ok(app.taxii_page(caller, c, &params.filter(), listing).await?)
+    Ok(app.taxii_read(caller, &c, &params.filter(), listing).await?)
 }
 
 async fn objects(
@@ -414,7 +425,7 @@ async fn post_objects(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> TaxiiResult<Response> {
-    let c = find(&id)?;
+    let c = find(&app, caller.as_ref(), &id).await?;
     if caller.is_none() {
         return Err(AppError::Unauthenticated.into());
     }
@@ -437,7 +448,7 @@ async fn post_objects(
             TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text())
         }
     })?;
-    match app.taxii_post(caller.as_ref(), c, &body).await? {
+    match app.taxii_post_to(caller.as_ref(), &c, &body).await? {
         Ok(status) => Ok(taxii_json(StatusCode::ACCEPTED, &status)),
         Err(refused) => Ok(TaxiiError::envelope(refused)),
     }
@@ -466,10 +477,10 @@ async fn delete_object(
     Path((id, object)): Path<(String, String)>,
     query: Result<Query<DeleteParams>, axum::extract::rejection::QueryRejection>,
 ) -> TaxiiResult<Response> {
-    let c = find(&id)?;
+    let c = find(&app, caller.as_ref(), &id).await?;
     let Query(params) =
         query.map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    app.taxii_delete(caller.as_ref(), c, &object, params.versions.as_deref())
+    app.taxii_delete_in(caller.as_ref(), &c, &object, params.versions.as_deref())
         .await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -24,6 +24,7 @@ mod settings;
 mod sql;
 mod sqlite;
 mod taxii;
+mod taxii_collections;
 mod tlp;
 mod trail;
 mod webhooks;
@@ -50,6 +51,7 @@ pub use sqlx::types::Json;
 pub use taxii::{
     StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
 };
+pub use taxii_collections::{CommunityMember, CommunityRow, FilterCollectionRow, TaxiiCollectionStore};
 pub use tlp::{TlpClient, TlpObject, TlpStore};
 pub use trail::{AuditStore, LedgerStore};
 pub use webhooks::*;
@@ -157,6 +159,7 @@ pub trait Store:
     + AdvisoryStore
     + TlpStore
     + TaxiiStore
+    + TaxiiCollectionStore
     + EvalStore
     + FederationStore
     + Send

@@ -97,6 +97,9 @@ mod store;
 #[path = "queries/taxii.rs"]
 mod taxii;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/taxii_collections.rs"]
+mod taxii_collections;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/tlp.rs"]
 mod tlp;
 #[allow(clippy::duplicate_mod)]

@@ -46,6 +46,10 @@ pub struct TaxiiQuery {
     /// Only objects of these STIX ids (`match[id]`, an object by id).
     pub ids: Option<Vec<String>>,
     pub limit: i64,
+    /// The markings read instead of `tlp` alone (a community's collection, one defined by a filter).
+    pub markings: Option<Vec<Tlp>>,
+    /// The community whose collection this is (its members read it); `None` reads objects of no community.
+    pub community: Option<Uuid>,
 }
 
 /// One version of one STIX object of a collection.
@@ -82,6 +86,8 @@ pub struct StixOrigin {
     pub version: String,
     pub added_org: Option<Uuid>,
     pub advisory_id: Option<Uuid>,
+    /// The community it was posted to, if any.
+    pub community_id: Option<Uuid>,
 }
 
 /// The status of an envelope posted to a collection; successes and failures are JSON arrays as TAXII lists

@@ -20,6 +20,7 @@ pub mod osv;
 mod reports;
 mod stix_export;
 pub mod taxii;
+pub mod taxii_collections;
 pub mod taxii_write;
 pub mod tlp;
 mod triage;

@@ -133,7 +133,7 @@ pub(crate) fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at)
 }
 
-fn encode_cursor(row: &StixObjectRow) -> String {
+pub(crate) fn encode_cursor(row: &StixObjectRow) -> String {
     let text = format!(
         "{}~{}~{}",
         row.date_added.to_rfc3339_opts(SecondsFormat::Nanos, true),
@@ -198,7 +198,7 @@ pub(crate) fn version_match_of(versions: Option<&str>) -> AppResult<VersionMatch
 }
 
 /// The store's query for a filter.
-fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<TaxiiQuery> {
+pub(crate) fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<TaxiiQuery> {
     let limit = match bounded("limit", &f.limit)? {
         None => DEFAULT_PAGE,
         Some(text) => match text.parse::<i64>() {
@@ -220,6 +220,8 @@ fn query(tlp: Tlp, f: &TaxiiFilter) -> AppResult<TaxiiQuery> {
         versions: version_match(f)?,
         ids: owned(values("match[id]", &f.ids)?),
         limit,
+        markings: None,
+        community: None,
     })
 }
 
@@ -231,7 +233,7 @@ pub enum Listing {
 }
 
 /// A row's entry: the STIX object, or its manifest entry (id, date added, version, media type).
-fn entry(row: &StixObjectRow, listing: Listing) -> AppResult<Value> {
+pub(crate) fn entry(row: &StixObjectRow, listing: Listing) -> AppResult<Value> {
     Ok(match listing {
         Listing::Objects => serde_json::from_str(&row.body).map_err(|e| {
             AppError::Internal(format!("stored STIX object {} is not JSON: {e}", row.stix_id).into())

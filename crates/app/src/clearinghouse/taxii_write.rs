@@ -49,7 +49,7 @@ pub fn status_resource(s: &TaxiiStatusRow) -> AppResult<Value> {
     }))
 }
 
-fn outcome(id: &str, version: &str, message: Option<String>) -> Value {
+pub(crate) fn outcome(id: &str, version: &str, message: Option<String>) -> Value {
     match message {
         Some(message) => json!({"id": id, "version": version, "message": message}),
         None => json!({"id": id, "version": version}),

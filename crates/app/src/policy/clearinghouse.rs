@@ -138,6 +138,23 @@ pub fn advisory_carries(advisory: Tlp) -> &'static [Tlp] {
     }
 }
 
+/// Defining and changing TAXII sharing communities: coordinators (program administrators among them).
+pub fn can_manage_taxii_communities(caller: &Caller) -> bool {
+    is_coordinator(caller)
+}
+
+/// Reading a sharing community's collection, and posting to it: its members only — not the public, and not
+/// coordinators for being coordinators. The store compiles the same rule into every read of its objects
+/// (the reader's organisation among the members).
+pub fn can_use_taxii_community(caller: Option<&Caller>, member_orgs: &[uuid::Uuid]) -> bool {
+    caller.is_some_and(|c| member_orgs.contains(&c.org_id()))
+}
+
+/// Defining TAXII collections by a filter: program administrators.
+pub fn can_define_taxii_collections(caller: &Caller) -> bool {
+    is_program_admin(caller)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

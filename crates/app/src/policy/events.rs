@@ -103,6 +103,12 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     // that posted them (the details name the collection, the status and the object ids, all its own).
     ("taxii.post", EventReaders::Organization),
     ("taxii.delete", EventReaders::Organization),
+    // TAXII sharing communities and collections defined by filters: program administrators (the details
+    // name member organisations).
+    ("taxii_community.create", EventReaders::ProgramAdmins),
+    ("taxii_community.update", EventReaders::ProgramAdmins),
+    ("taxii_collection.create", EventReaders::ProgramAdmins),
+    ("taxii_collection.delete", EventReaders::ProgramAdmins),
 ];
 
 /// The readers of a kind of event; `None` for a kind no one may see.
@@ -300,6 +306,10 @@ mod tests {
             ("federation_peer.delete", ProgramAdmins),
             ("taxii.post", Organization),
             ("taxii.delete", Organization),
+            ("taxii_community.create", ProgramAdmins),
+            ("taxii_community.update", ProgramAdmins),
+            ("taxii_collection.create", ProgramAdmins),
+            ("taxii_collection.delete", ProgramAdmins),
         ];
         assert_eq!(cases.len(), EVENT_KINDS.len(), "every kind has a case");
         for (kind, readers) in cases {

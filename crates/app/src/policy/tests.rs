@@ -314,8 +314,20 @@ fn who_may_act_in_the_clearinghouse() {
                                                                 [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
         ("delete the lab's posted STIX object", &|c| can_delete_stix_object(c, lab),
                                                                 [1,  1,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("define and change TAXII communities", &can_manage_taxii_communities,
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  1,  0,  0]),
+        ("read and post in the vendor's community", &|c| can_use_taxii_community(Some(c), &[vendor]),
+                                                                [0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0]),
+        ("read and post in the vendor's and the lab's", &|c| can_use_taxii_community(Some(c), &[vendor, lab]),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  1,  0]),
+        ("read and post in a community of no one", &|c| can_use_taxii_community(Some(c), &[]),
+                                                                [0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("define TAXII collections by a filter", &can_define_taxii_collections,
+                                                                [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
     ];
     check(&callers, table);
+    // The public is a member of no community.
+    assert!(!can_use_taxii_community(None, &[vendor, lab, Uuid::nil()]));
 }
 
 #[test]

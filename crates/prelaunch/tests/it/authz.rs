@@ -156,6 +156,9 @@ struct Ids {
     joined_report: Uuid,
     /// An evaluation run of the evaluator on `gw` (queued, or running against the scripted upstream).
     eval_run: Uuid,
+    /// A TAXII sharing community of the vendor and the operator, and a collection defined by a filter.
+    community: Uuid,
+    filter_collection: Uuid,
 }
 
 impl Ids {
@@ -177,6 +180,11 @@ impl Ids {
         ids.vendor_org = self.vendor_org;
         ids.observer_org = self.observer_org;
         ids.agency = self.agency;
+        // And the communities it is a member of.
+        let community = format!("/api/v1/taxii/communities/{}", self.community);
+        if m.send(&get(community), auth).await.status == StatusCode::OK {
+            ids.community = self.community;
+        }
         if m.send(&get(format!("/api/v1/cases/{}", self.case)), auth)
             .await
             .status
@@ -254,6 +262,8 @@ impl Ids {
             other_report_case: r(),
             joined_report: r(),
             eval_run: r(),
+            community: r(),
+            filter_collection: r(),
         }
     }
 }
@@ -291,6 +301,8 @@ enum Fresh {
     Cases,
     /// A new evaluation run of the evaluator on `gw`, long enough to be cancelled while it runs.
     EvalRun,
+    /// A new TAXII collection defined by a filter.
+    FilterCollection,
 }
 
 struct Req {
@@ -1936,6 +1948,71 @@ fn rows() -> Vec<Row> {
             request: |_, _| get("/ledger/proof/inclusion?index=0&size=2".into()),
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  +",
         },
+        // TAXII sharing communities (coordinators define them; members read them) and collections defined
+        // by a filter (program administrators).
+        Row {
+            op: "GET /api/v1/taxii/communities",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/taxii/communities".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "POST /api/v1/taxii/communities",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                let body = json!({"name": format!("Community {n}"), "organizations": [ids.vendor_org]});
+                send(Method::POST, "/api/v1/taxii/communities".into(), body)
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/taxii/communities/{id}",
+            case: "the vendor's and the operator's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/taxii/communities/{}", ids.community)),
+            expect: "+  +  4  4  4  4  4  4  4  4  +  +  1",
+        },
+        Row {
+            op: "PUT /api/v1/taxii/communities/{id}",
+            case: "the vendor's and the operator's",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                let body =
+                    json!({"name": "Grid sharing", "organizations": [ids.vendor_org, ids.observer_org]});
+                send(
+                    Method::PUT,
+                    format!("/api/v1/taxii/communities/{}", ids.community),
+                    body,
+                )
+            },
+            expect: "+  +  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "GET /api/v1/taxii/collections",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/taxii/collections".into()),
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "POST /api/v1/taxii/collections",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, n| {
+                let body = json!({"title": format!("Collection {n}"), "tlp_ceiling": "amber", "types": ["indicator"]});
+                send(Method::POST, "/api/v1/taxii/collections".into(), body)
+            },
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "DELETE /api/v1/taxii/collections/{id}",
+            case: "",
+            fresh: Fresh::FilterCollection,
+            request: |ids, _| delete(format!("/api/v1/taxii/collections/{}", ids.filter_collection)),
+            expect: "+  3  3  3  3  3  3  3  3  3  3  3  1",
+        },
         Row {
             op: "GET /ledger/proof/consistency",
             case: "",
@@ -2030,6 +2107,14 @@ impl Matrix<'_> {
                 ids.job = failed_job(t).await;
             }
             Fresh::EvalRun => ids.eval_run = eval_run(t, w, ids.gw, 20).await,
+            Fresh::FilterCollection => {
+                let body = json!({"title": format!("Indicators {n}"), "tlp_ceiling": "green"});
+                ids.filter_collection = id_of(
+                    t.post(&w.program_admin, "/api/v1/taxii/collections", body)
+                        .await
+                        .ok(),
+                );
+            }
             Fresh::Webhook => {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
                 ids.webhook = id_of(made.ok());
@@ -2496,6 +2581,16 @@ async fn every_route_as_every_persona_and_credential() {
         other_report_case,
         joined_report,
         eval_run: eval_run(&t, &w, gw, 1).await,
+        community: id_of(
+            t.post(
+                &w.coordinator,
+                "/api/v1/taxii/communities",
+                json!({"name": "Grid sharing", "organizations": [w.vendor.org_id, w.operator.org_id]}),
+            )
+            .await
+            .ok(),
+        ),
+        filter_collection: Uuid::new_v4(),
     };
     // The public ledger's tiles and proofs name entries up to a signed checkpoint.
     t.post(&w.program_admin, "/api/v1/ledger/checkpoints", json!({}))

@@ -59,6 +59,7 @@ mod store_reads;
 mod structure;
 mod support;
 mod taxii;
+mod taxii_collections;
 mod taxii_reports;
 mod taxii_write;
 mod tlp_clients;

@@ -1339,6 +1339,34 @@ async fn exercise_clearinghouse(c: &mut Checked<'_>, w: &World) {
         (ve, "GET", "/clearinghouse/metrics", "/clearinghouse/metrics".into(), None, 403),
     ];
     c.run(steps).await;
+    // TAXII sharing communities and collections defined by a filter.
+    let pa = Some(&w.program_admin);
+    let community = json!({"name": "Grid sharing", "organizations": [w.operator.org_id]});
+    let (_, energy) = c
+        .create(co, "/taxii/communities", "/taxii/communities", community)
+        .await;
+    let energy_path = format!("/taxii/communities/{energy}");
+    let filter = json!({"title": "Grid indicators", "types": ["indicator"], "tlp_ceiling": "amber", "community": energy});
+    let (_, filtered) = c
+        .create(pa, "/taxii/collections", "/taxii/collections", filter)
+        .await;
+    let filtered = format!("/taxii/collections/{filtered}");
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (op, "GET", "/taxii/communities", "/taxii/communities".into(), None, 200),
+        (op, "GET", "/taxii/communities/{id}", energy_path.clone(), None, 200),
+        (ve, "GET", "/taxii/communities/{id}", energy_path.clone(), None, 404),
+        (co, "PUT", "/taxii/communities/{id}", energy_path.clone(), Some(json!({"name": "Grid", "organizations": [w.operator.org_id, w.vendor.org_id]})), 200),
+        (co, "PUT", "/taxii/communities/{id}", energy_path.clone(), Some(json!({"name": "Grid", "organizations": []})), 422),
+        (op, "PUT", "/taxii/communities/{id}", energy_path, Some(json!({"name": "Grid", "organizations": [w.operator.org_id]})), 403),
+        (co, "POST", "/taxii/communities", "/taxii/communities".into(), Some(json!({"name": "grid", "organizations": [w.operator.org_id]})), 409),
+        (pa, "GET", "/taxii/collections", "/taxii/collections".into(), None, 200),
+        (co, "GET", "/taxii/collections", "/taxii/collections".into(), None, 403),
+        (pa, "POST", "/taxii/collections", "/taxii/collections".into(), Some(json!({"title": "T", "tlp_ceiling": "mauve"})), 422),
+        (pa, "DELETE", "/taxii/collections/{id}", filtered.clone(), None, 204),
+        (pa, "DELETE", "/taxii/collections/{id}", filtered, None, 404),
+    ];
+    c.run(steps).await;
     let (_, subscription) = c
         .create(
             op,

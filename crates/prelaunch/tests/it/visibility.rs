@@ -959,6 +959,51 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         operator_own,
     ));
 
+    // A coordinator defines a TAXII sharing community and changes it; a program administrator defines a
+    // collection by a filter and removes it. The details name member organisations: program administrators.
+    let community = json!({"name": "Grid sharing", "organizations": [w.operator.org_id, w.vendor.org_id]});
+    let made = t
+        .post(&w.coordinator, "/api/v1/taxii/communities", community)
+        .await;
+    let community = format!("/api/v1/taxii/communities/{}", made.ok()["id"].as_str().unwrap());
+    let coordinator_own = "+ + . . . . . . . . . . .";
+    rows.push((
+        "a coordinator defines a sharing community",
+        only(&events!(), "taxii_community.create"),
+        coordinator_own,
+    ));
+    t.put(
+        &w.coordinator,
+        &community,
+        json!({"name": "Grid sharing", "organizations": [w.operator.org_id]}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "and changes its members",
+        only(&events!(), "taxii_community.update"),
+        coordinator_own,
+    ));
+    let made = t
+        .post(
+            &w.program_admin,
+            "/api/v1/taxii/collections",
+            json!({"title": "Indicators", "types": ["indicator"], "tlp_ceiling": "green"}),
+        )
+        .await;
+    let filtered = format!("/api/v1/taxii/collections/{}", made.ok()["id"].as_str().unwrap());
+    rows.push((
+        "a program administrator defines a TAXII collection",
+        only(&events!(), "taxii_collection.create"),
+        "+ . . . . . . . . . . . .",
+    ));
+    assert_eq!(t.delete(&w.program_admin, &filtered).await.status.as_u16(), 204);
+    rows.push((
+        "and removes it",
+        only(&events!(), "taxii_collection.delete"),
+        "+ . . . . . . . . . . . .",
+    ));
+
     let policy =
         json!({"dedup_join_threshold": 0.9, "dedup_suggest_threshold": 0.4, "intake_reports_per_day": 400});
     t.put(&w.program_admin, "/api/v1/policy", policy).await.ok();

@@ -9,6 +9,7 @@ mod gateway;
 mod notifications;
 mod openapi;
 mod reports;
+mod taxii_collections;
 mod tlp;
 mod webhooks;
 
@@ -72,6 +73,7 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(reports::routes())
         .merge(tlp::routes())
+        .merge(taxii_collections::routes())
         .fallback(|| async { Problem::new(ProblemKind::NotFound, "no such API endpoint") })
 }
 

@@ -27,6 +27,7 @@ enum Arg<'a> {
     Text(&'a str),
     Time(DateTime<Utc>),
     Int(i64),
+    Id(Uuid),
 }
 
 /// The parameters of a query built from optional filters, numbered after the `offset` fixed ones.
@@ -89,6 +90,7 @@ fn bind_args<'q, O>(
             Arg::Text(text) => query.bind(text),
             Arg::Time(at) => query.bind(at),
             Arg::Int(n) => query.bind(n),
+            Arg::Id(id) => query.bind(id),
         };
     }
     query
@@ -99,7 +101,33 @@ impl TaxiiStore for This {
     async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<StixObjectRow>> {
         // After the reader's four parameters.
         let mut args = Args::after(4);
-        let mut conditions = vec![format!("s.tlp = {}", args.param(Arg::Text(q.tlp.as_str())))];
+        let mut conditions = vec![match &q.markings {
+            None => format!("s.tlp = {}", args.param(Arg::Text(q.tlp.as_str()))),
+            Some(markings) => {
+                let list: Vec<String> = markings
+                    .iter()
+                    .map(|t| args.param(Arg::Text(t.as_str())))
+                    .collect();
+                format!(
+                    "s.tlp IN ({})",
+                    if list.is_empty() {
+                        "NULL".to_owned()
+                    } else {
+                        list.join(", ")
+                    }
+                )
+            }
+        }];
+        // A community's objects are read in its collection only, by its members (the reader's organisation,
+        // `$3`); every other collection reads objects of no community.
+        conditions.push(match q.community {
+            None => "s.community_id IS NULL".to_owned(),
+            Some(community) => format!(
+                "s.community_id = {} AND EXISTS (SELECT 1 FROM taxii_community_members m \
+                 WHERE m.community_id = s.community_id AND m.org_id = $3)",
+                args.param(Arg::Id(community))
+            ),
+        });
         if let Some(from) = q.added_from {
             conditions.push(format!("s.date_added >= {}", args.param(Arg::Time(from))));
         }
@@ -166,7 +194,7 @@ impl TaxiiStore for This {
         }
         let list: Vec<String> = (0..ids.len()).map(|n| format!("${}", n + 2)).collect();
         let sql = format!(
-            "SELECT stix_id, version, added_org, advisory_id FROM stix_objects WHERE tlp = $1 AND stix_id IN ({})",
+            "SELECT stix_id, version, added_org, advisory_id, community_id FROM stix_objects WHERE tlp = $1 AND stix_id IN ({})",
             list.join(", ")
         );
         let mut query = sqlx::query_as(&sql).bind(tlp.as_str());
@@ -228,7 +256,7 @@ impl TaxiiStore for This {
             .unwrap_or_default();
         let sql = format!(
             "DELETE FROM stix_objects WHERE id IN (SELECT s.id FROM stix_objects s WHERE s.tlp = {tlp_param} \
-             AND s.stix_id = {id_param} AND s.advisory_id IS NULL{condition})"
+             AND s.stix_id = {id_param} AND s.advisory_id IS NULL AND s.community_id IS NULL{condition})"
         );
         let mut plain = sqlx::query(&sql);
         for arg in args.values {
@@ -236,6 +264,7 @@ impl TaxiiStore for This {
                 Arg::Text(text) => plain.bind(text),
                 Arg::Time(at) => plain.bind(at),
                 Arg::Int(n) => plain.bind(n),
+                Arg::Id(id) => plain.bind(id),
             };
         }
         let mut tx = self.begin().await?;
@@ -316,7 +345,7 @@ impl TaxiiStore for This {
 }
 
 /// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
-async fn insert_objects(
+pub(super) async fn insert_objects(
     tx: &mut sqlx::Transaction<'static, super::Db>,
     rows: &[StixObjectRow],
 ) -> Result<u64> {
