@@ -7,6 +7,7 @@ use crate::{AuditEvent, Page, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
+use kernel::TlpAudience;
 use uuid::Uuid;
 
 /// A peer clearinghouse. `Debug` leaves the sealed credential out.
@@ -144,9 +145,11 @@ pub trait FederationStore: Send + Sync + 'static {
     /// The enabled peers with a publish collection whose next push is due at `now`, at most `limit`.
     async fn due_pushes(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>>;
     /// Our objects of the collection marked `tlp` to publish to a peer: those written here (our advisories'
-    /// and our members' posts, never a peer's), after `after` in (date added, row id) order, at most `limit`.
+    /// and reports' and our members' posts, never a peer's, never a community's) that `reader` may read (the
+    /// same admission as a TAXII read), after `after` in (date added, row id) order, at most `limit`.
     async fn objects_to_push(
         &self,
+        reader: &TlpAudience,
         tlp: Tlp,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,

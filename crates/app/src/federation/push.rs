@@ -12,7 +12,7 @@
 
 use super::pull::{REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, backoff, client, failure_text, with_credential};
 use crate::jobs::{Completion, JobError, JobHandler, JobRequest};
-use crate::{App, AppResult};
+use crate::{App, AppResult, policy};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use gateway::egress::{self, Egress};
@@ -273,7 +273,10 @@ impl App {
         let mut after = peer.push_cursor.zip(peer.push.push_cursor_id);
         for _ in 0..PUSH_ENVELOPES_PER_RUN {
             let limit = i64::try_from(PUSH_OBJECTS).unwrap_or(100);
-            let rows = self.store.objects_to_push(peer.tlp, after, limit).await?;
+            let rows = self
+                .store
+                .objects_to_push(&policy::peer_audience(), peer.tlp, after, limit)
+                .await?;
             let (count, body) = envelope(&rows).map_err(|e| RunError::Ours(crate::AppError::corrupt(e)))?;
             let Some(last) = rows.get(count.saturating_sub(1)).filter(|_| count > 0) else {
                 return Ok(false);

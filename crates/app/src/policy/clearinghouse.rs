@@ -21,6 +21,18 @@ pub fn tlp_audience(caller: Option<&Caller>) -> TlpAudience {
     }
 }
 
+/// The reader a peer clearinghouse we publish to is: a member organisation with no part in any object (no
+/// report, case or named recipient of ours), so it is sent what every member may read of the peer's marking
+/// (TLP:CLEAR and TLP:GREEN out of embargo; nothing AMBER or RED, which name their recipients).
+pub fn peer_audience() -> TlpAudience {
+    TlpAudience {
+        signed_in: true,
+        user_id: uuid::Uuid::nil(),
+        org_id: uuid::Uuid::nil(),
+        coordinator: false,
+    }
+}
+
 /// A coordinator: any member of the clearinghouse organisation (program administrators included).
 pub fn is_coordinator(caller: &Caller) -> bool {
     caller.is(OrgKind::Clearinghouse) || is_program_admin(caller)

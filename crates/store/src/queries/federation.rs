@@ -7,6 +7,7 @@ use crate::{AuditEvent, Backend, Page, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
+use kernel::TlpAudience;
 use uuid::Uuid;
 
 /// The columns a new peer is written with (publishing's state starts at its defaults).
@@ -278,6 +279,7 @@ impl FederationStore for This {
 
     async fn objects_to_push(
         &self,
+        reader: &TlpAudience,
         tlp: Tlp,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
@@ -286,11 +288,23 @@ impl FederationStore for This {
             Some((at, id)) => (Some(at), Some(id)),
             None => (None, None),
         };
+        let columns: Vec<String> = OBJECT_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect();
         Ok(sqlx::query_as(&format!(
-            "SELECT {OBJECT_COLUMNS} FROM stix_objects WHERE tlp = $1 AND peer_id IS NULL \
-             AND ($2 IS NULL OR date_added > $2 OR (date_added = $2 AND id > $3)) \
-             ORDER BY date_added, id LIMIT $4"
+            "SELECT {} FROM stix_objects s {} WHERE s.tlp = $5 AND s.peer_id IS NULL \
+             AND s.community_id IS NULL AND {} \
+             AND ($6 IS NULL OR s.date_added > $6 OR (s.date_added = $6 AND s.id > $7)) \
+             ORDER BY s.date_added, s.id LIMIT $8",
+            columns.join(", "),
+            super::taxii::ADMISSION_JOINS,
+            super::taxii::admission(),
         ))
+        .bind(reader.signed_in)
+        .bind(reader.user_id)
+        .bind(reader.org_id)
+        .bind(reader.coordinator)
         .bind(tlp.as_str())
         .bind(at)
         .bind(id)

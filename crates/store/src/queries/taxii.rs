@@ -96,6 +96,28 @@ fn bind_args<'q, O>(
     query
 }
 
+/// The joins `admission` reads: the report `r` of our export of a report and the case `c` of the object.
+pub(super) const ADMISSION_JOINS: &str = "LEFT JOIN reports r ON r.id = s.report_id AND s.added_org IS NULL \
+     LEFT JOIN cases c ON c.id = COALESCE(r.case_id, s.case_id)";
+
+/// Whether the reader (`$1`…`$4`, a `TlpAudience`) may read the stored object `s`: our export of a report (its
+/// id set, no poster) by the report's own rule, `REPORT_READABLE` on the report `r` and its case `c`; every
+/// other object by TLP admission on its own case `c`. Every read of `stix_objects` for someone goes through it.
+pub(super) fn admission() -> String {
+    format!(
+        "(CASE WHEN s.report_id IS NOT NULL AND s.added_org IS NULL THEN {REPORT_READABLE} ELSE {} END)",
+        crate::tlp::tlp_admits!(
+            tlp: "s.tlp",
+            object: "s.case_id",
+            owner_org: "s.added_org",
+            owner_user: "COALESCE(s.added_by, c.created_by)",
+            case: "s.case_id",
+            published: "c.published_at IS NOT NULL",
+            reader: ("$1", "$2", "$3", "$4"),
+        )
+    )
+}
+
 #[async_trait]
 impl TaxiiStore for This {
     async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<StixObjectRow>> {
@@ -154,24 +176,12 @@ impl TaxiiStore for This {
             conditions.push(condition);
         }
         let limit = args.param(Arg::Int(q.limit));
-        // Our export of a report (its id set, no poster) is admitted by the report's own rule, `REPORT_READABLE`
-        // on the report `r` and its case `c`; every other object by the rule below, on its own case `c`.
         let sql = format!(
-            "SELECT {COLUMNS} FROM stix_objects s \
-             LEFT JOIN reports r ON r.id = s.report_id AND s.added_org IS NULL \
-             LEFT JOIN cases c ON c.id = COALESCE(r.case_id, s.case_id) \
-             WHERE {} AND (CASE WHEN s.report_id IS NOT NULL AND s.added_org IS NULL THEN {REPORT_READABLE} \
-             ELSE {} END) ORDER BY s.date_added, s.stix_id, s.version LIMIT {limit}",
+            "SELECT {COLUMNS} FROM stix_objects s {} WHERE {} AND {} \
+             ORDER BY s.date_added, s.stix_id, s.version LIMIT {limit}",
+            ADMISSION_JOINS,
             conditions.join(" AND "),
-            crate::tlp::tlp_admits!(
-                tlp: "s.tlp",
-                object: "s.case_id",
-                owner_org: "s.added_org",
-                owner_user: "COALESCE(s.added_by, c.created_by)",
-                case: "s.case_id",
-                published: "c.published_at IS NOT NULL",
-                reader: ("$1", "$2", "$3", "$4"),
-            )
+            admission(),
         );
         let query = sqlx::query_as(&sql)
             .bind(r.signed_in)
