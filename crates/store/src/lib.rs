@@ -9,6 +9,7 @@ mod advisories;
 mod audience;
 mod cases;
 mod evals;
+mod findings;
 mod gateway;
 mod identity;
 mod jobs;
@@ -30,6 +31,7 @@ pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
 pub use evals::*;
+pub use findings::FindingLifeStore;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -139,6 +141,7 @@ pub trait Store:
     + SessionStore
     + SettingsStore
     + ReviewStore
+    + FindingLifeStore
     + AudienceStore
     + AuditStore
     + LedgerStore

@@ -15,6 +15,10 @@ pub enum NotificationKind {
     FindingCreated,
     /// A new assessment on your model (or on a notice you review).
     AssessmentCreated,
+    /// The other side of a finding moved its status (the developer, or the finding's agency).
+    FindingStatusChanged,
+    /// The other side of a finding wrote in its response thread.
+    FindingResponded,
     /// The planned launch moved: the window grew or shrank.
     LaunchMoved,
     /// The model launched.
@@ -40,12 +44,14 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 16] = [
+    pub const ALL: [NotificationKind; 18] = [
         NotificationKind::NoticeShared,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
         NotificationKind::FindingCreated,
         NotificationKind::AssessmentCreated,
+        NotificationKind::FindingStatusChanged,
+        NotificationKind::FindingResponded,
         NotificationKind::LaunchMoved,
         NotificationKind::NoticeLaunched,
         NotificationKind::NoticeWithdrawn,
@@ -66,6 +72,8 @@ impl NotificationKind {
             NotificationKind::Unassigned => "assignment.removed",
             NotificationKind::FindingCreated => "finding.created",
             NotificationKind::AssessmentCreated => "assessment.created",
+            NotificationKind::FindingStatusChanged => "finding.status_changed",
+            NotificationKind::FindingResponded => "finding.responded",
             NotificationKind::LaunchMoved => "launch.moved",
             NotificationKind::NoticeLaunched => "notice.launched",
             NotificationKind::NoticeWithdrawn => "notice.withdrawn",

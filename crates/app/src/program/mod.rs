@@ -3,9 +3,11 @@
 //! Nothing here approves or blocks a launch. The developer files, moves, announces and withdraws at will;
 //! agencies read, evaluate, and write advisory findings and assessments.
 
+mod life;
 mod settings;
 mod work;
 
+pub use life::{FindingEdit, FindingVersionView, ResponseView};
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
 

@@ -32,6 +32,7 @@ mod eval_runs;
 mod eval_scale;
 mod exchange_import;
 mod exchange_osv;
+mod findings_life;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

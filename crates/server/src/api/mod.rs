@@ -3,6 +3,7 @@
 mod cases;
 mod cvss;
 mod evals;
+mod findings;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -53,7 +54,7 @@ pub fn routes() -> Router<App> {
             "/notices/{id}/assessments",
             get(list_assessments).post(publish_assessment),
         )
-        .route("/findings/{id}", get(get_finding))
+        .route("/findings/{id}", get(get_finding).patch(findings::edit))
         .route("/assessments/{id}", get(get_assessment))
         .route("/audit", get(list_audit))
         .route("/audit/{id}/receipt", get(receipt))
@@ -61,6 +62,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
         .merge(cases::routes())
+        .merge(findings::routes())
         .merge(cvss::routes())
         .merge(evals::routes())
         .merge(gateway::routes())
@@ -618,6 +620,9 @@ struct NewAssessmentBody {
     evidence: Vec<String>,
     #[serde(default)]
     shared_with: Vec<Uuid>,
+    /// A draft is visible to the agency only, until its admin publishes it.
+    #[serde(default)]
+    draft: bool,
 }
 
 async fn publish_assessment(
@@ -631,6 +636,7 @@ async fn publish_assessment(
         rationale: b.rationale,
         evidence: b.evidence,
         shared_with: b.shared_with,
+        draft: b.draft,
     };
     Ok((
         StatusCode::CREATED,

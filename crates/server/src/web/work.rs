@@ -56,6 +56,7 @@ pub async fn publish_assessment(
                 rationale: f.text("rationale").to_owned(),
                 evidence: f.lines("evidence"),
                 shared_with,
+                draft: f.text("draft") == "yes",
             };
             app.publish_assessment(&form.caller, id, input).await
         }
