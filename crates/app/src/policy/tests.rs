@@ -318,8 +318,8 @@ fn who_may_report_and_triage() {
 
 #[test]
 fn who_may_move_a_finding_where() {
+    use ::review::FindingStatus::{self, *};
     use FindingSide::*;
-    use review::FindingStatus::{self, *};
     let all = [Open, Acknowledged, Mitigated, Disputed, Closed];
     // (side, to) → the states it may come from; anything else is refused as `NotYours` when the side may
     // never set `to`, `NotFromHere` otherwise.
