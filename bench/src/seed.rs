@@ -231,6 +231,8 @@ async fn seed_notice(
             audience.iter().map(|a| a.id).collect()
         },
         shared_with_all,
+        // Random names and versions may repeat; the seed wants every notice filed.
+        confirm_duplicate: true,
     };
     let notice = app.file_notice(&developer.caller, input).await?;
     counts.notices += 1;

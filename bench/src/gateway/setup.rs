@@ -85,6 +85,7 @@ pub async fn provision(
                 model_card: "# Model card\n\nA model for the gateway benchmark.\n".into(),
                 shared_with: Vec::new(),
                 shared_with_all: true,
+                confirm_duplicate: true,
             },
         )
         .await?;

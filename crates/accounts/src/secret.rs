@@ -38,6 +38,8 @@ pub enum TokenKind {
     Csrf,
     /// A gateway token, scoped to one notice (`plg_…`).
     Gateway,
+    /// A one-time password reset link (`plr_…`).
+    PasswordReset,
 }
 
 impl TokenKind {
@@ -48,6 +50,7 @@ impl TokenKind {
             TokenKind::Invitation => "pli_",
             TokenKind::Csrf => "plc_",
             TokenKind::Gateway => "plg_",
+            TokenKind::PasswordReset => "plr_",
         }
     }
 }

@@ -49,6 +49,12 @@ impl From<ApiToken> for TokenView {
 /// The longest an API token may live.
 pub const MAX_TOKEN_DAYS: i64 = 366;
 
+/// How often a session's last-seen time is written: at most once per this many minutes, so that signed-in
+/// requests do not each write to the database.
+pub const LAST_SEEN_MINUTES: i64 = 5;
+/// The most of a browser's `User-Agent` kept with its session.
+const USER_AGENT_CHARS: usize = 200;
+
 /// A password hash to verify against when the e-mail is unknown, so both cases take the same time.
 const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$2u7S0x7zcuJRJ2QJyyxHSq8FTXvHEwi4ebjEh5U/6ic";
@@ -60,6 +66,17 @@ impl App {
     /// (`throttle.rs`): once either has had its allowed failures, no password is checked, right or wrong,
     /// until the lock lapses, across every server process.
     pub async fn login(&self, email: &str, password: &Secret, from: IpAddr) -> AppResult<NewSession> {
+        self.login_from(email, password, from, "").await
+    }
+
+    /// `login`, keeping the browser's `User-Agent` with the session (to show in the person's sessions).
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &Secret,
+        from: IpAddr,
+        user_agent: &str,
+    ) -> AppResult<NewSession> {
         let invalid = || AppError::Invalid(ValidationError::new("password", "e-mail or password is wrong"));
         let email = Email::parse("email", email)?;
         let admitted = self.admit_login(&email, from).await?;
@@ -88,6 +105,13 @@ impl App {
             csrf_token: csrf_token.clone(),
             created_at: now,
             expires_at,
+            id: Uuid::now_v7(),
+            last_seen_at: Some(now),
+            user_agent: user_agent
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(USER_AGENT_CHARS)
+                .collect(),
         };
         let event = self.event(
             (&caller).into(),
@@ -136,11 +160,17 @@ impl App {
             .find_session_holder(&digest.0)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        if session.expires_at <= self.clock.now() {
+        let now = self.clock.now();
+        if session.expires_at <= now {
             return Err(AppError::Unauthenticated);
         }
         let mut caller = Caller::from_rows(user, org).ok_or(AppError::Unauthenticated)?;
+        let since = now - Duration::minutes(LAST_SEEN_MINUTES);
+        if session.last_seen_at.is_none_or(|at| at < since) {
+            self.store.touch_session(session.id, now, since).await?;
+        }
         caller.csrf_token = Some(session.csrf_token);
+        caller.session_id = Some(session.id);
         Ok(caller)
     }
 

@@ -14,6 +14,8 @@ pub struct Caller {
     pub role: Role,
     /// Set for browser sessions: the token every form must echo.
     pub csrf_token: Option<String>,
+    /// Set for browser sessions: the session's public id (its own is marked in the list of sessions).
+    pub session_id: Option<Uuid>,
     /// For pages: how many notifications the person has not read (the header shows it).
     pub unread_notifications: Option<i64>,
 }
@@ -43,6 +45,7 @@ impl Caller {
             kind,
             role,
             csrf_token: None,
+            session_id: None,
             unread_notifications: None,
         })
     }

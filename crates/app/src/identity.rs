@@ -79,6 +79,40 @@ pub struct InvitationInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a used invitation link says when it is opened again.
+pub const LINK_USED: &str = "This invitation link has already been used. If you accepted it, sign in; \
+     otherwise ask whoever invited you for a new invitation.";
+/// What a revoked or replaced invitation link says.
+pub const LINK_REVOKED: &str = "This invitation link was withdrawn or replaced by a newer one. Use the \
+     latest invitation you received, or ask whoever invited you for a new one.";
+
+/// A pending invitation as its organisation's admins see it (never its link, of which only a digest is kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: Option<String>,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// True once `expires_at` has passed: the link no longer works, and may be sent again.
+    pub expired: bool,
+}
+
+impl InvitationView {
+    fn new(i: Invitation, now: DateTime<Utc>) -> Self {
+        InvitationView {
+            id: i.id,
+            org_id: i.org_id,
+            email: i.email,
+            role: i.role.as_str().into(),
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            expired: i.expires_at <= now,
+        }
+    }
+}
+
 /// Why an invitation to an address that already has an account cannot be accepted; shown only to whoever
 /// opens the link, never to the inviter.
 const ADDRESS_TAKEN: &str = "this e-mail address already has an account, and a person belongs to one \
@@ -186,6 +220,7 @@ impl App {
             created_at: now,
             expires_at: now + Duration::days(self.config.invitation_days),
             used_at: None,
+            revoked_at: None,
         };
         let event = self.event(
             actor,
@@ -239,10 +274,20 @@ impl App {
                 "a person with this e-mail address already exists".into(),
             ));
         }
-        let mut issued = self
+        // Inviting an address again replaces its pending link (the store revokes the old one).
+        let issued = self
             .issue_invitation(caller.into(), org.id, Some(email.clone()), role, None)
             .await?;
-        // With e-mail on, the link goes to the invited address only; the inviter sees it when sending failed.
+        self.mail_invitation(&org, email.as_str(), issued).await
+    }
+
+    /// With e-mail on, the link goes to the invited address only; the inviter sees it when sending failed.
+    async fn mail_invitation(
+        &self,
+        org: &Organization,
+        to: &str,
+        mut issued: IssuedInvitation,
+    ) -> AppResult<IssuedInvitation> {
         let body = Secret::new(format!(
             "You are invited to join {} on Prelaunch. Open this link to set your password (it works once, \
              until {}):\n\n{}\n",
@@ -251,11 +296,141 @@ impl App {
             issued.link.expose()
         ));
         issued.emailed = self
-            .send_secret_mail(email.as_str(), "[Prelaunch] Your invitation", &body)
+            .send_secret_mail(to, "[Prelaunch] Your invitation", &body)
             .await?;
         Ok(issued)
     }
 
+    /// The organisation of an invitation the caller manages; anyone else gets "not found" for it.
+    async fn managed_invitation(&self, caller: &Caller, id: Uuid) -> AppResult<(Invitation, Organization)> {
+        let invitation = self
+            .store
+            .get_invitation(id)
+            .await?
+            .filter(|i| policy::can_view_people(caller, i.org_id))
+            .ok_or(AppError::NotFound("invitation"))?;
+        if !policy::can_manage_people(caller, invitation.org_id) {
+            return Err(AppError::Forbidden("only organisation admins manage invitations"));
+        }
+        let org = self.store.get_org(invitation.org_id).await?.ok_or_else(|| {
+            AppError::corrupt(format!("invitation {} names no organisation", invitation.id))
+        })?;
+        Ok((invitation, org))
+    }
+
+    /// An organisation's pending invitations (neither used nor revoked; expired ones marked), for its admins.
+    pub async fn list_invitations(
+        &self,
+        caller: &Caller,
+        org_id: Uuid,
+        page: &PageRequest,
+    ) -> AppResult<Paged<InvitationView>> {
+        if !policy::can_view_people(caller, org_id) {
+            return Err(AppError::NotFound("organisation"));
+        }
+        if !policy::can_manage_people(caller, org_id) {
+            return Err(AppError::Forbidden("only organisation admins see invitations"));
+        }
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_pending_invitations(org_id, &fetch).await?;
+        let now = self.clock.now();
+        Ok(paginate(
+            rows,
+            limit,
+            |i| i.id.to_string(),
+            |i| InvitationView::new(i, now),
+        ))
+    }
+
+    /// Revokes a pending invitation: its link stops working at once and says it was withdrawn.
+    pub async fn revoke_invitation(&self, caller: &Caller, id: Uuid) -> AppResult<InvitationView> {
+        let (mut invitation, org) = self.managed_invitation(caller, id).await?;
+        if invitation.used_at.is_some() || invitation.revoked_at.is_some() {
+            return Err(AppError::Conflict(
+                "the invitation was already used or revoked".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let event = self.event(
+            caller.into(),
+            "invitation.revoke",
+            "organization",
+            Some(org.id),
+            json!({"invitation": id, "email": invitation.email}),
+        );
+        match self.store.revoke_invitation(id, now, &event).await {
+            Err(store::StoreError::Stale(_)) => {
+                return Err(AppError::Conflict(
+                    "the invitation was already used or revoked".into(),
+                ));
+            }
+            other => other?,
+        }
+        invitation.revoked_at = Some(now);
+        Ok(InvitationView::new(invitation, now))
+    }
+
+    /// Sends a pending invitation again with a new link (and a new expiry); the old link stops working.
+    pub async fn resend_invitation(&self, caller: &Caller, id: Uuid) -> AppResult<IssuedInvitation> {
+        let (invitation, org) = self.managed_invitation(caller, id).await?;
+        if invitation.used_at.is_some() || invitation.revoked_at.is_some() {
+            return Err(AppError::Conflict(
+                "the invitation was already used or revoked; invite the address again instead".into(),
+            ));
+        }
+        let Some(email) = invitation.email.as_deref() else {
+            return Err(AppError::Conflict(
+                "this link sets up an existing account; it cannot be sent by e-mail".into(),
+            ));
+        };
+        let email = Email::parse("email", email)?;
+        let issued = self
+            .issue_invitation(
+                caller.into(),
+                org.id,
+                Some(email.clone()),
+                invitation.role,
+                invitation.user_id,
+            )
+            .await?;
+        self.mail_invitation(&org, email.as_str(), issued).await
+    }
+
+    /// Changes a person's role in their organisation (an admin cannot change their own).
+    pub async fn set_user_role(&self, caller: &Caller, id: Uuid, role: &str) -> AppResult<UserView> {
+        let mut user = self
+            .store
+            .get_user(id)
+            .await?
+            .filter(|u| policy::can_view_people(caller, u.org_id))
+            .ok_or(AppError::NotFound("person"))?;
+        if !policy::can_manage_people(caller, user.org_id) {
+            return Err(AppError::Forbidden("only organisation admins change roles"));
+        }
+        if !policy::can_change_role(caller, user.org_id, user.id) {
+            return Err(AppError::Conflict(
+                "you cannot change your own role; ask another admin".into(),
+            ));
+        }
+        let role = Role::parse("role", role)?;
+        if role == user.role {
+            return Ok(user.into());
+        }
+        let event = self.event(
+            caller.into(),
+            "user.role",
+            "user",
+            Some(id),
+            json!({"email": user.email, "from": user.role.as_str(), "to": role.as_str()}),
+        );
+        self.store.set_user_role(id, role, &event).await?;
+        self.gateway_changed();
+        user.role = role;
+        Ok(user.into())
+    }
+
+    /// The invitation a link carries, if it still works. A link that was used, revoked (or replaced) or has
+    /// expired says so, before any form is filled in; a token that names nothing is "not found".
     async fn open_invitation(&self, token: &str) -> AppResult<Invitation> {
         let digest = TokenDigest::of(&Secret::new(token.to_owned()));
         let invitation = self
@@ -263,8 +438,17 @@ impl App {
             .find_invitation(&digest.0)
             .await?
             .ok_or(AppError::NotFound("invitation"))?;
-        if invitation.used_at.is_some() || invitation.expires_at <= self.clock.now() {
-            return Err(AppError::NotFound("invitation"));
+        if invitation.used_at.is_some() {
+            return Err(AppError::Conflict(LINK_USED.into()));
+        }
+        if invitation.revoked_at.is_some() {
+            return Err(AppError::Conflict(LINK_REVOKED.into()));
+        }
+        if invitation.expires_at <= self.clock.now() {
+            return Err(AppError::Conflict(format!(
+                "This invitation link expired on {}. Ask whoever invited you for a new one.",
+                invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
+            )));
         }
         Ok(invitation)
     }

@@ -2,6 +2,7 @@
 //! the domain types (`review`, `accounts`), and persists the change together with its audit event (`store`).
 //! Transports (the HTTP server, the command line) call these and nothing below them.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod caller;

@@ -43,6 +43,9 @@ pub enum EventReaders {
     /// A notice's filing names every agency it is shared with: its developer, an agency only when the notice
     /// names no other agency (shared with every agency, or with it alone), and program administrators.
     NoticeFiling,
+    /// An edit of a notice names the agencies it was and is shared with, and the evaluators whose access ended:
+    /// the notice's developer, and program administrators.
+    NoticeDeveloper,
     /// An assignment names an agency's evaluator: the notice's developer, the people of the agency that
     /// assigned (who may see the notice), and program administrators.
     Assignment,

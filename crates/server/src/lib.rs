@@ -92,7 +92,7 @@ async fn access_log(request: Request, next: Next) -> Response {
 
 /// The path as it may be logged: one-time links carry their token in the path, so it is cut off.
 fn loggable_path(path: &str) -> String {
-    for prefix in ["/invitations/", "/setup/"] {
+    for prefix in ["/invitations/", "/setup/", "/password-reset/"] {
         if path.starts_with(prefix) {
             return format!("{prefix}…");
         }

@@ -179,6 +179,10 @@ pub(crate) fn event_condition(readers: EventReaders) -> &'static str {
             shared_with_reader_alone!("n.id"),
             ")))"
         ),
+        EventReaders::NoticeDeveloper => {
+            "(r.program_admin OR EXISTS (SELECT 1 FROM notices n WHERE n.id = e.object_id \
+             AND n.developer_org_id = r.developer_org))"
+        }
         EventReaders::Assignment => concat!(
             "(r.program_admin OR EXISTS (SELECT 1 FROM notices n WHERE n.id = e.object_id AND ",
             notice_visible!("r.developer_org", "r.agency_org"),

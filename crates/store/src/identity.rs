@@ -2,7 +2,9 @@
 //! and `SessionStore` (sessions, API tokens, login throttling). Their SQL is in `queries/identity.rs` and
 //! `queries/sessions.rs`.
 
-use crate::{ApiToken, AuditEvent, Invitation, LoginFailures, Organization, Page, Result, Session, User};
+use crate::{
+    ApiToken, AuditEvent, Invitation, LoginFailures, Organization, Page, PasswordReset, Result, Session, User,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -25,10 +27,40 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn count_admins(&self, org_id: Uuid) -> Result<i64>;
     async fn set_user_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()>;
     async fn set_password(&self, user_id: Uuid, hash: &str, event: &AuditEvent) -> Result<()>;
+    async fn set_user_role(&self, id: Uuid, role: accounts::Role, event: &AuditEvent) -> Result<()>;
+    /// Sets a person's password and ends every session of theirs but `keep` (the one that asked), and any
+    /// reset link they had not used.
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        hash: &str,
+        keep: Option<Uuid>,
+        event: &AuditEvent,
+    ) -> Result<()>;
 
     // Invitations and one-time setup links
+    /// Stores the invitation and revokes the pending ones it replaces: those of its organisation for the same
+    /// address, or for the same person.
     async fn create_invitation(&self, invitation: &Invitation, event: &AuditEvent) -> Result<()>;
     async fn find_invitation(&self, token_digest: &str) -> Result<Option<Invitation>>;
+    async fn get_invitation(&self, id: Uuid) -> Result<Option<Invitation>>;
+    /// An organisation's invitations neither used nor revoked (expired ones too), oldest first.
+    async fn list_pending_invitations(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Invitation>>;
+    /// Revokes a pending invitation; `Stale` when it was used or revoked meanwhile.
+    async fn revoke_invitation(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
+
+    // Password reset links
+    async fn create_password_reset(&self, reset: &PasswordReset, event: &AuditEvent) -> Result<()>;
+    async fn find_password_reset(&self, token_digest: &str) -> Result<Option<PasswordReset>>;
+    /// Uses up the link (`Stale` when it was used or lapsed meanwhile), sets the password and ends every
+    /// session of the person.
+    async fn complete_password_reset(
+        &self,
+        reset: &PasswordReset,
+        used_at: DateTime<Utc>,
+        hash: &str,
+        event: &AuditEvent,
+    ) -> Result<()>;
     /// Marks the invitation used and creates the person (or sets the existing person's password).
     async fn accept_invitation(
         &self,
@@ -48,6 +80,18 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The session with its person and their organisation, in one statement (every request signs in this way).
     async fn find_session_holder(&self, token_digest: &str) -> Result<Option<(Session, User, Organization)>>;
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()>;
+    /// Records that the session was used at `now`, unless it already was since `since`.
+    async fn touch_session(&self, id: Uuid, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<()>;
+    /// A person's sessions that have not expired, newest first (at most `limit`).
+    async fn list_sessions(&self, user_id: Uuid, now: DateTime<Utc>, limit: i64) -> Result<Vec<Session>>;
+    /// Ends a person's sessions: the one named `only`, or every one but `except`; returns how many ended.
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        only: Option<Uuid>,
+        except: Option<Uuid>,
+        event: &AuditEvent,
+    ) -> Result<u64>;
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
 
     // API tokens

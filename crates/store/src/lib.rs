@@ -8,6 +8,7 @@
 mod advisories;
 mod audience;
 mod cases;
+mod dashboard;
 mod evals;
 mod findings;
 mod gateway;
@@ -30,6 +31,7 @@ mod webhooks;
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
 pub use cases::*;
+pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
 pub use findings::FindingLifeStore;
 pub use gateway::*;
@@ -142,6 +144,7 @@ pub trait Store:
     + SettingsStore
     + ReviewStore
     + FindingLifeStore
+    + DashboardStore
     + AudienceStore
     + AuditStore
     + LedgerStore
@@ -185,6 +188,9 @@ mod tests {
             csrf_token: "plc_thesessionsformtoken".into(),
             created_at: at,
             expires_at: at,
+            id: Uuid::now_v7(),
+            last_seen_at: None,
+            user_agent: String::new(),
         };
         let invitation = Invitation {
             id: Uuid::now_v7(),
@@ -197,6 +203,7 @@ mod tests {
             created_at: at,
             expires_at: at,
             used_at: None,
+            revoked_at: None,
         };
         let user = User {
             id: Uuid::now_v7(),

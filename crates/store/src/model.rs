@@ -62,6 +62,8 @@ pub struct Invitation {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// Set when an admin revoked the link, or replaced it by inviting the same address again.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// A browser session. `Debug` leaves the token's digest and the CSRF token out.
@@ -72,6 +74,36 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The public id its holder names it by (to end it); the digest never leaves the server.
+    pub id: Uuid,
+    /// Updated at most every few minutes (`app::auth::LAST_SEEN_EVERY`), not on every request.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The browser's `User-Agent` when it signed in, cut to a bounded length; empty when none was sent.
+    pub user_agent: String,
+}
+
+/// A password reset link, stored as its token's digest. `Debug` leaves the digest out.
+#[derive(Clone, sqlx::FromRow)]
+pub struct PasswordReset {
+    pub id: Uuid,
+    pub token_digest: String,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("id", &self.id)
+            .field("token_digest", &REDACTED)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish()
+    }
 }
 
 /// What a `Debug` shows in place of a secret.
@@ -105,6 +137,7 @@ impl std::fmt::Debug for Invitation {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("used_at", &self.used_at)
+            .field("revoked_at", &self.revoked_at)
             .finish()
     }
 }
@@ -117,6 +150,9 @@ impl std::fmt::Debug for Session {
             .field("csrf_token", &REDACTED)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("id", &self.id)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("user_agent", &self.user_agent)
             .finish()
     }
 }
@@ -184,7 +220,8 @@ pub struct NoticeDatesUpdate {
     pub window_closes_at: DateTime<Utc>,
 }
 
-/// What moved a notice's launch: its filing, a new date, the launch itself, or its withdrawal.
+/// An entry of a notice's history: its filing, a new date, the launch itself, its withdrawal, or an edit of
+/// what was filed (model card, version, sharing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LaunchChangeKind {
@@ -192,14 +229,16 @@ pub enum LaunchChangeKind {
     Moved,
     Launched,
     Withdrawn,
+    Edited,
 }
 
 impl LaunchChangeKind {
-    pub const ALL: [LaunchChangeKind; 4] = [
+    pub const ALL: [LaunchChangeKind; 5] = [
         LaunchChangeKind::Filed,
         LaunchChangeKind::Moved,
         LaunchChangeKind::Launched,
         LaunchChangeKind::Withdrawn,
+        LaunchChangeKind::Edited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -208,6 +247,7 @@ impl LaunchChangeKind {
             LaunchChangeKind::Moved => "moved",
             LaunchChangeKind::Launched => "launched",
             LaunchChangeKind::Withdrawn => "withdrawn",
+            LaunchChangeKind::Edited => "edited",
         }
     }
 }
@@ -246,6 +286,50 @@ pub struct LaunchChange {
     pub reason: Option<String>,
     pub changed_by: Option<Uuid>,
     pub changed_at: DateTime<Utc>,
+    /// What an edit changed (kind `edited` only).
+    pub changes: Option<sqlx::types::Json<Vec<NoticeChange>>>,
+}
+
+/// One field an edit of a notice changed: the short fields with their old and new values, the model card
+/// only as changed (its text is in the notice), the agencies shared with as those added and removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum NoticeChange {
+    ModelVersion { from: String, to: String },
+    ModelCard,
+    SharedWithAll { from: bool, to: bool },
+    SharedWith { added: Vec<Uuid>, removed: Vec<Uuid> },
+}
+
+impl NoticeChange {
+    /// Whether the change is to whom the notice is shared, which only its developer may know.
+    pub fn is_sharing(&self) -> bool {
+        matches!(
+            self,
+            NoticeChange::SharedWithAll { .. } | NoticeChange::SharedWith { .. }
+        )
+    }
+}
+
+/// An edit of a notice after filing: the fields as they are to be, and whether its sharing changes.
+#[derive(Debug, Clone)]
+pub struct NoticeEdit {
+    pub notice_id: Uuid,
+    pub model_version: String,
+    pub model_card: String,
+    pub shared_with_all: bool,
+    /// The agencies it is shared with when not with all; written only when `sharing_changed`.
+    pub shared_with: Vec<Uuid>,
+    pub sharing_changed: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// What an edit ended: the evaluators whose assignments to the notice ended with their agency's access, and
+/// how many of their gateway tokens for it were revoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessEnded {
+    pub evaluators: Vec<Uuid>,
+    pub tokens_revoked: u64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

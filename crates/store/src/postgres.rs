@@ -57,6 +57,9 @@ mod audit;
 #[path = "queries/cases.rs"]
 mod cases;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/dashboard.rs"]
+mod dashboard;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/evals.rs"]
 mod evals;
 #[allow(clippy::duplicate_mod)]

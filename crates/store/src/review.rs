@@ -2,7 +2,8 @@
 //! and assessments), its SQL in `queries/review.rs`. Reads that an audience decides are `AudienceStore`'s.
 
 use crate::{
-    Assessment, Assignment, AuditEvent, Finding, LaunchChange, Notice, NoticeDatesUpdate, NoticeQuery, Result,
+    AccessEnded, Assessment, Assignment, AuditEvent, Finding, LaunchChange, Notice, NoticeDatesUpdate,
+    NoticeEdit, NoticeQuery, Result,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -22,6 +23,23 @@ pub trait ReviewStore: Send + Sync + 'static {
         event: &AuditEvent,
     ) -> Result<()>;
     async fn launch_history(&self, notice_id: Uuid) -> Result<Vec<LaunchChange>>;
+    /// Writes an edit of a notice not withdrawn and records it in its history. When its sharing narrows, the
+    /// agencies no longer shared with lose access in the same transaction: their evaluators' assignments end
+    /// and their gateway tokens for the notice are revoked. The event is written with what ended
+    /// (`access_ended`: the evaluators, `tokens_revoked`: how many) added to its details.
+    async fn edit_notice(
+        &self,
+        edit: &NoticeEdit,
+        change: &LaunchChange,
+        event: &AuditEvent,
+    ) -> Result<AccessEnded>;
+    /// The developer's latest notice of this model and version that is not withdrawn.
+    async fn notice_of_model(
+        &self,
+        developer_org_id: Uuid,
+        model_name: &str,
+        model_version: &str,
+    ) -> Result<Option<Notice>>;
 
     // Assignments
     async fn assign(&self, assignment: &Assignment, event: &AuditEvent) -> Result<()>;

@@ -5,9 +5,10 @@
 //! accept it, nothing is stored and the answer lists every problem. Then each object is taken or refused on
 //! its own, and the status resource says which: an object marked more restrictively than the collection, an
 //! id that another organisation (or one of our advisories) holds, a version already stored, or a
-//! vulnerability or indicator that intake refuses (a `vulnerability` is filed as a vulnerability report and
-//! must name its affected products in our property extension, `stix::AFFECTED_EXTENSION`; an `indicator` with a STIX pattern is filed as a
-//! threat report) is a failure of that object alone. Filed reports are deduplicated as any report, and the
+//! vulnerability or indicator that intake refuses is a failure of that object alone. A `vulnerability` that
+//! names its affected products in our property extension (`stix::AFFECTED_EXTENSION`) is filed as a
+//! vulnerability report; one that does not is stored as any other object, its status saying it was not
+//! filed. An `indicator` with a STIX pattern is filed as a threat report. Filed reports are deduplicated as any report, and the
 //! stored object keeps the report's id. The official TLP 2.0 marking definitions are acknowledged and not
 //! stored (every client knows them; our objects refer to them). Objects are stored under the collection's
 //! marking, with who posted them; TLP admission reads them as it reads any object in no case: the poster, their
@@ -94,13 +95,9 @@ fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
                         stix::AFFECTED_EXTENSION
                     )
                 })?,
-                None => {
-                    return Err(format!(
-                        "extensions.{}.affected: a vulnerability is filed as a report and names its affected \
-                         products",
-                        stix::AFFECTED_EXTENSION
-                    ));
-                }
+                // Most producers name no products in a form intake can match: the object is kept, as any
+                // other STIX object, and the status says why it is not a report.
+                None => return Ok(None),
             };
             report.cwe = c
                 .object
@@ -204,10 +201,18 @@ impl App {
                 failures.push(fail("this version of the object is already stored".into()));
                 continue;
             }
+            let mut note = None;
             let report_id = match report_of(c, collection.tlp) {
                 Err(message) => {
                     failures.push(fail(message));
                     continue;
+                }
+                Ok(None) if c.stix_type == "vulnerability" => {
+                    note = Some(format!(
+                        "stored; not filed as a report: it names no affected products (extensions.{}.affected)",
+                        stix::AFFECTED_EXTENSION
+                    ));
+                    None
                 }
                 Ok(None) => None,
                 Ok(Some(report)) => match self.file_report(caller, report).await {
@@ -236,7 +241,7 @@ impl App {
                 case_id: None,
                 report_id,
             });
-            successes.push(outcome(&c.id, &shown, None));
+            successes.push(outcome(&c.id, &shown, note));
         }
         let status = TaxiiStatusRow {
             id: Uuid::now_v7(),

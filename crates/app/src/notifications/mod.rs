@@ -3,10 +3,11 @@
 /// What a notification (and a webhook event) is about. The names are the stable strings of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotificationKind {
-    /// A notice was shared with your agency (or your agency was added to one). A notice's sharing is set when
-    /// it is filed and never narrowed today (no share is removed, and a withdrawn notice stays visible to its
-    /// agencies), so there is no "unshared" kind until sharing can be changed.
+    /// A notice was shared with your agency (when it is filed).
     NoticeShared,
+    /// The developer no longer shares a notice with your agency: your assignment to it ended and your gateway
+    /// tokens for it were revoked.
+    AccessEnded,
     /// You were assigned to a notice.
     Assigned,
     /// You were unassigned from a notice.
@@ -44,8 +45,9 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 18] = [
+    pub const ALL: [NotificationKind; 19] = [
         NotificationKind::NoticeShared,
+        NotificationKind::AccessEnded,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
         NotificationKind::FindingCreated,
@@ -68,6 +70,7 @@ impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::NoticeShared => "notice.shared",
+            NotificationKind::AccessEnded => "notice.access_ended",
             NotificationKind::Assigned => "assignment.created",
             NotificationKind::Unassigned => "assignment.removed",
             NotificationKind::FindingCreated => "finding.created",

@@ -28,6 +28,8 @@ pub enum Party {
     Filer,
     /// The one person the notification is about (the evaluator assigned, the token's holder).
     Subject,
+    /// The evaluators whose access to a notice an edit ended (named by the edit's event).
+    AccessEnded,
     /// The admins of the organisation the notification is about (a failing webhook's).
     SubjectOrgAdmins,
     /// The people who filed the reports the notification is about, and their organisations' admins.
@@ -45,6 +47,7 @@ pub enum Party {
 /// shared with hears nothing). Program administrators read no notice, so they are told of none.
 pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
     (NotificationKind::NoticeShared, &[Party::AgencyAdmins]),
+    (NotificationKind::AccessEnded, &[Party::AccessEnded]),
     (NotificationKind::Assigned, &[Party::Subject]),
     (NotificationKind::Unassigned, &[Party::Subject]),
     (
@@ -128,6 +131,8 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "notice.moved" => NotificationKind::LaunchMoved,
         "notice.launched" => NotificationKind::NoticeLaunched,
         "notice.withdrawn" => NotificationKind::NoticeWithdrawn,
+        // An edit tells only of the access it ended (one kind per event); an edit that ended none tells no one.
+        "notice.edit" => NotificationKind::AccessEnded,
         "assignment.create" => NotificationKind::Assigned,
         "assignment.delete" => NotificationKind::Unassigned,
         "finding.file" => NotificationKind::FindingCreated,
@@ -161,6 +166,12 @@ fn ids_in(details: &serde_json::Value, key: &str) -> Vec<Uuid> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum About {
     Notice(Uuid),
+    /// A notice the people named here may no longer read: they are told because the edit that ended their
+    /// access names them, not because they may read it.
+    AccessEnded {
+        notice: Uuid,
+        people: Vec<Uuid>,
+    },
     Finding {
         id: Uuid,
         notice: Uuid,
@@ -282,6 +293,27 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
             about: About::Advisory { id, recipients },
             subject: None,
             actor: None,
+        }));
+    }
+    if kind == NotificationKind::AccessEnded {
+        let people = ids_in(details, "access_ended");
+        let (Some(id), false) = (event.object_id, people.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(notice) = app.store.get_notice(id).await? else {
+            return Ok(None);
+        };
+        return Ok(Some(Addressed {
+            kind,
+            title: format!(
+                "{} no longer shares the release notice of {} {} with your agency: your assignment ended and \
+                 your gateway tokens for it were revoked",
+                notice.developer_name, notice.model_name, notice.model_version
+            ),
+            link: "/".to_owned(),
+            about: About::AccessEnded { notice: id, people },
+            subject: None,
+            actor: event.actor_user_id,
         }));
     }
     let id_in = |field: &str| {
@@ -474,7 +506,8 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
         | About::Finding { notice: id, .. }
         | About::Assessment { notice: id, .. }
         | About::FindingThread { notice: id, .. } => app.store.get_notice(*id).await?,
-        About::Organization(_)
+        About::AccessEnded { .. }
+        | About::Organization(_)
         | About::Reports(_)
         | About::Case(_)
         | About::Advisory { .. }
@@ -518,6 +551,15 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
                 } {
                     orgs.insert(user.org_id);
                     candidates.push(user);
+                }
+            }
+            (Party::AccessEnded, _) => {
+                if let About::AccessEnded { people, .. } = &addressed.about {
+                    for id in people {
+                        if let Some(user) = app.store.get_user(*id).await? {
+                            candidates.push(user);
+                        }
+                    }
                 }
             }
             (Party::SubjectOrgAdmins, _) => {
@@ -581,6 +623,7 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
                 .readable_report_ids(ids, &policy::tlp_audience(Some(&caller)))
                 .await?
                 .is_empty(),
+            About::AccessEnded { people, .. } => people.contains(&user.id),
             about => may_read(app, &policy::audience(&caller), about).await?,
         };
         if readable {
@@ -618,6 +661,8 @@ pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipient
 async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bool> {
     Ok(match about {
         About::Notice(id) => app.store.visible_notice(*id, audience).await?.is_some(),
+        // Organisations no longer read the notice: no webhook delivery.
+        About::AccessEnded { .. } => false,
         About::Finding { id, .. } => app.store.visible_finding(*id, audience).await?.is_some(),
         About::Assessment { id, .. } => app.store.visible_assessment(*id, audience).await?.is_some(),
         About::FindingThread {

@@ -16,6 +16,12 @@ pub fn can_manage_notice(caller: &Caller, notice: &Notice) -> bool {
     manages_notices_of(caller, notice.developer_org_id)
 }
 
+/// Editing a notice after filing (model card, version, sharing): whoever may file for its developer, that is
+/// the developer's own people, admins and members alike.
+pub fn can_edit_notice(caller: &Caller, notice: &Notice) -> bool {
+    can_file_notice(caller) && manages_notices_of(caller, notice.developer_org_id)
+}
+
 /// The same rule, for a notice known by its developer organisation only (as pages hold it).
 pub fn manages_notices_of(caller: &Caller, developer_org_id: Uuid) -> bool {
     caller.is(OrgKind::Developer) && developer_org_id == caller.org_id()
@@ -134,4 +140,40 @@ pub fn can_edit_finding(caller: &Caller, author_id: Uuid) -> bool {
 /// Publishing a draft assessment: an admin of the agency that wrote it.
 pub fn can_publish_assessment(caller: &Caller, assessment_org: Uuid) -> bool {
     caller.is(OrgKind::Agency) && caller.is_admin() && caller.org_id() == assessment_org
+}
+
+/// Which dashboard a person's home page is: the to-do list of their role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardKind {
+    /// An agency's member: the notices they are assigned to.
+    Evaluator,
+    /// An agency's admin: notices no one of the agency evaluates yet, and windows closing soon.
+    AgencyAdmin,
+    /// A developer's people: new findings and assessments on its models.
+    Developer,
+    /// A program administrator: the program in counts, without anything a developer or agency wrote.
+    Program,
+    /// Everyone else (coordinators, vendors, operators): a pointer to their own pages.
+    Other,
+}
+
+pub fn dashboard_of(caller: &Caller) -> DashboardKind {
+    if caller.is(OrgKind::Agency) {
+        if caller.is_admin() {
+            DashboardKind::AgencyAdmin
+        } else {
+            DashboardKind::Evaluator
+        }
+    } else if caller.is(OrgKind::Developer) {
+        DashboardKind::Developer
+    } else if super::is_program_admin(caller) {
+        DashboardKind::Program
+    } else {
+        DashboardKind::Other
+    }
+}
+
+/// Reading the program's counts (notices by state, windows, activity): the program administrator alone.
+pub fn can_read_program_counts(caller: &Caller) -> bool {
+    dashboard_of(caller) == DashboardKind::Program
 }

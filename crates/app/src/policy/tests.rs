@@ -128,6 +128,8 @@ fn who_may_act_on_the_review_program() {
         ("file a notice", &can_file_notice,                     [1,  1,  1,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("manage the lab's notice", &|c| can_manage_notice(c, &lab_notice),
                                                                 [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("edit the lab's notice", &|c| can_edit_notice(c, &lab_notice),
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("assign evaluators", &can_assign,                      [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("assign one of the agency", &|c| can_be_assigned(c, agency),
                                                                 [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),
@@ -137,8 +139,31 @@ fn who_may_act_on_the_review_program() {
                                                                 [0,  0,  0,  1,  0,  1,  0,  0,  0,  0,  0]),
         ("write findings, assigned", &|c| can_write_agency_work(c, true),
                                                                 [0,  0,  0,  1,  1,  1,  1,  0,  0,  0,  0]),
+        ("read the program's counts", &can_read_program_counts, [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
     ];
     check(&callers, table);
+}
+
+#[test]
+fn each_role_has_its_dashboard() {
+    use DashboardKind::{AgencyAdmin, Developer, Evaluator, Other, Program};
+    let (_, callers) = cast();
+    let expected = [
+        Developer,
+        Developer,
+        Developer,
+        AgencyAdmin,
+        Evaluator,
+        AgencyAdmin,
+        Evaluator,
+        Program,
+        Other,
+        Other,
+        Other,
+    ];
+    for ((persona, caller), kind) in PERSONAS.iter().zip(&callers).zip(expected) {
+        assert_eq!(dashboard_of(caller), kind, "{persona}");
+    }
 }
 
 #[test]
@@ -154,6 +179,10 @@ fn who_may_administer_people_and_the_program() {
                                                                 [1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
         ("manage the agency's people", &|c| can_manage_people(c, agency),
                                                                 [0,  0,  0,  1,  0,  0,  0,  1,  0,  0,  0]),
+        ("change a lab member's role", &|c| can_change_role(c, lab, Uuid::nil()),
+                                                                [1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
+        ("change their own role", &|c| can_change_role(c, c.org_id(), c.user_id()),
+                                                                [0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
         ("see the lab's people", &|c| can_view_people(c, lab),  [1,  1,  0,  0,  0,  0,  0,  1,  0,  0,  0]),
         ("list every organisation's people", &|c| people_scope(c, None) == Some(None),
                                                                 [0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0]),

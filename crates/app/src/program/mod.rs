@@ -3,10 +3,14 @@
 //! Nothing here approves or blocks a launch. The developer files, moves, announces and withdraws at will;
 //! agencies read, evaluate, and write advisory findings and assessments.
 
+mod dashboard;
+mod edit;
 mod life;
 mod settings;
 mod work;
 
+pub use dashboard::{CLOSING_SOON_DAYS, DASHBOARD_ROWS, Dashboard, RECENT_DAYS};
+pub use edit::NoticeEditInput;
 pub use life::{FindingEdit, FindingVersionView, ResponseView};
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
@@ -23,8 +27,24 @@ use review::{
 };
 use serde::Serialize;
 use serde_json::json;
-use store::{LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate, NoticeQuery};
+use store::{LaunchChange, LaunchChangeKind, Notice, NoticeChange, NoticeDatesUpdate, NoticeQuery};
 use uuid::Uuid;
+
+/// The order of a notice list's groups: open windows, upcoming ones, then closed ones.
+const LIST_ORDER: [NoticeState; 4] = [
+    NoticeState::InReview,
+    NoticeState::Scheduled,
+    NoticeState::Launched,
+    NoticeState::Withdrawn,
+];
+
+/// A notice list's cursor: the group it stopped in, then the time and id of its last notice.
+fn parse_group_key(key: &str) -> Option<(usize, DateTime<Utc>, Uuid)> {
+    let (group, rest) = key.split_once('~')?;
+    let group: usize = group.parse().ok().filter(|g| *g < LIST_ORDER.len())?;
+    let (at, id) = parse_time_id_key(rest)?;
+    Some((group, at, id))
+}
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +119,8 @@ pub struct NewNotice {
     pub model_card: String,
     pub shared_with: Vec<Uuid>,
     pub shared_with_all: bool,
+    /// Files even when the developer has a notice of this model and version (otherwise a conflict naming it).
+    pub confirm_duplicate: bool,
 }
 
 /// Filters of the notice list and the dashboard.
@@ -118,6 +140,9 @@ pub struct LaunchChangeView {
     pub reason: Option<String>,
     pub changed_by: Option<Uuid>,
     pub changed_at: DateTime<Utc>,
+    /// What an edit changed (kind `edited`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<NoticeChange>>,
 }
 
 impl From<LaunchChange> for LaunchChangeView {
@@ -130,6 +155,7 @@ impl From<LaunchChange> for LaunchChangeView {
             reason: c.reason,
             changed_by: c.changed_by,
             changed_at: c.changed_at,
+            changes: c.changes.map(|j| j.0),
         }
     }
 }
@@ -170,30 +196,23 @@ impl App {
         let planned_launch_at = parse_time("planned_launch_at", &input.planned_launch_at)?;
         let now = self.clock.now();
         check_planned_launch(planned_launch_at, now, self.launch_horizon_days().await?)?;
-        let mut shared_with = input.shared_with;
-        shared_with.sort();
-        shared_with.dedup();
-        match (input.shared_with_all, shared_with.is_empty()) {
-            (true, false) => {
-                return Err(ValidationError::new(
-                    "shared_with",
-                    "give either shared_with or shared_with_all",
-                )
-                .into());
-            }
-            (false, true) => {
-                return Err(ValidationError::new(
-                    "shared_with",
-                    "name at least one agency, or set shared_with_all",
-                )
-                .into());
-            }
-            _ => {}
-        }
-        if shared_with.len() > 500 {
-            return Err(ValidationError::new("shared_with", "at most 500 agencies").into());
-        }
+        let shared_with = edit::check_sharing(input.shared_with_all, input.shared_with)?;
         self.check_agencies("shared_with", &shared_with).await?;
+        if !input.confirm_duplicate
+            && let Some(existing) = self
+                .store
+                .notice_of_model(caller.org_id(), model_name.as_str(), model_version.as_str())
+                .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "a notice of {} {} is already filed (notice {}, filed {}); set confirm_duplicate to file \
+                 another",
+                existing.model_name,
+                existing.model_version,
+                existing.id,
+                existing.filed_at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
         let window_days = self.window_days().await?;
         let dates = NoticeDates {
             filed_at: now,
@@ -258,6 +277,10 @@ impl App {
         Ok(self.view(caller, notice, shares))
     }
 
+    /// A page of the notices the caller may see, in the order "soonest window close first" means to a
+    /// reader: open windows first, then upcoming ones, then closed ones (launched, then withdrawn), each group
+    /// by the time its window closes. Each group is read with the store's seeking query, one after another
+    /// until the page is full; the cursor names the group it stopped in.
     pub async fn list_notices(
         &self,
         caller: &Caller,
@@ -265,32 +288,39 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<NoticeView>> {
         let limit = page.limit()?;
-        let after = page.after(parse_time_id_key)?;
-        let mut states = [filter.states.is_empty(); 4];
-        for state in &filter.states {
-            if let Some(slot) = NoticeState::ALL
-                .iter()
-                .position(|s| s == state)
-                .and_then(|i| states.get_mut(i))
-            {
-                *slot = true;
-            }
-        }
+        let after = page.after(parse_group_key)?;
+        let wanted = |state: &NoticeState| filter.states.is_empty() || filter.states.contains(state);
         let now = self.clock.now();
-        let query = NoticeQuery {
-            audience: policy::audience(caller),
-            now,
-            states,
-            developer_org: filter.developer_org,
-            after,
-            limit: limit + 1,
-        };
-        let rows = self.store.list_notices(&query).await?;
+        let mut rows: Vec<(usize, Notice)> = Vec::new();
+        for (group, state) in LIST_ORDER.iter().enumerate() {
+            let remaining = limit + 1 - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if remaining <= 0 {
+                break;
+            }
+            let group_after = match after {
+                Some((g, _, _)) if g > group => continue,
+                Some((g, at, id)) if g == group => Some((at, id)),
+                _ => None,
+            };
+            if !wanted(state) {
+                continue;
+            }
+            let query = NoticeQuery {
+                audience: policy::audience(caller),
+                now,
+                states: NoticeState::ALL.map(|s| s == *state),
+                developer_org: filter.developer_org,
+                after: group_after,
+                limit: remaining,
+            };
+            let found = self.store.list_notices(&query).await?;
+            rows.extend(found.into_iter().map(|n| (group, n)));
+        }
         Ok(paginate(
             rows,
             limit,
-            |n| time_id_key(n.window_closes_at, n.id),
-            |n| {
+            |(group, n)| format!("{group}~{}", time_id_key(n.window_closes_at, n.id)),
+            |(_, n)| {
                 let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
                 NoticeView::new(n, now, shared_with)
             },
@@ -351,6 +381,7 @@ impl App {
             reason: reason.clone(),
             changed_by: Some(caller.user_id()),
             changed_at: now,
+            changes: None,
         };
         let event = self.event(
             caller.into(),
@@ -400,13 +431,14 @@ impl App {
     }
 
     pub async fn launch_history(&self, caller: &Caller, id: Uuid) -> AppResult<Vec<LaunchChangeView>> {
-        self.visible_notice(caller, id).await?;
+        let (notice, _) = self.visible_notice(caller, id).await?;
+        let manages = policy::can_manage_notice(caller, &notice);
         Ok(self
             .store
             .launch_history(id)
             .await?
             .into_iter()
-            .map(LaunchChangeView::from)
+            .filter_map(|c| LaunchChangeView::from(c).for_reader(manages))
             .collect())
     }
 

@@ -496,6 +496,7 @@ async fn the_store_keeps_no_event_without_its_change_and_no_change_without_its_e
         reason: None,
         changed_by: None,
         changed_at: now,
+        changes: None,
     };
     let counts = t.db_counts().await;
     let events = [

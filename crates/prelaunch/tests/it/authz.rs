@@ -8,7 +8,7 @@
 //! instance of the operation it names, or when a row lacks an outcome for a persona. A new route therefore
 //! cannot be added (the OpenAPI tests require it to be documented) without its row here.
 //!
-//! `+` allowed (2xx), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
+//! `+` allowed (2xx), `2` 422 (allowed, but a field is wrong for this caller), `1` 401, `3` 403 (the caller may see the object but its role may not do this), `4`
 //! 404 (the caller may not know the object exists); in the dead-credential column, `4/1` separates the public
 //! (no credential, who reads TLP:CLEAR clearinghouse objects) from every other dead credential. Every 404 is also compared with the answer to the same
 //! request where each id the caller cannot see is replaced by the id of nothing: the two must be identical,
@@ -113,6 +113,8 @@ struct Ids {
     upstream_port: u16,
     /// A webhook endpoint of Frontier Lab, registered by its admin.
     webhook: Uuid,
+    /// A pending invitation into Frontier Lab, made by its admin.
+    invitation: Uuid,
     /// Audit events, for their receipts: the filing of `broad` (which names both agencies) and of `notice`
     /// (one agency), the evaluator's agency assigning them to `broad`, and the evaluator's work on `broad`.
     file_broad_event: Uuid,
@@ -132,6 +134,8 @@ struct Ids {
     vendor_org: Uuid,
     /// An organisation taking no part in `case` (the operator's).
     observer_org: Uuid,
+    /// The evaluator's agency.
+    agency: Uuid,
     /// The advisories of two published cases like `case`, marked TLP:CLEAR and TLP:AMBER.
     advisory_clear: Uuid,
     advisory_amber: Uuid,
@@ -170,6 +174,7 @@ impl Ids {
         // So are the cases and advisories it may read, and organisations.
         ids.vendor_org = self.vendor_org;
         ids.observer_org = self.observer_org;
+        ids.agency = self.agency;
         if m.send(&get(format!("/api/v1/cases/{}", self.case)), auth)
             .await
             .status
@@ -201,6 +206,7 @@ impl Ids {
     fn nonexistent() -> Ids {
         let r = Uuid::new_v4;
         Ids {
+            agency: r(),
             org: r(),
             person: r(),
             token: r(),
@@ -221,6 +227,7 @@ impl Ids {
             call: r(),
             upstream_port: 9,
             webhook: r(),
+            invitation: r(),
             file_broad_event: r(),
             file_notice_event: r(),
             assign_broad_event: r(),
@@ -267,6 +274,8 @@ enum Fresh {
     FailedJob,
     /// A new webhook endpoint of Frontier Lab.
     Webhook,
+    /// A new pending invitation into Frontier Lab.
+    Invitation,
     /// A new case like `case` (for moves and participants).
     Case,
     /// A new subscription of the operator's.
@@ -509,6 +518,77 @@ fn rows() -> Vec<Row> {
             },
             expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
         },
+        // Managed invitations: the organisation's admins (and program administrators).
+        Row {
+            op: "GET /api/v1/organizations/{id}/invitations",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/organizations/{}/invitations", ids.org)),
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "DELETE /api/v1/invitations/{id}",
+            case: "",
+            fresh: Fresh::Invitation,
+            request: |ids, _| Req {
+                method: Method::DELETE,
+                path: format!("/api/v1/invitations/{}", ids.invitation),
+                body: None,
+            },
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/invitations/{id}/resend",
+            case: "",
+            fresh: Fresh::Invitation,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/invitations/{}/resend", ids.invitation),
+                    json!({}),
+                )
+            },
+            expect: "+  4  +  3  4  4  4  4  4  4  4  4  1",
+        },
+        // A person's own account: the personas sign in with API tokens and have no password to give.
+        Row {
+            op: "PUT /api/v1/me/password",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| {
+                send(
+                    Method::PUT,
+                    "/api/v1/me/password".into(),
+                    json!({"current_password": "not it", "new_password": "a long and unguessable passphrase"}),
+                )
+            },
+            expect: "2  2  2  2  2  2  2  2  2  2  2  2  1",
+        },
+        Row {
+            op: "GET /api/v1/sessions",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/sessions".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "DELETE /api/v1/sessions/{id}",
+            case: "no session of theirs",
+            fresh: Fresh::Nothing,
+            request: |ids, _| Req {
+                method: Method::DELETE,
+                path: format!("/api/v1/sessions/{}", ids.person),
+                body: None,
+            },
+            expect: "4  4  4  4  4  4  4  4  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/sessions/end-others",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |_, _| send(Method::POST, "/api/v1/sessions/end-others".into(), json!({})),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
         Row {
             op: "GET /api/v1/tokens",
             case: "",
@@ -693,18 +773,45 @@ fn rows() -> Vec<Row> {
             op: "POST /api/v1/notices",
             case: "",
             fresh: Fresh::Nothing,
-            request: |_, _| {
+            // A new version each attempt: filing one already filed asks for confirmation (409).
+            request: |_, n| {
                 send(
                     Method::POST,
                     "/api/v1/notices".into(),
                     json!({
-                        "model_name": "Vega", "model_version": "1",
+                        "model_name": "Vega", "model_version": format!("1.{n}"),
                         "planned_launch_at": "2027-06-01T00:00:00Z",
                         "shared_with_all": true,
                     }),
                 )
             },
             expect: "3  3  +  +  +  3  3  3  3  3  3  3  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "",
+            fresh: Fresh::Notices,
+            request: |ids, n| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.notice),
+                    json!({"model_card": format!("# Orion\nEdit {n}."), "model_version": format!("1.{n}")}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
+        },
+        Row {
+            op: "PATCH /api/v1/notices/{id}",
+            case: "narrowing the sharing of a notice both agencies see",
+            fresh: Fresh::Notices,
+            request: |ids, _| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/notices/{}", ids.broad),
+                    json!({"shared_with": [ids.agency]}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  3  3  4  4  1",
         },
         Row {
             op: "GET /api/v1/notices/{id}",
@@ -1862,6 +1969,10 @@ impl Matrix<'_> {
                 let made = t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(n)).await;
                 ids.webhook = id_of(made.ok());
             }
+            Fresh::Invitation => {
+                let body = json!({"org_id": w.dev_admin.org_id, "email": format!("fresh{n}@lab.example")});
+                ids.invitation = id_of(t.post(&w.dev_admin, "/api/v1/invitations", body).await.ok());
+            }
             Fresh::Case => (ids.case, ids.case_report) = notified_case(t, w, "amber").await,
             Fresh::Subscription => {
                 let body = json!({"sector": "water", "min_severity": (["low", "medium", "high"].get(n % 3))});
@@ -1960,6 +2071,7 @@ fn judge(expect: &str, surface: Surface, reply: &Reply) -> Result<(), String> {
         "1" => (401, "unauthenticated"),
         "3" => (403, "forbidden"),
         "4" => (404, "not-found"),
+        "2" => (422, "invalid-field"),
         other => return Err(format!("bad expectation {other:?}")),
     };
     let shaped = match surface {
@@ -2052,7 +2164,7 @@ async fn the_matrix_covers_every_documented_operation() {
             ));
         }
         let expect: Vec<&str> = row.expect.split_whitespace().collect();
-        let outcome = |e: &str| ["+", "1", "3", "4"].contains(&e);
+        let outcome = |e: &str| ["+", "1", "2", "3", "4"].contains(&e);
         // The dead column may split the public (no credential) from the other dead credentials: `4/1`.
         let dead_ok = expect.last().is_some_and(|e| {
             let (public, rest) = e.split_once('/').unwrap_or((e, e));
@@ -2063,7 +2175,7 @@ async fn the_matrix_covers_every_documented_operation() {
             || expect[..expect.len() - 1].iter().any(|e| !outcome(e))
         {
             problems.push(format!(
-                "{label}: {:?} is not one outcome (+, 1, 3 or 4) per persona ({}) and one for dead credentials",
+                "{label}: {:?} is not one outcome (+, 1, 2, 3 or 4) per persona ({}) and one for dead credentials",
                 row.expect,
                 CAST.join(" ")
             ));
@@ -2244,6 +2356,7 @@ async fn every_route_as_every_persona_and_credential() {
     let advisory_clear = advisory_of(&t, &w, "clear").await;
     let advisory_amber = advisory_of(&t, &w, "amber").await;
     let ids = Ids {
+        agency: w.agency,
         org: w.dev_admin.org_id,
         person: w.dev_member.user_id,
         token: id_of(
@@ -2271,6 +2384,15 @@ async fn every_route_as_every_persona_and_credential() {
             t.post(&w.dev_admin, "/api/v1/webhooks", webhook_body(0))
                 .await
                 .ok(),
+        ),
+        invitation: id_of(
+            t.post(
+                &w.dev_admin,
+                "/api/v1/invitations",
+                json!({"org_id": w.dev_admin.org_id, "email": "pending@lab.example"}),
+            )
+            .await
+            .ok(),
         ),
         file_broad_event: event_id(&events, "notice.file", broad, None),
         file_notice_event: event_id(&events, "notice.file", notice, None),

@@ -468,7 +468,18 @@ async fn a_crash_in_a_burst_of_appends_leaves_a_consistent_ledger() {
             }
         });
     }
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Killed once a few dozen appends have landed (by their count, not a time: a loaded machine is slow).
+    let saved_size: u64 = saved.lines().nth(1).unwrap().parse().unwrap();
+    let (watcher, _) = app_on(&url, "http://watch").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while watcher.store.ledger_size().await.unwrap() < saved_size + 30 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst never reached 30 appends"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(watcher);
     let mut child = server.child;
     child.start_kill().unwrap(); // SIGKILL
     child.wait().await.unwrap();
@@ -476,7 +487,6 @@ async fn a_crash_in_a_burst_of_appends_leaves_a_consistent_ledger() {
 
     let restarted = Server::start(&url).await;
     let (after, _) = app_on(&url, "http://after").await;
-    let saved_size: u64 = saved.lines().nth(1).unwrap().parse().unwrap();
     let size = after.store.ledger_size().await.unwrap();
     assert!(
         size > saved_size + 10 && size < saved_size + 1600,

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod audit;
 mod auth_hardening;
 mod authz;
@@ -23,6 +24,7 @@ mod csaf;
 mod csaf_sign;
 mod csaf_v21;
 mod cvss;
+mod dashboards;
 mod dedup_quality;
 mod eval_agents;
 mod eval_cli;
@@ -42,6 +44,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod notice_edit;
 mod notifications;
 mod openapi;
 mod pagination;

@@ -325,7 +325,7 @@ async fn reminders_come_once_per_reminder_day_by_the_clock() {
 }
 
 /// A real SMTP server: `tests/clients/smtp_sink.py` (aiosmtpd) on a free loopback port, saving what it gets.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     port: u16,
     _child: tokio::process::Child,
     /// Dropped after the server is killed.
@@ -333,7 +333,7 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
-    async fn start() -> SmtpSink {
+    pub(crate) async fn start() -> SmtpSink {
         use tokio::io::AsyncBufReadExt;
         let python = std::env::var_os("PRELAUNCH_TEST_PYTHON").unwrap_or_else(|| {
             panic!("PRELAUNCH_TEST_PYTHON is not set: run scripts/test.sh (or source the test environment)")
@@ -373,7 +373,7 @@ impl SmtpSink {
     }
 
     /// Every mail received: (recipients, the whole message).
-    fn mails(&self) -> Vec<(Vec<String>, String)> {
+    pub(crate) fn mails(&self) -> Vec<(Vec<String>, String)> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -396,7 +396,7 @@ impl SmtpSink {
     }
 }
 
-fn with_mail(sink: &SmtpSink) -> impl FnOnce(&mut app::Config) + use<> {
+pub(crate) fn with_mail(sink: &SmtpSink) -> impl FnOnce(&mut app::Config) + use<> {
     let url = sink.url();
     move |config: &mut app::Config| {
         config.mail = Some(

@@ -945,7 +945,7 @@ async fn every_answer_conforms_to_the_document() {
     let launch = t.clock_now() + chrono::Duration::days(20);
     let new_notice = json!({
         "model_name": "Orion", "model_version": "2", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion", "shared_with": [w.agency],
+        "model_card": "# Orion", "shared_with": [w.agency], "confirm_duplicate": true,
     });
     // Three notices: one to work on, two to withdraw.
     let mut filed = Vec::new();
@@ -971,6 +971,30 @@ async fn every_answer_conforms_to_the_document() {
     let duplicate = Some(json!({"kind": "agency", "name": "third agency"}));
     let invite = |email: &str| Some(json!({"org_id": w.agency, "email": email}));
     let unassign = format!("{n}/assignments/{}", w.evaluator2.user_id);
+    let pending = |email: &str| json!({"org_id": w.agency, "email": email});
+    let (_, resent) = c
+        .create(
+            ag,
+            "/invitations",
+            "/invitations",
+            pending("resent@agency.example"),
+        )
+        .await;
+    let (_, revoked) = c
+        .create(
+            ag,
+            "/invitations",
+            "/invitations",
+            pending("revoked@agency.example"),
+        )
+        .await;
+    let (resent, revoked) = (
+        format!("/invitations/{resent}/resend"),
+        format!("/invitations/{revoked}"),
+    );
+    let agency_invitations = format!("/organizations/{}/invitations", w.agency);
+    let wrong_password =
+        Some(json!({"current_password": "not it", "new_password": "a long unguessable phrase"}));
 
     #[rustfmt::skip]
     let steps: Vec<Step> = vec![
@@ -992,6 +1016,16 @@ async fn every_answer_conforms_to_the_document() {
         (member, "PATCH", "/users/{id}", member_path, Some(json!({"active": true})), 401),
         (ag, "POST", "/invitations", "/invitations".into(), invite("new@agency.example"), 201),
         (ag, "POST", "/invitations", "/invitations".into(), invite(&w.evaluator.email), 409),
+        (ag, "GET", "/organizations/{id}/invitations", agency_invitations.clone(), None, 200),
+        (ev, "GET", "/organizations/{id}/invitations", agency_invitations, None, 403),
+        (ag, "POST", "/invitations/{id}/resend", resent.clone(), None, 201),
+        (ag, "POST", "/invitations/{id}/resend", resent, None, 409),
+        (ag, "DELETE", "/invitations/{id}", revoked.clone(), None, 200),
+        (ag, "DELETE", "/invitations/{id}", revoked, None, 409),
+        (dev, "PUT", "/me/password", "/me/password".into(), wrong_password, 422),
+        (dev, "GET", "/sessions", "/sessions".into(), None, 200),
+        (dev, "DELETE", "/sessions/{id}", format!("/sessions/{}", uuid::Uuid::now_v7()), None, 404),
+        (dev, "POST", "/sessions/end-others", "/sessions/end-others".into(), None, 200),
         (dev, "GET", "/tokens", "/tokens".into(), None, 200),
         (dev, "DELETE", "/tokens/{id}", token.clone(), None, 200),
         (dev, "DELETE", "/tokens/{id}", token, None, 409),
@@ -1003,6 +1037,9 @@ async fn every_answer_conforms_to_the_document() {
         (ev, "GET", "/notices", "/notices?state=pending".into(), None, 422),
         (ev, "GET", "/notices/{id}", n.clone(), None, 200),
         (other, "GET", "/notices/{id}", n.clone(), None, 404),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_card": "# Orion\nEdited."})), 200),
+        (dev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": " "})), 422),
+        (ev, "PATCH", "/notices/{id}", n.clone(), Some(json!({"model_version": "3"})), 403),
         (ev, "GET", "/notices/{id}/history", format!("{n}/history"), None, 200),
         (dev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later.clone()), 200),
         (ev, "PUT", "/notices/{id}/launch", format!("{n}/launch"), Some(later), 403),

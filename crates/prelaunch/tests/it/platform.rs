@@ -108,6 +108,7 @@ async fn a_burst_of_changes_queues_one_notification_run_and_none_is_lost() {
             model_card: "# Orion".into(),
             shared_with: vec![agency],
             shared_with_all: false,
+            confirm_duplicate: true,
         };
         app.file_notice(&dev, input).await.unwrap();
     };

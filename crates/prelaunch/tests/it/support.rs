@@ -501,6 +501,8 @@ impl TestApp {
             "planned_launch_at": launch.to_rfc3339(),
             "model_card": "# Orion\nA test model.",
             "shared_with": agencies,
+            // Tests file many notices of one model and version; the warning of a repeat is tested on its own.
+            "confirm_duplicate": true,
         });
         let reply = self.post(dev, "/api/v1/notices", body).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);

@@ -578,7 +578,7 @@ async fn each_object_succeeds_or_fails_on_its_own_and_near_duplicates_join_one_c
             &b["failure_count"],
             &b["pending_count"]
         ),
-        (&json!(5), &json!(2), &json!(3), &json!(0)),
+        (&json!(5), &json!(3), &json!(2), &json!(0)),
         "{b}"
     );
     let failed: Vec<(String, String)> = b["failures"]
@@ -594,7 +594,6 @@ async fn each_object_succeeds_or_fails_on_its_own_and_near_duplicates_join_one_c
         .collect();
     for (id, words) in [
         (sid("vulnerability", 11), "more restrictive"),
-        (sid("vulnerability", 12), "affected products"),
         (sid("vulnerability", 10), "another organisation"),
     ] {
         assert!(
@@ -602,6 +601,22 @@ async fn each_object_succeeds_or_fails_on_its_own_and_near_duplicates_join_one_c
             "{id}: {failed:?}"
         );
     }
+    // A vulnerability naming no affected products is kept as an object, not filed, and the status says so.
+    let bare_id = sid("vulnerability", 12);
+    let kept = b["successes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == bare_id.as_str())
+        .unwrap_or_else(|| panic!("{b}"));
+    assert!(
+        kept["message"]
+            .as_str()
+            .unwrap()
+            .contains("not filed as a report"),
+        "{kept}"
+    );
+    assert_eq!(report_of(&t, &bare_id).await, None);
     // The second, near-identical vulnerability was deduplicated into the first one's case.
     let (a, b) = (
         report_of(&t, &sid("vulnerability", 10)).await.unwrap(),

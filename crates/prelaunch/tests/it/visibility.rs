@@ -78,7 +78,7 @@ async fn notice_shared(t: &TestApp, dev: &Persona, sharing: Value) -> Uuid {
     let launch = t.clock_now() + chrono::Duration::days(40);
     let mut body = json!({
         "model_name": "Orion", "model_version": "1.0", "planned_launch_at": launch.to_rfc3339(),
-        "model_card": "# Orion",
+        "model_card": "# Orion", "confirm_duplicate": true,
     });
     for (key, value) in sharing.as_object().unwrap() {
         body[key] = value.clone();
@@ -158,6 +158,18 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "its launch is moved",
         only(&events!(), "notice.moved"),
         "+ . + + . + + + + + + . .",
+    ));
+    t.patch(
+        &w.dev_admin,
+        &format!("/api/v1/notices/{broad}"),
+        json!({"model_card": "# Orion\nEdited.", "model_version": "1.1"}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "it is edited (an edit names the agencies before and after, and whose access ended)",
+        only(&events!(), "notice.edit"),
+        "+ . + + . . . . . . . . .",
     ));
 
     // Assignments name an agency's evaluator.
@@ -418,6 +430,90 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "user.activate"),
         "+ . + . . . . . . . . . .",
     ));
+    t.patch(&w.dev_admin, &person, json!({"role": "admin"}))
+        .await
+        .ok();
+    rows.push((
+        "their admin changes their role",
+        only(&events!(), "user.role"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let pending = t
+        .post(
+            &w.dev_admin,
+            "/api/v1/invitations",
+            json!({"org_id": w.dev_admin.org_id, "email": "later@lab.example"}),
+        )
+        .await;
+    let pending = id_of(pending.ok());
+    events!();
+    t.delete(&w.dev_admin, &format!("/api/v1/invitations/{pending}"))
+        .await
+        .ok();
+    rows.push((
+        "the admin revokes an invitation",
+        only(&events!(), "invitation.revoke"),
+        "+ . + . . . . . . . . . .",
+    ));
+    let web = Web::sign_in(
+        &t,
+        &crate::web::Member {
+            email: "new@lab.example".into(),
+        },
+    )
+    .await;
+    events!();
+    web.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "another long passphrase nobody guesses"),
+        ],
+    )
+    .await
+    .assert(303);
+    rows.push((
+        "they change their password",
+        only(&events!(), "user.password"),
+        "+ . + . . . . . . . . . .",
+    ));
+    web.submit("/account", "/account/sessions/end-others", &[])
+        .await
+        .assert(303);
+    rows.push((
+        "they sign out their other sessions",
+        only(&events!(), "session.end"),
+        "+ . + . . . . . . . . . .",
+    ));
+    t.app
+        .request_password_reset("new@lab.example", std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
+    rows.push((
+        "they ask for a password reset link",
+        only(&events!(), "password_reset.request"),
+        "+ . + . . . . . . . . . .",
+    ));
+    // The link went by mail (none here): its use is written as the service writes it.
+    let reset = AuditEvent {
+        seq: 0,
+        id: Uuid::now_v7(),
+        at: t.clock_now(),
+        actor_user_id: Some(newcomer.id),
+        actor_org_id: Some(newcomer.org_id),
+        action: "password_reset.complete".into(),
+        object_type: "user".into(),
+        object_id: Some(newcomer.id),
+        details: store::Json(json!({"sessions_ended": true})),
+    };
+    t.app
+        .store
+        .append_events(std::slice::from_ref(&reset))
+        .await
+        .unwrap();
+    events!();
+    rows.push(("they reset it by the link", reset, "+ . + . . . . . . . . . ."));
     let api_token = t
         .post(&w.dev_member, "/api/v1/tokens", json!({"name": "ci"}))
         .await;

@@ -441,8 +441,11 @@ async fn the_setup_link_creates_the_first_administrator_once() {
         "program administrators see the audit trail"
     );
 
-    web.get(&link).await.assert(404);
-    Web::new(&t).get(&link).await.assert(404);
+    // A used link says so (before any form).
+    for again in [web.get(&link).await, Web::new(&t).get(&link).await] {
+        again.assert(409);
+        assert!(again.body.contains("already been used"), "{}", again.body);
+    }
 }
 
 #[tokio::test]
@@ -505,7 +508,9 @@ async fn an_invited_person_joins_through_their_link_and_can_be_deactivated() {
         .await
         .assert(303);
     assert!(newcomer.get("/").await.body.contains("Grace"));
-    newcomer.get(&link).await.assert(404);
+    let used = newcomer.get(&link).await;
+    used.assert(409);
+    assert!(used.body.contains("already been used"), "{}", used.body);
 
     let people = admin.get(&org_page).await;
     assert!(people.body.contains("grace@agency.example"));
@@ -520,7 +525,7 @@ async fn an_invited_person_joins_through_their_link_and_can_be_deactivated() {
         .submit(
             &org_page,
             &format!("/people/{}/active", grace.id),
-            &[("active", "false")],
+            &[("active", "false"), ("confirm", "yes")],
         )
         .await
         .assert(303);
@@ -594,10 +599,13 @@ async fn a_developer_files_a_notice_through_the_form_and_sees_it() {
     )
     .await;
     let filtered = agency_web
-        .get(&format!("/?state=in_review&developer={}", w.dev_admin.org_id))
+        .get(&format!(
+            "/notices?state=in_review&developer={}",
+            w.dev_admin.org_id
+        ))
         .await;
     assert!(filtered.body.contains(&format!("href=\"/notices/{id}\"")));
-    let none = agency_web.get("/?state=launched").await;
+    let none = agency_web.get("/notices?state=launched").await;
     assert!(!none.body.contains(&format!("href=\"/notices/{id}\"")));
     let agency_view = agency_web.get(&format!("/notices/{id}")).await;
     agency_view.assert(200);
@@ -920,7 +928,11 @@ async fn agencies_assign_file_findings_and_publish_assessments_through_the_forms
     assert!(shown.body.contains("neither approves nor blocks"));
 
     chief
-        .submit(&page, &format!("{page}/assignments/{}/remove", lin.id), &[])
+        .submit(
+            &page,
+            &format!("{page}/assignments/{}/remove", lin.id),
+            &[("confirm", "yes")],
+        )
         .await
         .assert(303);
     assert!(!analyst.get(&page).await.body.contains("File a finding"));
@@ -1163,7 +1175,7 @@ async fn browser_files_a_notice_and_sees_it_on_the_timeline() {
     browser.fill("#email", &dev.email).await.unwrap();
     browser.fill("#password", PASSWORD).await.unwrap();
     browser.click("main button[type=submit]").await.unwrap();
-    wait_for(&browser, "h1", "Review timeline").await;
+    wait_for(&browser, "h1", "Dashboard").await;
 
     browser.click("a[href='/notices/new']").await.unwrap();
     wait_for(&browser, "h1", "File a release notice").await;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Handlers only translate: HTTP in, an `app` operation, JSON out.
 
+mod accounts;
 mod cases;
 mod cvss;
 mod evals;
@@ -13,7 +14,7 @@ mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
-use app::program::{NewAssessment, NewFinding, NewNotice, NoticeFilter};
+use app::program::{NewAssessment, NewFinding, NewNotice, NoticeEditInput, NoticeFilter};
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
@@ -40,7 +41,7 @@ pub fn routes() -> Router<App> {
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/policy", get(get_policy).put(put_policy))
         .route("/notices", get(list_notices).post(file_notice))
-        .route("/notices/{id}", get(get_notice))
+        .route("/notices/{id}", get(get_notice).patch(edit_notice))
         .route("/notices/{id}/history", get(notice_history))
         .route("/notices/{id}/launch", put(move_launch).post(launch_now))
         .route("/notices/{id}/withdraw", post(withdraw))
@@ -61,6 +62,7 @@ pub fn routes() -> Router<App> {
         .route("/ledger/checkpoints", post(sign_checkpoint))
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}/retry", post(retry_job))
+        .merge(accounts::routes())
         .merge(cases::routes())
         .merge(findings::routes())
         .merge(cvss::routes())
@@ -243,13 +245,35 @@ async fn get_user(
     Ok(Json(app.get_user(&caller, id(&raw)?).await?).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChangeBody {
+    active: Option<bool>,
+    role: Option<String>,
+}
+
 async fn update_user(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
-    ApiJson(body): ApiJson<ActiveBody>,
+    ApiJson(body): ApiJson<UserChangeBody>,
 ) -> ApiResult<Response> {
-    Ok(Json(app.set_user_active(&caller, id(&raw)?, body.active).await?).into_response())
+    let person = id(&raw)?;
+    if body.active.is_none() && body.role.is_none() {
+        return Err(Problem::field(
+            ProblemKind::InvalidField,
+            "active",
+            "active: give active, role or both",
+        ));
+    }
+    let mut view = None;
+    if let Some(role) = &body.role {
+        view = Some(app.set_user_role(&caller, person, role).await?);
+    }
+    if let Some(active) = body.active {
+        view = Some(app.set_user_active(&caller, person, active).await?);
+    }
+    Ok(Json(view).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,19 +295,7 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> ApiResult<Response> {
     let issued = app.invite(&caller, body.org_id, &body.email, &body.role).await?;
-    let inv = issued.invitation;
-    let mut answer = json!({
-        "id": inv.id, "org_id": inv.org_id, "email": inv.email, "role": inv.role,
-        "expires_at": inv.expires_at,
-        "emailed": issued.emailed,
-    });
-    // Shown once (only a digest is kept), and only when it did not go to the invited address by e-mail.
-    if !issued.emailed
-        && let Some(object) = answer.as_object_mut()
-    {
-        object.insert("link".into(), Value::String(issued.link.expose().to_owned()));
-    }
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    Ok((StatusCode::CREATED, Json(accounts::issued_answer(&issued))).into_response())
 }
 
 async fn list_tokens(
@@ -424,6 +436,8 @@ struct NewNoticeBody {
     shared_with: Vec<Uuid>,
     #[serde(default)]
     shared_with_all: bool,
+    #[serde(default)]
+    confirm_duplicate: bool,
 }
 
 async fn file_notice(
@@ -438,9 +452,34 @@ async fn file_notice(
         model_card: b.model_card,
         shared_with: b.shared_with,
         shared_with_all: b.shared_with_all,
+        confirm_duplicate: b.confirm_duplicate,
     };
     let notice = app.file_notice(&caller, input).await?;
     Ok((StatusCode::CREATED, Json(notice)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditNoticeBody {
+    model_card: Option<String>,
+    model_version: Option<String>,
+    shared_with: Option<Vec<Uuid>>,
+    shared_with_all: Option<bool>,
+}
+
+async fn edit_notice(
+    State(app): State<App>,
+    ApiCaller(caller): ApiCaller,
+    Path(raw): Path<String>,
+    ApiJson(b): ApiJson<EditNoticeBody>,
+) -> ApiResult<Response> {
+    let input = NoticeEditInput {
+        model_card: b.model_card,
+        model_version: b.model_version,
+        shared_with: b.shared_with,
+        shared_with_all: b.shared_with_all,
+    };
+    Ok(Json(app.edit_notice(&caller, id(&raw)?, input).await?).into_response())
 }
 
 async fn get_notice(

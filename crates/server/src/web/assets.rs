@@ -10,6 +10,7 @@ const CSS: &str = include_str!("../../assets/app.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
 const DUPLICATES_JS: &str = include_str!("../../assets/duplicates.js");
 const EVAL_RUN_JS: &str = include_str!("../../assets/eval_run.js");
+const COPY_JS: &str = include_str!("../../assets/copy.js");
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -48,6 +49,19 @@ pub fn routes() -> Router<App> {
                         (header::CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     EVAL_RUN_JS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/assets/copy.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    COPY_JS,
                 )
                     .into_response()
             }),

@@ -1,6 +1,6 @@
 //! Signing in and out, the first administrator's setup link, and invitation links.
 
-use super::form::{Fields, FormState, on_form};
+use super::form::{Fields, FormState, QueryFields, on_form};
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{AnonCsrf, SignedInForm, add_cookie, set_cookie};
 use super::view::when;
@@ -47,6 +47,8 @@ struct LoginPage {
     frame: Frame,
     csrf: String,
     form: FormState,
+    /// Arrived from a password reset: the page says it worked.
+    reset: bool,
 }
 
 fn login_page(app: &App, anon: &AnonCsrf, status: StatusCode, form: FormState) -> Response {
@@ -54,27 +56,56 @@ fn login_page(app: &App, anon: &AnonCsrf, status: StatusCode, form: FormState) -
         frame: Frame::anonymous("Sign in"),
         csrf: anon.value().to_owned(),
         form,
+        reset: false,
     };
     anon.attach(app, html(status, &page))
 }
 
-pub async fn login_form(State(app): State<App>, signed_in: MaybeSignedIn, anon: AnonCsrf) -> Response {
+pub async fn login_form(
+    State(app): State<App>,
+    signed_in: MaybeSignedIn,
+    anon: AnonCsrf,
+    QueryFields(q): QueryFields,
+) -> Response {
     if signed_in.0 {
         return see_other("/");
     }
-    login_page(&app, &anon, StatusCode::OK, FormState::default())
+    let page = LoginPage {
+        frame: Frame::anonymous("Sign in"),
+        csrf: anon.value().to_owned(),
+        form: FormState::default(),
+        reset: q.get("reset") == Some("done"),
+    };
+    anon.attach(&app, html(StatusCode::OK, &page))
+}
+
+/// The browser's `User-Agent`, kept with the session it signs in to (shown in the person's sessions).
+pub struct UserAgent(pub String);
+
+impl FromRequestParts<App> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _app: &App) -> Result<Self, Self::Rejection> {
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Ok(UserAgent(agent.to_owned()))
+    }
 }
 
 pub async fn login(
     State(app): State<App>,
     ClientAddr(from): ClientAddr,
+    UserAgent(agent): UserAgent,
     anon: AnonCsrf,
     fields: Fields,
 ) -> WebResult {
     anon.check(&fields)?;
     let email = fields.text("email");
     let password = Secret::new(fields.text("password").to_owned());
-    match app.login(email, &password, from).await {
+    match app.login_from(email, &password, from, &agent).await {
         Ok(session) => Ok(start_session(&app, &session)),
         Err(AppError::Invalid(error)) => {
             // The password is never sent back; the e-mail address is kept.

@@ -5,15 +5,18 @@
 //!
 //! Pages ask `app::policy` what to offer (a form, a button); `app` decides what is allowed.
 
+mod account;
 mod admin;
 pub mod assets;
 mod auth;
 mod chart;
 mod clearinghouse;
+mod dashboard;
 mod evals;
 mod form;
 mod gateway;
 mod ledger;
+mod notice_edit;
 mod notices;
 mod notifications;
 mod orgs;
@@ -42,10 +45,26 @@ pub fn routes() -> Router<App> {
             "/invitations/{token}",
             get(auth::invitation_form).post(auth::accept_invitation),
         )
-        .route("/", get(notices::dashboard))
+        .route(
+            "/password-reset",
+            get(account::reset_request_form).post(account::request_reset),
+        )
+        .route(
+            "/password-reset/{token}",
+            get(account::reset_form).post(account::reset),
+        )
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/{id}/end", post(account::end_session))
+        .route("/account/sessions/end-others", post(account::end_other_sessions))
+        .route("/", get(dashboard::dashboard))
         .route("/notices", get(notices::list).post(notices::file))
         .route("/notices/new", get(notices::new_form))
         .route("/notices/{id}", get(notices::detail))
+        .route(
+            "/notices/{id}/edit",
+            get(notice_edit::edit_form).post(notice_edit::edit),
+        )
         .route("/notices/{id}/launch", post(notices::move_launch))
         .route("/notices/{id}/launch-now", post(notices::launch_now))
         .route("/notices/{id}/withdraw", post(notices::withdraw))
@@ -93,7 +112,16 @@ pub fn routes() -> Router<App> {
         .route("/organizations/{id}", get(orgs::organization))
         .route("/organizations/{id}/active", post(orgs::set_org_active))
         .route("/organizations/{id}/invitations", post(orgs::invite))
+        .route(
+            "/organizations/{id}/invitations/{invitation}/revoke",
+            post(orgs::revoke_invitation),
+        )
+        .route(
+            "/organizations/{id}/invitations/{invitation}/resend",
+            post(orgs::resend_invitation),
+        )
         .route("/people/{id}/active", post(orgs::set_person_active))
+        .route("/people/{id}/role", post(orgs::set_person_role))
         .route("/tokens", get(tokens::tokens).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/notifications", get(notifications::list))

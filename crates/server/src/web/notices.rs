@@ -1,4 +1,4 @@
-//! Release notices: the dashboard timeline, the list, filing, and a notice's page with the developer's date
+//! Release notices: the list with its filters, filing, and a notice's page with the developer's date
 //! actions and the agencies' assignments.
 
 use super::form::{Fields, FormState, QueryFields, on_form};
@@ -6,7 +6,7 @@ use super::orgs::{Directory, directory};
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
 use super::timeline::{Axis, Tick};
-use super::view::{Choice, NoticeRow, day, humanize, input_time, when};
+use super::view::{Choice, NoticeRow, humanize, input_time, when};
 use accounts::OrgKind;
 use app::program::{NewNotice, NoticeFilter, NoticeView};
 use app::{App, AppError, AppResult, Caller, PageRequest, policy};
@@ -32,9 +32,6 @@ struct Listing {
     developers: Option<Vec<Choice>>,
     /// False for organisations that receive no notices at all.
     receives: bool,
-    ticks: Vec<Tick>,
-    today: String,
-    today_label: String,
 }
 
 async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebError> {
@@ -58,13 +55,12 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
         limit: None,
     };
     let notices = app.list_notices(caller, &filter, &page).await?;
-    let now = app.clock.now();
     let axis = Axis::around(
         notices
             .items
             .iter()
             .map(|n| (n.window_opens_at, n.window_closes_at)),
-        now,
+        app.clock.now(),
     );
     let audience = policy::audience(caller);
     let developers = match audience.agency_org {
@@ -88,30 +84,7 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
             .collect(),
         developers,
         receives: policy::receives_notices(caller),
-        ticks: axis.ticks(),
-        today: axis.today(),
-        today_label: format!("Today, {}", day(now)),
     })
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    frame: Frame,
-    list: Listing,
-}
-
-pub async fn dashboard(
-    State(app): State<App>,
-    WebCaller(caller): WebCaller,
-    QueryFields(q): QueryFields,
-) -> WebResult {
-    let list = listing(&app, &caller, &q).await?;
-    let page = DashboardPage {
-        frame: Frame::signed_in(&caller, "dashboard", "Dashboard"),
-        list,
-    };
-    Ok(html(StatusCode::OK, &page))
 }
 
 #[derive(Template)]
@@ -141,9 +114,27 @@ struct NewNoticePage {
     form: FormState,
     agencies: Vec<Choice>,
     window_days: u32,
+    /// The developer's notice of the same model and version, which filing again asks to confirm.
+    duplicate: Option<DuplicateOf>,
+}
+
+struct DuplicateOf {
+    id: String,
+    title: String,
+    filed: String,
 }
 
 async fn new_notice_page(app: &App, caller: &Caller, status: StatusCode, form: FormState) -> WebResult {
+    new_notice_page_with(app, caller, status, form, None).await
+}
+
+async fn new_notice_page_with(
+    app: &App,
+    caller: &Caller,
+    status: StatusCode,
+    form: FormState,
+    duplicate: Option<DuplicateOf>,
+) -> WebResult {
     if !policy::can_file_notice(caller) {
         return Err(AppError::Forbidden("only AI developer organisations file release notices").into());
     }
@@ -158,6 +149,7 @@ async fn new_notice_page(app: &App, caller: &Caller, status: StatusCode, form: F
         form,
         agencies,
         window_days: app.window_days().await?,
+        duplicate,
     };
     Ok(html(status, &page))
 }
@@ -168,6 +160,25 @@ pub async fn new_form(State(app): State<App>, WebCaller(caller): WebCaller) -> W
 
 pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
     let SignedInForm { caller, fields } = form;
+    // Filing a model and version again warns first, naming the notice already filed.
+    if !fields.ticked("confirm_duplicate")
+        && let Some(existing) = app
+            .notice_of_model(&caller, fields.text("model_name"), fields.text("model_version"))
+            .await?
+    {
+        let title = format!("{} {}", existing.model_name, existing.model_version);
+        let error = ValidationError::new(
+            "confirm_duplicate",
+            format!("you already filed a notice of {title}; tick the box to file another"),
+        );
+        let duplicate = DuplicateOf {
+            id: existing.id.to_string(),
+            title,
+            filed: when(existing.filed_at),
+        };
+        let form = FormState::failed(fields, error);
+        return new_notice_page_with(&app, &caller, StatusCode::CONFLICT, form, Some(duplicate)).await;
+    }
     let filed = async {
         let input = NewNotice {
             model_name: fields.text("model_name").to_owned(),
@@ -176,6 +187,7 @@ pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
             model_card: fields.text("model_card").to_owned(),
             shared_with: fields.ids("shared_with")?,
             shared_with_all: fields.ticked("shared_with_all"),
+            confirm_duplicate: fields.ticked("confirm_duplicate"),
         };
         app.file_notice(&caller, input).await
     }
@@ -238,7 +250,7 @@ impl NoticeForms {
 
 struct HistoryRow {
     at: String,
-    what: &'static str,
+    what: String,
     from: String,
     to: String,
     reason: String,
@@ -374,18 +386,28 @@ async fn notice_page(
 
     let mut history = Vec::new();
     for change in app.launch_history(caller, id).await? {
+        let edited = change.kind == "edited";
         let what = match change.kind.as_str() {
-            "filed" => "Filed",
-            "moved" => "Launch date moved",
-            "launched" => "Marked launched",
-            "withdrawn" => "Withdrawn",
-            _ => "Changed",
+            "filed" => "Filed".to_owned(),
+            "moved" => "Launch date moved".to_owned(),
+            "launched" => "Marked launched".to_owned(),
+            "withdrawn" => "Withdrawn".to_owned(),
+            "edited" => {
+                super::notice_edit::changes_text(change.changes.as_deref().unwrap_or_default(), &orgs)
+            }
+            _ => "Changed".to_owned(),
         };
         history.push(HistoryRow {
             at: when(change.changed_at),
             what,
-            from: change.previous_launch_at.map(when).unwrap_or_default(),
-            to: when(change.new_launch_at),
+            from: match edited {
+                true => String::new(),
+                false => change.previous_launch_at.map(when).unwrap_or_default(),
+            },
+            to: match edited {
+                true => String::new(),
+                false => when(change.new_launch_at),
+            },
             reason: change.reason.unwrap_or_default(),
             by: person_name(app, caller, change.changed_by, &n.developer_name).await,
         });
@@ -468,16 +490,17 @@ async fn notice_page(
         .filter(|o| o.active && o.id != caller.org_id())
         .map(|o| Choice::new(o.id.to_string(), o.name.clone()))
         .collect();
+    let row = NoticeRow::new(&n, &axis);
     Ok(NoticePage {
         frame: Frame::signed_in(caller, "notices", format!("{} {}", n.model_name, n.model_version)),
-        row: NoticeRow::new(&n, &axis),
         ticks: axis.ticks(),
         today: axis.today(),
         card: review::markdown::render(&n.model_card),
         filed_at: when(n.filed_at),
         opens_at: when(n.window_opens_at),
         closes_at: when(n.window_closes_at),
-        launched_at: n.launched_at.map(when),
+        launched_at: row.launched.clone(),
+        row,
         withdrawn_at: n.withdrawn_at.map(when),
         shared,
         history,
@@ -624,6 +647,24 @@ pub async fn unassign(
     form: SignedInForm,
 ) -> WebResult {
     let id = path_id(&raw)?;
-    app.unassign(&form.caller, id, path_id(&user)?).await?;
+    let evaluator = path_id(&user)?;
+    // Removing an evaluator ends their access at once: the page asks first (a page of its own, no script).
+    if form.fields.get("confirm") != Some("yes") {
+        let person = app.get_user(&form.caller, evaluator).await?;
+        let mut page = super::clearinghouse::triage::ConfirmPage::new(
+            &form.caller,
+            format!("Remove {} from this notice", person.display_name),
+            format!(
+                "{} loses access to the notice, its model and its evaluation at once.",
+                person.display_name
+            ),
+            format!("/notices/{id}/assignments/{evaluator}/remove"),
+            &form.fields,
+        );
+        page.frame = Frame::signed_in(&form.caller, "notices", page.heading.clone());
+        page.cancel = format!("/notices/{id}#assignments");
+        return Ok(html(StatusCode::OK, &page));
+    }
+    app.unassign(&form.caller, id, evaluator).await?;
     Ok(see_other(&format!("/notices/{id}#assignments")))
 }

@@ -97,6 +97,7 @@ struct PreferencesPage {
 fn label(kind: NotificationKind) -> &'static str {
     match kind {
         NotificationKind::NoticeShared => "A notice is shared with my agency",
+        NotificationKind::AccessEnded => "A notice is no longer shared with my agency",
         NotificationKind::Assigned => "I am assigned to a notice",
         NotificationKind::Unassigned => "I am removed from a notice",
         NotificationKind::FindingCreated => "A new finding",

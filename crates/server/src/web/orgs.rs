@@ -1,11 +1,12 @@
 //! Organisations and their people: the directory, creating and (de)activating organisations, inviting and
 //! (de)activating people.
 
+use super::clearinghouse::triage::ConfirmPage;
 use super::form::{FormState, QueryFields, on_form};
 use super::notices::path_id;
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
-use super::view::{Choice, day};
+use super::view::{Choice, day, when};
 use accounts::{OrgKind, Role};
 use app::identity::OrgView;
 use app::{App, Caller, PageRequest, policy};
@@ -165,9 +166,20 @@ struct PersonRow {
     name: String,
     email: String,
     role: &'static str,
+    /// The role's value, to preselect it in the form that changes it.
+    role_value: String,
     status: &'static str,
     active: bool,
     own: bool,
+}
+
+struct InvitationRow {
+    id: String,
+    email: String,
+    role: &'static str,
+    sent: String,
+    expires: String,
+    expired: bool,
 }
 
 #[derive(Template)]
@@ -183,6 +195,19 @@ struct OrgPage {
     form: FormState,
     /// The invitation link just made, shown this once.
     issued: Option<String>,
+    /// The organisation's pending invitations, for those who manage its people.
+    invitations: Vec<InvitationRow>,
+    /// What was just done, said at the top of the page.
+    done: Option<&'static str>,
+}
+
+/// What the organisation's page says at its top, beside the page itself.
+#[derive(Default)]
+struct Said {
+    /// The invitation link just made, shown this once (empty when it was mailed).
+    issued: Option<String>,
+    /// What was just done.
+    done: Option<&'static str>,
 }
 
 async fn org_page(
@@ -192,8 +217,9 @@ async fn org_page(
     cursor: Option<String>,
     status: StatusCode,
     form: FormState,
-    issued: Option<String>,
+    said: Said,
 ) -> WebResult {
+    let Said { issued, done } = said;
     let org = app.get_org(caller, id).await?;
     let kind = OrgKind::parse("kind", &org.kind).map_err(app::AppError::from)?;
     let people = if policy::can_view_people(caller, id) {
@@ -210,6 +236,7 @@ async fn org_page(
                 role: Role::parse("role", &u.role)
                     .map(|r| r.title(kind))
                     .unwrap_or("Member"),
+                role_value: u.role.clone(),
                 status: match (u.active, u.has_password) {
                     (false, _) => "Deactivated",
                     (true, false) => "Invitation pending",
@@ -227,6 +254,34 @@ async fn org_page(
         Some((rows, next)) => (Some(rows), next),
         None => (None, None),
     };
+    let manage = policy::can_manage_people(caller, id);
+    let invitations = if manage {
+        let page = app
+            .list_invitations(
+                caller,
+                id,
+                &PageRequest {
+                    cursor: None,
+                    limit: Some(app::page::MAX_LIMIT),
+                },
+            )
+            .await?;
+        page.items
+            .into_iter()
+            .map(|i| InvitationRow {
+                id: i.id.to_string(),
+                email: i.email.unwrap_or_else(|| "(set-up link)".into()),
+                role: Role::parse("role", &i.role)
+                    .map(|r| r.title(kind))
+                    .unwrap_or("Member"),
+                sent: when(i.created_at),
+                expires: when(i.expires_at),
+                expired: i.expired,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = OrgPage {
         frame: Frame::signed_in(caller, "organizations", org.name.clone()),
         org: OrgRow::new(&org, caller),
@@ -239,6 +294,8 @@ async fn org_page(
             .collect(),
         form,
         issued,
+        invitations,
+        done,
     };
     Ok(html(status, &page))
 }
@@ -252,7 +309,23 @@ pub async fn organization(
     let id = path_id(&raw)?;
     let cursor = q.optional("cursor").map(str::to_owned);
     let form = FormState::with(&[("role", Role::Member.as_str())]);
-    org_page(&app, &caller, id, cursor, StatusCode::OK, form, None).await
+    let done = match q.optional("done") {
+        Some("revoked") => Some("The invitation was revoked: its link no longer works."),
+        Some("role") => Some("The role was changed."),
+        Some("deactivated") => Some("The person was deactivated and signed out."),
+        Some("activated") => Some("The person was reactivated."),
+        _ => None,
+    };
+    org_page(
+        &app,
+        &caller,
+        id,
+        cursor,
+        StatusCode::OK,
+        form,
+        Said { issued: None, done },
+    )
+    .await
 }
 
 pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: SignedInForm) -> WebResult {
@@ -271,7 +344,19 @@ pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: Signe
             } else {
                 issued.link.expose().to_owned()
             };
-            org_page(&app, &caller, id, None, StatusCode::OK, form, Some(link)).await
+            org_page(
+                &app,
+                &caller,
+                id,
+                None,
+                StatusCode::OK,
+                form,
+                Said {
+                    issued: Some(link),
+                    done: None,
+                },
+            )
+            .await
         }
         Err(error) => {
             let (status, error) = on_form(error)?;
@@ -282,21 +367,105 @@ pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: Signe
                 None,
                 status,
                 FormState::failed(fields, error),
-                None,
+                Said::default(),
             )
             .await
         }
     }
 }
 
+/// Deactivating a person asks first (on a page of its own, without script); reactivating does not.
 pub async fn set_person_active(
     State(app): State<App>,
     Path(raw): Path<String>,
     form: SignedInForm,
 ) -> WebResult {
     let id = path_id(&raw)?;
+    let active = wanted_active(&form);
+    if !active && form.fields.get("confirm") != Some("yes") {
+        let person = app.get_user(&form.caller, id).await?;
+        let mut page = ConfirmPage::new(
+            &form.caller,
+            format!("Deactivate {}", person.display_name),
+            format!(
+                "{} ({}) is signed out at once and cannot sign in or use API tokens until reactivated. \
+                 Their work stays.",
+                person.display_name, person.email
+            ),
+            format!("/people/{id}/active"),
+            &form.fields,
+        );
+        page.frame = Frame::signed_in(&form.caller, "organizations", page.heading.clone());
+        page.cancel = format!("/organizations/{}", person.org_id);
+        return Ok(html(StatusCode::OK, &page));
+    }
+    let person = app.set_user_active(&form.caller, id, active).await?;
+    let done = if active { "activated" } else { "deactivated" };
+    Ok(see_other(&format!(
+        "/organizations/{}?done={done}",
+        person.org_id
+    )))
+}
+
+pub async fn set_person_role(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    form: SignedInForm,
+) -> WebResult {
+    let id = path_id(&raw)?;
     let person = app
-        .set_user_active(&form.caller, id, wanted_active(&form))
+        .set_user_role(&form.caller, id, form.fields.text("role"))
         .await?;
-    Ok(see_other(&format!("/organizations/{}", person.org_id)))
+    Ok(see_other(&format!("/organizations/{}?done=role", person.org_id)))
+}
+
+/// An invitation of the organisation in the path (one of another organisation reads as absent).
+fn invitation_path(org: &str, invitation: &str) -> Result<(Uuid, Uuid), WebError> {
+    Ok((path_id(org)?, path_id(invitation)?))
+}
+
+pub async fn revoke_invitation(
+    State(app): State<App>,
+    Path((org, invitation)): Path<(String, String)>,
+    form: SignedInForm,
+) -> WebResult {
+    let (org, invitation) = invitation_path(&org, &invitation)?;
+    let revoked = app.revoke_invitation(&form.caller, invitation).await?;
+    let _ = org;
+    Ok(see_other(&format!(
+        "/organizations/{}?done=revoked#invitations",
+        revoked.org_id
+    )))
+}
+
+/// Sends an invitation again: the new link is mailed, or shown this once (like a new invitation).
+pub async fn resend_invitation(
+    State(app): State<App>,
+    Path((org, invitation)): Path<(String, String)>,
+    form: SignedInForm,
+) -> WebResult {
+    let (org, invitation) = invitation_path(&org, &invitation)?;
+    let SignedInForm { caller, .. } = form;
+    let issued = app.resend_invitation(&caller, invitation).await?;
+    let link = if issued.emailed {
+        String::new()
+    } else {
+        issued.link.expose().to_owned()
+    };
+    let form = FormState::with(&[("role", Role::Member.as_str())]);
+    let _ = org;
+    let org = issued.invitation.org_id;
+    org_page(
+        &app,
+        &caller,
+        org,
+        None,
+        StatusCode::OK,
+        form,
+        Said {
+            issued: Some(link),
+            done: None,
+        },
+    )
+    .await
 }

@@ -59,6 +59,11 @@ pub struct NoticeRow {
     pub state: &'static str,
     pub state_label: &'static str,
     pub planned_launch: String,
+    /// When a launched notice's model actually launched: early by the developer, or at the planned time.
+    pub launched: Option<String>,
+    /// The window opened and closed at the same instant (the launch came at filing): drawn at a minimum
+    /// width and labelled, since a bar of no width would not show.
+    pub zero_length: bool,
     pub opens: String,
     pub closes: String,
     pub days: String,
@@ -72,10 +77,18 @@ impl NoticeRow {
         let bar = axis.bar(n.window_opens_at, n.window_closes_at, n.window_used_percent);
         let opens = day(n.window_opens_at);
         let closes = day(n.window_closes_at);
-        let bar_label = format!(
-            "Review window {opens} to {closes}, {}% elapsed",
-            n.window_used_percent
-        );
+        let zero_length = n.window_opens_at >= n.window_closes_at;
+        let bar_label = if zero_length {
+            format!(
+                "No review window: it opened and closed at {}",
+                when(n.window_closes_at)
+            )
+        } else {
+            format!(
+                "Review window {opens} to {closes}, {}% elapsed",
+                n.window_used_percent
+            )
+        };
         NoticeRow {
             id: n.id.to_string(),
             model: n.model_name.clone(),
@@ -84,6 +97,8 @@ impl NoticeRow {
             state: n.state.as_str(),
             state_label: n.state.label(),
             planned_launch: when(n.planned_launch_at),
+            launched: launched_at(n).map(when),
+            zero_length,
             opens,
             closes,
             days: days_text(n),
@@ -93,12 +108,21 @@ impl NoticeRow {
     }
 }
 
+/// When the notice's model launched, once it has: the developer's early launch, or else the planned time
+/// that has passed.
+pub fn launched_at(n: &NoticeView) -> Option<DateTime<Utc>> {
+    match n.state {
+        NoticeState::Launched => Some(n.launched_at.unwrap_or(n.planned_launch_at)),
+        _ => None,
+    }
+}
+
 /// What the "days left" column says for each state.
 pub fn days_text(n: &NoticeView) -> String {
     match n.state {
         NoticeState::InReview => format!("{} left", plural(n.days_left, "day")),
         NoticeState::Scheduled => format!("Opens {}", day(n.window_opens_at)),
-        NoticeState::Launched => "Window closed".to_owned(),
+        NoticeState::Launched => format!("Launched {}", day(launched_at(n).unwrap_or(n.planned_launch_at))),
         NoticeState::Withdrawn => "Withdrawn".to_owned(),
     }
 }

@@ -4,7 +4,9 @@
 
 use super::{Db, This};
 use crate::sql::conflict;
-use crate::{AuditEvent, IdentityStore, Invitation, Organization, Page, Result, StoreError, User};
+use crate::{
+    AuditEvent, IdentityStore, Invitation, Organization, Page, PasswordReset, Result, StoreError, User,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -153,12 +155,67 @@ impl IdentityStore for This {
         Ok(())
     }
 
+    async fn set_user_role(&self, id: Uuid, role: accounts::Role, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("person"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        hash: &str,
+        keep: Option<Uuid>,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn create_invitation(&self, invitation: &Invitation, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
+        // Inviting an address (or a person) again replaces the link: the old one stops working.
+        sqlx::query(
+            "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND used_at IS NULL \
+             AND revoked_at IS NULL AND ((email IS NOT NULL AND email = $2) \
+             OR (user_id IS NOT NULL AND user_id = $3))",
+        )
+        .bind(invitation.org_id)
+        .bind(&invitation.email)
+        .bind(invitation.user_id)
+        .bind(invitation.created_at)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO invitations (id, token_digest, org_id, user_id, email, role, created_by, \
-             created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_at, expires_at, used_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(invitation.id)
         .bind(&invitation.token_digest)
@@ -170,8 +227,109 @@ impl IdentityStore for This {
         .bind(invitation.created_at)
         .bind(invitation.expires_at)
         .bind(invitation.used_at)
+        .bind(invitation.revoked_at)
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_invitation(&self, id: Uuid) -> Result<Option<Invitation>> {
+        Ok(sqlx::query_as("SELECT * FROM invitations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn list_pending_invitations(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Invitation>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM invitations WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL \
+             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn revoke_invitation(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        let done = sqlx::query(
+            "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("invitation"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_password_reset(&self, reset: &PasswordReset, event: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        sqlx::query(
+            "INSERT INTO password_resets (id, token_digest, user_id, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(reset.id)
+        .bind(&reset.token_digest)
+        .bind(reset.user_id)
+        .bind(reset.created_at)
+        .bind(reset.expires_at)
+        .bind(reset.used_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_password_reset(&self, token_digest: &str) -> Result<Option<PasswordReset>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM password_resets WHERE token_digest = $1")
+                .bind(token_digest)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn complete_password_reset(
+        &self,
+        reset: &PasswordReset,
+        used_at: DateTime<Utc>,
+        hash: &str,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        let done = sqlx::query(
+            "UPDATE password_resets SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(reset.id)
+        .bind(used_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("password reset"));
+        }
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(reset.user_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(reset.user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
+            .bind(reset.user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

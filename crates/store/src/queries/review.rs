@@ -5,8 +5,8 @@
 use super::{Db, This};
 use crate::sql::{conflict, notice_select};
 use crate::{
-    Assessment, Assignment, AuditEvent, Finding, LaunchChange, LaunchChangeKind, Notice, NoticeDatesUpdate,
-    NoticeQuery, Result, ReviewStore, StoreError,
+    AccessEnded, Assessment, Assignment, AuditEvent, Finding, LaunchChange, LaunchChangeKind, Notice,
+    NoticeDatesUpdate, NoticeEdit, NoticeQuery, Result, ReviewStore, StoreError,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -51,6 +51,7 @@ impl ReviewStore for This {
                 reason: None,
                 changed_by: notice.filed_by,
                 changed_at: notice.filed_at,
+                changes: None,
             },
         )
         .await?;
@@ -140,6 +141,87 @@ impl ReviewStore for This {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn edit_notice(
+        &self,
+        edit: &NoticeEdit,
+        change: &LaunchChange,
+        event: &AuditEvent,
+    ) -> Result<AccessEnded> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE notices SET model_version = $2, model_card = $3, shared_with_all = $4 \
+             WHERE id = $1 AND withdrawn_at IS NULL",
+        )
+        .bind(edit.notice_id)
+        .bind(&edit.model_version)
+        .bind(&edit.model_card)
+        .bind(edit.shared_with_all)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Stale("notice"));
+        }
+        let mut ended = AccessEnded::default();
+        if edit.sharing_changed {
+            sqlx::query("DELETE FROM shares WHERE object_id = $1")
+                .bind(edit.notice_id)
+                .execute(&mut *tx)
+                .await?;
+            if !edit.shared_with_all {
+                Self::insert_shares(&mut tx, edit.notice_id, &edit.shared_with).await?;
+            }
+            // An agency the notice is no longer shared with: the condition both statements share.
+            const UNSHARED: &str =
+                "NOT $2 AND org_id NOT IN (SELECT org_id FROM shares WHERE object_id = $1)";
+            let mut evaluators: Vec<Uuid> = sqlx::query_scalar(&format!(
+                "DELETE FROM assignments WHERE notice_id = $1 AND {UNSHARED} RETURNING user_id"
+            ))
+            .bind(edit.notice_id)
+            .bind(edit.shared_with_all)
+            .fetch_all(&mut *tx)
+            .await?;
+            evaluators.sort();
+            ended.evaluators = evaluators;
+            ended.tokens_revoked = sqlx::query(&format!(
+                "UPDATE gateway_tokens SET revoked_at = $3 \
+                 WHERE notice_id = $1 AND revoked_at IS NULL AND {UNSHARED}"
+            ))
+            .bind(edit.notice_id)
+            .bind(edit.shared_with_all)
+            .bind(edit.now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        let mut event = event.clone();
+        if let Some(details) = event.details.0.as_object_mut() {
+            details.insert("access_ended".into(), serde_json::json!(ended.evaluators));
+            details.insert("tokens_revoked".into(), serde_json::json!(ended.tokens_revoked));
+        }
+        Self::record(&mut tx, &event).await?;
+        Self::insert_launch_change(&mut tx, change).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn notice_of_model(
+        &self,
+        developer_org_id: Uuid,
+        model_name: &str,
+        model_version: &str,
+    ) -> Result<Option<Notice>> {
+        Ok(sqlx::query_as(concat!(
+            notice_select!(),
+            "WHERE n.developer_org_id = $1 AND n.model_name = $2 AND n.model_version = $3 \
+             AND n.withdrawn_at IS NULL ORDER BY n.filed_at DESC, n.id DESC LIMIT 1"
+        ))
+        .bind(developer_org_id)
+        .bind(model_name)
+        .bind(model_version)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn assign(&self, a: &Assignment, event: &AuditEvent) -> Result<()> {
@@ -257,7 +339,7 @@ impl This {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO launch_changes (id, notice_id, kind, previous_launch_at, new_launch_at, reason, \
-             changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             changed_by, changed_at, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(c.id)
         .bind(c.notice_id)
@@ -267,6 +349,7 @@ impl This {
         .bind(&c.reason)
         .bind(c.changed_by)
         .bind(c.changed_at)
+        .bind(c.changes.as_ref())
         .execute(&mut *conn)
         .await?;
         Ok(())

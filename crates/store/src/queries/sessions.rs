@@ -36,14 +36,17 @@ impl SessionStore for This {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         sqlx::query(
-            "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at, id, \
+             last_seen_at, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.token_digest)
         .bind(session.user_id)
         .bind(&session.csrf_token)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(session.id)
+        .bind(session.last_seen_at)
+        .bind(&session.user_agent)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -59,7 +62,8 @@ impl SessionStore for This {
 
     async fn find_session_holder(&self, token_digest: &str) -> Result<Option<(Session, User, Organization)>> {
         let statement = concat!(
-            "SELECT s.token_digest, s.user_id, s.csrf_token, s.created_at, s.expires_at, ",
+            "SELECT s.token_digest, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.id, \
+             s.last_seen_at, s.user_agent, ",
             holder_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id \
              WHERE s.token_digest = $1"
@@ -78,7 +82,59 @@ impl SessionStore for This {
         Ok(())
     }
 
+    async fn touch_session(&self, id: Uuid, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < $3)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(since)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: DateTime<Utc>, limit: i64) -> Result<Vec<Session>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        only: Option<Uuid>,
+        except: Option<Uuid>,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        Self::record(&mut tx, event).await?;
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR id <> $3)",
+        )
+        .bind(user_id)
+        .bind(only)
+        .bind(except)
+        .execute(&mut *tx)
+        .await?;
+        // Naming a session that is not theirs ends nothing and records nothing (the transaction rolls back).
+        if only.is_some() && done.rows_affected() == 0 {
+            return Ok(0);
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now)
             .execute(&self.pool)
