@@ -312,3 +312,232 @@ async fn an_evaluators_draft_assessment_is_its_agencys_until_the_admin_publishes
     }
     t.get(&w.other_dev, &path).await.problem(404, "not-found");
 }
+
+/// The finding's page without script: each side is offered its own moves and forms (CSRF tokens on each), a
+/// mistake is shown at the top naming the field's label, the author edits and the history lists both versions,
+/// and the agency shares with a further agency.
+#[tokio::test]
+async fn the_finding_page_offers_each_side_its_moves_and_forms_without_script() {
+    use crate::web::signed_in;
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let notice = id_of(
+        &t.file_notice(&w.dev_member, 60, &[w.agency, w.other_agency])
+            .await,
+    );
+    let agency = signed_in(
+        &t,
+        "Cyber Evaluation Agency",
+        "ann@agency.example",
+        "admin",
+        "Ann Admin",
+    )
+    .await;
+    let dev = signed_in(&t, "Frontier Lab", "dan@lab.example", "member", "Dan Dev").await;
+    let notice_page = format!("/notices/{notice}");
+    let filed = agency
+        .submit(
+            &notice_page,
+            &format!("{notice_page}/findings"),
+            &[
+                ("title", "Leaks the system prompt"),
+                ("domain", "cyber_offense"),
+                ("severity", "medium"),
+                ("description", "Asked *nicely*."),
+                ("evidence", ""),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let page = filed.location().to_owned();
+    assert!(page.starts_with("/findings/"), "{page}");
+    let action = |tail: &str| format!("{page}/{tail}");
+
+    // The developer answers: acknowledge, mitigate, dispute; no closing, sharing or editing.
+    let seen = dev.get(&page).await;
+    let body = &seen.assert(200).body;
+    for offered in [
+        "value=\"acknowledged\"",
+        "value=\"mitigated\"",
+        "value=\"disputed\"",
+        "id=\"response-form\"",
+    ] {
+        assert!(body.contains(offered), "{offered}: {body}");
+    }
+    for withheld in ["value=\"closed\"", "id=\"share-form\"", "/edit\""] {
+        assert!(!body.contains(withheld), "{withheld}: {body}");
+    }
+    let blank = dev.submit(&page, &action("responses"), &[("body", "   ")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary = blank.body.find("There is a problem").expect("an error summary");
+    let form = blank.body.find("id=\"response-form\"").unwrap();
+    assert!(summary < form, "the summary comes before the form");
+    assert!(blank.body.contains("Your response"), "{}", blank.body);
+    assert!(!blank.body.contains(">body"), "{}", blank.body);
+    let sent = dev
+        .submit(
+            &page,
+            &action("responses"),
+            &[("body", "Fixed in **1.1**. <script>x()</script>")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let moved = dev
+        .submit(&page, &action("status"), &[("status", "acknowledged")])
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let refused = dev
+        .submit(&page, &action("status"), &[("status", "closed")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let no_token = dev.post(&action("status"), &[("status", "disputed")]).await;
+    assert_eq!(
+        no_token.status,
+        StatusCode::FORBIDDEN,
+        "a form without its CSRF token"
+    );
+
+    // The agency reads the thread (Markdown rendered, raw HTML as text) and the status; it closes or reopens.
+    let seen = agency.get(&page).await;
+    let body = &seen.assert(200).body;
+    assert!(body.contains("<strong>1.1</strong>"), "{body}");
+    assert!(!body.contains("<script>x()"), "{body}");
+    assert!(body.contains("Acknowledged"), "{body}");
+    for offered in [
+        "value=\"closed\"",
+        "value=\"open\"",
+        "id=\"share-form\"",
+        "Infrastructure Agency",
+    ] {
+        assert!(body.contains(offered), "{offered}: {body}");
+    }
+    assert!(!body.contains("value=\"disputed\""), "{body}");
+
+    // The author edits; a blank title is shown at the top by its label; both versions are in the history.
+    let edit = action("edit");
+    let fields = |title: &'static str| {
+        [
+            ("title", title),
+            ("domain", "cyber_offense"),
+            ("severity", "high"),
+            ("description", "Asked *nicely*, twice."),
+            ("evidence", ""),
+        ]
+    };
+    let blank = agency.submit(&edit, &edit, &fields(" ")).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        blank.body.contains("There is a problem") && blank.body.contains("Title"),
+        "{}",
+        blank.body
+    );
+    let saved = agency
+        .submit(&edit, &edit, &fields("Leaks the whole system prompt"))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        dev.get(&edit).await.status,
+        StatusCode::FORBIDDEN,
+        "only the author edits"
+    );
+    let body = dev.get(&page).await.body;
+    assert!(
+        body.contains("Version 2 (current)") && body.contains("Version 1,"),
+        "{body}"
+    );
+    assert!(body.contains("Leaks the whole system prompt") && body.contains("Leaks the system prompt"));
+
+    // Sharing with a further agency: it then reads the finding.
+    let other = w.other_agency.to_string();
+    let shared = agency
+        .submit(&page, &action("share"), &[("shared_with", &other)])
+        .await;
+    assert_eq!(shared.status, StatusCode::SEE_OTHER, "{}", shared.body);
+    assert!(agency.get(&page).await.body.contains("Also shared with"));
+    let id = page.trim_start_matches("/findings/");
+    let read = t.get(&w.other_evaluator, &format!("/api/v1/findings/{id}")).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.body["status"], "acknowledged");
+}
+
+/// Headless Chromium: the developer responds to a finding and acknowledges it; the agency sees the response
+/// and the status, and closes the finding.
+#[tokio::test]
+async fn browser_the_developer_responds_and_acknowledges_and_the_agency_sees_it() {
+    use crate::web::{member, wait_for};
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let (_, finding) = setup(&t, &w).await;
+    let developer = member(&t, "Frontier Lab", "dan@lab.example", "member", "Dan Dev").await;
+    let agency = member(
+        &t,
+        "Cyber Evaluation Agency",
+        "ann@agency.example",
+        "admin",
+        "Ann Admin",
+    )
+    .await;
+    let browser = crate::browser::Browser::start().await.unwrap();
+    let page = t.url(&format!("/findings/{finding}"));
+
+    browser_sign_in(&browser, &t, "dan@lab.example").await;
+    assert_eq!(developer.email, "dan@lab.example");
+    browser.goto(&page).await.unwrap();
+    wait_for(&browser, "h1", "Writes working exploits").await;
+    wait_for(&browser, "#status", "Open").await;
+    // An empty response is refused, with the summary at the top naming the label on screen.
+    browser.click("#response-form button[type=submit]").await.unwrap();
+    wait_for(&browser, ".error-summary", "Your response").await;
+    browser
+        .fill("#body", "We **reproduced** it; version 1.1 refuses.")
+        .await
+        .unwrap();
+    browser.click("#response-form button[type=submit]").await.unwrap();
+    wait_for(&browser, "#responses", "reproduced it; version 1.1 refuses.").await;
+    assert!(
+        browser
+            .source()
+            .await
+            .unwrap()
+            .contains("<strong>reproduced</strong>")
+    );
+    browser
+        .click("#status-form button[value=acknowledged]")
+        .await
+        .unwrap();
+    wait_for(&browser, "#status", "Acknowledged").await;
+    assert!(
+        !browser.source().await.unwrap().contains("value=\"closed\""),
+        "the developer does not close"
+    );
+    browser.click("form[action='/logout'] button").await.unwrap();
+    wait_for(&browser, "h1", "Sign in").await;
+
+    browser_sign_in(&browser, &t, "ann@agency.example").await;
+    assert_eq!(agency.email, "ann@agency.example");
+    browser.goto(&page).await.unwrap();
+    let thread = wait_for(&browser, "#responses", "reproduced it").await;
+    assert!(thread.contains("Frontier Lab"), "{thread}");
+    wait_for(&browser, "#status", "Acknowledged").await;
+    browser.click("#status-form button[value=closed]").await.unwrap();
+    wait_for(&browser, "#status", "Closed").await;
+    browser.close().await.unwrap();
+
+    let api = t.get(&w.dev_admin, &format!("/api/v1/findings/{finding}")).await;
+    assert_eq!(api.body["status"], "closed");
+    let thread = t
+        .get(&w.agency_admin, &format!("/api/v1/findings/{finding}/responses"))
+        .await;
+    assert_eq!(
+        thread.body["items"][0]["body"],
+        "We **reproduced** it; version 1.1 refuses."
+    );
+}
+
+async fn browser_sign_in(browser: &crate::browser::Browser, t: &TestApp, email: &str) {
+    browser.goto(&t.url("/login")).await.unwrap();
+    browser.fill("#email", email).await.unwrap();
+    browser.fill("#password", crate::web::PASSWORD).await.unwrap();
+    browser.click("main button[type=submit]").await.unwrap();
+    crate::web::wait_for(browser, "h1", "Dashboard").await;
+}
