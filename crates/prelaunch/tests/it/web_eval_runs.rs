@@ -625,7 +625,7 @@ async fn cited_runs_and_samples_show_only_to_readers_who_may_see_them() {
         format!("/eval-runs/{run}/samples/s1/1"),
         format!("/eval-runs/{run}/samples/s9/1"),
     ];
-    let (t, admin, notice, other) = (&s.t, &s.w.agency_admin, s.notice, s.w.other_agency);
+    let (t, admin, notice, other) = (&s.t, &s.w.agency_admin, &s.notice, s.w.other_agency);
     let file = |evidence: Vec<String>| async move {
         t.post(
             admin,
