@@ -9,8 +9,8 @@ pub mod validate;
 pub mod window;
 
 pub use validate::{
-    AssessmentLevels, Domain, EvidenceLinks, FindingText, ModelCard, ModelName, ModelVersion, RiskLevel,
-    Severity, ValidationError,
+    AssessmentLevels, Domain, EvidenceLinks, FindingStatus, FindingText, ModelCard, ModelName, ModelVersion,
+    ResponseText, RiskLevel, Severity, ValidationError,
 };
 pub use window::{
     DEFAULT_LAUNCH_HORIZON_DAYS, DEFAULT_WINDOW_DAYS, MAX_LAUNCH_HORIZON_DAYS, MAX_WINDOW_DAYS, NoticeDates,

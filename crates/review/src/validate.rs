@@ -47,6 +47,11 @@ text_newtype!(
     FindingText,
     |f, v| text(f, v, 50_000, true)
 );
+text_newtype!(
+    /// One message of a finding's response thread, in Markdown (rendered with raw HTML escaped).
+    ResponseText,
+    |f, v| text(f, v, 10_000, true)
+);
 
 macro_rules! keyword_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -60,6 +65,18 @@ macro_rules! keyword_enum {
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+
+            /// The one way people read the value, in pages and notifications alike: the keyword with its
+            /// first letter capitalised and `_` as a space ("critical_infrastructure" → "Critical
+            /// infrastructure"). The API carries the keyword itself.
+            pub fn label(self) -> String {
+                let words = self.as_str().replace('_', " ");
+                let mut chars = words.chars();
+                match chars.next() {
+                    Some(first) => first.to_uppercase().chain(chars).collect(),
+                    None => String::new(),
+                }
             }
 
             pub fn parse(field: &str, value: &str) -> Result<Self, ValidationError> {
@@ -100,6 +117,19 @@ keyword_enum!(
         Medium => "medium",
         High => "high",
         Critical => "critical",
+    }
+);
+
+keyword_enum!(
+    /// Where a finding stands: filed (open), then answered by the developer (acknowledged, mitigated,
+    /// disputed) and closed or reopened by the finding's agency. Who may move it where is
+    /// `app::policy::finding_transition`.
+    FindingStatus {
+        Open => "open",
+        Acknowledged => "acknowledged",
+        Mitigated => "mitigated",
+        Disputed => "disputed",
+        Closed => "closed",
     }
 );
 

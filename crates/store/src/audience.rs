@@ -99,11 +99,16 @@ pub(crate) use work_visible;
 /// developer and agency organisations, `$3` the notice, `$4` the cursor, `$5` the page size.
 macro_rules! work_page {
     ($table:literal) => {
+        $crate::audience::work_page!($table, "1 = 1")
+    };
+    ($table:literal, $also:expr) => {
         concat!(
             "SELECT w.* FROM ",
             $table,
             " w JOIN notices n ON n.id = w.notice_id WHERE w.notice_id = $3 AND ($4 IS NULL OR w.id > $4) AND ",
             $crate::audience::work_visible!("$1", "$2"),
+            " AND ",
+            $also,
             " ORDER BY w.id LIMIT $5"
         )
     };
@@ -113,15 +118,28 @@ pub(crate) use work_page;
 /// One finding or assessment (`$table`, id `$3`) if the reader may see it.
 macro_rules! work_one {
     ($table:literal) => {
+        $crate::audience::work_one!($table, "1 = 1")
+    };
+    ($table:literal, $also:expr) => {
         concat!(
             "SELECT w.* FROM ",
             $table,
             " w JOIN notices n ON n.id = w.notice_id WHERE w.id = $3 AND ",
-            $crate::audience::work_visible!("$1", "$2")
+            $crate::audience::work_visible!("$1", "$2"),
+            " AND ",
+            $also
         )
     };
 }
 pub(crate) use work_one;
+
+/// A draft assessment `w` is visible to the agency that wrote it only (`$agency`), until published.
+macro_rules! draft_visible {
+    ($agency:literal) => {
+        concat!("(NOT w.draft OR w.org_id = ", $agency, ")")
+    };
+}
+pub(crate) use draft_visible;
 
 /// Whether the object `$object` is shared with no organisation but the reader's agency: an event that lists
 /// whom it is shared with then names no one the reader may not know of.
@@ -179,6 +197,8 @@ pub(crate) fn event_condition(readers: EventReaders) -> &'static str {
             ")) OR EXISTS (SELECT 1 FROM assessments w JOIN notices n ON n.id = w.notice_id \
              WHERE w.id = e.object_id AND ",
             work_visible!("r.developer_org", "r.agency_org"),
+            " AND ",
+            draft_visible!("r.agency_org"),
             " AND (n.developer_org_id = r.developer_org OR w.org_id = r.agency_org OR ",
             shared_with_reader_alone!("w.id"),
             ")))"

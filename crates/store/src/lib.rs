@@ -11,6 +11,7 @@ mod cases;
 mod dashboard;
 mod evals;
 mod federation;
+mod findings;
 mod gateway;
 mod identity;
 mod jobs;
@@ -35,6 +36,7 @@ pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
 pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
+pub use findings::FindingLifeStore;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};
 pub use jobs::*;
@@ -145,6 +147,7 @@ pub trait Store:
     + SessionStore
     + SettingsStore
     + ReviewStore
+    + FindingLifeStore
     + DashboardStore
     + AudienceStore
     + AuditStore

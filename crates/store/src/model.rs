@@ -2,7 +2,7 @@
 //! `accounts`); these types only carry it.
 
 pub use accounts::{OrgKind, Role};
-pub use review::{Domain, Severity};
+pub use review::{Domain, FindingStatus, Severity};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -357,6 +357,39 @@ pub struct Finding {
     pub description: String,
     pub evidence: Json<Vec<String>>,
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "String")]
+    pub status: FindingStatus,
+    /// 1 when filed; each edit by the author adds one (the earlier text kept in `FindingVersion`).
+    pub version: i32,
+    /// When the current version was written, if it is an edit.
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// An earlier version of a finding, as it read before an edit.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FindingVersion {
+    pub finding_id: Uuid,
+    pub version: i32,
+    pub title: String,
+    #[sqlx(try_from = "String")]
+    pub domain: Domain,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    pub description: String,
+    pub evidence: Json<Vec<String>>,
+    pub written_by: Uuid,
+    pub written_at: DateTime<Utc>,
+}
+
+/// One message of a finding's response thread.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FindingResponse {
+    pub id: Uuid,
+    pub finding_id: Uuid,
+    pub author_id: Uuid,
+    pub org_id: Uuid,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -368,7 +401,10 @@ pub struct Assessment {
     pub levels: Json<BTreeMap<String, String>>,
     pub rationale: String,
     pub evidence: Json<Vec<String>>,
+    /// When it was published; while a draft, when it was drafted.
     pub published_at: DateTime<Utc>,
+    /// A draft is visible to its agency only, until the agency's admin publishes it.
+    pub draft: bool,
 }
 
 /// One entry of the audit trail: who did what to which object, when.

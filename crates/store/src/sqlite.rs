@@ -61,6 +61,9 @@ mod evals;
 #[path = "queries/federation.rs"]
 mod federation;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/findings.rs"]
+mod findings;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/gateway.rs"]
 mod gateway;
 #[allow(clippy::duplicate_mod)]

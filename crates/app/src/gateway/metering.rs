@@ -174,7 +174,7 @@ impl App {
     }
 
     /// Lets the records of calls this process answered reach the database before they are read.
-    pub(super) async fn settle_calls(&self) {
+    pub(crate) async fn settle_calls(&self) {
         if let Some(journal) = self.gateway.journal.get()
             && !journal.settle(SETTLE_WAIT).await
         {

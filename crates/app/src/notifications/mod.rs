@@ -16,6 +16,10 @@ pub enum NotificationKind {
     FindingCreated,
     /// A new assessment on your model (or on a notice you review).
     AssessmentCreated,
+    /// The other side of a finding moved its status (the developer, or the finding's agency).
+    FindingStatusChanged,
+    /// The other side of a finding wrote in its response thread.
+    FindingResponded,
     /// The planned launch moved: the window grew or shrank.
     LaunchMoved,
     /// The model launched.
@@ -41,13 +45,15 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 17] = [
+    pub const ALL: [NotificationKind; 19] = [
         NotificationKind::NoticeShared,
         NotificationKind::AccessEnded,
         NotificationKind::Assigned,
         NotificationKind::Unassigned,
         NotificationKind::FindingCreated,
         NotificationKind::AssessmentCreated,
+        NotificationKind::FindingStatusChanged,
+        NotificationKind::FindingResponded,
         NotificationKind::LaunchMoved,
         NotificationKind::NoticeLaunched,
         NotificationKind::NoticeWithdrawn,
@@ -69,6 +75,8 @@ impl NotificationKind {
             NotificationKind::Unassigned => "assignment.removed",
             NotificationKind::FindingCreated => "finding.created",
             NotificationKind::AssessmentCreated => "assessment.created",
+            NotificationKind::FindingStatusChanged => "finding.status_changed",
+            NotificationKind::FindingResponded => "finding.responded",
             NotificationKind::LaunchMoved => "launch.moved",
             NotificationKind::NoticeLaunched => "notice.launched",
             NotificationKind::NoticeWithdrawn => "notice.withdrawn",

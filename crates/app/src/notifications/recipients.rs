@@ -68,6 +68,26 @@ pub const KIND_PARTIES: &[(NotificationKind, &[Party])] = &[
             Party::AssignedEvaluators,
         ],
     ),
+    // A finding's status and its responses go to the other side only: the developer's people when its agency
+    // acted, the finding's agency when the developer did (kept by `About::FindingThread`).
+    (
+        NotificationKind::FindingStatusChanged,
+        &[
+            Party::DeveloperAdmins,
+            Party::Filer,
+            Party::AgencyAdmins,
+            Party::AssignedEvaluators,
+        ],
+    ),
+    (
+        NotificationKind::FindingResponded,
+        &[
+            Party::DeveloperAdmins,
+            Party::Filer,
+            Party::AgencyAdmins,
+            Party::AssignedEvaluators,
+        ],
+    ),
     (
         NotificationKind::LaunchMoved,
         &[Party::AgencyAdmins, Party::AssignedEvaluators],
@@ -117,6 +137,8 @@ pub fn kind_of_event(action: &str) -> Option<NotificationKind> {
         "assignment.delete" => NotificationKind::Unassigned,
         "finding.file" => NotificationKind::FindingCreated,
         "assessment.publish" => NotificationKind::AssessmentCreated,
+        "finding.status" => NotificationKind::FindingStatusChanged,
+        "finding.respond" => NotificationKind::FindingResponded,
         "webhook.auto_disable" => NotificationKind::WebhookFailing,
         "case.join" | "case.merge" => NotificationKind::ReportDuplicate,
         // The one batch of a publication: every subscriber organisation it names, in one run of the outbox.
@@ -157,6 +179,15 @@ pub enum About {
     Assessment {
         id: Uuid,
         notice: Uuid,
+    },
+    /// A finding's status or thread: read by those who may read the finding, on the side that did not act
+    /// (the notice's developer or the finding's agency, whichever `actor_org` is not).
+    FindingThread {
+        id: Uuid,
+        notice: Uuid,
+        developer: Uuid,
+        agency: Uuid,
+        actor_org: Option<Uuid>,
     },
     /// An organisation's own matter (a webhook endpoint of it).
     Organization(Uuid),
@@ -292,7 +323,10 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
             .and_then(|s| s.parse::<Uuid>().ok())
     };
     let notice_id = match kind {
-        NotificationKind::FindingCreated | NotificationKind::AssessmentCreated => id_in("notice"),
+        NotificationKind::FindingCreated
+        | NotificationKind::AssessmentCreated
+        | NotificationKind::FindingStatusChanged
+        | NotificationKind::FindingResponded => id_in("notice"),
         _ => event.object_id,
     };
     let Some(notice) = (match notice_id {
@@ -380,6 +414,37 @@ pub async fn of_event(app: &App, event: &AuditEvent) -> AppResult<Option<Address
                 None,
             )
         }
+        NotificationKind::FindingStatusChanged | NotificationKind::FindingResponded => {
+            let Some(id) = event.object_id else {
+                return Ok(None);
+            };
+            let Some(finding) = app.store.get_finding_row(id).await? else {
+                return Ok(None);
+            };
+            let title = if kind == NotificationKind::FindingResponded {
+                format!("A new response on the finding \"{}\" on {model}", finding.title)
+            } else {
+                let to = details
+                    .get("to")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| review::FindingStatus::parse("to", s).ok())
+                    .map(|s| s.label().to_lowercase())
+                    .unwrap_or_else(|| "moved".into());
+                format!("The finding \"{}\" on {model} is now {to}", finding.title)
+            };
+            (
+                title,
+                format!("/findings/{id}"),
+                About::FindingThread {
+                    id,
+                    notice: notice.id,
+                    developer: notice.developer_org_id,
+                    agency: finding.org_id,
+                    actor_org: event.actor_org_id,
+                },
+                None,
+            )
+        }
         _ => return Ok(None),
     };
     Ok(Some(Addressed {
@@ -437,9 +502,10 @@ pub fn days_text(days: i64) -> String {
 /// The people a notification reaches and the organisations whose admins may see it.
 pub async fn recipients(app: &App, addressed: &Addressed) -> AppResult<Recipients> {
     let notice = match &addressed.about {
-        About::Notice(id) | About::Finding { notice: id, .. } | About::Assessment { notice: id, .. } => {
-            app.store.get_notice(*id).await?
-        }
+        About::Notice(id)
+        | About::Finding { notice: id, .. }
+        | About::Assessment { notice: id, .. }
+        | About::FindingThread { notice: id, .. } => app.store.get_notice(*id).await?,
         About::AccessEnded { .. }
         | About::Organization(_)
         | About::Reports(_)
@@ -599,6 +665,17 @@ async fn may_read(app: &App, audience: &Audience, about: &About) -> AppResult<bo
         About::AccessEnded { .. } => false,
         About::Finding { id, .. } => app.store.visible_finding(*id, audience).await?.is_some(),
         About::Assessment { id, .. } => app.store.visible_assessment(*id, audience).await?.is_some(),
+        About::FindingThread {
+            id,
+            developer,
+            agency,
+            actor_org,
+            ..
+        } => {
+            let other_side = (audience.org_id == *developer || audience.org_id == *agency)
+                && Some(audience.org_id) != *actor_org;
+            other_side && app.store.visible_finding(*id, audience).await?.is_some()
+        }
         About::Organization(org) => audience.org_id == *org && audience.org_admin,
         // An organisation's admins read their own people's reports unless RED.
         About::Reports(ids) => !app

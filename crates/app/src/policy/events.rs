@@ -18,6 +18,11 @@ pub const EVENT_KINDS: &[(&str, EventReaders)] = &[
     ("assignment.create", EventReaders::Assignment),
     ("assignment.delete", EventReaders::Assignment),
     ("finding.file", EventReaders::AgencyWork),
+    ("finding.status", EventReaders::AgencyWork),
+    ("finding.respond", EventReaders::AgencyWork),
+    ("finding.share", EventReaders::AgencyWork),
+    ("finding.edit", EventReaders::AgencyWork),
+    ("assessment.draft", EventReaders::AgencyWork),
     ("assessment.publish", EventReaders::AgencyWork),
     // Model access gateway.
     ("connection.create", EventReaders::Connection),
@@ -227,6 +232,14 @@ mod tests {
             ("assignment.delete", Assignment),
             // Findings and assessments list the agencies they are shared with.
             ("finding.file", AgencyWork),
+            // A finding's later events are read as the finding is (a response's text is not in its event;
+            // a share lists agencies, so only those it names alone see it, as at filing). A draft's event is
+            // its agency's until the draft is published.
+            ("finding.status", AgencyWork),
+            ("finding.respond", AgencyWork),
+            ("finding.share", AgencyWork),
+            ("finding.edit", AgencyWork),
+            ("assessment.draft", AgencyWork),
             ("assessment.publish", AgencyWork),
             // Connection settings are the developer's.
             ("connection.create", Connection),

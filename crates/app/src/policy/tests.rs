@@ -356,3 +356,94 @@ fn who_may_report_and_triage() {
         assert!(!can_write_taxii(None, tlp), "the public posts to {tlp:?}");
     }
 }
+
+#[test]
+fn who_may_move_a_finding_where() {
+    use ::review::FindingStatus::{self, *};
+    use FindingSide::*;
+    let all = [Open, Acknowledged, Mitigated, Disputed, Closed];
+    // (side, to) → the states it may come from; anything else is refused as `NotYours` when the side may
+    // never set `to`, `NotFromHere` otherwise.
+    let allowed = |side: FindingSide, from: FindingStatus, to: FindingStatus| -> Result<(), StatusRefusal> {
+        let answers = [Acknowledged, Mitigated, Disputed].contains(&to);
+        match side {
+            Developer if answers => {
+                if [Open, Acknowledged, Disputed].contains(&from) && from != to {
+                    Ok(())
+                } else {
+                    Err(StatusRefusal::NotFromHere)
+                }
+            }
+            Agency if !answers => {
+                if from != to {
+                    Ok(())
+                } else {
+                    Err(StatusRefusal::NotFromHere)
+                }
+            }
+            _ => Err(StatusRefusal::NotYours),
+        }
+    };
+    // The cases spelled out, so that a change to the rule is a change here.
+    #[rustfmt::skip]
+    let spelled = [
+        (Developer, Open, Acknowledged, Ok(())),
+        (Developer, Open, Mitigated, Ok(())),
+        (Developer, Open, Disputed, Ok(())),
+        (Developer, Disputed, Acknowledged, Ok(())),
+        (Developer, Acknowledged, Mitigated, Ok(())),
+        (Developer, Mitigated, Disputed, Err(StatusRefusal::NotFromHere)),
+        (Developer, Closed, Acknowledged, Err(StatusRefusal::NotFromHere)),
+        (Developer, Open, Open, Err(StatusRefusal::NotYours)),
+        (Developer, Open, Closed, Err(StatusRefusal::NotYours)),
+        (Agency, Open, Closed, Ok(())),
+        (Agency, Mitigated, Closed, Ok(())),
+        (Agency, Closed, Open, Ok(())),
+        (Agency, Disputed, Open, Ok(())),
+        (Agency, Closed, Closed, Err(StatusRefusal::NotFromHere)),
+        (Agency, Open, Acknowledged, Err(StatusRefusal::NotYours)),
+        (Neither, Open, Closed, Err(StatusRefusal::NotYours)),
+        (Neither, Open, Acknowledged, Err(StatusRefusal::NotYours)),
+    ];
+    for (side, from, to, expected) in spelled {
+        assert_eq!(
+            finding_transition(side, from, to),
+            expected,
+            "{side:?} × {from:?} → {to:?}"
+        );
+    }
+    for side in [Developer, Agency, Neither] {
+        for from in all {
+            for to in all {
+                assert_eq!(
+                    finding_transition(side, from, to),
+                    allowed(side, from, to),
+                    "{side:?} × {from:?} → {to:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn who_stands_where_on_a_finding_and_what_they_may_do() {
+    let (orgs, callers) = cast();
+    let evaluator = callers.get(4).unwrap().user_id();
+    let side = |c: &Caller| finding_side(c, orgs.lab, orgs.agency, evaluator);
+    #[rustfmt::skip]
+    let table: &[Row<'_>] = &[
+        //                                                       dev  dm  od  aa  ev  oa  oe  pa  co  ve  op
+        ("the developer's side", &|c| side(c) == FindingSide::Developer,
+                                                                [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0]),
+        ("the agency's side", &|c| side(c) == FindingSide::Agency,
+                                                                [0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("respond", &|c| can_respond_to_finding(side(c)),      [1,  1,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("read responses", &|c| can_read_finding_responses(c, orgs.lab, orgs.agency),
+                                                                [1,  1,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("share", &|c| can_share_finding(side(c)),             [0,  0,  0,  1,  1,  0,  0,  0,  0,  0,  0]),
+        ("edit", &|c| can_edit_finding(c, evaluator),          [0,  0,  0,  0,  1,  0,  0,  0,  0,  0,  0]),
+        ("publish the agency's draft", &|c| can_publish_assessment(c, orgs.agency),
+                                                                [0,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0]),
+    ];
+    check(&callers, table);
+}

@@ -5,11 +5,13 @@
 
 mod dashboard;
 mod edit;
+mod life;
 mod settings;
 mod work;
 
 pub use dashboard::{CLOSING_SOON_DAYS, DASHBOARD_ROWS, Dashboard, RECENT_DAYS};
 pub use edit::NoticeEditInput;
+pub use life::{FindingEdit, FindingVersionView, ResponseView};
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
 

@@ -4,7 +4,9 @@ use crate::page::{PageRequest, Paged, paginate, paginate_read_whole};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use review::validate::title;
-use review::{AssessmentLevels, Domain, EvidenceLinks, FindingText, Severity, ValidationError};
+use review::{
+    AssessmentLevels, Domain, EvidenceLinks, FindingStatus, FindingText, Severity, ValidationError,
+};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -54,6 +56,12 @@ pub struct FindingView {
     pub description: String,
     pub evidence: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// open, acknowledged, mitigated, disputed or closed.
+    pub status: String,
+    /// 1 when filed; one more with each edit (`GET /findings/{id}/history`).
+    pub version: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
     /// The clearinghouse report it was forwarded as, when the reader may read that report.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_id: Option<Uuid>,
@@ -72,6 +80,9 @@ impl From<Finding> for FindingView {
             description: f.description,
             evidence: f.evidence.0,
             created_at: f.created_at,
+            status: f.status.as_str().into(),
+            version: f.version,
+            edited_at: f.edited_at,
             report_id: None,
         }
     }
@@ -83,6 +94,8 @@ pub struct NewAssessment {
     pub rationale: String,
     pub evidence: Vec<String>,
     pub shared_with: Vec<Uuid>,
+    /// Written as a draft, visible to the agency only until its admin publishes it.
+    pub draft: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,7 +109,10 @@ pub struct AssessmentView {
     pub overall: String,
     pub rationale: String,
     pub evidence: Vec<String>,
+    /// When it was published (while a draft: when it was drafted).
     pub published_at: DateTime<Utc>,
+    /// A draft, visible to its agency only until the agency's admin publishes it.
+    pub draft: bool,
 }
 
 impl From<Assessment> for AssessmentView {
@@ -115,6 +131,7 @@ impl From<Assessment> for AssessmentView {
             rationale: a.rationale,
             evidence: a.evidence.0,
             published_at: a.published_at,
+            draft: a.draft,
         }
     }
 }
@@ -256,7 +273,12 @@ impl App {
             description: FindingText::parse("description", &input.description)?.into_inner(),
             evidence: Json(EvidenceLinks::parse("evidence", &input.evidence)?.into_inner()),
             created_at: self.clock.now(),
+            status: FindingStatus::Open,
+            version: 1,
+            edited_at: None,
         };
+        self.check_citations(caller, "evidence", &finding.evidence.0)
+            .await?;
         let event = self.event(
             caller.into(),
             "finding.file",
@@ -337,10 +359,17 @@ impl App {
             rationale: FindingText::parse("rationale", &input.rationale)?.into_inner(),
             evidence: Json(EvidenceLinks::parse("evidence", &input.evidence)?.into_inner()),
             published_at: self.clock.now(),
+            draft: input.draft,
         };
+        self.check_citations(caller, "evidence", &assessment.evidence.0)
+            .await?;
         let event = self.event(
             caller.into(),
-            "assessment.publish",
+            if assessment.draft {
+                "assessment.draft"
+            } else {
+                "assessment.publish"
+            },
             "assessment",
             Some(assessment.id),
             json!({"notice": notice_id, "levels": assessment.levels.0, "shared_with": shared_with}),

@@ -297,6 +297,8 @@ enum Fresh {
     Subscription,
     /// A new finding of the evaluator on `notice` (to forward as a report).
     Finding,
+    /// A new draft assessment of the evaluator on `notice`, as `assessment`.
+    DraftAssessment,
     /// New cases of the developer member's reports, as `report_case`, `other_report_case` and `joined_report`.
     Cases,
     /// A new evaluation run of the evaluator on `gw`, long enough to be cancelled while it runs.
@@ -1046,6 +1048,108 @@ fn rows() -> Vec<Row> {
             fresh: Fresh::Nothing,
             request: |ids, _| get(format!("/api/v1/assessments/{}", ids.broad_assessment_shared)),
             expect: "4  4  +  +  4  +  +  +  +  +  4  4  1",
+        },
+        // A finding's life (`ids.finding`, the evaluator's on `notice`): the developer answers (acknowledges,
+        // mitigates, disputes), the finding's agency (its author or admin) closes and reopens; both sides write
+        // the thread and the agency's people read it; the agency shares; the author alone edits. A draft
+        // assessment is its agency's alone until the agency's admin publishes it.
+        // Columns:          PA CO DA DM OD AA EV E2 OA OE VE OP dead
+        Row {
+            op: "POST /api/v1/findings/{id}/status",
+            case: "acknowledged",
+            fresh: Fresh::Finding,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/findings/{}/status", ids.finding),
+                    json!({"status": "acknowledged"}),
+                )
+            },
+            expect: "4  4  +  +  4  3  3  3  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/findings/{id}/status",
+            case: "closed",
+            fresh: Fresh::Finding,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/findings/{}/status", ids.finding),
+                    json!({"status": "closed"}),
+                )
+            },
+            expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/findings/{id}/responses",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/findings/{}/responses", ids.finding),
+                    json!({"body": format!("Response {n}.")}),
+                )
+            },
+            expect: "4  4  +  +  4  +  +  3  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/findings/{id}/responses",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/findings/{}/responses", ids.finding)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/findings/{id}/share",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| {
+                send(
+                    Method::POST,
+                    format!("/api/v1/findings/{}/share", ids.finding),
+                    json!({"shared_with": [ids.agency]}),
+                )
+            },
+            expect: "4  4  3  3  4  +  +  3  4  4  4  4  1",
+        },
+        Row {
+            op: "PATCH /api/v1/findings/{id}",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, n| {
+                send(
+                    Method::PATCH,
+                    format!("/api/v1/findings/{}", ids.finding),
+                    json!({"title": format!("Finding, edit {n}")}),
+                )
+            },
+            expect: "4  4  3  3  4  3  +  3  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/findings/{id}/history",
+            case: "",
+            fresh: Fresh::Nothing,
+            request: |ids, _| get(format!("/api/v1/findings/{}/history", ids.finding)),
+            expect: "4  4  +  +  4  +  +  +  4  4  4  4  1",
+        },
+        Row {
+            op: "POST /api/v1/assessments/{id}/publish",
+            case: "a draft",
+            fresh: Fresh::DraftAssessment,
+            request: |ids, _| Req {
+                method: Method::POST,
+                path: format!("/api/v1/assessments/{}/publish", ids.assessment),
+                body: None,
+            },
+            expect: "4  4  4  4  4  +  3  3  4  4  4  4  1",
+        },
+        Row {
+            op: "GET /api/v1/assessments/{id}",
+            case: "a draft",
+            fresh: Fresh::DraftAssessment,
+            request: |ids, _| get(format!("/api/v1/assessments/{}", ids.assessment)),
+            expect: "4  4  4  4  4  +  +  +  4  4  4  4  1",
         },
         // The model access gateway's resources under a notice, on `gw`: connections are the developer's
         // alone (agencies that see the notice get 403); tokens, usage and calls are seen by scope.
@@ -2136,6 +2240,12 @@ impl Matrix<'_> {
             }
             Fresh::Finding => {
                 ids.finding = id_of(&t.file_finding(&w.evaluator, ids.notice, &[]).await);
+            }
+            Fresh::DraftAssessment => {
+                let mut body = assessment_body();
+                body["draft"] = json!(true);
+                let path = format!("/api/v1/notices/{}/assessments", ids.notice);
+                ids.assessment = id_of(t.post(&w.evaluator, &path, body).await.ok());
             }
             Fresh::Cases => {
                 let (case, other_case, case_report) = report_cases(t, w, n).await;

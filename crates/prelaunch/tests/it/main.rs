@@ -35,6 +35,7 @@ mod eval_scale;
 mod exchange_import;
 mod exchange_osv;
 mod federation;
+mod findings_life;
 mod gateway;
 mod gateway_inproc;
 mod gateway_latency;

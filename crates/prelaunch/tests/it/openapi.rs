@@ -1082,6 +1082,45 @@ async fn every_answer_conforms_to_the_document() {
     assert_eq!(assessment["overall"], "high");
     let assessment = format!("/assessments/{assessment_id}");
     let weather = Some(json!({"title": "t", "domain": "weather", "severity": "high", "description": "d"}));
+    // A finding's life: edits with history, status by side, the response thread, sharing; a draft assessment
+    // published by the agency's admin.
+    let draft = json!({"levels": {"autonomy": "moderate"}, "rationale": "Draft.", "draft": true});
+    let (drafted, draft) = c
+        .create(ev, "/notices/{id}/assessments", &assessments, draft)
+        .await;
+    assert_eq!(drafted["draft"], true);
+    let publish = format!("/assessments/{draft}/publish");
+    let (status, responses) = (format!("{finding}/status"), format!("{finding}/responses"));
+    let (share, history) = (format!("{finding}/share"), format!("{finding}/history"));
+    let to = |status: &str| Some(json!({"status": status}));
+    let say = |body: &str| Some(json!({"body": body}));
+    let share_with = |org: uuid::Uuid| Some(json!({"shared_with": [org]}));
+    #[rustfmt::skip]
+    let steps: Vec<Step> = vec![
+        (ev, "PATCH", "/findings/{id}", finding.clone(), Some(json!({"severity": "critical"})), 200),
+        (ev, "PATCH", "/findings/{id}", finding.clone(), Some(json!({"severity": "urgent"})), 422),
+        (dev, "PATCH", "/findings/{id}", finding.clone(), Some(json!({"title": "Mine now"})), 403),
+        (dev, "GET", "/findings/{id}/history", history.clone(), None, 200),
+        (other, "GET", "/findings/{id}/history", history, None, 404),
+        (dev, "POST", "/findings/{id}/status", status.clone(), to("acknowledged"), 200),
+        (dev, "POST", "/findings/{id}/status", status.clone(), to("closed"), 403),
+        (dev, "POST", "/findings/{id}/status", status.clone(), to("fixed"), 422),
+        (ev, "POST", "/findings/{id}/status", status.clone(), to("closed"), 200),
+        (ev, "POST", "/findings/{id}/status", status, to("closed"), 409),
+        (dev, "POST", "/findings/{id}/responses", responses.clone(), say("We are on it."), 201),
+        (dev, "POST", "/findings/{id}/responses", responses.clone(), say(" "), 422),
+        (other, "POST", "/findings/{id}/responses", responses.clone(), say("Me too."), 404),
+        (ev, "GET", "/findings/{id}/responses", format!("{responses}?limit=1"), None, 200),
+        (ev, "GET", "/findings/{id}/responses", format!("{responses}?limit=0"), None, 422),
+        (ev, "POST", "/findings/{id}/share", share.clone(), share_with(w.other_agency), 422),
+        (dev, "POST", "/findings/{id}/share", share.clone(), share_with(w.agency), 403),
+        (ev, "POST", "/findings/{id}/share", share, share_with(w.agency), 200),
+        (dev, "GET", "/assessments/{id}", format!("/assessments/{draft}"), None, 404),
+        (ev, "POST", "/assessments/{id}/publish", publish.clone(), None, 403),
+        (ag, "POST", "/assessments/{id}/publish", publish.clone(), None, 200),
+        (ag, "POST", "/assessments/{id}/publish", publish, None, 409),
+    ];
+    c.run(steps).await;
     let reason = Some(json!({"reason": "cancelled"}));
     #[rustfmt::skip]
     let steps: Vec<Step> = vec![

@@ -229,6 +229,81 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "+ . + + . . . . + + . . .",
     ));
 
+    // A finding's life: its later events are read as the finding is now (the developer, its agency, and an
+    // agency it is shared with alone). A draft assessment's event is its agency's until the draft is published.
+    let kept = id_of(&t.file_finding(&w.evaluator, broad, &[]).await);
+    events!();
+    let finding = |tail: &str| format!("/api/v1/findings/{kept}{tail}");
+    t.post(&w.dev_member, &finding("/status"), json!({"status": "disputed"}))
+        .await
+        .ok();
+    rows.push((
+        "the developer disputes a finding kept to its agency",
+        only(&events!(), "finding.status"),
+        "+ . + + . + + + . . . . .",
+    ));
+    t.post(
+        &w.dev_member,
+        &finding("/responses"),
+        json!({"body": "Not reproducible."}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "and answers in its thread",
+        only(&events!(), "finding.respond"),
+        "+ . + + . + + + . . . . .",
+    ));
+    t.patch(&w.evaluator, &finding(""), json!({"severity": "medium"}))
+        .await
+        .ok();
+    rows.push((
+        "its author edits it",
+        only(&events!(), "finding.edit"),
+        "+ . + + . + + + . . . . .",
+    ));
+    let later = id_of(&t.file_finding(&w.evaluator, broad, &[]).await);
+    events!();
+    t.post(
+        &w.agency_admin,
+        &format!("/api/v1/findings/{later}/share"),
+        json!({"shared_with": [w.other_agency]}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "a finding is shared with one other agency after filing",
+        only(&events!(), "finding.share"),
+        "+ . + + . + + + + + . . .",
+    ));
+    let assessments = format!("/api/v1/notices/{broad}/assessments");
+    let draft = json!({"levels": {"autonomy": "low"}, "rationale": "So far.", "draft": true});
+    t.post(&w.evaluator, &assessments, draft.clone()).await.ok();
+    rows.push((
+        "an evaluator drafts an assessment",
+        only(&events!(), "assessment.draft"),
+        "+ . . . . + + + . . . . .",
+    ));
+    let published = id_of(t.post(&w.evaluator, &assessments, draft).await.ok());
+    let drafted = only(&events!(), "assessment.draft");
+    t.post(
+        &w.agency_admin,
+        &format!("/api/v1/assessments/{published}/publish"),
+        json!({}),
+    )
+    .await
+    .ok();
+    rows.push((
+        "its agency's admin publishes a draft",
+        only(&events!(), "assessment.publish"),
+        "+ . + + . + + + . . . . .",
+    ));
+    rows.push((
+        "whose drafting the developer then reads",
+        drafted,
+        "+ . + + . + + + . . . . .",
+    ));
+
     // Model connections are the developer's; program administrators see what their events say, which is
     // no longer the upstream.
     let connections = format!("/api/v1/notices/{broad}/connections");

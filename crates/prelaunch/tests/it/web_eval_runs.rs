@@ -623,20 +623,27 @@ async fn cited_runs_and_samples_show_only_to_readers_who_may_see_them() {
     let links = [
         format!("/eval-runs/{run}"),
         format!("/eval-runs/{run}/samples/s1/1"),
-        format!("/eval-runs/{missing}"),
         format!("/eval-runs/{run}/samples/s9/1"),
     ];
-    // Findings take these links as evidence (paths on this service), as before.
-    let filed =
-        s.t.post(
-            &s.w.agency_admin,
-            &format!("/api/v1/notices/{}/findings", s.notice),
+    let (t, admin, notice, other) = (&s.t, &s.w.agency_admin, &s.notice, s.w.other_agency);
+    let file = |evidence: Vec<String>| async move {
+        t.post(
+            admin,
+            &format!("/api/v1/notices/{notice}/findings"),
             json!({
                 "title": "Echoes its input", "domain": "other", "severity": "low",
-                "description": "See the run.", "evidence": links, "shared_with": [s.w.other_agency],
+                "description": "See the run.", "evidence": evidence, "shared_with": [other],
             }),
         )
-        .await;
+        .await
+    };
+    // A finding cites only runs that exist and that its author may see.
+    let mut cited = links.to_vec();
+    cited.insert(2, format!("/eval-runs/{missing}"));
+    let refused = file(cited).await;
+    assert_eq!(refused.problem(422, "invalid-field")["field"], "evidence[2]");
+    // Findings take these links as evidence (paths on this service), as before.
+    let filed = file(links.to_vec()).await;
     let finding = filed.ok()["id"].as_str().unwrap().to_owned();
     let path = format!("/findings/{finding}");
     let plain = |link: &str| format!("<li><code>{link}</code></li>");
@@ -652,7 +659,6 @@ async fn cited_runs_and_samples_show_only_to_readers_who_may_see_them() {
                 "<a href=\"/eval-runs/{run}/samples/s1/1\" rel=\"noopener noreferrer\">Sample s1, epoch 1 of the run echo on {MODEL}: score 0</a>"
             ),
             plain(&links[2]),
-            plain(&links[3]),
         ] {
             assert!(page.body.contains(&part), "{part}:\n{}", page.body);
         }

@@ -5,6 +5,7 @@ mod cases;
 mod cvss;
 mod evals;
 mod federation;
+mod findings;
 mod gateway;
 mod notifications;
 mod openapi;
@@ -56,7 +57,7 @@ pub fn routes() -> Router<App> {
             "/notices/{id}/assessments",
             get(list_assessments).post(publish_assessment),
         )
-        .route("/findings/{id}", get(get_finding))
+        .route("/findings/{id}", get(get_finding).patch(findings::edit))
         .route("/assessments/{id}", get(get_assessment))
         .route("/audit", get(list_audit))
         .route("/audit/{id}/receipt", get(receipt))
@@ -65,6 +66,7 @@ pub fn routes() -> Router<App> {
         .route("/jobs/{id}/retry", post(retry_job))
         .merge(accounts::routes())
         .merge(cases::routes())
+        .merge(findings::routes())
         .merge(cvss::routes())
         .merge(evals::routes())
         .merge(federation::routes())
@@ -661,6 +663,9 @@ struct NewAssessmentBody {
     evidence: Vec<String>,
     #[serde(default)]
     shared_with: Vec<Uuid>,
+    /// A draft is visible to the agency only, until its admin publishes it.
+    #[serde(default)]
+    draft: bool,
 }
 
 async fn publish_assessment(
@@ -674,6 +679,7 @@ async fn publish_assessment(
         rationale: b.rationale,
         evidence: b.evidence,
         shared_with: b.shared_with,
+        draft: b.draft,
     };
     Ok((
         StatusCode::CREATED,

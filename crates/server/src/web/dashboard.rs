@@ -47,6 +47,9 @@ pub struct WorkRow {
     agency: String,
     level: String,
     level_label: String,
+    /// A finding's status (open, acknowledged, …); an assessment's is "published".
+    status: String,
+    status_label: String,
     at: String,
 }
 
@@ -176,6 +179,8 @@ pub async fn dashboard(State(app): State<App>, WebCaller(caller): WebCaller) -> 
                     agency: orgs.name(f.org_id),
                     level: f.severity.clone(),
                     level_label: humanize(&f.severity),
+                    status: f.status.clone(),
+                    status_label: humanize(&f.status),
                     at: when(f.created_at),
                 })
                 .collect();
@@ -189,6 +194,8 @@ pub async fn dashboard(State(app): State<App>, WebCaller(caller): WebCaller) -> 
                     agency: orgs.name(a.org_id),
                     level: a.overall.clone(),
                     level_label: humanize(&a.overall),
+                    status: "published".to_owned(),
+                    status_label: "Published".to_owned(),
                     at: when(a.published_at),
                 })
                 .collect();

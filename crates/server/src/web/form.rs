@@ -310,6 +310,7 @@ fn field_label(field: &str) -> String {
         "levels" => "Risk levels",
         "evidence" => "Evidence links",
         "confirm" => "Confirmation",
+        "body" => "Your response",
         "confirm_duplicate" => "File again",
         "api_style" => "API style",
         "base_url" => "Base URL",

@@ -13,6 +13,7 @@ mod chart;
 mod clearinghouse;
 mod dashboard;
 mod evals;
+mod finding_life;
 mod form;
 mod gateway;
 mod ledger;
@@ -106,7 +107,19 @@ pub fn routes() -> Router<App> {
             post(gateway::revoke_token),
         )
         .route("/notices/{id}/gateway-usage", get(usage::usage))
-        .route("/findings/{id}", get(work::finding))
+        .route("/findings/{id}", get(finding_life::finding))
+        .route("/findings/{id}/status", post(finding_life::set_status))
+        .route("/findings/{id}/responses", post(finding_life::respond))
+        .route("/findings/{id}/share", post(finding_life::share))
+        .route(
+            "/findings/{id}/edit",
+            get(finding_life::edit_form).post(finding_life::edit),
+        )
+        .route(
+            "/assessments/{id}/publish",
+            post(finding_life::publish_assessment),
+        )
+        .route("/gateway-calls/{id}", get(finding_life::gateway_call))
         .route("/assessments/{id}", get(work::assessment))
         .route("/organizations", get(orgs::organizations).post(orgs::create))
         .route("/organizations/{id}", get(orgs::organization))

@@ -283,6 +283,8 @@ pub struct AssessmentRow {
     pub levels: String,
     pub agency: String,
     pub published: String,
+    /// A draft, read by its agency alone until published.
+    pub draft: bool,
 }
 
 /// A select of the assessment form: one per domain.
@@ -366,6 +368,7 @@ pub fn assessment_row(a: &app::program::AssessmentView, orgs: &Directory) -> Ass
         levels: levels_text(&a.levels),
         agency: orgs.name(a.org_id),
         published: when(a.published_at),
+        draft: a.draft,
     }
 }
 

@@ -102,6 +102,8 @@ fn label(kind: NotificationKind) -> &'static str {
         NotificationKind::Unassigned => "I am removed from a notice",
         NotificationKind::FindingCreated => "A new finding",
         NotificationKind::AssessmentCreated => "A new assessment",
+        NotificationKind::FindingStatusChanged => "A finding's status changed",
+        NotificationKind::FindingResponded => "A new response on a finding",
         NotificationKind::LaunchMoved => "A launch moved",
         NotificationKind::NoticeLaunched => "A model launched",
         NotificationKind::NoticeWithdrawn => "A notice was withdrawn",

@@ -1,13 +1,13 @@
 //! The agencies' advisory work on a notice: findings and assessments, filed from the notice's page and read
 //! on their own pages.
 
-use super::notices::{AssessmentRow, FindingRow, Slot, assessment_row, finding_row, finish, path_id};
+use super::notices::{AssessmentRow, Slot, assessment_row, finish, path_id};
 use super::orgs::directory;
 use super::render::{Frame, WebError, WebResult, html};
 use super::session::{SignedInForm, WebCaller};
-use super::view::humanize;
+use super::view::{humanize, when};
 use app::program::{NewAssessment, NewFinding};
-use app::{App, Caller};
+use app::{App, Caller, policy};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -56,6 +56,7 @@ pub async fn publish_assessment(
                 rationale: f.text("rationale").to_owned(),
                 evidence: f.lines("evidence"),
                 shared_with,
+                draft: f.text("draft") == "yes",
             };
             app.publish_assessment(&form.caller, id, input).await
         }
@@ -70,14 +71,18 @@ pub async fn publish_assessment(
 /// An evidence entry: a link when it points somewhere a browser can go, text otherwise (a `urn:`). A link to
 /// an evaluation run or sample is a link, named by its run, only when the reader may see that run; otherwise
 /// it is plain text, the same whether the run is hidden or does not exist.
-struct Evidence {
-    href: Option<String>,
-    text: String,
+pub(super) struct Evidence {
+    pub(super) href: Option<String>,
+    pub(super) text: String,
     /// What a cited run or sample is (its task, its score).
-    label: Option<String>,
+    pub(super) label: Option<String>,
 }
 
-async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Result<Vec<Evidence>, WebError> {
+pub(super) async fn evidence(
+    app: &App,
+    caller: &Caller,
+    links: &[String],
+) -> Result<Vec<Evidence>, WebError> {
     let mut out = Vec::with_capacity(links.len());
     for link in links {
         if link.starts_with("/eval-runs/") {
@@ -86,6 +91,26 @@ async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Result<Vec<Ev
                 href: label.is_some().then(|| link.clone()),
                 text: link.clone(),
                 label,
+            });
+            continue;
+        }
+        if let Some(id) = link.strip_prefix("/gateway-calls/") {
+            // A cited gateway call opens only for those who may read it; to others it is text.
+            let call = match id.parse() {
+                Ok(id) => app.readable_gateway_call(caller, id).await?,
+                Err(_) => None,
+            };
+            out.push(Evidence {
+                href: call.as_ref().map(|_| link.clone()),
+                text: link.clone(),
+                label: call.map(|c| {
+                    format!(
+                        "Gateway call: {} at {}, status {}",
+                        c.model,
+                        when(c.started_at),
+                        c.status
+                    )
+                }),
             });
             continue;
         }
@@ -102,14 +127,19 @@ async fn evidence(app: &App, caller: &Caller, links: &[String]) -> Result<Vec<Ev
 }
 
 /// The notice a finding or an assessment is about, as its page names it.
-struct About {
-    notice_id: String,
-    notice: String,
+pub(super) struct About {
+    pub(super) notice_id: String,
+    pub(super) notice: String,
     /// The author's name, when the caller may see it (people of the same agency).
-    author: Option<String>,
+    pub(super) author: Option<String>,
 }
 
-async fn about(app: &App, caller: &Caller, notice_id: Uuid, author_id: Uuid) -> Result<About, WebError> {
+pub(super) async fn about(
+    app: &App,
+    caller: &Caller,
+    notice_id: Uuid,
+    author_id: Uuid,
+) -> Result<About, WebError> {
     let notice = app.get_notice(caller, notice_id).await?;
     let author = app.get_user(caller, author_id).await.ok().map(|u| u.display_name);
     Ok(About {
@@ -117,34 +147,6 @@ async fn about(app: &App, caller: &Caller, notice_id: Uuid, author_id: Uuid) -> 
         notice: format!("{} {}", notice.model_name, notice.model_version),
         author,
     })
-}
-
-#[derive(Template)]
-#[template(path = "finding.html")]
-struct FindingPage {
-    frame: Frame,
-    f: FindingRow,
-    about: About,
-    description: String,
-    evidence: Vec<Evidence>,
-}
-
-pub async fn finding(
-    State(app): State<App>,
-    WebCaller(caller): WebCaller,
-    Path(raw): Path<String>,
-) -> WebResult {
-    let finding = app.get_finding(&caller, path_id(&raw)?).await?;
-    let orgs = directory(&app, &caller).await?;
-    let row = finding_row(&finding, &orgs);
-    let page = FindingPage {
-        frame: Frame::signed_in(&caller, "notices", finding.title.clone()),
-        about: about(&app, &caller, finding.notice_id, finding.author_id).await?,
-        f: row,
-        description: review::markdown::render(&finding.description),
-        evidence: evidence(&app, &caller, &finding.evidence).await?,
-    };
-    Ok(html(StatusCode::OK, &page))
 }
 
 struct LevelRow {
@@ -162,6 +164,9 @@ struct AssessmentPage {
     levels: Vec<LevelRow>,
     rationale: String,
     evidence: Vec<Evidence>,
+    /// A draft, read by its agency alone until the agency's admin publishes it.
+    draft: bool,
+    may_publish: bool,
 }
 
 pub async fn assessment(
@@ -184,6 +189,8 @@ pub async fn assessment(
                 level_label: humanize(level),
             })
             .collect(),
+        draft: assessment.draft,
+        may_publish: assessment.draft && policy::can_publish_assessment(&caller, assessment.org_id),
         a: row,
         rationale: review::markdown::render(&assessment.rationale),
         evidence: evidence(&app, &caller, &assessment.evidence).await?,

@@ -56,25 +56,29 @@ impl AudienceStore for This {
         audience: &Audience,
         page: &Page<Uuid>,
     ) -> Result<Vec<Assessment>> {
-        Ok(
-            sqlx::query_as(concat!(crate::audience::work_page!("assessments")))
-                .bind(audience.developer_org)
-                .bind(audience.agency_org)
-                .bind(notice_id)
-                .bind(page.after)
-                .bind(page.limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(concat!(crate::audience::work_page!(
+            "assessments",
+            crate::audience::draft_visible!("$2")
+        )))
+        .bind(audience.developer_org)
+        .bind(audience.agency_org)
+        .bind(notice_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn visible_assessment(&self, id: Uuid, audience: &Audience) -> Result<Option<Assessment>> {
-        Ok(sqlx::query_as(concat!(crate::audience::work_one!("assessments")))
-            .bind(audience.developer_org)
-            .bind(audience.agency_org)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(concat!(crate::audience::work_one!(
+            "assessments",
+            crate::audience::draft_visible!("$2")
+        )))
+        .bind(audience.developer_org)
+        .bind(audience.agency_org)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn list_events(&self, q: &EventQuery) -> Result<Vec<AuditEvent>> {

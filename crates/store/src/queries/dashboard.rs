@@ -2,7 +2,7 @@
 //! the audience's, compiled into each `WHERE` with the macros of `audience.rs`.
 
 use super::This;
-use crate::audience::{notice_visible, work_visible};
+use crate::audience::{draft_visible, notice_visible, work_visible};
 use crate::sql::notice_select;
 use crate::{Assessment, Audience, DashboardStore, Finding, Notice, ProgramCounts, Result};
 use async_trait::async_trait;
@@ -84,6 +84,8 @@ impl DashboardStore for This {
             "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id \
              WHERE n.developer_org_id = $1 AND w.published_at >= $3 AND ",
             work_visible!("$1", "$2"),
+            " AND ",
+            draft_visible!("$2"),
             " ORDER BY w.published_at DESC, w.id DESC LIMIT $4"
         ))
         .bind(audience.developer_org)

@@ -298,7 +298,7 @@ impl ReviewStore for This {
         Self::record(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO assessments (id, notice_id, org_id, author_id, levels, rationale, evidence, \
-             published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             published_at, draft) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(a.id)
         .bind(a.notice_id)
@@ -308,6 +308,7 @@ impl ReviewStore for This {
         .bind(&a.rationale)
         .bind(&a.evidence)
         .bind(a.published_at)
+        .bind(a.draft)
         .execute(&mut *tx)
         .await?;
         Self::insert_shares(&mut tx, a.id, shares).await?;
