@@ -993,7 +993,7 @@ async fn api_tokens_are_shown_once_and_can_be_revoked() {
         .assert(303);
     t.call(reqwest::Method::GET, "/api/v1/me", Some(&token), None)
         .await
-        .problem(401, "unauthenticated");
+        .problem(401, "invalid-token");
     assert!(web.get("/tokens").await.body.contains("Revoked"));
 }
 
