@@ -379,3 +379,39 @@ async fn the_api_document_describes_the_conveniences() {
         .unwrap();
     assert!(unauthenticated.contains("/problems/invalid-token"));
 }
+
+#[tokio::test]
+async fn the_api_reference_is_a_page_of_the_site_rendered_from_the_document() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let public = reqwest::get(t.url("/api-reference")).await.unwrap();
+    assert_eq!(public.status(), 200);
+    let public = public.text().await.unwrap();
+    let dev = Web::sign_in(&t, &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await).await;
+    let signed_in = dev.get("/api-reference").await;
+    signed_in.assert(200);
+    let doc: Value = t.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;
+    for html in [&public, &signed_in.body] {
+        crate::web::assert_accessible("/api-reference", html);
+        // Every operation of the document, by its id, method and path.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                    continue;
+                };
+                assert!(html.contains(&format!("id=\"op-{id}\"")), "{id}");
+                let shown = format!("{}</span> /api/v1{path}", method.to_uppercase());
+                assert!(html.contains(&shown), "{shown}");
+            }
+        }
+        assert!(html.contains("<code>kind</code>"), "the new parameter is described");
+        // Nothing comes from elsewhere.
+        assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no CDN");
+    }
+    // Every page links to it.
+    for path in ["/", "/notices", "/tokens"] {
+        let page = dev.get(path).await;
+        assert!(page.body.contains("href=\"/api-reference\""), "{path}");
+    }
+    let _ = w;
+}

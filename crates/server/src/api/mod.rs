@@ -6,7 +6,7 @@ mod cvss;
 mod evals;
 mod gateway;
 mod notifications;
-mod openapi;
+pub(crate) mod openapi;
 mod reports;
 mod tlp;
 mod webhooks;
