@@ -131,7 +131,9 @@ impl Upstream {
 
     /// Sends a call and waits for the response's status and headers.
     pub async fn send(&self, target: &Target, body: Vec<u8>) -> Result<Response, GatewayError> {
-        self.send_diagnosed(target, body).await.map_err(|(error, _)| error)
+        self.send_diagnosed(target, body)
+            .await
+            .map_err(|(error, _)| error)
     }
 
     /// As `send`, saying also why a call that got no response failed, for the connection test.
@@ -236,12 +238,17 @@ impl Upstream {
                 let bytes = response.error_body().await;
                 return Err(Failed::status(target, status, &bytes));
             }
-            let mut parser = crate::sse::SseParser::new(usize::try_from(target.limits.max_event_bytes).unwrap_or(usize::MAX));
+            let mut parser = crate::sse::SseParser::new(
+                usize::try_from(target.limits.max_event_bytes).unwrap_or(usize::MAX),
+            );
             let mut read: u64 = 0;
             while let Some(chunk) = response.chunk().await.map_err(|e| Failed::body(target, e))? {
                 read += chunk.len() as u64;
                 if read > target.limits.max_stream_bytes || parser.too_large() {
-                    return Err(Failed::body(target, BodyError::TooLarge(target.limits.max_stream_bytes)));
+                    return Err(Failed::body(
+                        target,
+                        BodyError::TooLarge(target.limits.max_stream_bytes),
+                    ));
                 }
                 let added = parser.push(&chunk).len();
                 events = events.saturating_add(u32::try_from(added).unwrap_or(u32::MAX));
@@ -262,9 +269,10 @@ impl Upstream {
                 ok: false,
                 events,
                 latency_ms,
-                message: "the streamed answer ended without a single event; check that the model's API streams \
+                message:
+                    "the streamed answer ended without a single event; check that the model's API streams \
                           server-sent events"
-                    .into(),
+                        .into(),
                 failure: Some(Failure::BadReply),
             },
             Err(failed) => StreamCheck {
@@ -297,7 +305,10 @@ const MAX_SAMPLE_CHARS: usize = 200;
 /// The text of a reply (OpenAI's first choice, or Anthropic's text blocks), scrubbed, then shortened.
 fn sample_reply(bytes: &[u8], scrubber: &Scrubber) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let text = match value.pointer("/choices/0/message/content").and_then(|v| v.as_str()) {
+    let text = match value
+        .pointer("/choices/0/message/content")
+        .and_then(|v| v.as_str())
+    {
         Some(text) => text.to_owned(),
         None => value
             .get("content")?
@@ -345,13 +356,25 @@ impl Failure {
                 return Failure::ConnectionRefused;
             }
             let text = e.to_string().to_ascii_lowercase();
-            unresolved |= ["dns error", "failed to lookup address", "name or service not known", "no such host",
-                "nodename nor servname"]
-                .iter()
-                .any(|m| text.contains(m));
-            tls |= ["tls", "certificate", "handshake", "corrupt message", "invalidcontenttype", "invalid peer"]
-                .iter()
-                .any(|m| text.contains(m));
+            unresolved |= [
+                "dns error",
+                "failed to lookup address",
+                "name or service not known",
+                "no such host",
+                "nodename nor servname",
+            ]
+            .iter()
+            .any(|m| text.contains(m));
+            tls |= [
+                "tls",
+                "certificate",
+                "handshake",
+                "corrupt message",
+                "invalidcontenttype",
+                "invalid peer",
+            ]
+            .iter()
+            .any(|m| text.contains(m));
             cause = e.source();
         }
         if unresolved {
@@ -374,15 +397,21 @@ struct Failed {
 impl Failed {
     fn new(target: &Target, failure: Failure, error: GatewayError) -> Failed {
         let message = match failure {
-            Failure::NameNotResolved => "the host name in the base URL could not be resolved: no such name was \
+            Failure::NameNotResolved => {
+                "the host name in the base URL could not be resolved: no such name was \
                  found in DNS; check the base URL for a typing mistake"
-                .to_owned(),
-            Failure::ConnectionRefused => "the connection was refused: nothing accepts connections at the base \
+                    .to_owned()
+            }
+            Failure::ConnectionRefused => {
+                "the connection was refused: nothing accepts connections at the base \
                  URL's address and port; check the port and that the model's API is running"
-                .to_owned(),
-            Failure::Tls => "the secure connection (TLS) failed: the server at the base URL's port does not speak \
+                    .to_owned()
+            }
+            Failure::Tls => {
+                "the secure connection (TLS) failed: the server at the base URL's port does not speak \
                  TLS or its certificate is not valid for its name; check https or http and the port"
-                .to_owned(),
+                    .to_owned()
+            }
             Failure::Timeout => format!(
                 "no answer within the connection's timeout of {} seconds; the model's API is slow or silent",
                 target.timeout.as_secs()
@@ -400,7 +429,10 @@ impl Failed {
     fn status(target: &Target, status: u16, body: &[u8]) -> Failed {
         let said = upstream_error_message(body, target.scrubber());
         let mut message = format!("the model's API answered with HTTP status {status}");
-        if let Some(reason) = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
+        if let Some(reason) = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
             message.push_str(&format!(" ({reason})"));
         }
         if matches!(status, 401 | 403) {

@@ -123,9 +123,24 @@ async fn an_invalid_token_is_answered_as_invalid_not_as_missing() {
     t.clock.set(t.clock_now() + chrono::Duration::days(2));
     // (case, token, problem type, title)
     let cases: Vec<(&str, Option<&str>, &str, &str)> = vec![
-        ("no credential", None, "unauthenticated", "Authentication required"),
-        ("unknown token", Some("plk_not-a-real-token"), "invalid-token", "Invalid token"),
-        ("not our format", Some("garbage"), "invalid-token", "Invalid token"),
+        (
+            "no credential",
+            None,
+            "unauthenticated",
+            "Authentication required",
+        ),
+        (
+            "unknown token",
+            Some("plk_not-a-real-token"),
+            "invalid-token",
+            "Invalid token",
+        ),
+        (
+            "not our format",
+            Some("garbage"),
+            "invalid-token",
+            "Invalid token",
+        ),
         ("revoked", Some(&revoked_token), "invalid-token", "Invalid token"),
         ("expired", Some(&expiring_token), "invalid-token", "Invalid token"),
     ];
@@ -212,6 +227,16 @@ async fn echoing_failure_port() -> u16 {
     port
 }
 
+/// (case, base URL, ok, failure, status, words the message must have)
+type Diagnosis = (
+    &'static str,
+    String,
+    bool,
+    Option<&'static str>,
+    Option<u16>,
+    &'static str,
+);
+
 #[tokio::test]
 async fn the_connection_test_says_which_step_failed_in_plain_words() {
     let t = spawn_app().await;
@@ -227,7 +252,7 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
     let silent = silent_port().await;
     let echoing = echoing_failure_port().await;
     // (case, base URL, ok, failure, status, words the message must have)
-    let cases: Vec<(&str, String, bool, Option<&str>, Option<u16>, &str)> = vec![
+    let cases: Vec<Diagnosis> = vec![
         (
             "name not resolved",
             "http://model-api.example.invalid/v1".into(),
@@ -300,7 +325,10 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
             assert_eq!(p["stream"], Value::Null, "{case}");
         }
         if *case == "500 echoing the credential" {
-            assert!(text.contains("backend crashed for key"), "the upstream's words, scrubbed: {text}");
+            assert!(
+                text.contains("backend crashed for key"),
+                "the upstream's words, scrubbed: {text}"
+            );
         }
     }
     // The working upstream saw a plain call and a streamed one.
@@ -336,7 +364,11 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
     assert_eq!(p["stream"]["failure"], "timeout", "{p}");
 
     // The web page says the same in words.
-    let dev = Web::sign_in(&t, &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await).await;
+    let dev = Web::sign_in(
+        &t,
+        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
+    )
+    .await;
     let page = format!("/notices/{notice}/connections");
     let refused_id = listed.body["items"]
         .as_array()
@@ -355,7 +387,11 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
     worked.assert(200);
     assert!(worked.body.contains("The model&#39;s reply") || worked.body.contains("The model's reply"));
     assert!(worked.body.contains("id=\"test-reply\""));
-    assert!(worked.body.contains("id=\"test-stream\">Works."), "{}", worked.body);
+    assert!(
+        worked.body.contains("id=\"test-stream\">Works."),
+        "{}",
+        worked.body
+    );
 }
 
 #[tokio::test]
@@ -387,7 +423,11 @@ async fn the_api_reference_is_a_page_of_the_site_rendered_from_the_document() {
     let public = reqwest::get(t.url("/api-reference")).await.unwrap();
     assert_eq!(public.status(), 200);
     let public = public.text().await.unwrap();
-    let dev = Web::sign_in(&t, &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await).await;
+    let dev = Web::sign_in(
+        &t,
+        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
+    )
+    .await;
     let signed_in = dev.get("/api-reference").await;
     signed_in.assert(200);
     let doc: Value = t.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;
@@ -404,9 +444,15 @@ async fn the_api_reference_is_a_page_of_the_site_rendered_from_the_document() {
                 assert!(html.contains(&shown), "{shown}");
             }
         }
-        assert!(html.contains("<code>kind</code>"), "the new parameter is described");
+        assert!(
+            html.contains("<code>kind</code>"),
+            "the new parameter is described"
+        );
         // Nothing comes from elsewhere.
-        assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no CDN");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "no CDN"
+        );
     }
     // Every page links to it.
     for path in ["/", "/notices", "/tokens"] {

@@ -24,10 +24,21 @@ async fn scene() -> Scene {
         .as_str()
         .unwrap()
         .to_owned();
-    let dev = Web::sign_in(&t, &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await).await;
+    let dev = Web::sign_in(
+        &t,
+        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
+    )
+    .await;
     let agency = Web::sign_in(
         &t,
-        &member(&t, "Cyber Evaluation Agency", "boss@agency.example", "admin", "Bo").await,
+        &member(
+            &t,
+            "Cyber Evaluation Agency",
+            "boss@agency.example",
+            "admin",
+            "Bo",
+        )
+        .await,
     )
     .await;
     let admin = Web::sign_in(
@@ -78,7 +89,10 @@ fn assert_summary(case: &str, page: &Page, anchor: &str, label: &str, says: &str
         .unwrap_or_else(|| panic!("{case}: no summary: {body}"));
     let main = body.find("<main").unwrap();
     let heading = body.find("<h1").unwrap();
-    assert!(main < summary && summary < heading, "{case}: the summary is not at the top");
+    assert!(
+        main < summary && summary < heading,
+        "{case}: the summary is not at the top"
+    );
     assert_eq!(body.matches("id=\"error-summary\"").count(), 1, "{case}");
     let tag = &body[body[..summary].rfind('<').unwrap()..summary + body[summary..].find('>').unwrap()];
     assert!(
@@ -108,14 +122,27 @@ async fn every_form_shows_its_errors_at_the_top_in_the_words_on_screen() {
     let s = scene().await;
     let n = &s.notice;
     let agency = s.w.agency.to_string();
-    let past = (s.t.clock_now() - Duration::days(2)).format("%Y-%m-%d %H:%M").to_string();
-    let soon = (s.t.clock_now() + Duration::days(20)).format("%Y-%m-%d %H:%M").to_string();
+    let past = (s.t.clock_now() - Duration::days(2))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let soon = (s.t.clock_now() + Duration::days(20))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     let notice_page = format!("/notices/{n}");
     let connections = format!("/notices/{n}/connections");
     let admin_org = s.w.agency.to_string();
     let agency_page = format!("/organizations/{admin_org}");
     // (case, who, form page, action, fields, anchor, label, what the summary says)
-    type Case<'a> = (&'a str, &'a Web, String, String, Vec<(&'a str, String)>, &'a str, &'a str, &'a str);
+    type Case<'a> = (
+        &'a str,
+        &'a Web,
+        String,
+        String,
+        Vec<(&'a str, String)>,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             "notice: no name",
@@ -280,13 +307,20 @@ async fn launch_times_are_typed_as_utc_in_24_hours() {
     let s = scene().await;
     let form = s.dev.get("/notices/new").await;
     form.assert(200);
-    assert!(!form.body.contains("datetime-local"), "no locale-dependent picker");
+    assert!(
+        !form.body.contains("datetime-local"),
+        "no locale-dependent picker"
+    );
     assert!(form.body.contains("24-hour time in UTC"));
     // The notice's page shows the planned launch the same way, and a time typed that way is read as UTC.
     let page = s.dev.get(&format!("/notices/{}", s.notice)).await;
-    let planned = (s.t.clock_now() + Duration::days(40)).format("%Y-%m-%d %H:%M").to_string();
+    let planned = (s.t.clock_now() + Duration::days(40))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     assert_eq!(page.input_value("id=\"launch-planned_launch_at\""), planned);
-    let later = (s.t.clock_now() + Duration::days(50)).format("%Y-%m-%d 17:45").to_string();
+    let later = (s.t.clock_now() + Duration::days(50))
+        .format("%Y-%m-%d 17:45")
+        .to_string();
     let moved = s
         .dev
         .submit(
@@ -296,7 +330,9 @@ async fn launch_times_are_typed_as_utc_in_24_hours() {
         )
         .await;
     assert_eq!(moved.status, 303, "{}", moved.body);
-    let notice = s.t.get(&s.w.dev_admin, &format!("/api/v1/notices/{}", s.notice)).await;
+    let notice =
+        s.t.get(&s.w.dev_admin, &format!("/api/v1/notices/{}", s.notice))
+            .await;
     let at = notice.ok()["planned_launch_at"].as_str().unwrap().to_owned();
     assert!(at.starts_with(&later.replace(' ', "T")), "{at} from {later}");
 }
@@ -314,9 +350,14 @@ async fn mistakes_in_the_address_name_the_parameter() {
         let page = s.dev.get(path).await;
         assert!(page.status.is_client_error(), "{path}: {}", page.status);
         assert!(
-            page.body.contains(&format!("The address’s “{parameter}” parameter"))
-                || page.body.contains(&format!("The address&#39;s “{parameter}” parameter"))
-                || page.body.contains(&format!("The address's “{parameter}” parameter")),
+            page.body
+                .contains(&format!("The address’s “{parameter}” parameter"))
+                || page
+                    .body
+                    .contains(&format!("The address&#39;s “{parameter}” parameter"))
+                || page
+                    .body
+                    .contains(&format!("The address's “{parameter}” parameter")),
             "{path}: {}",
             page.body
         );
@@ -341,17 +382,33 @@ async fn in_a_browser_focus_lands_on_the_summary_and_its_link_reaches_the_field(
     browser.goto(&s.t.url("/notices/new")).await.unwrap();
     browser.fill("#model_name", "Vega").await.unwrap();
     browser.fill("#model_version", "1").await.unwrap();
-    let past = (s.t.clock_now() - Duration::days(2)).format("%Y-%m-%d %H:%M").to_string();
+    let past = (s.t.clock_now() - Duration::days(2))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     browser.fill("#planned_launch_at", &past).await.unwrap();
     browser.click("#shared_with-1").await.unwrap();
     browser.click("main form button[type=submit]").await.unwrap();
     let said = wait_for(&browser, "#error-summary", "There is a problem").await;
-    assert!(said.contains("Planned launch (UTC): Must be in the future") || said.contains("Planned launch (UTC): must be in the future"), "{said}");
+    assert!(
+        said.contains("Planned launch (UTC): Must be in the future")
+            || said.contains("Planned launch (UTC): must be in the future"),
+        "{said}"
+    );
     assert!(!said.contains("planned_launch_at"), "{said}");
     let summary = browser.find("#error-summary").await.unwrap();
-    assert_eq!(browser.active_element().await.unwrap(), summary, "focus is on the summary");
+    assert_eq!(
+        browser.active_element().await.unwrap(),
+        summary,
+        "focus is on the summary"
+    );
     browser.click("#error-summary a").await.unwrap();
-    assert!(browser.current_url().await.unwrap().ends_with("#planned_launch_at"));
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .ends_with("#planned_launch_at")
+    );
 
     // Inviting someone with an address that is not one, on the agency's page.
     sign_out_and_in(&browser, &s.t, "boss@agency.example").await;
@@ -361,15 +418,25 @@ async fn in_a_browser_focus_lands_on_the_summary_and_its_link_reaches_the_field(
         .unwrap();
     browser.fill("#email", "nobody").await.unwrap();
     browser
-        .click(&format!("form[action=\"/organizations/{}/invitations\"] button[type=submit]", s.w.agency))
+        .click(&format!(
+            "form[action=\"/organizations/{}/invitations\"] button[type=submit]",
+            s.w.agency
+        ))
         .await
         .unwrap();
     let said = wait_for(&browser, "#error-summary", "E-mail address").await;
     assert!(!said.contains("email:"), "{said}");
     let summary = browser.find("#error-summary").await.unwrap();
-    assert_eq!(browser.active_element().await.unwrap(), summary, "focus is on the summary");
+    assert_eq!(
+        browser.active_element().await.unwrap(),
+        summary,
+        "focus is on the summary"
+    );
     let top = browser.text("main > *:first-child h2").await.unwrap();
-    assert_eq!(top, "There is a problem", "the summary is the first thing in the page");
+    assert_eq!(
+        top, "There is a problem",
+        "the summary is the first thing in the page"
+    );
     browser.close().await.unwrap();
 }
 

@@ -68,7 +68,11 @@ pub async fn page(MaybeWebCaller(caller): MaybeWebCaller) -> Response {
 }
 
 fn text(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The object a `$ref` names within the document (`#/components/parameters/Cursor`), or the value itself.
@@ -163,8 +167,16 @@ impl Reference {
 
 impl Operation {
     fn read(document: &Value, path: &str, method: &str, item: &Value, op: &Value) -> Operation {
-        let shared = item.get("parameters").and_then(Value::as_array).into_iter().flatten();
-        let own = op.get("parameters").and_then(Value::as_array).into_iter().flatten();
+        let shared = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let own = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
         let parameters = shared
             .chain(own)
             .map(|p| {
@@ -230,12 +242,20 @@ mod tests {
             .sum();
         assert_eq!(listed, in_document);
         let orgs = reference.tags.iter().find(|t| t.name == "organizations").unwrap();
-        let list = orgs.operations.iter().find(|o| o.id == "op-listOrganizations").unwrap();
+        let list = orgs
+            .operations
+            .iter()
+            .find(|o| o.id == "op-listOrganizations")
+            .unwrap();
         assert_eq!(list.path, "/api/v1/organizations");
         let cursor = list.parameters.iter().find(|p| p.name == "cursor").unwrap();
         assert_eq!(cursor.place, "query");
         let kind = list.parameters.iter().find(|p| p.name == "kind").unwrap();
         assert!(kind.kind.contains("agency"), "{}", kind.kind);
-        assert!(list.responses.iter().any(|(s, d)| s == "401" && d.contains("invalid-token")));
+        assert!(
+            list.responses
+                .iter()
+                .any(|(s, d)| s == "401" && d.contains("invalid-token"))
+        );
     }
 }

@@ -481,7 +481,12 @@ mod tests {
     fn messages_use_the_labels_on_screen() {
         // (prefix, field, message from app, as the form shows it)
         let cases: &[(&str, &str, &str, &str)] = &[
-            ("", "planned_launch_at", "planned_launch_at must be in the future", "must be in the future"),
+            (
+                "",
+                "planned_launch_at",
+                "planned_launch_at must be in the future",
+                "must be in the future",
+            ),
             (
                 "launch-",
                 "planned_launch_at",
@@ -506,16 +511,29 @@ mod tests {
                 "name at least one agency, or set shared_with_all.",
                 "name at least one agency, or set “Every participating agency”.",
             ),
-            ("", "email", "must be an e-mail address", "must be an e-mail address"),
+            (
+                "",
+                "email",
+                "must be an e-mail address",
+                "must be an e-mail address",
+            ),
             ("", "", "the notice is withdrawn", "the notice is withdrawn"),
         ];
         for (prefix, field, message, shown) in cases {
             assert_eq!(on_screen(prefix, field, message), *shown, "{message}");
-            for name in ["planned_launch_at", "shared_with_all", "shared_with ", "T12:00:00Z"] {
+            for name in [
+                "planned_launch_at",
+                "shared_with_all",
+                "shared_with ",
+                "T12:00:00Z",
+            ] {
                 assert!(!shown.contains(name), "{shown}");
             }
         }
-        assert_eq!(field_label("launch-", "planned_launch_at"), "New planned launch (UTC)");
+        assert_eq!(
+            field_label("launch-", "planned_launch_at"),
+            "New planned launch (UTC)"
+        );
         assert_eq!(field_label("", "planned_launch_at"), "Planned launch (UTC)");
     }
 

@@ -190,7 +190,10 @@ pub fn parameter_error(parameter: &str, detail: &str) -> String {
         .and_then(|rest| rest.strip_prefix(':'))
         .unwrap_or(detail)
         .trim();
-    let detail = detail.strip_prefix(parameter).map(str::trim_start).unwrap_or(detail);
+    let detail = detail
+        .strip_prefix(parameter)
+        .map(str::trim_start)
+        .unwrap_or(detail);
     format!("The address's “{parameter}” parameter is not valid: {detail}")
 }
 

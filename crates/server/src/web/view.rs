@@ -32,7 +32,10 @@ pub fn from_field_time(text: &str) -> String {
     let text = text.trim();
     match text.split_once(' ') {
         Some((date, time))
-            if date.len() == 10 && date.get(4..5) == Some("-") && !time.trim().is_empty() && !time.trim().contains(' ') =>
+            if date.len() == 10
+                && date.get(4..5) == Some("-")
+                && !time.trim().is_empty()
+                && !time.trim().contains(' ') =>
         {
             format!("{date}T{}", time.trim())
         }

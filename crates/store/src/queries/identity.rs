@@ -63,7 +63,11 @@ impl IdentityStore for This {
         )
     }
 
-    async fn list_active_orgs(&self, kind: accounts::OrgKind, page: &Page<Uuid>) -> Result<Vec<Organization>> {
+    async fn list_active_orgs(
+        &self,
+        kind: accounts::OrgKind,
+        page: &Page<Uuid>,
+    ) -> Result<Vec<Organization>> {
         Ok(sqlx::query_as(
             "SELECT * FROM organizations WHERE kind = $1 AND active AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
         )
