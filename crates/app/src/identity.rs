@@ -162,6 +162,20 @@ impl App {
         Ok(paginate(rows, limit, |o| o.id.to_string(), OrgView::from))
     }
 
+    /// The active organisations of one kind (`agency`, to choose agencies by name): the same directory, less
+    /// the organisations that take no part now.
+    pub async fn list_active_orgs(
+        &self,
+        _caller: &Caller,
+        kind: &str,
+        page: &PageRequest,
+    ) -> AppResult<Paged<OrgView>> {
+        let kind = OrgKind::parse("kind", kind)?;
+        let (limit, fetch) = page.by_id()?;
+        let rows = self.store.list_active_orgs(kind, &fetch).await?;
+        Ok(paginate(rows, limit, |o| o.id.to_string(), OrgView::from))
+    }
+
     pub async fn get_org(&self, _caller: &Caller, id: Uuid) -> AppResult<OrgView> {
         Ok(self
             .store

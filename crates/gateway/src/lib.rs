@@ -45,4 +45,4 @@ pub use relay::{CallRequest, Relayed, StreamRewriter, Usage};
 pub use scrub::Scrubber;
 pub use sealed::{MasterKey, SealError, SecretBox};
 pub use settings::{AgencyLimits, ApiStyle, Limits, ResponseLimits, Retention};
-pub use upstream::{Probe, Target, Upstream};
+pub use upstream::{Failure, Probe, StreamCheck, Target, Upstream};

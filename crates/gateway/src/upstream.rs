@@ -131,10 +131,21 @@ impl Upstream {
 
     /// Sends a call and waits for the response's status and headers.
     pub async fn send(&self, target: &Target, body: Vec<u8>) -> Result<Response, GatewayError> {
+        self.send_diagnosed(target, body)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// As `send`, saying also why a call that got no response failed, for the connection test.
+    async fn send_diagnosed(
+        &self,
+        target: &Target,
+        body: Vec<u8>,
+    ) -> Result<Response, (GatewayError, Failure)> {
         // Host names are checked as they resolve; an address in the URL is checked here.
         self.egress
             .check_url(&target.base_url)
-            .map_err(|_| GatewayError::upstream_not_public())?;
+            .map_err(|_| (GatewayError::upstream_not_public(), Failure::AddressNotAllowed))?;
         let url = format!("{}{}", target.base_url, target.style.call_path());
         let mut request = self
             .client
@@ -151,12 +162,15 @@ impl Upstream {
             request = request.header(name.as_str(), value.expose());
         }
         match tokio::time::timeout(target.timeout, request.send()).await {
-            Err(_) => Err(GatewayError::upstream_timeout()),
-            Ok(Err(error)) if error.is_timeout() => Err(GatewayError::upstream_timeout()),
-            Ok(Err(error)) if egress::is_refusal(&error) => Err(GatewayError::upstream_not_public()),
+            Err(_) => Err((GatewayError::upstream_timeout(), Failure::Timeout)),
+            Ok(Err(error)) if error.is_timeout() => Err((GatewayError::upstream_timeout(), Failure::Timeout)),
+            Ok(Err(error)) if egress::is_refusal(&error) => {
+                Err((GatewayError::upstream_not_public(), Failure::AddressNotAllowed))
+            }
             Ok(Err(error)) => {
+                let failure = Failure::of(&error);
                 tracing::warn!(error = %error.without_url(), "upstream call failed");
-                Err(GatewayError::upstream_unreachable())
+                Err((GatewayError::upstream_unreachable(), failure))
             }
             Ok(Ok(inner)) => Ok(Response {
                 inner,
@@ -166,42 +180,280 @@ impl Upstream {
         }
     }
 
-    /// Makes one small real call, to check a connection's settings. Says what happened without the upstream's
-    /// identity.
+    /// Makes one small real call, to check a connection's settings, and, when it works, one streamed call.
+    /// Says what happened in plain words (which step failed: the name, the connection, TLS, the wait, the
+    /// status) without the upstream's identity: its error text and its reply pass the connection's scrubber.
     pub async fn probe(&self, target: &Target) -> Probe {
-        let body = serde_json::json!({
-            "model": target.upstream_model,
-            "messages": [{"role": "user", "content": "Reply with OK."}],
-            "max_tokens": 5,
-        });
         let started = Instant::now();
-        let outcome = async {
-            let response = self
-                .send(target, serde_json::to_vec(&body).unwrap_or_default())
-                .await?;
-            let status = response.status();
-            if (200..300).contains(&status) {
-                response.body().await.map_err(|e| e.error())?;
-                Ok(status)
-            } else {
-                let bytes = response.error_body().await;
-                Err(map_status(status, None, &bytes, target.scrubber()))
-            }
-        }
-        .await;
+        let outcome = self.probe_call(target).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
-            Ok(status) => Probe {
+            Ok((status, reply)) => Probe {
                 ok: true,
                 status: Some(status),
                 latency_ms,
                 message: "the model's API answered".into(),
+                failure: None,
+                reply,
+                stream: Some(self.probe_stream(target).await),
             },
-            Err(error) => Probe {
+            Err(failed) => Probe {
                 ok: false,
-                status: None,
+                status: failed.status,
                 latency_ms,
-                message: error.message,
+                message: failed.message,
+                failure: Some(failed.failure),
+                reply: None,
+                stream: None,
+            },
+        }
+    }
+
+    /// The plain call: its status and the start of the model's reply.
+    async fn probe_call(&self, target: &Target) -> Result<(u16, Option<String>), Failed> {
+        let response = self
+            .send_diagnosed(target, probe_body(target, false))
+            .await
+            .map_err(|(error, failure)| Failed::new(target, failure, error))?;
+        let status = response.status();
+        if !(200..300).contains(&status) {
+            let bytes = response.error_body().await;
+            return Err(Failed::status(target, status, &bytes));
+        }
+        let bytes = response.body().await.map_err(|e| Failed::body(target, e))?;
+        Ok((status, sample_reply(&bytes, target.scrubber())))
+    }
+
+    /// The streamed call: it must deliver at least one event and end, each piece within the timeout.
+    async fn probe_stream(&self, target: &Target) -> StreamCheck {
+        let started = Instant::now();
+        let mut events: u32 = 0;
+        let outcome = async {
+            let mut response = self
+                .send_diagnosed(target, probe_body(target, true))
+                .await
+                .map_err(|(error, failure)| Failed::new(target, failure, error))?;
+            let status = response.status();
+            if !(200..300).contains(&status) {
+                let bytes = response.error_body().await;
+                return Err(Failed::status(target, status, &bytes));
+            }
+            let mut parser = crate::sse::SseParser::new(
+                usize::try_from(target.limits.max_event_bytes).unwrap_or(usize::MAX),
+            );
+            let mut read: u64 = 0;
+            while let Some(chunk) = response.chunk().await.map_err(|e| Failed::body(target, e))? {
+                read += chunk.len() as u64;
+                if read > target.limits.max_stream_bytes || parser.too_large() {
+                    return Err(Failed::body(
+                        target,
+                        BodyError::TooLarge(target.limits.max_stream_bytes),
+                    ));
+                }
+                let added = parser.push(&chunk).len();
+                events = events.saturating_add(u32::try_from(added).unwrap_or(u32::MAX));
+            }
+            Ok(())
+        }
+        .await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            Ok(()) if events > 0 => StreamCheck {
+                ok: true,
+                events,
+                latency_ms,
+                message: format!("the streamed answer arrived in {events} events and ended"),
+                failure: None,
+            },
+            Ok(()) => StreamCheck {
+                ok: false,
+                events,
+                latency_ms,
+                message:
+                    "the streamed answer ended without a single event; check that the model's API streams \
+                          server-sent events"
+                        .into(),
+                failure: Some(Failure::BadReply),
+            },
+            Err(failed) => StreamCheck {
+                ok: false,
+                events,
+                latency_ms,
+                message: failed.message,
+                failure: Some(failed.failure),
+            },
+        }
+    }
+}
+
+/// The test call's body: a few tokens, streamed or not.
+fn probe_body(target: &Target, stream: bool) -> Vec<u8> {
+    let mut body = serde_json::json!({
+        "model": target.upstream_model,
+        "messages": [{"role": "user", "content": "Reply with OK."}],
+        "max_tokens": 5,
+    });
+    if stream && let Some(fields) = body.as_object_mut() {
+        fields.insert("stream".into(), serde_json::Value::Bool(true));
+    }
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The most of the model's reply a test shows.
+const MAX_SAMPLE_CHARS: usize = 200;
+
+/// The text of a reply (OpenAI's first choice, or Anthropic's text blocks), scrubbed, then shortened.
+fn sample_reply(bytes: &[u8], scrubber: &Scrubber) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let text = match value
+        .pointer("/choices/0/message/content")
+        .and_then(|v| v.as_str())
+    {
+        Some(text) => text.to_owned(),
+        None => value
+            .get("content")?
+            .as_array()?
+            .iter()
+            .filter_map(|block| block.get("text").and_then(|t| t.as_str()))
+            .collect::<Vec<_>>()
+            .join(""),
+    };
+    Some(scrubber.scrub(&text).chars().take(MAX_SAMPLE_CHARS).collect())
+}
+
+/// Why a test call failed: a stable code for scripts (`failure` in the answer) and a message in plain words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The host name in the base URL does not resolve.
+    NameNotResolved,
+    /// Nothing accepts connections at that address and port.
+    ConnectionRefused,
+    /// The TLS handshake failed: not TLS at that port, or a certificate that is not valid for the name.
+    Tls,
+    /// No answer, or no next piece of it, within the connection's timeout.
+    Timeout,
+    /// The model's API answered with an error status.
+    HttpStatus,
+    /// The address is private, local or reserved, and this server does not call such addresses.
+    AddressNotAllowed,
+    /// The connection failed otherwise (reset, unreachable network).
+    Unreachable,
+    /// The answer broke off, was too large or could not be read.
+    BadReply,
+}
+
+impl Failure {
+    /// What went wrong in a call that got no response, from the error and its causes.
+    fn of(error: &reqwest::Error) -> Failure {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        let mut tls = false;
+        let mut unresolved = false;
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::ConnectionRefused
+            {
+                return Failure::ConnectionRefused;
+            }
+            let text = e.to_string().to_ascii_lowercase();
+            unresolved |= [
+                "dns error",
+                "failed to lookup address",
+                "name or service not known",
+                "no such host",
+                "nodename nor servname",
+            ]
+            .iter()
+            .any(|m| text.contains(m));
+            tls |= [
+                "tls",
+                "certificate",
+                "handshake",
+                "corrupt message",
+                "invalidcontenttype",
+                "invalid peer",
+            ]
+            .iter()
+            .any(|m| text.contains(m));
+            cause = e.source();
+        }
+        if unresolved {
+            Failure::NameNotResolved
+        } else if tls {
+            Failure::Tls
+        } else {
+            Failure::Unreachable
+        }
+    }
+}
+
+/// A failed step of a test call, as the test reports it.
+struct Failed {
+    failure: Failure,
+    status: Option<u16>,
+    message: String,
+}
+
+impl Failed {
+    fn new(target: &Target, failure: Failure, error: GatewayError) -> Failed {
+        let message = match failure {
+            Failure::NameNotResolved => {
+                "the host name in the base URL could not be resolved: no such name was \
+                 found in DNS; check the base URL for a typing mistake"
+                    .to_owned()
+            }
+            Failure::ConnectionRefused => {
+                "the connection was refused: nothing accepts connections at the base \
+                 URL's address and port; check the port and that the model's API is running"
+                    .to_owned()
+            }
+            Failure::Tls => {
+                "the secure connection (TLS) failed: the server at the base URL's port does not speak \
+                 TLS or its certificate is not valid for its name; check https or http and the port"
+                    .to_owned()
+            }
+            Failure::Timeout => format!(
+                "no answer within the connection's timeout of {} seconds; the model's API is slow or silent",
+                target.timeout.as_secs()
+            ),
+            _ => error.message,
+        };
+        Failed {
+            failure,
+            status: None,
+            message,
+        }
+    }
+
+    /// An error status, with the upstream's own message scrubbed of its secrets and identity.
+    fn status(target: &Target, status: u16, body: &[u8]) -> Failed {
+        let said = upstream_error_message(body, target.scrubber());
+        let mut message = format!("the model's API answered with HTTP status {status}");
+        if let Some(reason) = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
+            message.push_str(&format!(" ({reason})"));
+        }
+        if matches!(status, 401 | 403) {
+            message.push_str(": it refused the credential; update the connection's credential");
+        } else if let Some(said) = said.filter(|s| !s.trim().is_empty()) {
+            message.push_str(&format!(". It said: {said}"));
+        }
+        Failed {
+            failure: Failure::HttpStatus,
+            status: Some(status),
+            message,
+        }
+    }
+
+    fn body(target: &Target, error: BodyError) -> Failed {
+        match error {
+            BodyError::Timeout => Failed::new(target, Failure::Timeout, GatewayError::upstream_timeout()),
+            other => Failed {
+                failure: Failure::BadReply,
+                status: None,
+                message: other.error().message,
             },
         }
     }
@@ -211,10 +463,28 @@ impl Upstream {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Probe {
     pub ok: bool,
-    /// The upstream's status when it answered successfully.
+    /// The upstream's HTTP status, when it answered (with success or an error status).
     pub status: Option<u16>,
     pub latency_ms: f64,
+    /// What happened, in plain words.
     pub message: String,
+    /// Why it failed; `None` when it worked.
+    pub failure: Option<Failure>,
+    /// The start of the model's reply, scrubbed, when it worked.
+    pub reply: Option<String>,
+    /// The streamed call, made only when the plain one worked.
+    pub stream: Option<StreamCheck>,
+}
+
+/// The streamed test call: it must deliver at least one event and end.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StreamCheck {
+    pub ok: bool,
+    /// Server-sent events received.
+    pub events: u32,
+    pub latency_ms: f64,
+    pub message: String,
+    pub failure: Option<Failure>,
 }
 
 impl BodyError {

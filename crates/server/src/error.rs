@@ -11,6 +11,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
     Unauthenticated,
+    /// A credential was presented, but it is not (or no longer) valid: unknown, expired or revoked.
+    InvalidToken,
     Forbidden,
     NotFound,
     InvalidField,
@@ -23,8 +25,9 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 10] = [
+    pub const ALL: [ProblemKind; 11] = [
         ProblemKind::Unauthenticated,
+        ProblemKind::InvalidToken,
         ProblemKind::Forbidden,
         ProblemKind::NotFound,
         ProblemKind::InvalidField,
@@ -39,6 +42,7 @@ impl ProblemKind {
     pub fn slug(self) -> &'static str {
         match self {
             ProblemKind::Unauthenticated => "unauthenticated",
+            ProblemKind::InvalidToken => "invalid-token",
             ProblemKind::Forbidden => "forbidden",
             ProblemKind::NotFound => "not-found",
             ProblemKind::InvalidField => "invalid-field",
@@ -53,7 +57,7 @@ impl ProblemKind {
 
     pub fn status(self) -> StatusCode {
         match self {
-            ProblemKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ProblemKind::Unauthenticated | ProblemKind::InvalidToken => StatusCode::UNAUTHORIZED,
             ProblemKind::Forbidden => StatusCode::FORBIDDEN,
             ProblemKind::NotFound => StatusCode::NOT_FOUND,
             ProblemKind::InvalidField => StatusCode::UNPROCESSABLE_ENTITY,
@@ -69,6 +73,7 @@ impl ProblemKind {
     pub fn title(self) -> &'static str {
         match self {
             ProblemKind::Unauthenticated => "Authentication required",
+            ProblemKind::InvalidToken => "Invalid token",
             ProblemKind::Forbidden => "Not allowed",
             ProblemKind::NotFound => "Not found",
             ProblemKind::InvalidField => "Invalid field",
@@ -168,6 +173,14 @@ impl From<AppError> for Problem {
     }
 }
 
+/// The answer to a bearer token that is not valid, distinct from "authentication required" (no credential).
+pub fn invalid_token() -> Problem {
+    Problem::new(
+        ProblemKind::InvalidToken,
+        "the API token is not valid: it is unknown, expired or revoked",
+    )
+}
+
 /// "outer: inner: innermost", for logs.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
@@ -190,7 +203,12 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::UNAUTHORIZED {
+        if self.kind == Some(ProblemKind::InvalidToken) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        } else if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(seconds) = self.retry_after

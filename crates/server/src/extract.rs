@@ -114,7 +114,11 @@ impl FromRequestParts<App> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer(&parts.headers) {
-            return Ok(ApiCaller(app.authenticate_bearer(token).await?));
+            return match app.authenticate_bearer(token).await {
+                Ok(caller) => Ok(ApiCaller(caller)),
+                Err(AppError::Unauthenticated) => Err(crate::error::invalid_token()),
+                Err(other) => Err(other.into()),
+            };
         }
         let session = cookie(parts, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
         let caller = app.authenticate_session(session).await?;

@@ -17,6 +17,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn get_org(&self, id: Uuid) -> Result<Option<Organization>>;
     async fn find_org_by_name(&self, name: &str) -> Result<Option<Organization>>;
     async fn list_orgs(&self, page: &Page<Uuid>) -> Result<Vec<Organization>>;
+    /// The active organisations of one kind, by id.
+    async fn list_active_orgs(&self, kind: accounts::OrgKind, page: &Page<Uuid>)
+    -> Result<Vec<Organization>>;
     async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()>;
 
     // People

@@ -465,6 +465,20 @@ fn rows() -> Vec<Row> {
             expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
         },
         Row {
+            op: "GET /api/v1/organizations",
+            case: "kind=agency",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/organizations?kind=agency".into()),
+            expect: "+  +  +  +  +  +  +  +  +  +  +  +  1",
+        },
+        Row {
+            op: "GET /api/v1/organizations",
+            case: "unknown kind",
+            fresh: Fresh::Nothing,
+            request: |_, _| get("/api/v1/organizations?kind=lab".into()),
+            expect: "2  2  2  2  2  2  2  2  2  2  2  2  1",
+        },
+        Row {
             op: "POST /api/v1/organizations",
             case: "",
             fresh: Fresh::Nothing,
@@ -2335,6 +2349,7 @@ fn judge(expect: &str, surface: Surface, reply: &Reply) -> Result<(), String> {
         "+" if reply.status.is_success() => return Ok(()),
         "+" => return Err(format!("expected success, got {status}: {}", reply.body)),
         "1" => (401, "unauthenticated"),
+        "i" => (401, "invalid-token"),
         "3" => (403, "forbidden"),
         "4" => (404, "not-found"),
         "2" => (422, "invalid-field"),
@@ -2742,7 +2757,14 @@ async fn every_route_as_every_persona_and_credential() {
             .split_once('/')
             .unwrap_or((expect[CAST.len()], expect[CAST.len()]));
         callers.extend(DEAD.iter().zip(&dead).map(|(d, a)| {
-            let wanted = if *d == "none" { public } else { dead_expect };
+            // A bearer token that is presented but not valid is answered as such (`invalid-token`), not as a
+            // missing credential.
+            let wanted = match (*d, dead_expect) {
+                ("none", _) => public,
+                ("basic", _) => dead_expect,
+                (_, "1") if surface(row.op) == Surface::Problems && !row.op.contains("/taxii") => "i",
+                _ => dead_expect,
+            };
             (d.to_string(), a.clone(), wanted)
         }));
         for (who, auth, wanted) in callers {

@@ -207,6 +207,16 @@ impl Browser {
         as_string(value, "element text")
     }
 
+    /// The WebDriver element id of the element that has focus (compare with [`Browser::find`]).
+    pub async fn active_element(&self) -> Result<String> {
+        let value = self.session_cmd(Method::GET, "/element/active", None).await?;
+        value
+            .get(ELEMENT_KEY)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("unexpected reply for the active element: {value}"))
+    }
+
     /// The serialised DOM of the current page.
     pub async fn source(&self) -> Result<String> {
         let value = self.session_cmd(Method::GET, "/source", None).await?;

@@ -493,7 +493,7 @@ async fn tlp_and_embargo_decide_who_reads_cases_posts_and_advisories() {
         let dead = t
             .call(Method::GET, &advisory_path, Some("plk_nothing"), None)
             .await;
-        dead.problem(401, "unauthenticated");
+        dead.problem(401, "invalid-token");
         let listed = t.call(Method::GET, "/api/v1/advisories", None, None).await;
         let public_ids: BTreeSet<String> = listed.ok()["items"]
             .as_array()

@@ -11,6 +11,7 @@
 )]
 
 mod accounts;
+mod api_conveniences;
 mod audit;
 mod auth_hardening;
 mod authz;
@@ -74,6 +75,7 @@ mod web_clearinghouse;
 mod web_clearinghouse_actions;
 mod web_clearinghouse_metrics;
 mod web_clearinghouse_settings;
+mod web_errors;
 mod web_eval_runs;
 mod webhooks;
 mod windows;

@@ -165,7 +165,7 @@ async fn tlp_decides_who_reads_reports_attachments_and_events() {
     let reply = t
         .call(Method::GET, "/api/v1/reports", Some("plk_garbage"), None)
         .await;
-    reply.problem(401, "unauthenticated");
+    reply.problem(401, "invalid-token");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod federation;
 mod findings;
 mod gateway;
 mod notifications;
-mod openapi;
+pub(crate) mod openapi;
 mod reports;
 mod taxii_collections;
 mod tlp;
@@ -176,8 +176,25 @@ async fn list_orgs(
     ApiCaller(caller): ApiCaller,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let page: PageQuery = query(q.as_deref())?;
-    Ok(Json(app.list_orgs(&caller, &page.into()).await?).into_response())
+    let q: OrgsQuery = query(q.as_deref())?;
+    let page = PageRequest {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let orgs = match q.kind.as_deref() {
+        Some(kind) => app.list_active_orgs(&caller, kind, &page).await?,
+        None => app.list_orgs(&caller, &page).await?,
+    };
+    Ok(Json(orgs).into_response())
+}
+
+/// The directory's query: a page, and optionally one kind (then only active organisations).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgsQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ const ICON: &str = include_str!("../../assets/icon.svg");
 const DUPLICATES_JS: &str = include_str!("../../assets/duplicates.js");
 const EVAL_RUN_JS: &str = include_str!("../../assets/eval_run.js");
 const COPY_JS: &str = include_str!("../../assets/copy.js");
+const ERROR_SUMMARY_JS: &str = include_str!("../../assets/error_summary.js");
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -23,6 +24,19 @@ pub fn routes() -> Router<App> {
                         (header::CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     CSS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/assets/error_summary.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    ERROR_SUMMARY_JS,
                 )
                     .into_response()
             }),

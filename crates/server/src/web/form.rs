@@ -239,7 +239,8 @@ impl FormState {
     /// `shared_with[2]` for `shared_with`).
     pub fn error(&self, name: impl AsRef<str>) -> Option<String> {
         let error = self.error.as_ref()?;
-        field_matches(&error.field, name.as_ref()).then(|| capitalise(&error.message))
+        field_matches(&error.field, name.as_ref())
+            .then(|| capitalise(&on_screen(self.prefix, &error.field, &error.message)))
     }
 
     pub fn invalid(&self, name: impl AsRef<str>) -> bool {
@@ -272,8 +273,8 @@ impl FormState {
         let error = self.error.as_ref()?;
         let base = base_field(&error.field);
         Some(Summary {
-            label: field_label(base),
-            message: error.message.clone(),
+            label: field_label(self.prefix, base),
+            message: on_screen(self.prefix, &error.field, &error.message),
             anchor: if base.is_empty() {
                 String::new()
             } else {
@@ -293,39 +294,120 @@ fn field_matches(error_field: &str, name: &str) -> bool {
     error_field == name || (!name.contains(['.', '[']) && base_field(error_field) == name)
 }
 
-/// What a field is called on the page, for the error summary.
-fn field_label(field: &str) -> String {
-    let label = match field {
-        "model_name" => "Model name",
-        "model_version" => "Version",
-        "planned_launch_at" => "Planned launch (UTC)",
-        "model_card" => "Model card",
-        "shared_with" => "Agencies to share with",
-        "email" => "E-mail address",
-        "display_name" => "Your name",
-        "password" => "Password",
-        "expires_in_days" => "Expires after (days)",
-        "window_days" => "Review window (days)",
-        "user_id" => "Evaluator",
-        "levels" => "Risk levels",
-        "evidence" => "Evidence links",
-        "confirm" => "Confirmation",
-        "body" => "Your response",
-        "confirm_duplicate" => "File again",
-        "api_style" => "API style",
-        "base_url" => "Base URL",
-        "upstream_model" => "Upstream model ID",
-        "model" => "Name at the gateway",
-        "headers" => "Extra headers",
-        "post_launch_days" => "Access after launch (days)",
-        "timeout_seconds" => "Upstream timeout (seconds)",
-        "max_response_bytes" => "Largest response (bytes)",
-        "max_event_bytes" => "Largest stream event (bytes)",
-        "max_stream_bytes" => "Largest stream (bytes)",
-        "" => "This form",
-        other => return capitalise(&other.replace('_', " ")),
+/// What a field is called on the page, for the error summary and for messages that name other fields. This is
+/// the one place where the names the API and `app` use (`planned_launch_at`, `shared_with_all`) become the
+/// labels people see; a form whose element ids carry a prefix can label a field differently (the notice page's
+/// "New planned launch (UTC)").
+pub fn field_label(prefix: &str, field: &str) -> String {
+    let label = match (prefix, field) {
+        ("launch-", "planned_launch_at") => "New planned launch (UTC)",
+        ("launch-" | "withdraw-", "reason") => "Reason (optional)",
+        ("assign-", "user_id") => "Assign an evaluator",
+        ("finding-" | "assessment-", "shared_with") => "Also share with other agencies",
+        ("finding-" | "assessment-", "shared_with_all") => "Every agency the notice is shared with",
+        (_, "model_name") => "Model name",
+        (_, "model_version") => "Version",
+        (_, "planned_launch_at") => "Planned launch (UTC)",
+        (_, "model_card") => "Model card",
+        (_, "shared_with") => "Agencies to share with",
+        (_, "shared_with_all") => "Every participating agency",
+        (_, "email") => "E-mail address",
+        (_, "display_name") => "Your name",
+        (_, "password") => "Password",
+        (_, "current_password") => "Current password",
+        (_, "new_password") => "New password",
+        (_, "expires_in_days") => "Expires after (days)",
+        (_, "window_days") => "Review window (days)",
+        (_, "launch_horizon_days") => "Launch horizon (days)",
+        (_, "user_id") => "Evaluator",
+        (_, "levels") => "Risk levels",
+        (_, "evidence") => "Evidence links",
+        (_, "severity") => "Severity",
+        (_, "title") => "Title",
+        (_, "description") => "Description",
+        (_, "statement") => "Statement",
+        (_, "rationale") => "Rationale",
+        (_, "confirm") => "Confirmation",
+        (_, "confirm_duplicate") => "File again",
+        (_, "body") => "Your response",
+        (_, "api_style") => "API style",
+        (_, "base_url") => "Base URL",
+        (_, "upstream_model") => "Upstream model ID",
+        (_, "model") => "Name at the gateway",
+        (_, "credential") => "Credential",
+        (_, "headers") => "Extra headers",
+        (_, "post_launch_days") => "Access after launch (days)",
+        (_, "timeout_seconds") => "Upstream timeout (seconds)",
+        (_, "max_response_bytes") => "Response",
+        (_, "max_event_bytes") => "Stream event",
+        (_, "max_stream_bytes") => "Stream",
+        (_, "requests_per_minute") => "Requests per minute",
+        (_, "tokens_per_minute") => "Tokens per minute",
+        (_, "concurrency") => "Calls at once",
+        (_, "agency_requests_per_minute") => "Agency: requests per minute",
+        (_, "agency_tokens_per_minute") => "Agency: tokens per minute",
+        (_, "agency_concurrency") => "Agency: calls at once",
+        (_, "name") => "Name",
+        (_, "kind") => "Kind",
+        (_, "role") => "Role",
+        (_, "reason") => "Reason",
+        (_, "url") => "URL",
+        (_, "events") => "Events",
+        (_, "") => "This form",
+        (_, other) => return capitalise(&other.replace('_', " ")),
     };
     label.to_owned()
+}
+
+/// A message from `app` as a form shows it: without its own field's API name in front (the label is shown
+/// beside it), other fields' API names as their labels in quotes, and times as the site writes them
+/// (`2027-03-01 16:00 UTC`, 24-hour).
+pub fn on_screen(prefix: &str, field: &str, message: &str) -> String {
+    let base = base_field(field);
+    let message = message
+        .strip_prefix(field)
+        .or_else(|| message.strip_prefix(base).filter(|_| !base.is_empty()))
+        .filter(|rest| rest.starts_with(' ') || rest.starts_with(':'))
+        .map(|rest| rest.trim_start_matches(':').trim_start())
+        .unwrap_or(message);
+    let mut shown = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, shown: &mut String| {
+        shown.push_str(&shown_word(prefix, word));
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.' | '+') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut shown);
+            shown.push(c);
+        }
+    }
+    flush(&mut word, &mut shown);
+    shown
+}
+
+/// One word of a message: an API field name becomes its label, an RFC 3339 time the site's way of writing it.
+fn shown_word(prefix: &str, word: &str) -> String {
+    // A word may end a sentence or a clause.
+    let (core, tail) = match word.strip_suffix(['.', ':']) {
+        Some(core) => (core, word.get(core.len()..).unwrap_or_default()),
+        None => (word, ""),
+    };
+    if core.contains('_') && core.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        let label = field_label(prefix, core);
+        if label != capitalise(&core.replace('_', " ")) {
+            return format!("“{label}”{tail}");
+        }
+    }
+    if core.len() >= 20
+        && let Ok(at) = chrono::DateTime::parse_from_rfc3339(core)
+    {
+        let at = at.with_timezone(&chrono::Utc);
+        return format!("{} UTC{tail}", at.format("%Y-%m-%d %H:%M"));
+    }
+    word.to_owned()
 }
 
 /// A failed operation on a form: a caller's mistake is shown on the form again (422, or 409 when it conflicts
@@ -387,12 +469,73 @@ mod tests {
         );
         let summary = form.summary().unwrap();
         assert_eq!(summary.label, "Agencies to share with");
+        assert_eq!(summary.message, "is not an active agency");
         assert_eq!(summary.anchor, "shared_with");
         assert_eq!(
             form.describe("shared_with", true),
             " aria-describedby=\"shared_with-hint shared_with-error\" aria-invalid=\"true\""
         );
         assert_eq!(FormState::default().describe("x", false), "");
+    }
+
+    #[test]
+    fn messages_use_the_labels_on_screen() {
+        // (prefix, field, message from app, as the form shows it)
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "",
+                "planned_launch_at",
+                "planned_launch_at must be in the future",
+                "must be in the future",
+            ),
+            (
+                "launch-",
+                "planned_launch_at",
+                "planned_launch_at must be at most 730 days ahead, on or before 2028-12-31T12:00:00Z",
+                "must be at most 730 days ahead, on or before 2028-12-31 12:00 UTC",
+            ),
+            (
+                "",
+                "planned_launch_at",
+                "must be a date and time like 2027-03-01T16:00:00Z",
+                "must be a date and time like 2027-03-01 16:00 UTC",
+            ),
+            (
+                "",
+                "shared_with",
+                "give either shared_with or shared_with_all",
+                "give either “Agencies to share with” or “Every participating agency”",
+            ),
+            (
+                "",
+                "shared_with",
+                "name at least one agency, or set shared_with_all.",
+                "name at least one agency, or set “Every participating agency”.",
+            ),
+            (
+                "",
+                "email",
+                "must be an e-mail address",
+                "must be an e-mail address",
+            ),
+            ("", "", "the notice is withdrawn", "the notice is withdrawn"),
+        ];
+        for (prefix, field, message, shown) in cases {
+            assert_eq!(on_screen(prefix, field, message), *shown, "{message}");
+            for name in [
+                "planned_launch_at",
+                "shared_with_all",
+                "shared_with ",
+                "T12:00:00Z",
+            ] {
+                assert!(!shown.contains(name), "{shown}");
+            }
+        }
+        assert_eq!(
+            field_label("launch-", "planned_launch_at"),
+            "New planned launch (UTC)"
+        );
+        assert_eq!(field_label("", "planned_launch_at"), "Planned launch (UTC)");
     }
 
     #[test]

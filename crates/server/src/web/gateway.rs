@@ -216,6 +216,27 @@ struct ProbeResult {
     status: Option<String>,
     latency: String,
     message: String,
+    /// Which step failed, in words ("Connection refused"), when it failed.
+    failure: Option<&'static str>,
+    /// The start of the model's reply, when it answered.
+    reply: Option<String>,
+    /// The streamed call: whether it worked and what happened, when it was made.
+    stream: Option<(bool, String)>,
+}
+
+/// A test call's failure, as the result's heading names it.
+fn failure_title(failure: gateway::Failure) -> &'static str {
+    use gateway::Failure;
+    match failure {
+        Failure::NameNotResolved => "Host name not found",
+        Failure::ConnectionRefused => "Connection refused",
+        Failure::Tls => "Secure connection (TLS) failed",
+        Failure::Timeout => "No answer in time",
+        Failure::HttpStatus => "Error status",
+        Failure::AddressNotAllowed => "Address not allowed",
+        Failure::Unreachable => "Not reachable",
+        Failure::BadReply => "Answer unreadable",
+    }
 }
 
 /// What the connection form offers and explains, shared by the add and change pages.
@@ -589,6 +610,9 @@ pub async fn test_connection(
         status,
         latency_ms,
         message,
+        failure,
+        reply,
+        stream,
     } = app.test_connection(&caller, id, connection_id).await?;
     let result = ProbeResult {
         model: c.model,
@@ -596,6 +620,9 @@ pub async fn test_connection(
         status: status.map(|s| s.to_string()),
         latency: millis(latency_ms),
         message: sentence(&message),
+        failure: failure.map(failure_title),
+        reply,
+        stream: stream.map(|s| (s.ok, sentence(&s.message))),
     };
     connections_page(&app, &caller, id, StatusCode::OK, None, Some(result)).await
 }

@@ -7,6 +7,7 @@
 
 mod account;
 mod admin;
+mod api_reference;
 pub mod assets;
 mod auth;
 mod chart;
@@ -188,6 +189,7 @@ pub fn routes() -> Router<App> {
             get(clearinghouse::settings::vendor_policy).post(clearinghouse::settings::set_vendor_policy),
         )
         .route("/clearinghouse/metrics", get(clearinghouse::metrics::metrics))
+        .route("/api-reference", get(api_reference::page))
         .route("/ledger", get(ledger::overview))
         .route("/ledger/objects/{id}", get(ledger::object))
         .route("/ledger/events/{id}", get(ledger::event))

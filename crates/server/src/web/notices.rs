@@ -6,7 +6,7 @@ use super::orgs::{Directory, directory};
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
 use super::timeline::{Axis, Tick};
-use super::view::{Choice, NoticeRow, humanize, input_time, when};
+use super::view::{Choice, NoticeRow, field_time, from_field_time, humanize, when};
 use accounts::OrgKind;
 use app::program::{NewNotice, NoticeFilter, NoticeView};
 use app::{App, AppError, AppResult, Caller, PageRequest, policy};
@@ -42,7 +42,7 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
         raw => Some(raw.parse::<Uuid>().map_err(|_| {
             WebError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "The developer filter does not name an organisation.",
+                "The address's “developer” parameter is not valid: it does not name an organisation.",
             )
         })?),
     };
@@ -183,7 +183,7 @@ pub async fn file(State(app): State<App>, form: SignedInForm) -> WebResult {
         let input = NewNotice {
             model_name: fields.text("model_name").to_owned(),
             model_version: fields.text("model_version").to_owned(),
-            planned_launch_at: fields.text("planned_launch_at").to_owned(),
+            planned_launch_at: from_field_time(fields.text("planned_launch_at")),
             model_card: fields.text("model_card").to_owned(),
             shared_with: fields.ids("shared_with")?,
             shared_with_all: fields.ticked("shared_with_all"),
@@ -486,7 +486,7 @@ async fn notice_page(
         }
     });
     if forms.launch.error.is_none() {
-        forms.launch.fields = Fields::new(&[("planned_launch_at", &input_time(n.planned_launch_at))]);
+        forms.launch.fields = Fields::new(&[("planned_launch_at", &field_time(n.planned_launch_at))]);
     }
     let partners = orgs
         .of_kind(OrgKind::Agency)
@@ -604,7 +604,7 @@ pub async fn move_launch(State(app): State<App>, Path(raw): Path<String>, form: 
         .move_launch(
             &form.caller,
             id,
-            f.text("planned_launch_at"),
+            &from_field_time(f.text("planned_launch_at")),
             f.optional("reason"),
         )
         .await;

@@ -172,11 +172,29 @@ impl From<Problem> for WebError {
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = if status == StatusCode::NOT_FOUND {
             NOT_FOUND_TEXT.to_owned()
+        } else if let Some(field) = problem.field.as_deref() {
+            // Forms show their own mistakes beside the field (`form::on_form`); one that reaches a page is in
+            // the address, so it names the query parameter.
+            parameter_error(field, &problem.detail)
         } else {
             capitalise(&problem.detail)
         };
         WebError::new(status, message)
     }
+}
+
+/// A mistake in the query string, naming the parameter: `The address's “state” parameter must be one of …`.
+pub fn parameter_error(parameter: &str, detail: &str) -> String {
+    let detail = detail
+        .strip_prefix(parameter)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or(detail)
+        .trim();
+    let detail = detail
+        .strip_prefix(parameter)
+        .map(str::trim_start)
+        .unwrap_or(detail);
+    format!("The address's “{parameter}” parameter is not valid: {detail}")
 }
 
 fn heading(status: StatusCode) -> &'static str {

@@ -21,6 +21,28 @@ pub fn input_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// A time as the site's date-and-time fields show it: UTC, 24-hour, `2027-02-05 16:00`.
+pub fn field_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A date-and-time field's text as `app` reads it: `2027-02-05 16:00` (what the field shows) becomes
+/// `2027-02-05T16:00`; anything else is passed on as typed, for `app` to accept or name the mistake.
+pub fn from_field_time(text: &str) -> String {
+    let text = text.trim();
+    match text.split_once(' ') {
+        Some((date, time))
+            if date.len() == 10
+                && date.get(4..5) == Some("-")
+                && !time.trim().is_empty()
+                && !time.trim().contains(' ') =>
+        {
+            format!("{date}T{}", time.trim())
+        }
+        _ => text.to_owned(),
+    }
+}
+
 /// `cyber_offense` → "Cyber offense".
 pub fn humanize(keyword: &str) -> String {
     super::render::capitalise(&keyword.replace('_', " "))
@@ -138,6 +160,16 @@ mod tests {
         assert_eq!(when(at), "5 Feb 2027, 16:00 UTC");
         assert_eq!(day(at), "5 Feb 2027");
         assert_eq!(input_time(at), "2027-02-05T16:00");
+        assert_eq!(field_time(at), "2027-02-05 16:00");
+        for (typed, read) in [
+            ("2027-02-05 16:00", "2027-02-05T16:00"),
+            (" 2027-02-05  16:00 ", "2027-02-05T16:00"),
+            ("2027-02-05T16:00", "2027-02-05T16:00"),
+            ("next tuesday", "next tuesday"),
+            ("31/12/2027 16:00", "31/12/2027 16:00"),
+        ] {
+            assert_eq!(from_field_time(typed), read, "{typed}");
+        }
         assert_eq!(humanize("critical_infrastructure"), "Critical infrastructure");
     }
 }

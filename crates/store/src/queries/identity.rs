@@ -63,6 +63,21 @@ impl IdentityStore for This {
         )
     }
 
+    async fn list_active_orgs(
+        &self,
+        kind: accounts::OrgKind,
+        page: &Page<Uuid>,
+    ) -> Result<Vec<Organization>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM organizations WHERE kind = $1 AND active AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        )
+        .bind(kind.as_str())
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
