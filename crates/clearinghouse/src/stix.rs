@@ -127,6 +127,21 @@ pub fn version_text(key: &str) -> String {
     }
 }
 
+/// The `affected` list of our property extension: each product as `purl` or `cpe`, with its version range.
+pub fn affected_list(affected: &[(&str, &str)]) -> Vec<Value> {
+    affected
+        .iter()
+        .map(|(product, versions)| {
+            let key = if product.starts_with("pkg:") {
+                "purl"
+            } else {
+                "cpe"
+            };
+            json!({key: product, "versions": versions})
+        })
+        .collect()
+}
+
 /// What an advisory exports from: its row and the parts of its document that STIX carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advisory<'a> {
@@ -140,6 +155,8 @@ pub struct Advisory<'a> {
     pub cves: Vec<&'a str>,
     /// CWE ids (`CWE-79`).
     pub cwes: Vec<&'a str>,
+    /// The affected products (purl or CPE) and their version ranges, which a receiving clearinghouse files.
+    pub affected: Vec<(&'a str, &'a str)>,
     pub published: DateTime<Utc>,
     pub modified: DateTime<Utc>,
 }
@@ -171,6 +188,16 @@ impl Advisory<'_> {
             summary: document.get("summary").and_then(Value::as_str),
             cves: strings("cves"),
             cwes: strings("cwe"),
+            affected: document
+                .get("affected")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|a| Some((a.get("product")?.as_str()?, a.get("versions")?.as_str()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             published,
             modified,
         }
@@ -221,6 +248,15 @@ impl Advisory<'_> {
             object.insert("description".into(), json!(summary));
         }
         object.insert("external_references".into(), json!(self.external_references()));
+        if !self.affected.is_empty() {
+            let mut extension = serde_json::Map::new();
+            extension.insert("extension_type".into(), json!("property-extension"));
+            extension.insert("affected".into(), json!(affected_list(&self.affected)));
+            object.insert(
+                "extensions".into(),
+                json!({AFFECTED_EXTENSION: Value::Object(extension)}),
+            );
+        }
         Value::Object(object)
     }
 

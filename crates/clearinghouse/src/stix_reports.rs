@@ -187,18 +187,7 @@ impl ReportExport<'_> {
         }
         let mut extension = Map::new();
         extension.insert("extension_type".into(), json!("property-extension"));
-        let affected: Vec<Value> = affected
-            .iter()
-            .map(|(product, versions)| {
-                let key = if product.starts_with("pkg:") {
-                    "purl"
-                } else {
-                    "cpe"
-                };
-                json!({key: product, "versions": versions})
-            })
-            .collect();
-        extension.insert("affected".into(), json!(affected));
+        extension.insert("affected".into(), json!(crate::stix::affected_list(affected)));
         for (key, score) in [("cvss_v3", cvss_v3), ("cvss_v4", cvss_v4)] {
             if let Some((vector, base)) = score {
                 extension.insert(key.into(), json!({"vector": vector, "base_score": base}));

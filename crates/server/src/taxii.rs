@@ -302,15 +302,27 @@ impl Params {
     }
 }
 
+/// A TAXII envelope or versions resource: `more`, `next` when there is one, and the entries under `key`.
+#[derive(serde::Serialize)]
+struct PageBody<'a> {
+    more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<&'a str>,
+    #[serde(flatten)]
+    items: std::collections::BTreeMap<&'a str, &'a [Box<serde_json::value::RawValue>]>,
+}
+
 fn page_response(page: TaxiiPage, key: &str) -> Response {
-    let mut body = serde_json::Map::new();
-    body.insert("more".into(), json!(page.more));
-    if let Some(next) = page.next {
-        body.insert("next".into(), json!(next));
-    }
-    body.insert(key.into(), Value::Array(page.items));
-    let body = Value::Object(body);
-    let mut response = taxii_json(StatusCode::OK, &body);
+    let body = PageBody {
+        more: page.more,
+        next: page.next.as_deref(),
+        items: std::collections::BTreeMap::from([(key, page.items.as_slice())]),
+    };
+    let body = match serde_json::to_string(&body) {
+        Ok(body) => body,
+        Err(e) => return TaxiiError::from(AppError::Internal(e.into())).into_response(),
+    };
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, TAXII_MEDIA_TYPE)], body).into_response();
     for (name, at) in [
         ("x-taxii-date-added-first", page.first_added),
         ("x-taxii-date-added-last", page.last_added),

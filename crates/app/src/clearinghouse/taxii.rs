@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 use clearinghouse::stix::{self, Kind};
 use clearinghouse::tlp::Tlp;
 use review::ValidationError;
+use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Value, json};
 use store::{AdvisoryRow, StixObjectRow, TaxiiCursor, TaxiiQuery, VersionMatch};
 use uuid::Uuid;
@@ -85,9 +86,10 @@ pub struct TaxiiFilter {
 
 /// A page of a collection: the objects (or manifest entries), whether more follow and the token to ask for
 /// them, and the first and last date added on the page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TaxiiPage {
-    pub items: Vec<Value>,
+    /// Each entry's JSON as it is sent: a stored object's text is passed through, not parsed and rewritten.
+    pub items: Vec<Box<RawValue>>,
     pub more: bool,
     pub next: Option<String>,
     pub first_added: Option<DateTime<Utc>>,
@@ -233,18 +235,31 @@ pub enum Listing {
 }
 
 /// A row's entry: the STIX object, or its manifest entry (id, date added, version, media type).
-pub(crate) fn entry(row: &StixObjectRow, listing: Listing) -> AppResult<Value> {
-    Ok(match listing {
-        Listing::Objects => serde_json::from_str(&row.body).map_err(|e| {
-            AppError::Internal(format!("stored STIX object {} is not JSON: {e}", row.stix_id).into())
-        })?,
-        Listing::Manifest => json!({
+pub(crate) fn entry(row: &StixObjectRow, listing: Listing) -> AppResult<Box<RawValue>> {
+    let corrupt = |e: serde_json::Error| {
+        AppError::Internal(format!("stored STIX object {} is not JSON: {e}", row.stix_id).into())
+    };
+    match listing {
+        Listing::Objects => RawValue::from_string(row.body.clone()).map_err(corrupt),
+        Listing::Manifest => to_raw_value(&json!({
             "id": row.stix_id,
             "date_added": stix::timestamp(row.date_added),
             "version": stix::version_text(&row.version),
             "media_type": STIX_MEDIA_TYPE,
-        }),
-    })
+        }))
+        .map_err(corrupt),
+    }
+}
+
+/// The `version` of each manifest entry of a page (the `versions` resource's list).
+pub(crate) fn manifest_versions(items: &[Box<RawValue>]) -> Vec<Box<RawValue>> {
+    items
+        .iter()
+        .filter_map(|m| {
+            let entry: Value = serde_json::from_str(m.get()).ok()?;
+            to_raw_value(entry.get("version")?).ok()
+        })
+        .collect()
 }
 
 /// The rows of an advisory's STIX objects (its `report` and `vulnerability`), added at `added`.
@@ -346,11 +361,7 @@ impl App {
             return Err(AppError::NotFound("object"));
         }
         Ok(TaxiiPage {
-            items: page
-                .items
-                .iter()
-                .filter_map(|m| m.get("version").cloned())
-                .collect(),
+            items: manifest_versions(&page.items),
             ..page
         })
     }

@@ -558,11 +558,7 @@ impl App {
             return Err(AppError::NotFound("object"));
         }
         Ok(TaxiiPage {
-            items: page
-                .items
-                .iter()
-                .filter_map(|m| m.get("version").cloned())
-                .collect(),
+            items: super::taxii::manifest_versions(&page.items),
             ..page
         })
     }
