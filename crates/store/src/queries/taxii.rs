@@ -98,14 +98,16 @@ fn bind_args<'q, O>(
 
 /// The joins `admission` reads: the report `r` of our export of a report and the case `c` of the object.
 pub(super) const ADMISSION_JOINS: &str = "LEFT JOIN reports r ON r.id = s.report_id AND s.added_org IS NULL \
+     AND s.peer_id IS NULL \
      LEFT JOIN cases c ON c.id = COALESCE(r.case_id, s.case_id)";
 
 /// Whether the reader (`$1`…`$4`, a `TlpAudience`) may read the stored object `s`: our export of a report (its
-/// id set, no poster) by the report's own rule, `REPORT_READABLE` on the report `r` and its case `c`; every
+/// id set, no poster, not pulled from a peer) by the report's own rule, `REPORT_READABLE` on the report `r` and its case `c`; every
 /// other object by TLP admission on its own case `c`. Every read of `stix_objects` for someone goes through it.
 pub(super) fn admission() -> String {
     format!(
-        "(CASE WHEN s.report_id IS NOT NULL AND s.added_org IS NULL THEN {REPORT_READABLE} ELSE {} END)",
+        "(CASE WHEN s.report_id IS NOT NULL AND s.added_org IS NULL AND s.peer_id IS NULL \
+         THEN {REPORT_READABLE} ELSE {} END)",
         crate::tlp::tlp_admits!(
             tlp: "s.tlp",
             object: "s.case_id",
