@@ -392,3 +392,54 @@ async fn reports_are_searched_and_sorted_and_page_in_every_order() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_notices_page_searches_and_orders_with_a_plain_form() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let a = [w.agency];
+    let alpha = file_named(&t, &w.dev_admin, "Alpha", "1.0", 45, &a).await;
+    let zephyr = file_named(&t, &w.dev_admin, "Zephyr", "1.0", 40, &a).await;
+    let hidden = file_named(&t, &w.other_dev, "Alphabet", "1.0", 42, &[w.other_agency]).await;
+    let web = crate::web::signed_in(&t, "Frontier Lab", "rae@frontier.example", "member", "Rae").await;
+    let link = |id: Uuid| format!("href=\"/notices/{id}\"");
+
+    let all = web.get("/notices").await;
+    all.assert(200);
+    assert!(all.body.contains("<form method=\"get\""), "{}", all.body);
+    assert!(all.body.contains("name=\"q\""), "{}", all.body);
+    assert!(
+        all.body
+            .contains("<label class=\"label\" for=\"q\">Search</label>")
+    );
+    assert!(all.body.contains(&link(alpha)) && all.body.contains(&link(zephyr)));
+    // Soonest window close first by default: Zephyr launches first.
+    let at = |page: &str, id: Uuid| page.find(&link(id)).unwrap();
+    assert!(at(&all.body, zephyr) < at(&all.body, alpha));
+
+    let found = web.get("/notices?q=ALP&sort=model").await;
+    found.assert(200);
+    assert!(found.body.contains(&link(alpha)), "{}", found.body);
+    assert!(!found.body.contains(&link(zephyr)) && !found.body.contains(&link(hidden)));
+    assert!(
+        found.body.contains("value=\"ALP\""),
+        "the search is kept in its box"
+    );
+    assert!(
+        found.body.contains("<option value=\"model\" selected>"),
+        "the order is kept"
+    );
+    crate::web::assert_accessible("/notices?q=ALP&sort=model", &found.body);
+
+    let by_model = web.get("/notices?sort=model").await;
+    assert!(at(&by_model.body, alpha) < at(&by_model.body, zephyr));
+
+    let none = web.get("/notices?q=%25").await;
+    assert!(!none.body.contains(&link(alpha)) && !none.body.contains(&link(zephyr)));
+
+    for (url, parameter) in [("/notices?sort=newest", "sort"), ("/notices?q=a%07", "q")] {
+        let page = web.get(url).await;
+        assert_eq!(page.status, 422, "{url}: {}", page.body);
+        assert!(page.body.contains(parameter), "{url}: {}", page.body);
+    }
+}
