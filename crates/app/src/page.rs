@@ -115,6 +115,71 @@ pub fn paginate_read_whole<T>(
     ))
 }
 
+/// A list's search and order as the caller gives them, unchecked: `q` the search text, `sort` an order's name.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+}
+
+/// The longest search text a list takes (`q`), in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Reads a list's `q` into a case-insensitive substring pattern (`store::like_pattern`); blank means no search.
+pub fn search(q: Option<&str>) -> Result<Option<String>, ValidationError> {
+    let Some(q) = q else {
+        return Ok(None);
+    };
+    if q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ValidationError::new(
+            "q",
+            format!("must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(ValidationError::new("q", "must not contain control characters"));
+    }
+    let q = q.trim();
+    Ok((!q.is_empty()).then(|| store::like_pattern(q)))
+}
+
+/// Reads a list's `sort` from its closed set `allowed` (name, order); absent means the first, the default.
+pub fn sort<S: Copy>(raw: Option<&str>, allowed: &[(&'static str, S)]) -> Result<S, ValidationError> {
+    let bad = || {
+        let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
+        ValidationError::new("sort", format!("must be one of {}", names.join(", ")))
+    };
+    match raw.filter(|s| !s.is_empty()) {
+        None => allowed.first().map(|(_, s)| *s).ok_or_else(bad),
+        Some(raw) => allowed
+            .iter()
+            .find(|(name, _)| *name == raw)
+            .map(|(_, s)| *s)
+            .ok_or_else(bad),
+    }
+}
+
+/// The cursor key of a list in a sort other than its default: the sort's name, `~`, then the key, so that a
+/// cursor of one sort is refused by another.
+pub fn sorted_key(sort: &str, key: &str) -> String {
+    format!("{sort}~{key}")
+}
+
+/// Reads a `sorted_key` of `sort` back to its key.
+pub fn parse_sorted_key<'a>(sort: &str, key: &'a str) -> Option<&'a str> {
+    key.strip_prefix(sort)?.strip_prefix('~')
+}
+
+/// The key of a list ordered by a text, then an id: `<text>|<id>` (the id, last, has no `|`).
+pub fn text_id_key(text: &str, id: Uuid) -> String {
+    format!("{text}|{id}")
+}
+
+pub fn parse_text_id_key(key: &str) -> Option<(String, Uuid)> {
+    let (text, id) = key.rsplit_once('|')?;
+    Some((text.to_owned(), id.parse().ok()?))
+}
+
 fn encode(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(text)
 }

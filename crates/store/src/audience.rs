@@ -31,12 +31,12 @@ pub struct EventQuery {
 pub trait AudienceStore {
     /// The notice, if the audience may see it.
     async fn visible_notice(&self, id: Uuid, audience: &Audience) -> Result<Option<Notice>>;
-    /// A notice's findings the audience may see, by id.
+    /// A page of a notice's findings the audience may see, searched and ordered as `list` says.
     async fn list_findings(
         &self,
         notice_id: Uuid,
         audience: &Audience,
-        page: &crate::Page<Uuid>,
+        list: &crate::FindingList,
     ) -> Result<Vec<Finding>>;
     async fn visible_finding(&self, id: Uuid, audience: &Audience) -> Result<Option<Finding>>;
     /// A notice's assessments the audience may see, by id.

@@ -204,9 +204,100 @@ pub struct NoticeQuery {
     /// Wanted states: scheduled, in review, launched, withdrawn.
     pub states: [bool; 4],
     pub developer_org: Option<Uuid>,
-    /// Notices are ordered by the time their window closes, then id.
+    /// The keyset of `sort` when it is by a time (the time its window closes, or it was filed), then id.
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
+    /// A `like_pattern`: only notices whose model name, version or developer's name contain it.
+    pub search: Option<String>,
+    pub sort: NoticeSort,
+    /// The keyset of `NoticeSort::Model`: model name, then id.
+    pub after_model: Option<(String, Uuid)>,
+}
+
+/// The orders of a notice list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoticeSort {
+    /// By the time the window closes, then id.
+    #[default]
+    WindowCloses,
+    /// Oldest filed first.
+    Filed,
+    /// Newest filed first.
+    FiledDesc,
+    /// By model name, then id.
+    Model,
+}
+
+/// The orders of a notice's findings. Finding ids are time-ordered (UUIDv7), so id order is filing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FindingSort {
+    /// Oldest first.
+    #[default]
+    Filed,
+    /// Newest first.
+    FiledDesc,
+    /// Most severe first (`severity_rank`), then oldest first.
+    Severity,
+}
+
+/// A page of a notice's findings: `search` a `like_pattern` on the title; the keyset is the id, and for
+/// `FindingSort::Severity` also the rank of the last row.
+#[derive(Debug, Clone, Default)]
+pub struct FindingList {
+    pub search: Option<String>,
+    pub sort: FindingSort,
+    pub after: Option<Uuid>,
+    pub after_rank: Option<i64>,
+    pub limit: i64,
+}
+
+/// The rank `FindingSort::Severity` orders by: critical 0 … info 4.
+pub fn severity_rank(severity: Severity) -> i64 {
+    match severity {
+        Severity::Critical => 0,
+        Severity::High => 1,
+        Severity::Medium => 2,
+        Severity::Low => 3,
+        Severity::Info => 4,
+    }
+}
+
+/// The orders of a report list. Report ids are time-ordered (UUIDv7), so id order is filing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportSort {
+    /// Newest first.
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    Created,
+    /// By title, then id.
+    Title,
+}
+
+/// A page of readable reports: `search` a `like_pattern` on the title; the keyset is the id, and for
+/// `ReportSort::Title` also the title of the last row.
+#[derive(Debug, Clone, Default)]
+pub struct ReportList {
+    pub search: Option<String>,
+    pub sort: ReportSort,
+    pub after: Option<Uuid>,
+    pub after_title: Option<String>,
+    pub limit: i64,
+}
+
+/// A caller's search text as a case-insensitive `LIKE … ESCAPE '\'` pattern matching it anywhere: the
+/// wildcards `%` and `_` and the escape `\\` in the text are escaped, so they match themselves.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 #[derive(Debug, Clone)]

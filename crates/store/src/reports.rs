@@ -309,14 +309,14 @@ pub trait ReportStore: Send + Sync + 'static {
 
     /// A report the reader may read.
     async fn readable_report(&self, id: Uuid, reader: &TlpAudience) -> Result<Option<Report>>;
-    /// Reports the reader may read, newest first, before the cursor; `mine` keeps the reader's own, `tlp`
-    /// one marking.
+    /// A page of the reports the reader may read, searched and ordered as `list` says; `mine` keeps the
+    /// reader's own, `tlp` one marking.
     async fn list_readable_reports(
         &self,
         reader: &TlpAudience,
         mine: bool,
         tlp: Option<Tlp>,
-        page: &Page<Uuid>,
+        list: &crate::ReportList,
     ) -> Result<Vec<Report>>;
     /// Of these reports, those the reader may read.
     async fn readable_report_ids(&self, ids: &[Uuid], reader: &TlpAudience) -> Result<Vec<Uuid>>;

@@ -4,7 +4,7 @@
 //! `ON CONFLICT`, `RETURNING`), in the files of `queries/`, each compiled once per backend. The fragments
 //! here are macros only because `concat!` needs literals.
 
-use crate::{NoticeQuery, StoreError};
+use crate::{NoticeQuery, NoticeSort, StoreError};
 use chrono::{DateTime, Utc};
 
 /// Maps a unique-constraint violation to `Conflict(what)`, and any other error through unchanged.
@@ -36,11 +36,15 @@ macro_rules! notice_select {
 pub(crate) use notice_select;
 
 /// The conditions of a notice list after the audience's index condition: who may see it (the audience's
-/// `notice_visible`), the developer and state filters, the keyset cursor, and `window_closes_at >= $12` (see
-/// `closes_from`) so that the database seeks into the `(…, window_closes_at, id)` indexes instead of
-/// filtering from the first row.
+/// `notice_visible`), the developer, state and search (`$13`, a `like_pattern`) filters, then `$order`: the
+/// keyset cursor and order of a `NoticeSort`. Every order also keeps `window_closes_at >= $12` (see
+/// `closes_from`), so that the default order's database seeks into the `(…, window_closes_at, id)` indexes
+/// instead of filtering from the first row.
 macro_rules! notice_list_conditions {
     () => {
+        $crate::sql::notice_list_conditions!($crate::sql::notice_order!(window))
+    };
+    ($order:expr) => {
         concat!(
             $crate::audience::notice_visible!("$1", "$2"),
             " AND ($3 IS NULL OR n.developer_org_id = $3) \
@@ -48,24 +52,46 @@ macro_rules! notice_list_conditions {
            OR ($5 AND n.withdrawn_at IS NULL AND n.window_opens_at <= $8 AND n.window_closes_at > $8) \
            OR ($6 AND n.withdrawn_at IS NULL AND n.window_closes_at <= $8) \
            OR ($7 AND n.withdrawn_at IS NOT NULL)) \
-         AND n.window_closes_at >= $12 \
-         AND ($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
-         ORDER BY n.window_closes_at, n.id LIMIT $11"
+         AND ($13 IS NULL OR LOWER(n.model_name) LIKE LOWER($13) ESCAPE '\\' \
+           OR LOWER(n.model_version) LIKE LOWER($13) ESCAPE '\\' OR LOWER(o.name) LIKE LOWER($13) ESCAPE '\\') \
+         AND n.window_closes_at >= $12 AND ",
+            $order,
+            " LIMIT $11"
         )
     };
 }
 pub(crate) use notice_list_conditions;
 
-/// The earliest `window_closes_at` a notice list can hold: a cursor's page starts at its time, and scheduled
-/// or in-review windows close after now (a window never closes before it opens). A bound in SQL lets the
-/// database start its index scan there; the exact conditions still decide each row.
+/// The keysets and orders of `NoticeSort`: `$9` the sort key of the cursor (a time, or the model name), `$10`
+/// its id.
+macro_rules! notice_order {
+    (window) => {
+        "($9 IS NULL OR n.window_closes_at > $9 OR (n.window_closes_at = $9 AND n.id > $10)) \
+         ORDER BY n.window_closes_at, n.id"
+    };
+    (filed) => {
+        "($9 IS NULL OR n.filed_at > $9 OR (n.filed_at = $9 AND n.id > $10)) ORDER BY n.filed_at, n.id"
+    };
+    (filed_desc) => {
+        "($9 IS NULL OR n.filed_at < $9 OR (n.filed_at = $9 AND n.id < $10)) \
+         ORDER BY n.filed_at DESC, n.id DESC"
+    };
+    (model) => {
+        "($9 IS NULL OR n.model_name > $9 OR (n.model_name = $9 AND n.id > $10)) ORDER BY n.model_name, n.id"
+    };
+}
+pub(crate) use notice_order;
+
+/// The earliest `window_closes_at` a notice list can hold: a cursor's page starts at its time (in the default
+/// order), and scheduled or in-review windows close after now (a window never closes before it opens). A bound
+/// in SQL lets the database start its index scan there; the exact conditions still decide each row.
 pub(crate) fn closes_from(q: &NoticeQuery) -> DateTime<Utc> {
     let [_, _, launched, withdrawn] = q.states;
     let mut from = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).unwrap_or_default(); // 0001-01-01
     if !launched && !withdrawn {
         from = from.max(q.now);
     }
-    if let Some((at, _)) = q.after {
+    if let (Some((at, _)), NoticeSort::WindowCloses) = (q.after, q.sort) {
         from = from.max(at);
     }
     from
@@ -109,6 +135,9 @@ mod tests {
             developer_org: None,
             after: after.map(|at| (at, Uuid::nil())),
             limit: 51,
+            search: None,
+            sort: NoticeSort::WindowCloses,
+            after_model: None,
         }
     }
 

@@ -5,7 +5,9 @@ use super::validate::{
     FinderInput, ForwardFinding, MAX_DESCRIPTION_CHARS, MAX_FINDER_NAME_CHARS, MAX_TITLE_CHARS, NewReport,
     Validated, parse_tlp,
 };
-use crate::page::{PageRequest, Paged, paginate};
+use crate::page::{
+    ListParams, PageRequest, Paged, paginate, parse_sorted_key, parse_text_id_key, sorted_key, text_id_key,
+};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use clearinghouse::cvss::{Score, Severity};
@@ -16,12 +18,19 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use store::{
     Candidate, CandidateSearch, Decision, Intake, NewCase, OptionalSeverity, Report, ReportAffected,
-    ReportKind, ReportOrigin,
+    ReportKind, ReportList, ReportOrigin, ReportSort,
 };
 use uuid::Uuid;
 
 /// Candidates compared per intake, at most (the newest sharing a key).
 pub const MAX_CANDIDATES: i64 = 200;
+
+/// The orders a report list offers, the default (newest first) first.
+pub const REPORT_SORTS: [(&str, ReportSort); 3] = [
+    ("-created", ReportSort::CreatedDesc),
+    ("created", ReportSort::Created),
+    ("title", ReportSort::Title),
+];
 /// Candidates listed per report, at most.
 const MAX_LISTED: usize = 20;
 
@@ -428,22 +437,50 @@ impl App {
         self.report_view(report, &reader).await
     }
 
-    /// The reports the caller may read (`mine`: those they filed), newest first.
+    /// The reports the caller may read (`mine`: those they filed): `q` searches the titles, `sort` is one of
+    /// `REPORT_SORTS` (the first, newest first, when absent).
     pub async fn list_reports(
         &self,
         caller: Option<&Caller>,
         mine: bool,
         tlp: Option<&str>,
+        list: &ListParams,
         page: &PageRequest,
     ) -> AppResult<Paged<ReportView>> {
         let tlp = tlp.map(|t| parse_tlp("tlp", t)).transpose()?;
         let reader = policy::tlp_audience(caller);
-        let (limit, fetch) = page.by_id()?;
+        let search = crate::page::search(list.q.as_deref())?;
+        let sort = crate::page::sort(list.sort.as_deref(), &REPORT_SORTS)?;
+        let limit = page.limit()?;
+        let mut fetch = ReportList {
+            search,
+            sort,
+            limit: limit + 1,
+            ..ReportList::default()
+        };
+        match sort {
+            // The default's cursor is the id alone, as before sorting was offered.
+            ReportSort::CreatedDesc => fetch.after = page.after(|k| k.parse::<Uuid>().ok())?,
+            ReportSort::Created => {
+                fetch.after = page.after(|k| parse_sorted_key("created", k)?.parse::<Uuid>().ok())?;
+            }
+            ReportSort::Title => {
+                if let Some((title, id)) = page.after(|k| parse_text_id_key(parse_sorted_key("title", k)?))? {
+                    fetch.after_title = Some(title);
+                    fetch.after = Some(id);
+                }
+            }
+        }
         let rows = self
             .store
             .list_readable_reports(&reader, mine && caller.is_some(), tlp, &fetch)
             .await?;
-        let paged = paginate(rows, limit, |r| r.id.to_string(), |r| r);
+        let key = |r: &Report| match sort {
+            ReportSort::CreatedDesc => r.id.to_string(),
+            ReportSort::Created => sorted_key("created", &r.id.to_string()),
+            ReportSort::Title => sorted_key("title", &text_id_key(&r.title, r.id)),
+        };
+        let paged = paginate(rows, limit, key, |r| r);
         let mut items = Vec::with_capacity(paged.items.len());
         for report in paged.items {
             items.push(self.report_view(report, &reader).await?);

@@ -70,6 +70,9 @@ impl App {
                     developer_org: None,
                     after: None,
                     limit: DASHBOARD_ROWS,
+                    search: None,
+                    sort: store::NoticeSort::WindowCloses,
+                    after_model: None,
                 };
                 let closing_soon = self
                     .store
@@ -88,7 +91,7 @@ impl App {
                 let since = now - Duration::days(RECENT_DAYS);
                 let filter = NoticeFilter {
                     states: vec![NoticeState::InReview, NoticeState::Scheduled],
-                    developer_org: None,
+                    ..NoticeFilter::default()
                 };
                 let page = PageRequest {
                     cursor: None,

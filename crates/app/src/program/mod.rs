@@ -15,7 +15,10 @@ pub use life::{FindingEdit, FindingVersionView, ResponseView};
 pub use settings::ProgramPolicy;
 pub use work::{AssessmentView, AssignmentView, FindingView, NewAssessment, NewFinding};
 
-use crate::page::{PageRequest, Paged, paginate, paginate_read_whole, parse_time_id_key, time_id_key};
+use crate::page::{
+    PageRequest, Paged, paginate, paginate_read_whole, parse_sorted_key, parse_text_id_key,
+    parse_time_id_key, search, sort, sorted_key, text_id_key, time_id_key,
+};
 use crate::{App, AppError, AppResult, Caller, policy};
 use accounts::OrgKind;
 use chrono::{DateTime, Utc};
@@ -27,7 +30,9 @@ use review::{
 };
 use serde::Serialize;
 use serde_json::json;
-use store::{LaunchChange, LaunchChangeKind, Notice, NoticeChange, NoticeDatesUpdate, NoticeQuery};
+use store::{
+    LaunchChange, LaunchChangeKind, Notice, NoticeChange, NoticeDatesUpdate, NoticeQuery, NoticeSort,
+};
 use uuid::Uuid;
 
 /// The order of a notice list's groups: open windows, upcoming ones, then closed ones.
@@ -129,7 +134,19 @@ pub struct NoticeFilter {
     /// Wanted states; empty means all.
     pub states: Vec<NoticeState>,
     pub developer_org: Option<Uuid>,
+    /// The caller's search text (`q`), unchecked: model name, version or developer name contains it.
+    pub q: Option<String>,
+    /// The caller's order (`sort`), unchecked: one of `NOTICE_SORTS`, the first when absent.
+    pub sort: Option<String>,
 }
+
+/// The orders a notice list offers, the default first.
+pub const NOTICE_SORTS: [(&str, NoticeSort); 4] = [
+    ("window_closes", NoticeSort::WindowCloses),
+    ("filed", NoticeSort::Filed),
+    ("-filed", NoticeSort::FiledDesc),
+    ("model", NoticeSort::Model),
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LaunchChangeView {
@@ -288,6 +305,11 @@ impl App {
         page: &PageRequest,
     ) -> AppResult<Paged<NoticeView>> {
         let limit = page.limit()?;
+        let search = search(filter.q.as_deref())?;
+        let sort = sort(filter.sort.as_deref(), &NOTICE_SORTS)?;
+        if sort != NoticeSort::WindowCloses {
+            return self.list_notices_sorted(caller, filter, page, search, sort).await;
+        }
         let after = page.after(parse_group_key)?;
         let wanted = |state: &NoticeState| filter.states.is_empty() || filter.states.contains(state);
         let now = self.clock.now();
@@ -312,6 +334,9 @@ impl App {
                 developer_org: filter.developer_org,
                 after: group_after,
                 limit: remaining,
+                search: search.clone(),
+                sort,
+                after_model: None,
             };
             let found = self.store.list_notices(&query).await?;
             rows.extend(found.into_iter().map(|n| (group, n)));
@@ -321,6 +346,53 @@ impl App {
             limit,
             |(group, n)| format!("{group}~{}", time_id_key(n.window_closes_at, n.id)),
             |(_, n)| {
+                let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
+                NoticeView::new(n, now, shared_with)
+            },
+        ))
+    }
+
+    /// A page of the notices the caller may see in an order other than the default, read with one seeking
+    /// query; the cursor is the sort's name and the last notice's key.
+    async fn list_notices_sorted(
+        &self,
+        caller: &Caller,
+        filter: &NoticeFilter,
+        page: &PageRequest,
+        search: Option<String>,
+        sort: NoticeSort,
+    ) -> AppResult<Paged<NoticeView>> {
+        let limit = page.limit()?;
+        let name = NOTICE_SORTS
+            .iter()
+            .find(|(_, s)| *s == sort)
+            .map_or("", |(name, _)| *name);
+        let now = self.clock.now();
+        let mut query = NoticeQuery {
+            audience: policy::audience(caller),
+            now,
+            states: NoticeState::ALL.map(|s| filter.states.is_empty() || filter.states.contains(&s)),
+            developer_org: filter.developer_org,
+            after: None,
+            limit: limit + 1,
+            search,
+            sort,
+            after_model: None,
+        };
+        if sort == NoticeSort::Model {
+            query.after_model = page.after(|k| parse_text_id_key(parse_sorted_key(name, k)?))?;
+        } else {
+            query.after = page.after(|k| parse_time_id_key(parse_sorted_key(name, k)?))?;
+        }
+        let rows = self.store.list_notices(&query).await?;
+        Ok(paginate(
+            rows,
+            limit,
+            |n| match sort {
+                NoticeSort::Model => sorted_key(name, &text_id_key(&n.model_name, n.id)),
+                _ => sorted_key(name, &time_id_key(n.filed_at, n.id)),
+            },
+            |n| {
                 let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
                 NoticeView::new(n, now, shared_with)
             },

@@ -1,6 +1,8 @@
 //! The agencies' work on a notice: assignments of evaluators, findings and assessments (advisory only).
 
-use crate::page::{PageRequest, Paged, paginate, paginate_read_whole};
+use crate::page::{
+    ListParams, PageRequest, Paged, paginate, paginate_read_whole, parse_sorted_key, sorted_key,
+};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use review::validate::title;
@@ -10,8 +12,16 @@ use review::{
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
-use store::{Assessment, Assignment, Finding, Json};
+use store::{Assessment, Assignment, Finding, FindingList, FindingSort, Json};
 use uuid::Uuid;
+
+/// The orders a notice's findings list offers, the default (oldest first, as before sorting was offered)
+/// first.
+pub const FINDING_SORTS: [(&str, FindingSort); 3] = [
+    ("filed", FindingSort::Filed),
+    ("-filed", FindingSort::FiledDesc),
+    ("severity", FindingSort::Severity),
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AssignmentView {
@@ -291,19 +301,54 @@ impl App {
         Ok(finding.into())
     }
 
+    /// A page of a notice's findings the caller may see: `q` searches the titles, `sort` is one of
+    /// `FINDING_SORTS` (the first when absent).
     pub async fn list_findings(
         &self,
         caller: &Caller,
         notice_id: Uuid,
+        params: &ListParams,
         page: &PageRequest,
     ) -> AppResult<Paged<FindingView>> {
+        let search = crate::page::search(params.q.as_deref())?;
+        let sort = crate::page::sort(params.sort.as_deref(), &FINDING_SORTS)?;
+        let limit = page.limit()?;
+        let mut list = FindingList {
+            search,
+            sort,
+            limit: limit + 1,
+            ..FindingList::default()
+        };
+        match sort {
+            // The default's cursor is the id alone, as before sorting was offered.
+            FindingSort::Filed => list.after = page.after(|k| k.parse::<Uuid>().ok())?,
+            FindingSort::FiledDesc => {
+                list.after = page.after(|k| parse_sorted_key("-filed", k)?.parse::<Uuid>().ok())?;
+            }
+            FindingSort::Severity => {
+                if let Some((rank, id)) = page.after(|k| {
+                    let (rank, id) = parse_sorted_key("severity", k)?.split_once('|')?;
+                    Some((rank.parse::<i64>().ok()?, id.parse::<Uuid>().ok()?))
+                })? {
+                    list.after_rank = Some(rank);
+                    list.after = Some(id);
+                }
+            }
+        }
         self.visible_notice(caller, notice_id).await?;
-        let (limit, fetch) = page.by_id()?;
         let rows = self
             .store
-            .list_findings(notice_id, &policy::audience(caller), &fetch)
+            .list_findings(notice_id, &policy::audience(caller), &list)
             .await?;
-        let mut page = paginate(rows, limit, |f| f.id.to_string(), FindingView::from);
+        let key = |f: &store::Finding| match sort {
+            FindingSort::Filed => f.id.to_string(),
+            FindingSort::FiledDesc => sorted_key("-filed", &f.id.to_string()),
+            FindingSort::Severity => sorted_key(
+                "severity",
+                &format!("{}|{}", store::severity_rank(f.severity), f.id),
+            ),
+        };
+        let mut page = paginate(rows, limit, key, FindingView::from);
         let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
         for (finding, report) in self.reports_of_findings(caller, &ids).await? {
             if let Some(view) = page.items.iter_mut().find(|f| f.id == finding) {

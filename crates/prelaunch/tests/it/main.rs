@@ -46,6 +46,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod list_search;
 mod notice_edit;
 mod notifications;
 mod openapi;

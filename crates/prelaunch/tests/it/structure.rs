@@ -103,7 +103,10 @@ async fn a_stored_value_outside_its_closed_set_is_our_failure() {
         };
         let read = match column {
             "severity" | "domain" => {
-                let page = store::Page::first(10);
+                let page = store::FindingList {
+                    limit: 10,
+                    ..store::FindingList::default()
+                };
                 t.app
                     .store
                     .list_findings(notice, &developer, &page)

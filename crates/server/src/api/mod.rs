@@ -16,6 +16,7 @@ mod webhooks;
 
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, OptionalApiJson};
+use app::page::ListParams;
 use app::program::{NewAssessment, NewFinding, NewNotice, NoticeEditInput, NoticeFilter};
 use app::{App, PageRequest};
 use axum::Json;
@@ -88,6 +89,16 @@ fn id(raw: &str) -> ApiResult<Uuid> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// A list's page with its search (`q`) and order (`sort`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchPageQuery {
+    q: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -402,6 +413,8 @@ struct NoticesQuery {
     /// Comma-separated states.
     state: Option<String>,
     developer: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -437,6 +450,8 @@ async fn list_notices(
     let filter = NoticeFilter {
         states: parse_states(q.state.as_deref())?,
         developer_org,
+        q: q.q,
+        sort: q.sort,
     };
     let page = PageRequest {
         cursor: q.cursor,
@@ -615,8 +630,13 @@ async fn list_findings(
     Path(raw): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let page: PageQuery = query(q.as_deref())?;
-    Ok(Json(app.list_findings(&caller, id(&raw)?, &page.into()).await?).into_response())
+    let q: SearchPageQuery = query(q.as_deref())?;
+    let params = ListParams { q: q.q, sort: q.sort };
+    let page = PageRequest {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(Json(app.list_findings(&caller, id(&raw)?, &params, &page).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]

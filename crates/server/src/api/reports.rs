@@ -5,6 +5,7 @@ use super::{id, query, query_flag};
 use crate::error::{ApiResult, Problem, ProblemKind};
 use crate::extract::{ApiCaller, ApiJson, MaybeApiCaller};
 use app::clearinghouse::{ForwardFinding, MAX_ATTACHMENT_BYTES, NewAttachment, NewReport};
+use app::page::ListParams;
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
@@ -86,6 +87,8 @@ struct ListQuery {
     /// `true`: only the reports the caller filed.
     mine: Option<String>,
     tlp: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -102,7 +105,13 @@ async fn list(
         limit: q.limit,
     };
     let reports = app
-        .list_reports(caller.as_ref(), mine, q.tlp.as_deref(), &page)
+        .list_reports(
+            caller.as_ref(),
+            mine,
+            q.tlp.as_deref(),
+            &ListParams { q: q.q, sort: q.sort },
+            &page,
+        )
         .await?;
     Ok(Json(reports).into_response())
 }

@@ -21,12 +21,24 @@ pub fn path_id(raw: &str) -> Result<Uuid, WebError> {
     raw.parse().map_err(|_| WebError::not_found())
 }
 
+/// The orders of the notice list as the form offers them (`app::program::NOTICE_SORTS`).
+const NOTICE_SORT_LABELS: [(&str, &str); 4] = [
+    ("window_closes", "Soonest window close"),
+    ("-filed", "Newest filed"),
+    ("filed", "Oldest filed"),
+    ("model", "Model name"),
+];
+
 /// One page of the notices a caller may see, with the filters that chose them.
 struct Listing {
     rows: Vec<NoticeRow>,
     next: Option<String>,
     state: String,
     developer: String,
+    /// The search text (`q`) and order (`sort`) as given, kept in the form and the pager.
+    search: String,
+    sort: String,
+    sorts: Vec<Choice>,
     states: Vec<Choice>,
     /// Offered only to callers who see the notices of several developers.
     developers: Option<Vec<Choice>>,
@@ -37,6 +49,8 @@ struct Listing {
 async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebError> {
     let state = q.optional("state").unwrap_or_default().to_owned();
     let developer = q.optional("developer").unwrap_or_default().to_owned();
+    let search = q.optional("q").unwrap_or_default().to_owned();
+    let sort = q.optional("sort").unwrap_or_default().to_owned();
     let developer_org = match developer.as_str() {
         "" => None,
         raw => Some(raw.parse::<Uuid>().map_err(|_| {
@@ -49,6 +63,8 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
     let filter = NoticeFilter {
         states: crate::api::parse_states(Some(&state))?,
         developer_org,
+        q: Some(search.clone()),
+        sort: Some(sort.clone()),
     };
     let page = PageRequest {
         cursor: q.optional("cursor").map(str::to_owned),
@@ -78,6 +94,12 @@ async fn listing(app: &App, caller: &Caller, q: &Fields) -> Result<Listing, WebE
         next: notices.next_cursor,
         state,
         developer,
+        search,
+        sort,
+        sorts: NOTICE_SORT_LABELS
+            .iter()
+            .map(|(value, label)| Choice::new(*value, *label))
+            .collect(),
         states: NoticeState::ALL
             .iter()
             .map(|s| Choice::new(s.as_str(), s.label()))
@@ -456,6 +478,7 @@ async fn notice_page(
         .list_findings(
             caller,
             id,
+            &app::page::ListParams::default(),
             &PageRequest {
                 cursor: q.optional("findings").map(str::to_owned),
                 limit: None,

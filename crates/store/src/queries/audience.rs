@@ -5,7 +5,8 @@
 use super::{Db, This};
 use crate::sql::notice_select;
 use crate::{
-    Assessment, Audience, AudienceStore, AuditEvent, EventQuery, EventReaders, Finding, Notice, Page, Result,
+    Assessment, Audience, AudienceStore, AuditEvent, EventQuery, EventReaders, Finding, FindingList,
+    FindingSort, Notice, Page, Result,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -29,16 +30,53 @@ impl AudienceStore for This {
         &self,
         notice_id: Uuid,
         audience: &Audience,
-        page: &Page<Uuid>,
+        list: &FindingList,
     ) -> Result<Vec<Finding>> {
-        Ok(sqlx::query_as(concat!(crate::audience::work_page!("findings")))
+        macro_rules! sql {
+            ($keyset:literal) => {
+                concat!(
+                    "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id WHERE w.notice_id = $3 AND ",
+                    crate::audience::work_visible!("$1", "$2"),
+                    " AND ($6 IS NULL OR LOWER(w.title) LIKE LOWER($6) ESCAPE '\\') AND ",
+                    $keyset,
+                    " LIMIT $5"
+                )
+            };
+        }
+        // Critical first; the rank is `severity_rank`.
+        macro_rules! rank {
+            () => {
+                "(CASE w.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 \
+                 WHEN 'low' THEN 3 ELSE 4 END)"
+            };
+        }
+        let sql = match list.sort {
+            FindingSort::Filed => sql!("($4 IS NULL OR w.id > $4) ORDER BY w.id"),
+            FindingSort::FiledDesc => sql!("($4 IS NULL OR w.id < $4) ORDER BY w.id DESC"),
+            FindingSort::Severity => concat!(
+                "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id WHERE w.notice_id = $3 AND ",
+                crate::audience::work_visible!("$1", "$2"),
+                " AND ($6 IS NULL OR LOWER(w.title) LIKE LOWER($6) ESCAPE '\\') AND ($7 IS NULL OR ",
+                rank!(),
+                " > $7 OR (",
+                rank!(),
+                " = $7 AND w.id > $4)) ORDER BY ",
+                rank!(),
+                ", w.id LIMIT $5"
+            ),
+        };
+        let query = sqlx::query_as(sql)
             .bind(audience.developer_org)
             .bind(audience.agency_org)
             .bind(notice_id)
-            .bind(page.after)
-            .bind(page.limit)
-            .fetch_all(&self.pool)
-            .await?)
+            .bind(list.after)
+            .bind(list.limit)
+            .bind(list.search.clone());
+        let query = match list.sort {
+            FindingSort::Severity => query.bind(list.after_rank),
+            _ => query,
+        };
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     async fn visible_finding(&self, id: Uuid, audience: &Audience) -> Result<Option<Finding>> {

@@ -7,7 +7,7 @@ use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
     NewCase, Report, ReportAffected, ReportOrigin, ReportStore, StoredCandidate, TriageCase, VendorPace,
 };
-use crate::{AuditEvent, Page, Result, StoreError, TlpAudience};
+use crate::{AuditEvent, Page, ReportList, ReportSort, Result, StoreError, TlpAudience};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
@@ -602,20 +602,32 @@ impl ReportStore for This {
         reader: &TlpAudience,
         mine: bool,
         tlp: Option<Tlp>,
-        page: &Page<Uuid>,
+        list: &ReportList,
     ) -> Result<Vec<Report>> {
+        let order = match list.sort {
+            ReportSort::CreatedDesc => "($7 IS NULL OR r.id < $7) ORDER BY r.id DESC",
+            ReportSort::Created => "($7 IS NULL OR r.id > $7) ORDER BY r.id",
+            ReportSort::Title => {
+                "($10 IS NULL OR r.title > $10 OR (r.title = $10 AND r.id > $7)) ORDER BY r.title, r.id"
+            }
+        };
         let sql = format!(
             "SELECT {REPORT_COLUMNS} {REPORT_FROM} WHERE {REPORT_READABLE} \
              AND (NOT $5 OR r.reporter_id = $2) AND ($6 IS NULL OR r.tlp = $6) \
-             AND ($7 IS NULL OR r.id < $7) ORDER BY r.id DESC LIMIT $8"
+             AND ($9 IS NULL OR LOWER(r.title) LIKE LOWER($9) ESCAPE '\\') \
+             AND {order} LIMIT $8"
         );
-        Ok(reader_query_as(&sql, reader)
+        let query = reader_query_as(&sql, reader)
             .bind(mine)
             .bind(tlp.map(Tlp::as_str))
-            .bind(page.after)
-            .bind(page.limit)
-            .fetch_all(&self.pool)
-            .await?)
+            .bind(list.after)
+            .bind(list.limit)
+            .bind(list.search.clone());
+        let query = match list.sort {
+            ReportSort::Title => query.bind(list.after_title.clone()),
+            _ => query,
+        };
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     async fn readable_report_ids(&self, ids: &[Uuid], reader: &TlpAudience) -> Result<Vec<Uuid>> {

@@ -6,7 +6,7 @@ use super::{Db, This};
 use crate::sql::{conflict, notice_select};
 use crate::{
     AccessEnded, Assessment, Assignment, AuditEvent, Finding, LaunchChange, LaunchChangeKind, Notice,
-    NoticeDatesUpdate, NoticeEdit, NoticeQuery, Result, ReviewStore, StoreError,
+    NoticeDatesUpdate, NoticeEdit, NoticeQuery, NoticeSort, Result, ReviewStore, StoreError,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -77,17 +77,32 @@ impl ReviewStore for This {
 
     async fn list_notices(&self, q: &NoticeQuery) -> Result<Vec<Notice>> {
         let [scheduled, in_review, launched, withdrawn] = q.states;
-        let sql = if crate::sql::one_developer(q) {
-            // Implied by the conditions when `one_developer` holds; stated so the index is used.
-            concat!(
-                notice_select!(),
-                "WHERE n.developer_org_id = COALESCE($3, $1) AND ",
-                crate::sql::notice_list_conditions!()
-            )
-        } else {
-            concat!(notice_select!(), "WHERE ", crate::sql::notice_list_conditions!())
+        // When `one_developer` holds the developer condition is implied by the others; it is stated so that
+        // the developer's index is used.
+        macro_rules! sql {
+            ($order:tt) => {
+                if crate::sql::one_developer(q) {
+                    concat!(
+                        notice_select!(),
+                        "WHERE n.developer_org_id = COALESCE($3, $1) AND ",
+                        crate::sql::notice_list_conditions!(crate::sql::notice_order!($order))
+                    )
+                } else {
+                    concat!(
+                        notice_select!(),
+                        "WHERE ",
+                        crate::sql::notice_list_conditions!(crate::sql::notice_order!($order))
+                    )
+                }
+            };
+        }
+        let sql = match q.sort {
+            NoticeSort::WindowCloses => sql!(window),
+            NoticeSort::Filed => sql!(filed),
+            NoticeSort::FiledDesc => sql!(filed_desc),
+            NoticeSort::Model => sql!(model),
         };
-        Ok(sqlx::query_as(sql)
+        let query = sqlx::query_as(sql)
             .bind(q.audience.developer_org)
             .bind(q.audience.agency_org)
             .bind(q.developer_org)
@@ -95,11 +110,20 @@ impl ReviewStore for This {
             .bind(in_review)
             .bind(launched)
             .bind(withdrawn)
-            .bind(q.now)
-            .bind(q.after.map(|(t, _)| t))
-            .bind(q.after.map(|(_, id)| id))
+            .bind(q.now);
+        // `$9`, the cursor's sort key, is a time or (by model) a name; `$10` its id.
+        let query = match q.sort {
+            NoticeSort::Model => query
+                .bind(q.after_model.as_ref().map(|(name, _)| name.clone()))
+                .bind(q.after_model.as_ref().map(|(_, id)| *id)),
+            _ => query
+                .bind(q.after.map(|(t, _)| t))
+                .bind(q.after.map(|(_, id)| id)),
+        };
+        Ok(query
             .bind(q.limit)
             .bind(crate::sql::closes_from(q))
+            .bind(q.search.clone())
             .fetch_all(&self.pool)
             .await?)
     }
