@@ -2762,7 +2762,7 @@ async fn every_route_as_every_persona_and_credential() {
             let wanted = match (*d, dead_expect) {
                 ("none", _) => public,
                 ("basic", _) => dead_expect,
-                (_, "1") if surface(row.op) == Surface::Problems && !row.op.contains("/taxii") => "i",
+                (_, "1") if surface(row.op) == Surface::Problems && !row.op.contains("/taxii2/") => "i",
                 _ => dead_expect,
             };
             (d.to_string(), a.clone(), wanted)
