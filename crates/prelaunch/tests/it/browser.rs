@@ -232,6 +232,22 @@ impl Browser {
             .context("decoding the screenshot")
     }
 
+    /// Runs `script` as the body of a function in the page, with `args`, and returns what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.session_cmd(Method::POST, "/execute/sync", Some(body))
+            .await
+            .context("executing a script")
+    }
+
+    /// Runs `script` in the page with `args`; it reports its result by calling its last argument.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.session_cmd(Method::POST, "/execute/async", Some(body))
+            .await
+            .context("executing an asynchronous script")
+    }
+
     /// Ends the session (Chromium quits) and stops chromedriver.
     pub async fn close(mut self) -> Result<()> {
         let result = match self.session.take() {

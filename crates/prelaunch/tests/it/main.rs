@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod accessibility;
 mod accounts;
 mod api_conveniences;
 mod audit;
