@@ -240,6 +240,15 @@ impl Browser {
             .context("executing a script")
     }
 
+    /// How long scripts run by [`Browser::execute_async`] may take.
+    pub async fn set_script_timeout(&self, timeout: Duration) -> Result<()> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.session_cmd(Method::POST, "/timeouts", Some(json!({ "script": ms })))
+            .await
+            .context("setting the script timeout")?;
+        Ok(())
+    }
+
     /// Runs `script` in the page with `args`; it reports its result by calling its last argument.
     pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
         let body = json!({ "script": script, "args": args });

@@ -47,6 +47,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod ledger_pages;
 mod notice_edit;
 mod notifications;
 mod openapi;
