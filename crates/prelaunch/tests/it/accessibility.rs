@@ -234,7 +234,7 @@ fn served_pages() -> BTreeSet<String> {
 }
 
 /// Routes of the web UI that answer with a file to keep, not a page.
-const DOWNLOADS: &[&str] = &["/ledger/events/{id}/receipt"];
+const DOWNLOADS: &[&str] = &["/ledger/events/{id}/receipt", "/audit.csv"];
 
 #[test]
 fn every_page_the_web_ui_serves_has_a_row() {

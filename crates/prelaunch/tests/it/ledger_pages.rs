@@ -292,3 +292,53 @@ async fn the_audit_trail_is_newest_first_and_filters_by_action_person_kind_and_d
     assert_eq!(first_seqs.len(), 50, "a full page");
     assert!(!second_seqs.is_empty());
 }
+
+#[tokio::test]
+async fn the_audit_trail_exports_as_csv_with_its_filters_and_no_cell_a_spreadsheet_would_run() {
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    scene(&t, &w).await;
+    // Organisations named like formulas: the export names each by its title.
+    let formulas = ["=HYPERLINK(\"http://evil.example\")", "+1", "-1", "@SUM(A1)"];
+    for name in formulas {
+        t.org("vendor", name).await;
+    }
+    t.org("vendor", "Plain Vendor").await;
+    let admin = web_as(&t, &w.program_admin).await;
+    let page = admin.get("/audit").await;
+    assert!(page.body.contains("formaction=\"/audit.csv\""), "{}", page.body);
+    let csv = admin.get("/audit.csv?action=organization.create").await;
+    csv.assert(200);
+    assert_eq!(
+        csv.headers["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        csv.headers["content-disposition"].to_str().unwrap(),
+        "attachment; filename=\"audit-trail.csv\""
+    );
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "\"#\",\"When (UTC)\",\"Person\",\"Action\",\"Object\",\"Details\""
+    );
+    assert!(lines.len() > 5, "{}", csv.body);
+    for line in &lines[1..] {
+        assert!(line.contains("\"Organisation created\""), "{line}");
+        // Every cell is quoted, and none starts with a formula character.
+        for cell in line.split("\",\"") {
+            let cell = cell.trim_start_matches('"');
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{line}");
+        }
+    }
+    // Newest first: the last token made is the first row.
+    assert!(lines[1].contains("\"Plain Vendor\""), "{}", lines[1]);
+    for name in formulas {
+        let cell = format!("\"'{}\"", name.replace('"', "\"\""));
+        assert!(csv.body.contains(&cell), "{cell}: {}", csv.body);
+    }
+    // The filters are checked as on the page; others may not export.
+    let bad = admin.get("/audit.csv?from=yesterday").await;
+    assert_eq!(bad.status.as_u16(), 422, "{}", bad.body);
+    web_as(&t, &w.dev_admin).await.get("/audit.csv").await.assert(403);
+}

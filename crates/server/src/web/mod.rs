@@ -154,6 +154,7 @@ pub fn routes() -> Router<App> {
         .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
+        .route("/audit.csv", get(admin::audit_csv))
         .route("/jobs", get(admin::failed_jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job))
         .route("/reports", post(clearinghouse::reports::file))
