@@ -165,6 +165,21 @@ fi
 export PRELAUNCH_TEST_CSAF_NODE_MODULES="$CSAF_NODE/node_modules"
 echo "node $(node --version), $(cd "$CSAF_NODE" && npm ls --depth=0 2>/dev/null | grep csaf-validator-lib | xargs)"
 
+header "axe-core (tests/axe)"
+# Every page of the web UI is checked with axe-core in headless Chromium (crates/prelaunch/tests/it/accessibility.rs),
+# pinned in tests/axe/package.json and package-lock.json and installed like the CSAF validator above.
+AXE_LOCK="$ROOT/tests/axe/package-lock.json"
+AXE_NODE="$ROOT/target/axe-node-$(sha256sum "$AXE_LOCK" | cut -c1-16)"
+if [[ ! -f "$AXE_NODE/.installed" ]]; then
+  rm -rf "$ROOT"/target/axe-node-*
+  mkdir -p "$AXE_NODE"
+  cp "$ROOT/tests/axe/package.json" "$AXE_LOCK" "$AXE_NODE/"
+  (cd "$AXE_NODE" && npm ci --silent --no-audit --no-fund)
+  touch "$AXE_NODE/.installed"
+fi
+export PRELAUNCH_TEST_AXE="$AXE_NODE/node_modules/axe-core/axe.min.js"
+echo "$(cd "$AXE_NODE" && npm ls --depth=0 2>/dev/null | grep axe-core | xargs)"
+
 header "tests (sqlite)"
 if ! PRELAUNCH_TEST_BACKEND=sqlite cargo nextest run --workspace --no-fail-fast "$@"; then
   failed+=(sqlite)

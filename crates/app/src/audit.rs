@@ -5,6 +5,7 @@ use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+pub use store::TrailFilter;
 use store::{AuditEvent, EventQuery};
 use uuid::Uuid;
 
@@ -61,6 +62,28 @@ impl App {
         Ok(paginate(rows, limit, |e| e.seq.to_string(), AuditView::from))
     }
 
+    /// The whole audit trail for a program administrator's page: newest first, narrowed by `trail` (its
+    /// order is set here), a page of at most `limit` events before the cursor.
+    pub async fn list_trail(
+        &self,
+        caller: &Caller,
+        mut trail: TrailFilter,
+        page: &PageRequest,
+    ) -> AppResult<Paged<AuditView>> {
+        if !policy::can_list_whole_trail(caller) {
+            return Err(AppError::Forbidden(
+                "only program administrators read the whole audit trail",
+            ));
+        }
+        let limit = page.limit()?;
+        let after = page.after(|s| s.parse::<i64>().ok())?;
+        trail.newest_first = true;
+        let mut query = self.event_query(caller, None, None, after, limit + 1);
+        query.trail = trail;
+        let rows = self.store.list_events(&query).await?;
+        Ok(paginate(rows, limit, |e| e.seq.to_string(), AuditView::from))
+    }
+
     /// A query of the events the caller may see.
     pub(crate) fn event_query(
         &self,
@@ -77,6 +100,7 @@ impl App {
             event_id,
             after,
             limit,
+            trail: TrailFilter::default(),
         }
     }
 

@@ -21,9 +21,23 @@ pub struct EventQuery {
     pub object_id: Option<Uuid>,
     /// Only this event.
     pub event_id: Option<Uuid>,
-    /// Events after this position in the trail.
+    /// Events after this position in the trail (before it, newest first).
     pub after: Option<i64>,
     pub limit: i64,
+    /// The audit page's order and filters (none by default: oldest first).
+    pub trail: TrailFilter,
+}
+
+/// How a reader of the whole trail narrows and orders it.
+#[derive(Debug, Clone, Default)]
+pub struct TrailFilter {
+    pub newest_first: bool,
+    pub action: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub object_type: Option<String>,
+    /// Events at or after `from` and before `until`.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Reads that return only what an audience may see.

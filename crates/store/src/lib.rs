@@ -31,7 +31,7 @@ mod trail;
 mod webhooks;
 
 pub use advisories::*;
-pub use audience::{Audience, AudienceStore, EventQuery, EventReaders};
+pub use audience::{Audience, AudienceStore, EventQuery, EventReaders, TrailFilter};
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;

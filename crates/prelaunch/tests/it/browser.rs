@@ -232,6 +232,31 @@ impl Browser {
             .context("decoding the screenshot")
     }
 
+    /// Runs `script` as the body of a function in the page, with `args`, and returns what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.session_cmd(Method::POST, "/execute/sync", Some(body))
+            .await
+            .context("executing a script")
+    }
+
+    /// How long scripts run by [`Browser::execute_async`] may take.
+    pub async fn set_script_timeout(&self, timeout: Duration) -> Result<()> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.session_cmd(Method::POST, "/timeouts", Some(json!({ "script": ms })))
+            .await
+            .context("setting the script timeout")?;
+        Ok(())
+    }
+
+    /// Runs `script` in the page with `args`; it reports its result by calling its last argument.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
+        let body = json!({ "script": script, "args": args });
+        self.session_cmd(Method::POST, "/execute/async", Some(body))
+            .await
+            .context("executing an asynchronous script")
+    }
+
     /// Ends the session (Chromium quits) and stops chromedriver.
     pub async fn close(mut self) -> Result<()> {
         let result = match self.session.take() {

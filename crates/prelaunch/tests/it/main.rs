@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod accessibility;
 mod accounts;
 mod api_conveniences;
 mod audit;
@@ -46,6 +47,7 @@ mod inspect_log;
 mod jobs;
 mod launch_dates;
 mod ledger;
+mod ledger_pages;
 mod list_search;
 mod notice_edit;
 mod notifications;

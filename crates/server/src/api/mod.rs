@@ -760,9 +760,19 @@ async fn receipt(
     ApiCaller(caller): ApiCaller,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let receipt = app.receipt(&caller, id(&raw)?).await?;
+    let event = id(&raw)?;
+    let receipt = app.receipt(&caller, event).await?;
     Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                crate::web::receipt_disposition(event),
+            ),
+        ],
         receipt,
     )
         .into_response())

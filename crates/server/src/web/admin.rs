@@ -1,14 +1,23 @@
 //! Program administration: the program policy (review window, launch horizon) and the audit trail.
 
-use super::form::{FormState, QueryFields, on_form};
+use super::event_names::{EVENT_NAMES, OBJECT_KINDS, ObjectTitles, action_name};
+use super::form::{Fields, FormState, QueryFields, on_form};
 use super::orgs::directory;
 use super::render::{Frame, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
+use super::view::Choice;
 use super::view::when;
+use app::audit::TrailFilter;
 use app::{App, AppError, Caller, PageRequest, policy};
 use askama::Template;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use chrono::NaiveDate;
+use futures_util::stream::{self, StreamExt};
+use review::ValidationError;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -111,6 +120,7 @@ struct AuditRow {
     actor: String,
     action: String,
     object: String,
+    object_href: Option<String>,
     details: String,
 }
 
@@ -118,8 +128,92 @@ struct AuditRow {
 #[template(path = "audit.html")]
 struct AuditPage {
     frame: Frame,
+    form: FormState,
+    actions: Vec<Choice>,
+    kinds: Vec<Choice>,
     rows: Vec<AuditRow>,
-    next: Option<String>,
+    /// The next page's address, with the filters kept.
+    next_href: Option<String>,
+}
+
+/// The filters of the audit page as typed, checked: a filter naming nothing the trail holds, or an address no
+/// one has, is the caller's mistake, named by its label.
+async fn trail_filter(app: &App, q: &Fields) -> Result<TrailFilter, ValidationError> {
+    let mut filter = TrailFilter::default();
+    if let Some(action) = q.optional("action") {
+        if !EVENT_NAMES.iter().any(|(kind, _)| *kind == action) {
+            return Err(ValidationError::new("action", "choose an action from the list"));
+        }
+        filter.action = Some(action.to_owned());
+    }
+    if let Some(kind) = q.optional("object_type") {
+        if !OBJECT_KINDS.iter().any(|(k, _)| *k == kind) {
+            return Err(ValidationError::new(
+                "object_type",
+                "choose a kind of object from the list",
+            ));
+        }
+        filter.object_type = Some(kind.to_owned());
+    }
+    if let Some(email) = q.optional("actor") {
+        if email.len() > 320 {
+            return Err(ValidationError::new(
+                "actor",
+                "is longer than an e-mail address can be",
+            ));
+        }
+        let found = app
+            .store
+            .find_user_by_email(&email.to_lowercase())
+            .await
+            .map_err(|_| ValidationError::new("actor", "could not be looked up; try again"))?;
+        match found {
+            Some(user) => filter.actor_user_id = Some(user.id),
+            None => return Err(ValidationError::new("actor", "no one has this e-mail address")),
+        }
+    }
+    let day = |name: &'static str| -> Result<Option<NaiveDate>, ValidationError> {
+        match q.optional(name) {
+            None => Ok(None),
+            Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| ValidationError::new(name, "enter a date as year-month-day, like 2027-02-15")),
+        }
+    };
+    let (from, until) = (day("from")?, day("until")?);
+    if let (Some(from), Some(until)) = (from, until)
+        && until < from
+    {
+        return Err(ValidationError::new("until", "must not be before the first day"));
+    }
+    filter.from = from.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
+    filter.until = until
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    Ok(filter)
+}
+
+/// The filters of the page as a query string, for the next page's link.
+fn filter_query(q: &Fields) -> String {
+    ["action", "actor", "object_type", "from", "until"]
+        .iter()
+        .filter_map(|name| {
+            q.optional(name)
+                .map(|v| format!("&{name}={}", urlencoding_lite(v)))
+        })
+        .collect()
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn urlencoding_lite(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub async fn audit(
@@ -127,13 +221,43 @@ pub async fn audit(
     WebCaller(caller): WebCaller,
     QueryFields(q): QueryFields,
 ) -> WebResult {
+    if !policy::can_list_whole_trail(&caller) {
+        return Err(AppError::Forbidden("only program administrators read the whole audit trail").into());
+    }
+    let actions = EVENT_NAMES
+        .iter()
+        .map(|(kind, name)| Choice::new(*kind, *name))
+        .collect();
+    let kinds = OBJECT_KINDS
+        .iter()
+        .map(|(kind, name)| Choice::new(*kind, *name))
+        .collect();
+    let filters = filter_query(&q);
+    let filter = match trail_filter(&app, &q).await {
+        Ok(filter) => filter,
+        Err(error) => {
+            let view = AuditPage {
+                frame: Frame::signed_in(&caller, "audit", "Audit trail"),
+                form: FormState {
+                    prefix: "audit-",
+                    ..FormState::failed(q, error)
+                },
+                actions,
+                kinds,
+                rows: Vec::new(),
+                next_href: None,
+            };
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &view));
+        }
+    };
     let page = PageRequest {
         cursor: q.optional("cursor").map(str::to_owned),
         limit: None,
     };
-    let events = app.list_audit(&caller, None, &page).await?;
+    let events = app.list_trail(&caller, filter, &page).await?;
     let orgs = directory(&app, &caller).await?;
     let mut people: HashMap<Uuid, String> = HashMap::new();
+    let mut titles = ObjectTitles::new(&app, &caller);
     let mut rows = Vec::with_capacity(events.items.len());
     for event in &events.items {
         let actor = match (event.actor_user_id, event.actor_org_id) {
@@ -143,7 +267,7 @@ pub async fn audit(
                     None => {
                         let name = match app.get_user(&caller, user).await {
                             Ok(u) => u.email,
-                            Err(_) => user.to_string(),
+                            Err(_) => "A person".to_owned(),
                         };
                         people.insert(user, name.clone());
                         name
@@ -156,24 +280,153 @@ pub async fn audit(
             }
             (None, _) => "Operator".to_owned(),
         };
+        let object = titles.name(&event.object_type, event.object_id).await;
         rows.push(AuditRow {
             seq: event.seq,
             at: when(event.at),
             actor,
-            action: event.action.clone(),
-            object: match event.object_id {
-                Some(id) => format!("{} {id}", event.object_type),
-                None => event.object_type.clone(),
-            },
+            action: action_name(&event.action),
+            object: object.title,
+            object_href: object.href,
             details: event.details.to_string(),
         });
     }
     let view = AuditPage {
         frame: Frame::signed_in(&caller, "audit", "Audit trail"),
+        form: FormState {
+            fields: q,
+            error: None,
+            prefix: "audit-",
+        },
+        actions,
+        kinds,
         rows,
-        next: events.next_cursor,
+        next_href: events
+            .next_cursor
+            .map(|c| format!("/audit?cursor={}{filters}", urlencoding_lite(&c))),
     };
     Ok(html(StatusCode::OK, &view))
+}
+
+/// The most events one CSV export holds; narrow the filters for more.
+const CSV_MAX_ROWS: usize = 10_000;
+/// Events read per page while the export streams.
+const CSV_PAGE: i64 = 200;
+
+/// One CSV cell, quoted; a cell a spreadsheet would read as a formula (starting with = + - @, or a tab or
+/// carriage return) is prefixed with an apostrophe so it stays text.
+fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+fn csv_line(cells: &[&str]) -> String {
+    let mut line = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
+    line.push_str("\r\n");
+    line
+}
+
+struct CsvState {
+    app: App,
+    caller: Caller,
+    filter: TrailFilter,
+    cursor: Option<String>,
+    written: usize,
+    done: bool,
+}
+
+/// The audit trail as CSV, with the page's filters, newest first, at most `CSV_MAX_ROWS` events, streamed a
+/// page at a time.
+pub async fn audit_csv(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    QueryFields(q): QueryFields,
+) -> WebResult {
+    if !policy::can_list_whole_trail(&caller) {
+        return Err(AppError::Forbidden("only program administrators read the whole audit trail").into());
+    }
+    let filter = match trail_filter(&app, &q).await {
+        Ok(filter) => filter,
+        Err(error) => return Err(AppError::Invalid(error).into()),
+    };
+    let header = csv_line(&["#", "When (UTC)", "Person", "Action", "Object", "Details"]);
+    let state = CsvState {
+        app,
+        caller,
+        filter,
+        cursor: None,
+        written: 0,
+        done: false,
+    };
+    let rows = stream::unfold(state, |mut state| async move {
+        if state.done || state.written >= CSV_MAX_ROWS {
+            return None;
+        }
+        let page = PageRequest {
+            cursor: state.cursor.take(),
+            limit: Some(CSV_PAGE),
+        };
+        let events = match state
+            .app
+            .list_trail(&state.caller, state.filter.clone(), &page)
+            .await
+        {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "the audit export could not read the trail");
+                state.done = true;
+                return Some((
+                    Err(std::io::Error::other("the audit trail could not be read")),
+                    state,
+                ));
+            }
+        };
+        let mut out = String::new();
+        {
+            let mut titles = ObjectTitles::new(&state.app, &state.caller);
+            for event in &events.items {
+                if state.written >= CSV_MAX_ROWS {
+                    break;
+                }
+                let actor = match event.actor_user_id {
+                    Some(user) => match state.app.get_user(&state.caller, user).await {
+                        Ok(u) => u.email,
+                        Err(_) => "A person".to_owned(),
+                    },
+                    None => "Operator".to_owned(),
+                };
+                let object = titles.name(&event.object_type, event.object_id).await;
+                out.push_str(&csv_line(&[
+                    &event.seq.to_string(),
+                    &event.at.to_rfc3339(),
+                    &actor,
+                    &action_name(&event.action),
+                    &object.title,
+                    &event.details.to_string(),
+                ]));
+                state.written += 1;
+            }
+        }
+        state.cursor = events.next_cursor;
+        state.done = state.cursor.is_none();
+        Some((Ok(Bytes::from(out)), state))
+    });
+    let body = stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) }).chain(rows);
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit-trail.csv\""),
+    );
+    Ok(response)
 }
 
 struct JobRow {

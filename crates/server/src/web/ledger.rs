@@ -1,13 +1,15 @@
 //! The ledger pages: the latest signed checkpoint and its key, the log's growth, and for an object the
 //! events a person may see with their offline receipts.
 
+use super::event_names::{ObjectName, ObjectTitles, action_name};
 use super::render::{Frame, WebResult, html};
 use super::session::WebCaller;
 use super::view::when;
 use app::App;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use uuid::Uuid;
 
 /// One point of the growth chart, in SVG user units (the chart is 600 × 160).
@@ -30,6 +32,10 @@ struct LedgerPage {
     size: i64,
     points: Vec<Point>,
     polyline: String,
+    /// The chart's axes: entries from 0 to `max_size`, signing times from `first_at` to `last_at`.
+    max_size: i64,
+    first_at: String,
+    last_at: String,
     rows: Vec<CheckpointRow>,
 }
 
@@ -40,7 +46,10 @@ pub async fn overview(State(app): State<App>, WebCaller(caller): WebCaller) -> W
     let latest = app.latest_checkpoint().await?;
     let mut history = app.checkpoint_history(200).await?;
     history.reverse();
-    let max = history.iter().map(|c| c.size).max().unwrap_or(0).max(1) as f64;
+    let max_size = history.iter().map(|c| c.size).max().unwrap_or(0).max(1);
+    let max = max_size as f64;
+    let first_at = history.first().map(|c| when(c.signed_at)).unwrap_or_default();
+    let last_at = history.last().map(|c| when(c.signed_at)).unwrap_or_default();
     let (first, last) = (
         history.first().map(|c| c.signed_at.timestamp()).unwrap_or(0),
         history.last().map(|c| c.signed_at.timestamp()).unwrap_or(0),
@@ -74,6 +83,9 @@ pub async fn overview(State(app): State<App>, WebCaller(caller): WebCaller) -> W
         size: latest.size,
         points,
         polyline,
+        max_size,
+        first_at,
+        last_at,
         rows,
     };
     Ok(html(StatusCode::OK, &page))
@@ -89,7 +101,7 @@ struct EventRow {
 #[template(path = "ledger_object.html")]
 struct ObjectPage {
     frame: Frame,
-    object_id: Uuid,
+    object: ObjectName,
     events: Vec<EventRow>,
 }
 
@@ -104,17 +116,19 @@ pub async fn object(
     if events.is_empty() {
         return Err(app::AppError::NotFound("object").into());
     }
+    let kind = events.first().map(|e| e.object_type.clone()).unwrap_or_default();
     let events = events
         .into_iter()
         .map(|e| EventRow {
             id: e.id,
             at: when(e.at),
-            action: e.action,
+            action: action_name(&e.action),
         })
         .collect();
+    let object = ObjectTitles::new(&app, &caller).name(&kind, Some(id)).await;
     let page = ObjectPage {
         frame: Frame::signed_in(&caller, "ledger", "In the ledger"),
-        object_id: id,
+        object,
         events,
     };
     Ok(html(StatusCode::OK, &page))
@@ -153,4 +167,27 @@ pub async fn event(
         key: app.verifier_key(),
     };
     Ok(html(StatusCode::OK, &page))
+}
+
+/// An event's receipt as a file to keep: `event-<id>.tlog-proof`, for whoever may see the event.
+pub async fn receipt(
+    State(app): State<App>,
+    WebCaller(caller): WebCaller,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let id: Uuid = raw.parse().map_err(|_| app::AppError::NotFound("event"))?;
+    let receipt = app.receipt(&caller, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, receipt_disposition(id)),
+        ],
+        receipt,
+    )
+        .into_response())
+}
+
+/// The `Content-Disposition` of a receipt download.
+pub fn receipt_disposition(id: Uuid) -> String {
+    format!("attachment; filename=\"event-{id}.tlog-proof\"")
 }

@@ -14,6 +14,7 @@ mod chart;
 mod clearinghouse;
 mod dashboard;
 mod evals;
+mod event_names;
 mod finding_life;
 mod form;
 mod gateway;
@@ -35,6 +36,7 @@ use app::App;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use ledger::receipt_disposition;
 pub use session::{CSRF_COOKIE, WebCaller};
 
 pub fn routes() -> Router<App> {
@@ -152,6 +154,7 @@ pub fn routes() -> Router<App> {
         .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/policy", get(admin::policy_form).post(admin::set_policy))
         .route("/audit", get(admin::audit))
+        .route("/audit.csv", get(admin::audit_csv))
         .route("/jobs", get(admin::failed_jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job))
         .route("/reports", post(clearinghouse::reports::file))
@@ -193,5 +196,6 @@ pub fn routes() -> Router<App> {
         .route("/ledger", get(ledger::overview))
         .route("/ledger/objects/{id}", get(ledger::object))
         .route("/ledger/events/{id}", get(ledger::event))
+        .route("/ledger/events/{id}/receipt", get(ledger::receipt))
         .fallback(auth::not_found)
 }

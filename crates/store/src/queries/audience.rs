@@ -136,8 +136,28 @@ impl AudienceStore for This {
         if let Some(event_id) = q.event_id {
             query.push("e.id = ").push_bind(event_id).push(" AND ");
         }
+        let t = &q.trail;
         if let Some(after) = q.after {
-            query.push("e.seq > ").push_bind(after).push(" AND ");
+            let op = if t.newest_first { "e.seq < " } else { "e.seq > " };
+            query.push(op).push_bind(after).push(" AND ");
+        }
+        if let Some(action) = &t.action {
+            query.push("e.action = ").push_bind(action.clone()).push(" AND ");
+        }
+        if let Some(actor) = t.actor_user_id {
+            query.push("e.actor_user_id = ").push_bind(actor).push(" AND ");
+        }
+        if let Some(kind) = &t.object_type {
+            query
+                .push("e.object_type = ")
+                .push_bind(kind.clone())
+                .push(" AND ");
+        }
+        if let Some(from) = t.from {
+            query.push("e.at >= ").push_bind(from).push(" AND ");
+        }
+        if let Some(until) = t.until {
+            query.push("e.at < ").push_bind(until).push(" AND ");
         }
         query.push("(");
         // Grouped by readers, in a fixed order, so the same kinds make the same statement (which each
@@ -165,7 +185,12 @@ impl AudienceStore for This {
                 .push(crate::audience::ACTOR_CONDITION)
                 .push(")");
         }
-        query.push(") ORDER BY e.seq LIMIT ").push_bind(q.limit);
+        let order = if t.newest_first { "e.seq DESC" } else { "e.seq" };
+        query
+            .push(") ORDER BY ")
+            .push(order)
+            .push(" LIMIT ")
+            .push_bind(q.limit);
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 }
