@@ -621,3 +621,74 @@ async fn every_page_has_no_serious_or_critical_axe_violation() {
         failures.join("\n")
     );
 }
+
+/// Pages that no address shows, only a sent form: a form's errors at the top of the page it comes back to, and
+/// the confirmation asked before a destructive action. Each: who, the page with the form, the form (sent with its
+/// `required` checks lifted, so an empty form is sent empty), and what the page it leads to says.
+type SentRow = (Who, fn(&Fx) -> String, &'static str, &'static str);
+const SENT: &[SentRow] = &[
+    (
+        Who::DevAdmin,
+        |_| "/notices/new".into(),
+        "form[action='/notices']",
+        "There is a problem",
+    ),
+    (
+        Who::AgencyAdmin,
+        |f| format!("/notices/{}", f.notice),
+        "form[action$='/remove']",
+        "loses access",
+    ),
+];
+
+#[tokio::test]
+async fn pages_a_sent_form_leads_to_have_no_serious_or_critical_axe_violation() {
+    let axe_path = std::env::var("PRELAUNCH_TEST_AXE").expect(
+        "PRELAUNCH_TEST_AXE: the path of axe-core's axe.min.js (scripts/test.sh installs it from tests/axe)",
+    );
+    let source = std::fs::read_to_string(&axe_path).unwrap();
+    let t = spawn_app().await;
+    let w = world(&t).await;
+    let up = Upstream::start().await;
+    let f = fixture(&t, &w, &up).await;
+    let browser = Browser::start().await.unwrap();
+    browser
+        .set_script_timeout(Duration::from_secs(120))
+        .await
+        .unwrap();
+    let mut failures = Vec::new();
+    for (who, path, form, says) in SENT {
+        let email = match who {
+            Who::DevAdmin => &w.dev_admin.email,
+            Who::AgencyAdmin => &w.agency_admin.email,
+            other => panic!("no sign-in for {other:?} here"),
+        };
+        sign_in(&browser, &t, email).await;
+        let path = path(&f);
+        browser.goto(&t.url(&path)).await.unwrap();
+        let sent = browser
+            .execute(
+                "const f = document.querySelector(arguments[0]);\n\
+                 if (!f) { return false; }\n\
+                 f.querySelectorAll('[required]').forEach((e) => e.removeAttribute('required'));\n\
+                 HTMLFormElement.prototype.submit.call(f);\n\
+                 return true;",
+                json!([form]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(sent, json!(true), "{path} as {who:?} has no {form}");
+        wait_for(&browser, "main", says).await;
+        for violation in axe(&browser, &source).await {
+            failures.push(format!("{form} sent from {path} as {who:?}: {violation}"));
+        }
+        sign_out(&browser, &t).await;
+    }
+    browser.close().await.unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} violations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
