@@ -354,8 +354,9 @@ impl App {
         }
         let tlp_ceiling = Tlp::parse(input.tlp_ceiling.trim())
             .map_err(|_| invalid("tlp_ceiling", "must be clear, green, amber, amber+strict or red"))?;
-        let community = match input.community.as_deref().map(str::trim) {
-            None | Some("") => None,
+        // No community is the field left out (or null); anything given must be a community's id.
+        let community = match input.community.as_deref() {
+            None => None,
             Some(raw) => {
                 let id: Uuid = raw
                     .parse()

@@ -478,6 +478,10 @@ async fn bad_definitions_are_refused_naming_the_field() {
             "community",
         ),
         (
+            json!({"title": "T", "tlp_ceiling": "green", "community": ""}),
+            "community",
+        ),
+        (
             json!({"title": "T", "tlp_ceiling": "green", "community": Uuid::now_v7()}),
             "community",
         ),
