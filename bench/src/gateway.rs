@@ -96,6 +96,10 @@ pub struct RunArgs {
     /// `prelaunch serve` processes over the one database (and data directory), sent requests in turn.
     #[arg(long, default_value_t = 1)]
     processes: usize,
+    /// The async runtime's worker threads in each `prelaunch serve` (`TOKIO_WORKER_THREADS`; default: one per
+    /// core). Several processes on few cores may each be given their share of the cores.
+    #[arg(long)]
+    server_threads: Option<usize>,
     /// Skip the search for each one's sustainable rate.
     #[arg(long)]
     no_ladder: bool,
@@ -214,7 +218,10 @@ async fn run(args: &RunArgs, dir: &std::path::Path, database_url: Option<&str>) 
     let mut prelaunch = Vec::new();
     let mut prelaunch_urls = Vec::new();
     for n in 0..args.processes.max(1) {
-        let c = setup::serve_command(&args.prelaunch, dir, database_url);
+        let mut c = setup::serve_command(&args.prelaunch, dir, database_url);
+        if let Some(threads) = args.server_threads {
+            c.env("TOKIO_WORKER_THREADS", threads.max(1).to_string());
+        }
         let log = if n == 0 {
             dir.join("prelaunch.log")
         } else {
