@@ -24,7 +24,8 @@
 //! budget, one row per process that it renews while it runs. It takes more when its calls in flight reach what
 //! it holds, in a transaction that first locks the budget's row, so the sum over the processes never exceeds the
 //! limit. At the end of each `SLOT_LINGER_MS` it gives back the slots beyond the most it had in flight at once
-//! meanwhile: steady traffic does not touch the database, and a burst's slots do not stay with one process. The
+//! meanwhile, plus a chunk less one as a margin (a chunk is a fiftieth of the limit: no margin below 100):
+//! steady traffic does not touch the database, and a burst's slots do not stay with one process. The
 //! slots of a process that died count until their row expires (`SLOT_TTL_MS`).
 //! A fixed per-process share (the limit divided by the processes) would need no database work, but it needs the
 //! count of live processes, cannot split a small limit (one call at a time cannot be halved), and refuses one
@@ -306,14 +307,23 @@ fn slot_chunk(limit: u32) -> u32 {
 }
 
 impl Slots {
-    /// Ends a window of `SLOT_LINGER_MS`: slots beyond the most it had in flight at once (by a whole chunk)
-    /// are to go back, so a process keeps what its traffic uses and a burst's slots do not stay with it.
+    /// Ends a window of `SLOT_LINGER_MS`: a process in use keeps the most it had in flight at once plus a
+    /// margin of a chunk less one, so that a call going one beyond the window's peak does not wait for the
+    /// database (no margin under a limit of `2 * LEASE_DIVISOR`, where a chunk is one slot: small limits stay
+    /// exact); slots beyond that go back once they are a further chunk less one, so a steady peak does not
+    /// trade single slots, and a burst's slots do not stay with one process. A window without calls keeps none.
     fn roll(&mut self, limit: Option<u32>, now_ms: i64) {
         if now_ms - self.window_ms < SLOT_LINGER_MS {
             return;
         }
-        let keep = self.peak.max(self.in_flight);
-        if self.held > keep + slot_chunk(limit.unwrap_or(1)) - 1 {
+        let used = self.peak.max(self.in_flight);
+        let margin = if used == 0 {
+            0
+        } else {
+            slot_chunk(limit.unwrap_or(1)) - 1
+        };
+        let keep = used + margin;
+        if self.held > keep + margin {
             self.release_to = Some(keep);
         }
         self.peak = self.in_flight;
@@ -922,6 +932,42 @@ mod tests {
         db.lease(&a, 0, 1, later);
         assert!(!a.holds_slots());
         assert!(db.admit(&b, 1, &keys, later + FULL_RECHECK_MS).is_ok());
+    }
+
+    #[test]
+    fn a_window_keeps_its_peak_and_a_margin_of_slots() {
+        // (limit, held, peak in the window, in flight at its end) → what to give back down to (None: keep all).
+        let cases: [(u32, u32, u32, u32, Option<u32>); 9] = [
+            // A small limit is exact: everything beyond the peak goes back.
+            (4, 4, 1, 0, Some(1)),
+            (4, 1, 1, 0, None),
+            (99, 5, 2, 1, Some(2)),
+            // A chunk of 1,000 is 20: a margin of 19 beyond the peak, given back 19 beyond that.
+            (1_000, 22, 3, 0, None),
+            (1_000, 41, 3, 2, None),
+            (1_000, 42, 3, 2, Some(22)),
+            (1_000, 60, 5, 5, Some(24)),
+            // A window without calls keeps no slot, whatever the limit.
+            (1_000, 19, 0, 0, Some(0)),
+            (4, 1, 0, 0, Some(0)),
+        ];
+        for (limit, held, peak, in_flight, expected) in cases {
+            let mut slots = Slots {
+                held,
+                in_flight,
+                peak,
+                ..Slots::default()
+            };
+            slots.roll(Some(limit), SLOT_LINGER_MS);
+            assert_eq!(
+                slots.release_to, expected,
+                "limit {limit}, held {held}, peak {peak}, in flight {in_flight}"
+            );
+            assert_eq!(
+                slots.peak, in_flight,
+                "the next window starts from what is in flight"
+            );
+        }
     }
 
     #[test]
