@@ -25,6 +25,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     // People
     async fn create_user(&self, user: &User, event: &AuditEvent) -> Result<()>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
+    /// The people of `ids` that exist, in one read (a page's worth of ids: the caller bounds them).
+    async fn get_users(&self, ids: &[Uuid]) -> Result<Vec<User>>;
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn list_users(&self, org_id: Option<Uuid>, page: &Page<Uuid>) -> Result<Vec<User>>;
     async fn count_admins(&self, org_id: Uuid) -> Result<i64>;

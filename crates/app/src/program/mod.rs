@@ -43,12 +43,27 @@ const LIST_ORDER: [NoticeState; 4] = [
     NoticeState::Withdrawn,
 ];
 
-/// A notice list's cursor: the group it stopped in, then the time and id of its last notice.
-fn parse_group_key(key: &str) -> Option<(usize, DateTime<Utc>, Uuid)> {
+/// Where a notice list's page stopped: the instant its groups are decided at (the first page's now, carried by
+/// every cursor of the list), the group it stopped in, then the time and id of its last notice.
+struct GroupKey {
+    as_of: DateTime<Utc>,
+    group: usize,
+    at: DateTime<Utc>,
+    id: Uuid,
+}
+
+/// A notice list's cursor, `group~as_of~time|id` (see `GroupKey`).
+fn group_key(as_of: DateTime<Utc>, group: usize, at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{group}~{}~{}", as_of.to_rfc3339(), time_id_key(at, id))
+}
+
+fn parse_group_key(key: &str) -> Option<GroupKey> {
     let (group, rest) = key.split_once('~')?;
     let group: usize = group.parse().ok().filter(|g| *g < LIST_ORDER.len())?;
+    let (as_of, rest) = rest.split_once('~')?;
+    let as_of = parse_time("cursor", as_of).ok()?;
     let (at, id) = parse_time_id_key(rest)?;
-    Some((group, at, id))
+    Some(GroupKey { as_of, group, at, id })
 }
 
 /// A notice as its reader sees it, with the window and state derived for `now`.
@@ -297,7 +312,9 @@ impl App {
     /// A page of the notices the caller may see, in the order "soonest window close first" means to a
     /// reader: open windows first, then upcoming ones, then closed ones (launched, then withdrawn), each group
     /// by the time its window closes. Each group is read with the store's seeking query, one after another
-    /// until the page is full; the cursor names the group it stopped in.
+    /// until the page is full; the cursor names the group it stopped in and the instant the first page was
+    /// read at, and every later page decides the groups at that instant: a window that opens or closes while
+    /// the reader pages (moving its notice to another group) is neither skipped nor listed twice.
     pub async fn list_notices(
         &self,
         caller: &Caller,
@@ -313,15 +330,17 @@ impl App {
         let after = page.after(parse_group_key)?;
         let wanted = |state: &NoticeState| filter.states.is_empty() || filter.states.contains(state);
         let now = self.clock.now();
+        // A cursor's instant is never later than now (it was some earlier page's now).
+        let as_of = after.as_ref().map_or(now, |k| k.as_of.min(now));
         let mut rows: Vec<(usize, Notice)> = Vec::new();
         for (group, state) in LIST_ORDER.iter().enumerate() {
             let remaining = limit + 1 - i64::try_from(rows.len()).unwrap_or(i64::MAX);
             if remaining <= 0 {
                 break;
             }
-            let group_after = match after {
-                Some((g, _, _)) if g > group => continue,
-                Some((g, at, id)) if g == group => Some((at, id)),
+            let group_after = match &after {
+                Some(k) if k.group > group => continue,
+                Some(k) if k.group == group => Some((k.at, k.id)),
                 _ => None,
             };
             if !wanted(state) {
@@ -329,7 +348,7 @@ impl App {
             }
             let query = NoticeQuery {
                 audience: policy::audience(caller),
-                now,
+                now: as_of,
                 states: NoticeState::ALL.map(|s| s == *state),
                 developer_org: filter.developer_org,
                 after: group_after,
@@ -344,7 +363,7 @@ impl App {
         Ok(paginate(
             rows,
             limit,
-            |(group, n)| format!("{group}~{}", time_id_key(n.window_closes_at, n.id)),
+            |(group, n)| group_key(as_of, *group, n.window_closes_at, n.id),
             |(_, n)| {
                 let shared_with = policy::can_manage_notice(caller, &n).then(Vec::new);
                 NoticeView::new(n, now, shared_with)

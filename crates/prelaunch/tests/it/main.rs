@@ -57,6 +57,7 @@ mod parsers;
 mod platform;
 mod report_access;
 mod reports;
+mod review_quality;
 mod sandbox;
 mod schemathesis;
 mod smoke;

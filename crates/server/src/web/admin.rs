@@ -256,23 +256,13 @@ pub async fn audit(
     };
     let events = app.list_trail(&caller, filter, &page).await?;
     let orgs = directory(&app, &caller).await?;
-    let mut people: HashMap<Uuid, String> = HashMap::new();
+    let people = actors(&app, &caller, &events.items).await?;
     let mut titles = ObjectTitles::new(&app, &caller);
     let mut rows = Vec::with_capacity(events.items.len());
     for event in &events.items {
         let actor = match (event.actor_user_id, event.actor_org_id) {
             (Some(user), org) => {
-                let name = match people.get(&user) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = match app.get_user(&caller, user).await {
-                            Ok(u) => u.email,
-                            Err(_) => "A person".to_owned(),
-                        };
-                        people.insert(user, name.clone());
-                        name
-                    }
-                };
+                let name = person(&people, user);
                 match org {
                     Some(org) => format!("{name} ({})", orgs.name(org)),
                     None => name,
@@ -306,6 +296,24 @@ pub async fn audit(
             .map(|c| format!("/audit?cursor={}{filters}", urlencoding_lite(&c))),
     };
     Ok(html(StatusCode::OK, &view))
+}
+
+/// The e-mail addresses of a page of events' actors the caller may see, read in one batch.
+async fn actors(
+    app: &App,
+    caller: &Caller,
+    events: &[app::audit::AuditView],
+) -> Result<HashMap<Uuid, String>, AppError> {
+    app.people_emails(caller, events.iter().filter_map(|e| e.actor_user_id))
+        .await
+}
+
+/// An actor's name: their address, or "A person" when the reader may not see them.
+fn person(people: &HashMap<Uuid, String>, user: Uuid) -> String {
+    people
+        .get(&user)
+        .cloned()
+        .unwrap_or_else(|| "A person".to_owned())
 }
 
 /// The most events one CSV export holds; narrow the filters for more.
@@ -385,6 +393,17 @@ pub async fn audit_csv(
                 ));
             }
         };
+        let people = match actors(&state.app, &state.caller, &events.items).await {
+            Ok(people) => people,
+            Err(e) => {
+                tracing::error!(error = %e, "the audit export could not read the trail's people");
+                state.done = true;
+                return Some((
+                    Err(std::io::Error::other("the audit trail could not be read")),
+                    state,
+                ));
+            }
+        };
         let mut out = String::new();
         {
             let mut titles = ObjectTitles::new(&state.app, &state.caller);
@@ -393,10 +412,7 @@ pub async fn audit_csv(
                     break;
                 }
                 let actor = match event.actor_user_id {
-                    Some(user) => match state.app.get_user(&state.caller, user).await {
-                        Ok(u) => u.email,
-                        Err(_) => "A person".to_owned(),
-                    },
+                    Some(user) => person(&people, user),
                     None => "Operator".to_owned(),
                 };
                 let object = titles.name(&event.object_type, event.object_id).await;

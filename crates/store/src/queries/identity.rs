@@ -108,6 +108,19 @@ impl IdentityStore for This {
             .await?)
     }
 
+    async fn get_users(&self, ids: &[Uuid]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT * FROM users WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(") ORDER BY id");
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
+    }
+
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         Ok(sqlx::query_as("SELECT * FROM users WHERE email = $1")
             .bind(email)
