@@ -201,6 +201,9 @@ async fn app_with_key(
         public_url: public_url.to_owned(),
         // The scripted upstreams listen on loopback.
         allow_private_upstreams: true,
+        // A lease the database answers late (a loaded machine) would leave a call to the process's own
+        // buckets, and a limit shared by processes would then hold per process.
+        gateway_lease_wait: std::time::Duration::from_secs(10),
         ..Config::default()
     };
     configure(&mut config);
