@@ -5,7 +5,7 @@
 use crate::gateway::{MODEL, chat, chat_body, connection_body, refused};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{Web, assert_accessible, member};
+use crate::web::{Web, assert_accessible, member, signed_in};
 use serde_json::json;
 
 /// A notice in review for ten days, shared with the agency, with a signed-in developer, agency admin and
@@ -28,21 +28,13 @@ async fn scene() -> Scene {
         .as_str()
         .unwrap()
         .to_owned();
-    let dev = Web::sign_in(
+    let dev = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let chief = signed_in(
         &t,
-        &member(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await,
-    )
-    .await;
-    let chief = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Cyber Evaluation Agency",
-            "chief@agency.example",
-            "admin",
-            "Chief",
-        )
-        .await,
+        "Cyber Evaluation Agency",
+        "chief@agency.example",
+        "admin",
+        "Chief",
     )
     .await;
     let lin_member = member(

@@ -8,7 +8,7 @@ use crate::browser::Browser;
 use crate::gateway::{MODEL, connection_body};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{PASSWORD, Web, assert_accessible, member, wait_for};
+use crate::web::{PASSWORD, Web, assert_accessible, member, signed_in, wait_for};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -88,33 +88,21 @@ async fn scene() -> Scene {
     )
     .await
     .ok();
-    let dev = Web::sign_in(
+    let dev = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let chief = signed_in(
         &t,
-        &member(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await,
+        "Cyber Evaluation Agency",
+        "chief@agency.example",
+        "admin",
+        "Chief",
     )
     .await;
-    let chief = Web::sign_in(
+    let oscar = signed_in(
         &t,
-        &member(
-            &t,
-            "Cyber Evaluation Agency",
-            "chief@agency.example",
-            "admin",
-            "Chief",
-        )
-        .await,
-    )
-    .await;
-    let oscar = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Infrastructure Agency",
-            "oscar@infra.example",
-            "member",
-            "Oscar",
-        )
-        .await,
+        "Infrastructure Agency",
+        "oscar@infra.example",
+        "member",
+        "Oscar",
     )
     .await;
     let lin = Web::sign_in(&t, &lin).await;
