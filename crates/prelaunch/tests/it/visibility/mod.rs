@@ -13,6 +13,9 @@ use std::collections::BTreeSet;
 use store::AuditEvent;
 use uuid::Uuid;
 
+mod failures;
+mod ledger_pages;
+
 /// The personas of the table's columns, in order.
 const COLUMNS: [&str; 13] = [
     "program admin",
@@ -1202,129 +1205,5 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
     // The whole trail stays the program administrators'.
     for who in &everyone[1..] {
         t.get(who, "/api/v1/audit").await.problem(403, "forbidden");
-    }
-}
-
-#[tokio::test]
-async fn the_ledger_pages_show_an_object_s_events_only_to_those_who_may_see_them() {
-    let t = spawn_app().await;
-    let w = World::new(&t).await;
-    let notice = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency, w.other_agency]).await);
-    t.assign(&w.agency_admin, notice, &w.evaluator).await;
-    let events = t.audit_after(0).await;
-    let filing = events.iter().find(|e| e.action == "notice.file").unwrap().id;
-    let assignment = events
-        .iter()
-        .find(|e| e.action == "assignment.create")
-        .unwrap()
-        .id;
-    let other = crate::web::signed_in(
-        &t,
-        "Infrastructure Agency",
-        "reader@infra.example",
-        "member",
-        "Reader",
-    )
-    .await;
-    let dev = crate::web::signed_in(&t, "Frontier Lab", "reader@lab.example", "member", "Reader").await;
-    // The other agency sees the notice but neither the filing (it names the first agency) nor the
-    // assignment (it names the first agency's evaluator).
-    other.get(&format!("/notices/{notice}")).await.assert(200);
-    other.get(&format!("/ledger/objects/{notice}")).await.assert(404);
-    other.get(&format!("/ledger/events/{filing}")).await.assert(404);
-    other
-        .get(&format!("/ledger/events/{assignment}"))
-        .await
-        .assert(404);
-    let page = dev.get(&format!("/ledger/objects/{notice}")).await;
-    page.assert(200);
-    assert!(page.body.contains(&filing.to_string()) && page.body.contains(&assignment.to_string()));
-    let receipt = dev.get(&format!("/ledger/events/{assignment}")).await;
-    receipt.assert(200);
-    assert!(receipt.body.contains(&w.evaluator.email));
-    let missing = other.get(&format!("/ledger/events/{}", Uuid::now_v7())).await;
-    let invisible = other.get(&format!("/ledger/events/{assignment}")).await;
-    assert_eq!(
-        missing.body, invisible.body,
-        "an invisible event reads as a missing one"
-    );
-    // A third, the other agency's own action, is listed for it.
-    t.assign(&w.other_agency_admin, notice, &w.other_evaluator).await;
-    let page = other.get(&format!("/ledger/objects/{notice}")).await;
-    page.assert(200);
-    assert!(!page.body.contains(&filing.to_string()) && !page.body.contains(&assignment.to_string()));
-}
-
-/// Runs one statement on the test's database, as the operator of a broken server would find it.
-async fn break_database(t: &TestApp, sqlite: &str, postgres: &str) {
-    use sqlx::Connection;
-    match backend() {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&t.database_url).await.unwrap();
-            sqlx::query(sqlite).execute(&mut conn).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&t.database_url).await.unwrap();
-            sqlx::query(postgres).execute(&mut conn).await.unwrap();
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_failing_database_or_corrupt_data_is_our_failure_not_the_caller_s() {
-    // (what breaks, SQLite, PostgreSQL, the request that meets it)
-    let cases: [(&str, &str, &str, &str); 3] = [
-        (
-            "the table of shares is gone while a finding is read",
-            "ALTER TABLE shares RENAME TO shares_gone",
-            "ALTER TABLE shares RENAME TO shares_gone",
-            "finding",
-        ),
-        (
-            "the ledger's right edge holds a hash of the wrong length",
-            "UPDATE ledger_nodes SET hash = X'00'",
-            "UPDATE ledger_nodes SET hash = '\\x00'::bytea",
-            "file",
-        ),
-        (
-            "the stored review window does not read back",
-            "UPDATE settings SET value = 'thirty' WHERE name = 'window_days'",
-            "UPDATE settings SET value = 'thirty' WHERE name = 'window_days'",
-            "file",
-        ),
-    ];
-    for (what, sqlite, postgres, request) in cases {
-        let t = spawn_app().await;
-        let w = World::new(&t).await;
-        t.put(&w.program_admin, "/api/v1/policy", json!({"window_days": 30}))
-            .await
-            .ok();
-        let notice = id_of(&t.file_notice(&w.dev_admin, 40, &[w.agency]).await);
-        t.assign(&w.agency_admin, notice, &w.evaluator).await;
-        let finding = id_of(&t.file_finding(&w.evaluator, notice, &[]).await);
-        // An append reads the ledger's right edge only for a leaf at an odd index.
-        if t.app.store.ledger_size().await.unwrap() % 2 == 0 {
-            t.put(&w.program_admin, "/api/v1/policy", json!({"window_days": 30}))
-                .await
-                .ok();
-        }
-        break_database(&t, sqlite, postgres).await;
-        let reply = match request {
-            "finding" => t.get(&w.dev_admin, &format!("/api/v1/findings/{finding}")).await,
-            _ => {
-                let launch = t.clock_now() + chrono::Duration::days(40);
-                let body = json!({
-                    "model_name": "Orion", "model_version": "2", "planned_launch_at": launch,
-                    "model_card": "# Orion", "shared_with": [w.agency],
-                });
-                t.post(&w.dev_admin, "/api/v1/notices", body).await
-            }
-        };
-        assert_eq!(reply.status, 500, "{what}: {}", reply.body);
-        let problem = reply.problem(500, "internal");
-        let text = problem.to_string();
-        for leak in ["shares", "ledger", "thirty", "window_days", "sql", "SQL"] {
-            assert!(!text.contains(leak), "{what}: the answer tells {leak}: {text}");
-        }
     }
 }
