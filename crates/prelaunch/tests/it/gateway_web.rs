@@ -5,7 +5,7 @@
 use crate::gateway::{MODEL, chat, chat_body, connection_body, refused};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{Web, assert_accessible, member, signed_in};
+use crate::web::{Web, assert_accessible, assigned_evaluator, member, signed_in};
 use serde_json::json;
 
 /// A notice in review for ten days, shared with the agency, with a signed-in developer, agency admin and
@@ -37,31 +37,7 @@ async fn scene() -> Scene {
         "Chief",
     )
     .await;
-    let lin_member = member(
-        &t,
-        "Cyber Evaluation Agency",
-        "lin@agency.example",
-        "member",
-        "Lin Analyst",
-    )
-    .await;
-    let lin_id = t
-        .app
-        .store
-        .find_user_by_email("lin@agency.example")
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string();
-    t.post(
-        &w.agency_admin,
-        &format!("/api/v1/notices/{notice}/assignments"),
-        json!({"user_id": lin_id}),
-    )
-    .await
-    .ok();
-    let lin = Web::sign_in(&t, &lin_member).await;
+    let lin = assigned_evaluator(&t, &w, &notice, "lin@agency.example", "Lin Analyst").await;
     Scene {
         t,
         w,

@@ -202,8 +202,9 @@ async fn app_with_key(
         // The scripted upstreams listen on loopback.
         allow_private_upstreams: true,
         // A lease the database answers late (a loaded machine) would leave a call to the process's own
-        // buckets, and a limit shared by processes would then hold per process.
-        gateway_lease_wait: std::time::Duration::from_secs(10),
+        // buckets, and a limit shared by processes would then hold per process; a stalled database (a test
+        // holds its write lock) still leaves the first call to them after these 2 s.
+        gateway_lease_wait: std::time::Duration::from_secs(2),
         ..Config::default()
     };
     configure(&mut config);

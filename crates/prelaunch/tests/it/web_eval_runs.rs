@@ -8,7 +8,7 @@ use crate::browser::Browser;
 use crate::gateway::{MODEL, connection_body};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{PASSWORD, Web, assert_accessible, member, signed_in, wait_for};
+use crate::web::{PASSWORD, Web, assert_accessible, assigned_evaluator, signed_in, wait_for};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -65,29 +65,7 @@ async fn scene() -> Scene {
     )
     .await
     .ok();
-    let lin = member(
-        &t,
-        "Cyber Evaluation Agency",
-        "lin@agency.example",
-        "member",
-        "Lin",
-    )
-    .await;
-    let lin_id = t
-        .app
-        .store
-        .find_user_by_email("lin@agency.example")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.post(
-        &w.agency_admin,
-        &format!("/api/v1/notices/{notice}/assignments"),
-        json!({"user_id": lin_id}),
-    )
-    .await
-    .ok();
+    let lin = assigned_evaluator(&t, &w, &notice, "lin@agency.example", "Lin").await;
     let dev = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
     let chief = signed_in(
         &t,
@@ -105,7 +83,6 @@ async fn scene() -> Scene {
         "Oscar",
     )
     .await;
-    let lin = Web::sign_in(&t, &lin).await;
     let anon = Web::new(&t);
     Scene {
         t,

@@ -179,6 +179,20 @@ pub(crate) async fn signed_in(t: &TestApp, org: &str, email: &str, role: &str, n
 }
 
 /// The fields of the new-notice form for a launch `days` after the test clock's now.
+/// A member of the Cyber Evaluation Agency, assigned to `notice` by the agency's admin, signed in.
+pub(crate) async fn assigned_evaluator(t: &TestApp, w: &World, notice: &str, email: &str, name: &str) -> Web {
+    let person = member(t, "Cyber Evaluation Agency", email, "member", name).await;
+    let id = t.app.store.find_user_by_email(email).await.unwrap().unwrap().id;
+    t.post(
+        &w.agency_admin,
+        &format!("/api/v1/notices/{notice}/assignments"),
+        json!({"user_id": id}),
+    )
+    .await
+    .ok();
+    Web::sign_in(t, &person).await
+}
+
 fn notice_form(t: &TestApp, model: &str, days: i64, agency: &str) -> Vec<(String, String)> {
     let launch = t.clock_now() + Duration::days(days);
     vec![
