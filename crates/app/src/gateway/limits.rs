@@ -23,8 +23,8 @@ use store::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The longest a call waits for a lease before this process decides by its own buckets (by default:
-/// `Config::gateway_lease_wait`).
+/// The longest a call waits for a lease before this process decides by its own buckets: the default of
+/// `Config::gateway_lease_wait`.
 pub const LEASE_WAIT: Duration = Duration::from_millis(250);
 /// How often the maintenance tick runs.
 const TICK: Duration = Duration::from_secs(1);
