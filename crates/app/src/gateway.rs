@@ -33,6 +33,7 @@ mod usage;
 
 pub use call::{ChatMessage, ChatRequest, GatewayKey, GatewayReply, GatewayRequest, Role};
 pub use connections::{ConnectionInput, ConnectionView};
+pub use limits::LEASE_WAIT;
 pub use tokens::{GatewayModel, GatewayTokenView, MAX_GATEWAY_TOKEN_DAYS};
 pub use usage::{CallView, DayUsage, EvaluatorUsage, TranscriptView, UsageTotals, UsageView};
 

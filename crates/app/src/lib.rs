@@ -62,6 +62,10 @@ pub struct Config {
     /// How long one webhook delivery attempt may take, from connecting to the end of what is read of the
     /// answer (15 s; not an operator option: tests shorten it).
     pub webhook_timeout: std::time::Duration,
+    /// How long a gateway call waits for a lease of its limits before this process decides by its own
+    /// buckets (250 ms; not an operator option: tests lengthen it, so that a database slowed by a loaded
+    /// machine does not turn the shared limit a test checks into a per-process one).
+    pub gateway_lease_wait: std::time::Duration,
     /// The suites directory (`--suites-dir`): its task files are the catalogue runs may name.
     pub suites_dir: Option<std::path::PathBuf>,
     /// This process's sandboxes, when it can make them (root and bubblewrap): only then does its worker take
@@ -85,6 +89,7 @@ impl Default for Config {
             allow_private_upstreams: false,
             mail: None,
             webhook_timeout: webhooks::TIMEOUT,
+            gateway_lease_wait: crate::gateway::LEASE_WAIT,
             suites_dir: None,
             sandbox: None,
             csaf_signing_key_file: None,

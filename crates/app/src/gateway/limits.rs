@@ -23,8 +23,9 @@ use store::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The longest a call waits for a lease before this process decides by its own buckets.
-const LEASE_WAIT: Duration = Duration::from_millis(250);
+/// The longest a call waits for a lease before this process decides by its own buckets: the default of
+/// `Config::gateway_lease_wait`.
+pub const LEASE_WAIT: Duration = Duration::from_millis(250);
 /// How often the maintenance tick runs.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -43,6 +44,9 @@ pub(crate) struct CallLimits {
     renewed_ms: AtomicI64,
     /// Whether calls are being admitted without the database (to log the change once, not every call).
     alone: AtomicBool,
+    /// Whether this process has let go of its slots as it stops: its tick then no longer renews their rows
+    /// (which would hold the freed slots for another `SLOT_TTL_MS`).
+    released: AtomicBool,
 }
 
 impl CallLimits {
@@ -54,6 +58,7 @@ impl CallLimits {
             ticking: OnceLock::new(),
             renewed_ms: AtomicI64::new(0),
             alone: AtomicBool::new(false),
+            released: AtomicBool::new(false),
         }
     }
 
@@ -96,6 +101,8 @@ struct Budgets {
     gateway: Arc<Gateway>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// How long a call waits for a lease (`Config::gateway_lease_wait`).
+    lease_wait: Duration,
 }
 
 /// Removes a lease from the ones under way when it ends, however it ends.
@@ -117,6 +124,7 @@ impl Budgets {
             gateway: app.gateway.clone(),
             store: app.store.clone(),
             clock: app.clock.clone(),
+            lease_wait: app.config.gateway_lease_wait,
         }
     }
 
@@ -141,10 +149,10 @@ impl Budgets {
             let mut ends = Vec::with_capacity(need.len());
             for key in need {
                 let (since, end) = self.lease_in_background(key);
-                stalled |= since.elapsed() >= LEASE_WAIT;
+                stalled |= since.elapsed() >= self.lease_wait;
                 ends.push(end);
             }
-            let left = LEASE_WAIT.saturating_sub(started.elapsed());
+            let left = self.lease_wait.saturating_sub(started.elapsed());
             if stalled || left.is_zero() {
                 break;
             }
@@ -275,17 +283,17 @@ impl Budgets {
     }
 
     /// Gives back unspent shares, reports debts, frees idle slots and renews held ones; waits for the leases
-    /// it starts (at most a few seconds).
+    /// it starts and the ones already under way (at most a few seconds), so that what is due has reached the
+    /// database when it returns even if another round (the tick's, a call's) started the lease.
     async fn tend(&self) {
         let limits = self.limits();
         let now_ms = self.now_ms();
-        let mut ends: Vec<_> = limits
-            .limiter
-            .due(now_ms)
-            .into_iter()
-            .map(|key| self.lease_in_background(key).1)
-            .collect();
+        for key in limits.limiter.due(now_ms) {
+            self.lease_in_background(key);
+        }
+        let mut ends: Vec<_> = limits.pending().values().map(|(_, end)| end.clone()).collect();
         if limits.limiter.holds_slots()
+            && !limits.released.load(Ordering::Relaxed)
             && now_ms - limits.renewed_ms.load(Ordering::Relaxed) >= SLOT_TTL_MS / 3
         {
             match self.store.renew_slots(&limits.holder, now_ms + SLOT_TTL_MS).await {
@@ -315,6 +323,7 @@ impl Budgets {
                         gateway,
                         store: store.clone(),
                         clock: clock.clone(),
+                        lease_wait: LEASE_WAIT,
                     };
                     budgets.tend().await;
                 }
@@ -352,6 +361,7 @@ impl App {
     /// instead holds them until they expire).
     pub async fn release_gateway_limits(&self) {
         let limits = &self.gateway.limits;
+        limits.released.store(true, Ordering::Relaxed);
         let now_ms = self.clock.now().timestamp_millis();
         if let Err(error) = self.store.renew_slots(&limits.holder, now_ms).await {
             tracing::warn!(%error, "freeing the gateway's concurrency slots failed; they expire on their own");

@@ -549,8 +549,18 @@ async fn sign_out(browser: &Browser, t: &TestApp) {
     wait_for(browser, "h1", "Sign in").await;
 }
 
-#[tokio::test]
-async fn every_page_has_no_serious_or_critical_axe_violation() {
+/// What an axe test runs in: axe-core's source, a server with its world and fixture (and the upstream the
+/// fixture's connections call), and a browser that waits long enough for axe.
+struct AxeScene {
+    source: String,
+    t: TestApp,
+    w: World,
+    up: Upstream,
+    f: Fx,
+    browser: Browser,
+}
+
+async fn axe_scene() -> AxeScene {
     let axe_path = std::env::var("PRELAUNCH_TEST_AXE").expect(
         "PRELAUNCH_TEST_AXE: the path of axe-core's axe.min.js (scripts/test.sh installs it from tests/axe)",
     );
@@ -559,28 +569,61 @@ async fn every_page_has_no_serious_or_critical_axe_violation() {
     let w = world(&t).await;
     let up = Upstream::start().await;
     let f = fixture(&t, &w, &up).await;
-
     let browser = Browser::start().await.unwrap();
     // axe-core takes seconds on a long page on a busy machine.
     browser
         .set_script_timeout(Duration::from_secs(120))
         .await
         .unwrap();
+    AxeScene {
+        source,
+        t,
+        w,
+        up,
+        f,
+        browser,
+    }
+}
+
+/// Whose e-mail a row's `who` signs in with (none: anyone, signed out).
+fn email_of(w: &World, who: Who) -> Option<&String> {
+    match who {
+        Who::Anyone => None,
+        Who::ProgramAdmin => Some(&w.program_admin.email),
+        Who::Coordinator => Some(&w.coordinator.email),
+        Who::DevAdmin => Some(&w.dev_admin.email),
+        Who::DevMember => Some(&w.dev_member.email),
+        Who::AgencyAdmin => Some(&w.agency_admin.email),
+        Who::Evaluator => Some(&w.evaluator.email),
+        Who::Vendor => Some(&w.vendor.email),
+    }
+}
+
+fn assert_none(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} violations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_page_has_no_serious_or_critical_axe_violation() {
+    let AxeScene {
+        source,
+        t,
+        w,
+        up: _up,
+        f,
+        browser,
+    } = axe_scene().await;
     let mut people: Vec<Who> = PAGES.iter().map(|r| r.who).collect();
     people.sort();
     people.dedup();
     let mut failures = Vec::new();
     for who in people {
-        let email = match who {
-            Who::Anyone => None,
-            Who::ProgramAdmin => Some(&w.program_admin.email),
-            Who::Coordinator => Some(&w.coordinator.email),
-            Who::DevAdmin => Some(&w.dev_admin.email),
-            Who::DevMember => Some(&w.dev_member.email),
-            Who::AgencyAdmin => Some(&w.agency_admin.email),
-            Who::Evaluator => Some(&w.evaluator.email),
-            Who::Vendor => Some(&w.vendor.email),
-        };
+        let email = email_of(&w, who);
         if let Some(email) = email {
             sign_in(&browser, &t, email).await;
         }
@@ -614,12 +657,7 @@ async fn every_page_has_no_serious_or_critical_axe_violation() {
         }
     }
     browser.close().await.unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} violations:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_none(&failures);
 }
 
 /// Pages that no address shows, only a sent form: a form's errors at the top of the page it comes back to, and
@@ -643,26 +681,17 @@ const SENT: &[SentRow] = &[
 
 #[tokio::test]
 async fn pages_a_sent_form_leads_to_have_no_serious_or_critical_axe_violation() {
-    let axe_path = std::env::var("PRELAUNCH_TEST_AXE").expect(
-        "PRELAUNCH_TEST_AXE: the path of axe-core's axe.min.js (scripts/test.sh installs it from tests/axe)",
-    );
-    let source = std::fs::read_to_string(&axe_path).unwrap();
-    let t = spawn_app().await;
-    let w = world(&t).await;
-    let up = Upstream::start().await;
-    let f = fixture(&t, &w, &up).await;
-    let browser = Browser::start().await.unwrap();
-    browser
-        .set_script_timeout(Duration::from_secs(120))
-        .await
-        .unwrap();
+    let AxeScene {
+        source,
+        t,
+        w,
+        up: _up,
+        f,
+        browser,
+    } = axe_scene().await;
     let mut failures = Vec::new();
     for (who, path, form, says) in SENT {
-        let email = match who {
-            Who::DevAdmin => &w.dev_admin.email,
-            Who::AgencyAdmin => &w.agency_admin.email,
-            other => panic!("no sign-in for {other:?} here"),
-        };
+        let email = email_of(&w, *who).unwrap_or_else(|| panic!("no sign-in for {who:?} here"));
         sign_in(&browser, &t, email).await;
         let path = path(&f);
         browser.goto(&t.url(&path)).await.unwrap();
@@ -685,10 +714,5 @@ async fn pages_a_sent_form_leads_to_have_no_serious_or_critical_axe_violation() 
         sign_out(&browser, &t).await;
     }
     browser.close().await.unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} violations:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_none(&failures);
 }

@@ -7,7 +7,7 @@
 use crate::gateway::connection_body;
 use crate::support::*;
 use crate::upstream::{CREDENTIAL, HEADER_VALUE, UPSTREAM_MODEL, Upstream};
-use crate::web::{Web, member};
+use crate::web::signed_in;
 use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -364,11 +364,7 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
     assert_eq!(p["stream"]["failure"], "timeout", "{p}");
 
     // The web page says the same in words.
-    let dev = Web::sign_in(
-        &t,
-        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
-    )
-    .await;
+    let dev = signed_in(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await;
     let page = format!("/notices/{notice}/connections");
     let refused_id = listed.body["items"]
         .as_array()
@@ -423,11 +419,7 @@ async fn the_api_reference_is_a_page_of_the_site_rendered_from_the_document() {
     let public = reqwest::get(t.url("/api-reference")).await.unwrap();
     assert_eq!(public.status(), 200);
     let public = public.text().await.unwrap();
-    let dev = Web::sign_in(
-        &t,
-        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
-    )
-    .await;
+    let dev = signed_in(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await;
     let signed_in = dev.get("/api-reference").await;
     signed_in.assert(200);
     let doc: Value = t.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;

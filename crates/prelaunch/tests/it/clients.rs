@@ -4,6 +4,7 @@
 //! tests check what the clients report and what the gateway recorded.
 
 use crate::gateway::{Gw, MODEL, calls, gateway_with};
+use crate::support::{clients_dir, test_program};
 use crate::upstream::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -17,23 +18,10 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// The client from the test environment; without it the test fails, saying how to get it.
 fn client_binary(var: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{var} is not set. The gateway must be tested with the real OpenAI SDK and Inspect AI: run \
-             scripts/test.sh, which installs tests/clients/requirements.txt into a virtual environment and \
-             sets PRELAUNCH_TEST_PYTHON and PRELAUNCH_TEST_INSPECT"
-        )
-    });
-    assert!(path.exists(), "{var}={} does not exist", path.display());
-    path
-}
-
-/// `tests/clients` at the root of the repository.
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients")
-        .canonicalize()
-        .expect("tests/clients")
+    test_program(
+        var,
+        "the gateway must be tested with the real OpenAI SDK and Inspect AI",
+    )
 }
 
 /// A client process aimed at the gateway with the token: no proxies, a scratch home, nothing from the

@@ -15,15 +15,7 @@ use std::process::{Command, Stdio};
 use uuid::Uuid;
 
 fn env_path(var: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{var} is not set. CSAF advisories are checked with the real validators: run scripts/test.sh, \
-             which installs tests/csaf/package.json with npm and tests/clients/requirements.txt, and sets \
-             PRELAUNCH_TEST_CSAF_NODE_MODULES and PRELAUNCH_TEST_PYTHON"
-        )
-    });
-    assert!(path.exists(), "{var}={} does not exist", path.display());
-    path
+    test_program(var, "CSAF advisories are checked with the real validators")
 }
 
 fn csaf_dir() -> PathBuf {
@@ -330,6 +322,15 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where the provider serves the advisory `id` in its directory `dir`: `/.well-known/csaf/<dir>/<year>/<ref>.json`.
+pub(crate) async fn provider_path(t: &TestApp, w: &World, id: Uuid, dir: &str) -> String {
+    let a = t.get(&w.coordinator, &format!("/api/v1/advisories/{id}")).await;
+    let a = a.ok();
+    let year = &a["published_at"].as_str().unwrap()[..4];
+    let file = a["reference"].as_str().unwrap().to_lowercase();
+    format!("/.well-known/csaf/{dir}/{year}/{file}.json")
+}
+
 /// The path of one of our URLs (`http://127.0.0.1:…/.well-known/csaf/…` → `/.well-known/csaf/…`).
 pub(crate) fn path_of(url: &str) -> String {
     let at = url
@@ -389,18 +390,8 @@ async fn the_trusted_provider_serves_each_reader_what_it_may_read() {
     let shapes = shapes();
     let clear = publish(&t, &w, &shapes[0]).await;
     let amber = publish(&t, &w, &shapes[3]).await;
-    let reference = |id: Uuid| {
-        let t = &t;
-        let w = &w;
-        async move {
-            let a = t.get(&w.coordinator, &format!("/api/v1/advisories/{id}")).await;
-            let a = a.ok();
-            let year = &a["published_at"].as_str().unwrap()[..4];
-            format!("{year}/{}.json", a["reference"].as_str().unwrap().to_lowercase())
-        }
-    };
-    let clear_path = format!("/.well-known/csaf/white/{}", reference(clear).await);
-    let amber_path = format!("/.well-known/csaf/amber/{}", reference(amber).await);
+    let clear_path = provider_path(&t, &w, clear, "white").await;
+    let amber_path = provider_path(&t, &w, amber, "amber").await;
 
     // The metadata is public and valid; it names a feed per label.
     let (status, metadata) = fetch(&t, None, "/.well-known/csaf/provider-metadata.json").await;

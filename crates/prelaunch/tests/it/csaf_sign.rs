@@ -3,7 +3,7 @@
 //! must be the metadata's) and verifies a served document's detached signature byte for byte; a document
 //! changed by one byte fails; the `.asc` files are read under the document's TLP rule.
 
-use crate::csaf::{fetch, json_of, path_of, publish, schema_errors, shapes};
+use crate::csaf::{fetch, json_of, path_of, provider_path, publish, schema_errors, shapes};
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -81,17 +81,8 @@ async fn served_csaf_documents_verify_with_gpg_under_the_published_key() {
     let shapes = shapes();
     let clear = publish(&t, &w, &shapes[0]).await;
     let amber = publish(&t, &w, &shapes[3]).await;
-    let location = |id| {
-        let (t, w) = (&t, &w);
-        async move {
-            let a = t.get(&w.coordinator, &format!("/api/v1/advisories/{id}")).await;
-            let a = a.ok();
-            let year = &a["published_at"].as_str().unwrap()[..4];
-            format!("{year}/{}.json", a["reference"].as_str().unwrap().to_lowercase())
-        }
-    };
-    let clear_path = format!("/.well-known/csaf/white/{}", location(clear).await);
-    let amber_path = format!("/.well-known/csaf/amber/{}", location(amber).await);
+    let clear_path = provider_path(&t, &w, clear, "white").await;
+    let amber_path = provider_path(&t, &w, amber, "amber").await;
 
     // The metadata names one key, by URL and fingerprint, and still passes its schema.
     let (status, metadata) = fetch(&t, None, "/.well-known/csaf/provider-metadata.json").await;

@@ -8,34 +8,17 @@ use crate::support::*;
 use clearinghouse::cvss::{Score, Severity};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// The reference implementation, from the test environment; without it the test fails, saying how to get it.
 fn python() -> PathBuf {
-    let path = std::env::var_os("PRELAUNCH_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            panic!(
-                "PRELAUNCH_TEST_PYTHON is not set: CVSS scores are checked against the reference library (PyPI \
-                 `cvss`); run scripts/test.sh, which installs tests/clients/requirements.txt"
-            )
-        });
-    assert!(
-        path.exists(),
-        "PRELAUNCH_TEST_PYTHON={} does not exist",
-        path.display()
-    );
-    path
-}
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients")
-        .canonicalize()
-        .expect("tests/clients")
+    test_program(
+        "PRELAUNCH_TEST_PYTHON",
+        "CVSS scores are checked against the reference library (PyPI `cvss`)",
+    )
 }
 
 /// The reference's answer for each vector, in order, from one Python process.

@@ -573,31 +573,9 @@ async fn two_sandboxed_workers_share_an_agent_run_and_one_killed_mid_sample_leav
     );
     assert_eq!(run["accuracy"]["value"], 1.0, "{run}");
     let results = results(t, &w.evaluator, id).await;
-    let items: BTreeSet<(i64, i64)> = results
-        .iter()
-        .map(|r| (r["sample_index"].as_i64().unwrap(), r["epoch"].as_i64().unwrap()))
-        .collect();
-    assert_eq!(
-        (results.len(), items.len()),
-        (16, 16),
-        "every sample done exactly once"
-    );
-    let batches = t
-        .app
-        .store
-        .list_jobs(&JobQuery {
-            state: None,
-            kind: Some(app::evals::EVAL_SANDBOX_BATCH.into()),
-            page: Page::first(20),
-        })
-        .await
-        .unwrap();
-    assert_eq!(batches.len(), 2);
-    assert!(batches.iter().all(|j| j.state == JobState::Done), "{batches:?}");
-    assert!(
-        batches.iter().any(|j| j.attempts >= 2),
-        "a batch was redone: {batches:?}"
-    );
+    crate::eval_runs::assert_each_item_once(&results, 16, "every sample done exactly once");
+    crate::eval_runs::assert_one_batch_redone(t, app::evals::EVAL_SANDBOX_BATCH, 2, "a batch was redone")
+        .await;
 
     // A worker starting again removes what the killed one left.
     let third_worker = WorkerProcess::start(&url, &args).await;

@@ -600,6 +600,29 @@ async fn eval_graded(args: &[&str], cwd: &Path) -> Ran {
     }
 }
 
+/// `eval run graded.toml` in `cwd` against the model at `url` graded by the one at `grader_url`, each with its
+/// own key, with `extra` options, recording to `records.jsonl` and printing JSON.
+async fn run_graded(cwd: &Path, url: &str, grader_url: &str, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        "graded.toml",
+        "--model",
+        "ref-1",
+        "--base-url",
+        url,
+        "--api-key-env",
+        "EVAL_TEST_KEY",
+        "--grader-model",
+        "judge-1",
+        "--grader-base-url",
+        grader_url,
+        "--grader-api-key-env",
+        "GRADER_TEST_KEY",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--json", "--output", "records.jsonl"]);
+    eval_graded(&args, cwd).await
+}
+
 const GRADED_TASK: &str = "name = \"graded\"\ndataset = \"qa.jsonl\"\n\n[scorer]\ntype = \"model_graded\"\n";
 
 fn records(dir: &Path) -> Vec<Value> {
@@ -617,28 +640,7 @@ async fn a_second_model_grades_from_the_terminal_and_its_prompt_and_answer_are_r
         "graded",
         &[("graded.toml", GRADED_TASK), ("qa.jsonl", &arithmetic(8))],
     );
-    let ran = eval_graded(
-        &[
-            "graded.toml",
-            "--model",
-            "ref-1",
-            "--base-url",
-            &url,
-            "--api-key-env",
-            "EVAL_TEST_KEY",
-            "--grader-model",
-            "judge-1",
-            "--grader-base-url",
-            &grader_url,
-            "--grader-api-key-env",
-            "GRADER_TEST_KEY",
-            "--json",
-            "--output",
-            "records.jsonl",
-        ],
-        &dir.0,
-    )
-    .await;
+    let ran = run_graded(&dir.0, &url, &grader_url, &[]).await;
     // The grader's answer without a grade is an error on that sample: the run completes with exit code 3.
     assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
     let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
@@ -705,30 +707,7 @@ async fn a_grader_that_is_down_is_retried_then_its_samples_err() {
         "grader-down",
         &[("graded.toml", GRADED_TASK), ("qa.jsonl", &arithmetic(2))],
     );
-    let ran = eval_graded(
-        &[
-            "graded.toml",
-            "--model",
-            "ref-1",
-            "--base-url",
-            &url,
-            "--api-key-env",
-            "EVAL_TEST_KEY",
-            "--grader-model",
-            "judge-1",
-            "--grader-base-url",
-            &grader_url,
-            "--grader-api-key-env",
-            "GRADER_TEST_KEY",
-            "--max-retries",
-            "2",
-            "--json",
-            "--output",
-            "records.jsonl",
-        ],
-        &dir.0,
-    )
-    .await;
+    let ran = run_graded(&dir.0, &url, &grader_url, &["--max-retries", "2"]).await;
     assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
     let out: Value = serde_json::from_str(ran.stdout.trim()).unwrap();
     assert_eq!(

@@ -38,6 +38,28 @@ async fn cli(args: &[&str], token: &str, dir: &TestDir) -> (i32, String, String)
     )
 }
 
+/// `eval export <run> --format inspect -o <out> --server <server>` run with `token` in `dir`.
+async fn export_inspect(
+    run: &str,
+    out: &std::path::Path,
+    server: &str,
+    token: &str,
+    dir: &TestDir,
+) -> (i32, String, String) {
+    let args = [
+        "eval",
+        "export",
+        run,
+        "--format",
+        "inspect",
+        "-o",
+        out.to_str().unwrap(),
+        "--server",
+        server,
+    ];
+    cli(&args, token, dir).await
+}
+
 /// Rows of the tables a run or an import writes.
 async fn eval_counts(t: &TestApp) -> BTreeMap<&'static str, i64> {
     const TABLES: [&str; 5] = [
@@ -102,18 +124,7 @@ pub(crate) async fn exported_whole(
     let path = logs.join("run.eval");
     let server = t.url("");
     let id_arg = run["id"].as_str().unwrap().to_owned();
-    let args = [
-        "eval",
-        "export",
-        &id_arg,
-        "--format",
-        "inspect",
-        "-o",
-        path.to_str().unwrap(),
-        "--server",
-        &server,
-    ];
-    let (code, out, err) = cli(&args, &who.token, &dir).await;
+    let (code, out, err) = export_inspect(&id_arg, &path, &server, &who.token, &dir).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(!out.contains(&who.token) && !err.contains(&who.token));
     assert_eq!(files_in(&logs), ["run.eval"], "only the log, no partial file");
@@ -229,18 +240,7 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
             .await
             .problem(404, "not-found");
         let run_arg = run.to_string();
-        let args = [
-            "eval",
-            "export",
-            &run_arg,
-            "--format",
-            "inspect",
-            "-o",
-            denied.to_str().unwrap(),
-            "--server",
-            &server,
-        ];
-        let (code, out, err) = cli(&args, &who.token, &dir).await;
+        let (code, out, err) = export_inspect(&run_arg, &denied, &server, &who.token, &dir).await;
         assert_eq!(code, 2, "{out}\n{err}");
         assert!(err.contains("404"), "{err}");
     }
@@ -251,18 +251,7 @@ async fn a_server_run_of_several_batches_exports_whole_through_the_cli_and_loads
     corrupt_last_record(t, id, b"not zstd").await;
     let broken = logs.join("broken.eval");
     let id_arg = id.to_string();
-    let args = [
-        "eval",
-        "export",
-        &id_arg,
-        "--format",
-        "inspect",
-        "-o",
-        broken.to_str().unwrap(),
-        "--server",
-        &server,
-    ];
-    let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
+    let (code, out, err) = export_inspect(&id_arg, &broken, &server, &w.evaluator.token, &dir).await;
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(err.contains("the server failed (500"), "{err}");
     assert_eq!(files_in(&logs), ["run.eval"]);
@@ -441,18 +430,7 @@ async fn logs_inspect_wrote_import_with_their_scores_and_export_again_whole() {
         // Exported again, it is the log it came from, as Inspect reads both.
         let again = dir.join(format!("again-{id}.eval"));
         let id_arg = id.to_string();
-        let args = [
-            "eval",
-            "export",
-            &id_arg,
-            "--format",
-            "inspect",
-            "-o",
-            again.to_str().unwrap(),
-            "--server",
-            &server,
-        ];
-        let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
+        let (code, out, err) = export_inspect(&id_arg, &again, &server, &w.evaluator.token, &dir).await;
         assert_eq!(code, 0, "{out}\n{err}");
         let compared = python(
             COMPARE_LOGS,
@@ -475,18 +453,7 @@ async fn logs_inspect_wrote_import_with_their_scores_and_export_again_whole() {
             corrupt_last_record(t, id, &empty_record).await;
             let cut = dir.join("cut").join("cut.eval");
             std::fs::create_dir_all(cut.parent().unwrap()).unwrap();
-            let args = [
-                "eval",
-                "export",
-                &id_arg,
-                "--format",
-                "inspect",
-                "-o",
-                cut.to_str().unwrap(),
-                "--server",
-                &server,
-            ];
-            let (code, out, err) = cli(&args, &w.evaluator.token, &dir).await;
+            let (code, out, err) = export_inspect(&id_arg, &cut, &server, &w.evaluator.token, &dir).await;
             assert_eq!(code, 1, "{out}\n{err}");
             assert!(err.contains("did not arrive whole"), "{err}");
             assert!(files_in(cut.parent().unwrap()).is_empty());

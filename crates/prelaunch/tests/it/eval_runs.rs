@@ -576,34 +576,37 @@ async fn two_worker_processes_share_a_run_and_one_killed_loses_and_doubles_nothi
     let accuracy = run["accuracy"]["value"].as_f64().unwrap();
     assert!((accuracy - 0.5).abs() < 1e-9, "{run}");
     let results = all_results(t, &w.evaluator, id, 200).await;
+    assert_each_item_once(&results, 48, "every item recorded exactly once");
+    // Both workers ran batches of it: the killed one's lease lapsed and the other took its batch over.
+    assert_one_batch_redone(t, app::evals::EVAL_BATCH, 6, "a batch was redone after the kill").await;
+    second.signal("-TERM");
+    assert!(second.exit(Duration::from_secs(30)).await);
+    // Its one log, exported through the binary, holds every sample both workers recorded.
+    crate::eval_io::exported_whole(t, &w.evaluator, &run, &results).await;
+}
+
+/// Asserts that `results` are `n` items, each (sample, epoch) once.
+pub(crate) fn assert_each_item_once(results: &[Value], n: usize, what: &str) {
     let items: BTreeSet<(i64, i64)> = results
         .iter()
         .map(|r| (r["sample_index"].as_i64().unwrap(), r["epoch"].as_i64().unwrap()))
         .collect();
-    assert_eq!(
-        (results.len(), items.len()),
-        (48, 48),
-        "every item recorded exactly once"
-    );
-    // Both workers ran batches of it: the killed one's lease lapsed and the other took its batch over.
+    assert_eq!((results.len(), items.len()), (n, n), "{what}");
+}
+
+/// Asserts that the run's `n` batch jobs of `kind` are done, one of them after a second attempt.
+pub(crate) async fn assert_one_batch_redone(t: &TestApp, kind: &str, n: usize, what: &str) {
     let batches = t
         .app
         .store
         .list_jobs(&JobQuery {
             state: None,
-            kind: Some(app::evals::EVAL_BATCH.into()),
+            kind: Some(kind.into()),
             page: Page::first(20),
         })
         .await
         .unwrap();
-    assert_eq!(batches.len(), 6);
+    assert_eq!(batches.len(), n);
     assert!(batches.iter().all(|j| j.state == JobState::Done), "{batches:?}");
-    assert!(
-        batches.iter().any(|j| j.attempts >= 2),
-        "a batch was redone after the kill: {batches:?}"
-    );
-    second.signal("-TERM");
-    assert!(second.exit(Duration::from_secs(30)).await);
-    // Its one log, exported through the binary, holds every sample both workers recorded.
-    crate::eval_io::exported_whole(t, &w.evaluator, &run, &results).await;
+    assert!(batches.iter().any(|j| j.attempts >= 2), "{what}: {batches:?}");
 }

@@ -14,34 +14,17 @@ use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("PRELAUNCH_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            panic!(
-                "PRELAUNCH_TEST_PYTHON is not set: records are validated with jsonschema and cvelib; run \
-             scripts/test.sh, which installs tests/clients/requirements.txt"
-            )
-        });
-    assert!(
-        path.exists(),
-        "PRELAUNCH_TEST_PYTHON={} does not exist",
-        path.display()
-    );
-    path
-}
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients")
-        .canonicalize()
-        .expect("tests/clients")
+    test_program(
+        "PRELAUNCH_TEST_PYTHON",
+        "records are validated with jsonschema and cvelib",
+    )
 }
 
 /// The OSV schema, among the shared schemas.

@@ -6,13 +6,19 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-/// A notice shared with both agencies, the evaluator assigned, and a finding by the evaluator.
-async fn setup(t: &TestApp, w: &World) -> (Uuid, Uuid) {
+/// A notice shared with both agencies, with the evaluator assigned.
+async fn assigned_notice(t: &TestApp, w: &World) -> Uuid {
     let notice = id_of(
         &t.file_notice(&w.dev_member, 60, &[w.agency, w.other_agency])
             .await,
     );
     t.assign(&w.agency_admin, notice, &w.evaluator).await;
+    notice
+}
+
+/// `assigned_notice`, and a finding by the evaluator.
+async fn setup(t: &TestApp, w: &World) -> (Uuid, Uuid) {
+    let notice = assigned_notice(t, w).await;
     let finding = id_of(&t.file_finding(&w.evaluator, notice, &[]).await);
     (notice, finding)
 }
@@ -21,11 +27,7 @@ async fn setup(t: &TestApp, w: &World) -> (Uuid, Uuid) {
 async fn status_moves_follow_the_table_of_who_may_move_a_finding_where() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
-    let notice = id_of(
-        &t.file_notice(&w.dev_member, 60, &[w.agency, w.other_agency])
-            .await,
-    );
-    t.assign(&w.agency_admin, notice, &w.evaluator).await;
+    let notice = assigned_notice(&t, &w).await;
     // (persona, from, to, expected status): a fresh finding is brought to `from` by those entitled first.
     let reach = |from: &str| -> Vec<(&'static str, bool)> {
         match from {
@@ -255,11 +257,7 @@ async fn evidence_cites_gateway_calls_and_runs_the_author_may_see() {
 async fn an_evaluators_draft_assessment_is_its_agencys_until_the_admin_publishes_it() {
     let t = spawn_app().await;
     let w = World::new(&t).await;
-    let notice = id_of(
-        &t.file_notice(&w.dev_member, 60, &[w.agency, w.other_agency])
-            .await,
-    );
-    t.assign(&w.agency_admin, notice, &w.evaluator).await;
+    let notice = assigned_notice(&t, &w).await;
     let r = t
         .post(
             &w.evaluator,

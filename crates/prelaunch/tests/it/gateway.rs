@@ -18,6 +18,21 @@ pub(crate) struct Gw {
     pub(crate) token: String,
 }
 
+impl Gw {
+    /// Posts `body` to the gateway's `path` with the evaluator's gateway token; the response as it comes (for
+    /// streams and headers).
+    pub(crate) async fn post_raw(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.t
+            .client
+            .post(self.t.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 /// Adds `extra`'s fields to `base`.
 fn merged(mut base: Value, extra: Value) -> Value {
     if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
@@ -250,14 +265,7 @@ async fn streams_are_relayed_event_by_event_in_order_and_metered() {
     }]);
     let body = merged(chat_body("count"), json!({"stream": true}));
     let started = Instant::now();
-    let mut response =
-        g.t.client
-            .post(g.t.url("/gateway/v1/chat/completions"))
-            .bearer_auth(&g.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+    let mut response = g.post_raw("/gateway/v1/chat/completions", &body).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_no_identity_headers(response.headers());
@@ -298,14 +306,7 @@ async fn streams_are_relayed_event_by_event_in_order_and_metered() {
         chat_body("count"),
         json!({"stream": true, "stream_options": {"include_usage": true}}),
     );
-    let response =
-        g.t.client
-            .post(g.t.url("/gateway/v1/chat/completions"))
-            .bearer_auth(&g.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+    let response = g.post_raw("/gateway/v1/chat/completions", &body).await;
     let (data, done) = read_stream(response).await;
     assert!(done);
     let usage: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
@@ -659,14 +660,12 @@ async fn upstream_failures_become_clear_gateway_errors() {
     }
     // A stream that breaks ends with an error event and no [DONE].
     g.up.script([Behavior::Drop { after: 2 }]);
-    let response =
-        g.t.client
-            .post(g.t.url("/gateway/v1/chat/completions"))
-            .bearer_auth(&g.token)
-            .json(&merged(chat_body("hi"), json!({"stream": true})))
-            .send()
-            .await
-            .unwrap();
+    let response = g
+        .post_raw(
+            "/gateway/v1/chat/completions",
+            &merged(chat_body("hi"), json!({"stream": true})),
+        )
+        .await;
     let (data, done) = read_stream(response).await;
     assert!(!done);
     let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
@@ -703,14 +702,12 @@ async fn an_evaluator_going_away_stops_the_upstream_stream() {
         chunks: 100,
         gap: Duration::from_millis(50),
     }]);
-    let mut response =
-        g.t.client
-            .post(g.t.url("/gateway/v1/chat/completions"))
-            .bearer_auth(&g.token)
-            .json(&merged(chat_body("long"), json!({"stream": true})))
-            .send()
-            .await
-            .unwrap();
+    let mut response = g
+        .post_raw(
+            "/gateway/v1/chat/completions",
+            &merged(chat_body("long"), json!({"stream": true})),
+        )
+        .await;
     response.chunk().await.unwrap().unwrap();
     response.chunk().await.unwrap().unwrap();
     drop(response);
@@ -753,14 +750,12 @@ async fn anthropic_style_models_are_reached_through_messages() {
     assert_eq!(seen.path, "/v1/messages");
     assert_eq!(seen.headers["anthropic-version"], "2023-06-01");
 
-    let response =
-        g.t.client
-            .post(g.t.url("/gateway/v1/messages"))
-            .bearer_auth(&g.token)
-            .json(&merged(body.clone(), json!({"stream": true})))
-            .send()
-            .await
-            .unwrap();
+    let response = g
+        .post_raw(
+            "/gateway/v1/messages",
+            &merged(body.clone(), json!({"stream": true})),
+        )
+        .await;
     let text = response.text().await.unwrap();
     assert_no_identity(&g.up, "the stream", &text);
     assert!(text.starts_with("event: message_start\n"), "{text}");
@@ -1050,14 +1045,7 @@ async fn transcripts_are_kept_as_the_connection_says() {
     for (retention, kept, readable) in cases {
         let g = gateway_with(10, json!({"retention": retention})).await;
         let body = chat_body("the prompt");
-        let reply =
-            g.t.client
-                .post(g.t.url("/gateway/v1/chat/completions"))
-                .bearer_auth(&g.token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+        let reply = g.post_raw("/gateway/v1/chat/completions", &body).await;
         let call = reply.headers()["x-request-id"].to_str().unwrap().to_owned();
         let response = reply.bytes().await.unwrap();
         let path = format!("/api/v1/notices/{}/gateway-calls/{call}/transcript", g.notice);

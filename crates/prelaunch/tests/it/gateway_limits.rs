@@ -364,6 +364,22 @@ async fn the_slots_of_a_process_that_stopped_come_back() {
     }
 }
 
+/// A process that let go of its slots as it stops does not take them back: the upkeep it runs before it ends
+/// (its tick, every second) no longer renews their rows.
+#[tokio::test]
+async fn the_upkeep_of_a_stopping_process_does_not_take_back_its_slots() {
+    let g = gateway_with(10, json!({"concurrency": 1})).await;
+    let a = g.t.sibling().await;
+    assert_eq!(chat(&a, &g.token, &chat_body("a")).await.status, 200);
+    a.app.release_gateway_limits().await;
+    // Time enough for a renewal, not for the slot to be given back at the end of its window.
+    a.clock.advance(seconds(SLOT_TTL_MS / 3_000));
+    a.app.tend_gateway_limits().await;
+    g.t.clock.set(a.clock_now());
+    let reply = chat(&g.t, &g.token, &chat_body("b")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 #[tokio::test]
 async fn a_lease_is_the_rule_on_both_backends() {
     let g = gateway_with(10, json!({})).await;

@@ -5,7 +5,7 @@
 use crate::gateway::{MODEL, chat, chat_body, connection_body, refused};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{Web, assert_accessible, member};
+use crate::web::{Web, assert_accessible, assigned_evaluator, member, signed_in};
 use serde_json::json;
 
 /// A notice in review for ten days, shared with the agency, with a signed-in developer, agency admin and
@@ -28,48 +28,16 @@ async fn scene() -> Scene {
         .as_str()
         .unwrap()
         .to_owned();
-    let dev = Web::sign_in(
-        &t,
-        &member(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await,
-    )
-    .await;
-    let chief = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Cyber Evaluation Agency",
-            "chief@agency.example",
-            "admin",
-            "Chief",
-        )
-        .await,
-    )
-    .await;
-    let lin_member = member(
+    let dev = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let chief = signed_in(
         &t,
         "Cyber Evaluation Agency",
-        "lin@agency.example",
-        "member",
-        "Lin Analyst",
+        "chief@agency.example",
+        "admin",
+        "Chief",
     )
     .await;
-    let lin_id = t
-        .app
-        .store
-        .find_user_by_email("lin@agency.example")
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string();
-    t.post(
-        &w.agency_admin,
-        &format!("/api/v1/notices/{notice}/assignments"),
-        json!({"user_id": lin_id}),
-    )
-    .await
-    .ok();
-    let lin = Web::sign_in(&t, &lin_member).await;
+    let lin = assigned_evaluator(&t, &w, &notice, "lin@agency.example", "Lin Analyst").await;
     Scene {
         t,
         w,

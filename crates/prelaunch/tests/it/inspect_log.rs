@@ -3,7 +3,7 @@
 //! and `list_eval_logs`; a log Inspect writes in a real run (its `mockllm/model`, no network) imports, and
 //! written back by us it reads in Inspect with every sample and field as Inspect first wrote them.
 
-use crate::support::TestDir;
+use crate::support::{TestDir, test_program};
 use evals::inspect_log::*;
 use evals::metrics::Summary;
 use evals::sample::{Role, SampleId, Target};
@@ -17,15 +17,7 @@ use std::time::Duration;
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(240);
 
 pub(crate) fn client(var: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{var} is not set: Inspect logs are checked with Inspect AI itself. Run scripts/test.sh (or source the \
-             test environment), which installs tests/clients/requirements.txt and sets PRELAUNCH_TEST_PYTHON and \
-             PRELAUNCH_TEST_INSPECT"
-        )
-    });
-    assert!(path.exists(), "{var}={} does not exist", path.display());
-    path
+    test_program(var, "Inspect logs are checked with Inspect AI itself")
 }
 
 /// Runs a client in `dir` with nothing from the outside (a scratch home, no network settings); its stdout.

@@ -201,6 +201,10 @@ async fn app_with_key(
         public_url: public_url.to_owned(),
         // The scripted upstreams listen on loopback.
         allow_private_upstreams: true,
+        // A lease the database answers late (a loaded machine) would leave a call to the process's own
+        // buckets, and a limit shared by processes would then hold per process; a stalled database (a test
+        // holds its write lock) still leaves the first call to them after these 2 s.
+        gateway_lease_wait: std::time::Duration::from_secs(2),
         ..Config::default()
     };
     configure(&mut config);
@@ -716,4 +720,27 @@ pub fn shared_schemas() -> std::path::PathBuf {
         dir.display()
     );
     dir
+}
+
+/// `tests/clients` at the root of the repository: the Python clients and references the tests run.
+pub fn clients_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/clients")
+        .canonicalize()
+        .expect("tests/clients")
+}
+
+/// The program the test environment names in `var` (`scripts/test.sh` installs it); without it the test fails,
+/// saying what the program is for (`why`) and how to get it.
+pub fn test_program(var: &str, why: &str) -> std::path::PathBuf {
+    let path = std::env::var_os(var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!(
+                "{var} is not set: {why}; run scripts/test.sh (or source the test environment), which \
+                 installs the test clients (tests/clients/requirements.txt, tests/csaf) and sets it"
+            )
+        });
+    assert!(path.exists(), "{var}={} does not exist", path.display());
+    path
 }

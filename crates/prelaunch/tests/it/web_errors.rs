@@ -4,7 +4,7 @@
 
 use crate::browser::Browser;
 use crate::support::*;
-use crate::web::{PASSWORD, Page, Web, assert_accessible, member, wait_for};
+use crate::web::{PASSWORD, Page, Web, assert_accessible, signed_in, wait_for};
 use chrono::Duration;
 
 /// The people who send the forms, signed in.
@@ -24,28 +24,16 @@ async fn scene() -> Scene {
         .as_str()
         .unwrap()
         .to_owned();
-    let dev = Web::sign_in(
+    let dev = signed_in(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await;
+    let agency = signed_in(
         &t,
-        &member(&t, "Frontier Lab", "rm@lab.example", "admin", "Rhea").await,
+        "Cyber Evaluation Agency",
+        "boss@agency.example",
+        "admin",
+        "Bo",
     )
     .await;
-    let agency = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Cyber Evaluation Agency",
-            "boss@agency.example",
-            "admin",
-            "Bo",
-        )
-        .await,
-    )
-    .await;
-    let admin = Web::sign_in(
-        &t,
-        &member(&t, "Clearinghouse", "chief@clearinghouse.example", "admin", "Chi").await,
-    )
-    .await;
+    let admin = signed_in(&t, "Clearinghouse", "chief@clearinghouse.example", "admin", "Chi").await;
     Scene {
         t,
         w,
@@ -132,6 +120,16 @@ async fn every_form_shows_its_errors_at_the_top_in_the_words_on_screen() {
     let connections = format!("/notices/{n}/connections");
     let admin_org = s.w.agency.to_string();
     let agency_page = format!("/organizations/{admin_org}");
+    // The new-notice form's fields, shared with `shared` when given.
+    let new_notice = |name: &str, launch: &str, shared: Option<&str>| {
+        let mut fields = vec![
+            ("model_name", name.to_owned()),
+            ("model_version", "1".to_owned()),
+            ("planned_launch_at", launch.to_owned()),
+        ];
+        fields.extend(shared.map(|agency| ("shared_with", agency.to_owned())));
+        fields
+    };
     // (case, who, form page, action, fields, anchor, label, what the summary says)
     type Case<'a> = (
         &'a str,
@@ -149,12 +147,7 @@ async fn every_form_shows_its_errors_at_the_top_in_the_words_on_screen() {
             &s.dev,
             "/notices/new".into(),
             "/notices".into(),
-            vec![
-                ("model_name", " ".into()),
-                ("model_version", "1".into()),
-                ("planned_launch_at", soon.clone()),
-                ("shared_with", agency.clone()),
-            ],
+            new_notice(" ", &soon, Some(&agency)),
             "model_name",
             "Model name",
             "Model name:",
@@ -164,12 +157,7 @@ async fn every_form_shows_its_errors_at_the_top_in_the_words_on_screen() {
             &s.dev,
             "/notices/new".into(),
             "/notices".into(),
-            vec![
-                ("model_name", "Vega".into()),
-                ("model_version", "1".into()),
-                ("planned_launch_at", past.clone()),
-                ("shared_with", agency.clone()),
-            ],
+            new_notice("Vega", &past, Some(&agency)),
             "planned_launch_at",
             "Planned launch (UTC)",
             "Planned launch (UTC): must be in the future",
@@ -179,11 +167,7 @@ async fn every_form_shows_its_errors_at_the_top_in_the_words_on_screen() {
             &s.dev,
             "/notices/new".into(),
             "/notices".into(),
-            vec![
-                ("model_name", "Vega".into()),
-                ("model_version", "1".into()),
-                ("planned_launch_at", soon.clone()),
-            ],
+            new_notice("Vega", &soon, None),
             "shared_with",
             "Agencies to share with",
             "“Every participating agency”",

@@ -8,7 +8,7 @@ use crate::browser::Browser;
 use crate::gateway::{MODEL, connection_body};
 use crate::support::*;
 use crate::upstream::*;
-use crate::web::{PASSWORD, Web, assert_accessible, member, wait_for};
+use crate::web::{PASSWORD, Web, assert_accessible, assigned_evaluator, signed_in, wait_for};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -65,59 +65,24 @@ async fn scene() -> Scene {
     )
     .await
     .ok();
-    let lin = member(
+    let lin = assigned_evaluator(&t, &w, &notice, "lin@agency.example", "Lin").await;
+    let dev = signed_in(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await;
+    let chief = signed_in(
         &t,
         "Cyber Evaluation Agency",
-        "lin@agency.example",
+        "chief@agency.example",
+        "admin",
+        "Chief",
+    )
+    .await;
+    let oscar = signed_in(
+        &t,
+        "Infrastructure Agency",
+        "oscar@infra.example",
         "member",
-        "Lin",
+        "Oscar",
     )
     .await;
-    let lin_id = t
-        .app
-        .store
-        .find_user_by_email("lin@agency.example")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.post(
-        &w.agency_admin,
-        &format!("/api/v1/notices/{notice}/assignments"),
-        json!({"user_id": lin_id}),
-    )
-    .await
-    .ok();
-    let dev = Web::sign_in(
-        &t,
-        &member(&t, "Frontier Lab", "ada@lab.example", "member", "Ada").await,
-    )
-    .await;
-    let chief = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Cyber Evaluation Agency",
-            "chief@agency.example",
-            "admin",
-            "Chief",
-        )
-        .await,
-    )
-    .await;
-    let oscar = Web::sign_in(
-        &t,
-        &member(
-            &t,
-            "Infrastructure Agency",
-            "oscar@infra.example",
-            "member",
-            "Oscar",
-        )
-        .await,
-    )
-    .await;
-    let lin = Web::sign_in(&t, &lin).await;
     let anon = Web::new(&t);
     Scene {
         t,

@@ -9,7 +9,6 @@ use app::notifications::NotificationKind;
 use base64::Engine;
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
 use tokio::io::AsyncBufReadExt;
 use uuid::Uuid;
@@ -20,21 +19,12 @@ struct Receiver {
     _child: tokio::process::Child,
 }
 
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients")
-        .canonicalize()
-        .expect("tests/clients")
-}
-
 impl Receiver {
     async fn start(secret: &str, args: &[&str]) -> Receiver {
-        let python = std::env::var_os("PRELAUNCH_TEST_PYTHON").unwrap_or_else(|| {
-            panic!(
-                "PRELAUNCH_TEST_PYTHON is not set: webhooks are tested with the real standardwebhooks package; \
-                 run scripts/test.sh, which installs tests/clients/requirements.txt"
-            )
-        });
+        let python = test_program(
+            "PRELAUNCH_TEST_PYTHON",
+            "webhooks are tested with the real standardwebhooks package",
+        );
         let mut child = tokio::process::Command::new(python)
             .current_dir(clients_dir())
             .arg("webhook_receiver.py")
@@ -174,36 +164,38 @@ async fn deliveries_verify_with_standard_webhooks_and_tampered_ones_are_rejected
     let ping_id = ping.body["message_id"].as_str().unwrap().to_owned();
     let event = Uuid::now_v7();
     let data = json!({"notice_id": Uuid::now_v7(), "title": "A new finding"});
-    for _ in 0..2 {
-        app::webhooks::fan_out(
-            &t.app,
-            &[w.dev_admin.org_id],
+    // (whose, what, event, data): the same event twice; then not subscribed, or another organisation: nothing.
+    let sent = [
+        (
+            w.dev_admin.org_id,
             NotificationKind::FindingCreated,
             event,
             data.clone(),
-        )
-        .await
-        .unwrap();
+        ),
+        (
+            w.dev_admin.org_id,
+            NotificationKind::FindingCreated,
+            event,
+            data.clone(),
+        ),
+        (
+            w.dev_admin.org_id,
+            NotificationKind::LaunchMoved,
+            Uuid::now_v7(),
+            json!({}),
+        ),
+        (
+            w.other_dev.org_id,
+            NotificationKind::FindingCreated,
+            Uuid::now_v7(),
+            json!({}),
+        ),
+    ];
+    for (org, kind, event, data) in sent {
+        app::webhooks::fan_out(&t.app, &[org], kind, event, data)
+            .await
+            .unwrap();
     }
-    // Not subscribed, or another organisation: nothing.
-    app::webhooks::fan_out(
-        &t.app,
-        &[w.dev_admin.org_id],
-        NotificationKind::LaunchMoved,
-        Uuid::now_v7(),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    app::webhooks::fan_out(
-        &t.app,
-        &[w.other_dev.org_id],
-        NotificationKind::FindingCreated,
-        Uuid::now_v7(),
-        json!({}),
-    )
-    .await
-    .unwrap();
 
     eventually("two deliveries", || async {
         deliveries(&t, &w.dev_admin, id).await.len() >= 2
