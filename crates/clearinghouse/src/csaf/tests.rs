@@ -16,6 +16,38 @@ fn product(text: &str, versions: &str, fixed: &[&str], status: Status) -> Produc
     }
 }
 
+/// Products of several vendors, in every status: two fixed (one with two ranges), one affected, one not
+/// affected, one under investigation.
+fn every_status() -> Vec<Product> {
+    vec![
+        product("pkg:npm/acme/router", "<2.0.0", &["2.0.0"], Status::Fixed),
+        product(
+            "pkg:pypi/requests",
+            ">=1.0, <1.2 || >=2.0, <2.1",
+            &["1.2", "2.1"],
+            Status::Fixed,
+        ),
+        product(
+            "cpe:2.3:a:globex:portal:*:*:*:*:*:*:*:*",
+            "*",
+            &[],
+            Status::KnownAffected,
+        ),
+        product(
+            "pkg:maven/org.initech/tps",
+            "<=3.1",
+            &[],
+            Status::KnownNotAffected,
+        ),
+        product(
+            "pkg:cargo/hooli",
+            "<0.4.0",
+            &["0.4.0"],
+            Status::UnderInvestigation,
+        ),
+    ]
+}
+
 fn base() -> Advisory {
     Advisory {
         reference: "PLA-2026-7".into(),
@@ -150,33 +182,7 @@ fn advisory_shapes_give_consistent_documents() {
         Case {
             name: "several vendors, every status",
             change: |a| {
-                a.products = vec![
-                    product("pkg:npm/acme/router", "<2.0.0", &["2.0.0"], Status::Fixed),
-                    product(
-                        "pkg:pypi/requests",
-                        ">=1.0, <1.2 || >=2.0, <2.1",
-                        &["1.2", "2.1"],
-                        Status::Fixed,
-                    ),
-                    product(
-                        "cpe:2.3:a:globex:portal:*:*:*:*:*:*:*:*",
-                        "*",
-                        &[],
-                        Status::KnownAffected,
-                    ),
-                    product(
-                        "pkg:maven/org.initech/tps",
-                        "<=3.1",
-                        &[],
-                        Status::KnownNotAffected,
-                    ),
-                    product(
-                        "pkg:cargo/hooli",
-                        "<0.4.0",
-                        &["0.4.0"],
-                        Status::UnderInvestigation,
-                    ),
-                ];
+                a.products = every_status();
             },
             // Fixed: two ranges and three fixed versions; the fixed versions of a product under investigation
             // are not listed.
@@ -398,33 +404,7 @@ fn samples() {
     };
     let mut docs = vec![write(&base())];
     let mut a = base();
-    a.products = vec![
-        product("pkg:npm/acme/router", "<2.0.0", &["2.0.0"], Status::Fixed),
-        product(
-            "pkg:pypi/requests",
-            ">=1.0, <1.2 || >=2.0, <2.1",
-            &["1.2", "2.1"],
-            Status::Fixed,
-        ),
-        product(
-            "cpe:2.3:a:globex:portal:*:*:*:*:*:*:*:*",
-            "*",
-            &[],
-            Status::KnownAffected,
-        ),
-        product(
-            "pkg:maven/org.initech/tps",
-            "<=3.1",
-            &[],
-            Status::KnownNotAffected,
-        ),
-        product(
-            "pkg:cargo/hooli",
-            "<0.4.0",
-            &["0.4.0"],
-            Status::UnderInvestigation,
-        ),
-    ];
+    a.products = every_status();
     a.tlp = Tlp::AmberStrict;
     docs.push(write(&a));
     a.products.clear();

@@ -252,6 +252,15 @@ pub(crate) const fn val(code: &'static str, name: &'static str, weight: f64) -> 
     Val { code, name, weight }
 }
 
+pub(crate) const fn def(key: &'static str, name: &'static str, group: Group, values: &'static [Val]) -> Def {
+    Def {
+        key,
+        name,
+        group,
+        values,
+    }
+}
+
 /// The most metrics a version has (v4.0: 32).
 const MAX_METRICS: usize = 32;
 
@@ -310,6 +319,23 @@ impl Given {
             .map(|m| format!("{}:{}", m.key, m.value))
             .collect();
         format!("{}{}", version.prefix(), fields.join("/"))
+    }
+
+    /// The score of this vector with its two numbers (and their severities); the version's own parts
+    /// (nomenclature, temporal and environmental scores) are left for the caller to fill in.
+    fn scored(&self, version: Version, base_score: f64, score: f64) -> Score {
+        Score {
+            version,
+            vector: self.normalised(version),
+            base_score,
+            base_severity: Severity::of(base_score),
+            score,
+            severity: Severity::of(score),
+            nomenclature: None,
+            temporal_score: None,
+            environmental_score: None,
+            metrics: self.metrics(),
+        }
     }
 }
 

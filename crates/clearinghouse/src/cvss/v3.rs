@@ -7,7 +7,7 @@
 //! floats the plain ceiling would over-round a few vectors in a thousand, and the reference implementation
 //! (exact decimals) agrees with v3.1's Roundup on every vector.
 
-use super::{CvssError, Def, Given, Group, Score, Severity, Val, Version, parse, val};
+use super::{CvssError, Def, Given, Group, Score, Val, Version, def, parse, val};
 
 const AV: usize = 0;
 const AC: usize = 1;
@@ -106,15 +106,6 @@ const MCIA_VALUES: [Val; 4] = [
     val("L", "Low", 0.22),
     val("N", "None", 0.0),
 ];
-
-const fn def(key: &'static str, name: &'static str, group: Group, values: &'static [Val]) -> Def {
-    Def {
-        key,
-        name,
-        group,
-        values,
-    }
-}
 
 /// The metrics in the order of the specification's Table 15 (the vector string).
 pub(crate) static DEFS: [Def; 22] = [
@@ -307,15 +298,8 @@ pub(crate) fn score(version: Version, body: &str) -> Result<Score, CvssError> {
         base_score
     };
     Ok(Score {
-        version,
-        vector: given.normalised(version),
-        base_score,
-        base_severity: Severity::of(base_score),
-        score,
-        severity: Severity::of(score),
-        nomenclature: None,
         temporal_score: Some(temporal_score),
         environmental_score: Some(environmental_score),
-        metrics: given.metrics(),
+        ..given.scored(version, base_score, score)
     })
 }

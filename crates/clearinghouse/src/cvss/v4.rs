@@ -9,7 +9,7 @@
 //! a rounding boundary.
 
 use super::v4_table::MACROVECTOR_SCORES;
-use super::{CvssError, Def, Given, Group, Score, Severity, Val, Version, parse, val};
+use super::{CvssError, Def, Given, Group, Score, Val, Version, def, parse, val};
 
 const AV: usize = 0;
 const AC: usize = 1;
@@ -142,15 +142,6 @@ const URGENCY_VALUES: [Val; 5] = [
     val("Amber", "Amber", 0.0),
     val("Red", "Red", 0.0),
 ];
-
-const fn def(key: &'static str, name: &'static str, group: Group, values: &'static [Val]) -> Def {
-    Def {
-        key,
-        name,
-        group,
-        values,
-    }
-}
 
 const ENV: Group = Group::Environmental;
 const SUP: Group = Group::Supplemental;
@@ -530,16 +521,8 @@ pub(crate) fn score(body: &str) -> Result<Score, CvssError> {
         (true, true) => "CVSS-BTE",
     };
     Ok(Score {
-        version: Version::V4_0,
-        vector: given.normalised(Version::V4_0),
-        base_score,
-        base_severity: Severity::of(base_score),
-        score,
-        severity: Severity::of(score),
         nomenclature: Some(nomenclature),
-        temporal_score: None,
-        environmental_score: None,
-        metrics: given.metrics(),
+        ..given.scored(Version::V4_0, base_score, score)
     })
 }
 
