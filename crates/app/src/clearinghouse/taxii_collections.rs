@@ -12,9 +12,7 @@
 //! `TaxiiQuery::markings`), before its `LIMIT`.
 
 use super::invalid;
-use super::taxii::{
-    Collection, Listing, STIX_MEDIA_TYPE, TaxiiFilter, TaxiiPage, encode_cursor, entry, query,
-};
+use super::taxii::{Collection, Listing, STIX_MEDIA_TYPE, TaxiiFilter, TaxiiPage, manifest_versions, query};
 use super::taxii_write::{PostOutcome, outcome, status_resource};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
@@ -480,7 +478,7 @@ impl App {
         filter: &TaxiiFilter,
         listing: Listing,
     ) -> AppResult<TaxiiPage> {
-        let mut q = match served {
+        let q = match served {
             Served::Marking(c) => return self.taxii_page(caller, *c, filter, listing).await,
             Served::Community(c) => {
                 let mut q = query(Tlp::Clear, filter)?;
@@ -512,33 +510,11 @@ impl App {
                 last_added: None,
             });
         }
-        let limit = q.limit;
-        q.limit = limit + 1;
-        let mut rows = self
-            .store
-            .taxii_objects(&policy::tlp_audience(caller), &q)
-            .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let next = if more {
-            rows.last().map(encode_cursor)
-        } else {
-            None
-        };
-        let items = rows
-            .iter()
-            .map(|row| entry(row, listing))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(TaxiiPage {
-            items,
-            more,
-            next,
-            first_added: rows.first().map(|r| r.date_added),
-            last_added: rows.last().map(|r| r.date_added),
-        })
+        self.taxii_query_page(caller, q, listing).await
     }
 
-    /// The versions of one object in any collection, oldest first; absent when the caller reads none.
+    /// The versions of one object in any collection, oldest first. An object the caller may not read is
+    /// absent, as one that does not exist.
     pub async fn taxii_versions_in(
         &self,
         caller: Option<&Caller>,
@@ -546,9 +522,6 @@ impl App {
         object: &str,
         filter: &TaxiiFilter,
     ) -> AppResult<TaxiiPage> {
-        if let Served::Marking(c) = served {
-            return self.taxii_versions(caller, *c, object, filter).await;
-        }
         let mut filter = filter.clone();
         filter.ids = Some(object.to_owned());
         filter.versions = Some("all".to_owned());
@@ -559,7 +532,7 @@ impl App {
             return Err(AppError::NotFound("object"));
         }
         Ok(TaxiiPage {
-            items: super::taxii::manifest_versions(&page.items),
+            items: manifest_versions(&page.items),
             ..page
         })
     }

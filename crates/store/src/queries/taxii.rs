@@ -225,20 +225,7 @@ impl TaxiiStore for This {
         let mut tx = self.begin().await?;
         This::append(&mut tx, std::slice::from_ref(event)).await?;
         insert_objects(&mut tx, rows).await?;
-        sqlx::query(
-            "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
-             failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(status.id)
-        .bind(status.tlp.as_str())
-        .bind(status.org_id)
-        .bind(status.user_id)
-        .bind(status.request_timestamp)
-        .bind(status.total_count)
-        .bind(&status.successes)
-        .bind(&status.failures)
-        .execute(&mut *tx)
-        .await?;
+        insert_status(&mut tx, status).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -354,6 +341,28 @@ impl TaxiiStore for This {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Records the status resource of a post within the transaction `tx` that writes its objects.
+pub(super) async fn insert_status(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    status: &TaxiiStatusRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
+         failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(status.id)
+    .bind(status.tlp.as_str())
+    .bind(status.org_id)
+    .bind(status.user_id)
+    .bind(status.request_timestamp)
+    .bind(status.total_count)
+    .bind(&status.successes)
+    .bind(&status.failures)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
