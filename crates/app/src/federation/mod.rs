@@ -43,8 +43,8 @@ pub const MAX_INTERVAL_SECONDS: i64 = 7 * 24 * 3600;
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     registry
         .handle(SCHEDULE_KIND, pull::Schedule)
-        .handle(PULL_KIND, pull::Pull::default())
-        .handle(PUSH_KIND, push::Push::default())
+        .handle(PULL_KIND, pull::PeerJob::pull())
+        .handle(PUSH_KIND, pull::PeerJob::push())
         .every(SCHEDULE_KIND, Duration::minutes(1))
 }
 

@@ -12,6 +12,7 @@
 //! doubled per failure in a row, at most a day). Calls follow the egress rule, with no redirects and no proxy.
 
 use crate::jobs::{Completion, JobError, JobHandler, JobRequest};
+use crate::outbound::{self, LazyClient};
 use crate::{App, AppError, AppResult, Caller};
 use async_trait::async_trait;
 use base64::Engine;
@@ -19,9 +20,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use clearinghouse::tlp::Tlp;
 use clearinghouse::{stix, stix_import};
-use gateway::egress::{self, Egress, Resolver};
+use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use std::sync::{Arc, OnceLock};
 use store::{Job, PeerRow, PeerRunEnd, PulledPage, StixObjectRow};
 use uuid::Uuid;
 
@@ -89,14 +89,41 @@ impl JobHandler for Schedule {
     }
 }
 
-/// The pull job's handler; its HTTP client is built on first use with the operator's egress rule.
-#[derive(Default)]
-pub(crate) struct Pull {
-    client: OnceLock<reqwest::Client>,
+/// The `User-Agent` of federation's calls.
+const USER_AGENT: &str = "Prelaunch-Federation/1";
+
+/// What a peer job does: pull from the peer, or push to it.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Pull,
+    Push,
+}
+
+/// The handler of the pull and the push jobs, for the peer their payload names; its HTTP client is built on
+/// first use with the operator's egress rule.
+pub(crate) struct PeerJob {
+    direction: Direction,
+    client: LazyClient,
+}
+
+impl PeerJob {
+    pub(crate) const fn pull() -> Self {
+        PeerJob {
+            direction: Direction::Pull,
+            client: LazyClient::new(USER_AGENT),
+        }
+    }
+
+    pub(crate) const fn push() -> Self {
+        PeerJob {
+            direction: Direction::Push,
+            client: LazyClient::new(USER_AGENT),
+        }
+    }
 }
 
 #[async_trait]
-impl JobHandler for Pull {
+impl JobHandler for PeerJob {
     async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
         let peer_id = job
             .payload
@@ -104,30 +131,22 @@ impl JobHandler for Pull {
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| JobError::permanent("malformed federation job"))?;
-        let client = self.client.get_or_init(|| client(app.egress()));
-        app.pull_peer_with(client, peer_id).await?;
+        let client = self.client.get(app.egress());
+        match self.direction {
+            Direction::Pull => {
+                app.pull_peer_with(client, peer_id).await?;
+            }
+            Direction::Push => {
+                app.push_peer_with(client, peer_id).await?;
+            }
+        }
         Ok(Completion::done())
     }
 }
 
 /// The client federation calls peers with: the egress rule at every resolution, no redirects, no proxy.
 pub(super) fn client(egress: Egress) -> reqwest::Client {
-    let resolver = Arc::new(Resolver(egress));
-    reqwest::Client::builder()
-        .dns_resolver(resolver.clone())
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent("Prelaunch-Federation/1")
-        .build()
-        .unwrap_or_else(|error| {
-            tracing::error!(error = %error.without_url(), "building the federation client failed; using defaults");
-            reqwest::Client::builder()
-                .dns_resolver(resolver)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default()
-        })
+    outbound::client(egress, USER_AGENT)
 }
 
 /// One page as the peer answered it.

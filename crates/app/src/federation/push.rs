@@ -11,14 +11,12 @@
 //! rule, like pulls, and present the same credential.
 
 use super::pull::{REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, backoff, client, failure_text, with_credential};
-use crate::jobs::{Completion, JobError, JobHandler, JobRequest};
+use crate::jobs::JobRequest;
 use crate::{App, AppResult, policy};
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use std::sync::OnceLock;
-use store::{Job, PeerRow, PeerRunEnd, PushedEnvelope, StixObjectRow};
+use store::{PeerRow, PeerRunEnd, PushedEnvelope, StixObjectRow};
 use uuid::Uuid;
 
 /// The push of one peer.
@@ -58,27 +56,6 @@ pub(crate) fn job(peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
     JobRequest::new(PUSH_KIND, json!({"peer_id": peer.id}))
         .attempts(3)
         .key(format!("{PUSH_KIND}:{}:{}", peer.id, at.timestamp_millis()))
-}
-
-/// The push job's handler.
-#[derive(Default)]
-pub(crate) struct Push {
-    client: OnceLock<reqwest::Client>,
-}
-
-#[async_trait]
-impl JobHandler for Push {
-    async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
-        let peer_id = job
-            .payload
-            .get("peer_id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| JobError::permanent("malformed federation job"))?;
-        let client = self.client.get_or_init(|| client(app.egress()));
-        app.push_peer_with(client, peer_id).await?;
-        Ok(Completion::done())
-    }
 }
 
 /// A status resource as the peer answered it.
