@@ -1,6 +1,7 @@
 //! The SQL of `CaseStore`, compiled once for each backend (see `queries/limits.rs`). Every read a person makes
 //! compiles their `TlpAudience` through `tlp_admits!`, bound as `$1`–`$4` (or after the object's id).
 
+use super::reports::{CASE_READABLE, bind_reader, reader_query_as};
 use super::{Db, This};
 use crate::cases::{
     AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,
@@ -14,21 +15,6 @@ use uuid::Uuid;
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.summary, c.state, c.tlp, c.duplicate_of, \
      c.embargo_ends_at, c.published_at, c.sectors, c.created_by, c.created_at, c.modified_at, c.version, c.cve";
-
-/// Whether the reader (`$1` signed in, `$2` person, `$3` organisation, `$4` coordinator) may read the case `c`.
-macro_rules! case_readable {
-    () => {
-        crate::tlp::tlp_admits!(
-            tlp: "c.tlp",
-            object: "c.id",
-            owner_org: "NULL",
-            owner_user: "c.created_by",
-            case: "c.id",
-            published: "c.published_at IS NOT NULL",
-            reader: ("$1", "$2", "$3", "$4"),
-        )
-    };
-}
 
 /// Whether the reader (`$2` signed in, `$3` person, `$4` organisation, `$5` coordinator) may read the report `x`
 /// of the case `c` (the case's id is `$1`).
@@ -66,11 +52,7 @@ where
 {
     let query = sqlx::query_as(sql).bind(case_id);
     match scope {
-        ReportScope::Reader(r) => query
-            .bind(r.signed_in)
-            .bind(r.user_id)
-            .bind(r.org_id)
-            .bind(r.coordinator),
+        ReportScope::Reader(r) => bind_reader(query, r),
         ReportScope::Markings(_) => query,
     }
 }
@@ -204,37 +186,31 @@ impl CaseStore for This {
     }
 
     async fn visible_case(&self, id: Uuid, r: &TlpAudience) -> Result<Option<CaseRow>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $5 AND {}",
-            case_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<CaseRow>> {
         let r = &q.reader;
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE {} AND ($5 IS NULL OR c.state = $5) \
              AND (NOT $6 OR EXISTS (SELECT 1 FROM case_participants m WHERE m.case_id = c.id AND m.org_id = $3)) \
              AND ($7 IS NULL OR c.id > $7) ORDER BY c.id LIMIT $8",
-            case_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(q.state.map(|s| s.as_str()))
-        .bind(q.mine)
-        .bind(q.after)
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(q.state.map(|s| s.as_str()))
+            .bind(q.mine)
+            .bind(q.after)
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn vendor_inbox(
@@ -243,21 +219,18 @@ impl CaseStore for This {
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<InboxCase>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS}, EXISTS (SELECT 1 FROM case_vendor_status s WHERE s.case_id = c.id \
              AND s.org_id = $3) AS stated FROM cases c WHERE {} AND EXISTS (SELECT 1 FROM case_participants v \
              WHERE v.case_id = c.id AND v.org_id = $3 AND v.role = 'vendor') AND ($5 IS NULL OR c.id < $5) \
              ORDER BY c.id DESC LIMIT $6",
-            case_readable!()
-        ))
-        .bind(reader.signed_in)
-        .bind(reader.user_id)
-        .bind(reader.org_id)
-        .bind(reader.coordinator)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, reader)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn update_case(&self, u: &CaseUpdate, events: &[AuditEvent]) -> Result<CaseRow> {

@@ -1,6 +1,7 @@
 //! The SQL of `FederationStore`, compiled once for each backend (see `queries/limits.rs`).
 
 use super::This;
+use super::reports::reader_query_as;
 use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
 use crate::taxii::StixObjectRow;
 use crate::{AuditEvent, Backend, Page, Result, StoreError};
@@ -22,6 +23,48 @@ const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_
 
 const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
      added_by, advisory_id, case_id, report_id";
+
+/// Records how a run ended in the peer's columns of that kind of run, named with `prefix`: `""` for pulls,
+/// `"push_"` for pushes. A success resets the failures in a row and keeps what was refused as the last error.
+async fn end_run(pool: &sqlx::Pool<super::Db>, peer_id: Uuid, end: &PeerRunEnd, prefix: &str) -> Result<()> {
+    let p = prefix;
+    let (sql, at, next_run_at, error) = match end {
+        PeerRunEnd::Success {
+            at,
+            refused,
+            next_run_at,
+        } => (
+            format!(
+                "UPDATE federation_peers SET {p}last_success_at = $2, {p}next_run_at = $3, {p}failures = 0, \
+                 {p}last_error = $4, {p}last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1"
+            ),
+            at,
+            next_run_at,
+            refused.as_deref(),
+        ),
+        PeerRunEnd::Failure {
+            at,
+            error,
+            next_run_at,
+        } => (
+            format!(
+                "UPDATE federation_peers SET {p}last_error_at = $2, {p}next_run_at = $3, {p}last_error = $4, \
+                 {p}failures = {p}failures + 1 WHERE id = $1"
+            ),
+            at,
+            next_run_at,
+            Some(error.as_str()),
+        ),
+    };
+    sqlx::query(&sql)
+        .bind(peer_id)
+        .bind(at)
+        .bind(next_run_at)
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
 
 /// Null-safe equality of the cursor column and a parameter.
 fn cursor_is(param: &str) -> String {
@@ -209,41 +252,7 @@ impl FederationStore for This {
     }
 
     async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        match end {
-            PeerRunEnd::Success {
-                at,
-                refused,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET last_success_at = $2, next_run_at = $3, failures = 0, \
-                     last_error = $4, last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(at)
-                .bind(next_run_at)
-                .bind(refused)
-                .execute(&self.pool)
-                .await?;
-            }
-            PeerRunEnd::Failure {
-                at,
-                error,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET last_error = $2, last_error_at = $3, next_run_at = $4, \
-                     failures = failures + 1 WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(error)
-                .bind(at)
-                .bind(next_run_at)
-                .execute(&self.pool)
-                .await?;
-            }
-        }
-        Ok(())
+        end_run(&self.pool, peer_id, end, "").await
     }
 
     async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>> {
@@ -292,7 +301,7 @@ impl FederationStore for This {
             .split(", ")
             .map(|c| format!("s.{}", c.trim()))
             .collect();
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {} FROM stix_objects s {} WHERE s.tlp = $5 AND s.peer_id IS NULL \
              AND s.community_id IS NULL AND {} \
              AND ($6 IS NULL OR s.date_added > $6 OR (s.date_added = $6 AND s.id > $7)) \
@@ -300,17 +309,14 @@ impl FederationStore for This {
             columns.join(", "),
             super::taxii::ADMISSION_JOINS,
             super::taxii::admission(),
-        ))
-        .bind(reader.signed_in)
-        .bind(reader.user_id)
-        .bind(reader.org_id)
-        .bind(reader.coordinator)
-        .bind(tlp.as_str())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        );
+        Ok(reader_query_as(&sql, reader)
+            .bind(tlp.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn advance_push(&self, envelope: &PushedEnvelope) -> Result<()> {
@@ -329,41 +335,6 @@ impl FederationStore for This {
     }
 
     async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        match end {
-            PeerRunEnd::Success {
-                at,
-                refused,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET push_last_success_at = $2, push_next_run_at = $3, \
-                     push_failures = 0, push_last_error = $4, \
-                     push_last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(at)
-                .bind(next_run_at)
-                .bind(refused)
-                .execute(&self.pool)
-                .await?;
-            }
-            PeerRunEnd::Failure {
-                at,
-                error,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET push_last_error = $2, push_last_error_at = $3, \
-                     push_next_run_at = $4, push_failures = push_failures + 1 WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(error)
-                .bind(at)
-                .bind(next_run_at)
-                .execute(&self.pool)
-                .await?;
-            }
-        }
-        Ok(())
+        end_run(&self.pool, peer_id, end, "push_").await
     }
 }

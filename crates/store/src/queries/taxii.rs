@@ -5,7 +5,7 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE};
+use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::advisories::AdvisoryRow;
 use crate::reports::Report;
 use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
@@ -185,11 +185,7 @@ impl TaxiiStore for This {
             conditions.join(" AND "),
             admission(),
         );
-        let query = sqlx::query_as(&sql)
-            .bind(r.signed_in)
-            .bind(r.user_id)
-            .bind(r.org_id)
-            .bind(r.coordinator);
+        let query = reader_query_as(&sql, r);
         Ok(bind_args(query, args).fetch_all(&self.pool).await?)
     }
 
