@@ -6,7 +6,7 @@ use super::This;
 use super::cases::next_number;
 use super::reports::reader_query_as;
 use crate::advisories::{AdvisoryRow, AdvisoryStore, Funnel, Publication, Subscription, VendorCounts};
-use crate::{AuditEvent, Backend, Result, StoreError};
+use crate::{AuditEvent, Backend, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use clearinghouse::tlp::Tlp;
@@ -240,9 +240,7 @@ impl AdvisoryStore for This {
     }
 
     async fn create_subscription(&self, s: &Subscription, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO subscriptions (id, org_id, sector, product_prefix, min_severity, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -252,11 +250,8 @@ impl AdvisoryStore for This {
         .bind(&s.product_prefix)
         .bind(&s.min_severity)
         .bind(s.created_by)
-        .bind(s.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(s.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_subscription(&self, id: Uuid) -> Result<Option<Subscription>> {
@@ -295,17 +290,9 @@ impl AdvisoryStore for This {
     }
 
     async fn delete_subscription(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("subscription"));
-        }
-        tx.commit().await?;
-        Ok(())
+        let statement = sqlx::query("DELETE FROM subscriptions WHERE id = $1").bind(id);
+        self.execute_recorded(event, statement, Some("subscription"))
+            .await
     }
 
     async fn funnel(&self, vendor: Option<Uuid>) -> Result<Funnel> {

@@ -64,6 +64,28 @@ const POST_SELECT: &str = "SELECT p.id, p.case_id, p.reply_to, p.author_id, u.di
 const POLICY_COLUMNS: &str =
     "org_id, embargo_days, ai_found_public, require_reproducer, reports_per_day, products, updated_at";
 
+impl This {
+    /// Runs one statement and records `event` with it, in one transaction. With `one: Some(what)` the
+    /// statement must affect exactly one row, or nothing is written and the answer is `Stale(what)`.
+    pub(super) async fn execute_recorded<'q>(
+        &self,
+        event: &AuditEvent,
+        statement: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        one: Option<&'static str>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        let done = statement.execute(&mut *tx).await?;
+        if let Some(what) = one
+            && done.rows_affected() != 1
+        {
+            return Err(StoreError::Stale(what));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Takes the next number of the year from a counter table (`case_numbers`, `advisory_numbers`) inside the
 /// caller's transaction: one upsert, so concurrent openings never share a number.
 pub(crate) async fn next_number(
@@ -399,9 +421,7 @@ impl CaseStore for This {
     }
 
     async fn add_case_post(&self, p: &CasePost, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO case_posts (id, case_id, reply_to, author_id, org_id, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -411,11 +431,8 @@ impl CaseStore for This {
         .bind(p.author_id)
         .bind(p.org_id)
         .bind(&p.body)
-        .bind(p.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(p.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_case_post(&self, id: Uuid) -> Result<Option<CasePost>> {
@@ -471,26 +488,22 @@ impl CaseStore for This {
     }
 
     async fn put_vendor_policy(&self, v: &VendorPolicy, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO vendor_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (org_id) DO UPDATE SET embargo_days = excluded.embargo_days, \
              ai_found_public = excluded.ai_found_public, require_reproducer = excluded.require_reproducer, \
              reports_per_day = excluded.reports_per_day, products = excluded.products, \
              updated_at = excluded.updated_at"
-        ))
-        .bind(v.org_id)
-        .bind(v.embargo_days)
-        .bind(v.ai_found_public)
-        .bind(v.require_reproducer)
-        .bind(v.reports_per_day)
-        .bind(&v.products)
-        .bind(v.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = sqlx::query(&sql)
+            .bind(v.org_id)
+            .bind(v.embargo_days)
+            .bind(v.ai_found_public)
+            .bind(v.require_reproducer)
+            .bind(v.reports_per_day)
+            .bind(&v.products)
+            .bind(v.updated_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn set_case_cve(

@@ -85,37 +85,33 @@ fn publish_changed(param: &str) -> String {
 #[async_trait]
 impl FederationStore for This {
     async fn create_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO federation_peers ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-        ))
-        .bind(p.id)
-        .bind(&p.name)
-        .bind(&p.api_root)
-        .bind(&p.collection_id)
-        .bind(&p.username)
-        .bind(&p.sealed_secret)
-        .bind(p.tlp.as_str())
-        .bind(p.interval_seconds)
-        .bind(p.enabled)
-        .bind(&p.publish_collection_id)
-        .bind(&p.pull_cursor)
-        .bind(p.push_cursor)
-        .bind(p.next_run_at)
-        .bind(p.failures)
-        .bind(p.pulled_objects)
-        .bind(p.last_success_at)
-        .bind(&p.last_error)
-        .bind(p.last_error_at)
-        .bind(p.created_by)
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = sqlx::query(&sql)
+            .bind(p.id)
+            .bind(&p.name)
+            .bind(&p.api_root)
+            .bind(&p.collection_id)
+            .bind(&p.username)
+            .bind(&p.sealed_secret)
+            .bind(p.tlp.as_str())
+            .bind(p.interval_seconds)
+            .bind(p.enabled)
+            .bind(&p.publish_collection_id)
+            .bind(&p.pull_cursor)
+            .bind(p.push_cursor)
+            .bind(p.next_run_at)
+            .bind(p.failures)
+            .bind(p.pulled_objects)
+            .bind(p.last_success_at)
+            .bind(&p.last_error)
+            .bind(p.last_error_at)
+            .bind(p.created_by)
+            .bind(p.created_at)
+            .bind(p.updated_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_peer(&self, id: Uuid) -> Result<Option<PeerRow>> {
@@ -138,9 +134,7 @@ impl FederationStore for This {
     }
 
     async fn update_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE federation_peers SET name = $2, api_root = $3, collection_id = $4, username = $5, \
              sealed_secret = $6, tlp = $7, interval_seconds = $8, enabled = $9, publish_collection_id = $10, \
              next_run_at = $11, pull_cursor = $12, failures = $13, updated_at = $14, \
@@ -150,42 +144,30 @@ impl FederationStore for This {
              push_failures = CASE WHEN {changed} OR NOT enabled THEN 0 ELSE push_failures END \
              WHERE id = $1",
             changed = publish_changed("$10"),
-        ))
-        .bind(p.id)
-        .bind(&p.name)
-        .bind(&p.api_root)
-        .bind(&p.collection_id)
-        .bind(&p.username)
-        .bind(&p.sealed_secret)
-        .bind(p.tlp.as_str())
-        .bind(p.interval_seconds)
-        .bind(p.enabled)
-        .bind(&p.publish_collection_id)
-        .bind(p.next_run_at)
-        .bind(&p.pull_cursor)
-        .bind(p.failures)
-        .bind(p.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("federation peer"));
-        }
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = sqlx::query(&sql)
+            .bind(p.id)
+            .bind(&p.name)
+            .bind(&p.api_root)
+            .bind(&p.collection_id)
+            .bind(&p.username)
+            .bind(&p.sealed_secret)
+            .bind(p.tlp.as_str())
+            .bind(p.interval_seconds)
+            .bind(p.enabled)
+            .bind(&p.publish_collection_id)
+            .bind(p.next_run_at)
+            .bind(&p.pull_cursor)
+            .bind(p.failures)
+            .bind(p.updated_at);
+        self.execute_recorded(event, statement, Some("federation peer"))
+            .await
     }
 
     async fn delete_peer(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query("DELETE FROM federation_peers WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("federation peer"));
-        }
-        tx.commit().await?;
-        Ok(())
+        let statement = sqlx::query("DELETE FROM federation_peers WHERE id = $1").bind(id);
+        self.execute_recorded(event, statement, Some("federation peer"))
+            .await
     }
 
     async fn due_peers(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>> {
