@@ -61,26 +61,7 @@ pub(crate) fn outcome(id: &str, version: &str, message: Option<String>) -> Value
 /// go through it.
 pub(crate) fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
     let text = |key: &str| c.object.get(key).and_then(Value::as_str).map(str::to_owned);
-    let base = |kind: &str, title: String, description: String| NewReport {
-        kind: kind.to_owned(),
-        title,
-        description,
-        tlp: tlp.as_str().to_owned(),
-        affected: Vec::new(),
-        cwe: None,
-        cvss_v3: None,
-        cvss_v4: None,
-        finder: None,
-        ai_found: false,
-        location: None,
-        crash_signature: None,
-        threat_model: None,
-        sectors: Vec::new(),
-        people: Vec::new(),
-        indicators: Vec::new(),
-        attack_patterns: Vec::new(),
-        misuse: None,
-    };
+    let base = |kind: &str, title, description| NewReport::new(kind, title, description, tlp);
     match c.stix_type.as_str() {
         "vulnerability" => {
             let name = text("name").unwrap_or_default();

@@ -69,6 +69,33 @@ pub struct NewReport {
     pub misuse: Option<String>,
 }
 
+impl NewReport {
+    /// A report of `kind` marked `tlp` with its title and description, and nothing else yet: no products,
+    /// scores, finder, sectors, people or threat fields. Imports and TAXII intake fill in what they read.
+    pub fn new(kind: &str, title: String, description: String, tlp: Tlp) -> NewReport {
+        NewReport {
+            kind: kind.to_owned(),
+            title,
+            description,
+            tlp: tlp.as_str().to_owned(),
+            affected: Vec::new(),
+            cwe: None,
+            cvss_v3: None,
+            cvss_v4: None,
+            finder: None,
+            ai_found: false,
+            location: None,
+            crash_signature: None,
+            threat_model: None,
+            sectors: Vec::new(),
+            people: Vec::new(),
+            indicators: Vec::new(),
+            attack_patterns: Vec::new(),
+            misuse: None,
+        }
+    }
+}
+
 /// What forwarding a finding takes beside the finding itself.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
