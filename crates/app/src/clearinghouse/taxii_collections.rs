@@ -13,7 +13,9 @@
 
 use super::invalid;
 use super::taxii::{Collection, Listing, STIX_MEDIA_TYPE, TaxiiFilter, TaxiiPage, manifest_versions, query};
-use super::taxii_write::{PostOutcome, outcome, status_resource};
+use super::taxii_write::{
+    MARKING_DEFINITION_NOTE, PostOutcome, outcome, post_status, posted_row, status_resource,
+};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use clearinghouse::stix;
@@ -22,7 +24,7 @@ use clearinghouse::tlp::Tlp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use store::{CommunityMember, CommunityRow, FilterCollectionRow, StixObjectRow, TaxiiStatusRow};
+use store::{CommunityMember, CommunityRow, FilterCollectionRow};
 use uuid::Uuid;
 
 /// Bounds of the definitions.
@@ -617,11 +619,7 @@ impl App {
             let version = stix::version_key(c.version);
             let shown = stix::version_text(&version);
             if c.stix_type == "marking-definition" {
-                successes.push(outcome(
-                    &c.id,
-                    &shown,
-                    Some("the official TLP 2.0 marking definition; known to every client, not stored".into()),
-                ));
+                successes.push(outcome(&c.id, &shown, Some(MARKING_DEFINITION_NOTE.into())));
                 continue;
             }
             let tlp = marking(c);
@@ -642,33 +640,10 @@ impl App {
                 ));
                 continue;
             }
-            rows.push(StixObjectRow {
-                id: Uuid::now_v7(),
-                tlp,
-                stix_id: c.id.clone(),
-                stix_type: c.stix_type.clone(),
-                spec_version: "2.1".to_owned(),
-                version,
-                date_added: super::taxii::to_millis(now),
-                body: c.object.to_string(),
-                added_org: Some(caller.org_id()),
-                added_by: Some(caller.user_id()),
-                advisory_id: None,
-                case_id: None,
-                report_id: None,
-            });
+            rows.push(posted_row(caller, c, tlp, version, now, None));
             successes.push(outcome(&c.id, &shown, None));
         }
-        let status = TaxiiStatusRow {
-            id: Uuid::now_v7(),
-            tlp: Tlp::Green,
-            org_id: caller.org_id(),
-            user_id: caller.user_id(),
-            request_timestamp: now,
-            total_count: i64::try_from(checked.len()).unwrap_or(i64::MAX),
-            successes: Value::Array(successes).to_string(),
-            failures: Value::Array(failures).to_string(),
-        };
+        let status = post_status(caller, Tlp::Green, now, checked.len(), successes, failures);
         let event = self.event(
             caller.into(),
             "taxii.post",
