@@ -64,11 +64,12 @@ pub struct PullOutcome {
     pub refused: Vec<String>,
 }
 
-/// The job pulling `peer`, queued for `at` (one per peer and due time, however many schedulers run).
-pub(crate) fn job(peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
-    JobRequest::new(PULL_KIND, json!({"peer_id": peer.id}))
+/// The job of `kind` (`PULL_KIND` or `PUSH_KIND`) for `peer`, queued for `at` (one per peer, kind and due
+/// time, however many schedulers run).
+pub(crate) fn job(kind: &str, peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
+    JobRequest::new(kind, json!({"peer_id": peer.id}))
         .attempts(3)
-        .key(format!("{PULL_KIND}:{}:{}", peer.id, at.timestamp_millis()))
+        .key(format!("{kind}:{}:{}", peer.id, at.timestamp_millis()))
 }
 
 pub(crate) struct Schedule;
@@ -78,9 +79,9 @@ impl JobHandler for Schedule {
     async fn run(&self, app: &App, _job: &Job) -> Result<Completion, JobError> {
         let now = app.clock.now();
         let due = app.store.due_peers(now, DUE_PER_RUN).await?;
-        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(p, p.next_run_at)).collect();
+        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(PULL_KIND, p, p.next_run_at)).collect();
         for p in app.store.due_pushes(now, DUE_PER_RUN).await? {
-            jobs.push(super::push::job(&p, p.push.push_next_run_at.unwrap_or(now)));
+            jobs.push(job(super::PUSH_KIND, &p, p.push.push_next_run_at.unwrap_or(now)));
         }
         if !jobs.is_empty() {
             app.enqueue(jobs).await?;

@@ -11,9 +11,8 @@
 //! rule, like pulls, and present the same credential.
 
 use super::pull::{REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, backoff, client, failure_text, with_credential};
-use crate::jobs::JobRequest;
 use crate::{App, AppResult, policy};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
 use store::{PeerRow, PeerRunEnd, PushedEnvelope, StixObjectRow};
@@ -49,13 +48,6 @@ pub struct PushOutcome {
     pub refused: Vec<String>,
     /// Why the run stopped, as recorded on the peer (the cursor stays before the failed envelope).
     pub error: Option<String>,
-}
-
-/// The job pushing to `peer`, queued for `at`.
-pub(crate) fn job(peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
-    JobRequest::new(PUSH_KIND, json!({"peer_id": peer.id}))
-        .attempts(3)
-        .key(format!("{PUSH_KIND}:{}:{}", peer.id, at.timestamp_millis()))
 }
 
 /// A status resource as the peer answered it.

@@ -196,32 +196,20 @@ impl FederationStore for This {
         if moved.rows_affected() != 1 {
             return Err(StoreError::Stale("federation peer's cursor"));
         }
+        let insert = format!(
+            "INSERT INTO stix_objects ({OBJECT_COLUMNS}, peer_id, peer_collection, intake_pending) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (stix_id, version, tlp) DO NOTHING"
+        );
         let mut written: u64 = 0;
         for (i, row) in page.objects.iter().enumerate() {
             let intake = page.for_intake.get(i).copied().unwrap_or(false);
-            let done = sqlx::query(&format!(
-                "INSERT INTO stix_objects ({OBJECT_COLUMNS}, peer_id, peer_collection, intake_pending) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (stix_id, version, tlp) DO NOTHING"
-            ))
-            .bind(row.id)
-            .bind(row.tlp.as_str())
-            .bind(&row.stix_id)
-            .bind(&row.stix_type)
-            .bind(&row.spec_version)
-            .bind(&row.version)
-            .bind(row.date_added)
-            .bind(&row.body)
-            .bind(row.added_org)
-            .bind(row.added_by)
-            .bind(row.advisory_id)
-            .bind(row.case_id)
-            .bind(row.report_id)
-            .bind(page.peer_id)
-            .bind(page.collection)
-            .bind(intake)
-            .execute(&mut *tx)
-            .await?;
+            let done = super::taxii::bind_object(sqlx::query(&insert), row)
+                .bind(page.peer_id)
+                .bind(page.collection)
+                .bind(intake)
+                .execute(&mut *tx)
+                .await?;
             written += done.rows_affected();
         }
         sqlx::query("UPDATE federation_peers SET pulled_objects = pulled_objects + $2 WHERE id = $1")

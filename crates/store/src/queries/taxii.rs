@@ -339,6 +339,26 @@ impl TaxiiStore for This {
     }
 }
 
+type Statement<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds an object version's thirteen columns, in the order of `stix_objects`' insert columns.
+pub(super) fn bind_object<'q>(query: Statement<'q>, row: &'q StixObjectRow) -> Statement<'q> {
+    query
+        .bind(row.id)
+        .bind(row.tlp.as_str())
+        .bind(&row.stix_id)
+        .bind(&row.stix_type)
+        .bind(&row.spec_version)
+        .bind(&row.version)
+        .bind(row.date_added)
+        .bind(&row.body)
+        .bind(row.added_org)
+        .bind(row.added_by)
+        .bind(row.advisory_id)
+        .bind(row.case_id)
+        .bind(row.report_id)
+}
+
 /// Records the status resource of a post within the transaction `tx` that writes its objects.
 pub(super) async fn insert_status(
     tx: &mut sqlx::Transaction<'static, super::Db>,
@@ -382,20 +402,7 @@ pub(super) async fn insert_objects(
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
-            query = query
-                .bind(row.id)
-                .bind(row.tlp.as_str())
-                .bind(&row.stix_id)
-                .bind(&row.stix_type)
-                .bind(&row.spec_version)
-                .bind(&row.version)
-                .bind(row.date_added)
-                .bind(&row.body)
-                .bind(row.added_org)
-                .bind(row.added_by)
-                .bind(row.advisory_id)
-                .bind(row.case_id)
-                .bind(row.report_id);
+            query = bind_object(query, row);
         }
         written += query.execute(&mut **tx).await?.rows_affected();
     }
