@@ -40,7 +40,7 @@ pub struct FinderInput {
 }
 
 /// A report as submitted to `POST /api/v1/reports` (unknown fields refused).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub kind: String,
@@ -78,20 +78,7 @@ impl NewReport {
             title,
             description,
             tlp: tlp.as_str().to_owned(),
-            affected: Vec::new(),
-            cwe: None,
-            cvss_v3: None,
-            cvss_v4: None,
-            finder: None,
-            ai_found: false,
-            location: None,
-            crash_signature: None,
-            threat_model: None,
-            sectors: Vec::new(),
-            people: Vec::new(),
-            indicators: Vec::new(),
-            attack_patterns: Vec::new(),
-            misuse: None,
+            ..NewReport::default()
         }
     }
 }

@@ -24,6 +24,25 @@ const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_
 const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
      added_by, advisory_id, case_id, report_id";
 
+/// Binds a peer's id and settings as `$1`–`$10`: id, name, API root, collection, user name, sealed
+/// credential, marking, interval, enabled and publish collection, as both its insert and its update take them.
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>,
+    p: &'q PeerRow,
+) -> sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>> {
+    query
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.api_root)
+        .bind(&p.collection_id)
+        .bind(&p.username)
+        .bind(&p.sealed_secret)
+        .bind(p.tlp.as_str())
+        .bind(p.interval_seconds)
+        .bind(p.enabled)
+        .bind(&p.publish_collection_id)
+}
+
 /// Records how a run ended in the peer's columns of that kind of run, named with `prefix`: `""` for pulls,
 /// `"push_"` for pushes. A success resets the failures in a row and keeps what was refused as the last error.
 async fn end_run(pool: &sqlx::Pool<super::Db>, peer_id: Uuid, end: &PeerRunEnd, prefix: &str) -> Result<()> {
@@ -89,17 +108,7 @@ impl FederationStore for This {
             "INSERT INTO federation_peers ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         );
-        let statement = sqlx::query(&sql)
-            .bind(p.id)
-            .bind(&p.name)
-            .bind(&p.api_root)
-            .bind(&p.collection_id)
-            .bind(&p.username)
-            .bind(&p.sealed_secret)
-            .bind(p.tlp.as_str())
-            .bind(p.interval_seconds)
-            .bind(p.enabled)
-            .bind(&p.publish_collection_id)
+        let statement = bind_settings(sqlx::query(&sql), p)
             .bind(&p.pull_cursor)
             .bind(p.push_cursor)
             .bind(p.next_run_at)
@@ -145,17 +154,7 @@ impl FederationStore for This {
              WHERE id = $1",
             changed = publish_changed("$10"),
         );
-        let statement = sqlx::query(&sql)
-            .bind(p.id)
-            .bind(&p.name)
-            .bind(&p.api_root)
-            .bind(&p.collection_id)
-            .bind(&p.username)
-            .bind(&p.sealed_secret)
-            .bind(p.tlp.as_str())
-            .bind(p.interval_seconds)
-            .bind(p.enabled)
-            .bind(&p.publish_collection_id)
+        let statement = bind_settings(sqlx::query(&sql), p)
             .bind(p.next_run_at)
             .bind(&p.pull_cursor)
             .bind(p.failures)
