@@ -348,16 +348,52 @@ fn object_row(
 }
 
 /// What the refused objects of a run are recorded as on the peer: how many, and the first ones' problems.
-fn refused_note(refused: &[String]) -> Option<String> {
+pub(super) fn refused_note(refused: &[String], how: &str) -> Option<String> {
     if refused.is_empty() {
         return None;
     }
     let text = format!(
-        "{} object(s) refused and not stored; {}",
+        "{} object(s) {how}; {}",
         refused.len(),
         refused.iter().take(3).cloned().collect::<Vec<_>>().join(" | ")
     );
     Some(text.chars().take(MAX_REFUSED_CHARS).collect())
+}
+
+/// How a run of `peer` ended, as recorded on it: a success (`Ok(more_left)`) with its `refused` note, due again
+/// at once when the peer has more, else after its interval; the peer's failure, due again after the backoff
+/// for `failures` failed runs in a row before this one, also kept in `error` for the outcome. Our own failure
+/// is the answer, and nothing is recorded.
+pub(super) fn run_end(
+    peer: &PeerRow,
+    now: DateTime<Utc>,
+    result: Result<bool, RunError>,
+    refused: Option<String>,
+    failures: i32,
+    run: &str,
+    error_out: &mut Option<String>,
+) -> AppResult<PeerRunEnd> {
+    match result {
+        Ok(more_left) => Ok(PeerRunEnd::Success {
+            at: now,
+            refused,
+            next_run_at: if more_left {
+                now
+            } else {
+                now + Duration::seconds(peer.interval_seconds)
+            },
+        }),
+        Err(RunError::Peer(error)) => {
+            tracing::warn!(peer = %peer.id, error = %error, run, "a federation run failed on the peer's side");
+            *error_out = Some(error.clone());
+            Ok(PeerRunEnd::Failure {
+                at: now,
+                error,
+                next_run_at: now + backoff(peer.interval_seconds, failures.saturating_add(1)),
+            })
+        }
+        Err(RunError::Ours(e)) => Err(e),
+    }
 }
 
 /// A run's failure: the peer's (recorded on it) or ours (the job retries).
@@ -403,37 +439,24 @@ impl App {
             return Ok(PullOutcome::default());
         }
         let mut outcome = PullOutcome::default();
-        let mut more_left = false;
         let result = async {
             let token = self.open_peer_token(&peer)?;
-            more_left = self.pull_pages(client, &peer, &token, &mut outcome).await?;
+            let more_left = self.pull_pages(client, &peer, &token, &mut outcome).await?;
             drop(token);
             outcome.reports = self.intake_pulled(&peer).await?;
-            Ok::<(), RunError>(())
+            Ok::<bool, RunError>(more_left)
         }
         .await;
-        let now = self.clock.now();
-        let end = match result {
-            Ok(()) => PeerRunEnd::Success {
-                at: now,
-                refused: refused_note(&outcome.refused),
-                next_run_at: if more_left {
-                    now
-                } else {
-                    now + Duration::seconds(peer.interval_seconds)
-                },
-            },
-            Err(RunError::Peer(error)) => {
-                tracing::warn!(peer = %peer.id, error = %error, "pulling a federation peer failed");
-                outcome.error = Some(error.clone());
-                PeerRunEnd::Failure {
-                    at: now,
-                    error,
-                    next_run_at: now + backoff(peer.interval_seconds, peer.failures.saturating_add(1)),
-                }
-            }
-            Err(RunError::Ours(e)) => return Err(e),
-        };
+        let refused = refused_note(&outcome.refused, "refused and not stored");
+        let end = run_end(
+            &peer,
+            self.clock.now(),
+            result,
+            refused,
+            peer.failures,
+            "pull",
+            &mut outcome.error,
+        )?;
         self.store.end_peer_run(peer.id, &end).await?;
         Ok(outcome)
     }
@@ -666,10 +689,10 @@ mod tests {
         ));
         let refused: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
         assert_eq!(
-            refused_note(&refused).unwrap(),
+            refused_note(&refused, "refused and not stored").unwrap(),
             "5 object(s) refused and not stored; p0 | p1 | p2"
         );
-        assert_eq!(refused_note(&[]), None);
+        assert_eq!(refused_note(&[], "refused and not stored"), None);
     }
 
     #[test]
