@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod journal;
 pub mod ledger;
 pub mod notifications;
+mod outbound;
 pub mod page;
 pub mod policy;
 pub mod program;

@@ -217,28 +217,12 @@ fn notes(notes: Option<&Value>, categories: &[&str]) -> Option<String> {
 
 fn new_report(tlp: Tlp, finder: &str) -> NewReport {
     NewReport {
-        kind: String::from("vulnerability"),
-        title: String::new(),
-        description: String::new(),
-        tlp: tlp.as_str().to_owned(),
-        affected: Vec::new(),
-        cwe: None,
-        cvss_v3: None,
-        cvss_v4: None,
         finder: Some(FinderInput {
             kind: String::from("organization"),
             name: finder.to_owned(),
             notice_id: None,
         }),
-        ai_found: false,
-        location: None,
-        crash_signature: None,
-        threat_model: None,
-        sectors: Vec::new(),
-        people: Vec::new(),
-        indicators: Vec::new(),
-        attack_patterns: Vec::new(),
-        misuse: None,
+        ..NewReport::new("vulnerability", String::new(), String::new(), tlp)
     }
 }
 

@@ -342,30 +342,6 @@ impl App {
         }
     }
 
-    /// The versions of one object the caller may read, oldest first. An object the caller may not read is
-    /// absent, as one that does not exist.
-    pub async fn taxii_versions(
-        &self,
-        caller: Option<&Caller>,
-        collection: Collection,
-        object: &str,
-        filter: &TaxiiFilter,
-    ) -> AppResult<TaxiiPage> {
-        let mut filter = filter.clone();
-        filter.ids = Some(object.to_owned());
-        filter.versions = Some("all".to_owned());
-        let page = self
-            .taxii_page(caller, collection, &filter, Listing::Manifest)
-            .await?;
-        if page.items.is_empty() && filter.next.is_none() {
-            return Err(AppError::NotFound("object"));
-        }
-        Ok(TaxiiPage {
-            items: manifest_versions(&page.items),
-            ..page
-        })
-    }
-
     /// A page of a collection's objects or manifest, as the caller may read them.
     pub async fn taxii_page(
         &self,
@@ -377,7 +353,18 @@ impl App {
         if !collection.readable_by(caller) {
             return Err(AppError::Unauthenticated);
         }
-        let mut query = query(collection.tlp, filter)?;
+        self.taxii_query_page(caller, query(collection.tlp, filter)?, listing)
+            .await
+    }
+
+    /// A page of the objects (or manifest entries) a store query finds among those the caller may read: one
+    /// row more than the page holds is asked for, to tell whether more follow and where the next page starts.
+    pub(crate) async fn taxii_query_page(
+        &self,
+        caller: Option<&Caller>,
+        mut query: TaxiiQuery,
+        listing: Listing,
+    ) -> AppResult<TaxiiPage> {
         let limit = query.limit;
         query.limit = limit + 1;
         let mut rows = self

@@ -12,10 +12,10 @@
 //! `TaxiiQuery::markings`), before its `LIMIT`.
 
 use super::invalid;
-use super::taxii::{
-    Collection, Listing, STIX_MEDIA_TYPE, TaxiiFilter, TaxiiPage, encode_cursor, entry, query,
+use super::taxii::{Collection, Listing, STIX_MEDIA_TYPE, TaxiiFilter, TaxiiPage, manifest_versions, query};
+use super::taxii_write::{
+    MARKING_DEFINITION_NOTE, PostOutcome, outcome, post_status, posted_row, status_resource,
 };
-use super::taxii_write::{PostOutcome, outcome, status_resource};
 use crate::{App, AppError, AppResult, Caller, policy};
 use chrono::{DateTime, Utc};
 use clearinghouse::stix;
@@ -24,7 +24,7 @@ use clearinghouse::tlp::Tlp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use store::{CommunityMember, CommunityRow, FilterCollectionRow, StixObjectRow, TaxiiStatusRow};
+use store::{CommunityMember, CommunityRow, FilterCollectionRow};
 use uuid::Uuid;
 
 /// Bounds of the definitions.
@@ -480,7 +480,7 @@ impl App {
         filter: &TaxiiFilter,
         listing: Listing,
     ) -> AppResult<TaxiiPage> {
-        let mut q = match served {
+        let q = match served {
             Served::Marking(c) => return self.taxii_page(caller, *c, filter, listing).await,
             Served::Community(c) => {
                 let mut q = query(Tlp::Clear, filter)?;
@@ -512,33 +512,11 @@ impl App {
                 last_added: None,
             });
         }
-        let limit = q.limit;
-        q.limit = limit + 1;
-        let mut rows = self
-            .store
-            .taxii_objects(&policy::tlp_audience(caller), &q)
-            .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let next = if more {
-            rows.last().map(encode_cursor)
-        } else {
-            None
-        };
-        let items = rows
-            .iter()
-            .map(|row| entry(row, listing))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(TaxiiPage {
-            items,
-            more,
-            next,
-            first_added: rows.first().map(|r| r.date_added),
-            last_added: rows.last().map(|r| r.date_added),
-        })
+        self.taxii_query_page(caller, q, listing).await
     }
 
-    /// The versions of one object in any collection, oldest first; absent when the caller reads none.
+    /// The versions of one object in any collection, oldest first. An object the caller may not read is
+    /// absent, as one that does not exist.
     pub async fn taxii_versions_in(
         &self,
         caller: Option<&Caller>,
@@ -546,9 +524,6 @@ impl App {
         object: &str,
         filter: &TaxiiFilter,
     ) -> AppResult<TaxiiPage> {
-        if let Served::Marking(c) = served {
-            return self.taxii_versions(caller, *c, object, filter).await;
-        }
         let mut filter = filter.clone();
         filter.ids = Some(object.to_owned());
         filter.versions = Some("all".to_owned());
@@ -559,7 +534,7 @@ impl App {
             return Err(AppError::NotFound("object"));
         }
         Ok(TaxiiPage {
-            items: super::taxii::manifest_versions(&page.items),
+            items: manifest_versions(&page.items),
             ..page
         })
     }
@@ -644,11 +619,7 @@ impl App {
             let version = stix::version_key(c.version);
             let shown = stix::version_text(&version);
             if c.stix_type == "marking-definition" {
-                successes.push(outcome(
-                    &c.id,
-                    &shown,
-                    Some("the official TLP 2.0 marking definition; known to every client, not stored".into()),
-                ));
+                successes.push(outcome(&c.id, &shown, Some(MARKING_DEFINITION_NOTE.into())));
                 continue;
             }
             let tlp = marking(c);
@@ -669,33 +640,10 @@ impl App {
                 ));
                 continue;
             }
-            rows.push(StixObjectRow {
-                id: Uuid::now_v7(),
-                tlp,
-                stix_id: c.id.clone(),
-                stix_type: c.stix_type.clone(),
-                spec_version: "2.1".to_owned(),
-                version,
-                date_added: super::taxii::to_millis(now),
-                body: c.object.to_string(),
-                added_org: Some(caller.org_id()),
-                added_by: Some(caller.user_id()),
-                advisory_id: None,
-                case_id: None,
-                report_id: None,
-            });
+            rows.push(posted_row(caller, c, tlp, version, now, None));
             successes.push(outcome(&c.id, &shown, None));
         }
-        let status = TaxiiStatusRow {
-            id: Uuid::now_v7(),
-            tlp: Tlp::Green,
-            org_id: caller.org_id(),
-            user_id: caller.user_id(),
-            request_timestamp: now,
-            total_count: i64::try_from(checked.len()).unwrap_or(i64::MAX),
-            successes: Value::Array(successes).to_string(),
-            failures: Value::Array(failures).to_string(),
-        };
+        let status = post_status(caller, Tlp::Green, now, checked.len(), successes, failures);
         let event = self.event(
             caller.into(),
             "taxii.post",

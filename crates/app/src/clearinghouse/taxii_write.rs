@@ -56,31 +56,64 @@ pub(crate) fn outcome(id: &str, version: &str, message: Option<String>) -> Value
     }
 }
 
+/// What a post answers for the TLP 2.0 marking definitions it carries.
+pub(crate) const MARKING_DEFINITION_NOTE: &str =
+    "the official TLP 2.0 marking definition; known to every client, not stored";
+
+/// The stored version of an object `caller` posted at `now`, marked `tlp`.
+pub(crate) fn posted_row(
+    caller: &Caller,
+    c: &Checked,
+    tlp: Tlp,
+    version: String,
+    now: chrono::DateTime<chrono::Utc>,
+    report_id: Option<Uuid>,
+) -> StixObjectRow {
+    StixObjectRow {
+        id: Uuid::now_v7(),
+        tlp,
+        stix_id: c.id.clone(),
+        stix_type: c.stix_type.clone(),
+        spec_version: "2.1".to_owned(),
+        version,
+        date_added: to_millis(now),
+        body: c.object.to_string(),
+        added_org: Some(caller.org_id()),
+        added_by: Some(caller.user_id()),
+        advisory_id: None,
+        case_id: None,
+        report_id,
+    }
+}
+
+/// The status resource of a post by `caller` at `now` of `total` objects, complete: each object among the
+/// `successes` or the `failures`.
+pub(crate) fn post_status(
+    caller: &Caller,
+    tlp: Tlp,
+    now: chrono::DateTime<chrono::Utc>,
+    total: usize,
+    successes: Vec<Value>,
+    failures: Vec<Value>,
+) -> TaxiiStatusRow {
+    TaxiiStatusRow {
+        id: Uuid::now_v7(),
+        tlp,
+        org_id: caller.org_id(),
+        user_id: caller.user_id(),
+        request_timestamp: now,
+        total_count: i64::try_from(total).unwrap_or(i64::MAX),
+        successes: Value::Array(successes).to_string(),
+        failures: Value::Array(failures).to_string(),
+    }
+}
+
 /// The report a vulnerability or an indicator is filed as; `None` for the other types. The one mapping of STIX
 /// objects to reports: posted objects and objects pulled from federation peers (`federation::intake`) both
 /// go through it.
 pub(crate) fn report_of(c: &Checked, tlp: Tlp) -> Result<Option<NewReport>, String> {
     let text = |key: &str| c.object.get(key).and_then(Value::as_str).map(str::to_owned);
-    let base = |kind: &str, title: String, description: String| NewReport {
-        kind: kind.to_owned(),
-        title,
-        description,
-        tlp: tlp.as_str().to_owned(),
-        affected: Vec::new(),
-        cwe: None,
-        cvss_v3: None,
-        cvss_v4: None,
-        finder: None,
-        ai_found: false,
-        location: None,
-        crash_signature: None,
-        threat_model: None,
-        sectors: Vec::new(),
-        people: Vec::new(),
-        indicators: Vec::new(),
-        attack_patterns: Vec::new(),
-        misuse: None,
-    };
+    let base = |kind: &str, title, description| NewReport::new(kind, title, description, tlp);
     match c.stix_type.as_str() {
         "vulnerability" => {
             let name = text("name").unwrap_or_default();
@@ -175,11 +208,7 @@ impl App {
             let shown = stix::version_text(&version);
             let fail = |message: String| outcome(&c.id, &shown, Some(message));
             if c.stix_type == "marking-definition" {
-                successes.push(outcome(
-                    &c.id,
-                    &shown,
-                    Some("the official TLP 2.0 marking definition; known to every client, not stored".into()),
-                ));
+                successes.push(outcome(&c.id, &shown, Some(MARKING_DEFINITION_NOTE.into())));
                 continue;
             }
             if let Some(tlp) = c.tlp
@@ -228,33 +257,10 @@ impl App {
                     }
                 },
             };
-            rows.push(StixObjectRow {
-                id: Uuid::now_v7(),
-                tlp: collection.tlp,
-                stix_id: c.id.clone(),
-                stix_type: c.stix_type.clone(),
-                spec_version: "2.1".to_owned(),
-                version,
-                date_added: to_millis(now),
-                body: c.object.to_string(),
-                added_org: Some(caller.org_id()),
-                added_by: Some(caller.user_id()),
-                advisory_id: None,
-                case_id: None,
-                report_id,
-            });
+            rows.push(posted_row(caller, c, collection.tlp, version, now, report_id));
             successes.push(outcome(&c.id, &shown, note));
         }
-        let status = TaxiiStatusRow {
-            id: Uuid::now_v7(),
-            tlp: collection.tlp,
-            org_id: caller.org_id(),
-            user_id: caller.user_id(),
-            request_timestamp: now,
-            total_count: i64::try_from(checked.len()).unwrap_or(i64::MAX),
-            successes: Value::Array(successes).to_string(),
-            failures: Value::Array(failures).to_string(),
-        };
+        let status = post_status(caller, collection.tlp, now, checked.len(), successes, failures);
         let event = self.event(
             caller.into(),
             "taxii.post",

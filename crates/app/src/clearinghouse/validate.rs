@@ -40,7 +40,7 @@ pub struct FinderInput {
 }
 
 /// A report as submitted to `POST /api/v1/reports` (unknown fields refused).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub kind: String,
@@ -67,6 +67,20 @@ pub struct NewReport {
     #[serde(default)]
     pub attack_patterns: Vec<String>,
     pub misuse: Option<String>,
+}
+
+impl NewReport {
+    /// A report of `kind` marked `tlp` with its title and description, and nothing else yet: no products,
+    /// scores, finder, sectors, people or threat fields. Imports and TAXII intake fill in what they read.
+    pub fn new(kind: &str, title: String, description: String, tlp: Tlp) -> NewReport {
+        NewReport {
+            kind: kind.to_owned(),
+            title,
+            description,
+            tlp: tlp.as_str().to_owned(),
+            ..NewReport::default()
+        }
+    }
 }
 
 /// What forwarding a finding takes beside the finding itself.

@@ -43,8 +43,8 @@ pub const MAX_INTERVAL_SECONDS: i64 = 7 * 24 * 3600;
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     registry
         .handle(SCHEDULE_KIND, pull::Schedule)
-        .handle(PULL_KIND, pull::Pull::default())
-        .handle(PUSH_KIND, push::Push::default())
+        .handle(PULL_KIND, pull::PeerJob::pull())
+        .handle(PUSH_KIND, pull::PeerJob::push())
         .every(SCHEDULE_KIND, Duration::minutes(1))
 }
 
@@ -445,7 +445,8 @@ impl App {
     /// Queues a pull of the peer now (a coordinator's "pull now"); returns at once.
     pub async fn queue_peer_pull(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         let peer = self.managed_peer(caller, id).await?;
-        self.enqueue(vec![pull::job(&peer, self.clock.now())]).await?;
+        self.enqueue(vec![pull::job(PULL_KIND, &peer, self.clock.now())])
+            .await?;
         Ok(())
     }
 }

@@ -12,6 +12,7 @@
 //! doubled per failure in a row, at most a day). Calls follow the egress rule, with no redirects and no proxy.
 
 use crate::jobs::{Completion, JobError, JobHandler, JobRequest};
+use crate::outbound::{self, LazyClient};
 use crate::{App, AppError, AppResult, Caller};
 use async_trait::async_trait;
 use base64::Engine;
@@ -19,9 +20,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use clearinghouse::tlp::Tlp;
 use clearinghouse::{stix, stix_import};
-use gateway::egress::{self, Egress, Resolver};
+use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use std::sync::{Arc, OnceLock};
 use store::{Job, PeerRow, PeerRunEnd, PulledPage, StixObjectRow};
 use uuid::Uuid;
 
@@ -64,11 +64,12 @@ pub struct PullOutcome {
     pub refused: Vec<String>,
 }
 
-/// The job pulling `peer`, queued for `at` (one per peer and due time, however many schedulers run).
-pub(crate) fn job(peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
-    JobRequest::new(PULL_KIND, json!({"peer_id": peer.id}))
+/// The job of `kind` (`PULL_KIND` or `PUSH_KIND`) for `peer`, queued for `at` (one per peer, kind and due
+/// time, however many schedulers run).
+pub(crate) fn job(kind: &str, peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
+    JobRequest::new(kind, json!({"peer_id": peer.id}))
         .attempts(3)
-        .key(format!("{PULL_KIND}:{}:{}", peer.id, at.timestamp_millis()))
+        .key(format!("{kind}:{}:{}", peer.id, at.timestamp_millis()))
 }
 
 pub(crate) struct Schedule;
@@ -78,9 +79,9 @@ impl JobHandler for Schedule {
     async fn run(&self, app: &App, _job: &Job) -> Result<Completion, JobError> {
         let now = app.clock.now();
         let due = app.store.due_peers(now, DUE_PER_RUN).await?;
-        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(p, p.next_run_at)).collect();
+        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(PULL_KIND, p, p.next_run_at)).collect();
         for p in app.store.due_pushes(now, DUE_PER_RUN).await? {
-            jobs.push(super::push::job(&p, p.push.push_next_run_at.unwrap_or(now)));
+            jobs.push(job(super::PUSH_KIND, &p, p.push.push_next_run_at.unwrap_or(now)));
         }
         if !jobs.is_empty() {
             app.enqueue(jobs).await?;
@@ -89,14 +90,41 @@ impl JobHandler for Schedule {
     }
 }
 
-/// The pull job's handler; its HTTP client is built on first use with the operator's egress rule.
-#[derive(Default)]
-pub(crate) struct Pull {
-    client: OnceLock<reqwest::Client>,
+/// The `User-Agent` of federation's calls.
+const USER_AGENT: &str = "Prelaunch-Federation/1";
+
+/// What a peer job does: pull from the peer, or push to it.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Pull,
+    Push,
+}
+
+/// The handler of the pull and the push jobs, for the peer their payload names; its HTTP client is built on
+/// first use with the operator's egress rule.
+pub(crate) struct PeerJob {
+    direction: Direction,
+    client: LazyClient,
+}
+
+impl PeerJob {
+    pub(crate) const fn pull() -> Self {
+        PeerJob {
+            direction: Direction::Pull,
+            client: LazyClient::new(USER_AGENT),
+        }
+    }
+
+    pub(crate) const fn push() -> Self {
+        PeerJob {
+            direction: Direction::Push,
+            client: LazyClient::new(USER_AGENT),
+        }
+    }
 }
 
 #[async_trait]
-impl JobHandler for Pull {
+impl JobHandler for PeerJob {
     async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
         let peer_id = job
             .payload
@@ -104,30 +132,22 @@ impl JobHandler for Pull {
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| JobError::permanent("malformed federation job"))?;
-        let client = self.client.get_or_init(|| client(app.egress()));
-        app.pull_peer_with(client, peer_id).await?;
+        let client = self.client.get(app.egress());
+        match self.direction {
+            Direction::Pull => {
+                app.pull_peer_with(client, peer_id).await?;
+            }
+            Direction::Push => {
+                app.push_peer_with(client, peer_id).await?;
+            }
+        }
         Ok(Completion::done())
     }
 }
 
 /// The client federation calls peers with: the egress rule at every resolution, no redirects, no proxy.
 pub(super) fn client(egress: Egress) -> reqwest::Client {
-    let resolver = Arc::new(Resolver(egress));
-    reqwest::Client::builder()
-        .dns_resolver(resolver.clone())
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent("Prelaunch-Federation/1")
-        .build()
-        .unwrap_or_else(|error| {
-            tracing::error!(error = %error.without_url(), "building the federation client failed; using defaults");
-            reqwest::Client::builder()
-                .dns_resolver(resolver)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default()
-        })
+    outbound::client(egress, USER_AGENT)
 }
 
 /// One page as the peer answered it.
@@ -328,16 +348,52 @@ fn object_row(
 }
 
 /// What the refused objects of a run are recorded as on the peer: how many, and the first ones' problems.
-fn refused_note(refused: &[String]) -> Option<String> {
+pub(super) fn refused_note(refused: &[String], how: &str) -> Option<String> {
     if refused.is_empty() {
         return None;
     }
     let text = format!(
-        "{} object(s) refused and not stored; {}",
+        "{} object(s) {how}; {}",
         refused.len(),
         refused.iter().take(3).cloned().collect::<Vec<_>>().join(" | ")
     );
     Some(text.chars().take(MAX_REFUSED_CHARS).collect())
+}
+
+/// How a run of `peer` ended, as recorded on it: a success (`Ok(more_left)`) with its `refused` note, due again
+/// at once when the peer has more, else after its interval; the peer's failure, due again after the backoff
+/// for `failures` failed runs in a row before this one, also kept in `error` for the outcome. Our own failure
+/// is the answer, and nothing is recorded.
+pub(super) fn run_end(
+    peer: &PeerRow,
+    now: DateTime<Utc>,
+    result: Result<bool, RunError>,
+    refused: Option<String>,
+    failures: i32,
+    run: &str,
+    error_out: &mut Option<String>,
+) -> AppResult<PeerRunEnd> {
+    match result {
+        Ok(more_left) => Ok(PeerRunEnd::Success {
+            at: now,
+            refused,
+            next_run_at: if more_left {
+                now
+            } else {
+                now + Duration::seconds(peer.interval_seconds)
+            },
+        }),
+        Err(RunError::Peer(error)) => {
+            tracing::warn!(peer = %peer.id, error = %error, run, "a federation run failed on the peer's side");
+            *error_out = Some(error.clone());
+            Ok(PeerRunEnd::Failure {
+                at: now,
+                error,
+                next_run_at: now + backoff(peer.interval_seconds, failures.saturating_add(1)),
+            })
+        }
+        Err(RunError::Ours(e)) => Err(e),
+    }
 }
 
 /// A run's failure: the peer's (recorded on it) or ours (the job retries).
@@ -383,37 +439,24 @@ impl App {
             return Ok(PullOutcome::default());
         }
         let mut outcome = PullOutcome::default();
-        let mut more_left = false;
         let result = async {
             let token = self.open_peer_token(&peer)?;
-            more_left = self.pull_pages(client, &peer, &token, &mut outcome).await?;
+            let more_left = self.pull_pages(client, &peer, &token, &mut outcome).await?;
             drop(token);
             outcome.reports = self.intake_pulled(&peer).await?;
-            Ok::<(), RunError>(())
+            Ok::<bool, RunError>(more_left)
         }
         .await;
-        let now = self.clock.now();
-        let end = match result {
-            Ok(()) => PeerRunEnd::Success {
-                at: now,
-                refused: refused_note(&outcome.refused),
-                next_run_at: if more_left {
-                    now
-                } else {
-                    now + Duration::seconds(peer.interval_seconds)
-                },
-            },
-            Err(RunError::Peer(error)) => {
-                tracing::warn!(peer = %peer.id, error = %error, "pulling a federation peer failed");
-                outcome.error = Some(error.clone());
-                PeerRunEnd::Failure {
-                    at: now,
-                    error,
-                    next_run_at: now + backoff(peer.interval_seconds, peer.failures.saturating_add(1)),
-                }
-            }
-            Err(RunError::Ours(e)) => return Err(e),
-        };
+        let refused = refused_note(&outcome.refused, "refused and not stored");
+        let end = run_end(
+            &peer,
+            self.clock.now(),
+            result,
+            refused,
+            peer.failures,
+            "pull",
+            &mut outcome.error,
+        )?;
         self.store.end_peer_run(peer.id, &end).await?;
         Ok(outcome)
     }
@@ -646,10 +689,10 @@ mod tests {
         ));
         let refused: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
         assert_eq!(
-            refused_note(&refused).unwrap(),
+            refused_note(&refused, "refused and not stored").unwrap(),
             "5 object(s) refused and not stored; p0 | p1 | p2"
         );
-        assert_eq!(refused_note(&[]), None);
+        assert_eq!(refused_note(&[], "refused and not stored"), None);
     }
 
     #[test]

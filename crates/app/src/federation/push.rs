@@ -10,15 +10,13 @@
 //! the last push error with the cursor unchanged and retried with the pulls' backoff. Calls follow the egress
 //! rule, like pulls, and present the same credential.
 
-use super::pull::{REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, backoff, client, failure_text, with_credential};
-use crate::jobs::{Completion, JobError, JobHandler, JobRequest};
+use super::pull::{
+    REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, client, failure_text, refused_note, run_end, with_credential,
+};
 use crate::{App, AppResult, policy};
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
 use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use std::sync::OnceLock;
-use store::{Job, PeerRow, PeerRunEnd, PushedEnvelope, StixObjectRow};
+use store::{PeerRow, PushedEnvelope, StixObjectRow};
 use uuid::Uuid;
 
 /// The push of one peer.
@@ -35,8 +33,6 @@ pub const STATUS_POLLS: u32 = 5;
 const FIRST_POLL_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 /// The most of a status answer read.
 const MAX_STATUS_BYTES: usize = 1024 * 1024;
-/// The most characters of refusals recorded on the peer.
-const MAX_NOTE_CHARS: usize = 2_000;
 
 const TAXII_CONTENT: &str = "application/taxii+json;version=2.1";
 
@@ -51,34 +47,6 @@ pub struct PushOutcome {
     pub refused: Vec<String>,
     /// Why the run stopped, as recorded on the peer (the cursor stays before the failed envelope).
     pub error: Option<String>,
-}
-
-/// The job pushing to `peer`, queued for `at`.
-pub(crate) fn job(peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
-    JobRequest::new(PUSH_KIND, json!({"peer_id": peer.id}))
-        .attempts(3)
-        .key(format!("{PUSH_KIND}:{}:{}", peer.id, at.timestamp_millis()))
-}
-
-/// The push job's handler.
-#[derive(Default)]
-pub(crate) struct Push {
-    client: OnceLock<reqwest::Client>,
-}
-
-#[async_trait]
-impl JobHandler for Push {
-    async fn run(&self, app: &App, job: &Job) -> Result<Completion, JobError> {
-        let peer_id = job
-            .payload
-            .get("peer_id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| JobError::permanent("malformed federation job"))?;
-        let client = self.client.get_or_init(|| client(app.egress()));
-        app.push_peer_with(client, peer_id).await?;
-        Ok(Completion::done())
-    }
 }
 
 /// A status resource as the peer answered it.
@@ -207,53 +175,22 @@ impl App {
             return Ok(PushOutcome::default());
         }
         let mut outcome = PushOutcome::default();
-        let mut more_left = false;
         let result = async {
             let token = self.open_peer_token(&peer)?;
-            more_left = self
-                .push_envelopes(client, &peer, &target, &token, &mut outcome)
-                .await?;
-            Ok::<(), RunError>(())
+            self.push_envelopes(client, &peer, &target, &token, &mut outcome)
+                .await
         }
         .await;
-        let now = self.clock.now();
-        let end = match result {
-            Ok(()) => PeerRunEnd::Success {
-                at: now,
-                refused: (!outcome.refused.is_empty()).then(|| {
-                    format!(
-                        "{} object(s) refused by the peer; {}",
-                        outcome.refused.len(),
-                        outcome
-                            .refused
-                            .iter()
-                            .take(3)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    )
-                    .chars()
-                    .take(MAX_NOTE_CHARS)
-                    .collect()
-                }),
-                next_run_at: if more_left {
-                    now
-                } else {
-                    now + Duration::seconds(peer.interval_seconds)
-                },
-            },
-            Err(RunError::Peer(error)) => {
-                tracing::warn!(peer = %peer.id, error = %error, "publishing to a federation peer failed");
-                outcome.error = Some(error.clone());
-                PeerRunEnd::Failure {
-                    at: now,
-                    error,
-                    next_run_at: now
-                        + backoff(peer.interval_seconds, peer.push.push_failures.saturating_add(1)),
-                }
-            }
-            Err(RunError::Ours(e)) => return Err(e),
-        };
+        let refused = refused_note(&outcome.refused, "refused by the peer");
+        let end = run_end(
+            &peer,
+            self.clock.now(),
+            result,
+            refused,
+            peer.push.push_failures,
+            "push",
+            &mut outcome.error,
+        )?;
         self.store.end_push_run(peer.id, &end).await?;
         Ok(outcome)
     }

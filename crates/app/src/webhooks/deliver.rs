@@ -12,16 +12,16 @@
 use super::seal_context;
 use crate::App;
 use crate::jobs::{Completion, JobError, JobHandler, JobRequest, RetryPolicy};
+use crate::outbound::LazyClient;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use gateway::egress::{self, Egress, Resolver};
+use gateway::egress::{self, Egress};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::sync::{Arc, OnceLock};
 use store::{Job, JobOutcome, JobResult, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use uuid::Uuid;
 
@@ -104,9 +104,16 @@ pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Optio
 }
 
 /// The handler; its HTTP client is built on first use with the operator's egress rule.
-#[derive(Default)]
 pub(super) struct Deliver {
-    client: OnceLock<reqwest::Client>,
+    client: LazyClient,
+}
+
+impl Default for Deliver {
+    fn default() -> Self {
+        Deliver {
+            client: LazyClient::new("Prelaunch-Webhooks/1"),
+        }
+    }
 }
 
 /// What one POST came to.
@@ -116,27 +123,6 @@ struct Answer {
 }
 
 impl Deliver {
-    fn client(&self, egress: Egress) -> &reqwest::Client {
-        self.client.get_or_init(|| {
-            let resolver = Arc::new(Resolver(egress));
-            reqwest::Client::builder()
-                .dns_resolver(resolver.clone())
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .user_agent("Prelaunch-Webhooks/1")
-                .build()
-                .unwrap_or_else(|error| {
-                    tracing::error!(error = %error.without_url(), "building the webhook client failed; using defaults");
-                    reqwest::Client::builder()
-                        .dns_resolver(resolver)
-                        .redirect(reqwest::redirect::Policy::none())
-                        .build()
-                        .unwrap_or_default()
-                })
-        })
-    }
-
     async fn post(
         &self,
         egress: Egress,
@@ -153,7 +139,8 @@ impl Deliver {
             };
         }
         let request = self
-            .client(egress)
+            .client
+            .get(egress)
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("webhook-id", &job.message_id)

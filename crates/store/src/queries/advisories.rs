@@ -4,8 +4,9 @@
 
 use super::This;
 use super::cases::next_number;
+use super::reports::reader_query_as;
 use crate::advisories::{AdvisoryRow, AdvisoryStore, Funnel, Publication, Subscription, VendorCounts};
-use crate::{AuditEvent, Backend, Result, StoreError};
+use crate::{AuditEvent, Backend, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use clearinghouse::tlp::Tlp;
@@ -19,19 +20,15 @@ const SUBSCRIPTION_COLUMNS: &str =
     "s.id, s.org_id, s.sector, s.product_prefix, s.min_severity, s.created_by, s.created_at";
 
 /// Whether the reader (`$1`–`$4`) may read the advisory `a` of the case `c`: the case's marking, published.
-macro_rules! advisory_readable {
-    () => {
-        crate::tlp::tlp_admits!(
-            tlp: "a.tlp",
-            object: "a.case_id",
-            owner_org: "NULL",
-            owner_user: "c.created_by",
-            case: "a.case_id",
-            published: "c.published_at IS NOT NULL",
-            reader: ("$1", "$2", "$3", "$4"),
-        )
-    };
-}
+const ADVISORY_READABLE: &str = crate::tlp::tlp_admits!(
+    tlp: "a.tlp",
+    object: "a.case_id",
+    owner_org: "NULL",
+    owner_user: "c.created_by",
+    case: "a.case_id",
+    published: "c.published_at IS NOT NULL",
+    reader: ("$1", "$2", "$3", "$4"),
+);
 
 /// The cases a vendor (`$1`, or every case when NULL) takes part in, for the case id `column`.
 fn vendor_scope(column: &str) -> String {
@@ -155,17 +152,14 @@ impl AdvisoryStore for This {
     }
 
     async fn visible_advisory(&self, id: Uuid, r: &TlpAudience) -> Result<Option<AdvisoryRow>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id WHERE a.id = $5 AND {}",
-            advisory_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+            ADVISORY_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn visible_advisory_by_reference(
@@ -173,18 +167,15 @@ impl AdvisoryStore for This {
         reference: &str,
         r: &TlpAudience,
     ) -> Result<Option<AdvisoryRow>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id \
              WHERE a.reference = $5 AND {}",
-            advisory_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await?)
+            ADVISORY_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list_advisories(
@@ -193,21 +184,18 @@ impl AdvisoryStore for This {
         before: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<AdvisoryRow>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id WHERE {} \
              AND ($5 IS NULL OR a.published_at < $5 OR (a.published_at = $5 AND a.id < $6)) \
              ORDER BY a.published_at DESC, a.id DESC LIMIT $7",
-            advisory_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(before.map(|(at, _)| at))
-        .bind(before.map(|(_, id)| id))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+            ADVISORY_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(before.map(|(at, _)| at))
+            .bind(before.map(|(_, id)| id))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn list_advisories_marked(
@@ -217,20 +205,17 @@ impl AdvisoryStore for This {
         limit: i64,
     ) -> Result<Vec<AdvisoryRow>> {
         let [first, second] = markings;
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ADVISORY_COLUMNS} FROM advisories a JOIN cases c ON c.id = a.case_id WHERE {} \
              AND a.tlp IN ($5, $6) ORDER BY a.published_at DESC, a.id DESC LIMIT $7",
-            advisory_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(first.as_str())
-        .bind(second.as_str())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+            ADVISORY_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(first.as_str())
+            .bind(second.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn entitled_subscriptions(&self, case_id: Uuid, limit: i64) -> Result<Vec<Subscription>> {
@@ -255,9 +240,7 @@ impl AdvisoryStore for This {
     }
 
     async fn create_subscription(&self, s: &Subscription, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO subscriptions (id, org_id, sector, product_prefix, min_severity, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -267,11 +250,8 @@ impl AdvisoryStore for This {
         .bind(&s.product_prefix)
         .bind(&s.min_severity)
         .bind(s.created_by)
-        .bind(s.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(s.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_subscription(&self, id: Uuid) -> Result<Option<Subscription>> {
@@ -310,17 +290,9 @@ impl AdvisoryStore for This {
     }
 
     async fn delete_subscription(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("subscription"));
-        }
-        tx.commit().await?;
-        Ok(())
+        let statement = sqlx::query("DELETE FROM subscriptions WHERE id = $1").bind(id);
+        self.execute_recorded(event, statement, Some("subscription"))
+            .await
     }
 
     async fn funnel(&self, vendor: Option<Uuid>) -> Result<Funnel> {

@@ -1,6 +1,7 @@
 //! The SQL of `CaseStore`, compiled once for each backend (see `queries/limits.rs`). Every read a person makes
 //! compiles their `TlpAudience` through `tlp_admits!`, bound as `$1`–`$4` (or after the object's id).
 
+use super::reports::{CASE_READABLE, bind_reader, reader_query_as};
 use super::{Db, This};
 use crate::cases::{
     AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,
@@ -14,21 +15,6 @@ use uuid::Uuid;
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.summary, c.state, c.tlp, c.duplicate_of, \
      c.embargo_ends_at, c.published_at, c.sectors, c.created_by, c.created_at, c.modified_at, c.version, c.cve";
-
-/// Whether the reader (`$1` signed in, `$2` person, `$3` organisation, `$4` coordinator) may read the case `c`.
-macro_rules! case_readable {
-    () => {
-        crate::tlp::tlp_admits!(
-            tlp: "c.tlp",
-            object: "c.id",
-            owner_org: "NULL",
-            owner_user: "c.created_by",
-            case: "c.id",
-            published: "c.published_at IS NOT NULL",
-            reader: ("$1", "$2", "$3", "$4"),
-        )
-    };
-}
 
 /// Whether the reader (`$2` signed in, `$3` person, `$4` organisation, `$5` coordinator) may read the report `x`
 /// of the case `c` (the case's id is `$1`).
@@ -66,11 +52,7 @@ where
 {
     let query = sqlx::query_as(sql).bind(case_id);
     match scope {
-        ReportScope::Reader(r) => query
-            .bind(r.signed_in)
-            .bind(r.user_id)
-            .bind(r.org_id)
-            .bind(r.coordinator),
+        ReportScope::Reader(r) => bind_reader(query, r),
         ReportScope::Markings(_) => query,
     }
 }
@@ -81,6 +63,28 @@ const POST_SELECT: &str = "SELECT p.id, p.case_id, p.reply_to, p.author_id, u.di
 
 const POLICY_COLUMNS: &str =
     "org_id, embargo_days, ai_found_public, require_reproducer, reports_per_day, products, updated_at";
+
+impl This {
+    /// Runs one statement and records `event` with it, in one transaction. With `one: Some(what)` the
+    /// statement must affect exactly one row, or nothing is written and the answer is `Stale(what)`.
+    pub(super) async fn execute_recorded<'q>(
+        &self,
+        event: &AuditEvent,
+        statement: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        one: Option<&'static str>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        This::record(&mut tx, event).await?;
+        let done = statement.execute(&mut *tx).await?;
+        if let Some(what) = one
+            && done.rows_affected() != 1
+        {
+            return Err(StoreError::Stale(what));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
 
 /// Takes the next number of the year from a counter table (`case_numbers`, `advisory_numbers`) inside the
 /// caller's transaction: one upsert, so concurrent openings never share a number.
@@ -204,37 +208,31 @@ impl CaseStore for This {
     }
 
     async fn visible_case(&self, id: Uuid, r: &TlpAudience) -> Result<Option<CaseRow>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $5 AND {}",
-            case_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<CaseRow>> {
         let r = &q.reader;
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c WHERE {} AND ($5 IS NULL OR c.state = $5) \
              AND (NOT $6 OR EXISTS (SELECT 1 FROM case_participants m WHERE m.case_id = c.id AND m.org_id = $3)) \
              AND ($7 IS NULL OR c.id > $7) ORDER BY c.id LIMIT $8",
-            case_readable!()
-        ))
-        .bind(r.signed_in)
-        .bind(r.user_id)
-        .bind(r.org_id)
-        .bind(r.coordinator)
-        .bind(q.state.map(|s| s.as_str()))
-        .bind(q.mine)
-        .bind(q.after)
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, r)
+            .bind(q.state.map(|s| s.as_str()))
+            .bind(q.mine)
+            .bind(q.after)
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn vendor_inbox(
@@ -243,21 +241,18 @@ impl CaseStore for This {
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<InboxCase>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS}, EXISTS (SELECT 1 FROM case_vendor_status s WHERE s.case_id = c.id \
              AND s.org_id = $3) AS stated FROM cases c WHERE {} AND EXISTS (SELECT 1 FROM case_participants v \
              WHERE v.case_id = c.id AND v.org_id = $3 AND v.role = 'vendor') AND ($5 IS NULL OR c.id < $5) \
              ORDER BY c.id DESC LIMIT $6",
-            case_readable!()
-        ))
-        .bind(reader.signed_in)
-        .bind(reader.user_id)
-        .bind(reader.org_id)
-        .bind(reader.coordinator)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+            CASE_READABLE
+        );
+        Ok(reader_query_as(&sql, reader)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn update_case(&self, u: &CaseUpdate, events: &[AuditEvent]) -> Result<CaseRow> {
@@ -426,9 +421,7 @@ impl CaseStore for This {
     }
 
     async fn add_case_post(&self, p: &CasePost, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO case_posts (id, case_id, reply_to, author_id, org_id, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -438,11 +431,8 @@ impl CaseStore for This {
         .bind(p.author_id)
         .bind(p.org_id)
         .bind(&p.body)
-        .bind(p.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(p.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_case_post(&self, id: Uuid) -> Result<Option<CasePost>> {
@@ -498,26 +488,22 @@ impl CaseStore for This {
     }
 
     async fn put_vendor_policy(&self, v: &VendorPolicy, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO vendor_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (org_id) DO UPDATE SET embargo_days = excluded.embargo_days, \
              ai_found_public = excluded.ai_found_public, require_reproducer = excluded.require_reproducer, \
              reports_per_day = excluded.reports_per_day, products = excluded.products, \
              updated_at = excluded.updated_at"
-        ))
-        .bind(v.org_id)
-        .bind(v.embargo_days)
-        .bind(v.ai_found_public)
-        .bind(v.require_reproducer)
-        .bind(v.reports_per_day)
-        .bind(&v.products)
-        .bind(v.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = sqlx::query(&sql)
+            .bind(v.org_id)
+            .bind(v.embargo_days)
+            .bind(v.ai_found_public)
+            .bind(v.require_reproducer)
+            .bind(v.reports_per_day)
+            .bind(&v.products)
+            .bind(v.updated_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn set_case_cve(

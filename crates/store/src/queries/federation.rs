@@ -1,6 +1,7 @@
 //! The SQL of `FederationStore`, compiled once for each backend (see `queries/limits.rs`).
 
 use super::This;
+use super::reports::reader_query_as;
 use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
 use crate::taxii::StixObjectRow;
 use crate::{AuditEvent, Backend, Page, Result, StoreError};
@@ -23,6 +24,67 @@ const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_
 const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
      added_by, advisory_id, case_id, report_id";
 
+/// Binds a peer's id and settings as `$1`–`$10`: id, name, API root, collection, user name, sealed
+/// credential, marking, interval, enabled and publish collection, as both its insert and its update take them.
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>,
+    p: &'q PeerRow,
+) -> sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>> {
+    query
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.api_root)
+        .bind(&p.collection_id)
+        .bind(&p.username)
+        .bind(&p.sealed_secret)
+        .bind(p.tlp.as_str())
+        .bind(p.interval_seconds)
+        .bind(p.enabled)
+        .bind(&p.publish_collection_id)
+}
+
+/// Records how a run ended in the peer's columns of that kind of run, named with `prefix`: `""` for pulls,
+/// `"push_"` for pushes. A success resets the failures in a row and keeps what was refused as the last error.
+async fn end_run(pool: &sqlx::Pool<super::Db>, peer_id: Uuid, end: &PeerRunEnd, prefix: &str) -> Result<()> {
+    let p = prefix;
+    let (sql, at, next_run_at, error) = match end {
+        PeerRunEnd::Success {
+            at,
+            refused,
+            next_run_at,
+        } => (
+            format!(
+                "UPDATE federation_peers SET {p}last_success_at = $2, {p}next_run_at = $3, {p}failures = 0, \
+                 {p}last_error = $4, {p}last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1"
+            ),
+            at,
+            next_run_at,
+            refused.as_deref(),
+        ),
+        PeerRunEnd::Failure {
+            at,
+            error,
+            next_run_at,
+        } => (
+            format!(
+                "UPDATE federation_peers SET {p}last_error_at = $2, {p}next_run_at = $3, {p}last_error = $4, \
+                 {p}failures = {p}failures + 1 WHERE id = $1"
+            ),
+            at,
+            next_run_at,
+            Some(error.as_str()),
+        ),
+    };
+    sqlx::query(&sql)
+        .bind(peer_id)
+        .bind(at)
+        .bind(next_run_at)
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Null-safe equality of the cursor column and a parameter.
 fn cursor_is(param: &str) -> String {
     match This::BACKEND {
@@ -42,37 +104,23 @@ fn publish_changed(param: &str) -> String {
 #[async_trait]
 impl FederationStore for This {
     async fn create_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO federation_peers ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-        ))
-        .bind(p.id)
-        .bind(&p.name)
-        .bind(&p.api_root)
-        .bind(&p.collection_id)
-        .bind(&p.username)
-        .bind(&p.sealed_secret)
-        .bind(p.tlp.as_str())
-        .bind(p.interval_seconds)
-        .bind(p.enabled)
-        .bind(&p.publish_collection_id)
-        .bind(&p.pull_cursor)
-        .bind(p.push_cursor)
-        .bind(p.next_run_at)
-        .bind(p.failures)
-        .bind(p.pulled_objects)
-        .bind(p.last_success_at)
-        .bind(&p.last_error)
-        .bind(p.last_error_at)
-        .bind(p.created_by)
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = bind_settings(sqlx::query(&sql), p)
+            .bind(&p.pull_cursor)
+            .bind(p.push_cursor)
+            .bind(p.next_run_at)
+            .bind(p.failures)
+            .bind(p.pulled_objects)
+            .bind(p.last_success_at)
+            .bind(&p.last_error)
+            .bind(p.last_error_at)
+            .bind(p.created_by)
+            .bind(p.created_at)
+            .bind(p.updated_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn get_peer(&self, id: Uuid) -> Result<Option<PeerRow>> {
@@ -95,9 +143,7 @@ impl FederationStore for This {
     }
 
     async fn update_peer(&self, p: &PeerRow, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE federation_peers SET name = $2, api_root = $3, collection_id = $4, username = $5, \
              sealed_secret = $6, tlp = $7, interval_seconds = $8, enabled = $9, publish_collection_id = $10, \
              next_run_at = $11, pull_cursor = $12, failures = $13, updated_at = $14, \
@@ -107,42 +153,20 @@ impl FederationStore for This {
              push_failures = CASE WHEN {changed} OR NOT enabled THEN 0 ELSE push_failures END \
              WHERE id = $1",
             changed = publish_changed("$10"),
-        ))
-        .bind(p.id)
-        .bind(&p.name)
-        .bind(&p.api_root)
-        .bind(&p.collection_id)
-        .bind(&p.username)
-        .bind(&p.sealed_secret)
-        .bind(p.tlp.as_str())
-        .bind(p.interval_seconds)
-        .bind(p.enabled)
-        .bind(&p.publish_collection_id)
-        .bind(p.next_run_at)
-        .bind(&p.pull_cursor)
-        .bind(p.failures)
-        .bind(p.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("federation peer"));
-        }
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = bind_settings(sqlx::query(&sql), p)
+            .bind(p.next_run_at)
+            .bind(&p.pull_cursor)
+            .bind(p.failures)
+            .bind(p.updated_at);
+        self.execute_recorded(event, statement, Some("federation peer"))
+            .await
     }
 
     async fn delete_peer(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query("DELETE FROM federation_peers WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("federation peer"));
-        }
-        tx.commit().await?;
-        Ok(())
+        let statement = sqlx::query("DELETE FROM federation_peers WHERE id = $1").bind(id);
+        self.execute_recorded(event, statement, Some("federation peer"))
+            .await
     }
 
     async fn due_peers(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PeerRow>> {
@@ -171,32 +195,20 @@ impl FederationStore for This {
         if moved.rows_affected() != 1 {
             return Err(StoreError::Stale("federation peer's cursor"));
         }
+        let insert = format!(
+            "INSERT INTO stix_objects ({OBJECT_COLUMNS}, peer_id, peer_collection, intake_pending) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (stix_id, version, tlp) DO NOTHING"
+        );
         let mut written: u64 = 0;
         for (i, row) in page.objects.iter().enumerate() {
             let intake = page.for_intake.get(i).copied().unwrap_or(false);
-            let done = sqlx::query(&format!(
-                "INSERT INTO stix_objects ({OBJECT_COLUMNS}, peer_id, peer_collection, intake_pending) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (stix_id, version, tlp) DO NOTHING"
-            ))
-            .bind(row.id)
-            .bind(row.tlp.as_str())
-            .bind(&row.stix_id)
-            .bind(&row.stix_type)
-            .bind(&row.spec_version)
-            .bind(&row.version)
-            .bind(row.date_added)
-            .bind(&row.body)
-            .bind(row.added_org)
-            .bind(row.added_by)
-            .bind(row.advisory_id)
-            .bind(row.case_id)
-            .bind(row.report_id)
-            .bind(page.peer_id)
-            .bind(page.collection)
-            .bind(intake)
-            .execute(&mut *tx)
-            .await?;
+            let done = super::taxii::bind_object(sqlx::query(&insert), row)
+                .bind(page.peer_id)
+                .bind(page.collection)
+                .bind(intake)
+                .execute(&mut *tx)
+                .await?;
             written += done.rows_affected();
         }
         sqlx::query("UPDATE federation_peers SET pulled_objects = pulled_objects + $2 WHERE id = $1")
@@ -209,41 +221,7 @@ impl FederationStore for This {
     }
 
     async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        match end {
-            PeerRunEnd::Success {
-                at,
-                refused,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET last_success_at = $2, next_run_at = $3, failures = 0, \
-                     last_error = $4, last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(at)
-                .bind(next_run_at)
-                .bind(refused)
-                .execute(&self.pool)
-                .await?;
-            }
-            PeerRunEnd::Failure {
-                at,
-                error,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET last_error = $2, last_error_at = $3, next_run_at = $4, \
-                     failures = failures + 1 WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(error)
-                .bind(at)
-                .bind(next_run_at)
-                .execute(&self.pool)
-                .await?;
-            }
-        }
-        Ok(())
+        end_run(&self.pool, peer_id, end, "").await
     }
 
     async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>> {
@@ -292,7 +270,7 @@ impl FederationStore for This {
             .split(", ")
             .map(|c| format!("s.{}", c.trim()))
             .collect();
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {} FROM stix_objects s {} WHERE s.tlp = $5 AND s.peer_id IS NULL \
              AND s.community_id IS NULL AND {} \
              AND ($6 IS NULL OR s.date_added > $6 OR (s.date_added = $6 AND s.id > $7)) \
@@ -300,17 +278,14 @@ impl FederationStore for This {
             columns.join(", "),
             super::taxii::ADMISSION_JOINS,
             super::taxii::admission(),
-        ))
-        .bind(reader.signed_in)
-        .bind(reader.user_id)
-        .bind(reader.org_id)
-        .bind(reader.coordinator)
-        .bind(tlp.as_str())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        );
+        Ok(reader_query_as(&sql, reader)
+            .bind(tlp.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn advance_push(&self, envelope: &PushedEnvelope) -> Result<()> {
@@ -329,41 +304,6 @@ impl FederationStore for This {
     }
 
     async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        match end {
-            PeerRunEnd::Success {
-                at,
-                refused,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET push_last_success_at = $2, push_next_run_at = $3, \
-                     push_failures = 0, push_last_error = $4, \
-                     push_last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(at)
-                .bind(next_run_at)
-                .bind(refused)
-                .execute(&self.pool)
-                .await?;
-            }
-            PeerRunEnd::Failure {
-                at,
-                error,
-                next_run_at,
-            } => {
-                sqlx::query(
-                    "UPDATE federation_peers SET push_last_error = $2, push_last_error_at = $3, \
-                     push_next_run_at = $4, push_failures = push_failures + 1 WHERE id = $1",
-                )
-                .bind(peer_id)
-                .bind(error)
-                .bind(at)
-                .bind(next_run_at)
-                .execute(&self.pool)
-                .await?;
-            }
-        }
-        Ok(())
+        end_run(&self.pool, peer_id, end, "push_").await
     }
 }

@@ -46,7 +46,7 @@ const ATTACHMENT_READABLE: &str = crate::tlp::tlp_admits!(
 );
 
 /// Whether the reader may read the case `c`.
-const CASE_READABLE: &str = crate::tlp::tlp_admits!(
+pub(super) const CASE_READABLE: &str = crate::tlp::tlp_admits!(
     tlp: "c.tlp",
     object: "c.id",
     owner_org: "NULL",
@@ -63,14 +63,19 @@ const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.state, c.tlp, c.duplic
 
 type Conn = <Db as sqlx::Database>::Connection;
 
-fn reader_query_as<'q, T>(
-    sql: &'q str,
-    reader: &TlpAudience,
-) -> sqlx::query::QueryAs<'q, Db, T, <Db as sqlx::Database>::Arguments<'q>>
+type QueryAs<'q, T> = sqlx::query::QueryAs<'q, Db, T, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// A query whose reader is `$1`–`$4` (signed in, person, organisation, coordinator); what follows binds from `$5`.
+pub(super) fn reader_query_as<'q, T>(sql: &'q str, reader: &TlpAudience) -> QueryAs<'q, T>
 where
     T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row>,
 {
-    sqlx::query_as(sql)
+    bind_reader(sqlx::query_as(sql), reader)
+}
+
+/// Binds the reader's four parameters (signed in, person, organisation, coordinator) after those `query` has.
+pub(super) fn bind_reader<'q, T>(query: QueryAs<'q, T>, reader: &TlpAudience) -> QueryAs<'q, T> {
+    query
         .bind(reader.signed_in)
         .bind(reader.user_id)
         .bind(reader.org_id)

@@ -5,7 +5,7 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE};
+use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::advisories::AdvisoryRow;
 use crate::reports::Report;
 use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
@@ -185,11 +185,7 @@ impl TaxiiStore for This {
             conditions.join(" AND "),
             admission(),
         );
-        let query = sqlx::query_as(&sql)
-            .bind(r.signed_in)
-            .bind(r.user_id)
-            .bind(r.org_id)
-            .bind(r.coordinator);
+        let query = reader_query_as(&sql, r);
         Ok(bind_args(query, args).fetch_all(&self.pool).await?)
     }
 
@@ -225,20 +221,7 @@ impl TaxiiStore for This {
         let mut tx = self.begin().await?;
         This::append(&mut tx, std::slice::from_ref(event)).await?;
         insert_objects(&mut tx, rows).await?;
-        sqlx::query(
-            "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
-             failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(status.id)
-        .bind(status.tlp.as_str())
-        .bind(status.org_id)
-        .bind(status.user_id)
-        .bind(status.request_timestamp)
-        .bind(status.total_count)
-        .bind(&status.successes)
-        .bind(&status.failures)
-        .execute(&mut *tx)
-        .await?;
+        insert_status(&mut tx, status).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -356,6 +339,48 @@ impl TaxiiStore for This {
     }
 }
 
+type Statement<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds an object version's thirteen columns, in the order of `stix_objects`' insert columns.
+pub(super) fn bind_object<'q>(query: Statement<'q>, row: &'q StixObjectRow) -> Statement<'q> {
+    query
+        .bind(row.id)
+        .bind(row.tlp.as_str())
+        .bind(&row.stix_id)
+        .bind(&row.stix_type)
+        .bind(&row.spec_version)
+        .bind(&row.version)
+        .bind(row.date_added)
+        .bind(&row.body)
+        .bind(row.added_org)
+        .bind(row.added_by)
+        .bind(row.advisory_id)
+        .bind(row.case_id)
+        .bind(row.report_id)
+}
+
+/// Records the status resource of a post within the transaction `tx` that writes its objects.
+pub(super) async fn insert_status(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    status: &TaxiiStatusRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
+         failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(status.id)
+    .bind(status.tlp.as_str())
+    .bind(status.org_id)
+    .bind(status.user_id)
+    .bind(status.request_timestamp)
+    .bind(status.total_count)
+    .bind(&status.successes)
+    .bind(&status.failures)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
 pub(super) async fn insert_objects(
     tx: &mut sqlx::Transaction<'static, super::Db>,
@@ -377,20 +402,7 @@ pub(super) async fn insert_objects(
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
-            query = query
-                .bind(row.id)
-                .bind(row.tlp.as_str())
-                .bind(&row.stix_id)
-                .bind(&row.stix_type)
-                .bind(&row.spec_version)
-                .bind(&row.version)
-                .bind(row.date_added)
-                .bind(&row.body)
-                .bind(row.added_org)
-                .bind(row.added_by)
-                .bind(row.advisory_id)
-                .bind(row.case_id)
-                .bind(row.report_id);
+            query = bind_object(query, row);
         }
         written += query.execute(&mut **tx).await?.rows_affected();
     }

@@ -188,20 +188,7 @@ impl TaxiiCollectionStore for This {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "INSERT INTO taxii_statuses (id, tlp, org_id, user_id, request_timestamp, total_count, successes, \
-             failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(status.id)
-        .bind(status.tlp.as_str())
-        .bind(status.org_id)
-        .bind(status.user_id)
-        .bind(status.request_timestamp)
-        .bind(status.total_count)
-        .bind(&status.successes)
-        .bind(&status.failures)
-        .execute(&mut *tx)
-        .await?;
+        super::taxii::insert_status(&mut tx, status).await?;
         tx.commit().await?;
         Ok(())
     }
