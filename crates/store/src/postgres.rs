@@ -87,6 +87,9 @@ mod limits;
 #[path = "queries/notifications.rs"]
 mod notifications;
 #[allow(clippy::duplicate_mod)]
+#[path = "queries/readers.rs"]
+mod readers;
+#[allow(clippy::duplicate_mod)]
 #[path = "queries/reports.rs"]
 mod reports;
 #[allow(clippy::duplicate_mod)]

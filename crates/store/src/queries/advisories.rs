@@ -4,7 +4,7 @@
 
 use super::This;
 use super::cases::next_number;
-use super::reports::reader_query_as;
+use super::readers::reader_query_as;
 use crate::advisories::{AdvisoryRow, AdvisoryStore, Funnel, Publication, Subscription, VendorCounts};
 use crate::{AuditEvent, Backend, Result};
 use async_trait::async_trait;

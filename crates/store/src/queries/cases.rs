@@ -1,7 +1,7 @@
 //! The SQL of `CaseStore`, compiled once for each backend (see `queries/limits.rs`). Every read a person makes
 //! compiles their `TlpAudience` through `tlp_admits!`, bound as `$1`–`$4` (or after the object's id).
 
-use super::reports::{CASE_READABLE, bind_reader, reader_query_as};
+use super::readers::{CASE_READABLE, bind_reader, reader_query_as};
 use super::{Db, This};
 use crate::cases::{
     AffectedRow, CasePost, CaseQuery, CaseReportRow, CaseRow, CaseStore, CaseUpdate, InboxCase,

@@ -1,7 +1,7 @@
 //! The SQL of `FederationStore`, compiled once for each backend (see `queries/limits.rs`).
 
 use super::This;
-use super::reports::reader_query_as;
+use super::readers::reader_query_as;
 use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
 use crate::taxii::StixObjectRow;
 use crate::{AuditEvent, Backend, Page, Result, StoreError};

@@ -2,6 +2,7 @@
 //! attachment or case compiles `tlp_admits!` with the reader as `$1`–`$4` (signed in, person, organisation,
 //! coordinator).
 
+use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use super::{Db, This};
 use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
@@ -13,25 +14,6 @@ use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
 use sqlx::types::Json;
 use uuid::Uuid;
-
-pub(super) const REPORT_COLUMNS: &str = "r.id, r.kind, r.case_id, c.reference AS case_reference, r.title, r.description, \
-     r.tlp, r.org_id, r.reporter_id, r.finder_kind, r.finder_name, r.finder_notice_id, r.ai_found, r.cwe, \
-     r.cvss_v3, r.cvss_v3_score, r.cvss_v4, r.cvss_v4_score, r.severity, r.location, r.crash_signature, \
-     r.threat_model, r.threat, r.duplicate_of, r.duplicate_score, r.finding_id, r.created_at, r.modified_at, \
-     r.version";
-
-pub(super) const REPORT_FROM: &str = "FROM reports r LEFT JOIN cases c ON c.id = r.case_id";
-
-/// Whether the reader (`$1`–`$4`) may read the report `r` (its case `c` joined).
-pub(super) const REPORT_READABLE: &str = crate::tlp::tlp_admits!(
-    tlp: "r.tlp",
-    object: "r.id",
-    owner_org: "r.org_id",
-    owner_user: "r.reporter_id",
-    case: "r.case_id",
-    published: "c.published_at IS NOT NULL",
-    reader: ("$1", "$2", "$3", "$4"),
-);
 
 /// Whether the reader may read the attachment `a` of the report `r`: its own marking, with the people (RED)
 /// and client organisations (AMBER) named on its report — an attachment is shared as part of its report.
@@ -45,42 +27,12 @@ const ATTACHMENT_READABLE: &str = crate::tlp::tlp_admits!(
     reader: ("$1", "$2", "$3", "$4"),
 );
 
-/// Whether the reader may read the case `c`.
-pub(super) const CASE_READABLE: &str = crate::tlp::tlp_admits!(
-    tlp: "c.tlp",
-    object: "c.id",
-    owner_org: "NULL",
-    owner_user: "c.created_by",
-    case: "c.id",
-    published: "c.published_at IS NOT NULL",
-    reader: ("$1", "$2", "$3", "$4"),
-);
-
 const ATTACHMENT_COLUMNS: &str =
     "a.id, a.report_id, a.role, a.name, a.media_type, a.size, a.sha256, a.tlp, a.created_at";
 
 const CASE_COLUMNS: &str = "c.id, c.reference, c.title, c.state, c.tlp, c.duplicate_of, c.created_at";
 
 type Conn = <Db as sqlx::Database>::Connection;
-
-type QueryAs<'q, T> = sqlx::query::QueryAs<'q, Db, T, <Db as sqlx::Database>::Arguments<'q>>;
-
-/// A query whose reader is `$1`–`$4` (signed in, person, organisation, coordinator); what follows binds from `$5`.
-pub(super) fn reader_query_as<'q, T>(sql: &'q str, reader: &TlpAudience) -> QueryAs<'q, T>
-where
-    T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row>,
-{
-    bind_reader(sqlx::query_as(sql), reader)
-}
-
-/// Binds the reader's four parameters (signed in, person, organisation, coordinator) after those `query` has.
-pub(super) fn bind_reader<'q, T>(query: QueryAs<'q, T>, reader: &TlpAudience) -> QueryAs<'q, T> {
-    query
-        .bind(reader.signed_in)
-        .bind(reader.user_id)
-        .bind(reader.org_id)
-        .bind(reader.coordinator)
-}
 
 /// `$from, $from+1, …` for `n` values bound after the reader's four.
 fn placeholders(from: usize, n: usize) -> String {

@@ -5,7 +5,7 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use super::reports::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
+use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::advisories::AdvisoryRow;
 use crate::reports::Report;
 use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
