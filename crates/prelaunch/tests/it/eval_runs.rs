@@ -159,15 +159,24 @@ async fn a_run_through_the_gateway_is_metered_to_its_evaluator_and_summarised() 
         .find(|e| e["user_id"] == json!(w.evaluator.user_id))
         .cloned()
         .unwrap_or_else(|| panic!("no usage of the evaluator: {usage}"));
-    assert_eq!(mine["calls"], 12, "{usage}");
-    assert_eq!(g.up.seen().len(), 12);
+    // Twelve calls answered: the engine retries a call the gateway throttled or that failed transiently (a
+    // loaded machine can make one wait past its slot lease), and such a call is metered too, as an error.
+    let answered = |totals: &Value| totals["calls"].as_i64().unwrap() - totals["errors"].as_i64().unwrap();
+    assert_eq!(answered(&mine), 12, "{usage}");
+    let seen = i64::try_from(g.up.seen().len()).unwrap();
+    assert!(
+        (12..=mine["calls"].as_i64().unwrap()).contains(&seen),
+        "{seen} upstream: {usage}"
+    );
     let developer = t
         .get(
             &w.dev_admin,
             &format!("/api/v1/notices/{}/gateway-usage", g.notice),
         )
         .await;
-    assert_eq!(developer.ok()["totals"]["calls"], 12);
+    let totals = developer.ok()["totals"].clone();
+    assert_eq!(answered(&totals), 12, "{totals}");
+    assert_eq!(totals["calls"], mine["calls"], "{totals}");
 
     // Seen as the evaluator's findings are: their agency and the developer, no one else.
     t.get(&w.dev_member, &format!("/api/v1/eval-runs/{id}"))
