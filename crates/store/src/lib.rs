@@ -5,6 +5,86 @@
 //! Authorisation is not decided here; callers pass the audience that `app::policy` computed, and every read of
 //! notices, findings, assessments and events compiles it into its query (`audience.rs`).
 
+/// The SQL of each domain, shared by the backends: one module per store trait (see `queries/`), declared in
+/// each backend's module (`sqlite.rs`, `postgres.rs`) after its `Db` and `This`, so every file is compiled once
+/// per backend on purpose (hence `duplicate_mod`).
+macro_rules! query_modules {
+    () => {
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/advisories.rs"]
+        mod advisories;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/audience.rs"]
+        mod audience;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/audit.rs"]
+        mod audit;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/cases.rs"]
+        mod cases;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/dashboard.rs"]
+        mod dashboard;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/evals.rs"]
+        mod evals;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/federation.rs"]
+        mod federation;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/findings.rs"]
+        mod findings;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/gateway.rs"]
+        mod gateway;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/identity.rs"]
+        mod identity;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/jobs.rs"]
+        mod jobs;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/ledger.rs"]
+        mod ledger;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/limits.rs"]
+        mod limits;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/notifications.rs"]
+        mod notifications;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/readers.rs"]
+        mod readers;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/reports.rs"]
+        mod reports;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/review.rs"]
+        mod review;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/sessions.rs"]
+        mod sessions;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/settings.rs"]
+        mod settings;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/store.rs"]
+        mod store;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/taxii.rs"]
+        mod taxii;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/taxii_collections.rs"]
+        mod taxii_collections;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/tlp.rs"]
+        mod tlp;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/webhooks.rs"]
+        mod webhooks;
+    };
+}
+
 mod advisories;
 mod audience;
 mod cases;
