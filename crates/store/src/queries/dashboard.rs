@@ -39,19 +39,19 @@ impl DashboardStore for This {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Notice>> {
-        Ok(sqlx::query_as(concat!(
-            notice_select!(),
-            "WHERE $2 IS NOT NULL AND n.withdrawn_at IS NULL AND n.window_closes_at > $3 AND ",
-            notice_visible!("$1", "$2"),
-            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.notice_id = n.id AND a.org_id = $2) \
-             ORDER BY n.window_closes_at, n.id LIMIT $4"
-        ))
-        .bind(audience.developer_org)
-        .bind(audience.agency_org)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        self.audience_rows(
+            concat!(
+                notice_select!(),
+                "WHERE $2 IS NOT NULL AND n.withdrawn_at IS NULL AND n.window_closes_at > $3 AND ",
+                notice_visible!("$1", "$2"),
+                " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.notice_id = n.id AND a.org_id = $2) \
+                 ORDER BY n.window_closes_at, n.id LIMIT $4"
+            ),
+            audience,
+            now,
+            limit,
+        )
+        .await
     }
 
     async fn recent_findings(
@@ -60,18 +60,18 @@ impl DashboardStore for This {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Finding>> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id \
-             WHERE n.developer_org_id = $1 AND w.created_at >= $3 AND ",
-            work_visible!("$1", "$2"),
-            " ORDER BY w.created_at DESC, w.id DESC LIMIT $4"
-        ))
-        .bind(audience.developer_org)
-        .bind(audience.agency_org)
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        self.audience_rows(
+            concat!(
+                "SELECT w.* FROM findings w JOIN notices n ON n.id = w.notice_id \
+                 WHERE n.developer_org_id = $1 AND w.created_at >= $3 AND ",
+                work_visible!("$1", "$2"),
+                " ORDER BY w.created_at DESC, w.id DESC LIMIT $4"
+            ),
+            audience,
+            since,
+            limit,
+        )
+        .await
     }
 
     async fn recent_assessments(
@@ -80,20 +80,20 @@ impl DashboardStore for This {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Assessment>> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id \
-             WHERE n.developer_org_id = $1 AND w.published_at >= $3 AND ",
-            work_visible!("$1", "$2"),
-            " AND ",
-            draft_visible!("$2"),
-            " ORDER BY w.published_at DESC, w.id DESC LIMIT $4"
-        ))
-        .bind(audience.developer_org)
-        .bind(audience.agency_org)
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        self.audience_rows(
+            concat!(
+                "SELECT w.* FROM assessments w JOIN notices n ON n.id = w.notice_id \
+                 WHERE n.developer_org_id = $1 AND w.published_at >= $3 AND ",
+                work_visible!("$1", "$2"),
+                " AND ",
+                draft_visible!("$2"),
+                " ORDER BY w.published_at DESC, w.id DESC LIMIT $4"
+            ),
+            audience,
+            since,
+            limit,
+        )
+        .await
     }
 
     async fn program_counts(
@@ -122,5 +122,28 @@ impl DashboardStore for This {
         .bind(since)
         .fetch_one(&self.pool)
         .await?)
+    }
+}
+
+impl This {
+    /// The rows of a dashboard query whose parameters are the audience's two organisations (`$1`, `$2`), an
+    /// instant (`$3`) and a limit (`$4`).
+    async fn audience_rows<T>(
+        &self,
+        sql: &'static str,
+        audience: &Audience,
+        at: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, <super::Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        Ok(sqlx::query_as(sql)
+            .bind(audience.developer_org)
+            .bind(audience.agency_org)
+            .bind(at)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }
