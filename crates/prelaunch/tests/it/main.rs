@@ -68,6 +68,7 @@ mod taxii;
 mod taxii_collections;
 mod taxii_reports;
 mod taxii_write;
+mod taxii_write_atomic;
 mod tlp_clients;
 mod tlp_matrix;
 mod tlp_mixed_case;
