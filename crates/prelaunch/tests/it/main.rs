@@ -36,6 +36,7 @@ mod eval_runs;
 mod eval_scale;
 mod exchange_import;
 mod exchange_osv;
+mod exchange_osv_archive;
 mod federation;
 mod findings_life;
 mod gateway;
