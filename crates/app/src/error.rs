@@ -27,6 +27,10 @@ pub enum AppError {
     /// A rate limit is reached; the detail says which, and when to retry (also in seconds).
     #[error("{detail}")]
     Limited { retry_after: i64, detail: String },
+    /// The server is at its bound for this kind of work (archive builds); the detail says which, and when to
+    /// retry (also in seconds). Nothing was done.
+    #[error("{detail}")]
+    Busy { retry_after: i64, detail: String },
     /// A document the caller sent breaks rules of its format (a CSAF mandatory test, the OSV schema): each
     /// problem names its rule and the JSON pointer of the value at fault.
     #[error("{detail}")]

@@ -114,6 +114,8 @@ pub struct App {
     pub(crate) eval_samples: Arc<crate::evals::SampleCache>,
     /// The CSAF provider's signing key, opened once (`clearinghouse::csaf_sign`).
     pub(crate) csaf_signer: Arc<tokio::sync::OnceCell<Arc<crate::clearinghouse::csaf_sign::Signer>>>,
+    /// The bound on OSV archive builds and the cached public archive (`clearinghouse::osv_archive`).
+    pub(crate) osv_archives: Arc<crate::clearinghouse::osv_archive::Archives>,
 }
 
 impl App {
@@ -137,6 +139,7 @@ impl App {
             // Without a master key until `with_master_key`: model connections then cannot be made.
             gateway: Arc::new(crate::gateway::Gateway::new(None, egress)),
             csaf_signer: Arc::default(),
+            osv_archives: Arc::default(),
         }
     }
 

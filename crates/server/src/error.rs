@@ -21,11 +21,13 @@ pub enum ProblemKind {
     PayloadTooLarge,
     Conflict,
     Throttled,
+    /// The server is at a bound of concurrent work; retry after the given seconds.
+    Unavailable,
     Internal,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 11] = [
+    pub const ALL: [ProblemKind; 12] = [
         ProblemKind::Unauthenticated,
         ProblemKind::InvalidToken,
         ProblemKind::Forbidden,
@@ -36,6 +38,7 @@ impl ProblemKind {
         ProblemKind::PayloadTooLarge,
         ProblemKind::Conflict,
         ProblemKind::Throttled,
+        ProblemKind::Unavailable,
         ProblemKind::Internal,
     ];
 
@@ -51,6 +54,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => "payload-too-large",
             ProblemKind::Conflict => "conflict",
             ProblemKind::Throttled => "throttled",
+            ProblemKind::Unavailable => "unavailable",
             ProblemKind::Internal => "internal",
         }
     }
@@ -66,6 +70,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::Conflict => StatusCode::CONFLICT,
             ProblemKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +87,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => "Request body too large",
             ProblemKind::Conflict => "Conflict with the current state",
             ProblemKind::Throttled => "Too many attempts",
+            ProblemKind::Unavailable => "Busy",
             ProblemKind::Internal => "Internal error",
         }
     }
@@ -161,6 +167,10 @@ impl From<AppError> for Problem {
             AppError::Limited { retry_after, detail } => Problem {
                 retry_after: Some(retry_after),
                 ..Problem::new(ProblemKind::Throttled, detail)
+            },
+            AppError::Busy { retry_after, detail } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(ProblemKind::Unavailable, detail)
             },
             AppError::Internal(cause) => {
                 tracing::error!(error = %error_chain(cause.as_ref()), "request failed");

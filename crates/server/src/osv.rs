@@ -1,10 +1,12 @@
 //! OSV records of published advisories for scanners and mirrors: `/osv/{id}.json` (one record) and
-//! `/osv/all.zip` (every record the reader may read, streamed). TLP:CLEAR advisories are public; others are
+//! `/osv/all.zip` (every record the reader may read; builds bounded and the public archive cached, see
+//! `app::clearinghouse::osv_archive`). TLP:CLEAR advisories are public; others are
 //! read with a credential, under the same TLP rule as the API's advisory reads; an advisory the reader may
 //! not read is a 404 identical to a missing one.
 
 use crate::error::ApiResult;
 use crate::extract::MaybeApiCaller;
+use app::clearinghouse::osv_archive::OsvArchive;
 use app::{App, AppError};
 use axum::Router;
 use axum::body::Body;
@@ -42,8 +44,12 @@ async fn one(
     Ok(response)
 }
 
-async fn all(State(app): State<App>, MaybeApiCaller(caller): MaybeApiCaller) -> Response {
-    let mut response = Body::from_stream(app.osv_archive(caller.as_ref())).into_response();
+async fn all(State(app): State<App>, MaybeApiCaller(caller): MaybeApiCaller) -> ApiResult<Response> {
+    let body = match app.osv_archive(caller.as_ref()).await? {
+        OsvArchive::Whole(bytes) => Body::from(bytes),
+        OsvArchive::Streamed(stream) => Body::from_stream(stream),
+    };
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     headers.insert(
@@ -51,5 +57,5 @@ async fn all(State(app): State<App>, MaybeApiCaller(caller): MaybeApiCaller) -> 
         HeaderValue::from_static("attachment; filename=\"all.zip\""),
     );
     headers.insert(header::CACHE_CONTROL, cache(caller.is_some()));
-    response
+    Ok(response)
 }

@@ -109,6 +109,9 @@ pub trait AdvisoryStore: Send + Sync + 'static {
         before: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<AdvisoryRow>>;
+    /// How many advisories the reader may read and the latest modification among them: what changes when one
+    /// they may read is published, edited or withdrawn (a cache of their OSV archive is keyed on it).
+    async fn advisories_stamp(&self, reader: &TlpAudience) -> Result<(i64, Option<DateTime<Utc>>)>;
     /// The advisories marked one of `markings` that the reader may read, newest first, at most `limit` (a
     /// CSAF 2.0 TLP label's directory: AMBER holds AMBER and AMBER+STRICT).
     async fn list_advisories_marked(

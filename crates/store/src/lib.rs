@@ -131,7 +131,8 @@ pub use settings::{CsafSigningKey, SettingsStore};
 pub use sqlite::SqliteStore;
 pub use sqlx::types::Json;
 pub use taxii::{
-    StixObjectRow, StixOrigin, TaxiiCursor, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
+    RecordPost, StixObjectRow, StixOrigin, TaxiiCursor, TaxiiPost, TaxiiQuery, TaxiiStatusRow, TaxiiStore,
+    VersionMatch,
 };
 pub use taxii_collections::{CommunityMember, CommunityRow, FilterCollectionRow, TaxiiCollectionStore};
 pub use tlp::{TlpClient, TlpObject, TlpStore};

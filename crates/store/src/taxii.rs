@@ -5,7 +5,7 @@
 //! readable objects before its `LIMIT`. The SQL is in `queries/taxii.rs`, compiled once per backend.
 
 use crate::advisories::AdvisoryRow;
-use crate::reports::Report;
+use crate::reports::{Decide, Filed, Intake, LimitReached, Report};
 use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -105,6 +105,17 @@ pub struct TaxiiStatusRow {
     pub failures: String,
 }
 
+/// What a post stores beside its reports: the accepted object versions, the status resource and the event.
+#[derive(Debug, Clone)]
+pub struct TaxiiPost {
+    pub status: TaxiiStatusRow,
+    pub rows: Vec<StixObjectRow>,
+    pub event: AuditEvent,
+}
+
+/// Builds a post's record from whether each of its reports was filed (`Err`: the limit that refused it).
+pub type RecordPost<'a> = dyn Fn(&[std::result::Result<(), LimitReached>]) -> TaxiiPost + Send + Sync + 'a;
+
 #[async_trait]
 pub trait TaxiiStore: Send + Sync + 'static {
     /// The object versions of a collection the reader may read, in collection order, at most `limit`.
@@ -114,14 +125,17 @@ pub trait TaxiiStore: Send + Sync + 'static {
     async fn add_stix_objects(&self, rows: &[StixObjectRow]) -> Result<u64>;
     /// Who holds each of these STIX ids in a collection, one row per stored version.
     async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>>;
-    /// Stores the accepted objects of a posted envelope, its status and the event, in one transaction; a
-    /// version already stored is kept as it is.
-    async fn record_taxii_post(
+    /// A posted envelope, all or nothing, in one transaction: files its reports in order, each as
+    /// `ReportStore::file_reports` files one (a later one sees the earlier ones as candidates), except that a
+    /// report a limit refuses is left out alone (nothing of it stored, its counters untaken); then `record`,
+    /// told which reports were filed, gives the accepted objects, the status and the event, stored in the same
+    /// transaction (a version already stored is kept as it is). Any failure stores nothing of the post.
+    /// Returns each report's outcome and what was recorded.
+    async fn file_taxii_post(
         &self,
-        status: &TaxiiStatusRow,
-        rows: &[StixObjectRow],
-        event: &AuditEvent,
-    ) -> Result<()>;
+        reports: &[(&Intake, &Decide<'_>)],
+        record: &RecordPost<'_>,
+    ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)>;
     /// The status of a posted envelope.
     async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>>;
     /// Deletes the posted versions of an object in a collection (all, or those `versions` selects); objects

@@ -17,6 +17,7 @@ pub mod inbox;
 mod intake;
 pub mod metrics;
 pub mod osv;
+pub mod osv_archive;
 mod reports;
 mod stix_export;
 pub mod taxii;

@@ -23,6 +23,7 @@ use kernel::TlpAudience;
 use serde_json::{Map, Value, json};
 use std::io;
 use store::AdvisoryRow;
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 /// The OSV schema version the records follow.
@@ -258,6 +259,8 @@ struct ZipState {
     audience: TlpAudience,
     before: Option<(DateTime<Utc>, Uuid)>,
     writer: Option<ZipWriter>,
+    /// The build's slot, given back when the archive is written (or its reader goes).
+    _slot: OwnedSemaphorePermit,
 }
 
 impl App {
@@ -272,15 +275,21 @@ impl App {
             .ok_or(AppError::NotFound("advisory"))
     }
 
-    /// A zip of the OSV record of every advisory the reader may read (`x_PLA-2026-1.json`, newest first),
-    /// written page by page as it is sent. At most 65,535 records (the zip without zip64); past that the
-    /// archive ends and the server logs it.
-    pub fn osv_archive(&self, caller: Option<&Caller>) -> BoxStream<'static, Result<Bytes, io::Error>> {
+    /// A zip of the OSV record of every advisory `audience` may read (`x_PLA-2026-1.json`, newest first),
+    /// written page by page as it is sent, holding `slot` (a build's place among those `osv_archive` allows)
+    /// until it ends. At most 65,535 records (the zip without zip64); past that the archive ends and the
+    /// server logs it.
+    pub(crate) fn osv_zip(
+        &self,
+        audience: TlpAudience,
+        slot: OwnedSemaphorePermit,
+    ) -> BoxStream<'static, Result<Bytes, io::Error>> {
         let state = ZipState {
             app: self.clone(),
-            audience: policy::tlp_audience(caller),
+            audience,
             before: None,
             writer: Some(ZipWriter::default()),
+            _slot: slot,
         };
         stream::unfold(state, |mut state| async move {
             let mut writer = state.writer.take()?;

@@ -147,11 +147,28 @@ pub struct ReportView {
 
 impl App {
     pub async fn file_report(&self, caller: &Caller, input: NewReport) -> AppResult<FiledView> {
+        let report = self.checked_report(caller, &input).await?;
+        self.intake(caller, report, None).await
+    }
+
+    /// A report the caller may file, validated.
+    async fn checked_report(&self, caller: &Caller, input: &NewReport) -> AppResult<Validated> {
         if !policy::can_file_report(caller) {
             return Err(AppError::Forbidden("you may not file reports"));
         }
-        let report = self.validate_report(caller, &input).await?;
-        self.intake(caller, report, None).await
+        self.validate_report(caller, input).await
+    }
+
+    /// A report checked as `file_report` checks it and ready for the store, for a write that files it with
+    /// others in one transaction (a TAXII post); `filed` then finishes each one the store filed.
+    pub(super) async fn prepare_report(&self, caller: &Caller, input: NewReport) -> AppResult<Prepared> {
+        let v = self.checked_report(caller, &input).await?;
+        self.prepare_intake(caller, v, None, None).await
+    }
+
+    /// What follows the store's filing of a prepared report: its own STIX objects.
+    pub(super) async fn filed(&self, p: &Prepared) {
+        self.record_report_stix(p.intake.report.id).await;
     }
 
     /// Files a validated report: fingerprint, limits, one store transaction, and the answer's duplicates
@@ -335,7 +352,7 @@ impl App {
             .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
             .await?;
         let r = &p.intake.report;
-        self.record_report_stix(r.id).await;
+        self.filed(p).await;
         Ok(FiledView {
             id: r.id,
             kind: r.kind.as_str(),
@@ -664,8 +681,8 @@ impl App {
 }
 
 /// One report ready for the store, with what deciding on its candidates and answering take.
-struct Prepared {
-    intake: Intake,
+pub(super) struct Prepared {
+    pub(super) intake: Intake,
     fingerprint: Option<Fingerprint>,
     affected: Vec<Affected>,
     thresholds: Thresholds,
@@ -675,7 +692,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn decide(&self, candidates: &[Candidate]) -> Decision {
+    pub(super) fn decide(&self, candidates: &[Candidate]) -> Decision {
         match &self.fingerprint {
             Some(f) => decide_from(f, &self.affected, candidates, self.thresholds),
             None => Decision::default(),
@@ -683,7 +700,7 @@ impl Prepared {
     }
 
     /// The answer when the limit at this index refused the report.
-    fn limited(&self, i: usize) -> AppError {
+    pub(super) fn limited(&self, i: usize) -> AppError {
         match self.limits.get(i) {
             Some(limit) => AppError::Limited {
                 retry_after: super::intake::retry_after(limit.counter.window_start, self.now),

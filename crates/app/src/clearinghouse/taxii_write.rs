@@ -14,6 +14,12 @@
 //! marking, with who posted them; TLP admission reads them as it reads any object in no case: the poster, their
 //! organisation and coordinators, and whoever the marking admits (anyone for CLEAR, members for GREEN; AMBER
 //! and AMBER+STRICT name no client organisations here, RED only the person who posted).
+//!
+//! A post is all or nothing: the reports it files, the objects it stores, its status resource and its event
+//! are written in one store transaction (`TaxiiStore::file_taxii_post`); a failure stores none of them, and a
+//! retry files each report once. The reports are checked and prepared as `file_report` prepares one (the same
+//! validation, dedup and limits); a report an intake limit refuses is rolled back alone (its savepoint) and
+//! fails its object with the limit's detail, the rest of the post going through, as before.
 
 use super::taxii::{Collection, to_millis};
 use super::validate::{AffectedInput, NewReport};
@@ -25,6 +31,16 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use store::{StixObjectRow, TaxiiStatusRow};
 use uuid::Uuid;
+
+/// One object of a post: its id and version as the status shows them, taken (with a note) or refused (why),
+/// the version stored when taken, and the index of the report it is filed as.
+struct Entry {
+    id: String,
+    shown: String,
+    outcome: Result<Option<String>, String>,
+    row: Option<StixObjectRow>,
+    report: Option<usize>,
+}
 
 /// The answer to a post: the status resource, or why the envelope was refused whole.
 pub type PostOutcome = Result<Value, EnvelopeError>;
@@ -199,80 +215,134 @@ impl App {
             entry.0 |= o.advisory_id.is_some() || o.added_org != Some(caller.org_id());
             entry.1.insert(o.version);
         }
-        let mut successes = Vec::new();
-        let mut failures = Vec::new();
-        let mut rows = Vec::new();
+        // Each object's entry in the status, in order; the reports to file are prepared first and filed with
+        // the objects, the status and the event in one store transaction.
+        let mut entries = Vec::new();
+        let mut prepared = Vec::new();
         let mut seen = BTreeSet::new();
         for c in &checked {
             let version = stix::version_key(c.version);
             let shown = stix::version_text(&version);
-            let fail = |message: String| outcome(&c.id, &shown, Some(message));
+            let mut entry = Entry {
+                id: c.id.clone(),
+                shown: shown.clone(),
+                outcome: Ok(None),
+                row: None,
+                report: None,
+            };
             if c.stix_type == "marking-definition" {
-                successes.push(outcome(&c.id, &shown, Some(MARKING_DEFINITION_NOTE.into())));
+                entry.outcome = Ok(Some(MARKING_DEFINITION_NOTE.into()));
+                entries.push(entry);
                 continue;
             }
-            if let Some(tlp) = c.tlp
+            let refusal = if let Some(tlp) = c.tlp
                 && tlp > collection.tlp
             {
-                failures.push(fail(format!(
+                Some(format!(
                     "marked {}, more restrictive than this collection's {}",
                     tlp.label(),
                     collection.tlp.label()
-                )));
+                ))
+            } else {
+                let (foreign, versions) = held.get(&c.id).cloned().unwrap_or_default();
+                if foreign {
+                    Some("this id belongs to another organisation's object in this collection".into())
+                } else if versions.contains(&version) || !seen.insert((c.id.clone(), version.clone())) {
+                    Some("this version of the object is already stored".into())
+                } else {
+                    None
+                }
+            };
+            if let Some(message) = refusal {
+                entry.outcome = Err(message);
+                entries.push(entry);
                 continue;
             }
-            let (foreign, versions) = held.get(&c.id).cloned().unwrap_or_default();
-            if foreign {
-                failures.push(fail(
-                    "this id belongs to another organisation's object in this collection".into(),
-                ));
-                continue;
-            }
-            if versions.contains(&version) || !seen.insert((c.id.clone(), version.clone())) {
-                failures.push(fail("this version of the object is already stored".into()));
-                continue;
-            }
-            let mut note = None;
             let report_id = match report_of(c, collection.tlp) {
                 Err(message) => {
-                    failures.push(fail(message));
+                    entry.outcome = Err(message);
+                    entries.push(entry);
                     continue;
                 }
                 Ok(None) if c.stix_type == "vulnerability" => {
-                    note = Some(format!(
+                    entry.outcome = Ok(Some(format!(
                         "stored; not filed as a report: it names no affected products (extensions.{}.affected)",
                         stix::AFFECTED_EXTENSION
-                    ));
+                    )));
                     None
                 }
                 Ok(None) => None,
-                Ok(Some(report)) => match self.file_report(caller, report).await {
-                    Ok(filed) => Some(filed.id),
+                Ok(Some(report)) => match self.prepare_report(caller, report).await {
+                    Ok(p) => {
+                        let id = p.intake.report.id;
+                        entry.report = Some(prepared.len());
+                        prepared.push(p);
+                        Some(id)
+                    }
                     Err(e) => {
                         if matches!(e, AppError::Internal(_)) {
                             tracing::error!(error = ?e, object = %c.id, "filing a posted STIX object failed");
                         }
-                        failures.push(fail(intake_message(&e)));
+                        entry.outcome = Err(intake_message(&e));
+                        entries.push(entry);
                         continue;
                     }
                 },
             };
-            rows.push(posted_row(caller, c, collection.tlp, version, now, report_id));
-            successes.push(outcome(&c.id, &shown, note));
+            entry.row = Some(posted_row(caller, c, collection.tlp, version, now, report_id));
+            entries.push(entry);
         }
-        let status = post_status(caller, collection.tlp, now, checked.len(), successes, failures);
-        let event = self.event(
-            caller.into(),
-            "taxii.post",
-            "organization",
-            Some(caller.org_id()),
-            json!({
-                "collection": collection.id, "status_id": status.id,
-                "stored": rows.iter().map(|r| json!({"id": r.stix_id, "report_id": r.report_id})).collect::<Vec<_>>(),
-                "total_count": status.total_count,
-            }),
-        );
-        self.store.record_taxii_post(&status, &rows, &event).await?;
+        let record = |filed: &[Result<(), store::LimitReached>]| {
+            let mut successes = Vec::new();
+            let mut failures = Vec::new();
+            let mut rows = Vec::new();
+            for e in &entries {
+                // A report a limit refused fails its object alone, as a refusal by intake does.
+                let refused = e.report.and_then(|i| match (filed.get(i), prepared.get(i)) {
+                    (Some(Err(store::LimitReached(limit))), Some(p)) => {
+                        Some(intake_message(&p.limited(*limit)))
+                    }
+                    _ => None,
+                });
+                match (refused, &e.outcome) {
+                    (Some(message), _) => failures.push(outcome(&e.id, &e.shown, Some(message))),
+                    (None, Err(message)) => failures.push(outcome(&e.id, &e.shown, Some(message.clone()))),
+                    (None, Ok(note)) => {
+                        rows.extend(e.row.clone());
+                        successes.push(outcome(&e.id, &e.shown, note.clone()));
+                    }
+                }
+            }
+            let status = post_status(caller, collection.tlp, now, checked.len(), successes, failures);
+            let event = self.event(
+                caller.into(),
+                "taxii.post",
+                "organization",
+                Some(caller.org_id()),
+                json!({
+                    "collection": collection.id, "status_id": status.id,
+                    "stored": rows.iter().map(|r| json!({"id": r.stix_id, "report_id": r.report_id})).collect::<Vec<_>>(),
+                    "total_count": status.total_count,
+                }),
+            );
+            store::TaxiiPost { status, rows, event }
+        };
+        let deciders: Vec<_> = prepared
+            .iter()
+            .map(|p| move |candidates: &[store::Candidate]| p.decide(candidates))
+            .collect();
+        let batch: Vec<(&store::Intake, &store::Decide<'_>)> = prepared
+            .iter()
+            .zip(&deciders)
+            .map(|(p, d)| (&p.intake, d as &store::Decide<'_>))
+            .collect();
+        let (filed, post) = self.store.file_taxii_post(&batch, &record).await?;
+        for (p, f) in prepared.iter().zip(&filed) {
+            if f.is_ok() {
+                self.filed(p).await;
+            }
+        }
+        let status = post.status;
         Ok(Ok(status_resource(&status)?))
     }
 

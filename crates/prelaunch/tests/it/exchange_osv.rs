@@ -79,7 +79,7 @@ async fn schema_errors(records: &[(&str, &Value)]) -> Vec<Value> {
 }
 
 /// A zip's entries as Python's `zipfile` reads them, each with its schema errors: `{name: errors}`.
-async fn zip_entries(bytes: &[u8]) -> BTreeMap<String, Value> {
+pub(crate) async fn zip_entries(bytes: &[u8]) -> BTreeMap<String, Value> {
     let path = std::env::temp_dir().join(format!("osv-{}.zip", Uuid::now_v7()));
     std::fs::write(&path, bytes).unwrap();
     let schema = osv_schema();
@@ -90,15 +90,15 @@ async fn zip_entries(bytes: &[u8]) -> BTreeMap<String, Value> {
 }
 
 /// One advisory shape: the case's marking and its one report.
-struct Shape {
-    tlp: &'static str,
-    affected: Option<(&'static str, &'static str, &'static str)>,
-    cvss_v3: Option<(&'static str, f64)>,
-    cwe: Option<i32>,
-    finder: &'static str,
+pub(crate) struct Shape {
+    pub tlp: &'static str,
+    pub affected: Option<(&'static str, &'static str, &'static str)>,
+    pub cvss_v3: Option<(&'static str, f64)>,
+    pub cwe: Option<i32>,
+    pub finder: &'static str,
 }
 
-const SHAPES: [Shape; 5] = [
+pub(crate) const SHAPES: [Shape; 5] = [
     Shape {
         tlp: "clear",
         affected: Some((
@@ -153,7 +153,7 @@ const SHAPES: [Shape; 5] = [
 ];
 
 /// Publishes a case of the shape (its vendor notified) through the API; its advisory as the coordinator reads it.
-async fn publish(t: &TestApp, w: &World, shape: &Shape) -> Value {
+pub(crate) async fn publish(t: &TestApp, w: &World, shape: &Shape) -> Value {
     let case = open_case(t, &w.coordinator, shape.tlp, &[w.vendor.org_id]).await;
     let report = Report {
         tlp: shape.tlp,

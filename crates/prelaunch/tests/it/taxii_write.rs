@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use store::StixObjectRow;
 use uuid::Uuid;
 
-const TAXII: &str = "application/taxii+json;version=2.1";
+pub(crate) const TAXII: &str = "application/taxii+json;version=2.1";
 
 /// An indicator row for a bulk load: `n` names the object, `version` its `modified` (seconds after the epoch).
 fn indicator(tlp: Tlp, n: u128, version: i64, added: chrono::DateTime<chrono::Utc>) -> StixObjectRow {
@@ -170,7 +170,7 @@ use clearinghouse::stix::{AFFECTED_EXTENSION, marking_definition, marking_id};
 use reqwest::Method;
 
 /// Rows of the tables a post writes, read straight from the database.
-async fn stored(t: &TestApp) -> [i64; 3] {
+pub(crate) async fn stored(t: &TestApp) -> [i64; 3] {
     macro_rules! count {
         ($conn:ty) => {{
             let mut conn = <$conn as sqlx::Connection>::connect(&t.database_url)
@@ -222,7 +222,7 @@ async fn report_of(t: &TestApp, stix_id: &str) -> Option<Uuid> {
 const T0: &str = "2026-03-01T10:00:00.000Z";
 const T1: &str = "2026-03-02T11:30:00.250Z";
 
-fn sid(kind: &str, n: u128) -> String {
+pub(crate) fn sid(kind: &str, n: u128) -> String {
     format!(
         "{kind}--{}",
         Uuid::from_u128(0x5a5a_0000_0000_4000_8000_0000_0000_0000 + n)
@@ -233,7 +233,7 @@ fn green() -> Value {
     json!([marking_id(Tlp::Green)])
 }
 
-fn vulnerability(n: u128, name: &str) -> Value {
+pub(crate) fn vulnerability(n: u128, name: &str) -> Value {
     json!({
         "type": "vulnerability", "spec_version": "2.1", "id": sid("vulnerability", n),
         "created": T0, "modified": T1, "name": name,

@@ -198,6 +198,14 @@ impl AdvisoryStore for This {
             .await?)
     }
 
+    async fn advisories_stamp(&self, r: &TlpAudience) -> Result<(i64, Option<DateTime<Utc>>)> {
+        let sql = format!(
+            "SELECT COUNT(*), MAX(a.modified_at) FROM advisories a JOIN cases c ON c.id = a.case_id WHERE {}",
+            ADVISORY_READABLE
+        );
+        Ok(reader_query_as(&sql, r).fetch_one(&self.pool).await?)
+    }
+
     async fn list_advisories_marked(
         &self,
         r: &TlpAudience,

@@ -125,7 +125,7 @@ async fn take_count(conn: &mut Conn, limit: &IntakeLimit) -> Result<bool> {
 /// key with one being filed waits for its commit, and its search then sees it (each statement of a READ
 /// COMMITTED transaction reads what was committed before it began). Reports sharing no key cannot find
 /// each other anyway. SQLite: nothing to do, `BEGIN IMMEDIATE` already serialises every intake.
-async fn lock_keys(conn: &mut Conn, intakes: &[&Intake]) -> Result<()> {
+pub(super) async fn lock_keys(conn: &mut Conn, intakes: &[&Intake]) -> Result<()> {
     if This::BACKEND != crate::Backend::Postgres {
         return Ok(());
     }
@@ -250,8 +250,9 @@ impl This {
 }
 
 /// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
-/// or drops the transaction when a limit refused the report.
-async fn file_in(
+/// or drops the transaction when a limit refused the report. A TAXII post files its reports through it too
+/// (`queries/taxii.rs`).
+pub(super) async fn file_in(
     tx: &mut Conn,
     intake: &Intake,
     decide: &Decide<'_>,

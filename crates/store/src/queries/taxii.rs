@@ -6,9 +6,12 @@
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
 use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
+use super::reports::{file_in, lock_keys};
 use crate::advisories::AdvisoryRow;
-use crate::reports::Report;
-use crate::taxii::{StixObjectRow, StixOrigin, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch};
+use crate::reports::{Decide, Filed, Intake, LimitReached, Report};
+use crate::taxii::{
+    RecordPost, StixObjectRow, StixOrigin, TaxiiPost, TaxiiQuery, TaxiiStatusRow, TaxiiStore, VersionMatch,
+};
 use crate::{AuditEvent, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -120,6 +123,42 @@ pub(super) fn admission() -> String {
     )
 }
 
+impl This {
+    /// `file_taxii_post`'s one transaction.
+    async fn taxii_post_once(
+        &self,
+        reports: &[(&Intake, &Decide<'_>)],
+        record: &RecordPost<'_>,
+    ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
+        let mut tx = self.begin().await?;
+        // Every report's keys at once, in key order, as `file_reports` takes them.
+        let intakes: Vec<&Intake> = reports.iter().map(|(intake, _)| *intake).collect();
+        lock_keys(&mut tx, &intakes).await?;
+        let mut filed = Vec::with_capacity(reports.len());
+        for (intake, decide) in reports {
+            // A savepoint per report: a limit that refuses one gives back the counters it took before the
+            // full one, and leaves the others filed.
+            let mut one = sqlx::Connection::begin(&mut *tx).await?;
+            let outcome = file_in(&mut one, intake, decide).await?;
+            match outcome {
+                Ok(_) => one.commit().await?,
+                Err(_) => one.rollback().await?,
+            }
+            filed.push(outcome);
+        }
+        let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
+            .iter()
+            .map(|f| f.as_ref().map(|_| ()).map_err(|l| *l))
+            .collect();
+        let post = record(&outcomes);
+        This::append(&mut tx, std::slice::from_ref(&post.event)).await?;
+        insert_objects(&mut tx, &post.rows).await?;
+        insert_status(&mut tx, &post.status).await?;
+        tx.commit().await?;
+        Ok((filed, post))
+    }
+}
+
 #[async_trait]
 impl TaxiiStore for This {
     async fn taxii_objects(&self, r: &TlpAudience, q: &TaxiiQuery) -> Result<Vec<StixObjectRow>> {
@@ -212,18 +251,21 @@ impl TaxiiStore for This {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    async fn record_taxii_post(
+    async fn file_taxii_post(
         &self,
-        status: &TaxiiStatusRow,
-        rows: &[StixObjectRow],
-        event: &AuditEvent,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::append(&mut tx, std::slice::from_ref(event)).await?;
-        insert_objects(&mut tx, rows).await?;
-        insert_status(&mut tx, status).await?;
-        tx.commit().await?;
-        Ok(())
+        reports: &[(&Intake, &Decide<'_>)],
+        record: &RecordPost<'_>,
+    ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
+        // As `file_reports`: a deadlock's victim, rolled back whole, runs again.
+        let mut attempt = 1;
+        loop {
+            match self.taxii_post_once(reports, record).await {
+                Err(e) if attempt < crate::sql::DEADLOCK_ATTEMPTS && crate::sql::is_deadlock(&e) => {
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
     }
 
     async fn taxii_status(&self, id: Uuid) -> Result<Option<TaxiiStatusRow>> {
