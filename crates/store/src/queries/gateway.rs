@@ -6,7 +6,7 @@ use crate::gateway::gateway_token_select;
 use crate::sql::conflict;
 use crate::{
     AuditEvent, CallQuery, GatewayCall, GatewayStore, GatewayToken, GatewayTranscript, MASTER_KEY_SETTING,
-    ModelConnection, Page, Result, SealedKind, SealedValue, StoreError, UsageRow,
+    ModelConnection, Page, Result, SealedKind, SealedValue, UsageRow,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,9 +15,7 @@ use uuid::Uuid;
 #[async_trait]
 impl GatewayStore for This {
     async fn create_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO model_connections (id, notice_id, model, api_style, base_url, upstream_model, \
              sealed_secrets, header_names, requests_per_minute, tokens_per_minute, concurrency, \
              post_launch_days, retention, timeout_seconds, created_by, created_at, updated_at, deleted_at, \
@@ -49,18 +47,18 @@ impl GatewayStore for This {
         .bind(c.agency_concurrency)
         .bind(c.max_response_bytes)
         .bind(c.max_event_bytes)
-        .bind(c.max_stream_bytes)
-        .execute(&mut *tx)
+        .bind(c.max_stream_bytes);
+        self.execute_recorded_or(
+            event,
+            statement,
+            None,
+            conflict("a connection with this model name on this notice"),
+        )
         .await
-        .map_err(conflict("a connection with this model name on this notice"))?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn update_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE model_connections SET model = $2, api_style = $3, base_url = $4, upstream_model = $5, \
              sealed_secrets = $6, header_names = $7, requests_per_minute = $8, tokens_per_minute = $9, \
              concurrency = $10, post_launch_days = $11, retention = $12, timeout_seconds = $13, \
@@ -87,33 +85,24 @@ impl GatewayStore for This {
         .bind(c.agency_concurrency)
         .bind(c.max_response_bytes)
         .bind(c.max_event_bytes)
-        .bind(c.max_stream_bytes)
-        .execute(&mut *tx)
+        .bind(c.max_stream_bytes);
+        self.execute_recorded_or(
+            event,
+            statement,
+            Some("connection"),
+            conflict("a connection with this model name on this notice"),
+        )
         .await
-        .map_err(conflict("a connection with this model name on this notice"))?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("connection"));
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn delete_connection(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE model_connections SET deleted_at = $2, updated_at = $2 \
              WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("connection"));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(at);
+        self.execute_recorded(event, statement, Some("connection")).await
     }
 
     async fn get_connection(&self, id: Uuid) -> Result<Option<ModelConnection>> {
@@ -139,9 +128,7 @@ impl GatewayStore for This {
         token_digest: &str,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO gateway_tokens (id, token_digest, notice_id, user_id, org_id, name, prefix, \
              created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -154,11 +141,8 @@ impl GatewayStore for This {
         .bind(&t.prefix)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .bind(t.revoked_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(t.revoked_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_gateway_token(&self, token_digest: &str) -> Result<Option<GatewayToken>> {
@@ -199,19 +183,12 @@ impl GatewayStore for This {
     }
 
     async fn revoke_gateway_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done =
+        let statement =
             sqlx::query("UPDATE gateway_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("gateway token"));
-        }
-        tx.commit().await?;
-        Ok(())
+                .bind(at);
+        self.execute_recorded(event, statement, Some("gateway token"))
+            .await
     }
 
     async fn record_gateway_calls(

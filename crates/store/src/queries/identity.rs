@@ -20,21 +20,16 @@ impl IdentityStore for This {
     }
 
     async fn create_org(&self, org: &Organization, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO organizations (id, kind, name, active, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(org.id)
         .bind(org.kind.as_str())
         .bind(&org.name)
         .bind(org.active)
-        .bind(org.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict("an organisation with this name"))?;
-        tx.commit().await?;
-        Ok(())
+        .bind(org.created_at);
+        self.execute_recorded_or(event, statement, None, conflict("an organisation with this name"))
+            .await
     }
 
     async fn get_org(&self, id: Uuid) -> Result<Option<Organization>> {
@@ -79,18 +74,11 @@ impl IdentityStore for This {
     }
 
     async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
             .bind(id)
-            .bind(active)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("organisation"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(active);
+        self.execute_recorded(event, statement, Some("organisation"))
+            .await
     }
 
     async fn create_user(&self, user: &User, event: &AuditEvent) -> Result<()> {
@@ -172,30 +160,17 @@ impl IdentityStore for This {
     }
 
     async fn set_password(&self, user_id: Uuid, hash: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user_id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(hash);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn set_user_role(&self, id: Uuid, role: accounts::Role, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
             .bind(id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("person"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(role.as_str());
+        self.execute_recorded(event, statement, Some("person")).await
     }
 
     async fn change_password(
@@ -282,26 +257,16 @@ impl IdentityStore for This {
     }
 
     async fn revoke_invitation(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
         )
         .bind(id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("invitation"));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(at);
+        self.execute_recorded(event, statement, Some("invitation")).await
     }
 
     async fn create_password_reset(&self, reset: &PasswordReset, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO password_resets (id, token_digest, user_id, created_at, expires_at, used_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -310,11 +275,8 @@ impl IdentityStore for This {
         .bind(reset.user_id)
         .bind(reset.created_at)
         .bind(reset.expires_at)
-        .bind(reset.used_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(reset.used_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_password_reset(&self, token_digest: &str) -> Result<Option<PasswordReset>> {

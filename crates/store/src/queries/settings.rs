@@ -16,18 +16,13 @@ impl SettingsStore for This {
     }
 
     async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )
         .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(value);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn csaf_signing_key(&self) -> Result<Option<CsafSigningKey>> {
