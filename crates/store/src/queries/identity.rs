@@ -11,6 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// The condition that an invitation is pending: neither used nor revoked.
+macro_rules! pending {
+    () => {
+        "used_at IS NULL AND revoked_at IS NULL"
+    };
+}
+
 #[async_trait]
 impl IdentityStore for This {
     async fn count_orgs(&self) -> Result<i64> {
@@ -204,11 +211,11 @@ impl IdentityStore for This {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         // Inviting an address (or a person) again replaces the link: the old one stops working.
-        sqlx::query(
-            "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND used_at IS NULL \
-             AND revoked_at IS NULL AND ((email IS NOT NULL AND email = $2) \
-             OR (user_id IS NOT NULL AND user_id = $3))",
-        )
+        sqlx::query(concat!(
+            "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND ",
+            pending!(),
+            " AND ((email IS NOT NULL AND email = $2) OR (user_id IS NOT NULL AND user_id = $3))"
+        ))
         .bind(invitation.org_id)
         .bind(&invitation.email)
         .bind(invitation.user_id)
@@ -238,17 +245,16 @@ impl IdentityStore for This {
     }
 
     async fn get_invitation(&self, id: Uuid) -> Result<Option<Invitation>> {
-        Ok(sqlx::query_as("SELECT * FROM invitations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        self.invitation_where("SELECT * FROM invitations WHERE id = $1", id)
+            .await
     }
 
     async fn list_pending_invitations(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Invitation>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM invitations WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL \
-             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT * FROM invitations WHERE org_id = $1 AND ",
+            pending!(),
+            " AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        ))
         .bind(org_id)
         .bind(page.after)
         .bind(page.limit)
@@ -257,9 +263,10 @@ impl IdentityStore for This {
     }
 
     async fn revoke_invitation(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let statement = sqlx::query(
-            "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
+        let statement = sqlx::query(concat!(
+            "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND ",
+            pending!()
+        ))
         .bind(id)
         .bind(at);
         self.execute_recorded(event, statement, Some("invitation")).await
@@ -325,12 +332,8 @@ impl IdentityStore for This {
     }
 
     async fn find_invitation(&self, token_digest: &str) -> Result<Option<Invitation>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM invitations WHERE token_digest = $1")
-                .bind(token_digest)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.invitation_where("SELECT * FROM invitations WHERE token_digest = $1", token_digest)
+            .await
     }
 
     async fn accept_invitation(
@@ -367,6 +370,14 @@ impl IdentityStore for This {
 }
 
 impl This {
+    /// The one invitation `sql` selects by `key`, its id or its token's digest.
+    async fn invitation_where<'q, T>(&self, sql: &'q str, key: T) -> Result<Option<Invitation>>
+    where
+        T: 'q + Send + sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    {
+        Ok(sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await?)
+    }
+
     async fn insert_user(conn: &mut <Db as sqlx::Database>::Connection, user: &User) -> Result<()> {
         sqlx::query(
             "INSERT INTO users (id, org_id, email, display_name, role, password_hash, active, created_at) \
