@@ -12,6 +12,42 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// Every kind of sealed value, in the order they are read for re-sealing.
+const SEALED_KINDS: [SealedKind; 5] = [
+    SealedKind::Connection,
+    SealedKind::Transcript,
+    SealedKind::Webhook,
+    SealedKind::Attachment,
+    SealedKind::CsafSigningKey,
+];
+
+/// Where `kind`'s values are kept: the read of all of them (id, sealed) in id order, and the write of one
+/// again (`$1` the id, `$2` the value).
+fn sealed_column(kind: &SealedKind) -> (&'static str, &'static str) {
+    match kind {
+        SealedKind::Connection => (
+            "SELECT id, sealed_secrets FROM model_connections ORDER BY id",
+            "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
+        ),
+        SealedKind::Transcript => (
+            "SELECT call_id, sealed FROM gateway_transcripts WHERE sealed IS NOT NULL ORDER BY call_id",
+            "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
+        ),
+        SealedKind::Webhook => (
+            "SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id",
+            "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
+        ),
+        SealedKind::Attachment => (
+            "SELECT id, sealed FROM report_attachments ORDER BY id",
+            "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
+        ),
+        SealedKind::CsafSigningKey => (
+            "SELECT id, sealed FROM csaf_signing_keys ORDER BY id",
+            "UPDATE csaf_signing_keys SET sealed = $2 WHERE id = $1",
+        ),
+    }
+}
+
 #[async_trait]
 impl GatewayStore for This {
     async fn create_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
@@ -294,72 +330,25 @@ impl GatewayStore for This {
     }
 
     async fn sealed_values(&self) -> Result<Vec<SealedValue>> {
-        let connections: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed_secrets FROM model_connections ORDER BY id")
+        let mut values = Vec::new();
+        for kind in SEALED_KINDS {
+            let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(sealed_column(&kind).0)
                 .fetch_all(&self.pool)
                 .await?;
-        let transcripts: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
-            "SELECT call_id, sealed FROM gateway_transcripts WHERE sealed IS NOT NULL ORDER BY call_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let connections = connections.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Connection,
-            id,
-            sealed,
-        });
-        let transcripts = transcripts.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Transcript,
-            id,
-            sealed,
-        });
-        let webhooks: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let webhooks = webhooks.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Webhook,
-            id,
-            sealed,
-        });
-        let attachments: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed FROM report_attachments ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let attachments = attachments.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Attachment,
-            id,
-            sealed,
-        });
-        let csaf_keys: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed FROM csaf_signing_keys ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let csaf_keys = csaf_keys.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::CsafSigningKey,
-            id,
-            sealed,
-        });
-        Ok(connections
-            .chain(transcripts)
-            .chain(webhooks)
-            .chain(attachments)
-            .chain(csaf_keys)
-            .collect())
+            values.extend(rows.into_iter().map(|(id, sealed)| SealedValue {
+                kind: kind.clone(),
+                id,
+                sealed,
+            }));
+        }
+        Ok(values)
     }
 
     async fn reseal(&self, values: &[SealedValue], fingerprint: &str, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         for v in values {
-            let statement = match v.kind {
-                SealedKind::Connection => "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
-                SealedKind::Transcript => "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
-                SealedKind::Webhook => "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
-                SealedKind::Attachment => "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
-                SealedKind::CsafSigningKey => "UPDATE csaf_signing_keys SET sealed = $2 WHERE id = $1",
-            };
-            sqlx::query(statement)
+            sqlx::query(sealed_column(&v.kind).1)
                 .bind(v.id)
                 .bind(&v.sealed)
                 .execute(&mut *tx)
