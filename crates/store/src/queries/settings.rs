@@ -62,7 +62,7 @@ impl SettingsStore for This {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= $3",
@@ -70,9 +70,7 @@ impl SettingsStore for This {
         .bind(name)
         .bind(holder)
         .bind(now)
-        .bind(until)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(until);
+        self.changed_one(statement).await
     }
 }

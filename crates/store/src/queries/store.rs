@@ -62,4 +62,13 @@ impl This {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Runs one statement outside any transaction and answers whether it changed exactly one row (an update
+    /// or upsert whose condition decides whether it applies).
+    pub(super) async fn changed_one<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    ) -> Result<bool> {
+        Ok(statement.execute(&self.pool).await?.rows_affected() == 1)
+    }
 }
