@@ -39,7 +39,7 @@ async fn list_orgs(
         Some(kind) => app.list_active_orgs(&caller, kind, &page).await?,
         None => app.list_orgs(&caller, &page).await?,
     };
-    Ok(Json(orgs).into_response())
+    reply(orgs)
 }
 
 /// The directory's query: a page, and optionally one kind (then only active organisations).
@@ -64,15 +64,15 @@ async fn create_org(
     ApiJson(body): ApiJson<NewOrgBody>,
 ) -> ApiResult<Response> {
     let org = app.create_org(&caller, &body.kind, &body.name).await?;
-    Ok((StatusCode::CREATED, Json(org)).into_response())
+    reply_with(StatusCode::CREATED, org)
 }
 
 async fn get_org(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    Ok(Json(app.get_org(&caller, id(&raw)?).await?).into_response())
+    reply(app.get_org(&caller, id).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +87,7 @@ async fn update_org(
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ActiveBody>,
 ) -> ApiResult<Response> {
-    Ok(Json(app.set_org_active(&caller, id(&raw)?, body.active).await?).into_response())
+    reply(app.set_org_active(&caller, id(&raw)?, body.active).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,15 +109,15 @@ async fn list_users(
         cursor: q.cursor,
         limit: q.limit,
     };
-    Ok(Json(app.list_users(&caller, org_id, &page).await?).into_response())
+    reply(app.list_users(&caller, org_id, &page).await?)
 }
 
 async fn get_user(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    Ok(Json(app.get_user(&caller, id(&raw)?).await?).into_response())
+    reply(app.get_user(&caller, id).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,7 +148,7 @@ async fn update_user(
     if let Some(active) = body.active {
         view = Some(app.set_user_active(&caller, person, active).await?);
     }
-    Ok(Json(view).into_response())
+    reply(view)
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,7 +170,7 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> ApiResult<Response> {
     let issued = app.invite(&caller, body.org_id, &body.email, &body.role).await?;
-    Ok((StatusCode::CREATED, Json(accounts::issued_answer(&issued))).into_response())
+    reply_with(StatusCode::CREATED, accounts::issued_answer(&issued))
 }
 
 async fn list_tokens(
@@ -179,7 +179,7 @@ async fn list_tokens(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let page: PageQuery = query(q.as_deref())?;
-    Ok(Json(app.list_tokens(&caller, &page.into()).await?).into_response())
+    reply(app.list_tokens(&caller, &page.into()).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,13 +202,13 @@ async fn create_token(
         // Shown once: only a digest is kept.
         object.insert("token".into(), Value::String(token.expose().to_owned()));
     }
-    Ok((StatusCode::CREATED, Json(value)).into_response())
+    reply_with(StatusCode::CREATED, value)
 }
 
 async fn revoke_token(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    Ok(Json(app.revoke_token(&caller, id(&raw)?).await?).into_response())
+    reply(app.revoke_token(&caller, id).await?)
 }

@@ -26,8 +26,9 @@ use app::program::{NewAssessment, NewFinding, NewNotice, NoticeEditInput, Notice
 use app::{App, PageRequest};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use review::NoticeState;
@@ -63,6 +64,32 @@ pub fn routes() -> Router<App> {
 fn id(raw: &str) -> ApiResult<Uuid> {
     raw.parse()
         .map_err(|_| Problem::new(ProblemKind::NotFound, "not found"))
+}
+
+/// The `{id}` segment of the path, read by `id`: one that is not a UUID is answered 404 like any absent
+/// object. Extractors run in order, so a handler takes it after the caller and before anything it parses
+/// itself (a handler that reads its body or query first parses the id after them, with `id`).
+struct PathId(Uuid);
+
+impl FromRequestParts<App> for PathId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| Problem::new(ProblemKind::NotFound, "not found"))?;
+        id(&raw).map(PathId)
+    }
+}
+
+/// A JSON answer, 200.
+fn reply(value: impl serde::Serialize) -> ApiResult<Response> {
+    Ok(Json(value).into_response())
+}
+
+/// A JSON answer with another status: 201 for what was made, 202 for what was queued.
+fn reply_with(status: StatusCode, value: impl serde::Serialize) -> ApiResult<Response> {
+    Ok((status, Json(value)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,6 @@
 //! An organisation's webhook endpoints and their delivery logs (its admins').
 
-use super::{PageQuery, id, query};
+use super::{PageQuery, PathId, id, query, reply, reply_with};
 use crate::error::ApiResult;
 use crate::extract::{ApiCaller, ApiJson};
 use app::App;
@@ -45,7 +45,7 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let page: PageQuery = query(q.as_deref())?;
-    Ok(Json(app.list_webhooks(&caller, &page.into()).await?).into_response())
+    reply(app.list_webhooks(&caller, &page.into()).await?)
 }
 
 async fn create(
@@ -69,9 +69,9 @@ async fn create(
 async fn show(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    Ok(Json(app.get_webhook(&caller, id(&raw)?).await?).into_response())
+    reply(app.get_webhook(&caller, id).await?)
 }
 
 async fn update(
@@ -86,15 +86,15 @@ async fn update(
         description: body.description,
         enabled: body.enabled,
     };
-    Ok(Json(app.update_webhook(&caller, id(&raw)?, change).await?).into_response())
+    reply(app.update_webhook(&caller, id(&raw)?, change).await?)
 }
 
 async fn remove(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    app.delete_webhook(&caller, id(&raw)?).await?;
+    app.delete_webhook(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -115,8 +115,8 @@ async fn deliveries(
 async fn ping(
     State(app): State<App>,
     ApiCaller(caller): ApiCaller,
-    Path(raw): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let message_id = app.ping_webhook(&caller, id(&raw)?).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"message_id": message_id}))).into_response())
+    let message_id = app.ping_webhook(&caller, id).await?;
+    reply_with(StatusCode::ACCEPTED, json!({"message_id": message_id}))
 }

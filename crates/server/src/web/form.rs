@@ -60,6 +60,11 @@ impl Fields {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 
+    /// The `cursor` of a list's page, when one is given.
+    pub fn cursor(&self) -> Option<String> {
+        self.optional("cursor").map(str::to_owned)
+    }
+
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
@@ -210,6 +215,12 @@ impl FormState {
             error: Some(error),
             ..FormState::default()
         }
+    }
+
+    /// The form sent again with the operation's failure (see `on_form`), and the status to answer with.
+    pub fn refused(fields: Fields, error: AppError) -> Result<(StatusCode, FormState), WebError> {
+        let (status, error) = on_form(error)?;
+        Ok((status, FormState::failed(fields, error)))
     }
 
     /// An empty form whose element ids start with `prefix`.

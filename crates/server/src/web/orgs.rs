@@ -2,13 +2,13 @@
 //! (de)activating people.
 
 use super::clearinghouse::triage::ConfirmPage;
-use super::form::{FormState, QueryFields, on_form};
+use super::form::{FormState, QueryFields};
 use super::notices::path_id;
 use super::render::{Frame, WebError, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
 use super::view::{Choice, day, when};
 use accounts::{OrgKind, Role};
-use app::identity::OrgView;
+use app::identity::{IssuedInvitation, OrgView};
 use app::{App, Caller, PageRequest, policy};
 use askama::Template;
 use axum::extract::{Path, State};
@@ -128,8 +128,7 @@ pub async fn organizations(
     WebCaller(caller): WebCaller,
     QueryFields(q): QueryFields,
 ) -> WebResult {
-    let cursor = q.optional("cursor").map(str::to_owned);
-    directory_page(&app, &caller, cursor, StatusCode::OK, FormState::default()).await
+    directory_page(&app, &caller, q.cursor(), StatusCode::OK, FormState::default()).await
 }
 
 pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
@@ -140,8 +139,8 @@ pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
     {
         Ok(org) => Ok(see_other(&format!("/organizations/{}", org.id))),
         Err(error) => {
-            let (status, error) = on_form(error)?;
-            directory_page(&app, &caller, None, status, FormState::failed(fields, error)).await
+            let (status, form) = FormState::refused(fields, error)?;
+            directory_page(&app, &caller, None, status, form).await
         }
     }
 }
@@ -307,8 +306,8 @@ pub async fn organization(
     QueryFields(q): QueryFields,
 ) -> WebResult {
     let id = path_id(&raw)?;
-    let cursor = q.optional("cursor").map(str::to_owned);
-    let form = FormState::with(&[("role", Role::Member.as_str())]);
+    let cursor = q.cursor();
+    let form = invite_form();
     let done = match q.optional("done") {
         Some("revoked") => Some("The invitation was revoked: its link no longer works."),
         Some("role") => Some("The role was changed."),
@@ -328,6 +327,27 @@ pub async fn organization(
     .await
 }
 
+/// The form that invites a person, offering the member role first.
+fn invite_form() -> FormState {
+    FormState::with(&[("role", Role::Member.as_str())])
+}
+
+/// The organisation's page after an invitation was sent (or sent again). The link is shown in this response
+/// only (never in a redirect's URL): only its digest is kept. Sent by e-mail, it is not shown (an empty one
+/// says so to the page).
+async fn issued_page(app: &App, caller: &Caller, org: Uuid, issued: &IssuedInvitation) -> WebResult {
+    let link = if issued.emailed {
+        String::new()
+    } else {
+        issued.link.expose().to_owned()
+    };
+    let said = Said {
+        issued: Some(link),
+        done: None,
+    };
+    org_page(app, caller, org, None, StatusCode::OK, invite_form(), said).await
+}
+
 pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: SignedInForm) -> WebResult {
     let id = path_id(&raw)?;
     let SignedInForm { caller, fields } = form;
@@ -335,41 +355,10 @@ pub async fn invite(State(app): State<App>, Path(raw): Path<String>, form: Signe
         .invite(&caller, id, fields.text("email"), fields.text("role"))
         .await
     {
-        // The link is shown in this response only (never in a redirect's URL): only its digest is kept.
-        Ok(issued) => {
-            let form = FormState::with(&[("role", Role::Member.as_str())]);
-            // Sent by e-mail: the link is not shown (an empty one says so to the page).
-            let link = if issued.emailed {
-                String::new()
-            } else {
-                issued.link.expose().to_owned()
-            };
-            org_page(
-                &app,
-                &caller,
-                id,
-                None,
-                StatusCode::OK,
-                form,
-                Said {
-                    issued: Some(link),
-                    done: None,
-                },
-            )
-            .await
-        }
+        Ok(issued) => issued_page(&app, &caller, id, &issued).await,
         Err(error) => {
-            let (status, error) = on_form(error)?;
-            org_page(
-                &app,
-                &caller,
-                id,
-                None,
-                status,
-                FormState::failed(fields, error),
-                Said::default(),
-            )
-            .await
+            let (status, form) = FormState::refused(fields, error)?;
+            org_page(&app, &caller, id, None, status, form, Said::default()).await
         }
     }
 }
@@ -447,25 +436,6 @@ pub async fn resend_invitation(
     let (org, invitation) = invitation_path(&org, &invitation)?;
     let SignedInForm { caller, .. } = form;
     let issued = app.resend_invitation(&caller, invitation).await?;
-    let link = if issued.emailed {
-        String::new()
-    } else {
-        issued.link.expose().to_owned()
-    };
-    let form = FormState::with(&[("role", Role::Member.as_str())]);
     let _ = org;
-    let org = issued.invitation.org_id;
-    org_page(
-        &app,
-        &caller,
-        org,
-        None,
-        StatusCode::OK,
-        form,
-        Said {
-            issued: Some(link),
-            done: None,
-        },
-    )
-    .await
+    issued_page(&app, &caller, issued.invitation.org_id, &issued).await
 }

@@ -1,7 +1,7 @@
 //! An organisation's webhook endpoints, for its admins: the list, a form that creates one and shows its
 //! signing secret once, enabling and disabling, and each endpoint's delivery log.
 
-use super::form::{FormState, QueryFields, on_form};
+use super::form::{FormState, QueryFields};
 use super::notices::path_id;
 use super::render::{Frame, WebResult, html, see_other};
 use super::session::{SignedInForm, WebCaller};
@@ -103,8 +103,15 @@ pub async fn list(
     WebCaller(caller): WebCaller,
     QueryFields(q): QueryFields,
 ) -> WebResult {
-    let cursor = q.optional("cursor").map(str::to_owned);
-    list_page(&app, &caller, cursor, StatusCode::OK, FormState::default(), None).await
+    list_page(
+        &app,
+        &caller,
+        q.cursor(),
+        StatusCode::OK,
+        FormState::default(),
+        None,
+    )
+    .await
 }
 
 pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
@@ -128,16 +135,8 @@ pub async fn create(State(app): State<App>, form: SignedInForm) -> WebResult {
             .await
         }
         Err(error) => {
-            let (status, error) = on_form(error)?;
-            list_page(
-                &app,
-                &caller,
-                None,
-                status,
-                FormState::failed(fields, error),
-                None,
-            )
-            .await
+            let (status, form) = FormState::refused(fields, error)?;
+            list_page(&app, &caller, None, status, form, None).await
         }
     }
 }
@@ -150,7 +149,7 @@ pub async fn detail(
 ) -> WebResult {
     let id = path_id(&raw)?;
     let endpoint = app.get_webhook(&caller, id).await?;
-    let cursor = q.optional("cursor").map(str::to_owned);
+    let cursor = q.cursor();
     let page = app
         .list_webhook_deliveries(&caller, id, &PageRequest { cursor, limit: None })
         .await?;

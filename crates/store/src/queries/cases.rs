@@ -64,28 +64,6 @@ const POST_SELECT: &str = "SELECT p.id, p.case_id, p.reply_to, p.author_id, u.di
 const POLICY_COLUMNS: &str =
     "org_id, embargo_days, ai_found_public, require_reproducer, reports_per_day, products, updated_at";
 
-impl This {
-    /// Runs one statement and records `event` with it, in one transaction. With `one: Some(what)` the
-    /// statement must affect exactly one row, or nothing is written and the answer is `Stale(what)`.
-    pub(super) async fn execute_recorded<'q>(
-        &self,
-        event: &AuditEvent,
-        statement: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
-        one: Option<&'static str>,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = statement.execute(&mut *tx).await?;
-        if let Some(what) = one
-            && done.rows_affected() != 1
-        {
-            return Err(StoreError::Stale(what));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
 /// Takes the next number of the year from a counter table (`case_numbers`, `advisory_numbers`) inside the
 /// caller's transaction: one upsert, so concurrent openings never share a number.
 pub(crate) async fn next_number(

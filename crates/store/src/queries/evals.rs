@@ -137,15 +137,13 @@ impl EvalStore for This {
     }
 
     async fn start_eval_run(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE eval_runs SET state = 'running', started_at = $2, version = version + 1 \
              WHERE id = $1 AND state = 'queued'",
         )
         .bind(id)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(at);
+        self.changed_one(statement).await
     }
 
     async fn end_eval_run(
@@ -286,14 +284,12 @@ impl EvalStore for This {
     }
 
     async fn store_eval_run_results(&self, id: Uuid, results: &str) -> Result<bool> {
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE eval_runs SET results = $2 WHERE id = $1 AND state = 'completed' AND results IS NULL",
         )
         .bind(id)
-        .bind(results)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(results);
+        self.changed_one(statement).await
     }
 
     async fn list_eval_results(

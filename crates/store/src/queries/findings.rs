@@ -26,25 +26,15 @@ impl FindingLifeStore for This {
         to: FindingStatus,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE findings SET status = $3 WHERE id = $1 AND status = $2")
+        let statement = sqlx::query("UPDATE findings SET status = $3 WHERE id = $1 AND status = $2")
             .bind(id)
             .bind(from.as_str())
-            .bind(to.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("finding"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(to.as_str());
+        self.execute_recorded(event, statement, Some("finding")).await
     }
 
     async fn add_finding_response(&self, r: &FindingResponse, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO finding_responses (id, finding_id, author_id, org_id, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -53,11 +43,8 @@ impl FindingLifeStore for This {
         .bind(r.author_id)
         .bind(r.org_id)
         .bind(&r.body)
-        .bind(r.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(r.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn list_finding_responses(
@@ -140,18 +127,10 @@ impl FindingLifeStore for This {
     }
 
     async fn publish_draft_assessment(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done =
+        let statement =
             sqlx::query("UPDATE assessments SET draft = FALSE, published_at = $2 WHERE id = $1 AND draft")
                 .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("assessment"));
-        }
-        tx.commit().await?;
-        Ok(())
+                .bind(at);
+        self.execute_recorded(event, statement, Some("assessment")).await
     }
 }

@@ -6,18 +6,52 @@ use crate::gateway::gateway_token_select;
 use crate::sql::conflict;
 use crate::{
     AuditEvent, CallQuery, GatewayCall, GatewayStore, GatewayToken, GatewayTranscript, MASTER_KEY_SETTING,
-    ModelConnection, Page, Result, SealedKind, SealedValue, StoreError, UsageRow,
+    ModelConnection, Page, Result, SealedKind, SealedValue, UsageRow,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// Every kind of sealed value, in the order they are read for re-sealing.
+const SEALED_KINDS: [SealedKind; 5] = [
+    SealedKind::Connection,
+    SealedKind::Transcript,
+    SealedKind::Webhook,
+    SealedKind::Attachment,
+    SealedKind::CsafSigningKey,
+];
+
+/// Where `kind`'s values are kept: the read of all of them (id, sealed) in id order, and the write of one
+/// again (`$1` the id, `$2` the value).
+fn sealed_column(kind: &SealedKind) -> (&'static str, &'static str) {
+    match kind {
+        SealedKind::Connection => (
+            "SELECT id, sealed_secrets FROM model_connections ORDER BY id",
+            "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
+        ),
+        SealedKind::Transcript => (
+            "SELECT call_id, sealed FROM gateway_transcripts WHERE sealed IS NOT NULL ORDER BY call_id",
+            "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
+        ),
+        SealedKind::Webhook => (
+            "SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id",
+            "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
+        ),
+        SealedKind::Attachment => (
+            "SELECT id, sealed FROM report_attachments ORDER BY id",
+            "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
+        ),
+        SealedKind::CsafSigningKey => (
+            "SELECT id, sealed FROM csaf_signing_keys ORDER BY id",
+            "UPDATE csaf_signing_keys SET sealed = $2 WHERE id = $1",
+        ),
+    }
+}
+
 #[async_trait]
 impl GatewayStore for This {
     async fn create_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO model_connections (id, notice_id, model, api_style, base_url, upstream_model, \
              sealed_secrets, header_names, requests_per_minute, tokens_per_minute, concurrency, \
              post_launch_days, retention, timeout_seconds, created_by, created_at, updated_at, deleted_at, \
@@ -49,18 +83,18 @@ impl GatewayStore for This {
         .bind(c.agency_concurrency)
         .bind(c.max_response_bytes)
         .bind(c.max_event_bytes)
-        .bind(c.max_stream_bytes)
-        .execute(&mut *tx)
+        .bind(c.max_stream_bytes);
+        self.execute_recorded_or(
+            event,
+            statement,
+            None,
+            conflict("a connection with this model name on this notice"),
+        )
         .await
-        .map_err(conflict("a connection with this model name on this notice"))?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn update_connection(&self, c: &ModelConnection, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE model_connections SET model = $2, api_style = $3, base_url = $4, upstream_model = $5, \
              sealed_secrets = $6, header_names = $7, requests_per_minute = $8, tokens_per_minute = $9, \
              concurrency = $10, post_launch_days = $11, retention = $12, timeout_seconds = $13, \
@@ -87,33 +121,24 @@ impl GatewayStore for This {
         .bind(c.agency_concurrency)
         .bind(c.max_response_bytes)
         .bind(c.max_event_bytes)
-        .bind(c.max_stream_bytes)
-        .execute(&mut *tx)
+        .bind(c.max_stream_bytes);
+        self.execute_recorded_or(
+            event,
+            statement,
+            Some("connection"),
+            conflict("a connection with this model name on this notice"),
+        )
         .await
-        .map_err(conflict("a connection with this model name on this notice"))?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("connection"));
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn delete_connection(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE model_connections SET deleted_at = $2, updated_at = $2 \
              WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("connection"));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(at);
+        self.execute_recorded(event, statement, Some("connection")).await
     }
 
     async fn get_connection(&self, id: Uuid) -> Result<Option<ModelConnection>> {
@@ -139,9 +164,7 @@ impl GatewayStore for This {
         token_digest: &str,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO gateway_tokens (id, token_digest, notice_id, user_id, org_id, name, prefix, \
              created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -154,11 +177,8 @@ impl GatewayStore for This {
         .bind(&t.prefix)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .bind(t.revoked_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(t.revoked_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_gateway_token(&self, token_digest: &str) -> Result<Option<GatewayToken>> {
@@ -199,19 +219,12 @@ impl GatewayStore for This {
     }
 
     async fn revoke_gateway_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done =
+        let statement =
             sqlx::query("UPDATE gateway_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("gateway token"));
-        }
-        tx.commit().await?;
-        Ok(())
+                .bind(at);
+        self.execute_recorded(event, statement, Some("gateway token"))
+            .await
     }
 
     async fn record_gateway_calls(
@@ -317,72 +330,25 @@ impl GatewayStore for This {
     }
 
     async fn sealed_values(&self) -> Result<Vec<SealedValue>> {
-        let connections: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed_secrets FROM model_connections ORDER BY id")
+        let mut values = Vec::new();
+        for kind in SEALED_KINDS {
+            let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(sealed_column(&kind).0)
                 .fetch_all(&self.pool)
                 .await?;
-        let transcripts: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
-            "SELECT call_id, sealed FROM gateway_transcripts WHERE sealed IS NOT NULL ORDER BY call_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let connections = connections.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Connection,
-            id,
-            sealed,
-        });
-        let transcripts = transcripts.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Transcript,
-            id,
-            sealed,
-        });
-        let webhooks: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed_secret FROM webhook_endpoints ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let webhooks = webhooks.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Webhook,
-            id,
-            sealed,
-        });
-        let attachments: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed FROM report_attachments ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let attachments = attachments.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::Attachment,
-            id,
-            sealed,
-        });
-        let csaf_keys: Vec<(Uuid, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed FROM csaf_signing_keys ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let csaf_keys = csaf_keys.into_iter().map(|(id, sealed)| SealedValue {
-            kind: SealedKind::CsafSigningKey,
-            id,
-            sealed,
-        });
-        Ok(connections
-            .chain(transcripts)
-            .chain(webhooks)
-            .chain(attachments)
-            .chain(csaf_keys)
-            .collect())
+            values.extend(rows.into_iter().map(|(id, sealed)| SealedValue {
+                kind: kind.clone(),
+                id,
+                sealed,
+            }));
+        }
+        Ok(values)
     }
 
     async fn reseal(&self, values: &[SealedValue], fingerprint: &str, event: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         for v in values {
-            let statement = match v.kind {
-                SealedKind::Connection => "UPDATE model_connections SET sealed_secrets = $2 WHERE id = $1",
-                SealedKind::Transcript => "UPDATE gateway_transcripts SET sealed = $2 WHERE call_id = $1",
-                SealedKind::Webhook => "UPDATE webhook_endpoints SET sealed_secret = $2 WHERE id = $1",
-                SealedKind::Attachment => "UPDATE report_attachments SET sealed = $2 WHERE id = $1",
-                SealedKind::CsafSigningKey => "UPDATE csaf_signing_keys SET sealed = $2 WHERE id = $1",
-            };
-            sqlx::query(statement)
+            sqlx::query(sealed_column(&v.kind).1)
                 .bind(v.id)
                 .bind(&v.sealed)
                 .execute(&mut *tx)

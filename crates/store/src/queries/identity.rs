@@ -11,6 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// The condition that an invitation is pending: neither used nor revoked.
+macro_rules! pending {
+    () => {
+        "used_at IS NULL AND revoked_at IS NULL"
+    };
+}
+
 #[async_trait]
 impl IdentityStore for This {
     async fn count_orgs(&self) -> Result<i64> {
@@ -20,21 +27,16 @@ impl IdentityStore for This {
     }
 
     async fn create_org(&self, org: &Organization, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO organizations (id, kind, name, active, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(org.id)
         .bind(org.kind.as_str())
         .bind(&org.name)
         .bind(org.active)
-        .bind(org.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict("an organisation with this name"))?;
-        tx.commit().await?;
-        Ok(())
+        .bind(org.created_at);
+        self.execute_recorded_or(event, statement, None, conflict("an organisation with this name"))
+            .await
     }
 
     async fn get_org(&self, id: Uuid) -> Result<Option<Organization>> {
@@ -79,18 +81,11 @@ impl IdentityStore for This {
     }
 
     async fn set_org_active(&self, id: Uuid, active: bool, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE organizations SET active = $2 WHERE id = $1")
             .bind(id)
-            .bind(active)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("organisation"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(active);
+        self.execute_recorded(event, statement, Some("organisation"))
+            .await
     }
 
     async fn create_user(&self, user: &User, event: &AuditEvent) -> Result<()> {
@@ -172,30 +167,17 @@ impl IdentityStore for This {
     }
 
     async fn set_password(&self, user_id: Uuid, hash: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user_id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(hash);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn set_user_role(&self, id: Uuid, role: accounts::Role, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+        let statement = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
             .bind(id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("person"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(role.as_str());
+        self.execute_recorded(event, statement, Some("person")).await
     }
 
     async fn change_password(
@@ -229,11 +211,11 @@ impl IdentityStore for This {
         let mut tx = self.begin().await?;
         Self::record(&mut tx, event).await?;
         // Inviting an address (or a person) again replaces the link: the old one stops working.
-        sqlx::query(
-            "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND used_at IS NULL \
-             AND revoked_at IS NULL AND ((email IS NOT NULL AND email = $2) \
-             OR (user_id IS NOT NULL AND user_id = $3))",
-        )
+        sqlx::query(concat!(
+            "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND ",
+            pending!(),
+            " AND ((email IS NOT NULL AND email = $2) OR (user_id IS NOT NULL AND user_id = $3))"
+        ))
         .bind(invitation.org_id)
         .bind(&invitation.email)
         .bind(invitation.user_id)
@@ -263,17 +245,16 @@ impl IdentityStore for This {
     }
 
     async fn get_invitation(&self, id: Uuid) -> Result<Option<Invitation>> {
-        Ok(sqlx::query_as("SELECT * FROM invitations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        self.invitation_where("SELECT * FROM invitations WHERE id = $1", id)
+            .await
     }
 
     async fn list_pending_invitations(&self, org_id: Uuid, page: &Page<Uuid>) -> Result<Vec<Invitation>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM invitations WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL \
-             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT * FROM invitations WHERE org_id = $1 AND ",
+            pending!(),
+            " AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        ))
         .bind(org_id)
         .bind(page.after)
         .bind(page.limit)
@@ -282,26 +263,17 @@ impl IdentityStore for This {
     }
 
     async fn revoke_invitation(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query(
-            "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
+        let statement = sqlx::query(concat!(
+            "UPDATE invitations SET revoked_at = $2 WHERE id = $1 AND ",
+            pending!()
+        ))
         .bind(id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("invitation"));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(at);
+        self.execute_recorded(event, statement, Some("invitation")).await
     }
 
     async fn create_password_reset(&self, reset: &PasswordReset, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO password_resets (id, token_digest, user_id, created_at, expires_at, used_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -310,11 +282,8 @@ impl IdentityStore for This {
         .bind(reset.user_id)
         .bind(reset.created_at)
         .bind(reset.expires_at)
-        .bind(reset.used_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(reset.used_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_password_reset(&self, token_digest: &str) -> Result<Option<PasswordReset>> {
@@ -363,12 +332,8 @@ impl IdentityStore for This {
     }
 
     async fn find_invitation(&self, token_digest: &str) -> Result<Option<Invitation>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM invitations WHERE token_digest = $1")
-                .bind(token_digest)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.invitation_where("SELECT * FROM invitations WHERE token_digest = $1", token_digest)
+            .await
     }
 
     async fn accept_invitation(
@@ -405,6 +370,14 @@ impl IdentityStore for This {
 }
 
 impl This {
+    /// The one invitation `sql` selects by `key`, its id or its token's digest.
+    async fn invitation_where<'q, T>(&self, sql: &'q str, key: T) -> Result<Option<Invitation>>
+    where
+        T: 'q + Send + sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    {
+        Ok(sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await?)
+    }
+
     async fn insert_user(conn: &mut <Db as sqlx::Database>::Connection, user: &User) -> Result<()> {
         sqlx::query(
             "INSERT INTO users (id, org_id, email, display_name, role, password_hash, active, created_at) \

@@ -249,9 +249,7 @@ impl ReviewStore for This {
     }
 
     async fn assign(&self, a: &Assignment, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO assignments (notice_id, user_id, org_id, assigned_by, assigned_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -259,27 +257,16 @@ impl ReviewStore for This {
         .bind(a.user_id)
         .bind(a.org_id)
         .bind(a.assigned_by)
-        .bind(a.assigned_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict("this assignment"))?;
-        tx.commit().await?;
-        Ok(())
+        .bind(a.assigned_at);
+        self.execute_recorded_or(event, statement, None, conflict("this assignment"))
+            .await
     }
 
     async fn unassign(&self, notice_id: Uuid, user_id: Uuid, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("DELETE FROM assignments WHERE notice_id = $1 AND user_id = $2")
+        let statement = sqlx::query("DELETE FROM assignments WHERE notice_id = $1 AND user_id = $2")
             .bind(notice_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("assignment"));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(user_id);
+        self.execute_recorded(event, statement, Some("assignment")).await
     }
 
     async fn list_assignments(&self, notice_id: Uuid) -> Result<Vec<Assignment>> {

@@ -3,9 +3,7 @@
 
 use super::{Db, This};
 use crate::identity::{HolderRow, holder_columns};
-use crate::{
-    ApiToken, AuditEvent, LoginFailures, Organization, Page, Result, Session, SessionStore, StoreError, User,
-};
+use crate::{ApiToken, AuditEvent, LoginFailures, Organization, Page, Result, Session, SessionStore, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -33,9 +31,7 @@ impl This {
 #[async_trait]
 impl SessionStore for This {
     async fn create_session(&self, session: &Session, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO sessions (token_digest, user_id, csrf_token, created_at, expires_at, id, \
              last_seen_at, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -46,11 +42,8 @@ impl SessionStore for This {
         .bind(session.expires_at)
         .bind(session.id)
         .bind(session.last_seen_at)
-        .bind(&session.user_agent)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(&session.user_agent);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_session(&self, token_digest: &str) -> Result<Option<Session>> {
@@ -72,14 +65,8 @@ impl SessionStore for This {
     }
 
     async fn delete_session(&self, token_digest: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
-            .bind(token_digest)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let statement = sqlx::query("DELETE FROM sessions WHERE token_digest = $1").bind(token_digest);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn touch_session(&self, id: Uuid, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<()> {
@@ -148,9 +135,7 @@ impl SessionStore for This {
     }
 
     async fn create_token(&self, token: &ApiToken, token_digest: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO api_tokens (id, token_digest, user_id, name, prefix, created_at, expires_at, \
              revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -161,11 +146,8 @@ impl SessionStore for This {
         .bind(&token.prefix)
         .bind(token.created_at)
         .bind(token.expires_at)
-        .bind(token.revoked_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(token.revoked_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn find_token(&self, token_digest: &str) -> Result<Option<ApiToken>> {
@@ -211,18 +193,11 @@ impl SessionStore for This {
     }
 
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("token"));
-        }
-        tx.commit().await?;
-        Ok(())
+        let statement =
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(at);
+        self.execute_recorded(event, statement, Some("token")).await
     }
 
     async fn count_login_attempt(

@@ -16,18 +16,13 @@ impl SettingsStore for This {
     }
 
     async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::record(&mut tx, event).await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )
         .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(value);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn csaf_signing_key(&self) -> Result<Option<CsafSigningKey>> {
@@ -67,7 +62,7 @@ impl SettingsStore for This {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= $3",
@@ -75,9 +70,7 @@ impl SettingsStore for This {
         .bind(name)
         .bind(holder)
         .bind(now)
-        .bind(until)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(until);
+        self.changed_one(statement).await
     }
 }

@@ -136,23 +136,19 @@ impl TaxiiCollectionStore for This {
         c: &FilterCollectionRow,
         event: &AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::append(&mut tx, std::slice::from_ref(event)).await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO taxii_filter_collections ({FILTER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(c.id)
-        .bind(&c.title)
-        .bind(&c.description)
-        .bind(&c.stix_types)
-        .bind(c.tlp_ceiling.as_str())
-        .bind(c.community_id)
-        .bind(c.created_by)
-        .bind(c.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let statement = sqlx::query(&sql)
+            .bind(c.id)
+            .bind(&c.title)
+            .bind(&c.description)
+            .bind(&c.stix_types)
+            .bind(c.tlp_ceiling.as_str())
+            .bind(c.community_id)
+            .bind(c.created_by)
+            .bind(c.created_at);
+        self.execute_recorded(event, statement, None).await
     }
 
     async fn delete_taxii_filter_collection(&self, id: Uuid, event: &AuditEvent) -> Result<bool> {

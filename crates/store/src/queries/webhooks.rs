@@ -78,9 +78,7 @@ impl WebhookStore for This {
     }
 
     async fn update_webhook(&self, e: &WebhookEndpoint, event: &AuditEvent) -> Result<()> {
-        let mut tx = self.begin().await?;
-        This::record(&mut tx, event).await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
              failing_since = $6, disabled_reason = $7, updated_at = $8 WHERE id = $1",
         )
@@ -91,14 +89,9 @@ impl WebhookStore for This {
         .bind(e.enabled)
         .bind(e.failing_since)
         .bind(&e.disabled_reason)
-        .bind(e.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale("webhook endpoint"));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(e.updated_at);
+        self.execute_recorded(event, statement, Some("webhook endpoint"))
+            .await
     }
 
     async fn delete_webhook(&self, id: Uuid, event: &AuditEvent) -> Result<()> {
