@@ -41,6 +41,9 @@ macro_rules! query_modules {
         #[path = "queries/identity.rs"]
         mod identity;
         #[allow(clippy::duplicate_mod)]
+        #[path = "queries/intake.rs"]
+        mod intake;
+        #[allow(clippy::duplicate_mod)]
         #[path = "queries/jobs.rs"]
         mod jobs;
         #[allow(clippy::duplicate_mod)]

@@ -644,17 +644,8 @@ impl App {
             successes.push(outcome(&c.id, &shown, None));
         }
         let status = post_status(caller, Tlp::Green, now, checked.len(), successes, failures);
-        let event = self.event(
-            caller.into(),
-            "taxii.post",
-            "organization",
-            Some(caller.org_id()),
-            json!({
-                "collection": community.id, "status_id": status.id,
-                "stored": rows.iter().map(|r| json!({"id": r.stix_id})).collect::<Vec<_>>(),
-                "total_count": status.total_count,
-            }),
-        );
+        let stored = rows.iter().map(|r| json!({"id": r.stix_id})).collect();
+        let event = self.taxii_post_event(caller, community.id, &status, stored);
         self.store
             .record_community_post(community.id, &status, &rows, &event)
             .await?;

@@ -124,6 +124,28 @@ pub(crate) fn post_status(
     }
 }
 
+impl App {
+    /// The ledger event of a post to a collection: its status and the objects it stored.
+    pub(crate) fn taxii_post_event(
+        &self,
+        caller: &Caller,
+        collection: Uuid,
+        status: &TaxiiStatusRow,
+        stored: Vec<Value>,
+    ) -> store::AuditEvent {
+        self.event(
+            caller.into(),
+            "taxii.post",
+            "organization",
+            Some(caller.org_id()),
+            json!({
+                "collection": collection, "status_id": status.id, "stored": stored,
+                "total_count": status.total_count,
+            }),
+        )
+    }
+}
+
 /// The report a vulnerability or an indicator is filed as; `None` for the other types. The one mapping of STIX
 /// objects to reports: posted objects and objects pulled from federation peers (`federation::intake`) both
 /// go through it.
@@ -314,17 +336,11 @@ impl App {
                 }
             }
             let status = post_status(caller, collection.tlp, now, checked.len(), successes, failures);
-            let event = self.event(
-                caller.into(),
-                "taxii.post",
-                "organization",
-                Some(caller.org_id()),
-                json!({
-                    "collection": collection.id, "status_id": status.id,
-                    "stored": rows.iter().map(|r| json!({"id": r.stix_id, "report_id": r.report_id})).collect::<Vec<_>>(),
-                    "total_count": status.total_count,
-                }),
-            );
+            let stored = rows
+                .iter()
+                .map(|r| json!({"id": r.stix_id, "report_id": r.report_id}))
+                .collect();
+            let event = self.taxii_post_event(caller, collection.id, &status, stored);
             store::TaxiiPost { status, rows, event }
         };
         let deciders: Vec<_> = prepared

@@ -6,7 +6,7 @@
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
 use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
-use super::reports::{file_in, lock_keys};
+use super::intake::{file_in, lock_keys};
 use crate::advisories::AdvisoryRow;
 use crate::reports::{Decide, Filed, Intake, LimitReached, Report};
 use crate::taxii::{
