@@ -11,7 +11,6 @@ mod access;
 mod binary;
 mod calls;
 mod connections;
-mod epoch;
 
 pub(crate) const MODEL: &str = "orion-1.0";
 
