@@ -608,8 +608,25 @@ fn assert_none(failures: &[String]) {
     );
 }
 
-#[tokio::test]
-async fn every_page_has_no_serious_or_critical_axe_violation() {
+/// The people whose pages each test below checks: the table split four ways, so that each test carries about
+/// a quarter of the pages (each builds its own server and world) and the tests run side by side.
+const GROUPS: [&[Who]; 4] = [
+    &[Who::DevAdmin],
+    &[Who::Evaluator, Who::DevMember],
+    &[Who::Anyone, Who::ProgramAdmin],
+    &[Who::Coordinator, Who::AgencyAdmin, Who::Vendor],
+];
+
+#[test]
+fn every_person_of_the_table_is_in_exactly_one_group() {
+    for row in PAGES {
+        let groups = GROUPS.iter().filter(|g| g.contains(&row.who)).count();
+        assert_eq!(groups, 1, "{} as {:?} is in {groups} groups", row.route, row.who);
+    }
+}
+
+/// axe-core on every page of `PAGES` that one of `group` looks at, as that person.
+async fn axe_pages_of(group: &[Who]) {
     let AxeScene {
         source,
         t,
@@ -618,9 +635,14 @@ async fn every_page_has_no_serious_or_critical_axe_violation() {
         f,
         browser,
     } = axe_scene().await;
-    let mut people: Vec<Who> = PAGES.iter().map(|r| r.who).collect();
+    let mut people: Vec<Who> = PAGES
+        .iter()
+        .map(|r| r.who)
+        .filter(|who| group.contains(who))
+        .collect();
     people.sort();
     people.dedup();
+    assert_eq!(people.len(), group.len(), "a group names someone with no page");
     let mut failures = Vec::new();
     for who in people {
         let email = email_of(&w, who);
@@ -658,6 +680,26 @@ async fn every_page_has_no_serious_or_critical_axe_violation() {
     }
     browser.close().await.unwrap();
     assert_none(&failures);
+}
+
+#[tokio::test]
+async fn a_developer_admins_pages_have_no_serious_or_critical_axe_violation() {
+    axe_pages_of(GROUPS[0]).await;
+}
+
+#[tokio::test]
+async fn an_evaluators_and_a_developer_members_pages_have_no_serious_or_critical_axe_violation() {
+    axe_pages_of(GROUPS[1]).await;
+}
+
+#[tokio::test]
+async fn the_public_and_program_admin_pages_have_no_serious_or_critical_axe_violation() {
+    axe_pages_of(GROUPS[2]).await;
+}
+
+#[tokio::test]
+async fn the_clearinghouse_and_agency_admin_pages_have_no_serious_or_critical_axe_violation() {
+    axe_pages_of(GROUPS[3]).await;
 }
 
 /// Pages that no address shows, only a sent form: a form's errors at the top of the page it comes back to, and

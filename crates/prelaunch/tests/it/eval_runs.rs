@@ -603,18 +603,27 @@ pub(crate) fn assert_each_item_once(results: &[Value], n: usize, what: &str) {
     assert_eq!((results.len(), items.len()), (n, n), "{what}");
 }
 
-/// Asserts that the run's `n` batch jobs of `kind` are done, one of them after a second attempt.
+/// Asserts that the run's `n` batch jobs of `kind` are done, one of them after a second attempt. A worker marks
+/// its batch done just after the batch's last result, which may be the one that completed the run: the jobs
+/// are given 30 seconds to get there.
 pub(crate) async fn assert_one_batch_redone(t: &TestApp, kind: &str, n: usize, what: &str) {
-    let batches = t
-        .app
-        .store
-        .list_jobs(&JobQuery {
-            state: None,
-            kind: Some(kind.into()),
-            page: Page::first(20),
-        })
-        .await
-        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let batches = loop {
+        let batches = t
+            .app
+            .store
+            .list_jobs(&JobQuery {
+                state: None,
+                kind: Some(kind.into()),
+                page: Page::first(20),
+            })
+            .await
+            .unwrap();
+        if batches.iter().all(|j| j.state == JobState::Done) || Instant::now() > deadline {
+            break batches;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(batches.len(), n);
     assert!(batches.iter().all(|j| j.state == JobState::Done), "{batches:?}");
     assert!(batches.iter().any(|j| j.attempts >= 2), "{what}: {batches:?}");

@@ -102,7 +102,7 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
         .flat_map(|a| [object_id(Kind::Report, a), object_id(Kind::Vulnerability, a)])
         .collect();
     let mut failures = Vec::new();
-    for who in [
+    let walkers = [
         Who::Public,
         Who::Reporter,
         Who::Operator,
@@ -110,7 +110,10 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
         Who::Participant,
         Who::Named,
         Who::Coordinator,
-    ] {
+    ];
+    // The walks only read: they run side by side.
+    let (python, url, extra, dir) = (&python, &url, &extra, &dir);
+    let outputs = futures_util::future::join_all(walkers.map(|who| {
         let (user, password) = match who {
             Who::Public => (String::new(), String::new()),
             _ => {
@@ -118,7 +121,10 @@ async fn each_persona_walks_the_collections_with_taxii2_client_and_sees_exactly_
                 (p.email.clone(), p.token.clone())
             }
         };
-        let out = run(&python, &["-c", WALK, &url, &user, &password, &extra], &dir).await;
+        async move { run(python, &["-c", WALK, url, &user, &password, extra], dir).await }
+    }))
+    .await;
+    for (who, out) in walkers.into_iter().zip(outputs) {
         let walked: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{who:?}: not JSON ({e}): {out}"));
         assert_eq!(walked["invalid"], json!([]), "{who:?}: strict validation failed");
