@@ -156,6 +156,11 @@ pub trait GatewayStore: Send + Sync + 'static {
     ) -> Result<Vec<GatewayToken>>;
     async fn revoke_gateway_token(&self, id: Uuid, at: DateTime<Utc>, event: &AuditEvent) -> Result<()>;
 
+    /// The grant epoch: a counter that moves with every committed change to the rows a token's grant is read
+    /// from (tokens, users, organisations, notices, assignments, model connections; kept by triggers). A grant
+    /// read after the epoch was `n` is still what the database holds for as long as the epoch reads `n`.
+    async fn grant_epoch(&self) -> Result<i64>;
+
     // Metering
     /// Writes call records and their transcripts in one transaction.
     async fn record_gateway_calls(

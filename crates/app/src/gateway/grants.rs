@@ -32,6 +32,8 @@ pub(super) enum GrantKey {
 
 /// What a token may reach, as loaded from the database.
 pub(super) struct Grant {
+    /// The grant epoch read before the grant was (see `grant_cache`).
+    pub(super) epoch: i64,
     pub(super) token: GatewayToken,
     holder_active: bool,
     developer_active: bool,
@@ -137,20 +139,37 @@ impl App {
         };
         // The ticket holds the clock's now before the database is asked, so an entry never outlives what was
         // true when it was read.
-        let ticket = match self.gateway.grants.lookup(&key, self.clock.now()) {
+        let (ticket, stale) = match self.gateway.grants.lookup(&key, self.clock.now()) {
             Lookup::Fresh(grant) => return Ok(grant),
             Lookup::Refresh(grant, ticket) => {
-                self.refresh_grant(key, ticket);
+                self.refresh_grant(key, ticket, grant.clone());
                 return Ok(grant);
             }
-            Lookup::Missing(ticket) => ticket,
+            Lookup::Missing(ticket, stale) => (ticket, stale),
         };
-        let grant = self.load_grant(&key).await.map_err(internal)?.map(Arc::new);
+        let grant = self.current_grant(&key, stale).await.map_err(internal)?;
         self.gateway.grants.put(&key, ticket, grant.clone());
         grant.ok_or_else(GatewayError::invalid_key)
     }
 
-    pub(super) async fn load_grant(&self, key: &GrantKey) -> AppResult<Option<Grant>> {
+    /// The grant under `key` as the database holds it now: `cached` again when the grant epoch has not moved
+    /// since it was read (one statement), else read in full.
+    pub(super) async fn current_grant(
+        &self,
+        key: &GrantKey,
+        cached: Option<Arc<Grant>>,
+    ) -> AppResult<Option<Arc<Grant>>> {
+        if let Some(cached) = cached
+            && self.store.grant_epoch().await? == cached.epoch
+        {
+            return Ok(Some(cached));
+        }
+        Ok(self.load_grant(key).await?.map(Arc::new))
+    }
+
+    async fn load_grant(&self, key: &GrantKey) -> AppResult<Option<Grant>> {
+        // Read first: a change committed after it moves the epoch, so the grant is read again in full later.
+        let epoch = self.store.grant_epoch().await?;
         let token = match key {
             GrantKey::Digest(digest) => self.store.find_gateway_token(digest).await?,
             GrantKey::Id(id) => self.store.get_gateway_token(*id).await?,
@@ -183,6 +202,7 @@ impl App {
             routes.push(Arc::new(self.route_of(&connection)?));
         }
         Ok(Some(Grant {
+            epoch,
             token,
             holder_active,
             developer_active,

@@ -436,6 +436,20 @@ impl TestApp {
         }
     }
 
+    /// Runs one statement straight on the database, for a test that needs a state no request makes.
+    pub async fn execute_sql(&self, sql: &str) {
+        macro_rules! execute {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }};
+        }
+        match backend() {
+            Backend::Sqlite => execute!(sqlx::SqliteConnection),
+            Backend::Postgres => execute!(sqlx::PgConnection),
+        }
+    }
+
     /// The position of the latest audit event (0 when the trail is empty).
     pub async fn audit_seq(&self) -> i64 {
         self.audit_after(0).await.last().map_or(0, |e| e.seq)

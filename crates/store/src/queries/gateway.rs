@@ -1,7 +1,7 @@
 //! The SQL of `GatewayStore` (model connections, gateway tokens, call records and transcripts, re-sealing),
 //! compiled once for each backend like every file of `queries/`.
 
-use super::This;
+use super::{Db, This};
 use crate::gateway::gateway_token_select;
 use crate::sql::conflict;
 use crate::{
@@ -11,6 +11,10 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+/// Call records (17 values each) or transcripts inserted by one statement at most: well within either backend's
+/// limit on bound values.
+const CALL_ROWS_PER_STATEMENT: usize = 256;
 
 /// Every kind of sealed value, in the order they are read for re-sealing.
 const SEALED_KINDS: [SealedKind; 5] = [
@@ -227,51 +231,60 @@ impl GatewayStore for This {
             .await
     }
 
+    async fn grant_epoch(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT n FROM grant_epoch WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn record_gateway_calls(
         &self,
         calls: &[GatewayCall],
         transcripts: &[GatewayTranscript],
     ) -> Result<()> {
+        // One multi-row statement per table and chunk: a batch costs the database a few statements, however many
+        // calls it holds.
         let mut tx = self.begin().await?;
-        for c in calls {
-            sqlx::query(
-                "INSERT INTO gateway_calls (id, token_id, user_id, org_id, notice_id, connection_id, \
-                 endpoint, model, started_at, day, status, error_code, stream, input_tokens, \
-                 output_tokens, latency_ms, ttft_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(c.id)
-            .bind(c.token_id)
-            .bind(c.user_id)
-            .bind(c.org_id)
-            .bind(c.notice_id)
-            .bind(c.connection_id)
-            .bind(&c.endpoint)
-            .bind(&c.model)
-            .bind(c.started_at)
-            .bind(&c.day)
-            .bind(c.status)
-            .bind(&c.error_code)
-            .bind(c.stream)
-            .bind(c.input_tokens)
-            .bind(c.output_tokens)
-            .bind(c.latency_ms)
-            .bind(c.ttft_ms)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in calls.chunks(CALL_ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO gateway_calls (id, token_id, user_id, org_id, notice_id, connection_id, endpoint, \
+                 model, started_at, day, status, error_code, stream, input_tokens, output_tokens, latency_ms, \
+                 ttft_ms) ",
+            );
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.id)
+                    .push_bind(c.token_id)
+                    .push_bind(c.user_id)
+                    .push_bind(c.org_id)
+                    .push_bind(c.notice_id)
+                    .push_bind(c.connection_id)
+                    .push_bind(&c.endpoint)
+                    .push_bind(&c.model)
+                    .push_bind(c.started_at)
+                    .push_bind(&c.day)
+                    .push_bind(c.status)
+                    .push_bind(&c.error_code)
+                    .push_bind(c.stream)
+                    .push_bind(c.input_tokens)
+                    .push_bind(c.output_tokens)
+                    .push_bind(c.latency_ms)
+                    .push_bind(c.ttft_ms);
+            });
+            q.push(" ON CONFLICT (id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
         }
-        for t in transcripts {
-            sqlx::query(
-                "INSERT INTO gateway_transcripts (call_id, request_sha256, response_sha256, sealed) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (call_id) DO NOTHING",
-            )
-            .bind(t.call_id)
-            .bind(&t.request_sha256)
-            .bind(&t.response_sha256)
-            .bind(&t.sealed)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in transcripts.chunks(CALL_ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO gateway_transcripts (call_id, request_sha256, response_sha256, sealed) ",
+            );
+            q.push_values(chunk, |mut row, t| {
+                row.push_bind(t.call_id)
+                    .push_bind(&t.request_sha256)
+                    .push_bind(&t.response_sha256)
+                    .push_bind(&t.sealed);
+            });
+            q.push(" ON CONFLICT (call_id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

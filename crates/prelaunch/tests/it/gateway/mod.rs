@@ -11,6 +11,7 @@ mod access;
 mod binary;
 mod calls;
 mod connections;
+mod epoch;
 
 pub(crate) const MODEL: &str = "orion-1.0";
 
