@@ -413,10 +413,38 @@ async fn spawn_hostile() -> String {
     base
 }
 
+/// Waits until the test server's worker has run federation's schedule for the current minute (the clock only
+/// moves when a test moves it): until it moves, no scheduled pull can run beside a test's own.
+async fn schedule_ran(t: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let jobs = t
+            .app
+            .store
+            .list_jobs(&store::JobQuery {
+                state: None,
+                kind: Some(app::federation::SCHEDULE_KIND.into()),
+                page: store::Page::first(20),
+            })
+            .await
+            .unwrap();
+        if !jobs.is_empty() && jobs.iter().all(|j| j.state == store::JobState::Done) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not run: {jobs:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn hostile_peers_are_recorded_and_write_nothing_half() {
     let b = spawn_app().await;
     let wb = World::new(&b).await;
+    // Each run below is the test's own: a scheduled pull beside it would count a second failure.
+    schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
     // A port nothing listens on.
     let down = {
