@@ -226,6 +226,8 @@ pub struct Filed {
     pub case_reference: Option<String>,
     pub joined: bool,
     pub duplicate_of: Option<Uuid>,
+    /// The CVE id the report's case holds after the intake (the report's STIX objects name it).
+    pub case_cve: Option<String>,
     pub candidates: Vec<(Uuid, Option<Uuid>, f64)>,
     /// How long duplicate detection took inside the transaction: waiting for the intake locks on the
     /// report's keys, the candidate search, and scoring them (for `Server-Timing` and the benchmark).

@@ -33,6 +33,8 @@ impl std::fmt::Debug for CsafSigningKey {
 pub trait SettingsStore: Send + Sync + 'static {
     // Program settings
     async fn get_setting(&self, name: &str) -> Result<Option<String>>;
+    /// Several settings in one read: the value of each name, `None` where it is not set.
+    async fn get_settings(&self, names: &[&str]) -> Result<Vec<Option<String>>>;
     async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()>;
 
     /// The CSAF provider's signing key, once made.

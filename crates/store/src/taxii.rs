@@ -148,9 +148,10 @@ pub trait TaxiiStore: Send + Sync + 'static {
         versions: &VersionMatch,
         event: &AuditEvent,
     ) -> Result<u64>;
-    /// Stores the objects of one version of our export of a report or case (`exported_version`, the report's
-    /// or case's version), as `add_stix_objects` does, marking them as made from that version.
-    async fn add_stix_export(&self, rows: &[StixObjectRow], exported_version: i64) -> Result<u64>;
+    /// Stores, in one transaction, the objects of versions of our export of reports or cases (each group's
+    /// rows with its `exported_version`, the report's or case's version), as `add_stix_objects` does, marking
+    /// them as made from that version.
+    async fn add_stix_export(&self, exports: &[(&[StixObjectRow], i64)]) -> Result<u64>;
     /// Reports (after `after`, by id) whose current version has no exported STIX objects, at most `limit`.
     async fn reports_without_stix(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Report>>;
     /// A report as its export reads it, whoever may read it (the export's rows carry the report's rule).

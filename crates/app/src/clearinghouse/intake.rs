@@ -63,17 +63,15 @@ impl App {
                 }),
             }
         };
-        let join = number(
-            JOIN_SETTING,
-            self.store.get_setting(JOIN_SETTING).await?,
-            defaults.join,
-        )?;
-        let suggest = number(
-            SUGGEST_SETTING,
-            self.store.get_setting(SUGGEST_SETTING).await?,
-            defaults.suggest,
-        )?;
-        let per_day = match self.store.get_setting(PER_DAY_SETTING).await? {
+        // The three settings in one read.
+        let mut stored = self
+            .store
+            .get_settings(&[JOIN_SETTING, SUGGEST_SETTING, PER_DAY_SETTING])
+            .await?
+            .into_iter();
+        let join = number(JOIN_SETTING, stored.next().flatten(), defaults.join)?;
+        let suggest = number(SUGGEST_SETTING, stored.next().flatten(), defaults.suggest)?;
+        let per_day = match stored.next().flatten() {
             None => DEFAULT_REPORTS_PER_DAY,
             Some(v) => v.parse().map_err(|e: std::num::ParseIntError| {
                 AppError::corrupt(format!("the stored program policy {PER_DAY_SETTING}={v:?}: {e}"))

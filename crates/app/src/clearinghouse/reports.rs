@@ -166,9 +166,17 @@ impl App {
         self.prepare_intake(caller, v, None, None).await
     }
 
-    /// What follows the store's filing of a prepared report: its own STIX objects.
-    pub(super) async fn filed(&self, p: &Prepared) {
-        self.record_report_stix(p.intake.report.id).await;
+    /// What follows the store's filing of a prepared report: its own STIX objects and its case's, made from
+    /// what intake holds (the report as filed, with the case it ended in).
+    pub(super) async fn filed(&self, p: &Prepared, filed: &store::Filed) {
+        let report = store::Report {
+            case_id: filed.case_id,
+            case_reference: filed.case_reference.clone(),
+            duplicate_of: filed.duplicate_of,
+            ..p.intake.report.clone()
+        };
+        self.record_filed_stix(&report, &p.intake.affected, filed.case_cve.as_deref())
+            .await;
     }
 
     /// Files a validated report: fingerprint, limits, one store transaction, and the answer's duplicates
@@ -352,7 +360,7 @@ impl App {
             .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
             .await?;
         let r = &p.intake.report;
-        self.filed(p).await;
+        self.filed(p, &filed).await;
         Ok(FiledView {
             id: r.id,
             kind: r.kind.as_str(),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use clearinghouse::stix::version_key;
 use clearinghouse::stix_reports::{CaseExport, ReportExport, Subject};
 use serde_json::Value;
-use store::{FinderKind, Report, ReportKind, ReportScope, StixObjectRow};
+use store::{FinderKind, Report, ReportAffected, ReportKind, ReportScope, StixObjectRow};
 use uuid::Uuid;
 
 /// Reports and cases the backfill exports per batch, and the most batches of each one run writes.
@@ -51,45 +51,14 @@ fn row(
 }
 
 impl App {
-    /// The rows of the current version of a report's objects.
+    /// The rows of the current version of a report's objects, read from the store.
     async fn report_rows(&self, r: &Report, added: DateTime<Utc>) -> AppResult<Vec<StixObjectRow>> {
         let affected = self.store.report_affected(r.id).await?;
         let cve = match r.case_id {
             Some(case) => self.store.get_case(case).await?.and_then(|c| c.cve),
             None => None,
         };
-        let subject = match (r.kind, &r.threat) {
-            (ReportKind::Threat, Some(threat)) => Subject::Threat(&threat.0),
-            _ => Subject::Vulnerability {
-                cwe: r.cwe.map(|c| format!("CWE-{c}")),
-                cves: cve.as_deref().into_iter().collect(),
-                cvss_v3: r.cvss_v3.as_deref().zip(r.cvss_v3_score),
-                cvss_v4: r.cvss_v4.as_deref().zip(r.cvss_v4_score),
-                affected: affected
-                    .iter()
-                    .map(|a| (a.product.as_str(), a.versions.as_str()))
-                    .collect(),
-            },
-        };
-        let export = ReportExport {
-            id: r.id,
-            title: &r.title,
-            description: &r.description,
-            tlp: r.tlp,
-            subject,
-            // A person's name is theirs: only an organisation that found it is an identity.
-            finder_org: (r.finder_kind == FinderKind::Organization).then_some(r.finder_name.as_str()),
-            created: r.created_at,
-            modified: r.modified_at,
-        };
-        Ok(export
-            .objects()
-            .into_iter()
-            .map(|o| StixObjectRow {
-                report_id: Some(r.id),
-                ..row(r.tlp, o, r.modified_at.max(r.created_at), added)
-            })
-            .collect())
+        Ok(report_rows_of(r, &affected, cve.as_deref(), added))
     }
 
     /// The row of the current version of a case's object; none when it carries no report.
@@ -124,17 +93,9 @@ impl App {
         Ok((rows, case.version))
     }
 
-    async fn export_report(&self, r: &Report) -> AppResult<()> {
-        let rows = self.report_rows(r, self.clock.now()).await?;
-        self.store.add_stix_export(&rows, r.version).await?;
-        Ok(())
-    }
-
     async fn export_case(&self, id: Uuid) -> AppResult<()> {
         let (rows, version) = self.case_rows(id, self.clock.now()).await?;
-        if !rows.is_empty() {
-            self.store.add_stix_export(&rows, version).await?;
-        }
+        self.store.add_stix_export(&[(rows.as_slice(), version)]).await?;
         Ok(())
     }
 
@@ -143,10 +104,8 @@ impl App {
     pub(crate) async fn record_report_stix(&self, report: Uuid) {
         let result = async {
             if let Some(r) = self.store.report_for_stix(report).await? {
-                self.export_report(&r).await?;
-                if let Some(case) = r.case_id {
-                    self.export_case(case).await?;
-                }
+                let rows = self.report_rows(&r, self.clock.now()).await?;
+                self.store_report_stix(&r, rows).await?;
             }
             AppResult::Ok(())
         }
@@ -154,6 +113,27 @@ impl App {
         if let Err(e) = result {
             tracing::error!(error = ?e, %report, "storing a report's STIX objects failed");
         }
+    }
+
+    /// `record_report_stix` for a report just filed, from what intake holds: the report as stored, its
+    /// products and its case's CVE id; no read of the report.
+    pub(crate) async fn record_filed_stix(&self, r: &Report, affected: &[ReportAffected], cve: Option<&str>) {
+        let rows = report_rows_of(r, affected, cve, self.clock.now());
+        if let Err(e) = self.store_report_stix(r, rows).await {
+            tracing::error!(error = ?e, report = %r.id, "storing a report's STIX objects failed");
+        }
+    }
+
+    /// A report's rows and its case's, in one write.
+    async fn store_report_stix(&self, r: &Report, rows: Vec<StixObjectRow>) -> AppResult<()> {
+        let case = match r.case_id {
+            Some(case) => self.case_rows(case, self.clock.now()).await?,
+            None => (Vec::new(), 0),
+        };
+        self.store
+            .add_stix_export(&[(rows.as_slice(), r.version), (case.0.as_slice(), case.1)])
+            .await?;
+        Ok(())
     }
 
     /// Writes the current version of a case's object (called right after a change); failures as above.
@@ -172,7 +152,10 @@ impl App {
             let reports = self.store.reports_without_stix(after, BATCH).await?;
             for r in &reports {
                 let rows = self.report_rows(r, self.clock.now()).await?;
-                written += self.store.add_stix_export(&rows, r.version).await?;
+                written += self
+                    .store
+                    .add_stix_export(&[(rows.as_slice(), r.version)])
+                    .await?;
             }
             after = reports.last().map(|r| r.id);
             if (reports.len() as i64) < BATCH {
@@ -184,9 +167,7 @@ impl App {
             let cases = self.store.cases_without_stix(after, BATCH).await?;
             for case in &cases {
                 let (rows, version) = self.case_rows(*case, self.clock.now()).await?;
-                if !rows.is_empty() {
-                    written += self.store.add_stix_export(&rows, version).await?;
-                }
+                written += self.store.add_stix_export(&[(rows.as_slice(), version)]).await?;
             }
             after = cases.last().copied();
             if (cases.len() as i64) < BATCH {
@@ -195,4 +176,45 @@ impl App {
         }
         Ok(written)
     }
+}
+
+/// The rows of a report's objects, from the report as stored, its products and its case's CVE id.
+fn report_rows_of(
+    r: &Report,
+    affected: &[ReportAffected],
+    cve: Option<&str>,
+    added: DateTime<Utc>,
+) -> Vec<StixObjectRow> {
+    let subject = match (r.kind, &r.threat) {
+        (ReportKind::Threat, Some(threat)) => Subject::Threat(&threat.0),
+        _ => Subject::Vulnerability {
+            cwe: r.cwe.map(|c| format!("CWE-{c}")),
+            cves: cve.into_iter().collect(),
+            cvss_v3: r.cvss_v3.as_deref().zip(r.cvss_v3_score),
+            cvss_v4: r.cvss_v4.as_deref().zip(r.cvss_v4_score),
+            affected: affected
+                .iter()
+                .map(|a| (a.product.as_str(), a.versions.as_str()))
+                .collect(),
+        },
+    };
+    let export = ReportExport {
+        id: r.id,
+        title: &r.title,
+        description: &r.description,
+        tlp: r.tlp,
+        subject,
+        // A person's name is theirs: only an organisation that found it is an identity.
+        finder_org: (r.finder_kind == FinderKind::Organization).then_some(r.finder_name.as_str()),
+        created: r.created_at,
+        modified: r.modified_at,
+    };
+    export
+        .objects()
+        .into_iter()
+        .map(|o| StixObjectRow {
+            report_id: Some(r.id),
+            ..row(r.tlp, o, r.modified_at.max(r.created_at), added)
+        })
+        .collect()
 }

@@ -354,8 +354,8 @@ impl App {
             .collect();
         let (filed, post) = self.store.file_taxii_post(&batch, &record).await?;
         for (p, f) in prepared.iter().zip(&filed) {
-            if f.is_ok() {
-                self.filed(p).await;
+            if let Ok(f) = f {
+                self.filed(p, f).await;
             }
         }
         let status = post.status;

@@ -432,3 +432,77 @@ async fn the_backfill_writes_a_reports_missing_objects_once() {
     assert_eq!(found(&t, Some(&reporter), Tlp::Green, &ids).await.len(), 2);
     assert_eq!(t.app.backfill_report_stix().await.unwrap(), 0, "written once");
 }
+
+/// Our export rows of a report, straight from the database: (STIX id, version) → (body, exported version).
+async fn export_rows(t: &TestApp, report: uuid::Uuid) -> BTreeMap<(String, String), (String, Option<i64>)> {
+    macro_rules! rows {
+        ($conn:ty) => {{
+            let mut conn = <$conn as sqlx::Connection>::connect(&t.database_url)
+                .await
+                .unwrap();
+            sqlx::query_as::<_, (String, String, String, Option<i64>)>(
+                "SELECT stix_id, version, body, exported_version FROM stix_objects \
+                 WHERE report_id = $1 AND added_org IS NULL",
+            )
+            .bind(report)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        }};
+    }
+    let rows = match backend() {
+        Backend::Sqlite => rows!(sqlx::SqliteConnection),
+        Backend::Postgres => rows!(sqlx::PgConnection),
+    };
+    rows.into_iter()
+        .map(|(id, version, body, exported)| ((id, version), (body, exported)))
+        .collect()
+}
+
+/// Intake writes a report's objects from what it holds (the report, its products, the CVE id of the case it
+/// joined) without reading them back: they must be exactly what the backfill makes from the stored report.
+#[tokio::test]
+async fn the_objects_intake_writes_are_those_the_backfill_makes_from_the_store() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let first = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability("green"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let case = first.body["case_id"].as_str().unwrap().to_owned();
+    let cve = t
+        .put(
+            &w.coordinator,
+            &format!("/api/v1/cases/{case}/cve"),
+            json!({"cve": "CVE-2026-4242"}),
+        )
+        .await;
+    assert_eq!(cve.status, StatusCode::OK, "{}", cve.body);
+    // The same report again joins the case, which now holds a CVE id.
+    let second = t
+        .post(&w.dev_member, "/api/v1/reports", vulnerability("green"))
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_eq!(
+        second.body["case_id"].as_str(),
+        Some(case.as_str()),
+        "{}",
+        second.body
+    );
+    let report = id_of(&second.body);
+    let written = export_rows(&t, report).await;
+    assert_eq!(written.len(), 2, "{written:?}");
+    let (vulnerability, _) = written
+        .iter()
+        .find(|((id, _), _)| *id == vulnerability_id(report))
+        .map(|(_, row)| row)
+        .unwrap_or_else(|| panic!("no vulnerability: {written:?}"));
+    assert!(vulnerability.contains("\"CVE-2026-4242\""), "{vulnerability}");
+    assert!(
+        written.values().all(|(_, exported)| *exported == Some(1)),
+        "{written:?}"
+    );
+    assert_eq!(lose_export(&t, report).await, 2);
+    assert_eq!(t.app.backfill_report_stix().await.unwrap(), 2);
+    assert_eq!(export_rows(&t, report).await, written);
+}

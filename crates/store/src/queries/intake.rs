@@ -257,6 +257,8 @@ pub(super) async fn file_in(
         .join
         .and_then(|(report, score)| case_of(report).map(|case| (Some(report), case, score)));
     let cve = intake.origin.as_ref().and_then(|o| o.cve.as_deref());
+    // The CVE id of the case the report ends in, for its STIX objects.
+    let mut case_cve = None;
     if let (None, Some(cve)) = (&joined, cve) {
         // A report naming a CVE id that a case holds is that case's: it joins it, as a duplicate of the
         // case's first report.
@@ -272,6 +274,7 @@ pub(super) async fn file_in(
             .fetch_optional(&mut *tx)
             .await?;
             joined = Some((first, case, 1.0));
+            case_cve = Some(cve.to_owned());
         }
     }
     let mut report = r.clone();
@@ -279,10 +282,13 @@ pub(super) async fn file_in(
         (Some((duplicate_of, case, score)), _) => {
             report.duplicate_of = *duplicate_of;
             report.duplicate_score = duplicate_of.map(|_| *score);
-            let reference: Option<String> = sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
-                .bind(case)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let found: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT reference, cve FROM cases WHERE id = $1")
+                    .bind(case)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (reference, held) = found.unzip();
+            case_cve = held.flatten();
             (Some(*case), reference)
         }
         (None, Some(new_case)) => {
@@ -295,6 +301,7 @@ pub(super) async fn file_in(
                     .bind(cve)
                     .execute(&mut *tx)
                     .await?;
+                case_cve = Some(cve.to_owned());
             }
             (Some(new_case.id), Some(reference))
         }
@@ -338,18 +345,18 @@ pub(super) async fn file_in(
                 .await?;
         }
     }
-    for a in &intake.affected {
-        sqlx::query(
-            "INSERT INTO report_affected (report_id, idx, product, product_key, versions) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(r.id)
-        .bind(a.idx)
-        .bind(&a.product)
-        .bind(&a.product_key)
-        .bind(&a.versions)
-        .execute(&mut *tx)
-        .await?;
+    if !intake.affected.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO report_affected (report_id, idx, product, product_key, versions) ",
+        );
+        q.push_values(&intake.affected, |mut row, a| {
+            row.push_bind(r.id)
+                .push_bind(a.idx)
+                .push_bind(&a.product)
+                .push_bind(&a.product_key)
+                .push_bind(&a.versions);
+        });
+        q.build().execute(&mut *tx).await?;
     }
     add_people(&mut *tx, r.id, &intake.people).await?;
     if let Some(o) = &intake.origin {
@@ -410,6 +417,7 @@ pub(super) async fn file_in(
         case_reference: reference,
         joined: joined.is_some(),
         duplicate_of: joined.and_then(|(id, _, _)| id),
+        case_cve,
         candidates: listed,
         dedup,
     }))

@@ -1,7 +1,7 @@
 //! The SQL of `SettingsStore` (program settings, leases for scheduled work), compiled once for each backend like
 //! every file of `queries/`.
 
-use super::This;
+use super::{Db, This};
 use crate::{AuditEvent, CsafSigningKey, Result, SettingsStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +13,23 @@ impl SettingsStore for This {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn get_settings(&self, names: &[&str]) -> Result<Vec<Option<String>>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT name, value FROM settings WHERE name IN (");
+        let mut list = q.separated(", ");
+        for name in names {
+            list.push_bind(*name);
+        }
+        q.push(")");
+        let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&self.pool).await?;
+        Ok(names
+            .iter()
+            .map(|name| rows.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+            .collect())
     }
 
     async fn put_setting(&self, name: &str, value: &str, event: &AuditEvent) -> Result<()> {

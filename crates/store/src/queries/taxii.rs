@@ -317,20 +317,34 @@ impl TaxiiStore for This {
         Ok(deleted)
     }
 
-    async fn add_stix_export(&self, rows: &[StixObjectRow], exported_version: i64) -> Result<u64> {
+    async fn add_stix_export(&self, exports: &[(&[StixObjectRow], i64)]) -> Result<u64> {
+        let rows: Vec<StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter().cloned()).collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.begin().await?;
-        let written = insert_objects(&mut tx, rows).await?;
-        for row in rows {
-            sqlx::query(
-                "UPDATE stix_objects SET exported_version = $1 WHERE stix_id = $2 AND version = $3 AND tlp = $4 \
-                 AND added_org IS NULL AND exported_version IS NULL",
-            )
-            .bind(exported_version)
-            .bind(&row.stix_id)
-            .bind(&row.version)
-            .bind(row.tlp.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let written = insert_objects(&mut tx, &rows).await?;
+        // One statement per group marks its rows (those just written, or the same objects stored before).
+        for (rows, exported_version) in exports.iter().filter(|(rows, _)| !rows.is_empty()) {
+            for chunk in rows.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::<super::Db>::new("UPDATE stix_objects SET exported_version = ");
+                q.push_bind(*exported_version);
+                q.push(" WHERE added_org IS NULL AND exported_version IS NULL AND (");
+                for (i, row) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" OR ");
+                    }
+                    q.push("(stix_id = ");
+                    q.push_bind(&row.stix_id);
+                    q.push(" AND version = ");
+                    q.push_bind(&row.version);
+                    q.push(" AND tlp = ");
+                    q.push_bind(row.tlp.as_str());
+                    q.push(")");
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(written)
