@@ -126,12 +126,12 @@ impl App {
 
     /// A report's rows and its case's, in one write.
     async fn store_report_stix(&self, r: &Report, rows: Vec<StixObjectRow>) -> AppResult<()> {
-        let case = match r.case_id {
+        let (case_rows, case_version) = match r.case_id {
             Some(case) => self.case_rows(case, self.clock.now()).await?,
             None => (Vec::new(), 0),
         };
         self.store
-            .add_stix_export(&[(rows.as_slice(), r.version), (case.0.as_slice(), case.1)])
+            .add_stix_export(&[(rows.as_slice(), r.version), (case_rows.as_slice(), case_version)])
             .await?;
         Ok(())
     }

@@ -318,7 +318,7 @@ impl TaxiiStore for This {
     }
 
     async fn add_stix_export(&self, exports: &[(&[StixObjectRow], i64)]) -> Result<u64> {
-        let rows: Vec<StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter().cloned()).collect();
+        let rows: Vec<&StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter()).collect();
         if rows.is_empty() {
             return Ok(0);
         }
@@ -438,9 +438,9 @@ pub(super) async fn insert_status(
 }
 
 /// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
-pub(super) async fn insert_objects(
+pub(super) async fn insert_objects<R: std::borrow::Borrow<StixObjectRow>>(
     tx: &mut sqlx::Transaction<'static, super::Db>,
-    rows: &[StixObjectRow],
+    rows: &[R],
 ) -> Result<u64> {
     let mut written = 0;
     for chunk in rows.chunks(INSERT_BATCH) {
@@ -458,7 +458,7 @@ pub(super) async fn insert_objects(
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
-            query = bind_object(query, row);
+            query = bind_object(query, row.borrow());
         }
         written += query.execute(&mut **tx).await?.rows_affected();
     }
