@@ -189,6 +189,8 @@ async fn two_clearinghouses_exchange_an_advisory_over_taxii() {
 
     let b = spawn_app().await;
     let wb = World::new(&b).await;
+    // The first pull below is the test's own: a scheduled one beside it would take the new objects first.
+    schedule_ran(&b).await;
     let seq = b.audit_seq().await;
     let secret = wa.coordinator.token.clone();
     let created = b
@@ -582,6 +584,8 @@ async fn a_publishes_to_b_once_and_a_second_push_files_nothing_new() {
 
     let b = spawn_app().await;
     let wb = World::new(&b).await;
+    // The pushes below are the test's own: a scheduled one beside them would send the objects first.
+    schedule_ran(&a).await;
     let seq = a.audit_seq().await;
     // A publishes to B's GREEN collection with a credential of a member of B.
     let secret = wb.vendor.token.clone();
@@ -676,6 +680,8 @@ async fn hostile_peers_refusing_a_push_keep_the_cursor() {
     let b = spawn_app().await;
     let wb = World::new(&b).await;
     publish_advisory(&b, &wb, "green").await;
+    // Each push below is the test's own: a scheduled one beside it would count a second failure.
+    schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
     let down = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
