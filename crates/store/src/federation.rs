@@ -120,6 +120,24 @@ pub enum PeerRunEnd {
     },
 }
 
+/// A peer's two runs, each with its own schedule and claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRun {
+    Pull,
+    Push,
+}
+
+impl PeerRun {
+    /// The prefix of this run's columns on the peer (`next_run_at`, `push_next_run_at`, …).
+    #[must_use]
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            PeerRun::Pull => "",
+            PeerRun::Push => "push_",
+        }
+    }
+}
+
 #[async_trait]
 pub trait FederationStore: Send + Sync + 'static {
     async fn create_peer(&self, peer: &PeerRow, event: &AuditEvent) -> Result<()>;
@@ -136,7 +154,21 @@ pub trait FederationStore: Send + Sync + 'static {
     /// Writes a page's objects (a version already stored in the same marking is kept) and moves the cursor,
     /// in one transaction. Returns how many objects were new.
     async fn commit_pulled_page(&self, page: &PulledPage<'_>) -> Result<u64>;
-    /// Records the end of a run on the peer.
+    /// Claims the peer's `run` until `until`, in one statement: only an enabled peer that no other run holds
+    /// (or whose holder's claim ran out before `now`), and with `if_due` only while the run is due at `now`.
+    /// `false` when the claim is refused. Ending the run (`end_peer_run`, `end_push_run`) or
+    /// `release_peer_run` gives the claim back.
+    async fn claim_peer_run(
+        &self,
+        peer_id: Uuid,
+        run: PeerRun,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        if_due: bool,
+    ) -> Result<bool>;
+    /// Gives a claim back without recording an end (a run that failed on our side, to be retried).
+    async fn release_peer_run(&self, peer_id: Uuid, run: PeerRun) -> Result<()>;
+    /// Records the end of a run on the peer, and gives its claim back.
     async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()>;
     /// Pulled objects of a peer still waiting for intake, oldest first, at most `limit`.
     async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>>;

@@ -118,7 +118,7 @@ pub use audience::{Audience, AudienceStore, EventQuery, EventReaders, TrailFilte
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;
-pub use federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
+pub use federation::{FederationStore, PeerRow, PeerRun, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
 pub use findings::FindingLifeStore;
 pub use gateway::*;
 pub use identity::{IdentityStore, SessionStore};

@@ -445,8 +445,13 @@ impl App {
     /// Queues a pull of the peer now (a coordinator's "pull now"); returns at once.
     pub async fn queue_peer_pull(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         let peer = self.managed_peer(caller, id).await?;
-        self.enqueue(vec![pull::job(PULL_KIND, &peer, self.clock.now())])
-            .await?;
+        self.enqueue(vec![pull::job(
+            PULL_KIND,
+            &peer,
+            self.clock.now(),
+            pull::Claim::Now,
+        )])
+        .await?;
         Ok(())
     }
 }

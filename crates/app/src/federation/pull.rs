@@ -22,7 +22,7 @@ use clearinghouse::tlp::Tlp;
 use clearinghouse::{stix, stix_import};
 use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use store::{Job, PeerRow, PeerRunEnd, PulledPage, StixObjectRow};
+use store::{Job, PeerRow, PeerRun, PeerRunEnd, PulledPage, StixObjectRow};
 use uuid::Uuid;
 
 /// The recurring job that queues a pull of every due peer.
@@ -65,11 +65,25 @@ pub struct PullOutcome {
 }
 
 /// The job of `kind` (`PULL_KIND` or `PUSH_KIND`) for `peer`, queued for `at` (one per peer, kind and due
-/// time, however many schedulers run).
-pub(crate) fn job(kind: &str, peer: &PeerRow, at: DateTime<Utc>) -> JobRequest {
-    JobRequest::new(kind, json!({"peer_id": peer.id}))
+/// time, however many schedulers run), claiming the peer as `claim` says when it runs.
+pub(crate) fn job(kind: &str, peer: &PeerRow, at: DateTime<Utc>, claim: Claim) -> JobRequest {
+    JobRequest::new(kind, json!({"peer_id": peer.id, "if_due": claim == Claim::IfDue}))
         .attempts(3)
         .key(format!("{kind}:{}:{}", peer.id, at.timestamp_millis()))
+}
+
+/// How long a run holds its peer's claim at most: longer than the longest run (every request of a push at its
+/// timeout), so that only a run that died holding it (a killed process) lets it run out.
+const CLAIM_HOURS: i64 = 1;
+
+/// How a run claims its peer (`App::claimed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// A scheduled run: only while the peer is still due, so that a run queued before another one ended
+    /// does nothing.
+    IfDue,
+    /// A run asked for now ("pull now", `pull_peer`): whatever the schedule.
+    Now,
 }
 
 pub(crate) struct Schedule;
@@ -79,9 +93,13 @@ impl JobHandler for Schedule {
     async fn run(&self, app: &App, _job: &Job) -> Result<Completion, JobError> {
         let now = app.clock.now();
         let due = app.store.due_peers(now, DUE_PER_RUN).await?;
-        let mut jobs: Vec<JobRequest> = due.iter().map(|p| job(PULL_KIND, p, p.next_run_at)).collect();
+        let mut jobs: Vec<JobRequest> = due
+            .iter()
+            .map(|p| job(PULL_KIND, p, p.next_run_at, Claim::IfDue))
+            .collect();
         for p in app.store.due_pushes(now, DUE_PER_RUN).await? {
-            jobs.push(job(super::PUSH_KIND, &p, p.push.push_next_run_at.unwrap_or(now)));
+            let at = p.push.push_next_run_at.unwrap_or(now);
+            jobs.push(job(super::PUSH_KIND, &p, at, Claim::IfDue));
         }
         if !jobs.is_empty() {
             app.enqueue(jobs).await?;
@@ -132,14 +150,18 @@ impl JobHandler for PeerJob {
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| JobError::permanent("malformed federation job"))?;
+        let claim = if job.payload.get("if_due").and_then(Value::as_bool) == Some(true) {
+            Claim::IfDue
+        } else {
+            Claim::Now
+        };
         let client = self.client.get(app.egress());
-        match self.direction {
-            Direction::Pull => {
-                app.pull_peer_with(client, peer_id).await?;
-            }
-            Direction::Push => {
-                app.push_peer_with(client, peer_id).await?;
-            }
+        let ran = match self.direction {
+            Direction::Pull => app.pull_peer_with(client, peer_id, claim).await?.is_some(),
+            Direction::Push => app.push_peer_with(client, peer_id, claim).await?.is_some(),
+        };
+        if !ran {
+            tracing::debug!(peer = %peer_id, direction = ?self.direction, "federation run skipped: another run holds the peer, or it is no longer due");
         }
         Ok(Completion::done())
     }
@@ -424,14 +446,69 @@ impl App {
     /// Pulls a peer now, whatever its schedule: the pages, then intake; records the end on the peer. A failure
     /// of the peer is in the outcome (and on the peer); only our own failure is an error.
     pub async fn pull_peer(&self, peer_id: Uuid) -> AppResult<PullOutcome> {
-        self.pull_peer_with(&client(self.egress()), peer_id).await
+        match self
+            .pull_peer_with(&client(self.egress()), peer_id, Claim::Now)
+            .await?
+        {
+            Some(outcome) => Ok(outcome),
+            None => Err(self.refused_claim(peer_id, "pull").await),
+        }
     }
 
+    /// Pulls a peer holding its claim; `None` when the claim is refused.
     pub(crate) async fn pull_peer_with(
         &self,
         client: &reqwest::Client,
         peer_id: Uuid,
-    ) -> AppResult<PullOutcome> {
+        claim: Claim,
+    ) -> AppResult<Option<PullOutcome>> {
+        self.claimed(peer_id, PeerRun::Pull, claim, self.pull_claimed(client, peer_id))
+            .await
+    }
+
+    /// Runs `body` holding the claim of the peer's `run` (see `Claim`); `None` when the claim is refused. The
+    /// body records how the run ended, which gives the claim back; a body that fails on our side gives it back
+    /// here, so that the job's next attempt can claim the peer again.
+    pub(super) async fn claimed<T>(
+        &self,
+        peer_id: Uuid,
+        run: PeerRun,
+        claim: Claim,
+        body: impl Future<Output = AppResult<T>>,
+    ) -> AppResult<Option<T>> {
+        let now = self.clock.now();
+        let until = now + Duration::hours(CLAIM_HOURS);
+        let if_due = claim == Claim::IfDue;
+        if !self
+            .store
+            .claim_peer_run(peer_id, run, now, until, if_due)
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = body.await;
+        if result.is_err()
+            && let Err(e) = self.store.release_peer_run(peer_id, run).await
+        {
+            tracing::warn!(peer = %peer_id, error = %e, "a federation run could not give its claim back");
+        }
+        result.map(Some)
+    }
+
+    /// Why a run asked for now was refused its claim.
+    pub(super) async fn refused_claim(&self, peer_id: Uuid, what: &str) -> AppError {
+        match self.store.get_peer(peer_id).await {
+            Ok(Some(peer)) if peer.enabled => AppError::Conflict(format!(
+                "another {what} of this peer is under way; try again when it ends"
+            )),
+            Ok(Some(_)) => AppError::Conflict("the peer is disabled".into()),
+            Ok(None) => AppError::NotFound("federation peer"),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// A pull of a claimed peer: the peer as it is now, read after the claim.
+    async fn pull_claimed(&self, client: &reqwest::Client, peer_id: Uuid) -> AppResult<PullOutcome> {
         let Some(peer) = self.store.get_peer(peer_id).await? else {
             return Ok(PullOutcome::default());
         };

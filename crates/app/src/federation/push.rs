@@ -11,12 +11,13 @@
 //! rule, like pulls, and present the same credential.
 
 use super::pull::{
-    REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, client, failure_text, refused_note, run_end, with_credential,
+    Claim, REQUEST_TIMEOUT, RunError, TAXII_ACCEPT, client, failure_text, refused_note, run_end,
+    with_credential,
 };
 use crate::{App, AppResult, policy};
 use gateway::egress::{self, Egress};
 use serde_json::{Value, json};
-use store::{PeerRow, PushedEnvelope, StixObjectRow};
+use store::{PeerRow, PeerRun, PushedEnvelope, StixObjectRow};
 use uuid::Uuid;
 
 /// The push of one peer.
@@ -157,14 +158,28 @@ impl App {
     /// Publishes to a peer now, whatever its schedule; records the end on the peer. A failure of the peer is
     /// in the outcome (and on the peer); only our own failure is an error.
     pub async fn push_peer(&self, peer_id: Uuid) -> AppResult<PushOutcome> {
-        self.push_peer_with(&client(self.egress()), peer_id).await
+        match self
+            .push_peer_with(&client(self.egress()), peer_id, Claim::Now)
+            .await?
+        {
+            Some(outcome) => Ok(outcome),
+            None => Err(self.refused_claim(peer_id, "push").await),
+        }
     }
 
+    /// Publishes to a peer holding its push claim; `None` when the claim is refused.
     pub(crate) async fn push_peer_with(
         &self,
         client: &reqwest::Client,
         peer_id: Uuid,
-    ) -> AppResult<PushOutcome> {
+        claim: Claim,
+    ) -> AppResult<Option<PushOutcome>> {
+        self.claimed(peer_id, PeerRun::Push, claim, self.push_claimed(client, peer_id))
+            .await
+    }
+
+    /// A push to a claimed peer: the peer as it is now, read after the claim.
+    async fn push_claimed(&self, client: &reqwest::Client, peer_id: Uuid) -> AppResult<PushOutcome> {
         let Some(peer) = self.store.get_peer(peer_id).await? else {
             return Ok(PushOutcome::default());
         };

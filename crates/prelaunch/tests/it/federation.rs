@@ -334,6 +334,11 @@ async fn hostile(
     match mode.as_str() {
         "e500" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         "e401" => (StatusCode::UNAUTHORIZED, taxii, "{}").into_response(),
+        "slow500" => {
+            // Long enough for other runs of the same peer to start meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            (StatusCode::INTERNAL_SERVER_ERROR, "slow boom").into_response()
+        }
         "huge" => (
             taxii,
             format!("{{\"objects\": [], \"pad\": \"{}\"}}", "x".repeat(MAX_PAGE_BYTES)),
@@ -418,6 +423,11 @@ async fn spawn_hostile() -> String {
 /// Waits until the test server's worker has run federation's schedule for the current minute (the clock only
 /// moves when a test moves it): until it moves, no scheduled pull can run beside a test's own.
 async fn schedule_ran(t: &TestApp) {
+    jobs_ended(t, app::federation::SCHEDULE_KIND, 1).await;
+}
+
+/// The jobs of `kind` once there are at least `at_least` and every one of them has ended.
+async fn jobs_ended(t: &TestApp, kind: &str, at_least: usize) -> Vec<store::Job> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let jobs = t
@@ -425,20 +435,76 @@ async fn schedule_ran(t: &TestApp) {
             .store
             .list_jobs(&store::JobQuery {
                 state: None,
-                kind: Some(app::federation::SCHEDULE_KIND.into()),
+                kind: Some(kind.into()),
                 page: store::Page::first(20),
             })
             .await
             .unwrap();
-        if !jobs.is_empty() && jobs.iter().all(|j| j.state == store::JobState::Done) {
-            return;
+        if jobs.len() >= at_least && jobs.iter().all(|j| j.state == store::JobState::Done) {
+            return jobs;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the schedule did not run: {jobs:?}"
+            "the {kind} jobs did not end: {jobs:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
+    let b = spawn_app().await;
+    let wb = World::new(&b).await;
+    schedule_ran(&b).await;
+    let hostile = spawn_hostile().await;
+    let created = b
+        .post(
+            &wb.coordinator,
+            "/api/v1/federation/peers",
+            peer_body("Slow", &format!("{hostile}/slow500/"), Uuid::new_v4(), "tok_slow"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let peer = id_of(&created.body);
+    let failures = async |b: &TestApp| {
+        let view = b
+            .get(&wb.coordinator, &format!("/api/v1/federation/peers/{peer}"))
+            .await;
+        view.ok()["failures"].as_i64().unwrap()
+    };
+
+    let runs = futures_util::future::join_all((0..4).map(|_| b.app.pull_peer(peer))).await;
+    let ran: Vec<_> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(ran.len(), 1, "{runs:?}");
+    assert_eq!(ran[0].error.as_deref(), Some("the peer answered 500"));
+    for refused in runs.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            refused
+                .to_string()
+                .contains("another pull of this peer is under way"),
+            "{refused}"
+        );
+    }
+    assert_eq!(failures(&b).await, 1);
+
+    // Queued by a schedule that saw the peer due, before the run above moved it on: nothing runs.
+    let job = |if_due: bool| {
+        app::jobs::JobRequest::new(
+            app::federation::PULL_KIND,
+            json!({"peer_id": peer, "if_due": if_due}),
+        )
+    };
+    assert_eq!(b.app.enqueue(vec![job(true)]).await.unwrap(), 1);
+    assert_eq!(jobs_ended(&b, app::federation::PULL_KIND, 1).await.len(), 1);
+    assert_eq!(failures(&b).await, 1);
+    // The same job asked for now runs (and so the one above would have).
+    assert_eq!(b.app.enqueue(vec![job(false)]).await.unwrap(), 1);
+    assert_eq!(jobs_ended(&b, app::federation::PULL_KIND, 2).await.len(), 2);
+    assert_eq!(failures(&b).await, 2);
+    // Each run gave its claim back: a pull now runs again.
+    let again = b.app.pull_peer(peer).await.unwrap();
+    assert_eq!(again.error.as_deref(), Some("the peer answered 500"));
+    assert_eq!(failures(&b).await, 3);
 }
 
 #[tokio::test]

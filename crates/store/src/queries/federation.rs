@@ -2,7 +2,7 @@
 
 use super::This;
 use super::readers::reader_query_as;
-use crate::federation::{FederationStore, PeerRow, PeerRunEnd, PulledPage, PushedEnvelope};
+use crate::federation::{FederationStore, PeerRow, PeerRun, PeerRunEnd, PulledPage, PushedEnvelope};
 use crate::taxii::StixObjectRow;
 use crate::{AuditEvent, Backend, Page, Result, StoreError};
 use async_trait::async_trait;
@@ -55,7 +55,7 @@ async fn end_run(pool: &sqlx::Pool<super::Db>, peer_id: Uuid, end: &PeerRunEnd, 
         } => (
             format!(
                 "UPDATE federation_peers SET {p}last_success_at = $2, {p}next_run_at = $3, {p}failures = 0, \
-                 {p}last_error = $4, {p}last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1"
+                 {p}claimed_until = NULL, {p}last_error = $4, {p}last_error_at = CASE WHEN $4 IS NULL THEN NULL ELSE $2 END WHERE id = $1"
             ),
             at,
             next_run_at,
@@ -68,7 +68,7 @@ async fn end_run(pool: &sqlx::Pool<super::Db>, peer_id: Uuid, end: &PeerRunEnd, 
         } => (
             format!(
                 "UPDATE federation_peers SET {p}last_error_at = $2, {p}next_run_at = $3, {p}last_error = $4, \
-                 {p}failures = {p}failures + 1 WHERE id = $1"
+                 {p}failures = {p}failures + 1, {p}claimed_until = NULL WHERE id = $1"
             ),
             at,
             next_run_at,
@@ -220,8 +220,41 @@ impl FederationStore for This {
         Ok(written)
     }
 
+    async fn claim_peer_run(
+        &self,
+        peer_id: Uuid,
+        run: PeerRun,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        if_due: bool,
+    ) -> Result<bool> {
+        // A push that never ran has no due time: it is due.
+        let p = run.prefix();
+        let claimed = sqlx::query(&format!(
+            "UPDATE federation_peers SET {p}claimed_until = $2 WHERE id = $1 AND enabled \
+             AND ({p}claimed_until IS NULL OR {p}claimed_until <= $3) \
+             AND (NOT $4 OR {p}next_run_at IS NULL OR {p}next_run_at <= $3)"
+        ))
+        .bind(peer_id)
+        .bind(until)
+        .bind(now)
+        .bind(if_due)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn release_peer_run(&self, peer_id: Uuid, run: PeerRun) -> Result<()> {
+        let p = run.prefix();
+        sqlx::query(&format!("UPDATE federation_peers SET {p}claimed_until = NULL WHERE id = $1"))
+            .bind(peer_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn end_peer_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        end_run(&self.pool, peer_id, end, "").await
+        end_run(&self.pool, peer_id, end, PeerRun::Pull.prefix()).await
     }
 
     async fn pending_intake(&self, peer_id: Uuid, limit: i64) -> Result<Vec<StixObjectRow>> {
@@ -304,6 +337,6 @@ impl FederationStore for This {
     }
 
     async fn end_push_run(&self, peer_id: Uuid, end: &PeerRunEnd) -> Result<()> {
-        end_run(&self.pool, peer_id, end, "push_").await
+        end_run(&self.pool, peer_id, end, PeerRun::Push.prefix()).await
     }
 }
