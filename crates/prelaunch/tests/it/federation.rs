@@ -455,6 +455,7 @@ async fn jobs_ended(t: &TestApp, kind: &str, at_least: usize) -> Vec<store::Job>
 async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
     let b = spawn_app().await;
     let wb = World::new(&b).await;
+    // The runs below are the test's own: no scheduled run of the peer may claim it first.
     schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
     let created = b
@@ -511,7 +512,7 @@ async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
 async fn hostile_peers_are_recorded_and_write_nothing_half() {
     let b = spawn_app().await;
     let wb = World::new(&b).await;
-    // Each run below is the test's own: a scheduled pull beside it would count a second failure.
+    // Each run below is the test's own: a scheduled pull of the same peer would hold it and refuse it.
     schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
     // A port nothing listens on.
@@ -746,7 +747,7 @@ async fn hostile_peers_refusing_a_push_keep_the_cursor() {
     let b = spawn_app().await;
     let wb = World::new(&b).await;
     publish_advisory(&b, &wb, "green").await;
-    // Each push below is the test's own: a scheduled one beside it would count a second failure.
+    // Each push below is the test's own: a scheduled one of the same peer would hold it and refuse it.
     schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
     let down = {
