@@ -38,6 +38,7 @@ mod exchange_import;
 mod exchange_osv;
 mod exchange_osv_archive;
 mod federation;
+mod federation_hostile;
 mod findings_life;
 mod gateway;
 mod gateway_inproc;
