@@ -9,9 +9,11 @@ use crate::model::{Model, ModelError};
 use crate::sample::{Sample, SampleId, Target};
 use crate::solve::{Attempt, Plan, Tools, solve};
 use async_trait::async_trait;
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::future::{Fuse, FusedFuture, FutureExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::pin::pin;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -171,7 +173,7 @@ pub struct Run<'a> {
 }
 
 /// Runs `items` (in their order, many at once); `cancel` turning true stops starting new ones and drops those in
-/// progress. `progress` is told after each record.
+/// progress (those already ended are still handed to the sink). `progress` is told after each record.
 pub async fn run(
     run: &Run<'_>,
     items: &[WorkItem],
@@ -202,44 +204,89 @@ pub async fn run(
     };
     let mut pending = items.iter();
     let mut running = FuturesUnordered::new();
+    // Ended items wait here for the sink, which takes one at a time. Its write is polled together with the
+    // items in progress, never instead of them: an item left unpolled could hold what the write waits for (a
+    // database connection the pool handed to it, say), and then neither would go on.
+    let mut ended: VecDeque<SampleRecord> = VecDeque::new();
+    let mut writing = pin!(Fuse::terminated());
     loop {
-        while running.len() < run.config.samples_at_once.max(1) && !*cancel.borrow() {
+        while running.len() + ended.len() < run.config.samples_at_once.max(1) && !*cancel.borrow() {
             let Some(item) = pending.next() else { break };
             let grader = grader.as_ref().map(|g| g as &dyn Model);
             running.push(one(run, *item, &managed, grader));
         }
-        if running.is_empty() {
-            return if *cancel.borrow() {
-                RunEnd::Cancelled
-            } else {
-                RunEnd::Completed
-            };
-        }
-        let out = tokio::select! {
-            biased;
-            _ = cancelled(&mut cancel) => return RunEnd::Cancelled,
-            Some(out) = running.next() => out,
-        };
-        let record = match out {
-            Ok(record) => record,
-            Err(reason) => return RunEnd::AccessEnded(reason),
-        };
-        state.done += 1;
-        match record.value() {
-            Some(v) => {
-                state.scored += 1;
-                state.score_sum += v;
+        if writing.is_terminated() {
+            match ended.pop_front() {
+                Some(record) => writing.set(write(run.sink, record).fuse()),
+                None if running.is_empty() => {
+                    return if *cancel.borrow() {
+                        RunEnd::Cancelled
+                    } else {
+                        RunEnd::Completed
+                    };
+                }
+                None => {}
             }
-            None => state.errors += 1,
         }
-        if let Err(e) = run.sink.record(record).await {
-            return RunEnd::SinkFailed(e);
+        let event = tokio::select! {
+            biased;
+            _ = cancelled(&mut cancel) => None,
+            written = &mut writing => Some(Ok(written)),
+            Some(out) = running.next() => Some(Err(out)),
+        };
+        match event {
+            // Those in progress are dropped; those that ended are kept.
+            None => {
+                drop(running);
+                if !writing.is_terminated() {
+                    let written = (&mut writing).await;
+                    if let Err(e) = recorded(&mut state, written) {
+                        return RunEnd::SinkFailed(e);
+                    }
+                }
+                for record in ended {
+                    if let Err(e) = recorded(&mut state, write(run.sink, record).await) {
+                        return RunEnd::SinkFailed(e);
+                    }
+                }
+                return RunEnd::Cancelled;
+            }
+            Some(Ok(written)) => {
+                if let Err(e) = recorded(&mut state, written) {
+                    return RunEnd::SinkFailed(e);
+                }
+            }
+            Some(Err(Ok(record))) => {
+                ended.push_back(record);
+                continue;
+            }
+            Some(Err(Err(reason))) => return RunEnd::AccessEnded(reason),
         }
         state.elapsed = started.elapsed();
         state.throttled = control.throttled();
         state.concurrency = control.limit();
         progress(&state);
     }
+}
+
+/// Hands one record to the sink; the record's value (`None` for an error) comes back with the outcome.
+async fn write(sink: &dyn Sink, record: SampleRecord) -> (Option<f64>, Result<(), String>) {
+    let value = record.value();
+    (value, sink.record(record).await)
+}
+
+/// Counts a record the sink took into `state`.
+fn recorded(state: &mut Progress, (value, written): (Option<f64>, Result<(), String>)) -> Result<(), String> {
+    written?;
+    state.done += 1;
+    match value {
+        Some(v) => {
+            state.scored += 1;
+            state.score_sum += v;
+        }
+        None => state.errors += 1,
+    }
+    Ok(())
 }
 
 /// Returns once `cancel` is true; never if its sender is gone without cancelling.

@@ -349,3 +349,62 @@ async fn ends_time_limits_throttling_and_failures() {
         RunEnd::SinkFailed("the disk is full".into())
     );
 }
+
+/// The model and the sink share one scarce thing, as calls through the gateway and result writes share the
+/// database pool. A sample handed it while the sink waits must still be polled, or neither goes on.
+#[tokio::test(start_paused = true)]
+async fn a_sink_waiting_for_what_a_sample_was_handed_does_not_stall_the_run() {
+    struct Holding {
+        upstream: Upstream,
+        scarce: std::sync::Arc<tokio::sync::Semaphore>,
+    }
+    #[async_trait]
+    impl Model for Holding {
+        fn name(&self) -> &str {
+            "holding"
+        }
+        async fn generate(&self, request: &GenerateRequest) -> Result<ModelOutput, ModelError> {
+            let _held = self.scarce.acquire().await.unwrap();
+            self.upstream.generate(request).await
+        }
+    }
+    struct Waiting {
+        kept: Kept,
+        scarce: std::sync::Arc<tokio::sync::Semaphore>,
+    }
+    #[async_trait]
+    impl Sink for Waiting {
+        async fn record(&self, record: SampleRecord) -> Result<(), String> {
+            let _held = self.scarce.acquire().await.unwrap();
+            self.kept.record(record).await
+        }
+    }
+
+    let (plan, samples) = (plan(""), samples(20));
+    let items = work_items(samples.len(), 1);
+    let scarce = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+    let model = Holding {
+        upstream: Upstream::new(),
+        scarce: scarce.clone(),
+    };
+    let sink = Waiting {
+        kept: Kept::default(),
+        scarce,
+    };
+    let r = Run {
+        plan: &plan,
+        samples: &samples,
+        model: &model,
+        grader: None,
+        environment: &NoSandbox,
+        sink: &sink,
+        config: RunConfig {
+            samples_at_once: 4,
+            ..RunConfig::default()
+        },
+    };
+    // Stalled, the run would wait for ever; the paused clock jumps to this limit instead.
+    let end = tokio::time::timeout(Duration::from_secs(600), run(&r, &items, never(), &no_progress)).await;
+    assert_eq!(end, Ok(RunEnd::Completed), "the run stalled");
+    assert_eq!(sink.kept.taken().len(), 20);
+}
