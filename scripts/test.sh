@@ -210,7 +210,9 @@ fi
 export PRELAUNCH_TEST_SCHEMATHESIS="$SCHEMATHESIS_VENV/bin/schemathesis"
 "$PRELAUNCH_TEST_SCHEMATHESIS" --version
 for backend in sqlite postgres; do
-  if ! PRELAUNCH_TEST_BACKEND=$backend cargo nextest run -p prelaunch --no-fail-fast --run-ignored only \
+  # `--workspace` as above: with `-p prelaunch` cargo unifies features over fewer crates and builds everything
+  # again (five minutes here) for the same test.
+  if ! PRELAUNCH_TEST_BACKEND=$backend cargo nextest run --workspace --no-fail-fast --run-ignored only \
     -E 'test(/^schemathesis::/)'; then
     failed+=("schemathesis-$backend")
   fi
