@@ -40,6 +40,8 @@ pub struct PeerRow {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// Set while a pull holds the peer: when its claim lapses at the latest.
+    pub claimed_until: Option<DateTime<Utc>>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -59,6 +61,8 @@ pub struct PushState {
     pub push_last_success_at: Option<DateTime<Utc>>,
     pub push_last_error: Option<String>,
     pub push_last_error_at: Option<DateTime<Utc>>,
+    /// Set while a push holds the peer: when its claim lapses at the latest.
+    pub push_claimed_until: Option<DateTime<Utc>>,
 }
 
 /// An envelope the peer answered with a completed status: the cursor moves past its last object.

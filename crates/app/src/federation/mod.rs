@@ -74,6 +74,8 @@ pub struct PeerView {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// While a pull of the peer runs (a "pull now" is then refused): the latest it may hold the peer.
+    pub pull_under_way_until: Option<DateTime<Utc>>,
     /// Publishing: the date added (ours) of the last object the peer completed, how many it accepted, and
     /// the state of the push runs (as for pulls).
     pub push_cursor: Option<DateTime<Utc>>,
@@ -83,12 +85,15 @@ pub struct PeerView {
     pub push_last_success_at: Option<DateTime<Utc>>,
     pub push_last_error: Option<String>,
     pub push_last_error_at: Option<DateTime<Utc>>,
+    /// While a push to the peer runs: the latest it may hold the peer.
+    pub push_under_way_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<PeerRow> for PeerView {
-    fn from(p: PeerRow) -> Self {
+impl PeerView {
+    /// The peer as it stands at `now` (a run's claim that has lapsed shows as none).
+    fn at(p: PeerRow, now: DateTime<Utc>) -> Self {
         PeerView {
             id: p.id,
             name: p.name,
@@ -106,6 +111,7 @@ impl From<PeerRow> for PeerView {
             last_success_at: p.last_success_at,
             last_error: p.last_error,
             last_error_at: p.last_error_at,
+            pull_under_way_until: held(p.claimed_until, now),
             push_cursor: p.push_cursor,
             pushed_objects: p.push.pushed_objects,
             push_next_run_at: p.push.push_next_run_at,
@@ -113,10 +119,16 @@ impl From<PeerRow> for PeerView {
             push_last_success_at: p.push.push_last_success_at,
             push_last_error: p.push.push_last_error,
             push_last_error_at: p.push.push_last_error_at,
+            push_under_way_until: held(p.push.push_claimed_until, now),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
     }
+}
+
+/// A run's claim on a peer while it holds (`None` once it has lapsed or was given back).
+fn held(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    until.filter(|until| *until > now)
 }
 
 /// A new peer as a coordinator gives it. Deliberately not `Debug`: it holds the token.
@@ -323,6 +335,7 @@ impl App {
             last_success_at: None,
             last_error: None,
             last_error_at: None,
+            claimed_until: None,
             created_by: caller.user_id(),
             created_at: now,
             updated_at: now,
@@ -342,18 +355,25 @@ impl App {
             }),
         );
         self.store.create_peer(&peer, &event).await?;
-        Ok(peer.into())
+        Ok(PeerView::at(peer, now))
     }
 
     pub async fn list_peers(&self, caller: &Caller, page: &PageRequest) -> AppResult<Paged<PeerView>> {
         Self::require_federation(caller)?;
         let (limit, fetch) = page.by_id()?;
         let rows = self.store.list_peers(&fetch).await?;
-        Ok(paginate(rows, limit, |p| p.id.to_string(), PeerView::from))
+        let now = self.clock.now();
+        Ok(paginate(
+            rows,
+            limit,
+            |p| p.id.to_string(),
+            |p| PeerView::at(p, now),
+        ))
     }
 
     pub async fn get_peer(&self, caller: &Caller, id: Uuid) -> AppResult<PeerView> {
-        Ok(self.managed_peer(caller, id).await?.into())
+        let peer = self.managed_peer(caller, id).await?;
+        Ok(PeerView::at(peer, self.clock.now()))
     }
 
     pub async fn update_peer(&self, caller: &Caller, id: Uuid, change: PeerChange) -> AppResult<PeerView> {
@@ -426,7 +446,7 @@ impl App {
             }),
         );
         self.store.update_peer(&peer, &event).await?;
-        Ok(peer.into())
+        Ok(PeerView::at(peer, now))
     }
 
     pub async fn delete_peer(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
@@ -442,16 +462,20 @@ impl App {
         Ok(())
     }
 
-    /// Queues a pull of the peer now (a coordinator's "pull now"); returns at once.
+    /// Queues a pull of the peer now (a coordinator's "pull now"); returns at once. Refused while a pull
+    /// holds the peer: the queued one would find it held and do nothing.
     pub async fn queue_peer_pull(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         let peer = self.managed_peer(caller, id).await?;
-        self.enqueue(vec![pull::job(
-            PULL_KIND,
-            &peer,
-            self.clock.now(),
-            pull::Claim::Now,
-        )])
-        .await?;
+        let now = self.clock.now();
+        if let Some(until) = held(peer.claimed_until, now) {
+            return Err(AppError::Conflict(format!(
+                "a pull of this peer is under way (it holds the peer until {} at the latest); its outcome will \
+                 show on the peer",
+                until.format("%Y-%m-%dT%H:%M:%SZ")
+            )));
+        }
+        self.enqueue(vec![pull::job(PULL_KIND, &peer, now, pull::Claim::Now)])
+            .await?;
         Ok(())
     }
 }

@@ -183,6 +183,64 @@ async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
     let again = b.app.pull_peer(peer).await.unwrap();
     assert_eq!(again.error.as_deref(), Some("the peer answered 500"));
     assert_eq!(failures(&b).await, 3);
+
+    // A run under way (here one that another process holds) shows on the peer until it ends, and a pull asked
+    // for now is refused, saying why, rather than queued to find the peer held and do nothing.
+    let path = format!("/api/v1/federation/peers/{peer}");
+    let held = async |b: &TestApp| {
+        let view = b.get(&wb.coordinator, &path).await;
+        let at = |field: &str| {
+            view.ok()[field]
+                .as_str()
+                .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+        };
+        (at("pull_under_way_until"), at("push_under_way_until"))
+    };
+    let pull_now = async |b: &TestApp| b.post(&wb.coordinator, &format!("{path}/pull"), json!({})).await;
+    let now = b.app.clock.now();
+    let until = now + chrono::Duration::minutes(30);
+    assert_eq!(held(&b).await, (None, None));
+    for run in [store::PeerRun::Pull, store::PeerRun::Push] {
+        assert!(
+            b.app
+                .store
+                .claim_peer_run(peer, run, now, until, false)
+                .await
+                .unwrap()
+        );
+    }
+    let (pull, push) = held(&b).await;
+    let near = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.is_some_and(|t| (t - until).num_milliseconds().abs() < 1)
+    };
+    assert!(near(pull) && near(push), "{pull:?} {push:?} against {until}");
+    let refused = pull_now(&b).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .to_string()
+            .contains("a pull of this peer is under way"),
+        "{}",
+        refused.body
+    );
+    for run in [store::PeerRun::Pull, store::PeerRun::Push] {
+        b.app.store.release_peer_run(peer, run).await.unwrap();
+    }
+    assert_eq!(held(&b).await, (None, None));
+    // A claim whose holder died shows as none once it has lapsed, and does not refuse a pull.
+    let lapsed = now - chrono::Duration::seconds(1);
+    assert!(
+        b.app
+            .store
+            .claim_peer_run(peer, store::PeerRun::Pull, now, lapsed, false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(held(&b).await, (None, None));
+    assert_eq!(pull_now(&b).await.status, StatusCode::ACCEPTED);
+    assert_eq!(jobs_ended(&b, app::federation::PULL_KIND, 3).await.len(), 3);
+    assert_eq!(failures(&b).await, 4, "the pull asked for now ran");
 }
 
 #[tokio::test]

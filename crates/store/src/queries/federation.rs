@@ -18,8 +18,9 @@ const INSERT_COLUMNS: &str = "id, name, api_root, collection_id, username, seale
 
 const PEER_COLUMNS: &str = "id, name, api_root, collection_id, username, sealed_secret, tlp, interval_seconds, \
      enabled, publish_collection_id, pull_cursor, push_cursor, next_run_at, failures, pulled_objects, \
-     last_success_at, last_error, last_error_at, created_by, created_at, updated_at, push_cursor_id, \
-     push_next_run_at, push_failures, pushed_objects, push_last_success_at, push_last_error, push_last_error_at";
+     last_success_at, last_error, last_error_at, claimed_until, created_by, created_at, updated_at, \
+     push_cursor_id, push_next_run_at, push_failures, pushed_objects, push_last_success_at, push_last_error, \
+     push_last_error_at, push_claimed_until";
 
 const OBJECT_COLUMNS: &str = "id, tlp, stix_id, stix_type, spec_version, version, date_added, body, added_org, \
      added_by, advisory_id, case_id, report_id";
