@@ -11,6 +11,8 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: sqlx::PgPool,
+    /// Write transactions (`begin`): the same pool, as PostgreSQL runs writers side by side.
+    writer: sqlx::PgPool,
 }
 
 impl PostgresStore {
@@ -34,7 +36,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

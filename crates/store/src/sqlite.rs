@@ -9,6 +9,10 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// Write transactions (`begin`), one at a time on one connection of their own. Its page cache stays warm,
+    /// where a connection's cache is dropped whenever another connection has committed; and writers wait their
+    /// turn in the pool's queue, in order, where they would sleep in SQLite's busy handler.
+    writer: sqlx::SqlitePool,
 }
 
 impl SqliteStore {
@@ -21,15 +25,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // An embedded file's connection is not lost the way a socket is: no ping (a round trip to the
+        // connection's thread) before every use.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            // An embedded file's connection is not lost the way a socket is: no ping (a round trip to the
-            // connection's thread) before every use.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 }
 

@@ -21,13 +21,14 @@ impl This {
     /// A transaction that writes. On SQLite it takes the write lock when it begins (`BEGIN IMMEDIATE`): a
     /// transaction that reads before it writes would otherwise fail with "database is locked" at its first
     /// write whenever another connection wrote meanwhile (an upgrade cannot wait), where now it waits its turn
-    /// within the busy timeout. PostgreSQL's row locks need nothing of the kind.
+    /// within the busy timeout. PostgreSQL's row locks need nothing of the kind. It runs on the store's
+    /// `writer` pool (see each backend's `connect`).
     pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, Db>> {
         let statement = match Self::BACKEND {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        Ok(self.pool.begin_with(statement).await?)
+        Ok(self.writer.begin_with(statement).await?)
     }
 
     /// Runs one statement and records `event` with it, in one transaction. With `one: Some(what)` the
