@@ -7,6 +7,9 @@ use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Pages (4 KiB each) the WAL may hold before a commit copies it into the database file: 40 MiB at most.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     /// Write transactions (`begin`), one at a time on one connection of their own. Its page cache stays warm,
@@ -24,6 +27,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // SQLite copies the WAL into the database file (and syncs both) on the commit that takes the WAL
+            // past this many pages: every 1,000 by default, a few dozen intakes, and each time inside a
+            // writer's commit. Fewer, larger checkpoints write a page changed by many commits once.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
             .foreign_keys(true);
         // An embedded file's connection is not lost the way a socket is: no ping (a round trip to the
         // connection's thread) before every use.
