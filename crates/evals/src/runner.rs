@@ -210,7 +210,12 @@ pub async fn run(
     let mut ended: VecDeque<SampleRecord> = VecDeque::new();
     let mut writing = pin!(Fuse::terminated());
     loop {
-        while running.len() + ended.len() < run.config.samples_at_once.max(1) && !*cancel.borrow() {
+        let stopping = *cancel.borrow();
+        if stopping {
+            // Those in progress are dropped; those that ended are still written below before the run ends.
+            running.clear();
+        }
+        while running.len() + ended.len() < run.config.samples_at_once.max(1) && !stopping {
             let Some(item) = pending.next() else { break };
             let grader = grader.as_ref().map(|g| g as &dyn Model);
             running.push(one(run, *item, &managed, grader));
@@ -219,7 +224,7 @@ pub async fn run(
             match ended.pop_front() {
                 Some(record) => writing.set(write(run.sink, record).fuse()),
                 None if running.is_empty() => {
-                    return if *cancel.borrow() {
+                    return if stopping {
                         RunEnd::Cancelled
                     } else {
                         RunEnd::Completed
@@ -230,27 +235,12 @@ pub async fn run(
         }
         let event = tokio::select! {
             biased;
-            _ = cancelled(&mut cancel) => None,
+            _ = cancelled(&mut cancel), if !stopping => None,
             written = &mut writing => Some(Ok(written)),
             Some(out) = running.next() => Some(Err(out)),
         };
         match event {
-            // Those in progress are dropped; those that ended are kept.
-            None => {
-                drop(running);
-                if !writing.is_terminated() {
-                    let written = (&mut writing).await;
-                    if let Err(e) = recorded(&mut state, written) {
-                        return RunEnd::SinkFailed(e);
-                    }
-                }
-                for record in ended {
-                    if let Err(e) = recorded(&mut state, write(run.sink, record).await) {
-                        return RunEnd::SinkFailed(e);
-                    }
-                }
-                return RunEnd::Cancelled;
-            }
+            None => continue,
             Some(Ok(written)) => {
                 if let Err(e) = recorded(&mut state, written) {
                     return RunEnd::SinkFailed(e);

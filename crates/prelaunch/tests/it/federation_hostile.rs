@@ -199,15 +199,16 @@ async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
     let pull_now = async |b: &TestApp| b.post(&wb.coordinator, &format!("{path}/pull"), json!({})).await;
     let now = b.app.clock.now();
     let until = now + chrono::Duration::minutes(30);
+    let claim = async |run, until| {
+        b.app
+            .store
+            .claim_peer_run(peer, run, now, until, false)
+            .await
+            .unwrap()
+    };
     assert_eq!(held(&b).await, (None, None));
     for run in [store::PeerRun::Pull, store::PeerRun::Push] {
-        assert!(
-            b.app
-                .store
-                .claim_peer_run(peer, run, now, until, false)
-                .await
-                .unwrap()
-        );
+        assert!(claim(run, until).await);
     }
     let (pull, push) = held(&b).await;
     let near = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -229,14 +230,7 @@ async fn runs_of_one_peer_claim_it_so_they_never_overlap_or_repeat() {
     }
     assert_eq!(held(&b).await, (None, None));
     // A claim whose holder died shows as none once it has lapsed, and does not refuse a pull.
-    let lapsed = now - chrono::Duration::seconds(1);
-    assert!(
-        b.app
-            .store
-            .claim_peer_run(peer, store::PeerRun::Pull, now, lapsed, false)
-            .await
-            .unwrap()
-    );
+    assert!(claim(store::PeerRun::Pull, now - chrono::Duration::seconds(1)).await);
     assert_eq!(held(&b).await, (None, None));
     assert_eq!(pull_now(&b).await.status, StatusCode::ACCEPTED);
     assert_eq!(jobs_ended(&b, app::federation::PULL_KIND, 3).await.len(), 3);
