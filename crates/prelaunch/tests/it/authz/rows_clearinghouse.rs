@@ -353,7 +353,8 @@ pub(super) fn rows() -> Vec<Row> {
         Row {
             op: "POST /api/v1/federation/peers/{id}/pull",
             case: "",
-            fresh: Fresh::Nothing,
+            // A peer of its own for each: a pull another caller queued may hold the peer (409 while it runs).
+            fresh: Fresh::Peer,
             request: |ids, _| Req {
                 method: Method::POST,
                 path: format!("/api/v1/federation/peers/{}/pull", ids.peer),
