@@ -35,8 +35,9 @@ pub struct ClearinghouseArgs {
     /// The share of them that repeat an earlier report.
     #[arg(long, default_value_t = 0.3)]
     pub duplicates: f64,
-    /// Concurrent intake tasks.
-    #[arg(long, default_value_t = 4)]
+    /// Concurrent intake tasks: reporters submitting at once (each files its next report when its last is
+    /// answered).
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Reporting organisations (the reports go to them in turn).
     #[arg(long, default_value_t = 20)]
@@ -170,11 +171,16 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         active += phase.elapsed().as_secs_f64();
         start = stop;
         let measured = measure_storage(url, stop).await?;
+        let groups = app.intake_groups();
         eprintln!(
-            "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report)",
+            "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report); \
+             {} intake groups so far, {:.1} reports each on average, {} at most",
             stop as f64 / active,
             measured.bytes.iter().sum::<i64>() as f64 / 1_048_576.0,
-            measured.bytes.iter().sum::<i64>() as f64 / stop as f64
+            measured.bytes.iter().sum::<i64>() as f64 / stop as f64,
+            groups.groups,
+            groups.reports as f64 / groups.groups.max(1) as f64,
+            groups.largest
         );
         storage.push(measured);
     }

@@ -116,6 +116,8 @@ pub struct App {
     pub(crate) csaf_signer: Arc<tokio::sync::OnceCell<Arc<crate::clearinghouse::csaf_sign::Signer>>>,
     /// The bound on OSV archive builds and the cached public archive (`clearinghouse::osv_archive`).
     pub(crate) osv_archives: Arc<crate::clearinghouse::osv_archive::Archives>,
+    /// The reports waiting to be filed in the next group (`clearinghouse::intake_queue`).
+    pub(crate) intake_queue: Arc<crate::clearinghouse::IntakeQueue>,
 }
 
 impl App {
@@ -140,6 +142,7 @@ impl App {
             gateway: Arc::new(crate::gateway::Gateway::new(None, egress)),
             csaf_signer: Arc::default(),
             osv_archives: Arc::default(),
+            intake_queue: Arc::default(),
         }
     }
 

@@ -164,7 +164,18 @@ pub struct Decision {
 }
 
 /// How intake decides from the candidates it loaded (inside its transaction).
-pub type Decide<'a> = dyn for<'c> Fn(&'c [Candidate]) -> Decision + Send + Sync + 'a;
+pub trait Decider: Send + Sync {
+    fn decide(&self, candidates: &[Candidate]) -> Decision;
+}
+
+impl<F: Fn(&[Candidate]) -> Decision + Send + Sync> Decider for F {
+    fn decide(&self, candidates: &[Candidate]) -> Decision {
+        self(candidates)
+    }
+}
+
+/// A decision rule as the store takes it.
+pub type Decide<'a> = dyn Decider + 'a;
 
 /// A counter intake checks and increments: at most `max` reports in `scope` during the window.
 #[derive(Debug, Clone)]
@@ -291,11 +302,22 @@ pub trait ReportStore: Send + Sync + 'static {
         &self,
         intake: &Intake,
         decide: &Decide<'_>,
-    ) -> Result<std::result::Result<Filed, LimitReached>>;
+    ) -> Result<std::result::Result<Filed, LimitReached>> {
+        self.file_each(&[(intake, decide)])
+            .await?
+            .pop()
+            .ok_or(crate::StoreError::Corrupt("intake filed nothing"))
+    }
 
-    /// The stored reports intake would compare a fingerprint with (the same search as `file_report`'s),
-    /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
-    /// TLP read admits.
+    /// Files several reports in one transaction, in order, each as `file_report` files one and independently
+    /// of the others: a report a limit refuses is not stored (and takes no count), the others are. A later
+    /// report sees the earlier ones as candidates. The statements are per group, not per report, so filing
+    /// the reports that arrive together in one call is how intake keeps up with a flood.
+    async fn file_each(
+        &self,
+        batch: &[(&Intake, &Decide<'_>)],
+    ) -> Result<Vec<std::result::Result<Filed, LimitReached>>>;
+
     /// Files several reports in one transaction, in order, each as `file_report` files one (a later one sees
     /// the earlier ones as candidates); nothing is stored when a limit refuses one: `(index, limit)`.
     async fn file_reports(
@@ -305,6 +327,9 @@ pub trait ReportStore: Send + Sync + 'static {
     /// Where an imported report came from (none for a report filed here).
     async fn report_origin(&self, id: Uuid) -> Result<Option<ReportOrigin>>;
 
+    /// The stored reports intake would compare a fingerprint with (the same search as `file_report`'s),
+    /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
+    /// TLP read admits.
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>>;
     /// Counts one more in an intake counter unless it is full (false: full, nothing counted).
     async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool>;

@@ -176,18 +176,29 @@ impl App {
         Ok(next)
     }
 
+    /// The settings intake applies to a group of reports: the program's policy and the vendors' paces, two
+    /// reads.
+    pub(crate) async fn intake_settings(&self) -> AppResult<IntakeSettings> {
+        Ok(IntakeSettings {
+            policy: self.intake_policy().await?,
+            paces: self.store.vendor_paces().await?,
+        })
+    }
+}
+
+/// The intake policy and the vendors' paces in force, read once for a group of reports.
+pub(crate) struct IntakeSettings {
+    pub policy: IntakePolicy,
+    pub paces: Vec<VendorPace>,
+}
+
+impl IntakeSettings {
     /// The counters a report of `org` naming `products` is checked against: the organisation's daily limit,
     /// and the pace of every vendor whose product prefixes select one of the products.
-    pub(crate) async fn intake_limits(
-        &self,
-        policy: &IntakePolicy,
-        org: uuid::Uuid,
-        products: &[ProductId],
-        now: DateTime<Utc>,
-    ) -> AppResult<Vec<Limit>> {
+    pub(crate) fn limits(&self, org: uuid::Uuid, products: &[ProductId], now: DateTime<Utc>) -> Vec<Limit> {
         let day = day_start(now);
         let retry = retry_text(day);
-        let per_day = policy.intake_reports_per_day;
+        let per_day = self.policy.intake_reports_per_day;
         let mut limits = vec![Limit {
             counter: IntakeLimit {
                 scope: format!("org:{org}"),
@@ -200,10 +211,10 @@ impl App {
             ),
         }];
         if products.is_empty() {
-            return Ok(limits);
+            return limits;
         }
-        for pace in self.store.vendor_paces().await? {
-            if let Some(prefix) = selecting_prefix(&pace, products) {
+        for pace in &self.paces {
+            if let Some(prefix) = selecting_prefix(pace, products) {
                 limits.push(Limit {
                     counter: IntakeLimit {
                         scope: format!("vendor:{}", pace.org_id),
@@ -217,7 +228,7 @@ impl App {
                 });
             }
         }
-        Ok(limits)
+        limits
     }
 }
 

@@ -15,6 +15,7 @@ pub mod discussion;
 pub mod import;
 pub mod inbox;
 mod intake;
+mod intake_queue;
 pub mod metrics;
 pub mod osv;
 pub mod osv_archive;
@@ -31,6 +32,7 @@ mod zip;
 
 pub use attachments::*;
 pub use intake::*;
+pub use intake_queue::{IntakeGroups, IntakeQueue, MAX_GROUP};
 pub use reports::*;
 pub use triage::*;
 /// For federation's mapping of pulled objects to reports.

@@ -163,24 +163,19 @@ impl App {
     /// others in one transaction (a TAXII post); `filed` then finishes each one the store filed.
     pub(super) async fn prepare_report(&self, caller: &Caller, input: NewReport) -> AppResult<Prepared> {
         let v = self.checked_report(caller, &input).await?;
-        self.prepare_intake(caller, v, None, None).await
+        let mut p = self.prepare_intake(caller, v, None, None).await?;
+        p.settle(&self.intake_settings().await?);
+        Ok(p)
     }
 
     /// What follows the store's filing of a prepared report: its own STIX objects and its case's, made from
     /// what intake holds (the report as filed, with the case it ended in).
     pub(super) async fn filed(&self, p: &Prepared, filed: &store::Filed) {
-        let report = store::Report {
-            case_id: filed.case_id,
-            case_reference: filed.case_reference.clone(),
-            duplicate_of: filed.duplicate_of,
-            ..p.intake.report.clone()
-        };
-        self.record_filed_stix(&report, &p.intake.affected, filed.case_cve.as_deref())
-            .await;
+        self.record_filed_stix(&[(p, filed)]).await;
     }
 
-    /// Files a validated report: fingerprint, limits, one store transaction, and the answer's duplicates
-    /// (those the reporter may read).
+    /// Files a validated report: fingerprint, limits, and the store's transaction, with the other reports
+    /// arriving meanwhile (`intake_queue`); the answer's duplicates are those the reporter may read.
     pub(crate) async fn intake(
         &self,
         caller: &Caller,
@@ -188,12 +183,11 @@ impl App {
         finding: Option<Uuid>,
     ) -> AppResult<FiledView> {
         let prepared = self.prepare_intake(caller, v, finding, None).await?;
-        let decide = |candidates: &[Candidate]| prepared.decide(candidates);
-        let filed = match self.store.file_report(&prepared.intake, &decide).await? {
-            Ok(filed) => filed,
-            Err(store::LimitReached(i)) => return Err(prepared.limited(i)),
-        };
-        self.filed_view(caller, &prepared, filed).await
+        let (prepared, filed) = self.file_queued(prepared).await?;
+        match filed {
+            Ok(filed) => self.filed_view(caller, &prepared, filed).await,
+            Err(store::LimitReached(i)) => Err(prepared.limited(i)),
+        }
     }
 
     /// Files several validated reports in one store transaction: all of them, or none when a limit refuses
@@ -203,19 +197,14 @@ impl App {
         caller: &Caller,
         reports: Vec<(Validated, Option<ReportOrigin>)>,
     ) -> AppResult<Vec<FiledView>> {
+        let settings = self.intake_settings().await?;
         let mut prepared = Vec::with_capacity(reports.len());
         for (v, origin) in reports {
-            prepared.push(self.prepare_intake(caller, v, None, origin).await?);
+            let mut p = self.prepare_intake(caller, v, None, origin).await?;
+            p.settle(&settings);
+            prepared.push(p);
         }
-        let deciders: Vec<_> = prepared
-            .iter()
-            .map(|p| move |candidates: &[Candidate]| p.decide(candidates))
-            .collect();
-        let batch: Vec<(&Intake, &store::Decide<'_>)> = prepared
-            .iter()
-            .zip(&deciders)
-            .map(|(p, d)| (&p.intake, d as &store::Decide<'_>))
-            .collect();
+        let batch = batch_of(&prepared);
         let filed = match self.store.file_reports(&batch).await? {
             Ok(filed) => filed,
             Err((i, store::LimitReached(limit))) => {
@@ -225,6 +214,8 @@ impl App {
                 return Err(p.limited(limit));
             }
         };
+        let pairs: Vec<(&Prepared, &store::Filed)> = prepared.iter().zip(&filed).collect();
+        self.record_filed_stix(&pairs).await;
         let mut views = Vec::with_capacity(filed.len());
         for (p, f) in prepared.iter().zip(filed) {
             views.push(self.filed_view(caller, p, f).await?);
@@ -242,13 +233,6 @@ impl App {
     ) -> AppResult<Prepared> {
         let now = self.clock.now();
         let id = Uuid::now_v7();
-        // The program's intake settings, read once for the thresholds and the limits.
-        let policy_now = self.intake_policy().await?;
-        let thresholds = thresholds_of(&policy_now);
-        let products: Vec<ProductId> = v.affected.iter().map(|a| a.product.clone()).collect();
-        let limits = self
-            .intake_limits(&policy_now, caller.org_id(), &products, now)
-            .await?;
         let fingerprint = fingerprint_of(&v);
         let severity = [&v.cvss_v3, &v.cvss_v4]
             .into_iter()
@@ -332,7 +316,8 @@ impl App {
                 title: v.title,
                 sectors: v.sectors,
             }),
-            limits: limits.iter().map(|l| l.counter.clone()).collect(),
+            // Set by `Prepared::settle` from the settings in force when the report is filed.
+            limits: Vec::new(),
             event,
             open_event,
             join_event,
@@ -342,8 +327,8 @@ impl App {
             intake,
             fingerprint,
             affected: v.affected,
-            thresholds,
-            limits,
+            thresholds: Thresholds::default(),
+            limits: Vec::new(),
             now,
             scores: Scores {
                 cvss_v3: v.cvss_v3,
@@ -352,7 +337,7 @@ impl App {
         })
     }
 
-    /// The answer to filing: the duplicates listed are those the reporter may read.
+    /// The answer to filing (its STIX objects written): the duplicates listed are those the reporter may read.
     async fn filed_view(&self, caller: &Caller, p: &Prepared, filed: store::Filed) -> AppResult<FiledView> {
         let ids: Vec<Uuid> = filed.candidates.iter().map(|(id, _, _)| *id).collect();
         let readable = self
@@ -360,7 +345,6 @@ impl App {
             .readable_report_ids(&ids, &policy::tlp_audience(Some(caller)))
             .await?;
         let r = &p.intake.report;
-        self.filed(p, &filed).await;
         Ok(FiledView {
             id: r.id,
             kind: r.kind.as_str(),
@@ -699,12 +683,33 @@ pub(super) struct Prepared {
     scores: Scores,
 }
 
-impl Prepared {
-    pub(super) fn decide(&self, candidates: &[Candidate]) -> Decision {
+impl store::Decider for Prepared {
+    fn decide(&self, candidates: &[Candidate]) -> Decision {
         match &self.fingerprint {
             Some(f) => decide_from(f, &self.affected, candidates, self.thresholds),
             None => Decision::default(),
         }
+    }
+}
+
+/// Prepared reports as the store files them: each one's rows and decision rule.
+pub(super) fn batch_of<'a>(
+    prepared: impl IntoIterator<Item = &'a Prepared>,
+) -> Vec<(&'a Intake, &'a store::Decide<'a>)> {
+    prepared
+        .into_iter()
+        .map(|p| (&p.intake, p as &store::Decide<'a>))
+        .collect()
+}
+
+impl Prepared {
+    /// Applies the intake settings (read once for a group of reports): the duplicate thresholds, and the
+    /// counters the report is checked against.
+    pub(super) fn settle(&mut self, settings: &super::intake::IntakeSettings) {
+        self.thresholds = thresholds_of(&settings.policy);
+        let products: Vec<ProductId> = self.affected.iter().map(|a| a.product.clone()).collect();
+        self.limits = settings.limits(self.intake.report.org_id, &products, self.now);
+        self.intake.limits = self.limits.iter().map(|l| l.counter.clone()).collect();
     }
 
     /// The answer when the limit at this index refused the report.

@@ -115,12 +115,45 @@ impl App {
         }
     }
 
-    /// `record_report_stix` for a report just filed, from what intake holds: the report as stored, its
-    /// products and its case's CVE id; no read of the report.
-    pub(crate) async fn record_filed_stix(&self, r: &Report, affected: &[ReportAffected], cve: Option<&str>) {
-        let rows = report_rows_of(r, affected, cve, self.clock.now());
-        if let Err(e) = self.store_report_stix(r, rows).await {
-            tracing::error!(error = ?e, report = %r.id, "storing a report's STIX objects failed");
+    /// `record_report_stix` for reports just filed together, from what intake holds (each report as filed, its
+    /// products and its case's CVE id; no read of the reports), with the objects of the cases they are in: one
+    /// write. A failure is logged; the backfill writes what is missing.
+    pub(super) async fn record_filed_stix(&self, filed: &[(&super::reports::Prepared, &store::Filed)]) {
+        if filed.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let result = async {
+            let mut exports = Vec::with_capacity(filed.len() * 2);
+            let mut cases: Vec<Uuid> = Vec::new();
+            for (p, f) in filed {
+                let report = Report {
+                    case_id: f.case_id,
+                    case_reference: f.case_reference.clone(),
+                    duplicate_of: f.duplicate_of,
+                    ..p.intake.report.clone()
+                };
+                let rows = report_rows_of(&report, &p.intake.affected, f.case_cve.as_deref(), now);
+                exports.push((rows, report.version));
+                if let Some(case) = f.case_id.filter(|c| !cases.contains(c)) {
+                    cases.push(case);
+                }
+            }
+            // The cases' rows read side by side (each its own reads, on the pool).
+            exports.extend(
+                futures_util::future::try_join_all(cases.into_iter().map(|case| self.case_rows(case, now)))
+                    .await?,
+            );
+            let exports: Vec<(&[StixObjectRow], i64)> = exports
+                .iter()
+                .map(|(rows, version)| (rows.as_slice(), *version))
+                .collect();
+            self.store.add_stix_export(&exports).await?;
+            AppResult::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = ?e, reports = filed.len(), "storing filed reports' STIX objects failed");
         }
     }
 

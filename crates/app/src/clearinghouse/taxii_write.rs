@@ -343,15 +343,7 @@ impl App {
             let event = self.taxii_post_event(caller, collection.id, &status, stored);
             store::TaxiiPost { status, rows, event }
         };
-        let deciders: Vec<_> = prepared
-            .iter()
-            .map(|p| move |candidates: &[store::Candidate]| p.decide(candidates))
-            .collect();
-        let batch: Vec<(&store::Intake, &store::Decide<'_>)> = prepared
-            .iter()
-            .zip(&deciders)
-            .map(|(p, d)| (&p.intake, d as &store::Decide<'_>))
-            .collect();
+        let batch = super::reports::batch_of(&prepared);
         let (filed, post) = self.store.file_taxii_post(&batch, &record).await?;
         for (p, f) in prepared.iter().zip(&filed) {
             if let Ok(f) = f {

@@ -46,6 +46,7 @@ mod gateway_latency;
 mod gateway_limits;
 mod gateway_web;
 mod inspect_log;
+mod intake_groups;
 mod jobs;
 mod launch_dates;
 mod ledger;

@@ -71,11 +71,22 @@ pub(crate) async fn next_number(
     table: &str,
     year: i32,
 ) -> Result<i64> {
+    next_numbers(conn, table, year, 1).await
+}
+
+/// Takes `count` numbers of `year` in `table` at once: the first of them (the others follow it).
+pub(crate) async fn next_numbers(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    table: &str,
+    year: i32,
+    count: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(
-        "INSERT INTO {table} (year, next) VALUES ($1, 2) \
-         ON CONFLICT (year) DO UPDATE SET next = {table}.next + 1 RETURNING next - 1"
+        "INSERT INTO {table} (year, next) VALUES ($1, 1 + $2) \
+         ON CONFLICT (year) DO UPDATE SET next = {table}.next + $2 RETURNING next - $2"
     ))
     .bind(year)
+    .bind(count.max(1))
     .fetch_one(&mut *conn)
     .await?)
 }

@@ -13,6 +13,38 @@ use uuid::Uuid;
 
 type Conn = <Db as sqlx::Database>::Connection;
 
+/// A case to insert, with the reference taken for it and the CVE id it holds, if any.
+pub(super) struct CaseInsert<'a> {
+    pub case: &'a NewCase,
+    pub reference: String,
+    pub tlp: Tlp,
+    pub created_by: Uuid,
+    pub at: DateTime<Utc>,
+    pub cve: Option<&'a str>,
+}
+
+/// The most bound parameters one multi-row statement carries (both backends allow far more).
+const MAX_PARAMS: usize = 30_000;
+
+/// `head` followed by `VALUES` rows of `width` parameters each, `tail` after them, in as many statements as
+/// `MAX_PARAMS` needs (none for no rows).
+async fn insert_values<T>(
+    conn: &mut Conn,
+    head: &str,
+    tail: &str,
+    rows: &[T],
+    width: usize,
+    mut push: impl FnMut(sqlx::query_builder::Separated<'_, '_, Db, &'static str>, &T),
+) -> Result<()> {
+    for chunk in rows.chunks((MAX_PARAMS / width.max(1)).max(1)) {
+        let mut q = sqlx::QueryBuilder::<Db>::new(head);
+        q.push_values(chunk, &mut push);
+        q.push(tail);
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Opens a case in state `new`.
 pub(super) async fn insert_case(
     conn: &mut Conn,
@@ -22,21 +54,47 @@ pub(super) async fn insert_case(
     at: DateTime<Utc>,
 ) -> Result<String> {
     let reference = super::cases::case_reference(conn, case.year).await?;
-    sqlx::query(
-        "INSERT INTO cases (id, reference, title, summary, state, tlp, sectors, created_by, created_at, \
-         modified_at, version) VALUES ($1, $2, $3, '', 'new', $4, $5, $6, $7, $7, 1)",
-    )
-    .bind(case.id)
-    .bind(&reference)
-    .bind(&case.title)
-    .bind(tlp.as_str())
-    .bind(Json(&case.sectors))
-    .bind(created_by)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(reference)
+    let row = CaseInsert {
+        case,
+        reference,
+        tlp,
+        created_by,
+        at,
+        cve: None,
+    };
+    insert_cases(conn, std::slice::from_ref(&row)).await?;
+    Ok(row.reference)
 }
+
+/// Opens cases in state `new`, with the references taken for them.
+pub(super) async fn insert_cases(conn: &mut Conn, cases: &[CaseInsert<'_>]) -> Result<()> {
+    insert_values(
+        conn,
+        "INSERT INTO cases (id, reference, title, summary, state, tlp, sectors, created_by, created_at, \
+         modified_at, version, cve) ",
+        "",
+        cases,
+        9,
+        |mut row, c| {
+            row.push_bind(c.case.id)
+                .push_bind(c.reference.clone())
+                .push_bind(c.case.title.clone())
+                .push("''")
+                .push("'new'")
+                .push_bind(c.tlp.as_str())
+                .push_bind(Json(c.case.sectors.clone()))
+                .push_bind(c.created_by)
+                .push_bind(c.at)
+                .push_bind(c.at)
+                .push("1")
+                .push_bind(c.cve.map(str::to_owned));
+        },
+    )
+    .await
+}
+
+/// A case participant to add: (case, organisation, role, when, notified).
+pub(super) type ParticipantInsert<'a> = (Uuid, Uuid, &'a str, DateTime<Utc>, bool);
 
 /// Makes an organisation a participant of a case (nothing when it already is one), notified now when
 /// `notified`: a notified participant reads the case's objects under embargo.
@@ -48,30 +106,43 @@ pub(super) async fn add_participant(
     at: DateTime<Utc>,
     notified: bool,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) \
-         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN $4 END) ON CONFLICT (case_id, org_id) DO NOTHING",
-    )
-    .bind(case)
-    .bind(org)
-    .bind(role)
-    .bind(at)
-    .bind(notified)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    add_participants(conn, &[(case, org, role, at, notified)]).await
 }
 
-/// Names people for an object (TLP:RED).
-pub(super) async fn add_people(conn: &mut Conn, object: Uuid, people: &[Uuid]) -> Result<()> {
-    for person in people {
-        sqlx::query("INSERT INTO tlp_people (object_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(object)
-            .bind(person)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+/// `add_participant` for several at once; the first of a case and organisation counts.
+pub(super) async fn add_participants(conn: &mut Conn, rows: &[ParticipantInsert<'_>]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<&ParticipantInsert<'_>> = rows.iter().filter(|r| seen.insert((r.0, r.1))).collect();
+    insert_values(
+        conn,
+        "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) ",
+        " ON CONFLICT (case_id, org_id) DO NOTHING",
+        &rows,
+        5,
+        |mut row, (case, org, role, at, notified)| {
+            row.push_bind(*case)
+                .push_bind(*org)
+                .push_bind(role.to_string())
+                .push_bind(*at)
+                .push_bind(notified.then_some(*at));
+        },
+    )
+    .await
+}
+
+/// Names people for objects (TLP:RED): (object, person) pairs.
+pub(super) async fn add_people(conn: &mut Conn, pairs: &[(Uuid, Uuid)]) -> Result<()> {
+    insert_values(
+        conn,
+        "INSERT INTO tlp_people (object_id, user_id) ",
+        " ON CONFLICT DO NOTHING",
+        pairs,
+        2,
+        |mut row, (object, person)| {
+            row.push_bind(*object).push_bind(*person);
+        },
+    )
+    .await
 }
 
 /// Counts one more in an intake counter unless it is full; false when full (nothing changed).
@@ -87,6 +158,94 @@ pub(super) async fn take_count(conn: &mut Conn, limit: &IntakeLimit) -> Result<b
     .fetch_optional(&mut *conn)
     .await?;
     Ok(taken.is_some())
+}
+
+/// Checks and takes the intake counters of a group of reports at once, in order: each report takes one from
+/// every counter it names unless one of them is full, and then takes none and is refused by the first full one
+/// (`LimitReached` with its index). Three statements whatever the group's size: the counters not yet stored made
+/// at zero, all of them read (on PostgreSQL locked, in key order, so concurrent groups wait rather than lose
+/// counts), the new counts written.
+async fn take_counts(conn: &mut Conn, intakes: &[&Intake]) -> Result<Vec<Option<LimitReached>>> {
+    let mut keys: Vec<(&str, DateTime<Utc>)> = intakes
+        .iter()
+        .flat_map(|i| i.limits.iter().map(|l| (l.scope.as_str(), l.window_start)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(vec![None; intakes.len()]);
+    }
+    insert_values(
+        conn,
+        "INSERT INTO intake_counters (scope, window_start, count) ",
+        " ON CONFLICT (scope, window_start) DO NOTHING",
+        &keys,
+        2,
+        |mut row, (scope, at)| {
+            row.push_bind(scope.to_string()).push_bind(*at).push("0");
+        },
+    )
+    .await?;
+    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT scope, window_start, count FROM intake_counters WHERE ");
+    let mut or = q.separated(" OR ");
+    for (scope, at) in &keys {
+        or.push("(scope = ");
+        or.push_bind_unseparated(scope.to_string());
+        or.push_unseparated(" AND window_start = ");
+        or.push_bind_unseparated(*at);
+        or.push_unseparated(")");
+    }
+    q.push(" ORDER BY scope, window_start");
+    if This::BACKEND == crate::Backend::Postgres {
+        q.push(" FOR UPDATE");
+    }
+    let stored: Vec<(String, DateTime<Utc>, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let mut counts: std::collections::HashMap<(&str, DateTime<Utc>), i64> =
+        keys.iter().map(|k| (*k, 0)).collect();
+    for (scope, at, count) in &stored {
+        if let Some(c) = counts.get_mut(&(scope.as_str(), *at)) {
+            *c = *count;
+        }
+    }
+    let mut changed = std::collections::BTreeSet::new();
+    let mut outcomes = Vec::with_capacity(intakes.len());
+    for intake in intakes {
+        let mut taken: Vec<(&str, DateTime<Utc>)> = Vec::with_capacity(intake.limits.len());
+        let mut refused = None;
+        for (i, limit) in intake.limits.iter().enumerate() {
+            let key = (limit.scope.as_str(), limit.window_start);
+            let before = counts.get(&key).copied().unwrap_or(0);
+            let already = i64::try_from(taken.iter().filter(|k| **k == key).count()).unwrap_or(i64::MAX);
+            if before.saturating_add(already) >= limit.max {
+                refused = Some(LimitReached(i));
+                break;
+            }
+            taken.push(key);
+        }
+        if refused.is_none() {
+            for key in taken {
+                *counts.entry(key).or_insert(0) += 1;
+                changed.insert(key);
+            }
+        }
+        outcomes.push(refused);
+    }
+    let changed: Vec<((&str, DateTime<Utc>), i64)> = changed
+        .into_iter()
+        .map(|k| (k, counts.get(&k).copied().unwrap_or(0)))
+        .collect();
+    insert_values(
+        conn,
+        "INSERT INTO intake_counters (scope, window_start, count) ",
+        " ON CONFLICT (scope, window_start) DO UPDATE SET count = excluded.count",
+        &changed,
+        3,
+        |mut row, ((scope, at), count)| {
+            row.push_bind(scope.to_string()).push_bind(*at).push_bind(*count);
+        },
+    )
+    .await?;
+    Ok(outcomes)
 }
 
 /// Serialises intakes that could be duplicates of each other. PostgreSQL: a transaction-scoped advisory lock
@@ -133,334 +292,627 @@ pub(super) fn band_lock(band: usize, key: i64) -> i64 {
 /// The stored reports sharing an exact key or a band key with a fingerprint, newest first, with their
 /// fingerprints and products: two queries.
 pub(super) async fn candidates(conn: &mut Conn, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {
-    let (keys, bands) = (search.keys, search.bands);
-    if keys.is_empty() && bands.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = sqlx::QueryBuilder::<Db>::new(
-        "SELECT r.id, r.case_id, f.fingerprint FROM reports r \
-         JOIN report_fingerprints f ON f.report_id = r.id WHERE r.id IN (",
-    );
-    let mut first = true;
-    let mut union = |q: &mut sqlx::QueryBuilder<'_, Db>| {
-        if !first {
-            q.push(" UNION ");
+    Ok(candidates_of(conn, std::slice::from_ref(search))
+        .await?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// A stored report a search found: its id, case and fingerprint.
+type FoundRow = (Uuid, Option<Uuid>, Vec<u8>);
+
+/// The candidate search of `candidates_of`: one statement text whatever the searches (so each connection
+/// prepares it once). The searches' keys come as rows of `t` (search index, band or NULL for an exact key, key);
+/// a bucket's newest `$n` rows are those at or above its `$n`-th newest id, found by one index seek each.
+const CANDIDATE_SEARCH: &str = "found (s, report_id) AS (\
+     SELECT t.s, k.report_id FROM t JOIN report_keys k ON k.key = t.key WHERE t.band IS NULL \
+     AND k.report_id >= COALESCE((SELECT k2.report_id FROM report_keys k2 WHERE k2.key = t.key \
+     ORDER BY k2.report_id DESC LIMIT 1 OFFSET {key_offset}), {lowest}) \
+     UNION SELECT t.s, b.report_id FROM t JOIN report_bands b ON b.band = t.band AND b.key = t.key \
+     WHERE t.band IS NOT NULL AND b.report_id >= COALESCE((SELECT b2.report_id FROM report_bands b2 \
+     WHERE b2.band = t.band AND b2.key = t.key ORDER BY b2.report_id DESC LIMIT 1 OFFSET {band_offset}), {lowest})) \
+     SELECT f.s, r.id, r.case_id, p.fingerprint FROM found f JOIN reports r ON r.id = f.report_id \
+     JOIN report_fingerprints p ON p.report_id = r.id ORDER BY f.s, r.id DESC";
+
+/// `candidates` for several fingerprints at once: for each search, the stored reports sharing one of its keys
+/// (the newest `candidate_limit` per exact key and `band_limit` per band key, the newest `candidate_limit` in
+/// all), newest first. Two statements for a group of reports (one more for each further pair of limits).
+pub(super) async fn candidates_of(conn: &mut Conn, searches: &[CandidateSearch<'_>]) -> Result<Vec<Vec<Candidate>>> {
+    let mut found: Vec<Vec<FoundRow>> = vec![Vec::new(); searches.len()];
+    let mut limits: Vec<(i64, i64)> = searches
+        .iter()
+        .filter(|s| !s.keys.is_empty() || !s.bands.is_empty())
+        .map(|s| (s.candidate_limit.max(1), s.band_limit.max(1)))
+        .collect();
+    limits.sort_unstable();
+    limits.dedup();
+    for (key_limit, band_limit) in limits {
+        // (search, band, key) of every search with these limits.
+        let mut terms: Vec<(i32, Option<i32>, i64)> = Vec::new();
+        for (s, search) in searches.iter().enumerate() {
+            if (search.candidate_limit.max(1), search.band_limit.max(1)) != (key_limit, band_limit) {
+                continue;
+            }
+            let s = i32::try_from(s).map_err(|_| crate::StoreError::Corrupt("candidate search"))?;
+            terms.extend(search.keys.iter().map(|k| (s, None, *k)));
+            terms.extend(
+                search
+                    .bands
+                    .iter()
+                    .enumerate()
+                    .map(|(band, k)| (s, i32::try_from(band).ok(), *k)),
+            );
         }
-        first = false;
-    };
-    for (i, key) in keys.iter().enumerate() {
-        union(&mut q);
-        q.push("SELECT report_id FROM (SELECT report_id FROM report_keys WHERE key = ");
-        q.push_bind(*key);
-        q.push(" ORDER BY report_id DESC LIMIT ");
-        q.push_bind(search.candidate_limit);
-        q.push(format!(") k{i}"));
+        let search = CANDIDATE_SEARCH
+            .replace("{key_offset}", &(key_limit - 1).to_string())
+            .replace("{band_offset}", &(band_limit - 1).to_string());
+        // The terms go as one JSON array of `[search, band, key]`; the search's index reads back as INTEGER on
+        // SQLite, int4 on PostgreSQL.
+        let (terms_from, lowest) = match This::BACKEND {
+            crate::Backend::Sqlite => (
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
+                 FROM json_each($1)",
+                "X''",
+            ),
+            crate::Backend::Postgres => (
+                "SELECT (value->>0)::int4, (value->>1)::int4, (value->>2)::int8 \
+                 FROM jsonb_array_elements($1::text::jsonb)",
+                "'00000000-0000-0000-0000-000000000000'::uuid",
+            ),
+        };
+        let sql = format!(
+            "WITH t (s, band, key) AS ({terms_from}), {}",
+            search.replace("{lowest}", lowest)
+        );
+        let terms = serde_json::to_string(&terms).map_err(|_| crate::StoreError::Corrupt("candidate search"))?;
+        let rows: Vec<(i32, Uuid, Option<Uuid>, Vec<u8>)> =
+            sqlx::query_as(&sql).bind(terms).fetch_all(&mut *conn).await?;
+        for (s, id, case, fingerprint) in rows {
+            let s = usize::try_from(s).map_err(|_| crate::StoreError::Corrupt("candidate search"))?;
+            let (Some(list), Some(search)) = (found.get_mut(s), searches.get(s)) else {
+                return Err(crate::StoreError::Corrupt("candidate search"));
+            };
+            if i64::try_from(list.len()).unwrap_or(i64::MAX) < search.candidate_limit {
+                list.push((id, case, fingerprint));
+            }
+        }
     }
-    for (band, key) in bands.iter().enumerate() {
-        union(&mut q);
-        q.push("SELECT report_id FROM (SELECT report_id FROM report_bands WHERE band = ");
-        q.push_bind(i32::try_from(band).unwrap_or(i32::MAX));
-        q.push(" AND key = ");
-        q.push_bind(*key);
-        q.push(" ORDER BY report_id DESC LIMIT ");
-        q.push_bind(search.band_limit);
-        q.push(format!(") b{band}"));
+    let mut ids: Vec<Uuid> = found.iter().flatten().map(|(id, _, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut affected: std::collections::HashMap<Uuid, Vec<ReportAffected>> = std::collections::HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "SELECT report_id, idx, product, product_key, versions FROM report_affected WHERE report_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY report_id, idx");
+        let rows: Vec<ReportAffected> = q.build_query_as().fetch_all(&mut *conn).await?;
+        for a in rows {
+            affected.entry(a.report_id).or_default().push(a);
+        }
     }
-    q.push(") ORDER BY r.id DESC LIMIT ");
-    q.push_bind(search.candidate_limit);
-    let rows: Vec<(Uuid, Option<Uuid>, Vec<u8>)> = q.build_query_as().fetch_all(&mut *conn).await?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = sqlx::QueryBuilder::<Db>::new(
-        "SELECT report_id, idx, product, product_key, versions FROM report_affected WHERE report_id IN (",
-    );
-    let mut ids = q.separated(", ");
-    for (id, _, _) in &rows {
-        ids.push_bind(*id);
-    }
-    q.push(") ORDER BY report_id, idx");
-    let affected: Vec<ReportAffected> = q.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
+    Ok(found
         .into_iter()
-        .map(|(report_id, case_id, fingerprint)| Candidate {
-            report_id,
-            case_id,
-            fingerprint,
-            affected: affected
-                .iter()
-                .filter(|a| a.report_id == report_id)
-                .cloned()
-                .collect(),
+        .map(|list| {
+            list.into_iter()
+                .map(|(report_id, case_id, fingerprint)| Candidate {
+                    report_id,
+                    case_id,
+                    fingerprint,
+                    affected: affected.get(&report_id).cloned().unwrap_or_default(),
+                })
+                .collect()
         })
         .collect())
 }
 
-impl This {
-    /// `file_reports`' one transaction.
-    pub(super) async fn file_batch(
-        &self,
-        batch: &[(&Intake, &Decide<'_>)],
-    ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
-        let mut tx = self.begin().await?;
-        // Every report's keys at once, in key order, so that batches sharing keys wait rather than deadlock
-        // (each report takes its own again below, which a transaction already holding them passes through).
-        let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
-        lock_keys(&mut tx, &intakes).await?;
-        let mut all = Vec::with_capacity(batch.len());
-        for (i, (intake, decide)) in batch.iter().enumerate() {
-            match file_in(&mut tx, intake, decide).await? {
-                Ok(filed) => all.push(filed),
-                // Dropping the transaction rolls back the reports filed before this one.
-                Err(limit) => return Ok(Err((i, limit))),
-            }
+/// How one report of a group ends up: the case it joins or opens, as intake decided.
+enum Outcome<'a> {
+    /// Joins the case `case` (a duplicate of `of` with `score`, when one is named).
+    Joined { case: Uuid, of: Option<Uuid>, score: f64 },
+    /// Opens a case.
+    Opened(&'a NewCase),
+    /// Neither (threat reports).
+    NoCase,
+}
+
+/// One accepted report of a group, decided.
+struct Decided<'a> {
+    /// Its place in the group.
+    at: usize,
+    intake: &'a Intake,
+    outcome: Outcome<'a>,
+    /// The CVE id of an imported report, when its case takes it (a case it opens) or holds it.
+    cve: Option<String>,
+    listed: Vec<(Uuid, Option<Uuid>, f64)>,
+    dedup: std::time::Duration,
+}
+
+impl Decided<'_> {
+    fn case(&self) -> Option<Uuid> {
+        match &self.outcome {
+            Outcome::Joined { case, .. } => Some(*case),
+            Outcome::Opened(new_case) => Some(new_case.id),
+            Outcome::NoCase => None,
         }
-        tx.commit().await?;
-        Ok(Ok(all))
     }
 }
 
-/// One report's intake inside the caller's transaction (see `ReportStore::file_report`); the caller commits,
-/// or drops the transaction when a limit refused the report. A TAXII post files its reports through it too
-/// (`queries/taxii.rs`).
-pub(super) async fn file_in(
+/// A fingerprint as intake stores it: its bytes, exact keys and band keys.
+type KeyedFingerprint = (Vec<u8>, Vec<i64>, Vec<i64>);
+
+/// Whether two fingerprints share an exact key or a band key (the same band's).
+fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
+    a.1.iter().any(|k| b.1.contains(k)) || a.2.iter().zip(&b.2).any(|(x, y)| x == y)
+}
+
+/// Files a group of reports inside the caller's transaction, in order, as `ReportStore::file_report` files one:
+/// each report is checked against its intake counters (one refused takes none and leaves the others filed),
+/// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
+/// opens one. The statements are per group, not per report: the keys' locks (PostgreSQL), the counters (three),
+/// the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
+/// one multi-row `INSERT` per table. The caller commits.
+pub(super) async fn file_group(
     tx: &mut Conn,
-    intake: &Intake,
-    decide: &Decide<'_>,
-) -> Result<std::result::Result<Filed, LimitReached>> {
-    let r = &intake.report;
-    let dedup_started = std::time::Instant::now();
-    // The keys first (PostgreSQL; a batch took all of its reports' keys already), then the counters: a write,
-    // so SQLite takes its write lock before anything is read.
-    lock_keys(&mut *tx, &[intake]).await?;
-    for (i, limit) in intake.limits.iter().enumerate() {
-        if !take_count(&mut *tx, limit).await? {
-            return Ok(Err(LimitReached(i)));
-        }
-    }
-    let found = match &intake.fingerprint {
-        Some((_, keys, bands)) => {
-            let search = CandidateSearch {
-                keys,
-                bands,
-                band_limit: intake.band_limit,
-                candidate_limit: intake.candidate_limit,
-            };
-            candidates(&mut *tx, &search).await?
-        }
-        None => Vec::new(),
-    };
-    let decision = decide(&found);
-    let dedup = dedup_started.elapsed();
-    let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
-    let mut joined = decision
-        .join
-        .and_then(|(report, score)| case_of(report).map(|case| (Some(report), case, score)));
-    let cve = intake.origin.as_ref().and_then(|o| o.cve.as_deref());
-    // The CVE id of the case the report ends in, for its STIX objects.
-    let mut case_cve = None;
-    if let (None, Some(cve)) = (&joined, cve) {
-        // A report naming a CVE id that a case holds is that case's: it joins it, as a duplicate of the
-        // case's first report.
-        if let Some(case) = sqlx::query_scalar::<_, Uuid>("SELECT id FROM cases WHERE cve = $1")
-            .bind(cve)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            let first: Option<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM reports WHERE case_id = $1 ORDER BY created_at, id LIMIT 1",
-            )
-            .bind(case)
-            .fetch_optional(&mut *tx)
-            .await?;
-            joined = Some((first, case, 1.0));
-            case_cve = Some(cve.to_owned());
-        }
-    }
-    let mut report = r.clone();
-    let (case_id, reference) = match (&joined, &intake.new_case) {
-        (Some((duplicate_of, case, score)), _) => {
-            report.duplicate_of = *duplicate_of;
-            report.duplicate_score = duplicate_of.map(|_| *score);
-            let found: Option<(String, Option<String>)> =
-                sqlx::query_as("SELECT reference, cve FROM cases WHERE id = $1")
-                    .bind(case)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let (reference, held) = found.unzip();
-            case_cve = held.flatten();
-            (Some(*case), reference)
-        }
-        (None, Some(new_case)) => {
-            let reference = insert_case(&mut *tx, new_case, r.tlp, r.reporter_id, r.created_at).await?;
-            add_people(&mut *tx, new_case.id, &intake.people).await?;
-            if let Some(cve) = cve {
-                // Checked above: no case holds it.
-                sqlx::query("UPDATE cases SET cve = $2 WHERE id = $1")
-                    .bind(new_case.id)
-                    .bind(cve)
-                    .execute(&mut *tx)
-                    .await?;
-                case_cve = Some(cve.to_owned());
-            }
-            (Some(new_case.id), Some(reference))
-        }
-        (None, None) => (None, None),
-    };
-    report.case_id = case_id;
-    // The report's event and its case's, appended together (one pass over the ledger's right edge).
-    let mut events = vec![intake.event.clone()];
-    if let Some(case) = case_id {
-        let mut event = if joined.is_some() {
-            intake.join_event.clone()
-        } else {
-            intake.open_event.clone()
-        };
-        event.object_id = Some(case);
-        if let Some(details) = event.details.0.as_object_mut() {
-            details.insert("reference".into(), reference.clone().into());
-        }
-        events.push(event);
-    }
-    This::append(&mut *tx, &events).await?;
-    insert_report(&mut *tx, &report).await?;
-    if let Some(case) = case_id {
-        // The organisation that opens a case reads it at once; one whose report joined a case
-        // automatically is not notified of the others' reports until a coordinator decides (TLP: a
-        // duplicate does not make its finder a recipient of the original).
-        add_participant(
-            &mut *tx,
-            case,
-            r.org_id,
-            "reporter",
-            r.created_at,
-            joined.is_none(),
-        )
-        .await?;
-        if joined.is_some() {
-            sqlx::query("UPDATE cases SET modified_at = $2, version = version + 1 WHERE id = $1")
-                .bind(case)
-                .bind(r.created_at)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    if !intake.affected.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO report_affected (report_id, idx, product, product_key, versions) ",
-        );
-        q.push_values(&intake.affected, |mut row, a| {
-            row.push_bind(r.id)
-                .push_bind(a.idx)
-                .push_bind(&a.product)
-                .push_bind(&a.product_key)
-                .push_bind(&a.versions);
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    add_people(&mut *tx, r.id, &intake.people).await?;
-    if let Some(o) = &intake.origin {
-        sqlx::query(
-            "INSERT INTO report_origins (report_id, format, document_id, version, cve) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(r.id)
-        .bind(&o.format)
-        .bind(&o.document_id)
-        .bind(&o.version)
-        .bind(&o.cve)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if let Some((bytes, keys, bands)) = &intake.fingerprint {
-        sqlx::query("INSERT INTO report_fingerprints (report_id, fingerprint) VALUES ($1, $2)")
-            .bind(r.id)
-            .bind(bytes)
-            .execute(&mut *tx)
-            .await?;
-        if !keys.is_empty() {
-            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_keys (key, report_id) ");
-            q.push_values(keys, |mut row, key| {
-                row.push_bind(*key).push_bind(r.id);
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(&mut *tx).await?;
-        }
-        if !bands.is_empty() {
-            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO report_bands (band, key, report_id) ");
-            q.push_values(bands.iter().enumerate(), |mut row, (band, key)| {
-                row.push_bind(i32::try_from(band).unwrap_or(i32::MAX))
-                    .push_bind(*key)
-                    .push_bind(r.id);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-    }
-    let listed: Vec<(Uuid, Option<Uuid>, f64)> = decision
-        .suggest
+    batch: &[(&Intake, &Decide<'_>)],
+) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
+    let started = std::time::Instant::now();
+    let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
+    // The keys first (PostgreSQL), in key order, then the counters: a write, so SQLite holds its write lock (it
+    // took it at `BEGIN IMMEDIATE`) before anything is read.
+    lock_keys(&mut *tx, &intakes).await?;
+    let refused = take_counts(&mut *tx, &intakes).await?;
+    let accepted: Vec<usize> = refused
         .iter()
-        .filter_map(|(candidate, score)| {
-            let found = found.iter().find(|c| c.report_id == *candidate)?;
-            Some((*candidate, found.case_id, *score))
+        .enumerate()
+        .filter_map(|(i, r)| r.is_none().then_some(i))
+        .collect();
+    let searched: Vec<(usize, CandidateSearch<'_>)> = accepted
+        .iter()
+        .filter_map(|i| {
+            let intake = *intakes.get(*i)?;
+            intake.fingerprint.as_ref().map(|(_, keys, bands)| {
+                (
+                    *i,
+                    CandidateSearch {
+                        keys,
+                        bands,
+                        band_limit: intake.band_limit,
+                        candidate_limit: intake.candidate_limit,
+                    },
+                )
+            })
         })
         .collect();
-    if !listed.is_empty() {
-        let mut q =
-            sqlx::QueryBuilder::<Db>::new("INSERT INTO report_candidates (report_id, candidate_id, score) ");
-        q.push_values(&listed, |mut row, (candidate, _, score)| {
-            row.push_bind(r.id).push_bind(*candidate).push_bind(*score);
+    let searches: Vec<CandidateSearch<'_>> = searched.iter().map(|(_, s)| *s).collect();
+    let mut stored: std::collections::HashMap<usize, Vec<Candidate>> = searched
+        .iter()
+        .map(|(i, _)| *i)
+        .zip(candidates_of(&mut *tx, &searches).await?)
+        .collect();
+    let searching = started.elapsed();
+    let mut decided: Vec<Decided<'_>> = Vec::with_capacity(accepted.len());
+    // CVE ids taken by cases this group opens: (case, its first report).
+    let mut cves: std::collections::HashMap<String, (Uuid, Uuid)> = std::collections::HashMap::new();
+    for &i in &accepted {
+        let Some(&(intake, decide)) = batch.get(i) else {
+            continue;
+        };
+        let own = std::time::Instant::now();
+        let mut found = stored.remove(&i).unwrap_or_default();
+        if let Some(fingerprint) = &intake.fingerprint {
+            // The group's reports before this one that share a key with it are candidates too (the newest).
+            for d in decided.iter().rev() {
+                if let Some(theirs) = d.intake.fingerprint.as_ref().filter(|f| share_a_key(fingerprint, f)) {
+                    found.push(Candidate {
+                        report_id: d.intake.report.id,
+                        case_id: d.case(),
+                        fingerprint: theirs.0.clone(),
+                        affected: d.intake.affected.clone(),
+                    });
+                }
+            }
+            found.sort_by_key(|c| std::cmp::Reverse(c.report_id));
+            found.dedup_by_key(|c| c.report_id);
+            found.truncate(usize::try_from(intake.candidate_limit).unwrap_or(usize::MAX));
+        }
+        let decision = decide.decide(&found);
+        let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
+        let mut outcome = decision
+            .join
+            .and_then(|(report, score)| {
+                case_of(report).map(|case| Outcome::Joined {
+                    case,
+                    of: Some(report),
+                    score,
+                })
+            })
+            .or_else(|| intake.new_case.as_ref().map(Outcome::Opened))
+            .unwrap_or(Outcome::NoCase);
+        let mut cve = None;
+        if let (Outcome::Opened(_), Some(named)) = (&outcome, intake.origin.as_ref().and_then(|o| o.cve.as_deref())) {
+            // A report naming a CVE id that a case holds is that case's: it joins it, as a duplicate of the
+            // case's first report. Otherwise the case it opens takes the id.
+            let held = match cves.get(named) {
+                Some((case, first)) => Some((*case, Some(*first))),
+                None => match sqlx::query_scalar::<_, Uuid>("SELECT id FROM cases WHERE cve = $1")
+                    .bind(named)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(case) => {
+                        let first: Option<Uuid> = sqlx::query_scalar(
+                            "SELECT id FROM reports WHERE case_id = $1 ORDER BY created_at, id LIMIT 1",
+                        )
+                        .bind(case)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        Some((case, first))
+                    }
+                    None => None,
+                },
+            };
+            match held {
+                Some((case, of)) => {
+                    outcome = Outcome::Joined { case, of, score: 1.0 };
+                }
+                None => {
+                    if let Outcome::Opened(new_case) = &outcome {
+                        cves.insert(named.to_owned(), (new_case.id, intake.report.id));
+                    }
+                }
+            }
+            cve = Some(named.to_owned());
+        }
+        let listed = decision
+            .suggest
+            .iter()
+            .filter_map(|(candidate, score)| {
+                let found = found.iter().find(|c| c.report_id == *candidate)?;
+                Some((*candidate, found.case_id, *score))
+            })
+            .collect();
+        decided.push(Decided {
+            at: i,
+            intake,
+            outcome,
+            cve,
+            listed,
+            dedup: searching + own.elapsed(),
         });
+    }
+    // The stored cases joined: their references and CVE ids, in one read.
+    let opened: std::collections::HashSet<Uuid> = decided
+        .iter()
+        .filter_map(|d| match d.outcome {
+            Outcome::Opened(c) => Some(c.id),
+            _ => None,
+        })
+        .collect();
+    let mut joined_stored: Vec<Uuid> = decided
+        .iter()
+        .filter_map(|d| match d.outcome {
+            Outcome::Joined { case, .. } if !opened.contains(&case) => Some(case),
+            _ => None,
+        })
+        .collect();
+    joined_stored.sort_unstable();
+    joined_stored.dedup();
+    let mut held: std::collections::HashMap<Uuid, (String, Option<String>)> = std::collections::HashMap::new();
+    if !joined_stored.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, reference, cve FROM cases WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in &joined_stored {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(Uuid, String, Option<String>)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        held.extend(rows.into_iter().map(|(id, reference, cve)| (id, (reference, cve))));
+    }
+    // The cases opened: their numbers, a run per year.
+    let mut inserts: Vec<CaseInsert<'_>> = Vec::new();
+    let mut years: Vec<i32> = decided
+        .iter()
+        .filter_map(|d| match d.outcome {
+            Outcome::Opened(c) => Some(c.year),
+            _ => None,
+        })
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    let mut next: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
+    for year in years {
+        let count = decided
+            .iter()
+            .filter(|d| matches!(d.outcome, Outcome::Opened(c) if c.year == year))
+            .count();
+        let first = super::cases::next_numbers(&mut *tx, "case_numbers", year, i64::try_from(count).unwrap_or(1))
+            .await?;
+        next.insert(year, first);
+    }
+    for d in &decided {
+        if let Outcome::Opened(c) = d.outcome {
+            let n = next.entry(c.year).or_insert(1);
+            let r = &d.intake.report;
+            let reference = format!("PLC-{}-{n}", c.year);
+            *n += 1;
+            held.insert(c.id, (reference.clone(), d.cve.clone()));
+            inserts.push(CaseInsert {
+                case: c,
+                reference,
+                tlp: r.tlp,
+                created_by: r.reporter_id,
+                at: r.created_at,
+                cve: d.cve.as_deref(),
+            });
+        }
+    }
+    // The events: each report's, and its case's (`case.open` or `case.join`, naming the case's reference).
+    let mut events = Vec::with_capacity(decided.len() * 2);
+    let mut reports = Vec::with_capacity(decided.len());
+    for d in &decided {
+        events.push(d.intake.event.clone());
+        let mut report = d.intake.report.clone();
+        if let Outcome::Joined { of, score, .. } = d.outcome {
+            report.duplicate_of = of;
+            report.duplicate_score = of.map(|_| score);
+        }
+        report.case_id = d.case();
+        if let Some(case) = d.case() {
+            let mut event = match d.outcome {
+                Outcome::Joined { .. } => d.intake.join_event.clone(),
+                _ => d.intake.open_event.clone(),
+            };
+            event.object_id = Some(case);
+            if let Some(details) = event.details.0.as_object_mut() {
+                details.insert(
+                    "reference".into(),
+                    held.get(&case).map(|(reference, _)| reference.clone()).into(),
+                );
+            }
+            events.push(event);
+        }
+        reports.push(report);
+    }
+    This::append(&mut *tx, &events).await?;
+    insert_cases(&mut *tx, &inserts).await?;
+    insert_reports(&mut *tx, &reports).await?;
+    let mut people = Vec::new();
+    for d in &decided {
+        let r = &d.intake.report;
+        if let Outcome::Opened(c) = d.outcome {
+            people.extend(d.intake.people.iter().map(|p| (c.id, *p)));
+        }
+        people.extend(d.intake.people.iter().map(|p| (r.id, *p)));
+    }
+    add_people(&mut *tx, &people).await?;
+    // The organisation that opens a case reads it at once; one whose report joined a case automatically is
+    // not notified of the others' reports until a coordinator decides (TLP: a duplicate does not make its
+    // finder a recipient of the original).
+    let participants: Vec<ParticipantInsert<'_>> = decided
+        .iter()
+        .filter_map(|d| {
+            let r = &d.intake.report;
+            let notified = !matches!(d.outcome, Outcome::Joined { .. });
+            d.case().map(|case| (case, r.org_id, "reporter", r.created_at, notified))
+        })
+        .collect();
+    add_participants(&mut *tx, &participants).await?;
+    // Each report joining a case is a change of it: one more version, modified when the report was filed.
+    let mut touched: Vec<(Uuid, DateTime<Utc>, i64)> = Vec::new();
+    for d in &decided {
+        if let Outcome::Joined { case, .. } = d.outcome {
+            let at = d.intake.report.created_at;
+            match touched.iter_mut().find(|t| t.0 == case) {
+                Some(t) => {
+                    t.1 = t.1.max(at);
+                    t.2 += 1;
+                }
+                None => touched.push((case, at, 1)),
+            }
+        }
+    }
+    if !touched.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cases SET modified_at = CASE id");
+        for (case, at, _) in &touched {
+            q.push(" WHEN ");
+            q.push_bind(*case);
+            q.push(" THEN ");
+            q.push_bind(*at);
+        }
+        q.push(" END, version = version + CASE id");
+        for (case, _, count) in &touched {
+            q.push(" WHEN ");
+            q.push_bind(*case);
+            q.push(" THEN ");
+            q.push_bind(*count);
+        }
+        q.push(" END WHERE id IN (");
+        let mut list = q.separated(", ");
+        for (case, _, _) in &touched {
+            list.push_bind(*case);
+        }
+        q.push(")");
         q.build().execute(&mut *tx).await?;
     }
-    Ok(Ok(Filed {
-        case_id,
-        case_reference: reference,
-        joined: joined.is_some(),
-        duplicate_of: joined.and_then(|(id, _, _)| id),
-        case_cve,
-        candidates: listed,
-        dedup,
-    }))
+    let affected: Vec<&ReportAffected> = decided.iter().flat_map(|d| &d.intake.affected).collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_affected (report_id, idx, product, product_key, versions) ",
+        "",
+        &affected,
+        5,
+        |mut row, a| {
+            row.push_bind(a.report_id)
+                .push_bind(a.idx)
+                .push_bind(a.product.clone())
+                .push_bind(a.product_key.clone())
+                .push_bind(a.versions.clone());
+        },
+    )
+    .await?;
+    let origins: Vec<(Uuid, &crate::reports::ReportOrigin)> = decided
+        .iter()
+        .filter_map(|d| d.intake.origin.as_ref().map(|o| (d.intake.report.id, o)))
+        .collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_origins (report_id, format, document_id, version, cve) ",
+        "",
+        &origins,
+        5,
+        |mut row, (id, o)| {
+            row.push_bind(*id)
+                .push_bind(o.format.clone())
+                .push_bind(o.document_id.clone())
+                .push_bind(o.version.clone())
+                .push_bind(o.cve.clone());
+        },
+    )
+    .await?;
+    let fingerprints: Vec<(Uuid, &KeyedFingerprint)> = decided
+        .iter()
+        .filter_map(|d| d.intake.fingerprint.as_ref().map(|f| (d.intake.report.id, f)))
+        .collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_fingerprints (report_id, fingerprint) ",
+        "",
+        &fingerprints,
+        2,
+        |mut row, (id, (bytes, _, _))| {
+            row.push_bind(*id).push_bind(bytes.clone());
+        },
+    )
+    .await?;
+    let keys: Vec<(i64, Uuid)> = fingerprints
+        .iter()
+        .flat_map(|(id, (_, keys, _))| keys.iter().map(move |k| (*k, *id)))
+        .collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_keys (key, report_id) ",
+        " ON CONFLICT DO NOTHING",
+        &keys,
+        2,
+        |mut row, (key, id)| {
+            row.push_bind(*key).push_bind(*id);
+        },
+    )
+    .await?;
+    let bands: Vec<(i32, i64, Uuid)> = fingerprints
+        .iter()
+        .flat_map(|(id, (_, _, bands))| {
+            bands
+                .iter()
+                .enumerate()
+                .map(move |(band, key)| (i32::try_from(band).unwrap_or(i32::MAX), *key, *id))
+        })
+        .collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_bands (band, key, report_id) ",
+        "",
+        &bands,
+        3,
+        |mut row, (band, key, id)| {
+            row.push_bind(*band).push_bind(*key).push_bind(*id);
+        },
+    )
+    .await?;
+    let listed: Vec<(Uuid, Uuid, f64)> = decided
+        .iter()
+        .flat_map(|d| d.listed.iter().map(|(c, _, score)| (d.intake.report.id, *c, *score)))
+        .collect();
+    insert_values(
+        &mut *tx,
+        "INSERT INTO report_candidates (report_id, candidate_id, score) ",
+        "",
+        &listed,
+        3,
+        |mut row, (id, candidate, score)| {
+            row.push_bind(*id).push_bind(*candidate).push_bind(*score);
+        },
+    )
+    .await?;
+    let mut out: Vec<std::result::Result<Filed, LimitReached>> = refused
+        .into_iter()
+        .map(|r| Err(r.unwrap_or(LimitReached(usize::MAX))))
+        .collect();
+    for d in decided {
+        let case = d.case();
+        let (reference, case_cve) = case
+            .and_then(|c| held.get(&c).cloned())
+            .map_or((None, None), |(reference, cve)| (Some(reference), cve));
+        let (joined, duplicate_of) = match d.outcome {
+            Outcome::Joined { of, .. } => (true, of),
+            _ => (false, None),
+        };
+        let Some(slot) = out.get_mut(d.at) else {
+            continue;
+        };
+        *slot = Ok(Filed {
+            case_id: case,
+            case_reference: reference,
+            joined,
+            duplicate_of,
+            case_cve,
+            candidates: d.listed,
+            dedup: d.dedup,
+        });
+    }
+    Ok(out)
 }
 
-pub(super) async fn insert_report(conn: &mut Conn, r: &Report) -> Result<()> {
-    sqlx::query(
+/// Inserts reports (their case's reference is not a column).
+pub(super) async fn insert_reports(conn: &mut Conn, reports: &[Report]) -> Result<()> {
+    insert_values(
+        conn,
         "INSERT INTO reports (id, kind, case_id, title, description, tlp, org_id, reporter_id, finder_kind, \
          finder_name, finder_notice_id, ai_found, cwe, cvss_v3, cvss_v3_score, cvss_v4, cvss_v4_score, \
          severity, location, crash_signature, threat_model, threat, duplicate_of, duplicate_score, finding_id, \
-         created_at, modified_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+         created_at, modified_at, version) ",
+        "",
+        reports,
+        28,
+        |mut row, r| {
+            row.push_bind(r.id)
+                .push_bind(r.kind.as_str())
+                .push_bind(r.case_id)
+                .push_bind(r.title.clone())
+                .push_bind(r.description.clone())
+                .push_bind(r.tlp.as_str())
+                .push_bind(r.org_id)
+                .push_bind(r.reporter_id)
+                .push_bind(r.finder_kind.as_str())
+                .push_bind(r.finder_name.clone())
+                .push_bind(r.finder_notice_id)
+                .push_bind(r.ai_found)
+                .push_bind(r.cwe)
+                .push_bind(r.cvss_v3.clone())
+                .push_bind(r.cvss_v3_score)
+                .push_bind(r.cvss_v4.clone())
+                .push_bind(r.cvss_v4_score)
+                .push_bind(r.severity.0.map(|s| s.as_str()))
+                .push_bind(r.location.clone())
+                .push_bind(r.crash_signature.clone())
+                .push_bind(r.threat_model.clone())
+                .push_bind(r.threat.clone())
+                .push_bind(r.duplicate_of)
+                .push_bind(r.duplicate_score)
+                .push_bind(r.finding_id)
+                .push_bind(r.created_at)
+                .push_bind(r.modified_at)
+                .push_bind(r.version);
+        },
     )
-    .bind(r.id)
-    .bind(r.kind.as_str())
-    .bind(r.case_id)
-    .bind(&r.title)
-    .bind(&r.description)
-    .bind(r.tlp.as_str())
-    .bind(r.org_id)
-    .bind(r.reporter_id)
-    .bind(r.finder_kind.as_str())
-    .bind(&r.finder_name)
-    .bind(r.finder_notice_id)
-    .bind(r.ai_found)
-    .bind(r.cwe)
-    .bind(&r.cvss_v3)
-    .bind(r.cvss_v3_score)
-    .bind(&r.cvss_v4)
-    .bind(r.cvss_v4_score)
-    .bind(r.severity.0.map(|s| s.as_str()))
-    .bind(&r.location)
-    .bind(&r.crash_signature)
-    .bind(&r.threat_model)
-    .bind(&r.threat)
-    .bind(r.duplicate_of)
-    .bind(r.duplicate_score)
-    .bind(r.finding_id)
-    .bind(r.created_at)
-    .bind(r.modified_at)
-    .bind(r.version)
-    .execute(&mut *conn)
     .await
-    .map_err(crate::sql::conflict("a report of this finding"))?;
-    Ok(())
+    .map_err(|e| match e {
+        crate::StoreError::Database(e) => crate::sql::conflict("a report of this finding")(e),
+        other => other,
+    })
 }

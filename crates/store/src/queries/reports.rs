@@ -3,7 +3,7 @@
 //! coordinator).
 
 use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
-use super::intake::{add_participant, candidates, file_in, insert_case, take_count};
+use super::intake::{add_participant, candidates, file_group, insert_case, take_count};
 use super::This;
 use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
@@ -53,28 +53,51 @@ impl ReportStore for This {
         .await?)
     }
 
-    async fn file_report(
+    async fn file_each(
         &self,
-        intake: &Intake,
-        decide: &Decide<'_>,
-    ) -> Result<std::result::Result<Filed, LimitReached>> {
-        let mut tx = self.begin().await?;
-        let filed = file_in(&mut tx, intake, decide).await?;
-        if filed.is_ok() {
-            tx.commit().await?;
+        batch: &[(&Intake, &Decide<'_>)],
+    ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
+        // A group takes its reports' keys and counters in key order; a deadlock's victim (PostgreSQL), rolled
+        // back whole, runs again.
+        let mut attempt = 1;
+        loop {
+            let once = async {
+                let mut tx = self.begin().await?;
+                let filed = file_group(&mut tx, batch).await?;
+                if filed.iter().any(Result::is_ok) {
+                    tx.commit().await?;
+                }
+                Ok(filed)
+            };
+            match once.await {
+                Err(e) if attempt < crate::sql::DEADLOCK_ATTEMPTS && crate::sql::is_deadlock(&e) => {
+                    attempt += 1;
+                }
+                done => return done,
+            }
         }
-        Ok(filed)
     }
 
     async fn file_reports(
         &self,
         batch: &[(&Intake, &Decide<'_>)],
     ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
-        // Several reports take their counters and dedup keys one after another, so two batches naming the
-        // same vendors in different orders can deadlock on PostgreSQL: the victim, rolled back whole, runs again.
         let mut attempt = 1;
         loop {
-            match self.file_batch(batch).await {
+            let once = async {
+                let mut tx = self.begin().await?;
+                let mut all = Vec::with_capacity(batch.len());
+                for (i, filed) in file_group(&mut tx, batch).await?.into_iter().enumerate() {
+                    match filed {
+                        Ok(filed) => all.push(filed),
+                        // Dropping the transaction rolls back the whole batch.
+                        Err(limit) => return Ok(Err((i, limit))),
+                    }
+                }
+                tx.commit().await?;
+                Ok(Ok(all))
+            };
+            match once.await {
                 Err(e) if attempt < crate::sql::DEADLOCK_ATTEMPTS && crate::sql::is_deadlock(&e) => {
                     attempt += 1;
                 }

@@ -6,7 +6,7 @@
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
 use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
-use super::intake::{file_in, lock_keys};
+use super::intake::file_group;
 use crate::advisories::AdvisoryRow;
 use crate::reports::{Decide, Filed, Intake, LimitReached, Report};
 use crate::taxii::{
@@ -131,21 +131,8 @@ impl This {
         record: &RecordPost<'_>,
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         let mut tx = self.begin().await?;
-        // Every report's keys at once, in key order, as `file_reports` takes them.
-        let intakes: Vec<&Intake> = reports.iter().map(|(intake, _)| *intake).collect();
-        lock_keys(&mut tx, &intakes).await?;
-        let mut filed = Vec::with_capacity(reports.len());
-        for (intake, decide) in reports {
-            // A savepoint per report: a limit that refuses one gives back the counters it took before the
-            // full one, and leaves the others filed.
-            let mut one = sqlx::Connection::begin(&mut *tx).await?;
-            let outcome = file_in(&mut one, intake, decide).await?;
-            match outcome {
-                Ok(_) => one.commit().await?,
-                Err(_) => one.rollback().await?,
-            }
-            filed.push(outcome);
-        }
+        // Each report on its own: a limit that refuses one leaves the others filed.
+        let filed = file_group(&mut tx, reports).await?;
         let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
             .iter()
             .map(|f| f.as_ref().map(|_| ()).map_err(|l| *l))
@@ -324,27 +311,28 @@ impl TaxiiStore for This {
         }
         let mut tx = self.begin().await?;
         let written = insert_objects(&mut tx, &rows).await?;
-        // One statement per group marks its rows (those just written, or the same objects stored before).
-        for (rows, exported_version) in exports.iter().filter(|(rows, _)| !rows.is_empty()) {
-            for chunk in rows.chunks(INSERT_BATCH) {
-                let mut q = sqlx::QueryBuilder::<super::Db>::new("UPDATE stix_objects SET exported_version = ");
-                q.push_bind(*exported_version);
-                q.push(" WHERE added_org IS NULL AND exported_version IS NULL AND (");
-                for (i, row) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        q.push(" OR ");
-                    }
-                    q.push("(stix_id = ");
-                    q.push_bind(&row.stix_id);
-                    q.push(" AND version = ");
-                    q.push_bind(&row.version);
-                    q.push(" AND tlp = ");
-                    q.push_bind(row.tlp.as_str());
-                    q.push(")");
-                }
-                q.push(")");
-                q.build().execute(&mut *tx).await?;
-            }
+        // Each group's rows are marked with its version (those just written, or the same objects stored
+        // before), all groups in one statement per `INSERT_BATCH` rows.
+        let marks: Vec<(&StixObjectRow, i64)> = exports
+            .iter()
+            .flat_map(|(rows, version)| rows.iter().map(move |row| (row, *version)))
+            .collect();
+        for chunk in marks.chunks(INSERT_BATCH) {
+            let mut q = sqlx::QueryBuilder::<super::Db>::new(
+                "UPDATE stix_objects SET exported_version = v.column4 FROM (",
+            );
+            q.push_values(chunk, |mut row, (object, version)| {
+                row.push_bind(object.stix_id.clone())
+                    .push_bind(object.version.clone())
+                    .push_bind(object.tlp.as_str())
+                    .push_bind(*version);
+            });
+            q.push(
+                ") AS v WHERE stix_objects.stix_id = v.column1 AND stix_objects.version = v.column2 \
+                 AND stix_objects.tlp = v.column3 AND stix_objects.added_org IS NULL \
+                 AND stix_objects.exported_version IS NULL",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(written)
