@@ -20,6 +20,9 @@ macro_rules! query_modules {
         #[path = "queries/audit.rs"]
         mod audit;
         #[allow(clippy::duplicate_mod)]
+        #[path = "queries/candidates.rs"]
+        mod candidates;
+        #[allow(clippy::duplicate_mod)]
         #[path = "queries/cases.rs"]
         mod cases;
         #[allow(clippy::duplicate_mod)]

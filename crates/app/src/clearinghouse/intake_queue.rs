@@ -164,7 +164,8 @@ impl App {
             Ok(filed) => filed.into_iter().map(Ok).collect(),
             // The group failed as a whole (a report whose rows the database rejects, say): each on its own,
             // so that the failure is that report's alone.
-            Err(_) if group.len() > 1 => {
+            Err(e) if group.len() > 1 => {
+                tracing::warn!(error = ?e, reports = group.len(), "an intake group failed; filing its reports one by one");
                 let mut each = Vec::with_capacity(group.len());
                 for p in &prepared {
                     each.push(match self.store_group(&[p]).await {

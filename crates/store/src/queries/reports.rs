@@ -3,7 +3,8 @@
 //! coordinator).
 
 use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
-use super::intake::{add_participant, candidates, file_group, insert_case, take_count};
+use super::candidates::candidates;
+use super::intake::{add_participant, file_group, insert_case, take_count};
 use super::This;
 use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
