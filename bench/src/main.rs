@@ -100,6 +100,14 @@ struct ListArgs {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // `BENCH_TRACE` takes a tracing filter: `BENCH_TRACE=sqlx::query=debug` prints every statement with its
+    // time, which shows where a run's time goes (bench/README.md).
+    if std::env::var_os("BENCH_TRACE").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("BENCH_TRACE"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match Cli::parse().command {
         Command::List(args) => list(args).await,
         Command::Ledger(args) => ledger::run(args).await,

@@ -10,6 +10,11 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// Pages (4 KiB each) the WAL may hold before a commit copies it into the database file: 40 MiB at most.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
+/// The writer's page cache, in KiB (a negative `cache_size`): 64 MiB, allocated as pages are read. Its cache
+/// is never dropped by another connection's commit, so intake's index seeks find their pages in memory rather
+/// than read them from the file (SQLite's default is 2 MiB).
+const WRITER_CACHE_KIB: i32 = -65_536;
+
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     /// Write transactions (`begin`), one at a time on one connection of their own. Its page cache stays warm,
@@ -31,6 +36,9 @@ impl SqliteStore {
             // past this many pages: every 1,000 by default, a few dozen intakes, and each time inside a
             // writer's commit. Fewer, larger checkpoints write a page changed by many commits once.
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            // A multi-row write inside a transaction keeps a statement journal to undo itself alone; past 64 KiB
+            // SQLite spills it to a temporary file, a write system call per page. Keep it in memory.
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         // An embedded file's connection is not lost the way a socket is: no ping (a round trip to the
         // connection's thread) before every use.
@@ -43,7 +51,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
             .await?;
         Ok(SqliteStore { pool, writer })
     }
