@@ -75,6 +75,9 @@ pub struct Config {
     /// An armoured OpenPGP secret key (`--csaf-signing-key-file`) the CSAF provider imports as its signing
     /// key when it has none yet; without it a key is made on first use (`clearinghouse::csaf_sign`).
     pub csaf_signing_key_file: Option<std::path::PathBuf>,
+    /// The most reports that wait to be filed (`clearinghouse::QUEUE_LIMIT`; not an operator option: tests
+    /// lower it).
+    pub intake_queue_limit: usize,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             suites_dir: None,
             sandbox: None,
             csaf_signing_key_file: None,
+            intake_queue_limit: crate::clearinghouse::QUEUE_LIMIT,
         }
     }
 }

@@ -4,6 +4,8 @@
 //! under a flood, the groups grow and the cost per report falls. Each report keeps its own outcome: one a limit
 //! refuses, or one whose rows the database rejects, fails alone.
 //!
+//! At most `Config::intake_queue_limit` reports wait; one more is refused as busy (503 with `Retry-After`).
+//!
 //! One task per process files the groups, started by the first report that finds none running and ending when
 //! nothing waits. Another task then writes the group's STIX objects in one transaction and gives each report's
 //! caller its answer, while the next group is filed.
@@ -18,6 +20,14 @@ use tokio::sync::oneshot;
 
 /// The most reports one group files.
 pub const MAX_GROUP: usize = 16;
+
+/// The most reports that wait to be filed (`Config::intake_queue_limit`): about two seconds of intake at its
+/// rate on SQLite. A report that finds the queue full is refused at once (503, retry after
+/// `QUEUE_FULL_RETRY_SECONDS`) rather than held in memory for as long as a flood lasts.
+pub const QUEUE_LIMIT: usize = 1_024;
+
+/// When a report the full queue refused may be sent again.
+pub const QUEUE_FULL_RETRY_SECONDS: i64 = 1;
 
 type Outcome = AppResult<Result<Filed, LimitReached>>;
 
@@ -106,6 +116,16 @@ impl App {
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut state = self.intake_queue.state();
+            let limit = self.config.intake_queue_limit;
+            if state.waiting.len() >= limit {
+                return Err(AppError::Busy {
+                    retry_after: QUEUE_FULL_RETRY_SECONDS,
+                    detail: format!(
+                        "intake is busy: {limit} reports are waiting to be filed, as many as it holds; this \
+                         report was not filed; send it again in {QUEUE_FULL_RETRY_SECONDS} second"
+                    ),
+                });
+            }
             state.waiting.push_back(Waiting { prepared, reply });
             !std::mem::replace(&mut state.filing, true)
         };

@@ -32,7 +32,7 @@ mod zip;
 
 pub use attachments::*;
 pub use intake::*;
-pub use intake_queue::{IntakeGroups, IntakeQueue, MAX_GROUP};
+pub use intake_queue::{IntakeGroups, IntakeQueue, MAX_GROUP, QUEUE_FULL_RETRY_SECONDS, QUEUE_LIMIT};
 pub use reports::*;
 pub use triage::*;
 /// For federation's mapping of pulled objects to reports.

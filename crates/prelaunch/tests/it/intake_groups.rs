@@ -251,3 +251,70 @@ async fn a_report_the_database_rejects_fails_alone_and_its_group_is_filed() {
     assert_eq!(events.iter().filter(|e| e.action == "report.forward").count(), 1);
     assert_eq!(events.iter().filter(|e| e.action == "report.file").count(), 1);
 }
+
+/// A flood finds the queue full: the report beyond its bound is refused at once as busy, with when to retry,
+/// and nothing of it is stored; the reports that waited are all filed, and once they are, intake takes reports
+/// again.
+#[tokio::test]
+async fn a_report_beyond_the_queue_bound_is_refused_as_busy_and_stores_nothing() {
+    let t = spawn_configured(&fresh_database_url().await, |c| c.intake_queue_limit = 3).await;
+    let w = World::new(&t).await;
+    let titles = ["first", "second", "third", "fourth"].map(|n| format!("The {n} campaign"));
+    let threat_titled = |title: &str| {
+        let mut body = threat("green");
+        body["title"] = json!(title);
+        body
+    };
+
+    let hold = t.app.hold_intake().await;
+    let reports = "/api/v1/reports".to_owned();
+    let tasks = post_all(
+        &t,
+        titles[..3]
+            .iter()
+            .map(|title| (&w.operator, reports.clone(), threat_titled(title)))
+            .collect(),
+    );
+    until_waiting(&t, 3).await;
+    let refused = t
+        .post(&w.operator, "/api/v1/reports", threat_titled(&titles[3]))
+        .await;
+    let detail = refused.problem(503, "unavailable")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("3 reports are waiting") && detail.contains("not filed"),
+        "{detail}"
+    );
+    assert_eq!(
+        refused.headers["retry-after"],
+        app::clearinghouse::QUEUE_FULL_RETRY_SECONDS.to_string()
+    );
+    assert_eq!(t.app.intake_waiting(), 3, "the refused report does not wait");
+    drop(hold);
+    for r in replies(tasks).await {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let stored = |title: String| {
+        let t = &t;
+        async move {
+            scalar(
+                t,
+                &format!("SELECT COUNT(*) FROM reports WHERE title = '{title}'"),
+            )
+            .await
+        }
+    };
+    for title in &titles[..3] {
+        assert_eq!(stored(title.clone()).await, 1, "{title} is filed");
+    }
+    assert_eq!(stored(titles[3].clone()).await, 0, "the refused report is not");
+
+    // The queue drained, the same report is taken.
+    let again = t
+        .post(&w.operator, "/api/v1/reports", threat_titled(&titles[3]))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(stored(titles[3].clone()).await, 1);
+}
