@@ -23,7 +23,9 @@ type FoundRow = (Uuid, Option<Uuid>, Vec<u8>);
 
 /// The candidate search of `candidates_of`: one statement text whatever the searches (so each connection
 /// prepares it once). The searches' keys come as rows of `t` (search index, band or NULL for an exact key, key);
-/// a bucket's newest `$n` rows are those at or above its `$n`-th newest id, found by one index seek each.
+/// a bucket's newest `$n` rows are those at or above its `$n`-th newest id, found by one index seek each. Of
+/// what a search's buckets found, only its newest `{key_limit}` are joined to their fingerprints and sent:
+/// once a store's buckets are full, a search finds several times that many.
 const CANDIDATE_SEARCH: &str = "found (s, report_id) AS (\
      SELECT t.s, k.report_id FROM t JOIN report_keys k ON k.key = t.key WHERE t.band IS NULL \
      AND k.report_id >= COALESCE((SELECT k2.report_id FROM report_keys k2 WHERE k2.key = t.key \
@@ -31,8 +33,10 @@ const CANDIDATE_SEARCH: &str = "found (s, report_id) AS (\
      UNION SELECT t.s, b.report_id FROM t JOIN report_bands b ON b.band = t.band AND b.key = t.key \
      WHERE t.band IS NOT NULL AND b.report_id >= COALESCE((SELECT b2.report_id FROM report_bands b2 \
      WHERE b2.band = t.band AND b2.key = t.key ORDER BY b2.report_id DESC LIMIT 1 OFFSET {band_offset}), {lowest})) \
-     SELECT f.s, r.id, r.case_id, p.fingerprint FROM found f JOIN reports r ON r.id = f.report_id \
-     JOIN report_fingerprints p ON p.report_id = r.id ORDER BY f.s, r.id DESC";
+     SELECT f.s, r.id, r.case_id, p.fingerprint FROM (SELECT s, report_id, \
+     ROW_NUMBER() OVER (PARTITION BY s ORDER BY report_id DESC) AS n FROM found) f \
+     JOIN reports r ON r.id = f.report_id JOIN report_fingerprints p ON p.report_id = r.id \
+     WHERE f.n <= {key_limit} ORDER BY f.s, r.id DESC";
 
 /// `candidates` for several fingerprints at once: for each search, the stored reports sharing one of its keys
 /// (the newest `candidate_limit` per exact key and `band_limit` per band key, the newest `candidate_limit` in
@@ -65,6 +69,7 @@ pub(super) async fn candidates_of(conn: &mut Conn, searches: &[CandidateSearch<'
         }
         let search = CANDIDATE_SEARCH
             .replace("{key_offset}", &(key_limit - 1).to_string())
+            .replace("{key_limit}", &key_limit.to_string())
             .replace("{band_offset}", &(band_limit - 1).to_string());
         // The terms go as one JSON array of `[search, band, key]`; the search's index reads back as INTEGER on
         // SQLite, int4 on PostgreSQL.
