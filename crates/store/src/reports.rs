@@ -177,6 +177,21 @@ impl<F: Fn(&[Candidate]) -> Decision + Send + Sync> Decider for F {
 /// A decision rule as the store takes it.
 pub type Decide<'a> = dyn Decider + 'a;
 
+/// The STIX objects of the reports a transaction files and of the cases they end in, made inside that
+/// transaction from what it decided and written with it (one commit for the reports and their objects).
+pub trait FiledExport: Send + Sync {
+    /// The rows of the current version of the report at `at` in the batch, as filed.
+    fn report_rows(&self, at: usize, filed: &Filed) -> Vec<crate::StixObjectRow>;
+    /// The markings of the reports that the object of a case of this marking may list.
+    fn carried(&self, case: Tlp) -> &'static [Tlp];
+    /// The rows of the current version of a case, listing `reports` (in id order, at most
+    /// `CASE_EXPORT_REPORTS`).
+    fn case_rows(&self, case: &crate::CaseRow, reports: Vec<Uuid>) -> Vec<crate::StixObjectRow>;
+}
+
+/// The most reports a case's STIX object lists (the first by id).
+pub const CASE_EXPORT_REPORTS: i64 = 1_000;
+
 /// A counter intake checks and increments: at most `max` reports in `scope` during the window.
 #[derive(Debug, Clone)]
 pub struct IntakeLimit {
@@ -294,35 +309,26 @@ pub trait ReportStore: Send + Sync + 'static {
     /// The vendors that set a pace (`vendor_policies.reports_per_day`).
     async fn vendor_paces(&self) -> Result<Vec<VendorPace>>;
 
-    /// Files a report in one transaction: checks and increments every intake counter (refusing with the
-    /// first one full, nothing stored), loads the candidates sharing an exact or band key (newest first),
-    /// asks `decide`, then writes the report, its products, fingerprint and keys, people, its case (joined or
-    /// opened, the reporter's organisation a notified participant), candidates and events.
-    async fn file_report(
-        &self,
-        intake: &Intake,
-        decide: &Decide<'_>,
-    ) -> Result<std::result::Result<Filed, LimitReached>> {
-        self.file_each(&[(intake, decide)])
-            .await?
-            .pop()
-            .ok_or(crate::StoreError::Corrupt("intake filed nothing"))
-    }
-
-    /// Files several reports in one transaction, in order, each as `file_report` files one and independently
-    /// of the others: a report a limit refuses is not stored (and takes no count), the others are. A later
-    /// report sees the earlier ones as candidates. The statements are per group, not per report, so filing
+    /// Files several reports in one transaction, in order, each independently of the others. For each report:
+    /// checks and increments every intake counter (refusing with the first one full: nothing of the report
+    /// stored, no count taken), loads the candidates sharing an exact or band key (newest first, the group's
+    /// earlier reports among them), asks its `Decide`, then writes the report, its products, fingerprint and
+    /// keys, people, its case (joined or opened, the reporter's organisation a notified participant),
+    /// candidates and events; and, in the same transaction, the STIX objects `export` makes of the reports
+    /// filed and of their cases' current versions. The statements are per group, not per report, so filing
     /// the reports that arrive together in one call is how intake keeps up with a flood.
     async fn file_each(
         &self,
         batch: &[(&Intake, &Decide<'_>)],
+        export: &dyn FiledExport,
     ) -> Result<Vec<std::result::Result<Filed, LimitReached>>>;
 
-    /// Files several reports in one transaction, in order, each as `file_report` files one (a later one sees
+    /// Files several reports in one transaction, in order, each as `file_each` files one (a later one sees
     /// the earlier ones as candidates); nothing is stored when a limit refuses one: `(index, limit)`.
     async fn file_reports(
         &self,
         batch: &[(&Intake, &Decide<'_>)],
+        export: &dyn FiledExport,
     ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>>;
     /// Where an imported report came from (none for a report filed here).
     async fn report_origin(&self, id: Uuid) -> Result<Option<ReportOrigin>>;

@@ -126,14 +126,15 @@ pub trait TaxiiStore: Send + Sync + 'static {
     /// Who holds each of these STIX ids in a collection, one row per stored version.
     async fn stix_origins(&self, tlp: Tlp, ids: &[String]) -> Result<Vec<StixOrigin>>;
     /// A posted envelope, all or nothing, in one transaction: files its reports in order, each as
-    /// `ReportStore::file_reports` files one (a later one sees the earlier ones as candidates), except that a
-    /// report a limit refuses is left out alone (nothing of it stored, its counters untaken); then `record`,
+    /// `ReportStore::file_each` files one, with the STIX objects `export` makes of them (a later one sees the
+    /// earlier ones as candidates; a report a limit refuses is left out alone); then `record`,
     /// told which reports were filed, gives the accepted objects, the status and the event, stored in the same
     /// transaction (a version already stored is kept as it is). Any failure stores nothing of the post.
     /// Returns each report's outcome and what was recorded.
     async fn file_taxii_post(
         &self,
         reports: &[(&Intake, &Decide<'_>)],
+        export: &dyn crate::FiledExport,
         record: &RecordPost<'_>,
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)>;
     /// The status of a posted envelope.

@@ -7,8 +7,8 @@
 //! At most `Config::intake_queue_limit` reports wait; one more is refused as busy (503 with `Retry-After`).
 //!
 //! One task per process files the groups, started by the first report that finds none running and ending when
-//! nothing waits. Another task then writes the group's STIX objects in one transaction and gives each report's
-//! caller its answer, while the next group is filed.
+//! nothing waits. A group's transaction writes its reports' STIX objects and its cases' with them (one commit);
+//! each report's caller then gets its answer while the next group is filed.
 
 use super::reports::{Prepared, batch_of};
 use crate::{App, AppError, AppResult};
@@ -198,27 +198,15 @@ impl App {
             Err(e) => vec![Err(e)],
         };
         drop(prepared);
-        // The group's STIX objects, then the answers, while the next group is filed.
-        let app = self.clone();
-        tokio::spawn(async move {
-            let filed: Vec<(&Prepared, &Filed)> = group
-                .iter()
-                .zip(&outcomes)
-                .filter_map(|(w, o)| match o {
-                    Ok(Ok(f)) => Some((&w.prepared, f)),
-                    _ => None,
-                })
-                .collect();
-            app.record_filed_stix(&filed).await;
-            for (w, outcome) in group.into_iter().zip(outcomes) {
-                // A caller that went away no longer wants the answer; its report is filed all the same.
-                let _ = w.reply.send((w.prepared, outcome));
-            }
-        });
+        for (w, outcome) in group.into_iter().zip(outcomes) {
+            // A caller that went away no longer wants the answer; its report is filed all the same.
+            let _ = w.reply.send((w.prepared, outcome));
+        }
     }
 
     async fn store_group(&self, prepared: &[&Prepared]) -> AppResult<Vec<Result<Filed, LimitReached>>> {
         let batch = batch_of(prepared.iter().copied());
-        Ok(self.store.file_each(&batch).await?)
+        let export = super::stix_export::FiledStix::new(prepared, self.clock.now());
+        Ok(self.store.file_each(&batch, &export).await?)
     }
 }

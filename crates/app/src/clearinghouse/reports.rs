@@ -168,12 +168,6 @@ impl App {
         Ok(p)
     }
 
-    /// What follows the store's filing of a prepared report: its own STIX objects and its case's, made from
-    /// what intake holds (the report as filed, with the case it ended in).
-    pub(super) async fn filed(&self, p: &Prepared, filed: &store::Filed) {
-        self.record_filed_stix(&[(p, filed)]).await;
-    }
-
     /// Files a validated report: fingerprint, limits, and the store's transaction, with the other reports
     /// arriving meanwhile (`intake_queue`); the answer's duplicates are those the reporter may read.
     pub(crate) async fn intake(
@@ -205,7 +199,9 @@ impl App {
             prepared.push(p);
         }
         let batch = batch_of(&prepared);
-        let filed = match self.store.file_reports(&batch).await? {
+        let refs: Vec<&Prepared> = prepared.iter().collect();
+        let export = super::stix_export::FiledStix::new(&refs, self.clock.now());
+        let filed = match self.store.file_reports(&batch, &export).await? {
             Ok(filed) => filed,
             Err((i, store::LimitReached(limit))) => {
                 let p = prepared
@@ -214,8 +210,6 @@ impl App {
                 return Err(p.limited(limit));
             }
         };
-        let pairs: Vec<(&Prepared, &store::Filed)> = prepared.iter().zip(&filed).collect();
-        self.record_filed_stix(&pairs).await;
         let mut views = Vec::with_capacity(filed.len());
         for (p, f) in prepared.iter().zip(filed) {
             views.push(self.filed_view(caller, p, f).await?);

@@ -1,11 +1,13 @@
 //! Our reports and cases in the TAXII collections (`clearinghouse::stix_reports` builds the objects).
 //!
-//! Each version of a report or case gets its objects in `stix_objects` right after the change that made it
-//! (intake, naming clients, a case's moves and publication): a failure there is logged, not returned, and the
-//! `taxii.backfill` job (and start-up) writes every version still missing, in bounded batches. A report's rows
-//! carry its id and no poster, and the read query admits them by the report's own TLP rule; a case's row
-//! carries the case and is admitted by the case's rule — its participants, coordinators and creator at once,
-//! everyone the marking admits once it is published — exactly as the case itself reads.
+//! Each version of a report or case gets its objects in `stix_objects`. Intake (the queue's groups, imports,
+//! TAXII posts) writes those of the reports it files and of their cases inside its own transaction
+//! (`FiledStix`), so that they commit together. The other changes (naming clients, a case's moves and
+//! publication) write them right after: a failure there is logged, not returned, and the `taxii.backfill` job
+//! (and start-up) writes every version still missing, in bounded batches. A report's rows carry its id and no
+//! poster, and the read query admits them by the report's own TLP rule; a case's row carries the case and is
+//! admitted by the case's rule — its participants, coordinators and creator at once, everyone the marking
+//! admits once it is published — exactly as the case itself reads.
 
 use super::taxii::to_millis;
 use crate::{App, AppResult, policy};
@@ -13,7 +15,7 @@ use chrono::{DateTime, Utc};
 use clearinghouse::stix::version_key;
 use clearinghouse::stix_reports::{CaseExport, ReportExport, Subject};
 use serde_json::Value;
-use store::{FinderKind, Report, ReportAffected, ReportKind, ReportScope, StixObjectRow};
+use store::{CaseRow, FinderKind, Report, ReportAffected, ReportKind, ReportScope, StixObjectRow};
 use uuid::Uuid;
 
 /// Reports and cases the backfill exports per batch, and the most batches of each one run writes.
@@ -70,26 +72,7 @@ impl App {
             .store
             .case_reports(case.id, ReportScope::Markings(policy::advisory_carries(case.tlp)))
             .await?;
-        let export = CaseExport {
-            id: case.id,
-            reference: &case.reference,
-            title: &case.title,
-            summary: Some(case.summary.as_str()),
-            tlp: case.tlp,
-            cve: case.cve.as_deref(),
-            reports: reports.iter().map(|r| r.id).collect(),
-            created: case.created_at,
-            modified: case.modified_at,
-            published: case.published_at,
-        };
-        let rows = export
-            .object()
-            .map(|o| StixObjectRow {
-                case_id: Some(case.id),
-                ..row(case.tlp, o, case.modified_at.max(case.created_at), added)
-            })
-            .into_iter()
-            .collect();
+        let rows = case_rows_of(&case, reports.iter().map(|r| r.id).collect(), added);
         Ok((rows, case.version))
     }
 
@@ -112,48 +95,6 @@ impl App {
         .await;
         if let Err(e) = result {
             tracing::error!(error = ?e, %report, "storing a report's STIX objects failed");
-        }
-    }
-
-    /// `record_report_stix` for reports just filed together, from what intake holds (each report as filed, its
-    /// products and its case's CVE id; no read of the reports), with the objects of the cases they are in: one
-    /// write. A failure is logged; the backfill writes what is missing.
-    pub(super) async fn record_filed_stix(&self, filed: &[(&super::reports::Prepared, &store::Filed)]) {
-        if filed.is_empty() {
-            return;
-        }
-        let now = self.clock.now();
-        let result = async {
-            let mut exports = Vec::with_capacity(filed.len() * 2);
-            let mut cases: Vec<Uuid> = Vec::new();
-            for (p, f) in filed {
-                let report = Report {
-                    case_id: f.case_id,
-                    case_reference: f.case_reference.clone(),
-                    duplicate_of: f.duplicate_of,
-                    ..p.intake.report.clone()
-                };
-                let rows = report_rows_of(&report, &p.intake.affected, f.case_cve.as_deref(), now);
-                exports.push((rows, report.version));
-                if let Some(case) = f.case_id.filter(|c| !cases.contains(c)) {
-                    cases.push(case);
-                }
-            }
-            // The cases' rows read side by side (each its own reads, on the pool).
-            exports.extend(
-                futures_util::future::try_join_all(cases.into_iter().map(|case| self.case_rows(case, now)))
-                    .await?,
-            );
-            let exports: Vec<(&[StixObjectRow], i64)> = exports
-                .iter()
-                .map(|(rows, version)| (rows.as_slice(), *version))
-                .collect();
-            self.store.add_stix_export(&exports).await?;
-            AppResult::Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::error!(error = ?e, reports = filed.len(), "storing filed reports' STIX objects failed");
         }
     }
 
@@ -209,6 +150,67 @@ impl App {
         }
         Ok(written)
     }
+}
+
+/// The objects of reports filed together and of their cases, made inside the filing transaction
+/// (`store::FiledExport`) from what intake holds: each report as filed, its products and its case's CVE id;
+/// each case as that transaction reads it. The objects are written with the reports, in the same commit.
+pub(super) struct FiledStix<'a> {
+    prepared: &'a [&'a super::reports::Prepared],
+    added: DateTime<Utc>,
+}
+
+impl<'a> FiledStix<'a> {
+    pub(super) fn new(prepared: &'a [&'a super::reports::Prepared], added: DateTime<Utc>) -> Self {
+        FiledStix { prepared, added }
+    }
+}
+
+impl store::FiledExport for FiledStix<'_> {
+    fn report_rows(&self, at: usize, filed: &store::Filed) -> Vec<StixObjectRow> {
+        let Some(p) = self.prepared.get(at) else {
+            return Vec::new();
+        };
+        let report = Report {
+            case_id: filed.case_id,
+            case_reference: filed.case_reference.clone(),
+            duplicate_of: filed.duplicate_of,
+            ..p.intake.report.clone()
+        };
+        report_rows_of(&report, &p.intake.affected, filed.case_cve.as_deref(), self.added)
+    }
+
+    fn carried(&self, case: clearinghouse::tlp::Tlp) -> &'static [clearinghouse::tlp::Tlp] {
+        policy::advisory_carries(case)
+    }
+
+    fn case_rows(&self, case: &CaseRow, reports: Vec<Uuid>) -> Vec<StixObjectRow> {
+        case_rows_of(case, reports, self.added)
+    }
+}
+
+/// The row of a case's object listing these reports; none when it lists none.
+fn case_rows_of(case: &CaseRow, reports: Vec<Uuid>, added: DateTime<Utc>) -> Vec<StixObjectRow> {
+    let export = CaseExport {
+        id: case.id,
+        reference: &case.reference,
+        title: &case.title,
+        summary: Some(case.summary.as_str()),
+        tlp: case.tlp,
+        cve: case.cve.as_deref(),
+        reports,
+        created: case.created_at,
+        modified: case.modified_at,
+        published: case.published_at,
+    };
+    export
+        .object()
+        .map(|o| StixObjectRow {
+            case_id: Some(case.id),
+            ..row(case.tlp, o, case.modified_at.max(case.created_at), added)
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The rows of a report's objects, from the report as stored, its products and its case's CVE id.

@@ -344,12 +344,9 @@ impl App {
             store::TaxiiPost { status, rows, event }
         };
         let batch = super::reports::batch_of(&prepared);
-        let (filed, post) = self.store.file_taxii_post(&batch, &record).await?;
-        for (p, f) in prepared.iter().zip(&filed) {
-            if let Ok(f) = f {
-                self.filed(p, f).await;
-            }
-        }
+        let refs: Vec<&super::reports::Prepared> = prepared.iter().collect();
+        let export = super::stix_export::FiledStix::new(&refs, now);
+        let (_, post) = self.store.file_taxii_post(&batch, &export, &record).await?;
         let status = post.status;
         Ok(Ok(status_resource(&status)?))
     }

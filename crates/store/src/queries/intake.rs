@@ -3,7 +3,7 @@
 //! events) and the statements it shares with the rest of `ReportStore` (`queries/reports.rs`) and TAXII posts.
 
 use super::{Db, This};
-use crate::reports::{Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
+use crate::reports::{Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached, NewCase, Report,
     ReportAffected};
 use crate::Result;
 use chrono::{DateTime, Utc};
@@ -334,10 +334,12 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 /// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
 /// opens one. The statements are per group, not per report: the keys' locks (PostgreSQL), the counters (three),
 /// the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
-/// one multi-row `INSERT` per table. The caller commits.
+/// one multi-row `INSERT` per table; then the STIX objects `export` makes of the reports filed and of their
+/// cases (`export_filed`). The caller commits.
 pub(super) async fn file_group(
     tx: &mut Conn,
     batch: &[(&Intake, &Decide<'_>)],
+    export: &dyn FiledExport,
 ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
     let started = std::time::Instant::now();
     let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
@@ -744,7 +746,80 @@ pub(super) async fn file_group(
             dedup: d.dedup,
         });
     }
+    export_filed(&mut *tx, batch, &out, export).await?;
     Ok(out)
+}
+
+/// Writes the STIX objects of the reports just filed and of the current versions of the cases they are in,
+/// made by `export`: each case read once, with the reports its object lists (those whose marking the policy
+/// lets an object of the case's marking carry, the first `CASE_EXPORT_REPORTS` by id), in two statements.
+async fn export_filed(
+    tx: &mut Conn,
+    batch: &[(&Intake, &Decide<'_>)],
+    filed: &[std::result::Result<Filed, LimitReached>],
+    export: &dyn FiledExport,
+) -> Result<()> {
+    let mut exports: Vec<(Vec<crate::StixObjectRow>, i64)> = Vec::with_capacity(filed.len() * 2);
+    let mut cases: Vec<Uuid> = Vec::new();
+    for (at, (f, (intake, _))) in filed.iter().zip(batch).enumerate() {
+        let Ok(f) = f else {
+            continue;
+        };
+        exports.push((export.report_rows(at, f), intake.report.version));
+        if let Some(case) = f.case_id.filter(|c| !cases.contains(c)) {
+            cases.push(case);
+        }
+    }
+    if !cases.is_empty() {
+        let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {} FROM cases c WHERE c.id IN (",
+            super::cases::CASE_COLUMNS
+        ));
+        let mut list = q.separated(", ");
+        for id in &cases {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY c.id");
+        let rows: Vec<crate::CaseRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+        // The policy's rule, for every marking a case may have, compiled into the query.
+        let carried: Vec<String> = Tlp::ALL
+            .iter()
+            .map(|case| {
+                let markings: Vec<String> =
+                    export.carried(*case).iter().map(|m| format!("'{}'", m.as_str())).collect();
+                if markings.is_empty() {
+                    "FALSE".to_owned()
+                } else {
+                    format!("(c.tlp = '{}' AND x.tlp IN ({}))", case.as_str(), markings.join(", "))
+                }
+            })
+            .collect();
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "SELECT case_id, id FROM (SELECT x.case_id, x.id, ROW_NUMBER() OVER (PARTITION BY x.case_id \
+             ORDER BY x.id) AS n FROM reports x JOIN cases c ON c.id = x.case_id WHERE x.kind = 'vulnerability' \
+             AND x.case_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in &cases {
+            list.push_bind(*id);
+        }
+        q.push(format!(") AND ({})) t WHERE n <= ", carried.join(" OR ")));
+        q.push_bind(crate::reports::CASE_EXPORT_REPORTS);
+        q.push(" ORDER BY case_id, id");
+        let listed: Vec<(Uuid, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        let mut of_case: std::collections::HashMap<Uuid, Vec<Uuid>> = std::collections::HashMap::new();
+        for (case, report) in listed {
+            of_case.entry(case).or_default().push(report);
+        }
+        for case in &rows {
+            let reports = of_case.remove(&case.id).unwrap_or_default();
+            exports.push((export.case_rows(case, reports), case.version));
+        }
+    }
+    let exports: Vec<(&[crate::StixObjectRow], i64)> =
+        exports.iter().map(|(rows, version)| (rows.as_slice(), *version)).collect();
+    super::taxii::write_export(&mut *tx, &exports).await?;
+    Ok(())
 }
 
 /// Inserts reports (their case's reference is not a column).

@@ -7,7 +7,7 @@ use super::candidates::candidates;
 use super::intake::{add_participant, file_group, insert_case, take_count};
 use super::This;
 use crate::reports::{
-    Attachment, Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, MovedReport,
+    Attachment, Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached, MovedReport,
     NewCase, Report, ReportAffected, ReportOrigin, ReportStore, StoredCandidate, TriageCase, VendorPace,
 };
 use crate::{AuditEvent, Page, ReportList, ReportSort, Result, StoreError, TlpAudience};
@@ -57,6 +57,7 @@ impl ReportStore for This {
     async fn file_each(
         &self,
         batch: &[(&Intake, &Decide<'_>)],
+        export: &dyn FiledExport,
     ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
         // A group takes its reports' keys and counters in key order; a deadlock's victim (PostgreSQL), rolled
         // back whole, runs again.
@@ -64,7 +65,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, batch).await?;
+                let filed = file_group(&mut tx, batch, export).await?;
                 if filed.iter().any(Result::is_ok) {
                     tx.commit().await?;
                 }
@@ -82,13 +83,14 @@ impl ReportStore for This {
     async fn file_reports(
         &self,
         batch: &[(&Intake, &Decide<'_>)],
+        export: &dyn FiledExport,
     ) -> Result<std::result::Result<Vec<Filed>, (usize, LimitReached)>> {
         let mut attempt = 1;
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
                 let mut all = Vec::with_capacity(batch.len());
-                for (i, filed) in file_group(&mut tx, batch).await?.into_iter().enumerate() {
+                for (i, filed) in file_group(&mut tx, batch, export).await?.into_iter().enumerate() {
                     match filed {
                         Ok(filed) => all.push(filed),
                         // Dropping the transaction rolls back the whole batch.

@@ -128,11 +128,12 @@ impl This {
     async fn taxii_post_once(
         &self,
         reports: &[(&Intake, &Decide<'_>)],
+        export: &dyn crate::FiledExport,
         record: &RecordPost<'_>,
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         let mut tx = self.begin().await?;
         // Each report on its own: a limit that refuses one leaves the others filed.
-        let filed = file_group(&mut tx, reports).await?;
+        let filed = file_group(&mut tx, reports, export).await?;
         let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
             .iter()
             .map(|f| f.as_ref().map(|_| ()).map_err(|l| *l))
@@ -241,12 +242,13 @@ impl TaxiiStore for This {
     async fn file_taxii_post(
         &self,
         reports: &[(&Intake, &Decide<'_>)],
+        export: &dyn crate::FiledExport,
         record: &RecordPost<'_>,
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         // As `file_reports`: a deadlock's victim, rolled back whole, runs again.
         let mut attempt = 1;
         loop {
-            match self.taxii_post_once(reports, record).await {
+            match self.taxii_post_once(reports, export, record).await {
                 Err(e) if attempt < crate::sql::DEADLOCK_ATTEMPTS && crate::sql::is_deadlock(&e) => {
                     attempt += 1;
                 }
@@ -305,35 +307,11 @@ impl TaxiiStore for This {
     }
 
     async fn add_stix_export(&self, exports: &[(&[StixObjectRow], i64)]) -> Result<u64> {
-        let rows: Vec<&StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter()).collect();
-        if rows.is_empty() {
+        if exports.iter().all(|(rows, _)| rows.is_empty()) {
             return Ok(0);
         }
         let mut tx = self.begin().await?;
-        let written = insert_objects(&mut tx, &rows).await?;
-        // Each group's rows are marked with its version (those just written, or the same objects stored
-        // before), all groups in one statement per `INSERT_BATCH` rows.
-        let marks: Vec<(&StixObjectRow, i64)> = exports
-            .iter()
-            .flat_map(|(rows, version)| rows.iter().map(move |row| (row, *version)))
-            .collect();
-        for chunk in marks.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::<super::Db>::new(
-                "UPDATE stix_objects SET exported_version = v.column4 FROM (",
-            );
-            q.push_values(chunk, |mut row, (object, version)| {
-                row.push_bind(object.stix_id.clone())
-                    .push_bind(object.version.clone())
-                    .push_bind(object.tlp.as_str())
-                    .push_bind(*version);
-            });
-            q.push(
-                ") AS v WHERE stix_objects.stix_id = v.column1 AND stix_objects.version = v.column2 \
-                 AND stix_objects.tlp = v.column3 AND stix_objects.added_org IS NULL \
-                 AND stix_objects.exported_version IS NULL",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
+        let written = write_export(&mut tx, exports).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -426,8 +404,43 @@ pub(super) async fn insert_status(
 }
 
 /// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
+/// Our own objects of reports and cases, each group marked with the version of the report or case it shows
+/// (`add_stix_export`), inside the caller's transaction. Returns how many rows were new.
+pub(super) async fn write_export(
+    conn: &mut <super::Db as sqlx::Database>::Connection,
+    exports: &[(&[StixObjectRow], i64)],
+) -> Result<u64> {
+    let rows: Vec<&StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter()).collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let written = insert_objects(&mut *conn, &rows).await?;
+    // Each group's rows are marked with its version (those just written, or the same objects stored
+    // before), all groups in one statement per `INSERT_BATCH` rows.
+    let marks: Vec<(&StixObjectRow, i64)> = exports
+        .iter()
+        .flat_map(|(rows, version)| rows.iter().map(move |row| (row, *version)))
+        .collect();
+    for chunk in marks.chunks(INSERT_BATCH) {
+        let mut q = sqlx::QueryBuilder::<super::Db>::new("UPDATE stix_objects SET exported_version = v.column4 FROM (");
+        q.push_values(chunk, |mut row, (object, version)| {
+            row.push_bind(object.stix_id.clone())
+                .push_bind(object.version.clone())
+                .push_bind(object.tlp.as_str())
+                .push_bind(*version);
+        });
+        q.push(
+            ") AS v WHERE stix_objects.stix_id = v.column1 AND stix_objects.version = v.column2 \
+             AND stix_objects.tlp = v.column3 AND stix_objects.added_org IS NULL \
+             AND stix_objects.exported_version IS NULL",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(written)
+}
+
 pub(super) async fn insert_objects<R: std::borrow::Borrow<StixObjectRow>>(
-    tx: &mut sqlx::Transaction<'static, super::Db>,
+    conn: &mut <super::Db as sqlx::Database>::Connection,
     rows: &[R],
 ) -> Result<u64> {
     let mut written = 0;
@@ -448,7 +461,7 @@ pub(super) async fn insert_objects<R: std::borrow::Borrow<StixObjectRow>>(
         for row in chunk {
             query = bind_object(query, row.borrow());
         }
-        written += query.execute(&mut **tx).await?.rows_affected();
+        written += query.execute(&mut *conn).await?.rows_affected();
     }
     Ok(written)
 }
