@@ -15,23 +15,12 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// than read them from the file (SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i32 = -65_536;
 
-/// How often the background checkpointer copies the WAL's new pages into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     /// Write transactions (`begin`), one at a time on one connection of their own. Its page cache stays warm,
     /// where a connection's cache is dropped whenever another connection has committed; and writers wait their
     /// turn in the pool's queue, in order, where they would sleep in SQLite's busy handler.
     writer: sqlx::SqlitePool,
-    /// Copies committed pages from the WAL into the database file, on a connection of its own.
-    checkpointer: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for SqliteStore {
-    fn drop(&mut self) {
-        self.checkpointer.abort();
-    }
 }
 
 impl SqliteStore {
@@ -62,33 +51,9 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+            .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
             .await?;
-        let checkpointer = tokio::spawn(checkpoint_in_background(
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .connect_lazy_with(options.pragma("wal_autocheckpoint", "0")),
-        ));
-        Ok(SqliteStore {
-            pool,
-            writer,
-            checkpointer,
-        })
-    }
-}
-
-/// Checkpoints the WAL every `CHECKPOINT_EVERY` without blocking anyone (`PASSIVE`): the pages committed since
-/// the last one are copied into the database file and it is synced here, on a connection of its own, rather
-/// than inside the commit of the writer that takes the WAL past `WAL_AUTOCHECKPOINT_PAGES`. That commit still
-/// checkpoints (so that the WAL starts over), but finds little left to copy.
-async fn checkpoint_in_background(pool: sqlx::SqlitePool) {
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            // Another process checkpointing at the same time, say: the next round or a commit does it.
-            tracing::debug!(error = %e, "a background checkpoint did not run");
-        }
+        Ok(SqliteStore { pool, writer })
     }
 }
 
