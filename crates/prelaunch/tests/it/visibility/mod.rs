@@ -307,9 +307,21 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
 
     // Model connections are the developer's; program administrators see what their events say, which is
     // no longer the upstream.
+    // An upstream that accepts and never answers, before and after the connection is re-pointed, so that the
+    // evaluation run started below is still going when it is cancelled whichever version of the connection it
+    // reads (a refused upstream ends it on its own first).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
     let connections = format!("/api/v1/notices/{broad}/connections");
     let body = json!({
-        "api_style": "openai", "base_url": "http://127.0.0.1:9/upstream-secret-path", "upstream_model": "orion-internal-7",
+        "api_style": "openai", "base_url": format!("http://127.0.0.1:{silent_port}/upstream-secret-path"),
+        "upstream_model": "orion-internal-7",
         "credential": "sk-test-credential", "headers": {"X-Upstream-Org": "lab-org-1"},
     });
     let connection = id_of(t.post(&w.dev_admin, &connections, body).await.ok());
@@ -319,16 +331,6 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         "+ . + + . . . . . . . . ."
     );
     let one = format!("{connections}/{connection}");
-    // Re-pointed at an upstream that accepts and never answers, so that the evaluation run started below is
-    // still going when it is cancelled (a refused upstream ends it on its own first).
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
     let body = json!({
         "api_style": "openai", "base_url": format!("http://127.0.0.1:{silent_port}/moved"),
         "upstream_model": "orion-internal-8",
