@@ -35,6 +35,9 @@ macro_rules! query_modules {
         #[path = "queries/federation.rs"]
         mod federation;
         #[allow(clippy::duplicate_mod)]
+        #[path = "queries/filed_export.rs"]
+        mod filed_export;
+        #[allow(clippy::duplicate_mod)]
         #[path = "queries/findings.rs"]
         mod findings;
         #[allow(clippy::duplicate_mod)]

@@ -117,6 +117,16 @@ macro_rules! tlp_admits {
 }
 pub(crate) use tlp_admits;
 
+/// The condition that `column` holds one of `markings` (names of the closed set `Tlp`, never a caller's
+/// text, so they are written into the SQL): `FALSE` for none.
+pub(crate) fn marking_in(column: &str, markings: &[clearinghouse::tlp::Tlp]) -> String {
+    if markings.is_empty() {
+        return "FALSE".to_owned();
+    }
+    let names: Vec<String> = markings.iter().map(|m| format!("'{}'", m.as_str())).collect();
+    format!("{column} IN ({})", names.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -33,11 +33,7 @@ const REPORT_ADMITS: &str = crate::tlp::tlp_admits!(
 fn in_scope(scope: ReportScope<'_>) -> String {
     match scope {
         ReportScope::Reader(_) => REPORT_ADMITS.to_owned(),
-        ReportScope::Markings([]) => "FALSE".to_owned(),
-        ReportScope::Markings(markings) => {
-            let names: Vec<String> = markings.iter().map(|m| format!("'{}'", m.as_str())).collect();
-            format!("x.tlp IN ({})", names.join(", "))
-        }
+        ReportScope::Markings(markings) => crate::tlp::marking_in("x.tlp", markings),
     }
 }
 

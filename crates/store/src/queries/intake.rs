@@ -3,9 +3,11 @@
 //! events) and the statements it shares with the rest of `ReportStore` (`queries/reports.rs`) and TAXII posts.
 
 use super::{Db, This};
-use crate::reports::{Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached, NewCase, Report,
-    ReportAffected};
 use crate::Result;
+use crate::reports::{
+    Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
+    ReportAffected,
+};
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
 use sqlx::types::Json;
@@ -186,7 +188,8 @@ async fn take_counts(conn: &mut Conn, intakes: &[&Intake]) -> Result<Vec<Option<
         },
     )
     .await?;
-    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT scope, window_start, count FROM intake_counters WHERE ");
+    let mut q =
+        sqlx::QueryBuilder::<Db>::new("SELECT scope, window_start, count FROM intake_counters WHERE ");
     let mut or = q.separated(" OR ");
     for (scope, at) in &keys {
         or.push("(scope = ");
@@ -292,7 +295,11 @@ pub(super) fn band_lock(band: usize, key: i64) -> i64 {
 /// How one report of a group ends up: the case it joins or opens, as intake decided.
 enum Outcome<'a> {
     /// Joins the case `case` (a duplicate of `of` with `score`, when one is named).
-    Joined { case: Uuid, of: Option<Uuid>, score: f64 },
+    Joined {
+        case: Uuid,
+        of: Option<Uuid>,
+        score: f64,
+    },
     /// Opens a case.
     Opened(&'a NewCase),
     /// Neither (threat reports).
@@ -334,12 +341,11 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 /// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
 /// opens one. The statements are per group, not per report: the keys' locks (PostgreSQL), the counters (three),
 /// the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
-/// one multi-row `INSERT` per table; then the STIX objects `export` makes of the reports filed and of their
-/// cases (`export_filed`). The caller commits.
+/// one multi-row `INSERT` per table. The caller writes the STIX objects of the reports filed
+/// (`filed_export::export_filed`) when it keeps them, and commits.
 pub(super) async fn file_group(
     tx: &mut Conn,
     batch: &[(&Intake, &Decide<'_>)],
-    export: &dyn FiledExport,
 ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
     let started = std::time::Instant::now();
     let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
@@ -388,7 +394,12 @@ pub(super) async fn file_group(
         if let Some(fingerprint) = &intake.fingerprint {
             // The group's reports before this one that share a key with it are candidates too (the newest).
             for d in decided.iter().rev() {
-                if let Some(theirs) = d.intake.fingerprint.as_ref().filter(|f| share_a_key(fingerprint, f)) {
+                if let Some(theirs) = d
+                    .intake
+                    .fingerprint
+                    .as_ref()
+                    .filter(|f| share_a_key(fingerprint, f))
+                {
                     found.push(Candidate {
                         report_id: d.intake.report.id,
                         case_id: d.case(),
@@ -415,7 +426,9 @@ pub(super) async fn file_group(
             .or_else(|| intake.new_case.as_ref().map(Outcome::Opened))
             .unwrap_or(Outcome::NoCase);
         let mut cve = None;
-        if let (Outcome::Opened(_), Some(named)) = (&outcome, intake.origin.as_ref().and_then(|o| o.cve.as_deref())) {
+        if let (Outcome::Opened(_), Some(named)) =
+            (&outcome, intake.origin.as_ref().and_then(|o| o.cve.as_deref()))
+        {
             // A report naming a CVE id that a case holds is that case's: it joins it, as a duplicate of the
             // case's first report. Otherwise the case it opens takes the id.
             let held = match cves.get(named) {
@@ -483,7 +496,8 @@ pub(super) async fn file_group(
         .collect();
     joined_stored.sort_unstable();
     joined_stored.dedup();
-    let mut held: std::collections::HashMap<Uuid, (String, Option<String>)> = std::collections::HashMap::new();
+    let mut held: std::collections::HashMap<Uuid, (String, Option<String>)> =
+        std::collections::HashMap::new();
     if !joined_stored.is_empty() {
         let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, reference, cve FROM cases WHERE id IN (");
         let mut list = q.separated(", ");
@@ -492,7 +506,10 @@ pub(super) async fn file_group(
         }
         q.push(")");
         let rows: Vec<(Uuid, String, Option<String>)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        held.extend(rows.into_iter().map(|(id, reference, cve)| (id, (reference, cve))));
+        held.extend(
+            rows.into_iter()
+                .map(|(id, reference, cve)| (id, (reference, cve))),
+        );
     }
     // The cases opened: their numbers, a run per year.
     let mut inserts: Vec<CaseInsert<'_>> = Vec::new();
@@ -511,8 +528,9 @@ pub(super) async fn file_group(
             .iter()
             .filter(|d| matches!(d.outcome, Outcome::Opened(c) if c.year == year))
             .count();
-        let first = super::cases::next_numbers(&mut *tx, "case_numbers", year, i64::try_from(count).unwrap_or(1))
-            .await?;
+        let first =
+            super::cases::next_numbers(&mut *tx, "case_numbers", year, i64::try_from(count).unwrap_or(1))
+                .await?;
         next.insert(year, first);
     }
     for d in &decided {
@@ -579,7 +597,8 @@ pub(super) async fn file_group(
         .filter_map(|d| {
             let r = &d.intake.report;
             let notified = !matches!(d.outcome, Outcome::Joined { .. });
-            d.case().map(|case| (case, r.org_id, "reporter", r.created_at, notified))
+            d.case()
+                .map(|case| (case, r.org_id, "reporter", r.created_at, notified))
         })
         .collect();
     add_participants(&mut *tx, &participants).await?;
@@ -707,7 +726,11 @@ pub(super) async fn file_group(
     .await?;
     let listed: Vec<(Uuid, Uuid, f64)> = decided
         .iter()
-        .flat_map(|d| d.listed.iter().map(|(c, _, score)| (d.intake.report.id, *c, *score)))
+        .flat_map(|d| {
+            d.listed
+                .iter()
+                .map(|(c, _, score)| (d.intake.report.id, *c, *score))
+        })
         .collect();
     insert_values(
         &mut *tx,
@@ -746,80 +769,7 @@ pub(super) async fn file_group(
             dedup: d.dedup,
         });
     }
-    export_filed(&mut *tx, batch, &out, export).await?;
     Ok(out)
-}
-
-/// Writes the STIX objects of the reports just filed and of the current versions of the cases they are in,
-/// made by `export`: each case read once, with the reports its object lists (those whose marking the policy
-/// lets an object of the case's marking carry, the first `CASE_EXPORT_REPORTS` by id), in two statements.
-async fn export_filed(
-    tx: &mut Conn,
-    batch: &[(&Intake, &Decide<'_>)],
-    filed: &[std::result::Result<Filed, LimitReached>],
-    export: &dyn FiledExport,
-) -> Result<()> {
-    let mut exports: Vec<(Vec<crate::StixObjectRow>, i64)> = Vec::with_capacity(filed.len() * 2);
-    let mut cases: Vec<Uuid> = Vec::new();
-    for (at, (f, (intake, _))) in filed.iter().zip(batch).enumerate() {
-        let Ok(f) = f else {
-            continue;
-        };
-        exports.push((export.report_rows(at, f), intake.report.version));
-        if let Some(case) = f.case_id.filter(|c| !cases.contains(c)) {
-            cases.push(case);
-        }
-    }
-    if !cases.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-            "SELECT {} FROM cases c WHERE c.id IN (",
-            super::cases::CASE_COLUMNS
-        ));
-        let mut list = q.separated(", ");
-        for id in &cases {
-            list.push_bind(*id);
-        }
-        q.push(") ORDER BY c.id");
-        let rows: Vec<crate::CaseRow> = q.build_query_as().fetch_all(&mut *tx).await?;
-        // The policy's rule, for every marking a case may have, compiled into the query.
-        let carried: Vec<String> = Tlp::ALL
-            .iter()
-            .map(|case| {
-                let markings: Vec<String> =
-                    export.carried(*case).iter().map(|m| format!("'{}'", m.as_str())).collect();
-                if markings.is_empty() {
-                    "FALSE".to_owned()
-                } else {
-                    format!("(c.tlp = '{}' AND x.tlp IN ({}))", case.as_str(), markings.join(", "))
-                }
-            })
-            .collect();
-        let mut q = sqlx::QueryBuilder::<Db>::new(
-            "SELECT case_id, id FROM (SELECT x.case_id, x.id, ROW_NUMBER() OVER (PARTITION BY x.case_id \
-             ORDER BY x.id) AS n FROM reports x JOIN cases c ON c.id = x.case_id WHERE x.kind = 'vulnerability' \
-             AND x.case_id IN (",
-        );
-        let mut list = q.separated(", ");
-        for id in &cases {
-            list.push_bind(*id);
-        }
-        q.push(format!(") AND ({})) t WHERE n <= ", carried.join(" OR ")));
-        q.push_bind(crate::reports::CASE_EXPORT_REPORTS);
-        q.push(" ORDER BY case_id, id");
-        let listed: Vec<(Uuid, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        let mut of_case: std::collections::HashMap<Uuid, Vec<Uuid>> = std::collections::HashMap::new();
-        for (case, report) in listed {
-            of_case.entry(case).or_default().push(report);
-        }
-        for case in &rows {
-            let reports = of_case.remove(&case.id).unwrap_or_default();
-            exports.push((export.case_rows(case, reports), case.version));
-        }
-    }
-    let exports: Vec<(&[crate::StixObjectRow], i64)> =
-        exports.iter().map(|(rows, version)| (rows.as_slice(), *version)).collect();
-    super::taxii::write_export(&mut *tx, &exports).await?;
-    Ok(())
 }
 
 /// Inserts reports (their case's reference is not a column).

@@ -2,13 +2,15 @@
 //! attachment or case compiles `tlp_admits!` with the reader as `$1`–`$4` (signed in, person, organisation,
 //! coordinator).
 
-use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
-use super::candidates::candidates;
-use super::intake::{add_participant, file_group, insert_case, take_count};
 use super::This;
+use super::candidates::candidates;
+use super::filed_export::export_filed;
+use super::intake::{add_participant, file_group, insert_case, take_count};
+use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::reports::{
-    Attachment, Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached, MovedReport,
-    NewCase, Report, ReportAffected, ReportOrigin, ReportStore, StoredCandidate, TriageCase, VendorPace,
+    Attachment, Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached,
+    MovedReport, NewCase, Report, ReportAffected, ReportOrigin, ReportStore, StoredCandidate, TriageCase,
+    VendorPace,
 };
 use crate::{AuditEvent, Page, ReportList, ReportSort, Result, StoreError, TlpAudience};
 use async_trait::async_trait;
@@ -41,7 +43,6 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-
 #[async_trait]
 impl ReportStore for This {
     async fn vendor_paces(&self) -> Result<Vec<VendorPace>> {
@@ -65,8 +66,9 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, batch, export).await?;
+                let filed = file_group(&mut tx, batch).await?;
                 if filed.iter().any(Result::is_ok) {
+                    export_filed(&mut tx, batch, &filed, export).await?;
                     tx.commit().await?;
                 }
                 Ok(filed)
@@ -89,15 +91,18 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let mut all = Vec::with_capacity(batch.len());
-                for (i, filed) in file_group(&mut tx, batch, export).await?.into_iter().enumerate() {
-                    match filed {
-                        Ok(filed) => all.push(filed),
-                        // Dropping the transaction rolls back the whole batch.
-                        Err(limit) => return Ok(Err((i, limit))),
-                    }
+                let filed = file_group(&mut tx, batch).await?;
+                if let Some((i, limit)) = filed
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, f)| f.as_ref().err().map(|l| (i, *l)))
+                {
+                    // Dropping the transaction rolls back the whole batch.
+                    return Ok(Err((i, limit)));
                 }
+                export_filed(&mut tx, batch, &filed, export).await?;
                 tx.commit().await?;
+                let all: Vec<Filed> = filed.into_iter().flatten().collect();
                 Ok(Ok(all))
             };
             match once.await {

@@ -5,8 +5,9 @@
 
 use super::This;
 use super::advisories::ADVISORY_COLUMNS;
-use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
+use super::filed_export::export_filed;
 use super::intake::file_group;
+use super::readers::{REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::advisories::AdvisoryRow;
 use crate::reports::{Decide, Filed, Intake, LimitReached, Report};
 use crate::taxii::{
@@ -133,7 +134,8 @@ impl This {
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         let mut tx = self.begin().await?;
         // Each report on its own: a limit that refuses one leaves the others filed.
-        let filed = file_group(&mut tx, reports, export).await?;
+        let filed = file_group(&mut tx, reports).await?;
+        export_filed(&mut tx, reports, &filed, export).await?;
         let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
             .iter()
             .map(|f| f.as_ref().map(|_| ()).map_err(|l| *l))
@@ -422,7 +424,9 @@ pub(super) async fn write_export(
         .flat_map(|(rows, version)| rows.iter().map(move |row| (row, *version)))
         .collect();
     for chunk in marks.chunks(INSERT_BATCH) {
-        let mut q = sqlx::QueryBuilder::<super::Db>::new("UPDATE stix_objects SET exported_version = v.column4 FROM (");
+        let mut q = sqlx::QueryBuilder::<super::Db>::new(
+            "UPDATE stix_objects SET exported_version = v.column4 FROM (",
+        );
         q.push_values(chunk, |mut row, (object, version)| {
             row.push_bind(object.stix_id.clone())
                 .push_bind(object.version.clone())
