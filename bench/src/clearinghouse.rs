@@ -55,13 +55,9 @@ pub struct ClearinghouseArgs {
     pub keep: bool,
 }
 
-/// The tables that correlate reports (one row per key, band and listed candidate, and the fingerprint).
-const CORRELATION_TABLES: [&str; 4] = [
-    "report_keys",
-    "report_bands",
-    "report_fingerprints",
-    "report_candidates",
-];
+/// The tables that correlate reports (one row per exact key and listed candidate, and the fingerprint). The
+/// band keys are in memory, in the store's band index, measured beside them.
+const CORRELATION_TABLES: [&str; 3] = ["report_keys", "report_fingerprints", "report_candidates"];
 
 pub async fn run(args: ClearinghouseArgs) -> Result<()> {
     if args.reports == 0 || args.concurrency == 0 || args.orgs == 0 {
@@ -86,11 +82,12 @@ struct Filed {
     joined: bool,
 }
 
-/// The correlation tables' bytes (in table order) and rows at one size.
+/// The correlation tables' bytes (in table order) and rows at one size, and the band index's size.
 struct Storage {
     reports: usize,
     bytes: Vec<i64>,
     rows: Vec<i64>,
+    index: store::BandIndexSize,
 }
 
 async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
@@ -170,14 +167,16 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         }
         active += phase.elapsed().as_secs_f64();
         start = stop;
-        let measured = measure_storage(url, stop).await?;
+        let mut measured = measure_storage(url, stop).await?;
+        measured.index = store.band_index_size();
         let groups = app.intake_groups();
         eprintln!(
-            "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report); \
-             {} intake groups so far, {:.1} reports each on average, {} at most",
+            "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report), \
+             band index {:.1} MiB in memory; {} intake groups so far, {:.1} reports each on average, {} at most",
             stop as f64 / active,
             measured.bytes.iter().sum::<i64>() as f64 / 1_048_576.0,
             measured.bytes.iter().sum::<i64>() as f64 / stop as f64,
+            measured.index.bytes as f64 / 1_048_576.0,
             groups.groups,
             groups.reports as f64 / groups.groups.max(1) as f64,
             groups.largest
@@ -293,7 +292,12 @@ async fn measure_storage(url: &str, reports: usize) -> Result<Storage> {
             );
         }
     }
-    Ok(Storage { reports, bytes, rows })
+    Ok(Storage {
+        reports,
+        bytes,
+        rows,
+        index: store::BandIndexSize::default(),
+    })
 }
 
 /// The process's peak resident memory, in KiB.
@@ -410,18 +414,18 @@ fn print_report(
     }
 
     println!(
-        "\n| reports stored | {} | total | bytes per report | rows per report |",
+        "\n| reports stored | {} | total on disk | bytes per report on disk | rows per report | band index in memory | its bytes per report |",
         CORRELATION_TABLES.join(" | ")
     );
     println!(
-        "|---:|{}---:|---:|---:|",
+        "|---:|{}---:|---:|---:|---:|---:|",
         "---:|".repeat(CORRELATION_TABLES.len())
     );
     for s in storage {
         let total: i64 = s.bytes.iter().sum();
         let rows: i64 = s.rows.iter().sum();
         println!(
-            "| {} | {} | {:.1} MiB | {:.0} | {:.1} |",
+            "| {} | {} | {:.1} MiB | {:.0} | {:.1} | {:.1} MiB ({} keys) | {:.0} |",
             s.reports,
             s.bytes
                 .iter()
@@ -431,7 +435,10 @@ fn print_report(
                 .join(" | "),
             total as f64 / 1_048_576.0,
             total as f64 / s.reports as f64,
-            rows as f64 / s.reports as f64
+            rows as f64 / s.reports as f64,
+            s.index.bytes as f64 / 1_048_576.0,
+            s.index.keys,
+            s.index.bytes as f64 / s.reports as f64
         );
     }
     Ok(())

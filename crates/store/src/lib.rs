@@ -96,6 +96,7 @@ macro_rules! query_modules {
 
 mod advisories;
 mod audience;
+mod band_index;
 mod cases;
 mod dashboard;
 mod evals;
@@ -121,6 +122,7 @@ mod webhooks;
 
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders, TrailFilter};
+pub use band_index::BandIndexSize;
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
 pub use evals::*;

@@ -337,6 +337,8 @@ pub trait ReportStore: Send + Sync + 'static {
     /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
     /// TLP read admits.
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>>;
+    /// The size of this store's in-memory index of band keys (`band_index`).
+    fn band_index_size(&self) -> crate::BandIndexSize;
     /// Counts one more in an intake counter unless it is full (false: full, nothing counted).
     async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool>;
 

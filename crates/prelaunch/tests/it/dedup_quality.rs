@@ -220,17 +220,7 @@ async fn parallel_duplicates_end_up_in_one_case() {
                 "{} Found by fuzzer {i} in round {round}.",
                 report["description"].as_str().unwrap()
             ));
-            let (client, url, token) = (t.client.clone(), t.url("/api/v1/reports"), finder.token.clone());
-            tasks.push(tokio::spawn(async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&report)
-                    .send()
-                    .await
-                    .unwrap();
-                TestApp::reply(response).await
-            }));
+            tasks.push(t.spawn_post(finder, "/api/v1/reports", report));
         }
         let mut cases = HashSet::new();
         let mut opened = 0;

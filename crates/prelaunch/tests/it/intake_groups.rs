@@ -13,19 +13,7 @@ use std::time::Duration;
 fn post_all(t: &TestApp, posts: Vec<(&Persona, String, Value)>) -> Vec<tokio::task::JoinHandle<Reply>> {
     posts
         .into_iter()
-        .map(|(p, path, body)| {
-            let (client, url, token) = (t.client.clone(), t.url(&path), p.token.clone());
-            tokio::spawn(async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                TestApp::reply(response).await
-            })
-        })
+        .map(|(p, path, body)| t.spawn_post(p, &path, body))
         .collect()
 }
 

@@ -17,6 +17,7 @@ mod audit;
 mod auth_hardening;
 mod authz;
 mod bad_input;
+mod band_index;
 mod browser;
 mod cases;
 mod cases_advisories;

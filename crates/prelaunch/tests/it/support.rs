@@ -362,6 +362,21 @@ impl TestApp {
         self.call(Method::GET, path, Some(&p.token), None).await
     }
 
+    /// `post` on a task of its own, so that several run at once; the reply when the task is awaited.
+    pub fn spawn_post(&self, p: &Persona, path: &str, body: Value) -> tokio::task::JoinHandle<Reply> {
+        let (client, url, token) = (self.client.clone(), self.url(path), p.token.clone());
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            TestApp::reply(response).await
+        })
+    }
+
     pub async fn post(&self, p: &Persona, path: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(&p.token), Some(body)).await
     }

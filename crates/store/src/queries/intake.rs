@@ -4,6 +4,7 @@
 
 use super::{Db, This};
 use crate::Result;
+use crate::band_index::BandIndex;
 use crate::reports::{
     Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
     ReportAffected,
@@ -251,45 +252,23 @@ async fn take_counts(conn: &mut Conn, intakes: &[&Intake]) -> Result<Vec<Option<
     Ok(outcomes)
 }
 
-/// Serialises intakes that could be duplicates of each other. PostgreSQL: a transaction-scoped advisory lock
-/// on each of the reports' exact and band keys, taken in key order (so two intakes never wait on each
-/// other in a cycle; a batch takes all of its reports' keys at once) before the intake counters and the
-/// candidate search; a second report sharing a
-/// key with one being filed waits for its commit, and its search then sees it (each statement of a READ
-/// COMMITTED transaction reads what was committed before it began). Reports sharing no key cannot find
-/// each other anyway. SQLite: nothing to do, `BEGIN IMMEDIATE` already serialises every intake.
-pub(super) async fn lock_keys(conn: &mut Conn, intakes: &[&Intake]) -> Result<()> {
-    if This::BACKEND != crate::Backend::Postgres {
-        return Ok(());
-    }
-    let mut locks: Vec<i64> = Vec::new();
-    for (_, keys, bands) in intakes.iter().filter_map(|i| i.fingerprint.as_ref()) {
-        locks.extend_from_slice(keys);
-        locks.extend(bands.iter().enumerate().map(|(band, key)| band_lock(band, *key)));
-    }
-    locks.sort_unstable();
-    locks.dedup();
-    if locks.is_empty() {
-        return Ok(());
-    }
-    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT pg_advisory_xact_lock(k) FROM (VALUES ");
-    let mut values = q.separated(", ");
-    for lock in &locks {
-        values.push("(");
-        values.push_bind_unseparated(*lock);
-        values.push_unseparated(")");
-    }
-    // Volatile functions in the output are evaluated after ORDER BY: the locks are taken in key order.
-    q.push(") AS l (k) ORDER BY k");
-    q.build().execute(&mut *conn).await?;
-    Ok(())
-}
+/// The advisory lock every intake holds on PostgreSQL (`lock_intake`).
+const INTAKE_LOCK: i64 = 0x5052_454C_494E_5441;
 
-/// The advisory lock of one band key: the band's index mixed into its key, so band keys and exact keys
-/// rarely share a lock (when they do, two intakes wait for each other needlessly, nothing worse).
-pub(super) fn band_lock(band: usize, key: i64) -> i64 {
-    let band = u64::try_from(band).unwrap_or(u64::MAX);
-    (key as u64 ^ band.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(17) as i64
+/// Serialises intakes, so that each sees every report filed before it as a candidate and numbers its
+/// fingerprints after the highest stored (the band index's catch-up relies on both, `band_index`). PostgreSQL:
+/// one transaction-scoped advisory lock, taken first, held to the commit (each statement of a READ COMMITTED
+/// transaction then reads what was committed before it began). SQLite: nothing to do, `BEGIN IMMEDIATE`
+/// already serialises every writer. Within a process the intake queue files one group at a time anyway; the
+/// lock orders imports, TAXII posts and other processes with it.
+pub(super) async fn lock_intake(conn: &mut Conn) -> Result<()> {
+    if This::BACKEND == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(INTAKE_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// How one report of a group ends up: the case it joins or opens, as intake decided.
@@ -339,20 +318,22 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 /// Files a group of reports inside the caller's transaction, in order, as `ReportStore::file_report` files one:
 /// each report is checked against its intake counters (one refused takes none and leaves the others filed),
 /// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
-/// opens one. The statements are per group, not per report: the keys' locks (PostgreSQL), the counters (three),
-/// the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
+/// opens one. The statements are per group, not per report: the intake lock (PostgreSQL), the counters (three),
+/// the band index's catch-up (one), the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
 /// one multi-row `INSERT` per table. The caller writes the STIX objects of the reports filed
 /// (`filed_export::export_filed`) when it keeps them, and commits.
 pub(super) async fn file_group(
     tx: &mut Conn,
+    index: &BandIndex,
     batch: &[(&Intake, &Decide<'_>)],
 ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
     let started = std::time::Instant::now();
     let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
-    // The keys first (PostgreSQL), in key order, then the counters: a write, so SQLite holds its write lock (it
-    // took it at `BEGIN IMMEDIATE`) before anything is read.
-    lock_keys(&mut *tx, &intakes).await?;
+    // The intake lock first (PostgreSQL; SQLite took its write lock at `BEGIN IMMEDIATE`), then the counters,
+    // then the band index's catch-up, which then reads every fingerprint there is.
+    lock_intake(&mut *tx).await?;
     let refused = take_counts(&mut *tx, &intakes).await?;
+    let mark = super::candidates::catch_up(&mut *tx, index).await?;
     let accepted: Vec<usize> = refused
         .iter()
         .enumerate()
@@ -379,7 +360,7 @@ pub(super) async fn file_group(
     let mut stored: std::collections::HashMap<usize, Vec<Candidate>> = searched
         .iter()
         .map(|(i, _)| *i)
-        .zip(super::candidates::candidates_of(&mut *tx, &searches).await?)
+        .zip(super::candidates::candidates_of(&mut *tx, index, &searches).await?)
         .collect();
     let searching = started.elapsed();
     let mut decided: Vec<Decided<'_>> = Vec::with_capacity(accepted.len());
@@ -678,14 +659,20 @@ pub(super) async fn file_group(
         .iter()
         .filter_map(|d| d.intake.fingerprint.as_ref().map(|f| (d.intake.report.id, f)))
         .collect();
+    // Numbered after the highest stored (`mark`, read under the write lock), in filing order.
+    let numbered: Vec<(i64, Uuid, &[u8])> = fingerprints
+        .iter()
+        .zip(1..)
+        .map(|((id, (bytes, _, _)), n)| (mark + n, *id, bytes.as_slice()))
+        .collect();
     insert_values(
         &mut *tx,
-        "INSERT INTO report_fingerprints (report_id, fingerprint) ",
+        "INSERT INTO report_fingerprints (seq, report_id, fingerprint) ",
         "",
-        &fingerprints,
-        2,
-        |mut row, (id, (bytes, _, _))| {
-            row.push_bind(*id).push_bind(bytes.clone());
+        &numbered,
+        3,
+        |mut row, (seq, id, bytes)| {
+            row.push_bind(*seq).push_bind(*id).push_bind(bytes.to_vec());
         },
     )
     .await?;
@@ -701,26 +688,6 @@ pub(super) async fn file_group(
         2,
         |mut row, (key, id)| {
             row.push_bind(*key).push_bind(*id);
-        },
-    )
-    .await?;
-    let bands: Vec<(i32, i64, Uuid)> = fingerprints
-        .iter()
-        .flat_map(|(id, (_, _, bands))| {
-            bands
-                .iter()
-                .enumerate()
-                .map(move |(band, key)| (i32::try_from(band).unwrap_or(i32::MAX), *key, *id))
-        })
-        .collect();
-    insert_values(
-        &mut *tx,
-        "INSERT INTO report_bands (band, key, report_id) ",
-        "",
-        &bands,
-        3,
-        |mut row, (band, key, id)| {
-            row.push_bind(*band).push_bind(*key).push_bind(*id);
         },
     )
     .await?;

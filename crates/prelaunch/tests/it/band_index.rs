@@ -1,0 +1,140 @@
+//! The LSH band keys live in each store's memory (`store::band_index`), caught up from the fingerprints'
+//! commit-ordered numbers. Two servers on one database file reports at once: every fingerprint is numbered
+//! once, in one unbroken sequence; a store opened before them finds the other servers' reports by their band
+//! keys alone (its catch-up), and a store opened after rebuilds the same index.
+
+use crate::reports::vulnerability;
+use crate::support::*;
+use clearinghouse::dedup::{BAND_BUCKET_LIMIT, Fingerprint};
+use reqwest::StatusCode;
+use serde_json::Value;
+use store::CandidateSearch;
+use uuid::Uuid;
+
+/// Every stored fingerprint, in sequence order: its number, report and band keys.
+async fn fingerprints(url: &str) -> Vec<(i64, Uuid, Vec<i64>)> {
+    use sqlx::Connection;
+    const SQL: &str = "SELECT seq, report_id, fingerprint FROM report_fingerprints ORDER BY seq";
+    let rows: Vec<(i64, Uuid, Vec<u8>)> = match backend() {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+        }
+    };
+    rows.into_iter()
+        .map(|(seq, id, bytes)| {
+            let bands = Fingerprint::from_bytes(&bytes)
+                .expect("a stored fingerprint decodes")
+                .bands;
+            (seq, id, bands)
+        })
+        .collect()
+}
+
+/// A report of its own product and wording, with no exact key (`Fingerprint::exact_keys`).
+fn distinct(n: usize) -> Value {
+    let mut body = vulnerability("green");
+    body["title"] = format!("Integer overflow number {n} in parser stage {}", n * 7).into();
+    body["description"] = format!(
+        "Stage {n} of the decoder multiplies two attacker-chosen lengths without a check; report {n} of the run \
+         reaches an allocation {} bytes short.",
+        n * 13
+    )
+    .into();
+    body["affected"][0]["purl"] = format!("pkg:generic/decoder-{n}").into();
+    // No location, file, function or trace: no exact key, so band keys alone can find it.
+    body["location"] = Value::Null;
+    body
+}
+
+#[tokio::test]
+async fn two_servers_number_fingerprints_in_one_sequence_and_find_each_others_reports_by_band_keys() {
+    let database = fresh_database_url().await;
+    let a = spawn_app_on(&database).await;
+    let b = spawn_app_on(&database).await;
+    let w = World::new(&a).await;
+    // Opened before any report: it sees them only by catching up.
+    let early = store::connect(&database).await.unwrap();
+    assert_eq!(early.band_index_size().reports, 0);
+
+    const EACH: usize = 12;
+    let mut posts = Vec::new();
+    for n in 0..2 * EACH {
+        // Two organisations, so that no intake counter orders the two servers' groups: only the intake lock.
+        let (t, who) = if n % 2 == 0 {
+            (&a, &w.dev_admin)
+        } else {
+            (&b, &w.other_dev)
+        };
+        posts.push(t.spawn_post(who, "/api/v1/reports", distinct(n)));
+    }
+    let mut ids = Vec::new();
+    for post in posts {
+        let reply = post.await.unwrap();
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        ids.push(reply.body["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+
+    let stored = fingerprints(&database).await;
+    let numbers: Vec<i64> = stored.iter().map(|(seq, _, _)| *seq).collect();
+    let want: Vec<i64> = (1..=i64::try_from(2 * EACH).unwrap()).collect();
+    assert_eq!(numbers, want, "one unbroken sequence across both servers");
+    let by_n = ids.clone();
+    let mut filed: Vec<Uuid> = stored.iter().map(|(_, id, _)| *id).collect();
+    filed.sort_unstable();
+    ids.sort_unstable();
+    assert_eq!(filed, ids);
+
+    let late = store::connect(&database).await.unwrap();
+    for (_, id, bands) in &stored {
+        assert_eq!(bands.len(), clearinghouse::dedup::BANDS);
+        let search = CandidateSearch {
+            keys: &[],
+            bands,
+            band_limit: i64::try_from(BAND_BUCKET_LIMIT).unwrap(),
+            candidate_limit: 200,
+        };
+        for (name, store) in [("caught up", &early), ("rebuilt", &late)] {
+            let found: Vec<Uuid> = store
+                .dedup_candidates(&search)
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.report_id)
+                .collect();
+            assert!(
+                found.contains(id),
+                "{name}: {id} not found by its own band keys: {found:?}"
+            );
+        }
+    }
+    for store in [&early, &late] {
+        let size = store.band_index_size();
+        assert_eq!(size.reports, 2 * EACH);
+        assert_eq!(size.keys, 2 * EACH * clearinghouse::dedup::BANDS);
+    }
+
+    // A report filed again through the other server (report 1 went to `b`, report 0 to `a`): that server's own
+    // index finds the first by band keys alone, and it is listed as a duplicate.
+    for (t, who, original) in [(&a, &w.other_dev, 1), (&b, &w.dev_admin, 0)] {
+        let again = distinct(original);
+        let reply = t.post(who, "/api/v1/reports", again).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let want = by_n[original];
+        let listed: Vec<Uuid> = reply.body["duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["report_id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            listed.contains(&want),
+            "{want} not listed: {}",
+            reply.body["duplicates"]
+        );
+    }
+}
