@@ -167,8 +167,7 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         }
         active += phase.elapsed().as_secs_f64();
         start = stop;
-        let mut measured = measure_storage(url, stop).await?;
-        measured.index = store.band_index_size();
+        let measured = measure_storage(url, stop, store.band_index_size()).await?;
         let groups = app.intake_groups();
         eprintln!(
             "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report), \
@@ -256,7 +255,7 @@ pub fn new_report(r: &corpus::Report) -> NewReport {
 
 /// Bytes and rows of each correlation table: SQLite's `dbstat` (pages of the table and its indexes),
 /// PostgreSQL's `pg_total_relation_size` (table, indexes and TOAST).
-async fn measure_storage(url: &str, reports: usize) -> Result<Storage> {
+async fn measure_storage(url: &str, reports: usize, index: store::BandIndexSize) -> Result<Storage> {
     let mut bytes = Vec::new();
     let mut rows = Vec::new();
     if url.starts_with("sqlite") {
@@ -296,7 +295,7 @@ async fn measure_storage(url: &str, reports: usize) -> Result<Storage> {
         reports,
         bytes,
         rows,
-        index: store::BandIndexSize::default(),
+        index,
     })
 }
 

@@ -9,10 +9,12 @@
 //! `queries/intake.rs::lock_intake`), each group numbering its rows after the highest stored. So the rows any
 //! reader sees are those up to some number, and an index that has applied every row up to its `mark` catches up
 //! by reading the rows after it (`queries/candidates.rs::catch_up`), inside intake's transaction before its
-//! search, and from the pool before a lone search. A transaction that rolls back leaves nothing behind: its rows
+//! search, and from the pool before a lone search. A store's first search builds it whole, so a process that
+//! never searches (a command-line call) never reads the fingerprints. A transaction that rolls back leaves nothing behind: its rows
 //! were never applied.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
@@ -116,10 +118,7 @@ impl BandIndex {
             }
             inner.mark = row.seq;
             // Past two billion reports a position cannot name one: no further report gets band keys.
-            let Some(at) = u32::try_from(inner.reports.len())
-                .ok()
-                .filter(|n| n & SHARED == 0)
-            else {
+            let Some(at) = position(inner.reports.len()) else {
                 continue;
             };
             if row.bands.is_empty() {
@@ -184,41 +183,43 @@ impl Inner {
         let Some(id) = self.report(at) else {
             return;
         };
-        let value = match self.slots.get(&slot) {
-            None => {
-                self.slots.insert(slot, at);
+        let bucket_at = match self.slots.entry(slot) {
+            Entry::Vacant(free) => {
+                free.insert(at);
                 return;
             }
-            Some(v) => *v,
+            Entry::Occupied(held) if held.get() & SHARED != 0 => held.get() & !SHARED,
+            Entry::Occupied(mut held) => {
+                let (one, Some(next)) = (*held.get(), position(self.shared.len())) else {
+                    return;
+                };
+                if one == at {
+                    return;
+                }
+                self.shared.push(vec![one]);
+                held.insert(next | SHARED);
+                next
+            }
         };
-        if value & SHARED == 0 {
-            if value == at {
-                return;
-            }
-            let Ok(next) = u32::try_from(self.shared.len()) else {
-                return;
-            };
-            if next & SHARED != 0 {
-                return;
-            }
-            self.shared.push(vec![value]);
-            self.slots.insert(slot, next | SHARED);
-        }
-        let bucket_at = (self.slots.get(&slot).copied().unwrap_or(0) & !SHARED) as usize;
         let reports = &self.reports;
-        let Some(bucket) = self.shared.get_mut(bucket_at) else {
+        let Some(bucket) = self.shared.get_mut(bucket_at as usize) else {
             return;
         };
         if bucket.contains(&at) {
             return;
         }
         let newer = |other: &u32| reports.get(*other as usize).is_some_and(|o| *o > id);
-        let position = bucket.partition_point(newer);
-        if position < BUCKET_LIMIT {
-            bucket.insert(position, at);
+        let place = bucket.partition_point(newer);
+        if place < BUCKET_LIMIT {
+            bucket.insert(place, at);
             bucket.truncate(BUCKET_LIMIT);
         }
     }
+}
+
+/// The `u32` naming the `n`th report or shared bucket, while it leaves the `SHARED` bit clear (two billion).
+fn position(n: usize) -> Option<u32> {
+    u32::try_from(n).ok().filter(|n| n & SHARED == 0)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ pub struct PostgresStore {
     pool: sqlx::PgPool,
     /// Write transactions (`begin`): the same pool, as PostgreSQL runs writers side by side.
     writer: sqlx::PgPool,
-    /// The stored fingerprints' band keys (`band_index`), caught up before every candidate search.
+    /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
+    /// before every one.
     bands: crate::band_index::BandIndex,
 }
 
@@ -38,12 +39,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        let bands = crate::band_index::BandIndex::default();
-        candidates::catch_up(&mut *pool.acquire().await?, &bands).await?;
         Ok(PostgresStore {
             writer: pool.clone(),
             pool,
-            bands,
+            bands: crate::band_index::BandIndex::default(),
         })
     }
 }

@@ -21,7 +21,8 @@ pub struct SqliteStore {
     /// where a connection's cache is dropped whenever another connection has committed; and writers wait their
     /// turn in the pool's queue, in order, where they would sleep in SQLite's busy handler.
     writer: sqlx::SqlitePool,
-    /// The stored fingerprints' band keys (`band_index`), caught up before every candidate search.
+    /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
+    /// before every one.
     bands: crate::band_index::BandIndex,
 }
 
@@ -55,9 +56,11 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
             .await?;
-        let bands = crate::band_index::BandIndex::default();
-        candidates::catch_up(&mut *pool.acquire().await?, &bands).await?;
-        Ok(SqliteStore { pool, writer, bands })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            bands: crate::band_index::BandIndex::default(),
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! - `Fingerprint::exact_keys` are stored one row each and looked up by equality (a report with the same key
 //!   is a candidate, kept if `similarity` says so), at most `MAX_EXACT_KEYS` rows per report, typically 3–4;
 //!   `Fingerprint::bands` are the LSH band keys (`BANDS`, one per band), which the store keeps in memory
-//!   (`store::band_index`, rebuilt from the stored fingerprints), so correlation storage grows linearly with
+//!   (`store::band_index`, built from the stored fingerprints), so correlation storage grows linearly with
 //!   reports;
 //!   `Fingerprint::to_bytes`/`from_bytes` store the whole fingerprint beside the report (about 300 bytes);
 //! - `similarity(new, new_affected, stored, stored_affected)` scores a candidate in [0, 1];
