@@ -23,7 +23,7 @@ use uuid::Uuid;
 const COLUMNS: &str = "s.id, s.tlp, s.stix_id, s.stix_type, s.spec_version, s.version, s.date_added, s.body, \
      s.added_org, s.added_by, s.advisory_id, s.case_id, s.report_id";
 
-/// Rows per `INSERT` of a bulk load: 13 parameters each, well under either backend's limit.
+/// Rows per `INSERT` of a bulk load: 14 parameters each, well under either backend's limit.
 const INSERT_BATCH: usize = 500;
 
 /// A value bound after the reader's four parameters.
@@ -405,67 +405,72 @@ pub(super) async fn insert_status(
     Ok(())
 }
 
-/// Inserts object versions in batches of multi-row `INSERT`s within the transaction `tx`.
 /// Our own objects of reports and cases, each group marked with the version of the report or case it shows
-/// (`add_stix_export`), inside the caller's transaction. Returns how many rows were new.
+/// (`add_stix_export`), inside the caller's transaction: the rows new, and the same objects stored before
+/// without a mark, get it in the same statement. Returns how many rows were written or marked.
 pub(super) async fn write_export(
     conn: &mut <super::Db as sqlx::Database>::Connection,
     exports: &[(&[StixObjectRow], i64)],
 ) -> Result<u64> {
-    let rows: Vec<&StixObjectRow> = exports.iter().flat_map(|(rows, _)| rows.iter()).collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let written = insert_objects(&mut *conn, &rows).await?;
-    // Each group's rows are marked with its version (those just written, or the same objects stored
-    // before), all groups in one statement per `INSERT_BATCH` rows.
-    let marks: Vec<(&StixObjectRow, i64)> = exports
+    // An object listed twice (by two groups) is written once, marked with the first group's version: one
+    // statement may not touch a row twice.
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<(&StixObjectRow, Option<i64>)> = exports
         .iter()
-        .flat_map(|(rows, version)| rows.iter().map(move |row| (row, *version)))
+        .flat_map(|(rows, version)| rows.iter().map(move |row| (row, Some(*version))))
+        .filter(|(row, _)| seen.insert((row.stix_id.as_str(), row.version.as_str(), row.tlp)))
         .collect();
-    for chunk in marks.chunks(INSERT_BATCH) {
-        let mut q = sqlx::QueryBuilder::<super::Db>::new(
-            "UPDATE stix_objects SET exported_version = v.column4 FROM (",
-        );
-        q.push_values(chunk, |mut row, (object, version)| {
-            row.push_bind(object.stix_id.clone())
-                .push_bind(object.version.clone())
-                .push_bind(object.tlp.as_str())
-                .push_bind(*version);
-        });
-        q.push(
-            ") AS v WHERE stix_objects.stix_id = v.column1 AND stix_objects.version = v.column2 \
-             AND stix_objects.tlp = v.column3 AND stix_objects.added_org IS NULL \
-             AND stix_objects.exported_version IS NULL",
-        );
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(written)
+    write_rows(
+        conn,
+        &rows,
+        "DO UPDATE SET exported_version = excluded.exported_version WHERE stix_objects.added_org IS NULL \
+         AND stix_objects.exported_version IS NULL",
+    )
+    .await
 }
 
+/// Inserts object versions (posted or pulled: no export mark) in batches of multi-row `INSERT`s within the
+/// transaction `tx`; a version already stored is kept. Returns how many rows were new.
 pub(super) async fn insert_objects<R: std::borrow::Borrow<StixObjectRow>>(
     conn: &mut <super::Db as sqlx::Database>::Connection,
     rows: &[R],
 ) -> Result<u64> {
+    let rows: Vec<(&StixObjectRow, Option<i64>)> = rows.iter().map(|r| (r.borrow(), None)).collect();
+    write_rows(conn, &rows, "DO NOTHING").await
+}
+
+/// `INSERT INTO stix_objects` of the rows with their export marks, `INSERT_BATCH` to a statement, `on_conflict`
+/// deciding what becomes of a version already stored.
+async fn write_rows(
+    conn: &mut <super::Db as sqlx::Database>::Connection,
+    rows: &[(&StixObjectRow, Option<i64>)],
+    on_conflict: &str,
+) -> Result<u64> {
     let mut written = 0;
     for chunk in rows.chunks(INSERT_BATCH) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|n| {
-                let params: Vec<String> = (1..=13).map(|k| format!("${}", n * 13 + k)).collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
-        let sql = format!(
+        let mut q = sqlx::QueryBuilder::<super::Db>::new(
             "INSERT INTO stix_objects (id, tlp, stix_id, stix_type, spec_version, version, date_added, body, \
-                 added_org, added_by, advisory_id, case_id, report_id) VALUES {} \
-                 ON CONFLICT (stix_id, version, tlp) DO NOTHING",
-            values.join(", ")
+             added_org, added_by, advisory_id, case_id, report_id, exported_version) ",
         );
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            query = bind_object(query, row.borrow());
-        }
-        written += query.execute(&mut *conn).await?.rows_affected();
+        q.push_values(chunk, |mut b, (row, mark)| {
+            b.push_bind(row.id)
+                .push_bind(row.tlp.as_str())
+                .push_bind(row.stix_id.as_str())
+                .push_bind(row.stix_type.as_str())
+                .push_bind(row.spec_version.as_str())
+                .push_bind(row.version.as_str())
+                .push_bind(row.date_added)
+                .push_bind(row.body.as_str())
+                .push_bind(row.added_org)
+                .push_bind(row.added_by)
+                .push_bind(row.advisory_id)
+                .push_bind(row.case_id)
+                .push_bind(row.report_id)
+                .push_bind(*mark);
+        });
+        q.push(" ON CONFLICT (stix_id, version, tlp) ");
+        q.push(on_conflict);
+        written += q.build().execute(&mut *conn).await?.rows_affected();
     }
     Ok(written)
 }
