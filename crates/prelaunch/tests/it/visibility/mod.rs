@@ -391,13 +391,21 @@ async fn every_kind_of_event_goes_to_those_who_may_see_every_fact_in_it_and_no_o
         only(&events!(), "eval_run.start"),
         run_readers,
     ));
-    t.post(
-        &w.agency_admin,
-        &format!("/api/v1/eval-runs/{run}/cancel"),
-        json!({}),
-    )
-    .await
-    .ok();
+    let cancelled = t
+        .post(
+            &w.agency_admin,
+            &format!("/api/v1/eval-runs/{run}/cancel"),
+            json!({}),
+        )
+        .await;
+    if !cancelled.status.is_success() {
+        // The run ended before it was cancelled: say how, from the run as its evaluator reads it.
+        let read = t.get(&w.evaluator, &format!("/api/v1/eval-runs/{run}")).await;
+        panic!(
+            "cancelling the run: {} {}; the run: {}",
+            cancelled.status, cancelled.body, read.body
+        );
+    }
     rows.push((
         "their admin cancels it",
         only(&events!(), "eval_run.cancel"),
