@@ -97,6 +97,7 @@ macro_rules! query_modules {
 mod advisories;
 mod audience;
 mod band_index;
+mod candidate_cache;
 mod cases;
 mod dashboard;
 mod evals;

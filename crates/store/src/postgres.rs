@@ -16,6 +16,8 @@ pub struct PostgresStore {
     /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
     /// before every one.
     bands: crate::band_index::BandIndex,
+    /// The fingerprints and products of the reports searches found lately (`candidate_cache`).
+    candidates: crate::candidate_cache::CandidateCache,
 }
 
 impl PostgresStore {
@@ -43,6 +45,7 @@ impl PostgresStore {
             writer: pool.clone(),
             pool,
             bands: crate::band_index::BandIndex::default(),
+            candidates: crate::candidate_cache::CandidateCache::default(),
         })
     }
 }

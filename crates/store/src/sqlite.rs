@@ -24,6 +24,8 @@ pub struct SqliteStore {
     /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
     /// before every one.
     bands: crate::band_index::BandIndex,
+    /// The fingerprints and products of the reports searches found lately (`candidate_cache`).
+    candidates: crate::candidate_cache::CandidateCache,
 }
 
 impl SqliteStore {
@@ -60,6 +62,7 @@ impl SqliteStore {
             pool,
             writer,
             bands: crate::band_index::BandIndex::default(),
+            candidates: crate::candidate_cache::CandidateCache::default(),
         })
     }
 }

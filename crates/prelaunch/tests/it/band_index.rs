@@ -1,7 +1,8 @@
 //! The LSH band keys live in each store's memory (`store::band_index`), caught up from the fingerprints'
 //! commit-ordered numbers. Two servers on one database file reports at once: every fingerprint is numbered
 //! once, in one unbroken sequence; a store opened before them finds the other servers' reports by their band
-//! keys alone (its catch-up), and a store opened after rebuilds the same index.
+//! keys alone (its catch-up), and a store opened after rebuilds the same index. What a search read of the
+//! reports it found is held too, all but their cases.
 
 use crate::reports::vulnerability;
 use crate::support::*;
@@ -137,4 +138,68 @@ async fn two_servers_number_fingerprints_in_one_sequence_and_find_each_others_re
             reply.body["duplicates"]
         );
     }
+}
+
+/// A store's search holds what it read of the reports it found (`store::candidate_cache`): their fingerprints
+/// and products, which never change. Their cases do (a merge moves a report), and a search says where each one
+/// is now, even for a report whose fingerprint it holds.
+#[tokio::test]
+async fn a_search_holds_a_candidates_fingerprint_but_reads_the_case_it_is_in_now() {
+    let t = spawn_app().await;
+    let w = World::new(&t).await;
+    let file = |body: Value| {
+        let (t, who) = (&t, &w.dev_admin);
+        async move {
+            let reply = t.post(who, "/api/v1/reports", body).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            let id: Uuid = reply.body["id"].as_str().unwrap().parse().unwrap();
+            let case: Uuid = reply.body["case_id"].as_str().unwrap().parse().unwrap();
+            (id, case)
+        }
+    };
+    let (report, first_case) = file(distinct(1)).await;
+    let (_, other_case) = file(distinct(2)).await;
+    assert_ne!(first_case, other_case);
+    let stored = fingerprints(&t.database_url).await;
+    let (_, _, bands) = stored.iter().find(|(_, id, _)| *id == report).unwrap();
+    let search = CandidateSearch {
+        keys: &[],
+        bands,
+        band_limit: i64::try_from(BAND_BUCKET_LIMIT).unwrap(),
+        candidate_limit: 200,
+    };
+    let store = store::connect(&t.database_url).await.unwrap();
+    let found_in = |found: Vec<store::Candidate>| {
+        let c = found
+            .into_iter()
+            .find(|c| c.report_id == report)
+            .expect("the report is found by its own band keys");
+        let decoded = Fingerprint::from_bytes(&c.fingerprint).expect("its fingerprint decodes");
+        assert_eq!(&decoded.bands, bands, "the fingerprint is the report's");
+        let products: Vec<&str> = c.affected.iter().map(|a| a.product.as_str()).collect();
+        assert_eq!(
+            products,
+            ["pkg:generic/decoder-1"],
+            "the products are the report's"
+        );
+        c.case_id
+    };
+    // The first search reads the fingerprint and the products; the second finds them held.
+    assert_eq!(
+        found_in(store.dedup_candidates(&search).await.unwrap()),
+        Some(first_case)
+    );
+    let merged = t
+        .post(
+            &w.coordinator,
+            &format!("/api/v1/cases/{first_case}/merge"),
+            serde_json::json!({"into": other_case}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    assert_eq!(
+        found_in(store.dedup_candidates(&search).await.unwrap()),
+        Some(other_case),
+        "the case the report was merged into, not the one it was in when its fingerprint was read"
+    );
 }

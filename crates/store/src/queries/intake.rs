@@ -325,6 +325,7 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 pub(super) async fn file_group(
     tx: &mut Conn,
     index: &BandIndex,
+    cache: &crate::candidate_cache::CandidateCache,
     batch: &[(&Intake, &Decide<'_>)],
 ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
     let started = std::time::Instant::now();
@@ -360,7 +361,7 @@ pub(super) async fn file_group(
     let mut stored: std::collections::HashMap<usize, Vec<Candidate>> = searched
         .iter()
         .map(|(i, _)| *i)
-        .zip(super::candidates::candidates_of(&mut *tx, index, &searches).await?)
+        .zip(super::candidates::candidates_of(&mut *tx, index, cache, &searches).await?)
         .collect();
     let searching = started.elapsed();
     let mut decided: Vec<Decided<'_>> = Vec::with_capacity(accepted.len());

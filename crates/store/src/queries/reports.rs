@@ -66,7 +66,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.bands, batch).await?;
+                let filed = file_group(&mut tx, &self.bands, &self.candidates, batch).await?;
                 if filed.iter().any(Result::is_ok) {
                     export_filed(&mut tx, batch, &filed, export).await?;
                     tx.commit().await?;
@@ -91,7 +91,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.bands, batch).await?;
+                let filed = file_group(&mut tx, &self.bands, &self.candidates, batch).await?;
                 if let Some((i, limit)) = filed
                     .iter()
                     .enumerate()
@@ -125,7 +125,7 @@ impl ReportStore for This {
 
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {
         let mut conn = self.pool.acquire().await?;
-        candidates(&mut conn, &self.bands, search).await
+        candidates(&mut conn, &self.bands, &self.candidates, search).await
     }
 
     fn band_index_size(&self) -> crate::BandIndexSize {
