@@ -166,12 +166,6 @@ async fn an_invalid_token_is_answered_as_invalid_not_as_missing() {
     t.get(&w.dev_member, "/api/v1/me").await.ok();
 }
 
-/// A loopback port nobody listens on.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A port that answers anything with a line of plain HTTP, so a TLS client reads garbage.
 async fn plain_text_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -247,7 +241,8 @@ async fn the_connection_test_says_which_step_failed_in_plain_words() {
         .unwrap()
         .to_owned();
     let connections = format!("/api/v1/notices/{notice}/connections");
-    let refused = closed_port().await;
+    let refusing = refusing_port();
+    let refused = refusing.port();
     let tls = plain_text_port().await;
     let silent = silent_port().await;
     let echoing = echoing_failure_port().await;

@@ -244,11 +244,9 @@ async fn hostile_peers_are_recorded_and_write_nothing_half() {
     // Each run below is the test's own: a scheduled pull of the same peer would hold it and refuse it.
     schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
-    // A port nothing listens on.
-    let down = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // A port nothing listens on, held until the test ends.
+    let refusing = refusing_port();
+    let down = format!("http://127.0.0.1:{}", refusing.port());
     let reports_before = b.get(&wb.coordinator, "/api/v1/reports?limit=200").await;
     let reports_before = reports_before.ok()["items"].as_array().unwrap().len();
     // (api root, the error recorded, pages committed)
@@ -372,10 +370,9 @@ async fn hostile_peers_refusing_a_push_keep_the_cursor() {
     // Each push below is the test's own: a scheduled one of the same peer would hold it and refuse it.
     schedule_ran(&b).await;
     let hostile = spawn_hostile().await;
-    let down = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // A port nothing listens on, held until the test ends.
+    let refusing = refusing_port();
+    let down = format!("http://127.0.0.1:{}", refusing.port());
     let cases: Vec<(String, String)> = vec![
         (format!("{hostile}/e500/"), "the peer answered 500".into()),
         (

@@ -773,3 +773,19 @@ pub fn test_program(var: &str, why: &str) -> std::path::PathBuf {
     assert!(path.exists(), "{var}={} does not exist", path.display());
     path
 }
+
+/// A loopback port that refuses every connection: bound but never listened on, and held for as long as the
+/// value lives, so that no other server (another test's, given a free port meanwhile) can take it and answer.
+pub struct RefusingPort(tokio::net::TcpSocket);
+
+impl RefusingPort {
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+}
+
+pub fn refusing_port() -> RefusingPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    RefusingPort(socket)
+}
