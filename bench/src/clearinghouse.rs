@@ -55,9 +55,9 @@ pub struct ClearinghouseArgs {
     pub keep: bool,
 }
 
-/// The tables that correlate reports (one row per exact key and listed candidate, and the fingerprint). The
-/// band keys are in memory, in the store's band index, measured beside them.
-const CORRELATION_TABLES: [&str; 3] = ["report_keys", "report_fingerprints", "report_candidates"];
+/// The tables that correlate reports (the fingerprint, and one row per listed candidate). The exact and band keys
+/// are in memory, in the store's dedup index, measured beside them.
+const CORRELATION_TABLES: [&str; 2] = ["report_fingerprints", "report_candidates"];
 
 pub async fn run(args: ClearinghouseArgs) -> Result<()> {
     if args.reports == 0 || args.concurrency == 0 || args.orgs == 0 {
@@ -82,12 +82,12 @@ struct Filed {
     joined: bool,
 }
 
-/// The correlation tables' bytes (in table order) and rows at one size, and the band index's size.
+/// The correlation tables' bytes (in table order) and rows at one size, and the dedup index's size.
 struct Storage {
     reports: usize,
     bytes: Vec<i64>,
     rows: Vec<i64>,
-    index: store::BandIndexSize,
+    index: store::DedupIndexSize,
 }
 
 async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
@@ -96,7 +96,7 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         .with_ymd_and_hms(2027, 6, 1, 9, 0, 0)
         .single()
         .context("reference time")?;
-    let (app, _clock) = crate::seed::app_at(&store, now);
+    let (app, clock) = crate::seed::app_at(&store, now);
     let callers = setup(&app, args.orgs).await?;
 
     let generating = Instant::now();
@@ -120,6 +120,10 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
 
     let mut filed: Vec<Option<Filed>> = Vec::new();
     filed.resize_with(reports.len(), || None);
+    // The clock follows real time from the reference instant, as a server's does: each report is stamped when
+    // it is filed, not all at one frozen instant (which would put every row of an index on time at a random
+    // place among its equals rather than at the end).
+    let began = Instant::now();
     let mut storage = Vec::new();
     let mut active = 0.0;
     let mut start = 0;
@@ -129,6 +133,7 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..args.concurrency {
             let (app, callers, reports, next) = (app.clone(), callers.clone(), reports.clone(), next.clone());
+            let clock = clock.clone();
             tasks.spawn(async move {
                 let mut out = Vec::new();
                 loop {
@@ -140,6 +145,7 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
                     let caller = callers
                         .get(i % callers.len())
                         .context("no reporting organisation")?;
+                    clock.advance_to(now + chrono::TimeDelta::from_std(began.elapsed())?);
                     let answer = app
                         .file_report(caller, new_report(report))
                         .await
@@ -167,11 +173,11 @@ async fn measure(args: &ClearinghouseArgs, url: &str) -> Result<()> {
         }
         active += phase.elapsed().as_secs_f64();
         start = stop;
-        let measured = measure_storage(url, stop, store.band_index_size()).await?;
+        let measured = measure_storage(url, stop, store.dedup_index_size()).await?;
         let groups = app.intake_groups();
         eprintln!(
             "{stop} reports in {active:.1} s ({:.0}/s); correlation tables {:.1} MiB ({:.0} bytes per report), \
-             band index {:.1} MiB in memory; {} intake groups so far, {:.1} reports each on average, {} at most",
+             dedup index {:.1} MiB in memory; {} intake groups so far, {:.1} reports each on average, {} at most",
             stop as f64 / active,
             measured.bytes.iter().sum::<i64>() as f64 / 1_048_576.0,
             measured.bytes.iter().sum::<i64>() as f64 / stop as f64,
@@ -255,7 +261,7 @@ pub fn new_report(r: &corpus::Report) -> NewReport {
 
 /// Bytes and rows of each correlation table: SQLite's `dbstat` (pages of the table and its indexes),
 /// PostgreSQL's `pg_total_relation_size` (table, indexes and TOAST).
-async fn measure_storage(url: &str, reports: usize, index: store::BandIndexSize) -> Result<Storage> {
+async fn measure_storage(url: &str, reports: usize, index: store::DedupIndexSize) -> Result<Storage> {
     let mut bytes = Vec::new();
     let mut rows = Vec::new();
     if url.starts_with("sqlite") {
@@ -413,7 +419,7 @@ fn print_report(
     }
 
     println!(
-        "\n| reports stored | {} | total on disk | bytes per report on disk | rows per report | band index in memory | its bytes per report |",
+        "\n| reports stored | {} | total on disk | bytes per report on disk | rows per report | dedup index in memory | its bytes per report |",
         CORRELATION_TABLES.join(" | ")
     );
     println!(
@@ -424,7 +430,7 @@ fn print_report(
         let total: i64 = s.bytes.iter().sum();
         let rows: i64 = s.rows.iter().sum();
         println!(
-            "| {} | {} | {:.1} MiB | {:.0} | {:.1} | {:.1} MiB ({} keys) | {:.0} |",
+            "| {} | {} | {:.1} MiB | {:.0} | {:.1} | {:.1} MiB ({} exact, {} band keys) | {:.0} |",
             s.reports,
             s.bytes
                 .iter()
@@ -437,6 +443,7 @@ fn print_report(
             rows as f64 / s.reports as f64,
             s.index.bytes as f64 / 1_048_576.0,
             s.index.keys,
+            s.index.bands,
             s.index.bytes as f64 / s.reports as f64
         );
     }

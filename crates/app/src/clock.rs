@@ -41,6 +41,14 @@ impl ManualClock {
             *now += by;
         }
     }
+
+    /// Moves to `at` when that is later, never back: several tasks moving the clock along with real time
+    /// keep it monotonic.
+    pub fn advance_to(&self, at: DateTime<Utc>) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = (*now).max(truncate(at));
+        }
+    }
 }
 
 impl Clock for ManualClock {

@@ -1,6 +1,6 @@
-//! The fingerprints and products of the stored reports that duplicate detection compared a new report with
-//! lately, held in memory by each store: a candidate search then reads from the database only which reports it
-//! found and their cases, and the fingerprint and product rows of those it has not met recently. A report's
+//! The fingerprints and products of the reports a store filed or duplicate detection compared a new report with
+//! lately, held in memory by each store: a candidate search then reads from the database only the cases of the
+//! reports it found, and the fingerprint and product rows of those it has not met recently. A report's
 //! fingerprint and products are written once, when it is filed, and never changed, so what is held is never
 //! stale; its case can change (merges, splits) and is always read.
 //!

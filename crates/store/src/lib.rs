@@ -96,10 +96,10 @@ macro_rules! query_modules {
 
 mod advisories;
 mod audience;
-mod band_index;
 mod candidate_cache;
 mod cases;
 mod dashboard;
+mod dedup_index;
 mod evals;
 mod federation;
 mod findings;
@@ -123,9 +123,9 @@ mod webhooks;
 
 pub use advisories::*;
 pub use audience::{Audience, AudienceStore, EventQuery, EventReaders, TrailFilter};
-pub use band_index::BandIndexSize;
 pub use cases::*;
 pub use dashboard::{DashboardStore, ProgramCounts};
+pub use dedup_index::DedupIndexSize;
 pub use evals::*;
 pub use federation::{FederationStore, PeerRow, PeerRun, PeerRunEnd, PulledPage, PushState, PushedEnvelope};
 pub use findings::FindingLifeStore;

@@ -13,9 +13,9 @@ pub struct PostgresStore {
     pool: sqlx::PgPool,
     /// Write transactions (`begin`): the same pool, as PostgreSQL runs writers side by side.
     writer: sqlx::PgPool,
-    /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
+    /// The stored fingerprints' exact and band keys (`dedup_index`): built by the first candidate search, and caught up
     /// before every one.
-    bands: crate::band_index::BandIndex,
+    dedup: crate::dedup_index::DedupIndex,
     /// The fingerprints and products of the reports searches found lately (`candidate_cache`).
     candidates: crate::candidate_cache::CandidateCache,
 }
@@ -44,7 +44,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             writer: pool.clone(),
             pool,
-            bands: crate::band_index::BandIndex::default(),
+            dedup: crate::dedup_index::DedupIndex::default(),
             candidates: crate::candidate_cache::CandidateCache::default(),
         })
     }

@@ -147,7 +147,8 @@ pub struct Candidate {
     pub affected: Vec<ReportAffected>,
 }
 
-/// The keys of a fingerprint to look up stored reports by: how many to take per band key, and in all.
+/// The keys of a fingerprint to look up stored reports by: how many to take per band key, and per exact key and
+/// in all (held to the store's buckets: `dedup::BAND_BUCKET_LIMIT` and `dedup::KEY_BUCKET_LIMIT`).
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateSearch<'a> {
     pub keys: &'a [i64],
@@ -337,8 +338,8 @@ pub trait ReportStore: Send + Sync + 'static {
     /// newest first, reading nothing else and writing nothing. Not a read path: callers show only those a
     /// TLP read admits.
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>>;
-    /// The size of this store's in-memory index of band keys (`band_index`).
-    fn band_index_size(&self) -> crate::BandIndexSize;
+    /// The size of this store's in-memory index of exact and band keys (`dedup_index`).
+    fn dedup_index_size(&self) -> crate::DedupIndexSize;
     /// Counts one more in an intake counter unless it is full (false: full, nothing counted).
     async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool>;
 

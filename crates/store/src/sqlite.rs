@@ -21,9 +21,9 @@ pub struct SqliteStore {
     /// where a connection's cache is dropped whenever another connection has committed; and writers wait their
     /// turn in the pool's queue, in order, where they would sleep in SQLite's busy handler.
     writer: sqlx::SqlitePool,
-    /// The stored fingerprints' band keys (`band_index`): built by the first candidate search, and caught up
+    /// The stored fingerprints' exact and band keys (`dedup_index`): built by the first candidate search, and caught up
     /// before every one.
-    bands: crate::band_index::BandIndex,
+    dedup: crate::dedup_index::DedupIndex,
     /// The fingerprints and products of the reports searches found lately (`candidate_cache`).
     candidates: crate::candidate_cache::CandidateCache,
 }
@@ -61,7 +61,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             writer,
-            bands: crate::band_index::BandIndex::default(),
+            dedup: crate::dedup_index::DedupIndex::default(),
             candidates: crate::candidate_cache::CandidateCache::default(),
         })
     }

@@ -19,7 +19,7 @@ use store::{Filed, LimitReached};
 use tokio::sync::oneshot;
 
 /// The most reports one group files.
-pub const MAX_GROUP: usize = 16;
+pub const MAX_GROUP: usize = 20;
 
 /// The most reports that wait to be filed (`Config::intake_queue_limit`): about two seconds of intake at its
 /// rate on SQLite. A report that finds the queue full is refused at once (503, retry after

@@ -23,7 +23,7 @@ use store::{
 use uuid::Uuid;
 
 /// Candidates compared per intake, at most (the newest sharing a key).
-pub const MAX_CANDIDATES: i64 = 200;
+pub const MAX_CANDIDATES: i64 = dedup::KEY_BUCKET_LIMIT as i64;
 
 /// The orders a report list offers, the default (newest first) first.
 pub const REPORT_SORTS: [(&str, ReportSort); 3] = [

@@ -1,11 +1,10 @@
 //! Duplicate detection on intake: exact keys and near-duplicate text.
 //!
 //! - `fingerprint(&DedupInput)` computes a report's `Fingerprint` once, at intake;
-//! - `Fingerprint::exact_keys` are stored one row each and looked up by equality (a report with the same key
-//!   is a candidate, kept if `similarity` says so), at most `MAX_EXACT_KEYS` rows per report, typically 3–4;
-//!   `Fingerprint::bands` are the LSH band keys (`BANDS`, one per band), which the store keeps in memory
-//!   (`store::band_index`, built from the stored fingerprints), so correlation storage grows linearly with
-//!   reports;
+//! - `Fingerprint::exact_keys` are looked up by equality (a report with the same key is a candidate, kept if
+//!   `similarity` says so), at most `MAX_EXACT_KEYS` per report, typically 3–4; `Fingerprint::bands` are the
+//!   LSH band keys (`BANDS`, one per band). The store keeps both in memory (`store::dedup_index`, built from
+//!   the stored fingerprints, which carry them), so correlation storage grows linearly with reports;
 //!   `Fingerprint::to_bytes`/`from_bytes` store the whole fingerprint beside the report (about 300 bytes);
 //! - `similarity(new, new_affected, stored, stored_affected)` scores a candidate in [0, 1];
 //! - `Thresholds` (configurable): at or above `join` a report joins the candidate's case automatically, at or
@@ -22,7 +21,8 @@
 //! overlap, which `similarity` checks. The text (title, description, trace, location) is reduced to weighted
 //! tokens (`text`) and summarised by a MinHash signature cut into LSH bands (`minhash`, which also justifies
 //! K, B and R). Candidates are the stored reports that share an exact key or a band key (at most
-//! `BAND_BUCKET_LIMIT` per band key); `similarity` ranks them.
+//! `KEY_BUCKET_LIMIT` per exact key and `BAND_BUCKET_LIMIT` per band key, the most recent); `similarity` ranks
+//! them.
 
 pub mod corpus;
 mod minhash;
@@ -41,6 +41,11 @@ use minhash::{hash, hash_parts};
 /// all terse ones in the same wording); capping the lookup keeps intake cost bounded and loses no recall
 /// there, since the exact keys and the other bands still find real duplicates.
 pub const BAND_BUCKET_LIMIT: usize = 32;
+
+/// How many stored reports to take per exact key, the most recent first, and candidates in all. An exact key
+/// names one flaw's place, so a key many reports share is a flood of one finding: its newest reports are
+/// enough to find the case the others joined.
+pub const KEY_BUCKET_LIMIT: usize = 200;
 
 /// At most this many exact keys per report (and affected products considered).
 pub const MAX_EXACT_KEYS: usize = 32;

@@ -1,12 +1,12 @@
 //! Intake's candidate search, compiled once for each backend like every file of `queries/`: the stored reports
-//! sharing an exact key (`report_keys`) or a band key (the store's `band_index`) with the fingerprints of a group
-//! of reports (`intake.rs` files the group; `ReportStore::dedup_candidates` searches for one report), and the
-//! band index's catch-up.
+//! sharing an exact key or a band key (the store's `dedup_index`) with the fingerprints of a group of reports
+//! (`intake.rs` files the group; `ReportStore::dedup_candidates` searches for one report), and the index's
+//! catch-up.
 
 use super::{Db, This};
 use crate::Result;
-use crate::band_index::{BandIndex, BandRow};
 use crate::candidate_cache::{CandidateCache, CandidateData};
+use crate::dedup_index::{DedupIndex, DedupRow};
 use crate::reports::{Candidate, CandidateSearch, ReportAffected};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,10 +17,10 @@ type Conn = <Db as sqlx::Database>::Connection;
 /// How many fingerprint rows one catch-up statement reads.
 const CATCH_UP_PAGE: i64 = 5_000;
 
-/// Brings the band index up to what this connection sees: the fingerprint rows after its mark, in sequence
+/// Brings the dedup index up to what this connection sees: the fingerprint rows after its mark, in sequence
 /// order, a page at a time; the highest sequence number stored, as far as this connection sees. Inside intake's
 /// transaction, which holds the write lock, that is every row there is.
-pub(super) async fn catch_up(conn: &mut Conn, index: &BandIndex) -> Result<i64> {
+pub(super) async fn catch_up(conn: &mut Conn, index: &DedupIndex) -> Result<i64> {
     loop {
         let mark = index.mark();
         let rows: Vec<(i64, Uuid, Vec<u8>)> = sqlx::query_as(
@@ -31,16 +31,19 @@ pub(super) async fn catch_up(conn: &mut Conn, index: &BandIndex) -> Result<i64> 
         .fetch_all(&mut *conn)
         .await?;
         let read = rows.len();
-        let rows: Vec<BandRow> = rows
+        let rows: Vec<DedupRow> = rows
             .into_iter()
-            .map(|(seq, report_id, fingerprint)| BandRow {
-                seq,
-                report_id,
-                // A fingerprint that does not decode (none is written so) has no band keys to find it by; its
-                // exact keys still do.
-                bands: clearinghouse::dedup::Fingerprint::from_bytes(&fingerprint)
-                    .map(|f| f.bands)
-                    .unwrap_or_default(),
+            .map(|(seq, report_id, fingerprint)| {
+                // A fingerprint that does not decode (none is written so) has no keys to find it by.
+                let (keys, bands) = clearinghouse::dedup::Fingerprint::from_bytes(&fingerprint)
+                    .map(|f| (f.exact_keys, f.bands))
+                    .unwrap_or_default();
+                DedupRow {
+                    seq,
+                    report_id,
+                    keys,
+                    bands,
+                }
             })
             .collect();
         index.apply(&rows);
@@ -54,7 +57,7 @@ pub(super) async fn catch_up(conn: &mut Conn, index: &BandIndex) -> Result<i64> 
 /// fingerprints and products: the index caught up, then one query (three when some are not in `cache`).
 pub(super) async fn candidates(
     conn: &mut Conn,
-    index: &BandIndex,
+    index: &DedupIndex,
     cache: &CandidateCache,
     search: &CandidateSearch<'_>,
 ) -> Result<Vec<Candidate>> {
@@ -65,104 +68,44 @@ pub(super) async fn candidates(
         .unwrap_or_default())
 }
 
-/// A stored report a search found: its id and case.
-type FoundRow = (Uuid, Option<Uuid>);
-
-/// The candidate search of `candidates_of`: one statement text whatever the searches (so each connection
-/// prepares it once). The searches' exact keys come as rows of `t` (search index, key), a bucket's newest `$n`
-/// rows being those at or above its `$n`-th newest id, found by one index seek each; the reports the band index
-/// found come as rows of `h` (search index, report). Of what a search found, only its newest `{key_limit}` are
-/// joined to their reports (for their cases) and sent: once a store's buckets are full, a search finds several
-/// times that many.
-const CANDIDATE_SEARCH: &str = "found (s, report_id) AS (\
-     SELECT t.s, k.report_id FROM t JOIN report_keys k ON k.key = t.key \
-     WHERE k.report_id >= COALESCE((SELECT k2.report_id FROM report_keys k2 WHERE k2.key = t.key \
-     ORDER BY k2.report_id DESC LIMIT 1 OFFSET {key_offset}), {lowest}) \
-     UNION SELECT h.s, h.report_id FROM h) \
-     SELECT f.s, r.id, r.case_id FROM (SELECT s, report_id, \
-     ROW_NUMBER() OVER (PARTITION BY s ORDER BY report_id DESC) AS n FROM found) f \
-     JOIN reports r ON r.id = f.report_id \
-     WHERE f.n <= {key_limit} ORDER BY f.s, r.id DESC";
-
-/// `candidates` for several fingerprints at once, the band index already caught up: for each search, the
-/// stored reports sharing one of its keys (the newest `candidate_limit` per exact key and `band_limit` per band
-/// key, the newest `candidate_limit` in all), newest first, with their fingerprints and products from `cache`
-/// or, for those it does not hold, read (and then held). One statement for a group of reports (one more for
-/// each further candidate limit), and two more when some of what it found is not held.
+/// `candidates` for several fingerprints at once, the index already caught up: for each search, the stored
+/// reports sharing one of its keys (the newest `candidate_limit` per exact key and `band_limit` per band key,
+/// the newest `candidate_limit` in all), newest first, each with the case it is in now (one statement for all
+/// the searches) and its fingerprint and products, from `cache` or, for those it does not hold, read (two
+/// statements) and then held.
 pub(super) async fn candidates_of(
     conn: &mut Conn,
-    index: &BandIndex,
+    index: &DedupIndex,
     cache: &CandidateCache,
     searches: &[CandidateSearch<'_>],
 ) -> Result<Vec<Vec<Candidate>>> {
-    let mut found: Vec<Vec<FoundRow>> = vec![Vec::new(); searches.len()];
-    let mut limits: Vec<i64> = searches
+    let found: Vec<Vec<Uuid>> = searches
         .iter()
-        .filter(|s| !s.keys.is_empty() || !s.bands.is_empty())
-        .map(|s| s.candidate_limit.max(1))
-        .collect();
-    limits.sort_unstable();
-    limits.dedup();
-    for key_limit in limits {
-        // (search, key) of every search with this limit, and (search, report) of what its bands found.
-        let mut terms: Vec<(i32, i64)> = Vec::new();
-        let mut hits: Vec<(i32, String)> = Vec::new();
-        for (s, search) in searches.iter().enumerate() {
-            if search.candidate_limit.max(1) != key_limit {
-                continue;
-            }
-            let s = i32::try_from(s).map_err(|_| crate::StoreError::Corrupt("candidate search"))?;
-            terms.extend(search.keys.iter().map(|k| (s, *k)));
+        .map(|search| {
+            let limit = usize::try_from(search.candidate_limit.max(1)).unwrap_or(usize::MAX);
             let band_limit = usize::try_from(search.band_limit.max(1)).unwrap_or(usize::MAX);
-            hits.extend(
-                index
-                    .search(search.bands, band_limit)
-                    .into_iter()
-                    .map(|id| (s, id.simple().to_string())),
-            );
-        }
-        let search = CANDIDATE_SEARCH
-            .replace("{key_offset}", &(key_limit - 1).to_string())
-            .replace("{key_limit}", &key_limit.to_string());
-        // The terms and hits go as JSON arrays of `[search, key]` and `[search, report id in hex]`; the search's
-        // index reads back as INTEGER on SQLite, int4 on PostgreSQL.
-        let (terms_from, hits_from, lowest) = match This::BACKEND {
-            crate::Backend::Sqlite => (
-                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)",
-                "SELECT json_extract(value, '$[0]'), unhex(json_extract(value, '$[1]')) FROM json_each($2)",
-                "X''",
-            ),
-            crate::Backend::Postgres => (
-                "SELECT (value->>0)::int4, (value->>1)::int8 FROM jsonb_array_elements($1::text::jsonb)",
-                "SELECT (value->>0)::int4, (value->>1)::uuid FROM jsonb_array_elements($2::text::jsonb)",
-                "'00000000-0000-0000-0000-000000000000'::uuid",
-            ),
-        };
-        let sql = format!(
-            "WITH t (s, key) AS ({terms_from}), h (s, report_id) AS ({hits_from}), {}",
-            search.replace("{lowest}", lowest)
-        );
-        let corrupt = |_| crate::StoreError::Corrupt("candidate search");
-        let terms = serde_json::to_string(&terms).map_err(corrupt)?;
-        let hits = serde_json::to_string(&hits).map_err(corrupt)?;
-        let rows: Vec<(i32, Uuid, Option<Uuid>)> = sqlx::query_as(&sql)
-            .bind(terms)
-            .bind(hits)
-            .fetch_all(&mut *conn)
-            .await?;
-        for (s, id, case) in rows {
-            let s = usize::try_from(s).map_err(|_| crate::StoreError::Corrupt("candidate search"))?;
-            let (Some(list), Some(search)) = (found.get_mut(s), searches.get(s)) else {
-                return Err(crate::StoreError::Corrupt("candidate search"));
-            };
-            if i64::try_from(list.len()).unwrap_or(i64::MAX) < search.candidate_limit {
-                list.push((id, case));
-            }
-        }
-    }
-    let mut ids: Vec<Uuid> = found.iter().flatten().map(|(id, _)| *id).collect();
+            let mut found = index.search(search.keys, limit, search.bands, band_limit);
+            found.truncate(limit);
+            found
+        })
+        .collect();
+    let mut ids: Vec<Uuid> = found.iter().flatten().copied().collect();
     ids.sort_unstable();
     ids.dedup();
+    // Where each one is now: a coordinator's merge or split moves reports between cases. From the narrow index
+    // of (id, case) alone, which SQLite's planner passes over for the primary key's (and then each wide row).
+    let from = match This::BACKEND {
+        crate::Backend::Sqlite => "SELECT id, case_id FROM reports INDEXED BY reports_id_case",
+        crate::Backend::Postgres => "SELECT id, case_id FROM reports",
+    };
+    let mut cases: HashMap<Uuid, Option<Uuid>> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(Uuid, Option<Uuid>)> = of_ids(from, "id", chunk, "")
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await?;
+        cases.extend(rows);
+    }
     let mut held: HashMap<Uuid, Arc<CandidateData>> = HashMap::with_capacity(ids.len());
     let mut missing = Vec::new();
     for (id, data) in ids.iter().zip(cache.get(&ids)) {
@@ -180,9 +123,9 @@ pub(super) async fn candidates_of(
         .into_iter()
         .map(|list| {
             list.into_iter()
-                // A report found has a fingerprint (keys and band keys are made from it); one without is not
-                // a candidate, as when the search joined the fingerprints.
-                .filter_map(|(report_id, case_id)| {
+                // A report found is stored with its fingerprint (its keys come from it).
+                .filter_map(|report_id| {
+                    let case_id = *cases.get(&report_id)?;
                     let data = held.get(&report_id)?;
                     Some(Candidate {
                         report_id,
@@ -200,16 +143,18 @@ pub(super) async fn candidates_of(
 async fn read_candidates(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Arc<CandidateData>)>> {
     let mut read = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1_000) {
-        let fingerprints: Vec<(Uuid, Vec<u8>)> = of_reports(
+        let fingerprints: Vec<(Uuid, Vec<u8>)> = of_ids(
             "SELECT report_id, fingerprint FROM report_fingerprints",
+            "report_id",
             chunk,
             "",
         )
         .build_query_as()
         .fetch_all(&mut *conn)
         .await?;
-        let rows: Vec<ReportAffected> = of_reports(
+        let rows: Vec<ReportAffected> = of_ids(
             "SELECT report_id, idx, product, product_key, versions FROM report_affected",
+            "report_id",
             chunk,
             " ORDER BY report_id, idx",
         )
@@ -231,10 +176,10 @@ async fn read_candidates(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(Uuid, Arc
     Ok(read)
 }
 
-/// `head WHERE report_id IN (ids…) tail`.
-fn of_reports<'a>(head: &str, ids: &'a [Uuid], tail: &str) -> sqlx::QueryBuilder<'a, Db> {
+/// `head WHERE column IN (ids…) tail`.
+fn of_ids<'a>(head: &str, column: &str, ids: &'a [Uuid], tail: &str) -> sqlx::QueryBuilder<'a, Db> {
     let mut q = sqlx::QueryBuilder::<Db>::new(head);
-    q.push(" WHERE report_id IN (");
+    q.push(format_args!(" WHERE {column} IN ("));
     let mut list = q.separated(", ");
     for id in ids {
         list.push_bind(*id);

@@ -4,7 +4,7 @@
 
 use super::{Db, This};
 use crate::Result;
-use crate::band_index::BandIndex;
+use crate::dedup_index::DedupIndex;
 use crate::reports::{
     Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
     ReportAffected,
@@ -256,7 +256,7 @@ async fn take_counts(conn: &mut Conn, intakes: &[&Intake]) -> Result<Vec<Option<
 const INTAKE_LOCK: i64 = 0x5052_454C_494E_5441;
 
 /// Serialises intakes, so that each sees every report filed before it as a candidate and numbers its
-/// fingerprints after the highest stored (the band index's catch-up relies on both, `band_index`). PostgreSQL:
+/// fingerprints after the highest stored (the dedup index's catch-up relies on both, `dedup_index`). PostgreSQL:
 /// one transaction-scoped advisory lock, taken first, held to the commit (each statement of a READ COMMITTED
 /// transaction then reads what was committed before it began). SQLite: nothing to do, `BEGIN IMMEDIATE`
 /// already serialises every writer. Within a process the intake queue files one group at a time anyway; the
@@ -319,19 +319,20 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 /// each report is checked against its intake counters (one refused takes none and leaves the others filed),
 /// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
 /// opens one. The statements are per group, not per report: the intake lock (PostgreSQL), the counters (three),
-/// the band index's catch-up (one), the candidate search (two), the cases joined (one), the case numbers (one a year), the ledger's append, and
-/// one multi-row `INSERT` per table. The caller writes the STIX objects of the reports filed
+/// the dedup index's catch-up (one), the candidates' cases (one; their fingerprints and products, two, when not
+/// held), the cases joined (one), the case numbers (one a year), the ledger's append, and one multi-row
+/// `INSERT` per table. The caller writes the STIX objects of the reports filed
 /// (`filed_export::export_filed`) when it keeps them, and commits.
 pub(super) async fn file_group(
     tx: &mut Conn,
-    index: &BandIndex,
+    index: &DedupIndex,
     cache: &crate::candidate_cache::CandidateCache,
     batch: &[(&Intake, &Decide<'_>)],
 ) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
     let started = std::time::Instant::now();
     let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
     // The intake lock first (PostgreSQL; SQLite took its write lock at `BEGIN IMMEDIATE`), then the counters,
-    // then the band index's catch-up, which then reads every fingerprint there is.
+    // then the dedup index's catch-up, which then reads every fingerprint there is.
     lock_intake(&mut *tx).await?;
     let refused = take_counts(&mut *tx, &intakes).await?;
     let mark = super::candidates::catch_up(&mut *tx, index).await?;
@@ -461,6 +462,17 @@ pub(super) async fn file_group(
             dedup: searching + own.elapsed(),
         });
     }
+    // What a later search would read of these reports, held now: the reports just filed are the likeliest
+    // candidates of those that follow (a flood repeats itself). Held before the commit; a group that rolls back
+    // leaves entries that no search finds (the index learns only committed reports) and that age out.
+    cache.put(decided.iter().filter_map(|d| {
+        let (bytes, _, _) = d.intake.fingerprint.as_ref()?;
+        let data = crate::candidate_cache::CandidateData {
+            fingerprint: bytes.clone(),
+            affected: d.intake.affected.clone(),
+        };
+        Some((d.intake.report.id, std::sync::Arc::new(data)))
+    }));
     // The stored cases joined: their references and CVE ids, in one read.
     let opened: std::collections::HashSet<Uuid> = decided
         .iter()
@@ -674,21 +686,6 @@ pub(super) async fn file_group(
         3,
         |mut row, (seq, id, bytes)| {
             row.push_bind(*seq).push_bind(*id).push_bind(bytes.to_vec());
-        },
-    )
-    .await?;
-    let keys: Vec<(i64, Uuid)> = fingerprints
-        .iter()
-        .flat_map(|(id, (_, keys, _))| keys.iter().map(move |k| (*k, *id)))
-        .collect();
-    insert_values(
-        &mut *tx,
-        "INSERT INTO report_keys (key, report_id) ",
-        " ON CONFLICT DO NOTHING",
-        &keys,
-        2,
-        |mut row, (key, id)| {
-            row.push_bind(*key).push_bind(*id);
         },
     )
     .await?;

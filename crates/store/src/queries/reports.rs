@@ -66,7 +66,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.bands, &self.candidates, batch).await?;
+                let filed = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
                 if filed.iter().any(Result::is_ok) {
                     export_filed(&mut tx, batch, &filed, export).await?;
                     tx.commit().await?;
@@ -91,7 +91,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.bands, &self.candidates, batch).await?;
+                let filed = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
                 if let Some((i, limit)) = filed
                     .iter()
                     .enumerate()
@@ -125,11 +125,11 @@ impl ReportStore for This {
 
     async fn dedup_candidates(&self, search: &CandidateSearch<'_>) -> Result<Vec<Candidate>> {
         let mut conn = self.pool.acquire().await?;
-        candidates(&mut conn, &self.bands, &self.candidates, search).await
+        candidates(&mut conn, &self.dedup, &self.candidates, search).await
     }
 
-    fn band_index_size(&self) -> crate::BandIndexSize {
-        self.bands.size()
+    fn dedup_index_size(&self) -> crate::DedupIndexSize {
+        self.dedup.size()
     }
 
     async fn take_intake_count(&self, limit: &IntakeLimit) -> Result<bool> {

@@ -134,7 +134,7 @@ impl This {
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         let mut tx = self.begin().await?;
         // Each report on its own: a limit that refuses one leaves the others filed.
-        let filed = file_group(&mut tx, &self.bands, &self.candidates, reports).await?;
+        let filed = file_group(&mut tx, &self.dedup, &self.candidates, reports).await?;
         export_filed(&mut tx, reports, &filed, export).await?;
         let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
             .iter()

@@ -1,7 +1,8 @@
-//! The LSH band keys live in each store's memory (`store::band_index`), caught up from the fingerprints'
-//! commit-ordered numbers. Two servers on one database file reports at once: every fingerprint is numbered
-//! once, in one unbroken sequence; a store opened before them finds the other servers' reports by their band
-//! keys alone (its catch-up), and a store opened after rebuilds the same index. What a search read of the
+//! The exact keys and LSH band keys live in each store's memory (`store::dedup_index`), caught up from the
+//! fingerprints' commit-ordered numbers. Two servers on one database file reports at once: every fingerprint is
+//! numbered once, in one unbroken sequence; a store opened before them finds the other servers' reports by
+//! their band keys alone and by their exact keys alone (its catch-up), and a store opened after rebuilds the
+//! same index. What a search read of the
 //! reports it found is held too, all but their cases.
 
 use crate::reports::vulnerability;
@@ -12,8 +13,8 @@ use serde_json::Value;
 use store::CandidateSearch;
 use uuid::Uuid;
 
-/// Every stored fingerprint, in sequence order: its number, report and band keys.
-async fn fingerprints(url: &str) -> Vec<(i64, Uuid, Vec<i64>)> {
+/// Every stored fingerprint, in sequence order: its number, report and band keys, and its exact keys.
+async fn fingerprints(url: &str) -> Vec<(i64, Uuid, Vec<i64>, Vec<i64>)> {
     use sqlx::Connection;
     const SQL: &str = "SELECT seq, report_id, fingerprint FROM report_fingerprints ORDER BY seq";
     let rows: Vec<(i64, Uuid, Vec<u8>)> = match backend() {
@@ -28,15 +29,14 @@ async fn fingerprints(url: &str) -> Vec<(i64, Uuid, Vec<i64>)> {
     };
     rows.into_iter()
         .map(|(seq, id, bytes)| {
-            let bands = Fingerprint::from_bytes(&bytes)
-                .expect("a stored fingerprint decodes")
-                .bands;
-            (seq, id, bands)
+            let f = Fingerprint::from_bytes(&bytes).expect("a stored fingerprint decodes");
+            (seq, id, f.bands, f.exact_keys)
         })
         .collect()
 }
 
-/// A report of its own product and wording, with no exact key (`Fingerprint::exact_keys`).
+/// A report of its own product and wording, with no exact key (`Fingerprint::exact_keys`) unless it names
+/// where the flaw is (every third).
 fn distinct(n: usize) -> Value {
     let mut body = vulnerability("green");
     body["title"] = format!("Integer overflow number {n} in parser stage {}", n * 7).into();
@@ -49,6 +49,9 @@ fn distinct(n: usize) -> Value {
     body["affected"][0]["purl"] = format!("pkg:generic/decoder-{n}").into();
     // No location, file, function or trace: no exact key, so band keys alone can find it.
     body["location"] = Value::Null;
+    if n.is_multiple_of(3) {
+        body["location"] = format!("stage{n}.c:decode_stage_{n}").into();
+    }
     body
 }
 
@@ -60,7 +63,7 @@ async fn two_servers_number_fingerprints_in_one_sequence_and_find_each_others_re
     let w = World::new(&a).await;
     // Opened before any report: it sees them only by catching up.
     let early = store::connect(&database).await.unwrap();
-    assert_eq!(early.band_index_size().reports, 0);
+    assert_eq!(early.dedup_index_size().reports, 0);
 
     const EACH: usize = 12;
     let mut posts = Vec::new();
@@ -81,42 +84,54 @@ async fn two_servers_number_fingerprints_in_one_sequence_and_find_each_others_re
     }
 
     let stored = fingerprints(&database).await;
-    let numbers: Vec<i64> = stored.iter().map(|(seq, _, _)| *seq).collect();
+    let numbers: Vec<i64> = stored.iter().map(|(seq, _, _, _)| *seq).collect();
     let want: Vec<i64> = (1..=i64::try_from(2 * EACH).unwrap()).collect();
     assert_eq!(numbers, want, "one unbroken sequence across both servers");
     let by_n = ids.clone();
-    let mut filed: Vec<Uuid> = stored.iter().map(|(_, id, _)| *id).collect();
+    let mut filed: Vec<Uuid> = stored.iter().map(|(_, id, _, _)| *id).collect();
     filed.sort_unstable();
     ids.sort_unstable();
     assert_eq!(filed, ids);
 
     let late = store::connect(&database).await.unwrap();
-    for (_, id, bands) in &stored {
+    let mut with_keys = 0;
+    for (_, id, bands, keys) in &stored {
         assert_eq!(bands.len(), clearinghouse::dedup::BANDS);
-        let search = CandidateSearch {
-            keys: &[],
-            bands,
-            band_limit: i64::try_from(BAND_BUCKET_LIMIT).unwrap(),
-            candidate_limit: 200,
-        };
-        for (name, store) in [("caught up", &early), ("rebuilt", &late)] {
-            let found: Vec<Uuid> = store
-                .dedup_candidates(&search)
-                .await
-                .unwrap()
-                .iter()
-                .map(|c| c.report_id)
-                .collect();
-            assert!(
-                found.contains(id),
-                "{name}: {id} not found by its own band keys: {found:?}"
-            );
+        with_keys += usize::from(!keys.is_empty());
+        // (what the search looks up, its exact keys, its band keys)
+        let searches: [(&str, &[i64], &[i64]); 2] = [("band keys", &[], bands), ("exact keys", keys, &[])];
+        for (by, keys, bands) in searches {
+            if keys.is_empty() && bands.is_empty() {
+                continue;
+            }
+            let search = CandidateSearch {
+                keys,
+                bands,
+                band_limit: i64::try_from(BAND_BUCKET_LIMIT).unwrap(),
+                candidate_limit: 200,
+            };
+            for (name, store) in [("caught up", &early), ("rebuilt", &late)] {
+                let found: Vec<Uuid> = store
+                    .dedup_candidates(&search)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.report_id)
+                    .collect();
+                assert!(
+                    found.contains(id),
+                    "{name}: {id} not found by its own {by}: {found:?}"
+                );
+            }
         }
     }
+    assert_eq!(with_keys, 2 * EACH / 3, "every third report names a location");
+    let stored_keys: usize = stored.iter().map(|(_, _, _, keys)| keys.len()).sum();
     for store in [&early, &late] {
-        let size = store.band_index_size();
+        let size = store.dedup_index_size();
         assert_eq!(size.reports, 2 * EACH);
-        assert_eq!(size.keys, 2 * EACH * clearinghouse::dedup::BANDS);
+        assert_eq!(size.bands, 2 * EACH * clearinghouse::dedup::BANDS);
+        assert_eq!(size.keys, stored_keys);
     }
 
     // A report filed again through the other server (report 1 went to `b`, report 0 to `a`): that server's own
@@ -161,7 +176,7 @@ async fn a_search_holds_a_candidates_fingerprint_but_reads_the_case_it_is_in_now
     let (_, other_case) = file(distinct(2)).await;
     assert_ne!(first_case, other_case);
     let stored = fingerprints(&t.database_url).await;
-    let (_, _, bands) = stored.iter().find(|(_, id, _)| *id == report).unwrap();
+    let (_, _, bands, _) = stored.iter().find(|(_, id, _, _)| *id == report).unwrap();
     let search = CandidateSearch {
         keys: &[],
         bands,
