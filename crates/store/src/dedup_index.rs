@@ -129,42 +129,16 @@ impl DedupIndex {
     /// what a reader saw after the mark it started from, so they hold every row between the current mark and
     /// their last.
     pub fn apply(&self, rows: &[DedupRow]) {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        for row in rows {
-            if row.seq <= inner.mark {
-                continue;
-            }
-            inner.mark = row.seq;
-            // Past two billion reports a position cannot name one: no further report gets keys.
-            let Some(at) = position(inner.reports.len()) else {
-                continue;
-            };
-            if row.keys.is_empty() && row.bands.is_empty() {
-                continue;
-            }
-            inner.reports.push(row.report_id);
-            for key in &row.keys {
-                add(
-                    &mut inner.keys,
-                    &mut inner.shared,
-                    &inner.reports,
-                    *key,
-                    at,
-                    KEY_BUCKET_LIMIT,
-                );
-            }
-            for (band, key) in row.bands.iter().enumerate() {
-                let slot = slot(band, *key);
-                add(
-                    &mut inner.bands,
-                    &mut inner.shared,
-                    &inner.reports,
-                    slot,
-                    at,
-                    BAND_BUCKET_LIMIT,
-                );
-            }
+        self.lock().apply(rows);
+    }
+
+    /// Applies the rows a transaction of this store wrote, numbered after `after`, once it has committed, so
+    /// that the next catch-up need not read them back: only when the index holds every row up to `after` (as
+    /// the transaction's own catch-up left it, under the write lock). Otherwise the next catch-up reads them.
+    pub fn learn(&self, after: i64, rows: &[DedupRow]) {
+        let mut inner = self.lock();
+        if inner.mark >= after {
+            inner.apply(rows);
         }
     }
 
@@ -206,6 +180,46 @@ impl DedupIndex {
 }
 
 impl Inner {
+    /// `DedupIndex::apply`.
+    fn apply(&mut self, rows: &[DedupRow]) {
+        let inner = self;
+        for row in rows {
+            if row.seq <= inner.mark {
+                continue;
+            }
+            inner.mark = row.seq;
+            // Past two billion reports a position cannot name one: no further report gets keys.
+            let Some(at) = position(inner.reports.len()) else {
+                continue;
+            };
+            if row.keys.is_empty() && row.bands.is_empty() {
+                continue;
+            }
+            inner.reports.push(row.report_id);
+            for key in &row.keys {
+                add(
+                    &mut inner.keys,
+                    &mut inner.shared,
+                    &inner.reports,
+                    *key,
+                    at,
+                    KEY_BUCKET_LIMIT,
+                );
+            }
+            for (band, key) in row.bands.iter().enumerate() {
+                let slot = slot(band, *key);
+                add(
+                    &mut inner.bands,
+                    &mut inner.shared,
+                    &inner.reports,
+                    slot,
+                    at,
+                    BAND_BUCKET_LIMIT,
+                );
+            }
+        }
+    }
+
     fn report(&self, at: u32) -> Option<Uuid> {
         self.reports.get(at as usize).copied()
     }
@@ -306,6 +320,36 @@ mod tests {
 
     fn ids(ns: &[u128]) -> Vec<Uuid> {
         ns.iter().map(|n| id(*n)).collect()
+    }
+
+    /// A group's rows are learned after its commit only when the index holds every row up to where the group's
+    /// numbering began; rows the index already holds are not added twice.
+    #[test]
+    fn a_group_is_learned_only_when_the_index_holds_every_row_before_it() {
+        // (mark before, where the group's numbering began, its rows, mark after, reports found by their key)
+        type Case = (i64, i64, &'static [i64], i64, &'static [u128]);
+        let cases: [Case; 4] = [
+            // Caught up to where the group began: learned.
+            (2, 2, &[3, 4], 4, &[4, 3, 2, 1]),
+            // Behind it (row 2 and 3 unread): not learned, the next catch-up reads them all in order.
+            (1, 3, &[4, 5], 1, &[1]),
+            // A catch-up read part of the group already: the rest is learned, nothing twice.
+            (3, 2, &[3, 4], 4, &[4, 3, 2, 1]),
+            // Ahead of the whole group: nothing to learn.
+            (4, 2, &[3, 4], 4, &[4, 3, 2, 1]),
+        ];
+        let numbered = |seqs: &mut dyn Iterator<Item = i64>| -> Vec<DedupRow> {
+            seqs.map(|seq| row(seq, u128::try_from(seq).unwrap(), &[5], &[]))
+                .collect()
+        };
+        for (before, after, seqs, mark, found) in cases {
+            let index = DedupIndex::default();
+            index.apply(&numbered(&mut (1..=before)));
+            index.learn(after, &numbered(&mut seqs.iter().copied()));
+            let what = format!("learning {seqs:?} numbered after {after}, the index at {before}");
+            assert_eq!(index.mark(), mark, "the mark after {what}");
+            assert_eq!(index.search(&[5], 200, &[], 32), ids(found), "found after {what}");
+        }
     }
 
     #[test]

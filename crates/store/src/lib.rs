@@ -98,6 +98,7 @@ mod advisories;
 mod audience;
 mod candidate_cache;
 mod cases;
+mod checkpointer;
 mod dashboard;
 mod dedup_index;
 mod evals;

@@ -48,6 +48,10 @@ impl PostgresStore {
             candidates: crate::candidate_cache::CandidateCache::default(),
         })
     }
+
+    /// A write transaction is beginning (`begin`): nothing to do, PostgreSQL checkpoints by itself.
+    #[allow(clippy::unused_self)]
+    fn writing(&self) {}
 }
 
 /// This backend's sqlx database and store, as the shared query modules below name them.

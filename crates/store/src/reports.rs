@@ -138,11 +138,11 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
 }
 
-/// A stored report that intake compares the new one with: its case, fingerprint and affected products.
+/// A stored report that intake compares the new one with: its fingerprint and affected products, which never
+/// change (its case does: intake reads the cases of the candidates that rank, `Decider`).
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub report_id: Uuid,
-    pub case_id: Option<Uuid>,
     pub fingerprint: Vec<u8>,
     pub affected: Vec<ReportAffected>,
 }
@@ -164,15 +164,14 @@ pub struct Decision {
     pub suggest: Vec<(Uuid, f64)>,
 }
 
-/// How intake decides from the candidates it loaded (inside its transaction).
+/// How intake decides from the candidates it loaded (inside its transaction), in two steps, so that it reads
+/// the cases of the candidates that rank and of no others: most candidates a search finds share a key by
+/// chance and score too low to be named.
 pub trait Decider: Send + Sync {
-    fn decide(&self, candidates: &[Candidate]) -> Decision;
-}
-
-impl<F: Fn(&[Candidate]) -> Decision + Send + Sync> Decider for F {
-    fn decide(&self, candidates: &[Candidate]) -> Decision {
-        self(candidates)
-    }
+    /// The candidates worth naming, with their scores, best first.
+    fn rank(&self, candidates: &[Candidate]) -> Vec<(Uuid, f64)>;
+    /// From `rank`'s list, each with the case it is in now: the report to join, and those to suggest.
+    fn choose(&self, ranked: &[(Uuid, Option<Uuid>, f64)]) -> Decision;
 }
 
 /// A decision rule as the store takes it.

@@ -7,9 +7,6 @@ use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Pages (4 KiB each) the WAL may hold before a commit copies it into the database file: 40 MiB at most.
-const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
-
 /// The writer's page cache, in KiB (a negative `cache_size`): 64 MiB, allocated as pages are read. Its cache
 /// is never dropped by another connection's commit, so intake's index seeks find their pages in memory rather
 /// than read them from the file (SQLite's default is 2 MiB).
@@ -26,6 +23,8 @@ pub struct SqliteStore {
     dedup: crate::dedup_index::DedupIndex,
     /// The fingerprints and products of the reports searches found lately (`candidate_cache`).
     candidates: crate::candidate_cache::CandidateCache,
+    /// Copies the write-ahead log into the database file beside the writer (`checkpointer`).
+    checkpoints: crate::checkpointer::Checkpointer,
 }
 
 impl SqliteStore {
@@ -38,9 +37,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             // SQLite copies the WAL into the database file (and syncs both) on the commit that takes the WAL
-            // past this many pages: every 1,000 by default, a few dozen intakes, and each time inside a
-            // writer's commit. Fewer, larger checkpoints write a page changed by many commits once.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            // past this many pages (1,000 by default), inside that commit. The store's checkpointer does it
+            // off the writer's path long before (`checkpointer`); this is its backstop.
+            .pragma(
+                "wal_autocheckpoint",
+                crate::checkpointer::WAL_AUTOCHECKPOINT_PAGES.to_string(),
+            )
             // A multi-row write inside a transaction keeps a statement journal to undo itself alone; past 64 KiB
             // SQLite spills it to a temporary file, a write system call per page. Keep it in memory.
             .pragma("temp_store", "memory")
@@ -56,14 +58,25 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+            .await?;
+        let side = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options)
             .await?;
         Ok(SqliteStore {
+            checkpoints: crate::checkpointer::Checkpointer::start(side, writer.clone()),
             pool,
             writer,
             dedup: crate::dedup_index::DedupIndex::default(),
             candidates: crate::candidate_cache::CandidateCache::default(),
         })
+    }
+
+    /// A write transaction is beginning (`begin`): the checkpointer copies what it writes soon after.
+    fn writing(&self) {
+        self.checkpoints.wrote();
     }
 }
 

@@ -177,11 +177,12 @@ impl App {
     }
 
     /// The settings intake applies to a group of reports: the program's policy and the vendors' paces, two
-    /// reads.
+    /// reads, side by side (each on a connection of its own).
     pub(crate) async fn intake_settings(&self) -> AppResult<IntakeSettings> {
+        let (policy, paces) = tokio::join!(self.intake_policy(), self.store.vendor_paces());
         Ok(IntakeSettings {
-            policy: self.intake_policy().await?,
-            paces: self.store.vendor_paces().await?,
+            policy: policy?,
+            paces: paces?,
         })
     }
 }

@@ -407,10 +407,10 @@ impl App {
                 candidate_limit: MAX_CANDIDATES,
             })
             .await?;
-        let decision = decide_from(&fingerprint, &v.affected, &found, self.thresholds().await?);
+        let ranked = rank(&fingerprint, &v.affected, &found, self.thresholds().await?);
         let reader = policy::tlp_audience(Some(caller));
         let mut duplicates = Vec::new();
-        for (id, score) in decision.suggest {
+        for (id, score) in ranked.into_iter().take(MAX_LISTED) {
             let Some(report) = self.store.readable_report(id, &reader).await? else {
                 continue;
             };
@@ -678,11 +678,15 @@ pub(super) struct Prepared {
 }
 
 impl store::Decider for Prepared {
-    fn decide(&self, candidates: &[Candidate]) -> Decision {
+    fn rank(&self, candidates: &[Candidate]) -> Vec<(Uuid, f64)> {
         match &self.fingerprint {
-            Some(f) => decide_from(f, &self.affected, candidates, self.thresholds),
-            None => Decision::default(),
+            Some(f) => rank(f, &self.affected, candidates, self.thresholds),
+            None => Vec::new(),
         }
+    }
+
+    fn choose(&self, ranked: &[(Uuid, Option<Uuid>, f64)]) -> Decision {
+        choose(ranked, self.thresholds)
     }
 }
 
@@ -747,15 +751,15 @@ fn hour_start(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// Scores the candidates against the new report: the best at or above `join` (with a case) is joined, every
-/// one at or above `suggest` is listed, best first.
-fn decide_from(
+/// Scores the candidates against the new report: those at or above `suggest`, best first (among equals the
+/// oldest, the report the others repeat).
+fn rank(
     new: &Fingerprint,
     affected: &[Affected],
     candidates: &[Candidate],
     t: Thresholds,
-) -> Decision {
-    let mut scored: Vec<(Uuid, Option<Uuid>, f64)> = candidates
+) -> Vec<(Uuid, f64)> {
+    let mut scored: Vec<(Uuid, f64)> = candidates
         .iter()
         .filter_map(|c| {
             let stored = Fingerprint::from_bytes(&c.fingerprint)?;
@@ -766,24 +770,27 @@ fn decide_from(
                 .collect();
             Some((
                 c.report_id,
-                c.case_id,
                 dedup::similarity(new, affected, &stored, &stored_affected),
             ))
         })
-        .filter(|(_, _, score)| *score >= t.suggest)
+        .filter(|(_, score)| *score >= t.suggest)
         .collect();
-    // Best first; among equals the oldest, the report the others repeat.
-    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-    let join = scored
-        .iter()
-        .find(|(_, case, score)| case.is_some() && *score >= t.join)
-        .map(|(id, _, score)| (*id, *score));
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored
+}
+
+/// From the ranked candidates with their cases: the best at or above `join` that is in a case is joined, the
+/// first `MAX_LISTED` are listed.
+fn choose(ranked: &[(Uuid, Option<Uuid>, f64)], t: Thresholds) -> Decision {
     Decision {
-        join,
-        suggest: scored
-            .into_iter()
+        join: ranked
+            .iter()
+            .find(|(_, case, score)| case.is_some() && *score >= t.join)
+            .map(|(id, _, score)| (*id, *score)),
+        suggest: ranked
+            .iter()
             .take(MAX_LISTED)
-            .map(|(id, _, score)| (id, score))
+            .map(|(id, _, score)| (*id, *score))
             .collect(),
     }
 }

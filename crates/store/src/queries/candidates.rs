@@ -1,7 +1,7 @@
 //! Intake's candidate search, compiled once for each backend like every file of `queries/`: the stored reports
 //! sharing an exact key or a band key (the store's `dedup_index`) with the fingerprints of a group of reports
-//! (`intake.rs` files the group; `ReportStore::dedup_candidates` searches for one report), and the index's
-//! catch-up.
+//! (`intake.rs` files the group; `ReportStore::dedup_candidates` searches for one report), the index's
+//! catch-up, and the cases that the candidates which rank are in now.
 
 use super::{Db, This};
 use crate::Result;
@@ -54,7 +54,8 @@ pub(super) async fn catch_up(conn: &mut Conn, index: &DedupIndex) -> Result<i64>
 }
 
 /// The stored reports sharing an exact key or a band key with a fingerprint, newest first, with their
-/// fingerprints and products: the index caught up, then one query (three when some are not in `cache`).
+/// fingerprints and products: the index caught up, then nothing more to read, or two statements for those not
+/// in `cache`.
 pub(super) async fn candidates(
     conn: &mut Conn,
     index: &DedupIndex,
@@ -70,9 +71,8 @@ pub(super) async fn candidates(
 
 /// `candidates` for several fingerprints at once, the index already caught up: for each search, the stored
 /// reports sharing one of its keys (the newest `candidate_limit` per exact key and `band_limit` per band key,
-/// the newest `candidate_limit` in all), newest first, each with the case it is in now (one statement for all
-/// the searches) and its fingerprint and products, from `cache` or, for those it does not hold, read (two
-/// statements) and then held.
+/// the newest `candidate_limit` in all), newest first, each with its fingerprint and products, from `cache` or,
+/// for those it does not hold, read (two statements) and then held.
 pub(super) async fn candidates_of(
     conn: &mut Conn,
     index: &DedupIndex,
@@ -92,20 +92,6 @@ pub(super) async fn candidates_of(
     let mut ids: Vec<Uuid> = found.iter().flatten().copied().collect();
     ids.sort_unstable();
     ids.dedup();
-    // Where each one is now: a coordinator's merge or split moves reports between cases. From the narrow index
-    // of (id, case) alone, which SQLite's planner passes over for the primary key's (and then each wide row).
-    let from = match This::BACKEND {
-        crate::Backend::Sqlite => "SELECT id, case_id FROM reports INDEXED BY reports_id_case",
-        crate::Backend::Postgres => "SELECT id, case_id FROM reports",
-    };
-    let mut cases: HashMap<Uuid, Option<Uuid>> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(1_000) {
-        let rows: Vec<(Uuid, Option<Uuid>)> = of_ids(from, "id", chunk, "")
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await?;
-        cases.extend(rows);
-    }
     let mut held: HashMap<Uuid, Arc<CandidateData>> = HashMap::with_capacity(ids.len());
     let mut missing = Vec::new();
     for (id, data) in ids.iter().zip(cache.get(&ids)) {
@@ -125,11 +111,9 @@ pub(super) async fn candidates_of(
             list.into_iter()
                 // A report found is stored with its fingerprint (its keys come from it).
                 .filter_map(|report_id| {
-                    let case_id = *cases.get(&report_id)?;
                     let data = held.get(&report_id)?;
                     Some(Candidate {
                         report_id,
-                        case_id,
                         fingerprint: data.fingerprint.clone(),
                         affected: data.affected.clone(),
                     })
@@ -137,6 +121,26 @@ pub(super) async fn candidates_of(
                 .collect()
         })
         .collect())
+}
+
+/// The case each of these reports is in now (a coordinator's merge or split moves reports between cases), a
+/// thousand to a statement; a report not stored is left out.
+pub(super) async fn cases_of(conn: &mut Conn, ids: &[Uuid]) -> Result<HashMap<Uuid, Option<Uuid>>> {
+    // From the narrow index of (id, case) alone, which SQLite's planner passes over for the primary key's (and
+    // then each wide row).
+    let from = match This::BACKEND {
+        crate::Backend::Sqlite => "SELECT id, case_id FROM reports INDEXED BY reports_id_case",
+        crate::Backend::Postgres => "SELECT id, case_id FROM reports",
+    };
+    let mut cases: HashMap<Uuid, Option<Uuid>> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(Uuid, Option<Uuid>)> = of_ids(from, "id", chunk, "")
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await?;
+        cases.extend(rows);
+    }
+    Ok(cases)
 }
 
 /// The fingerprints and products of these reports (those with a fingerprint), a thousand to a statement.

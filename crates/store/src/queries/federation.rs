@@ -247,10 +247,12 @@ impl FederationStore for This {
 
     async fn release_peer_run(&self, peer_id: Uuid, run: PeerRun) -> Result<()> {
         let p = run.prefix();
-        sqlx::query(&format!("UPDATE federation_peers SET {p}claimed_until = NULL WHERE id = $1"))
-            .bind(peer_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE federation_peers SET {p}claimed_until = NULL WHERE id = $1"
+        ))
+        .bind(peer_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

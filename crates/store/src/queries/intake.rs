@@ -4,7 +4,7 @@
 
 use super::{Db, This};
 use crate::Result;
-use crate::dedup_index::DedupIndex;
+use crate::dedup_index::{DedupIndex, DedupRow};
 use crate::reports::{
     Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
     ReportAffected,
@@ -29,23 +29,75 @@ pub(super) struct CaseInsert<'a> {
 /// The most bound parameters one multi-row statement carries (both backends allow far more).
 const MAX_PARAMS: usize = 30_000;
 
-/// `head` followed by `VALUES` rows of `width` parameters each, `tail` after them, in as many statements as
-/// `MAX_PARAMS` needs (none for no rows).
+/// Writes that read nothing back, run in order when `run`. On SQLite in one call to the connection's thread, the
+/// statements joined by `;` (its `?` parameters are bound in turn across them), where each statement on its own
+/// would be a round trip to that thread; PostgreSQL's extended protocol takes one statement per call, so there
+/// one by one.
+#[derive(Default)]
+pub(super) struct Writes {
+    /// The statements complete (PostgreSQL).
+    done: Vec<sqlx::QueryBuilder<'static, Db>>,
+    /// The statement being written; on SQLite, all of them.
+    current: Option<sqlx::QueryBuilder<'static, Db>>,
+}
+
+impl Writes {
+    /// Where the next statement goes.
+    fn next(&mut self) -> &mut sqlx::QueryBuilder<'static, Db> {
+        match self.current.take() {
+            Some(mut q) if This::BACKEND == crate::Backend::Sqlite => {
+                q.push("; ");
+                self.current = Some(q);
+            }
+            Some(q) => self.done.push(q),
+            None => {}
+        }
+        self.current.get_or_insert_with(|| sqlx::QueryBuilder::new(""))
+    }
+
+    /// A statement, built by `build` (which pushes its SQL and binds into the builder given).
+    pub(super) fn statement(&mut self, build: impl FnOnce(&mut sqlx::QueryBuilder<'static, Db>)) {
+        build(self.next());
+    }
+
+    /// `head` followed by `VALUES` rows of `width` parameters each, `tail` after them, in as many statements as
+    /// `MAX_PARAMS` needs (none for no rows).
+    pub(super) fn values<T>(
+        &mut self,
+        head: &str,
+        tail: &str,
+        rows: &[T],
+        width: usize,
+        mut push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, &T),
+    ) {
+        for chunk in rows.chunks((MAX_PARAMS / width.max(1)).max(1)) {
+            let q = self.next();
+            q.push(head);
+            q.push_values(chunk, &mut push);
+            q.push(tail);
+        }
+    }
+
+    pub(super) async fn run(self, conn: &mut Conn) -> Result<()> {
+        for mut q in self.done.into_iter().chain(self.current) {
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `Writes::values` on its own.
 async fn insert_values<T>(
     conn: &mut Conn,
     head: &str,
     tail: &str,
     rows: &[T],
     width: usize,
-    mut push: impl FnMut(sqlx::query_builder::Separated<'_, '_, Db, &'static str>, &T),
+    push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, &T),
 ) -> Result<()> {
-    for chunk in rows.chunks((MAX_PARAMS / width.max(1)).max(1)) {
-        let mut q = sqlx::QueryBuilder::<Db>::new(head);
-        q.push_values(chunk, &mut push);
-        q.push(tail);
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    let mut writes = Writes::default();
+    writes.values(head, tail, rows, width, push);
+    writes.run(conn).await
 }
 
 /// Opens a case in state `new`.
@@ -114,10 +166,16 @@ pub(super) async fn add_participant(
 
 /// `add_participant` for several at once; the first of a case and organisation counts.
 pub(super) async fn add_participants(conn: &mut Conn, rows: &[ParticipantInsert<'_>]) -> Result<()> {
+    let mut writes = Writes::default();
+    participants_into(&mut writes, rows);
+    writes.run(conn).await
+}
+
+/// `add_participants`, written with `writes`.
+fn participants_into(writes: &mut Writes, rows: &[ParticipantInsert<'_>]) {
     let mut seen = std::collections::HashSet::new();
     let rows: Vec<&ParticipantInsert<'_>> = rows.iter().filter(|r| seen.insert((r.0, r.1))).collect();
-    insert_values(
-        conn,
+    writes.values(
         "INSERT INTO case_participants (case_id, org_id, role, added_at, notified_at) ",
         " ON CONFLICT (case_id, org_id) DO NOTHING",
         &rows,
@@ -129,14 +187,12 @@ pub(super) async fn add_participants(conn: &mut Conn, rows: &[ParticipantInsert<
                 .push_bind(*at)
                 .push_bind(notified.then_some(*at));
         },
-    )
-    .await
+    );
 }
 
 /// Names people for objects (TLP:RED): (object, person) pairs.
-pub(super) async fn add_people(conn: &mut Conn, pairs: &[(Uuid, Uuid)]) -> Result<()> {
-    insert_values(
-        conn,
+fn people_into(writes: &mut Writes, pairs: &[(Uuid, Uuid)]) {
+    writes.values(
         "INSERT INTO tlp_people (object_id, user_id) ",
         " ON CONFLICT DO NOTHING",
         pairs,
@@ -144,8 +200,7 @@ pub(super) async fn add_people(conn: &mut Conn, pairs: &[(Uuid, Uuid)]) -> Resul
         |mut row, (object, person)| {
             row.push_bind(*object).push_bind(*person);
         },
-    )
-    .await
+    );
 }
 
 /// Counts one more in an intake counter unless it is full; false when full (nothing changed).
@@ -307,6 +362,37 @@ impl Decided<'_> {
     }
 }
 
+/// The fingerprint rows a group wrote, numbered after `after`: what the dedup index learns once the group's
+/// transaction has committed (`DedupIndex::learn`), rather than read them back at the next catch-up.
+pub(super) struct Learned {
+    after: i64,
+    rows: Vec<DedupRow>,
+}
+
+impl Learned {
+    /// The transaction committed: the index learns its rows.
+    pub(super) fn committed(self, index: &DedupIndex) {
+        index.learn(self.after, &self.rows);
+    }
+}
+
+/// ` WHEN <case> THEN <value>` for each pair, inside a `CASE id`.
+fn when_then<T>(q: &mut sqlx::QueryBuilder<'static, Db>, pairs: impl Iterator<Item = (Uuid, T)>)
+where
+    T: 'static + Send + sqlx::Encode<'static, Db> + sqlx::Type<Db>,
+{
+    for (case, value) in pairs {
+        q.push(" WHEN ");
+        q.push_bind(case);
+        q.push(" THEN ");
+        q.push_bind(value);
+    }
+}
+
+/// One report of a group with its candidates ranked (`Decider::rank`): its place in the group, the ranked
+/// candidates, and the time ranking them took.
+type Ranked = (usize, Vec<(Uuid, f64)>, std::time::Duration);
+
 /// A fingerprint as intake stores it: its bytes, exact keys and band keys.
 type KeyedFingerprint = (Vec<u8>, Vec<i64>, Vec<i64>);
 
@@ -319,22 +405,24 @@ fn share_a_key(a: &KeyedFingerprint, b: &KeyedFingerprint) -> bool {
 /// each report is checked against its intake counters (one refused takes none and leaves the others filed),
 /// compared with the stored reports sharing a key and with the group's reports before it, then joins a case or
 /// opens one. The statements are per group, not per report: the intake lock (PostgreSQL), the counters (three),
-/// the dedup index's catch-up (one), the candidates' cases (one; their fingerprints and products, two, when not
-/// held), the cases joined (one), the case numbers (one a year), the ledger's append, and one multi-row
-/// `INSERT` per table. The caller writes the STIX objects of the reports filed
-/// (`filed_export::export_filed`) when it keeps them, and commits.
+/// the dedup index's catch-up (one), the candidates' fingerprints and products (two, for those not held), the
+/// cases of the candidates that rank (one), the cases joined (one), the case numbers (one a year), the
+/// ledger's append, and one multi-row `INSERT` per table. The caller writes the STIX objects of the reports
+/// filed (`filed_export::export_filed`) when it keeps them, commits, and then has the dedup index learn the
+/// group's fingerprints (`Learned::committed`).
 pub(super) async fn file_group(
     tx: &mut Conn,
     index: &DedupIndex,
     cache: &crate::candidate_cache::CandidateCache,
     batch: &[(&Intake, &Decide<'_>)],
-) -> Result<Vec<std::result::Result<Filed, LimitReached>>> {
-    let started = std::time::Instant::now();
+) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, Learned)> {
     let intakes: Vec<&Intake> = batch.iter().map(|(intake, _)| *intake).collect();
     // The intake lock first (PostgreSQL; SQLite took its write lock at `BEGIN IMMEDIATE`), then the counters,
     // then the dedup index's catch-up, which then reads every fingerprint there is.
     lock_intake(&mut *tx).await?;
     let refused = take_counts(&mut *tx, &intakes).await?;
+    // Deduplication's time (`Filed::dedup`) starts here: the counters are the limits', not the search's.
+    let started = std::time::Instant::now();
     let mark = super::candidates::catch_up(&mut *tx, index).await?;
     let accepted: Vec<usize> = refused
         .iter()
@@ -365,29 +453,26 @@ pub(super) async fn file_group(
         .zip(super::candidates::candidates_of(&mut *tx, index, cache, &searches).await?)
         .collect();
     let searching = started.elapsed();
-    let mut decided: Vec<Decided<'_>> = Vec::with_capacity(accepted.len());
-    // CVE ids taken by cases this group opens: (case, its first report).
-    let mut cves: std::collections::HashMap<String, (Uuid, Uuid)> = std::collections::HashMap::new();
-    for &i in &accepted {
+    // Each report's candidates ranked, in filing order: the stored reports found, and the group's reports
+    // before it that share a key with it (the newest first).
+    let mut ranks: Vec<Ranked> = Vec::with_capacity(accepted.len());
+    for (n, &i) in accepted.iter().enumerate() {
         let Some(&(intake, decide)) = batch.get(i) else {
             continue;
         };
         let own = std::time::Instant::now();
         let mut found = stored.remove(&i).unwrap_or_default();
         if let Some(fingerprint) = &intake.fingerprint {
-            // The group's reports before this one that share a key with it are candidates too (the newest).
-            for d in decided.iter().rev() {
-                if let Some(theirs) = d
-                    .intake
+            for before in accepted.iter().take(n).rev().filter_map(|j| intakes.get(*j)) {
+                if let Some(theirs) = before
                     .fingerprint
                     .as_ref()
                     .filter(|f| share_a_key(fingerprint, f))
                 {
                     found.push(Candidate {
-                        report_id: d.intake.report.id,
-                        case_id: d.case(),
+                        report_id: before.report.id,
                         fingerprint: theirs.0.clone(),
-                        affected: d.intake.affected.clone(),
+                        affected: before.affected.clone(),
                     });
                 }
             }
@@ -395,8 +480,46 @@ pub(super) async fn file_group(
             found.dedup_by_key(|c| c.report_id);
             found.truncate(usize::try_from(intake.candidate_limit).unwrap_or(usize::MAX));
         }
-        let decision = decide.decide(&found);
-        let case_of = |id: Uuid| found.iter().find(|c| c.report_id == id).and_then(|c| c.case_id);
+        ranks.push((i, decide.rank(&found), own.elapsed()));
+    }
+    // The cases of the stored reports that rank, in one read (those of the group's own come from its
+    // decisions below).
+    let in_group: std::collections::HashSet<Uuid> = accepted
+        .iter()
+        .filter_map(|i| intakes.get(*i).map(|intake| intake.report.id))
+        .collect();
+    let mut ranked_ids: Vec<Uuid> = ranks
+        .iter()
+        .flat_map(|(_, ranked, _)| ranked.iter().map(|(id, _)| *id))
+        .filter(|id| !in_group.contains(id))
+        .collect();
+    ranked_ids.sort_unstable();
+    ranked_ids.dedup();
+    let casing = std::time::Instant::now();
+    let stored_cases = super::candidates::cases_of(&mut *tx, &ranked_ids).await?;
+    let searching = searching + casing.elapsed();
+    let mut decided: Vec<Decided<'_>> = Vec::with_capacity(accepted.len());
+    // CVE ids taken by cases this group opens: (case, its first report).
+    let mut cves: std::collections::HashMap<String, (Uuid, Uuid)> = std::collections::HashMap::new();
+    for (i, ranked, ranking) in ranks {
+        let Some(&(intake, decide)) = batch.get(i) else {
+            continue;
+        };
+        let own = std::time::Instant::now();
+        // Each with the case it is in now; a report no longer stored is passed over.
+        let found: Vec<(Uuid, Option<Uuid>, f64)> = ranked
+            .into_iter()
+            .filter_map(|(id, score)| {
+                let case = if in_group.contains(&id) {
+                    decided.iter().find(|d| d.intake.report.id == id)?.case()
+                } else {
+                    *stored_cases.get(&id)?
+                };
+                Some((id, case, score))
+            })
+            .collect();
+        let decision = decide.choose(&found);
+        let case_of = |id: Uuid| found.iter().find(|c| c.0 == id).and_then(|c| c.1);
         let mut outcome = decision
             .join
             .and_then(|(report, score)| {
@@ -449,8 +572,8 @@ pub(super) async fn file_group(
             .suggest
             .iter()
             .filter_map(|(candidate, score)| {
-                let found = found.iter().find(|c| c.report_id == *candidate)?;
-                Some((*candidate, found.case_id, *score))
+                let found = found.iter().find(|c| c.0 == *candidate)?;
+                Some((*candidate, found.1, *score))
             })
             .collect();
         decided.push(Decided {
@@ -459,7 +582,7 @@ pub(super) async fn file_group(
             outcome,
             cve,
             listed,
-            dedup: searching + own.elapsed(),
+            dedup: searching + ranking + own.elapsed(),
         });
     }
     // What a later search would read of these reports, held now: the reports just filed are the likeliest
@@ -573,7 +696,10 @@ pub(super) async fn file_group(
     }
     This::append(&mut *tx, &events).await?;
     insert_cases(&mut *tx, &inserts).await?;
+    // On its own, so that its conflict (a finding forwarded twice) is named; the rest read nothing back and
+    // go as one batch (`Writes`).
     insert_reports(&mut *tx, &reports).await?;
+    let mut writes = Writes::default();
     let mut people = Vec::new();
     for d in &decided {
         let r = &d.intake.report;
@@ -582,7 +708,7 @@ pub(super) async fn file_group(
         }
         people.extend(d.intake.people.iter().map(|p| (r.id, *p)));
     }
-    add_people(&mut *tx, &people).await?;
+    people_into(&mut writes, &people);
     // The organisation that opens a case reads it at once; one whose report joined a case automatically is
     // not notified of the others' reports until a coordinator decides (TLP: a duplicate does not make its
     // finder a recipient of the original).
@@ -595,7 +721,7 @@ pub(super) async fn file_group(
                 .map(|case| (case, r.org_id, "reporter", r.created_at, notified))
         })
         .collect();
-    add_participants(&mut *tx, &participants).await?;
+    participants_into(&mut writes, &participants);
     // Each report joining a case is a change of it: one more version, modified when the report was filed.
     let mut touched: Vec<(Uuid, DateTime<Utc>, i64)> = Vec::new();
     for d in &decided {
@@ -611,31 +737,21 @@ pub(super) async fn file_group(
         }
     }
     if !touched.is_empty() {
-        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cases SET modified_at = CASE id");
-        for (case, at, _) in &touched {
-            q.push(" WHEN ");
-            q.push_bind(*case);
-            q.push(" THEN ");
-            q.push_bind(*at);
-        }
-        q.push(" END, version = version + CASE id");
-        for (case, _, count) in &touched {
-            q.push(" WHEN ");
-            q.push_bind(*case);
-            q.push(" THEN ");
-            q.push_bind(*count);
-        }
-        q.push(" END WHERE id IN (");
-        let mut list = q.separated(", ");
-        for (case, _, _) in &touched {
-            list.push_bind(*case);
-        }
-        q.push(")");
-        q.build().execute(&mut *tx).await?;
+        writes.statement(|q| {
+            q.push("UPDATE cases SET modified_at = CASE id");
+            when_then(q, touched.iter().map(|(case, at, _)| (*case, *at)));
+            q.push(" END, version = version + CASE id");
+            when_then(q, touched.iter().map(|(case, _, count)| (*case, *count)));
+            q.push(" END WHERE id IN (");
+            let mut list = q.separated(", ");
+            for (case, _, _) in &touched {
+                list.push_bind(*case);
+            }
+            q.push(")");
+        });
     }
     let affected: Vec<&ReportAffected> = decided.iter().flat_map(|d| &d.intake.affected).collect();
-    insert_values(
-        &mut *tx,
+    writes.values(
         "INSERT INTO report_affected (report_id, idx, product, product_key, versions) ",
         "",
         &affected,
@@ -647,14 +763,12 @@ pub(super) async fn file_group(
                 .push_bind(a.product_key.clone())
                 .push_bind(a.versions.clone());
         },
-    )
-    .await?;
+    );
     let origins: Vec<(Uuid, &crate::reports::ReportOrigin)> = decided
         .iter()
         .filter_map(|d| d.intake.origin.as_ref().map(|o| (d.intake.report.id, o)))
         .collect();
-    insert_values(
-        &mut *tx,
+    writes.values(
         "INSERT INTO report_origins (report_id, format, document_id, version, cve) ",
         "",
         &origins,
@@ -666,8 +780,7 @@ pub(super) async fn file_group(
                 .push_bind(o.version.clone())
                 .push_bind(o.cve.clone());
         },
-    )
-    .await?;
+    );
     let fingerprints: Vec<(Uuid, &KeyedFingerprint)> = decided
         .iter()
         .filter_map(|d| d.intake.fingerprint.as_ref().map(|f| (d.intake.report.id, f)))
@@ -678,8 +791,7 @@ pub(super) async fn file_group(
         .zip(1..)
         .map(|((id, (bytes, _, _)), n)| (mark + n, *id, bytes.as_slice()))
         .collect();
-    insert_values(
-        &mut *tx,
+    writes.values(
         "INSERT INTO report_fingerprints (seq, report_id, fingerprint) ",
         "",
         &numbered,
@@ -687,8 +799,7 @@ pub(super) async fn file_group(
         |mut row, (seq, id, bytes)| {
             row.push_bind(*seq).push_bind(*id).push_bind(bytes.to_vec());
         },
-    )
-    .await?;
+    );
     let listed: Vec<(Uuid, Uuid, f64)> = decided
         .iter()
         .flat_map(|d| {
@@ -697,8 +808,7 @@ pub(super) async fn file_group(
                 .map(|(c, _, score)| (d.intake.report.id, *c, *score))
         })
         .collect();
-    insert_values(
-        &mut *tx,
+    writes.values(
         "INSERT INTO report_candidates (report_id, candidate_id, score) ",
         "",
         &listed,
@@ -706,8 +816,21 @@ pub(super) async fn file_group(
         |mut row, (id, candidate, score)| {
             row.push_bind(*id).push_bind(*candidate).push_bind(*score);
         },
-    )
-    .await?;
+    );
+    writes.run(&mut *tx).await?;
+    let learned = Learned {
+        after: mark,
+        rows: numbered
+            .iter()
+            .zip(&fingerprints)
+            .map(|((seq, id, _), (_, (_, keys, bands)))| DedupRow {
+                seq: *seq,
+                report_id: *id,
+                keys: keys.clone(),
+                bands: bands.clone(),
+            })
+            .collect(),
+    };
     let mut out: Vec<std::result::Result<Filed, LimitReached>> = refused
         .into_iter()
         .map(|r| Err(r.unwrap_or(LimitReached(usize::MAX))))
@@ -734,7 +857,7 @@ pub(super) async fn file_group(
             dedup: d.dedup,
         });
     }
-    Ok(out)
+    Ok((out, learned))
 }
 
 /// Inserts reports (their case's reference is not a column).

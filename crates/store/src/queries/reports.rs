@@ -66,10 +66,11 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
+                let (filed, learned) = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
                 if filed.iter().any(Result::is_ok) {
                     export_filed(&mut tx, batch, &filed, export).await?;
                     tx.commit().await?;
+                    learned.committed(&self.dedup);
                 }
                 Ok(filed)
             };
@@ -91,7 +92,7 @@ impl ReportStore for This {
         loop {
             let once = async {
                 let mut tx = self.begin().await?;
-                let filed = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
+                let (filed, learned) = file_group(&mut tx, &self.dedup, &self.candidates, batch).await?;
                 if let Some((i, limit)) = filed
                     .iter()
                     .enumerate()
@@ -102,6 +103,7 @@ impl ReportStore for This {
                 }
                 export_filed(&mut tx, batch, &filed, export).await?;
                 tx.commit().await?;
+                learned.committed(&self.dedup);
                 let all: Vec<Filed> = filed.into_iter().flatten().collect();
                 Ok(Ok(all))
             };

@@ -28,6 +28,7 @@ impl This {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
+        self.writing();
         Ok(self.writer.begin_with(statement).await?)
     }
 

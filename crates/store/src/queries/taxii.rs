@@ -134,7 +134,7 @@ impl This {
     ) -> Result<(Vec<std::result::Result<Filed, LimitReached>>, TaxiiPost)> {
         let mut tx = self.begin().await?;
         // Each report on its own: a limit that refuses one leaves the others filed.
-        let filed = file_group(&mut tx, &self.dedup, &self.candidates, reports).await?;
+        let (filed, learned) = file_group(&mut tx, &self.dedup, &self.candidates, reports).await?;
         export_filed(&mut tx, reports, &filed, export).await?;
         let outcomes: Vec<std::result::Result<(), LimitReached>> = filed
             .iter()
@@ -145,6 +145,7 @@ impl This {
         insert_objects(&mut tx, &post.rows).await?;
         insert_status(&mut tx, &post.status).await?;
         tx.commit().await?;
+        learned.committed(&self.dedup);
         Ok((filed, post))
     }
 }
