@@ -50,6 +50,9 @@ macro_rules! query_modules {
         #[path = "queries/intake.rs"]
         mod intake;
         #[allow(clippy::duplicate_mod)]
+        #[path = "queries/intake_counters.rs"]
+        mod intake_counters;
+        #[allow(clippy::duplicate_mod)]
         #[path = "queries/jobs.rs"]
         mod jobs;
         #[allow(clippy::duplicate_mod)]
@@ -91,6 +94,9 @@ macro_rules! query_modules {
         #[allow(clippy::duplicate_mod)]
         #[path = "queries/webhooks.rs"]
         mod webhooks;
+        #[allow(clippy::duplicate_mod)]
+        #[path = "queries/writes.rs"]
+        mod writes;
     };
 }
 

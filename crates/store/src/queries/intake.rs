@@ -2,12 +2,12 @@
 //! report (`file_in`: key locks, intake counters, the candidate search, the case it opens or joins, its rows and
 //! events) and the statements it shares with the rest of `ReportStore` (`queries/reports.rs`) and TAXII posts.
 
+use super::writes::{Writes, insert_values};
 use super::{Db, This};
 use crate::Result;
 use crate::dedup_index::{DedupIndex, DedupRow};
 use crate::reports::{
-    Candidate, CandidateSearch, Decide, Filed, Intake, IntakeLimit, LimitReached, NewCase, Report,
-    ReportAffected,
+    Candidate, CandidateSearch, Decide, Filed, Intake, LimitReached, NewCase, Report, ReportAffected,
 };
 use chrono::{DateTime, Utc};
 use clearinghouse::tlp::Tlp;
@@ -24,80 +24,6 @@ pub(super) struct CaseInsert<'a> {
     pub created_by: Uuid,
     pub at: DateTime<Utc>,
     pub cve: Option<&'a str>,
-}
-
-/// The most bound parameters one multi-row statement carries (both backends allow far more).
-const MAX_PARAMS: usize = 30_000;
-
-/// Writes that read nothing back, run in order when `run`. On SQLite in one call to the connection's thread, the
-/// statements joined by `;` (its `?` parameters are bound in turn across them), where each statement on its own
-/// would be a round trip to that thread; PostgreSQL's extended protocol takes one statement per call, so there
-/// one by one.
-#[derive(Default)]
-pub(super) struct Writes {
-    /// The statements complete (PostgreSQL).
-    done: Vec<sqlx::QueryBuilder<'static, Db>>,
-    /// The statement being written; on SQLite, all of them.
-    current: Option<sqlx::QueryBuilder<'static, Db>>,
-}
-
-impl Writes {
-    /// Where the next statement goes.
-    fn next(&mut self) -> &mut sqlx::QueryBuilder<'static, Db> {
-        match self.current.take() {
-            Some(mut q) if This::BACKEND == crate::Backend::Sqlite => {
-                q.push("; ");
-                self.current = Some(q);
-            }
-            Some(q) => self.done.push(q),
-            None => {}
-        }
-        self.current.get_or_insert_with(|| sqlx::QueryBuilder::new(""))
-    }
-
-    /// A statement, built by `build` (which pushes its SQL and binds into the builder given).
-    pub(super) fn statement(&mut self, build: impl FnOnce(&mut sqlx::QueryBuilder<'static, Db>)) {
-        build(self.next());
-    }
-
-    /// `head` followed by `VALUES` rows of `width` parameters each, `tail` after them, in as many statements as
-    /// `MAX_PARAMS` needs (none for no rows).
-    pub(super) fn values<T>(
-        &mut self,
-        head: &str,
-        tail: &str,
-        rows: &[T],
-        width: usize,
-        mut push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, &T),
-    ) {
-        for chunk in rows.chunks((MAX_PARAMS / width.max(1)).max(1)) {
-            let q = self.next();
-            q.push(head);
-            q.push_values(chunk, &mut push);
-            q.push(tail);
-        }
-    }
-
-    pub(super) async fn run(self, conn: &mut Conn) -> Result<()> {
-        for mut q in self.done.into_iter().chain(self.current) {
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    }
-}
-
-/// `Writes::values` on its own.
-async fn insert_values<T>(
-    conn: &mut Conn,
-    head: &str,
-    tail: &str,
-    rows: &[T],
-    width: usize,
-    push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, &T),
-) -> Result<()> {
-    let mut writes = Writes::default();
-    writes.values(head, tail, rows, width, push);
-    writes.run(conn).await
 }
 
 /// Opens a case in state `new`.
@@ -201,110 +127,6 @@ fn people_into(writes: &mut Writes, pairs: &[(Uuid, Uuid)]) {
             row.push_bind(*object).push_bind(*person);
         },
     );
-}
-
-/// Counts one more in an intake counter unless it is full; false when full (nothing changed).
-pub(super) async fn take_count(conn: &mut Conn, limit: &IntakeLimit) -> Result<bool> {
-    let taken: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO intake_counters (scope, window_start, count) SELECT $1, $2, 1 WHERE $3 >= 1 \
-         ON CONFLICT (scope, window_start) DO UPDATE SET count = intake_counters.count + 1 \
-         WHERE intake_counters.count < $3 RETURNING count",
-    )
-    .bind(&limit.scope)
-    .bind(limit.window_start)
-    .bind(limit.max)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(taken.is_some())
-}
-
-/// Checks and takes the intake counters of a group of reports at once, in order: each report takes one from
-/// every counter it names unless one of them is full, and then takes none and is refused by the first full one
-/// (`LimitReached` with its index). Three statements whatever the group's size: the counters not yet stored made
-/// at zero, all of them read (on PostgreSQL locked, in key order, so concurrent groups wait rather than lose
-/// counts), the new counts written.
-async fn take_counts(conn: &mut Conn, intakes: &[&Intake]) -> Result<Vec<Option<LimitReached>>> {
-    let mut keys: Vec<(&str, DateTime<Utc>)> = intakes
-        .iter()
-        .flat_map(|i| i.limits.iter().map(|l| (l.scope.as_str(), l.window_start)))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    if keys.is_empty() {
-        return Ok(vec![None; intakes.len()]);
-    }
-    insert_values(
-        conn,
-        "INSERT INTO intake_counters (scope, window_start, count) ",
-        " ON CONFLICT (scope, window_start) DO NOTHING",
-        &keys,
-        2,
-        |mut row, (scope, at)| {
-            row.push_bind(scope.to_string()).push_bind(*at).push("0");
-        },
-    )
-    .await?;
-    let mut q =
-        sqlx::QueryBuilder::<Db>::new("SELECT scope, window_start, count FROM intake_counters WHERE ");
-    let mut or = q.separated(" OR ");
-    for (scope, at) in &keys {
-        or.push("(scope = ");
-        or.push_bind_unseparated(scope.to_string());
-        or.push_unseparated(" AND window_start = ");
-        or.push_bind_unseparated(*at);
-        or.push_unseparated(")");
-    }
-    q.push(" ORDER BY scope, window_start");
-    if This::BACKEND == crate::Backend::Postgres {
-        q.push(" FOR UPDATE");
-    }
-    let stored: Vec<(String, DateTime<Utc>, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
-    let mut counts: std::collections::HashMap<(&str, DateTime<Utc>), i64> =
-        keys.iter().map(|k| (*k, 0)).collect();
-    for (scope, at, count) in &stored {
-        if let Some(c) = counts.get_mut(&(scope.as_str(), *at)) {
-            *c = *count;
-        }
-    }
-    let mut changed = std::collections::BTreeSet::new();
-    let mut outcomes = Vec::with_capacity(intakes.len());
-    for intake in intakes {
-        let mut taken: Vec<(&str, DateTime<Utc>)> = Vec::with_capacity(intake.limits.len());
-        let mut refused = None;
-        for (i, limit) in intake.limits.iter().enumerate() {
-            let key = (limit.scope.as_str(), limit.window_start);
-            let before = counts.get(&key).copied().unwrap_or(0);
-            let already = i64::try_from(taken.iter().filter(|k| **k == key).count()).unwrap_or(i64::MAX);
-            if before.saturating_add(already) >= limit.max {
-                refused = Some(LimitReached(i));
-                break;
-            }
-            taken.push(key);
-        }
-        if refused.is_none() {
-            for key in taken {
-                *counts.entry(key).or_insert(0) += 1;
-                changed.insert(key);
-            }
-        }
-        outcomes.push(refused);
-    }
-    let changed: Vec<((&str, DateTime<Utc>), i64)> = changed
-        .into_iter()
-        .map(|k| (k, counts.get(&k).copied().unwrap_or(0)))
-        .collect();
-    insert_values(
-        conn,
-        "INSERT INTO intake_counters (scope, window_start, count) ",
-        " ON CONFLICT (scope, window_start) DO UPDATE SET count = excluded.count",
-        &changed,
-        3,
-        |mut row, ((scope, at), count)| {
-            row.push_bind(scope.to_string()).push_bind(*at).push_bind(*count);
-        },
-    )
-    .await?;
-    Ok(outcomes)
 }
 
 /// The advisory lock every intake holds on PostgreSQL (`lock_intake`).
@@ -420,7 +242,7 @@ pub(super) async fn file_group(
     // The intake lock first (PostgreSQL; SQLite took its write lock at `BEGIN IMMEDIATE`), then the counters,
     // then the dedup index's catch-up, which then reads every fingerprint there is.
     lock_intake(&mut *tx).await?;
-    let refused = take_counts(&mut *tx, &intakes).await?;
+    let refused = super::intake_counters::take_counts(&mut *tx, &intakes).await?;
     // Deduplication's time (`Filed::dedup`) starts here: the counters are the limits', not the search's.
     let started = std::time::Instant::now();
     let mark = super::candidates::catch_up(&mut *tx, index).await?;

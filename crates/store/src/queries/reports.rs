@@ -5,7 +5,8 @@
 use super::This;
 use super::candidates::candidates;
 use super::filed_export::export_filed;
-use super::intake::{add_participant, file_group, insert_case, take_count};
+use super::intake::{add_participant, file_group, insert_case};
+use super::intake_counters::take_count;
 use super::readers::{CASE_READABLE, REPORT_COLUMNS, REPORT_FROM, REPORT_READABLE, reader_query_as};
 use crate::reports::{
     Attachment, Candidate, CandidateSearch, Decide, Filed, FiledExport, Intake, IntakeLimit, LimitReached,
