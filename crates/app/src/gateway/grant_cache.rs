@@ -16,15 +16,70 @@
 //! database sees one small read per token and `GRANT_TTL / 2` instead of several, and no connection's secrets
 //! are opened again.
 //!
+//! Since the epoch is one number for every grant, each process also reads it once every `GRANT_TTL / 2` for all
+//! its cached grants at once (`App::start_grant_upkeep`, `GrantCache::confirm`): every grant read under the
+//! epoch it finds unmoved lives another `GRANT_TTL` from when that read began. A grant in use then never reaches
+//! half its life while the epoch stands, and a token back after a pause of seconds finds its grant still alive:
+//! no call waits for the database, and the database sees one small read per process and `GRANT_TTL / 2`
+//! instead of one per token. Grants not used for `KEEP_UNUSED` are not confirmed again and expire; the
+//! per-key reads above remain for the grants the epoch's move left unconfirmed.
+//!
 //! A change made through this process clears the cache (`clear`); a read under way then may have seen the
 //! database before the change, so what it brings back is dropped instead of cached (`Ticket::generation`).
 
-use super::grants::{Grant, GrantKey};
-use crate::App;
+use super::Gateway;
+use super::grants::{GRANT_TTL, Grant, GrantKey};
+use crate::{App, Clock};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use store::Store;
+
+/// A grant not used for this long is no longer confirmed by the epoch reads, and expires.
+const KEEP_UNUSED: TimeDelta = TimeDelta::seconds(60);
+
+impl App {
+    /// Starts, once per gateway, the task that reads the grant epoch every `GRANT_TTL / 2` and confirms the
+    /// cached grants read under it (see the module's text). It ends with the gateway.
+    pub(super) fn start_grant_upkeep(&self) {
+        self.gateway.grants.upkeep.get_or_init(|| {
+            let gateway = Arc::downgrade(&self.gateway);
+            let (store, clock) = (self.store.clone(), self.clock.clone());
+            let every = (GRANT_TTL / 2)
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(1));
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(every);
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    interval.tick().await;
+                    let Some(gateway) = gateway.upgrade() else {
+                        return;
+                    };
+                    confirm_grants(&gateway, store.as_ref(), clock.as_ref()).await;
+                }
+            });
+        });
+    }
+
+    /// One epoch read for the whole cache, as the upkeep makes every `GRANT_TTL / 2`.
+    pub async fn confirm_gateway_grants(&self) {
+        confirm_grants(&self.gateway, self.store.as_ref(), self.clock.as_ref()).await;
+    }
+}
+
+async fn confirm_grants(gateway: &Gateway, store: &dyn Store, clock: &dyn Clock) {
+    if gateway.grants.is_empty() {
+        return;
+    }
+    // The clock's now before the database is asked, as for every read.
+    let ticket = gateway.grants.ticket(clock.now());
+    match store.grant_epoch().await {
+        Ok(epoch) => gateway.grants.confirm(ticket, epoch, |g| g.epoch),
+        Err(error) => tracing::warn!(%error, "reading the grant epoch failed; cached grants expire as read"),
+    }
+}
 
 impl App {
     /// Reads the grant under `key` again in the background, for the cache, with the ticket a lookup gave:
@@ -65,6 +120,8 @@ pub(super) struct Ticket {
 
 struct Entry<G> {
     read_at: DateTime<Utc>,
+    /// When a lookup last found it.
+    used_at: DateTime<Utc>,
     grant: Arc<G>,
     /// A background read of this key is under way.
     refreshing: bool,
@@ -83,6 +140,8 @@ pub(super) struct GrantCache<K, G> {
     /// Entries beyond this many make `put` sweep the expired ones.
     sweep_at: usize,
     entries: Mutex<Entries<K, G>>,
+    /// Set once the epoch reads (`App::start_grant_upkeep`) run.
+    upkeep: OnceLock<()>,
 }
 
 impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
@@ -94,6 +153,7 @@ impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
                 map: HashMap::new(),
                 generation: 0,
             }),
+            upkeep: OnceLock::new(),
         }
     }
 
@@ -111,6 +171,7 @@ impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
         let Some(entry) = entries.map.get_mut(key) else {
             return Lookup::Missing(ticket, None);
         };
+        entry.used_at = entry.used_at.max(now);
         let age = now - entry.read_at;
         if age >= self.ttl || age < TimeDelta::zero() {
             return Lookup::Missing(ticket, Some(entry.grant.clone()));
@@ -130,8 +191,11 @@ impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
         if entries.generation != ticket.generation {
             return;
         }
-        let newer = entries.map.get(key).is_some_and(|e| e.read_at > ticket.read_at);
-        if newer {
+        if let Some(entry) = entries.map.get_mut(key)
+            && entry.read_at > ticket.read_at
+        {
+            // A later read, or an epoch read since, already vouches for the cached grant.
+            entry.refreshing = false;
             return;
         }
         match grant {
@@ -143,10 +207,12 @@ impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
                     let ttl = self.ttl;
                     entries.map.retain(|_, e| ticket.read_at - e.read_at < ttl);
                 }
+                let used_at = entries.map.get(key).map_or(ticket.read_at, |e| e.used_at);
                 entries.map.insert(
                     key.clone(),
                     Entry {
                         read_at: ticket.read_at,
+                        used_at: used_at.max(ticket.read_at),
                         grant,
                         refreshing: false,
                     },
@@ -160,6 +226,36 @@ impl<K: Hash + Eq + Clone, G> GrantCache<K, G> {
     pub(super) fn abandon(&self, key: &K) {
         if let Some(entry) = self.lock().map.get_mut(key) {
             entry.refreshing = false;
+        }
+    }
+
+    /// A claim for a read of the epoch beginning at `now` (the clock's, taken before the database is asked).
+    pub(super) fn ticket(&self, now: DateTime<Utc>) -> Ticket {
+        Ticket {
+            read_at: now,
+            generation: self.lock().generation,
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.lock().map.is_empty()
+    }
+
+    /// What an epoch read begun with `ticket` found: every grant read under `epoch` (by `epoch_of`) is what the
+    /// database still holds, so it lives `ttl` from the read's beginning; grants not used for `KEEP_UNUSED`
+    /// are dropped instead. Nothing changes if the cache was cleared since the read began.
+    pub(super) fn confirm(&self, ticket: Ticket, epoch: i64, epoch_of: impl Fn(&G) -> i64) {
+        let mut entries = self.lock();
+        if entries.generation != ticket.generation {
+            return;
+        }
+        entries
+            .map
+            .retain(|_, e| ticket.read_at - e.used_at < KEEP_UNUSED);
+        for entry in entries.map.values_mut() {
+            if epoch_of(&entry.grant) == epoch && entry.read_at < ticket.read_at {
+                entry.read_at = ticket.read_at;
+            }
         }
     }
 
@@ -285,6 +381,77 @@ mod tests {
         cache.put(&"k", new, Some(Arc::new("new")));
         cache.put(&"k", old, Some(Arc::new("old")));
         assert_eq!(seen(cache.lookup(&"k", at(20))), (Some("new"), false));
+    }
+
+    /// The tests' grants name their epoch: "e7" was read under epoch 7.
+    fn epoch_of(grant: &&'static str) -> i64 {
+        grant.trim_start_matches('e').parse().unwrap_or(-1)
+    }
+
+    #[test]
+    fn an_epoch_read_that_finds_the_grants_epoch_extends_its_life_from_the_reads_beginning() {
+        // (the epoch found at 1,500 ms, the cache cleared meanwhile, what a lookup at 3,100 ms gives)
+        let cases = [
+            (7, false, (Some("e7"), true)),
+            (8, false, (None, true)),
+            (7, true, (None, true)),
+        ];
+        for (found, cleared, expected) in cases {
+            let cache = cache();
+            let ticket_before = if cleared {
+                Some(cache.ticket(at(1_500)))
+            } else {
+                None
+            };
+            if cleared {
+                cache.clear();
+            }
+            cache.put(&"k", ticket(cache.lookup(&"k", at(1_000))), Some(Arc::new("e7")));
+            let epoch_read = ticket_before.unwrap_or_else(|| cache.ticket(at(1_500)));
+            cache.confirm(epoch_read, found, epoch_of);
+            // Read at 1,000 ms the grant is past its life at 3,100; confirmed at 1,500 it is in its second half.
+            assert_eq!(
+                seen(cache.lookup(&"k", at(3_100))),
+                expected,
+                "found epoch {found}, cleared {cleared}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_confirmed_grant_is_never_used_past_the_confirmations_life_nor_kept_once_unused() {
+        let cache = cache();
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("e7")));
+        cache.confirm(cache.ticket(at(1_000)), 7, epoch_of);
+        assert_eq!(seen(cache.lookup(&"k", at(2_999))), (Some("e7"), true));
+        cache.abandon(&"k");
+        assert_eq!(seen(cache.lookup(&"k", at(3_000))), (None, true));
+        // Confirmed every second while unused since 3 s: dropped 60 s after its last use, not only expired.
+        for second in 4..=63 {
+            cache.confirm(cache.ticket(at(second * 1_000)), 7, epoch_of);
+        }
+        assert!(matches!(cache.lookup(&"k", at(63_100)), Lookup::Missing(_, None)));
+        // Used in between, it is kept and alive.
+        let cache = self::cache();
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("e7")));
+        for second in 1..=63 {
+            if second == 30 {
+                cache.lookup(&"k", at(second * 1_000 - 1));
+            }
+            cache.confirm(cache.ticket(at(second * 1_000)), 7, epoch_of);
+        }
+        assert_eq!(seen(cache.lookup(&"k", at(63_100))), (Some("e7"), false));
+    }
+
+    #[test]
+    fn a_background_read_overtaken_by_an_epoch_read_frees_the_claim() {
+        let cache = cache();
+        cache.put(&"k", ticket(cache.lookup(&"k", at(0))), Some(Arc::new("e7")));
+        let refresh = ticket(cache.lookup(&"k", at(1_000)));
+        cache.confirm(cache.ticket(at(1_100)), 7, epoch_of);
+        cache.put(&"k", refresh, Some(Arc::new("e7")));
+        // Half-way through the confirmed life, a read is claimed again.
+        assert_eq!(seen(cache.lookup(&"k", at(2_100))), (Some("e7"), true));
     }
 
     #[test]

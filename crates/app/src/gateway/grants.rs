@@ -137,6 +137,7 @@ impl App {
             }
             GatewayKey::TokenId(id) => GrantKey::Id(*id),
         };
+        self.start_grant_upkeep();
         // The ticket holds the clock's now before the database is asked, so an entry never outlives what was
         // true when it was read.
         let (ticket, stale) = match self.gateway.grants.lookup(&key, self.clock.now()) {

@@ -132,3 +132,29 @@ async fn a_cached_grant_is_kept_while_the_epoch_stands_and_read_again_when_it_mo
     other.clock.advance(chrono::Duration::seconds(10));
     refused(&chat(&other, &g.token, &ok()).await, 403, "developer_inactive");
 }
+
+/// Each process reads the epoch once a second for its whole cache: a grant it confirms lives two seconds from
+/// that read, used or not, so an idle token's next call need not wait for the database; a change made by
+/// another process shows once that life is over.
+#[tokio::test]
+async fn an_epoch_read_for_the_whole_cache_keeps_an_idle_grant_two_seconds_from_it() {
+    let g = gateway_with(10, json!({})).await;
+    let other = g.t.sibling().await;
+    let ok = || chat_body("hi");
+    assert_eq!(chat(&other, &g.token, &ok()).await.status, 200);
+    // No call from here on until the change; the process's epoch read (as its upkeep makes every second)
+    // confirms the grant at 1.5 s.
+    other.clock.advance(chrono::Duration::milliseconds(1_500));
+    other.app.confirm_gateway_grants().await;
+
+    let developer = format!("/api/v1/organizations/{}", g.w.dev_admin.org_id);
+    g.t.patch(&g.w.program_admin, &developer, json!({"active": false}))
+        .await
+        .ok();
+    // 3.2 s after the grant was read, 1.7 s after it was confirmed: still in its life, so it answers...
+    other.clock.advance(chrono::Duration::milliseconds(1_700));
+    assert_eq!(chat(&other, &g.token, &ok()).await.status, 200);
+    // ...and past that life the change shows.
+    other.clock.advance(chrono::Duration::milliseconds(400));
+    refused(&chat(&other, &g.token, &ok()).await, 403, "developer_inactive");
+}
