@@ -88,6 +88,27 @@ impl Gateway {
     }
 }
 
+/// Runs `work` every `period` (a late round delays the next) for as long as `gateway` exists; the task holds
+/// the gateway only while a round runs, so that dropping the last `App` ends it.
+fn every_while_alive<F, Fut>(gateway: &Arc<Gateway>, period: std::time::Duration, mut work: F)
+where
+    F: FnMut(Arc<Gateway>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let gateway = Arc::downgrade(gateway);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(gateway) = gateway.upgrade() else {
+                return;
+            };
+            work(gateway).await;
+        }
+    });
+}
+
 /// Reports an internal failure on the hot path: logged with its cause, answered without it.
 fn internal(error: AppError) -> GatewayError {
     match error {

@@ -27,8 +27,8 @@
 //! A change made through this process clears the cache (`clear`); a read under way then may have seen the
 //! database before the change, so what it brings back is dropped instead of cached (`Ticket::generation`).
 
-use super::Gateway;
 use super::grants::{GRANT_TTL, Grant, GrantKey};
+use super::{Gateway, every_while_alive};
 use crate::{App, Clock};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
@@ -44,21 +44,13 @@ impl App {
     /// cached grants read under it (see the module's text). It ends with the gateway.
     pub(super) fn start_grant_upkeep(&self) {
         self.gateway.grants.upkeep.get_or_init(|| {
-            let gateway = Arc::downgrade(&self.gateway);
             let (store, clock) = (self.store.clone(), self.clock.clone());
-            let every = (GRANT_TTL / 2)
+            let period = (GRANT_TTL / 2)
                 .to_std()
                 .unwrap_or(std::time::Duration::from_secs(1));
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(every);
-                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    interval.tick().await;
-                    let Some(gateway) = gateway.upgrade() else {
-                        return;
-                    };
-                    confirm_grants(&gateway, store.as_ref(), clock.as_ref()).await;
-                }
+            every_while_alive(&self.gateway, period, move |gateway| {
+                let (store, clock) = (store.clone(), clock.clone());
+                async move { confirm_grants(&gateway, store.as_ref(), clock.as_ref()).await }
             });
         });
     }

@@ -7,7 +7,7 @@
 //! once per many calls, and never more than `LEASE_WAIT`: past it (a stalled or unreachable database) the
 //! process admits calls by its own per-process buckets until the lease completes, and says so in the log.
 
-use super::{Gateway, Route};
+use super::{Gateway, Route, every_while_alive};
 use crate::{App, Clock};
 use gateway::GatewayError;
 use gateway::limits::{
@@ -309,24 +309,15 @@ impl Budgets {
     fn start_tick(&self) {
         let limits = self.limits();
         limits.ticking.get_or_init(|| {
-            let gateway = Arc::downgrade(&self.gateway);
             let (store, clock) = (self.store.clone(), self.clock.clone());
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(TICK);
-                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    interval.tick().await;
-                    let Some(gateway) = gateway.upgrade() else {
-                        return;
-                    };
-                    let budgets = Budgets {
-                        gateway,
-                        store: store.clone(),
-                        clock: clock.clone(),
-                        lease_wait: LEASE_WAIT,
-                    };
-                    budgets.tend().await;
-                }
+            every_while_alive(&self.gateway, TICK, move |gateway| {
+                let budgets = Budgets {
+                    gateway,
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    lease_wait: LEASE_WAIT,
+                };
+                async move { budgets.tend().await }
             });
         });
     }
