@@ -12,6 +12,9 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// than read them from the file (SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i32 = -65_536;
 
+/// How long a connection waits for a lock another holds before it fails with "database is locked".
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     /// Write transactions (`begin`), one at a time on one connection of their own. Its page cache stays warm,
@@ -35,7 +38,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             // SQLite copies the WAL into the database file (and syncs both) on the commit that takes the WAL
             // past this many pages (1,000 by default), inside that commit. The store's checkpointer does it
             // off the writer's path long before (`checkpointer`); this is its backstop.
