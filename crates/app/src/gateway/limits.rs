@@ -29,6 +29,9 @@ pub const LEASE_WAIT: Duration = Duration::from_millis(250);
 /// How often the maintenance tick runs.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The most the upkeep, or a release, waits for the leases under way.
+const LEASES_WAIT: Duration = Duration::from_secs(5);
+
 /// A call admitted by every budget it meets; dropping it ends the call's part in their concurrency.
 pub(crate) type CallPermit = Permit<BudgetKey>;
 
@@ -47,6 +50,9 @@ pub(crate) struct CallLimits {
     /// Whether this process has let go of its slots as it stops: its tick then no longer renews their rows
     /// (which would hold the freed slots for another `SLOT_TTL_MS`).
     released: AtomicBool,
+    /// Held while the slots' rows are renewed or freed, so that a renewal that began before the release
+    /// cannot reach the database after it.
+    renewal: tokio::sync::Mutex<()>,
 }
 
 impl CallLimits {
@@ -59,6 +65,7 @@ impl CallLimits {
             renewed_ms: AtomicI64::new(0),
             alone: AtomicBool::new(false),
             released: AtomicBool::new(false),
+            renewal: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -291,18 +298,30 @@ impl Budgets {
         for key in limits.limiter.due(now_ms) {
             self.lease_in_background(key);
         }
-        let mut ends: Vec<_> = limits.pending().values().map(|(_, end)| end.clone()).collect();
-        if limits.limiter.holds_slots()
-            && !limits.released.load(Ordering::Relaxed)
-            && now_ms - limits.renewed_ms.load(Ordering::Relaxed) >= SLOT_TTL_MS / 3
-        {
-            match self.store.renew_slots(&limits.holder, now_ms + SLOT_TTL_MS).await {
-                Ok(_) => limits.renewed_ms.store(now_ms, Ordering::Relaxed),
-                Err(error) => tracing::warn!(%error, "renewing the gateway's concurrency slots failed"),
+        if limits.limiter.holds_slots() {
+            let _renewal = limits.renewal.lock().await;
+            if !limits.released.load(Ordering::Relaxed)
+                && now_ms - limits.renewed_ms.load(Ordering::Relaxed) >= SLOT_TTL_MS / 3
+            {
+                match self.store.renew_slots(&limits.holder, now_ms + SLOT_TTL_MS).await {
+                    Ok(_) => limits.renewed_ms.store(now_ms, Ordering::Relaxed),
+                    Err(error) => tracing::warn!(%error, "renewing the gateway's concurrency slots failed"),
+                }
             }
         }
+        self.leases_under_way().await;
+    }
+
+    /// Waits (at most `LEASES_WAIT`) for the leases under way to end.
+    async fn leases_under_way(&self) {
+        let mut ends: Vec<_> = self
+            .limits()
+            .pending()
+            .values()
+            .map(|(_, end)| end.clone())
+            .collect();
         let all = futures_util::future::join_all(ends.iter_mut().map(|end| end.changed()));
-        let _ = tokio::time::timeout(Duration::from_secs(5), all).await;
+        let _ = tokio::time::timeout(LEASES_WAIT, all).await;
     }
 
     /// Runs `tend` every `TICK` for as long as the gateway exists.
@@ -352,7 +371,11 @@ impl App {
     /// instead holds them until they expire).
     pub async fn release_gateway_limits(&self) {
         let limits = &self.gateway.limits;
+        // A renewal under way ends first; every later one sees the release.
+        let _renewal = limits.renewal.lock().await;
         limits.released.store(true, Ordering::Relaxed);
+        // So does a lease under way (a call's, or the tick's), which may take slots.
+        Budgets::of(self).leases_under_way().await;
         let now_ms = self.clock.now().timestamp_millis();
         if let Err(error) = self.store.renew_slots(&limits.holder, now_ms).await {
             tracing::warn!(%error, "freeing the gateway's concurrency slots failed; they expire on their own");
