@@ -21,7 +21,7 @@
 //! takes it to a few hundred MiB) would leave the file that large for good. Cutting it back at every restart
 //! costs the writer: extending the file again, page by page, took about 5 % of the intake rate under a flood.
 //! So the file is cut back only once writes have stopped for `IDLE_TRUNCATE` (`PRAGMA
-//! wal_checkpoint(TRUNCATE)`), and only if readers let it finish at once (`TRUNCATE_WAIT`), since it holds
+//! wal_checkpoint(TRUNCATE)`), and only if readers let it finish at once (`TRUNCATE_WAIT_MS`), since it holds
 //! back writers while it waits for them.
 
 use std::sync::Arc;
@@ -138,27 +138,28 @@ async fn run(
     // Written to since the log's file was last cut back.
     let mut dirty = false;
     loop {
-        if dirty {
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(idle) => {
-                    match truncate(&side).await {
-                        Ok(done) => dirty = !done,
-                        // Not tried again until the next write: a failing connection would fail every time.
-                        Err(e) => {
-                            dirty = false;
-                            tracing::warn!(error = %e, "cutting back the write-ahead log failed");
-                        }
+        // An idle spell counts only once something was written since the last cut back.
+        let idle_spell = async {
+            if dirty {
+                tokio::time::sleep(idle).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = wake.notified() => {}
+            () = idle_spell => {
+                match truncate(&side).await {
+                    Ok(done) => dirty = !done,
+                    // Not tried again until the next write: a failing connection would fail every time.
+                    Err(e) => {
+                        dirty = false;
+                        tracing::warn!(error = %e, "cutting back the write-ahead log failed");
                     }
-                    continue;
                 }
-                _ = &mut stopped => return,
+                continue;
             }
-        } else {
-            tokio::select! {
-                () = wake.notified() => {}
-                _ = &mut stopped => return,
-            }
+            _ = &mut stopped => return,
         }
         dirty = true;
         tokio::select! {
